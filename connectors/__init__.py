@@ -1,0 +1,1 @@
+"""Connectors: one package per kind of external system, each speaking one protocol."""

@@ -1,0 +1,75 @@
+"""FastAPI dependencies: the database session of a request and the caller's role.
+
+Every route declares the roles it admits with ``Depends(require(...))``; ``admin`` is admitted
+everywhere. A missing or unknown token is 401, a known token with the wrong role is 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from hub.auth.models import ApiToken, Role
+from hub.auth.tokens import verify_token
+from hub.db import get_sessionmaker
+from hub.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `hub token create`.")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[Session]:
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def current_token(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiToken:
+    token = verify_token(session, credentials.credentials) if credentials else None
+    if token is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API token is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token
+
+
+def require(*roles: Role) -> Callable[[ApiToken], ApiToken]:
+    allowed = {Role.admin, *roles}
+
+    def check(token: Annotated[ApiToken, Depends(current_token)]) -> ApiToken:
+        if token.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {token.role.value!r} may not do this; allowed: "
+                + ", ".join(sorted(r.value for r in allowed)),
+            )
+        return token
+
+    return check
+
+
+ANY_ROLE = (Role.it, Role.sales, Role.finance)
+AnyRole = Annotated[ApiToken, Depends(require(*ANY_ROLE))]
+ItRole = Annotated[ApiToken, Depends(require(Role.it))]

@@ -1,0 +1,128 @@
+"""Customer master routes: search, one customer with provenance, merge history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from hub.api.deps import AnyRole, ItRole, SessionDep, SettingsDep
+from hub.master import search
+from hub.master.models import GoldenCustomer, MergeEvent
+from hub.master.normalise import NormalisationError
+from hub.master.steward import Steward, StewardError
+from hub.master.views import customer_detail, customer_summary
+
+router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
+
+
+class CustomerHit(BaseModel):
+    id: int
+    name: str | None
+    tax_id: str | None
+    email: str | None
+    phone: str | None
+    street: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+    score: float
+    matched_on: str
+
+
+class MergeRequest(BaseModel):
+    survivor_id: int
+    absorbed_id: int
+    reason: str | None = None
+
+
+class MergeEventOut(BaseModel):
+    id: int
+    kind: str
+    survivor_id: int
+    absorbed_id: int
+    moved_source_ids: list[int]
+    actor: str
+    reason: str | None
+    undone_by_id: int | None
+
+    @classmethod
+    def of(cls, event: MergeEvent) -> "MergeEventOut":
+        return cls.model_validate(event, from_attributes=True)
+
+
+@router.get("", response_model=list[CustomerHit])
+def find_customers(
+    session: SessionDep,
+    _token: AnyRole,
+    q: str | None = Query(None, description="Name, typed roughly"),
+    tax_id: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    country: str | None = Query(None, description="Helps read a national phone or tax id"),
+    system: str | None = None,
+    external_id: str | None = None,
+    limit: int = Query(20, ge=1, le=200),
+) -> list[dict[str, Any]]:
+    try:
+        if system and external_id:
+            golden = search.by_external_id(session, system, external_id)
+            hits = [search.Hit(golden, 1.0, "external_id")] if golden else []
+        elif tax_id:
+            hits = search.by_tax_id(session, tax_id, country)
+        elif phone:
+            hits = search.by_phone(session, phone, country)
+        elif email:
+            hits = search.by_email(session, email)
+        elif q:
+            hits = search.by_name(session, q, limit)
+        else:
+            raise HTTPException(
+                422, "give one of: q, tax_id, phone, email, or system with external_id"
+            )
+    except NormalisationError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return [
+        {**customer_summary(h.golden), "score": round(h.score, 3), "matched_on": h.matched_on}
+        for h in hits[:limit]
+    ]
+
+
+@router.get("/{customer_id}")
+def get_customer(customer_id: int, session: SessionDep, _token: AnyRole) -> dict[str, Any]:
+    golden = session.get(GoldenCustomer, customer_id)
+    if golden is None:
+        raise HTTPException(404, f"customer {customer_id} does not exist")
+    return customer_detail(session, golden)
+
+
+@router.get("/{customer_id}/history", response_model=list[MergeEventOut])
+def customer_history(
+    customer_id: int, session: SessionDep, settings: SettingsDep, _token: AnyRole
+) -> list[MergeEventOut]:
+    return [MergeEventOut.of(e) for e in Steward(session, settings.mappings_dir).history(customer_id)]
+
+
+@router.post("/merge", response_model=MergeEventOut, status_code=201)
+def merge_customers(
+    body: MergeRequest, session: SessionDep, settings: SettingsDep, token: ItRole
+) -> MergeEventOut:
+    try:
+        event = Steward(session, settings.mappings_dir).merge(
+            body.survivor_id, body.absorbed_id, actor=f"token:{token.id}", reason=body.reason
+        )
+    except StewardError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return MergeEventOut.of(event)
+
+
+@router.post("/merges/{event_id}/undo", response_model=MergeEventOut, status_code=201)
+def unmerge_customers(
+    event_id: int, session: SessionDep, settings: SettingsDep, token: ItRole
+) -> MergeEventOut:
+    try:
+        event = Steward(session, settings.mappings_dir).unmerge(event_id, actor=f"token:{token.id}")
+    except StewardError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return MergeEventOut.of(event)

@@ -1,0 +1,78 @@
+"""Data steward routes: pairs the engine was unsure about, and the steward's decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from hub.api.deps import ItRole, SessionDep, SettingsDep
+from hub.master.models import CustomerSource, GoldenCustomer, ReviewPair
+from hub.master.steward import Steward, StewardError
+from hub.master.views import customer_summary
+
+router = APIRouter(prefix="/api/v1/steward", tags=["data steward"])
+
+
+class Decision(BaseModel):
+    same: bool
+    note: str | None = None
+
+
+class PairOut(BaseModel):
+    id: int
+    status: str
+    score: float
+    evidence: list[dict[str, Any]]
+    source: dict[str, Any]
+    candidate: dict[str, Any]
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+def _pair(session: Any, pair: ReviewPair) -> PairOut:
+    source = session.get(CustomerSource, pair.source_id)
+    candidate = session.get(GoldenCustomer, pair.candidate_golden_id)
+    return PairOut(
+        id=pair.id,
+        status=pair.status,
+        score=pair.score,
+        evidence=pair.evidence,
+        source={
+            "source_id": source.id,
+            "system": source.system,
+            "external_id": source.external_id,
+            "golden_id": source.golden_id,
+            "data": source.data,
+        },
+        candidate=customer_summary(candidate),
+        decided_by=pair.decided_by,
+        decided_at=pair.decided_at,
+    )
+
+
+@router.get("/pairs", response_model=list[PairOut])
+def pending_pairs(
+    session: SessionDep,
+    settings: SettingsDep,
+    _token: ItRole,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> list[PairOut]:
+    steward = Steward(session, settings.mappings_dir)
+    return [_pair(session, p) for p in steward.pending(limit, offset)]
+
+
+@router.post("/pairs/{pair_id}/decision", response_model=PairOut)
+def decide_pair(
+    pair_id: int, body: Decision, session: SessionDep, settings: SettingsDep, token: ItRole
+) -> PairOut:
+    try:
+        pair = Steward(session, settings.mappings_dir).decide(
+            pair_id, body.same, actor=f"token:{token.id}", note=body.note
+        )
+    except StewardError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return _pair(session, pair)

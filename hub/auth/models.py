@@ -1,0 +1,33 @@
+"""API tokens: who may call the hub, and with which role."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base, utcnow
+
+
+class Role(str, enum.Enum):
+    """The four roles. ``admin`` may do everything; the others see their own part."""
+
+    admin = "admin"
+    it = "it"
+    sales = "sales"
+    finance = "finance"
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    #: SHA-256 of the token: a leaked database does not leak usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,47 @@
+"""Issue, verify and revoke API tokens.
+
+A token is shown once, at creation; only its SHA-256 is stored. Tokens carry a ``hub_`` prefix
+so that secret scanners can recognise one that leaked into a repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.auth.models import ApiToken, Role
+from hub.db import utcnow
+
+PREFIX = "hub_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: Role, name: str = "") -> tuple[ApiToken, str]:
+    """Return the stored row and the clear token (the only time it exists in clear)."""
+    clear = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(name=name or f"{role.value} token", role=role, token_hash=_digest(clear))
+    session.add(row)
+    session.flush()
+    return row, clear
+
+
+def verify_token(session: Session, clear: str) -> ApiToken | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(clear)))
+    if row is None or row.revoked_at is not None:
+        return None
+    row.last_used_at = utcnow()
+    return row
+
+
+def revoke_token(session: Session, token_id: int) -> bool:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    return True

@@ -1,0 +1,319 @@
+"""The ``hub`` command: run the hub, manage tokens, import, inspect and match customers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hub.auth.models import Role
+from hub.settings import get_settings
+
+app = typer.Typer(help="Concord integration hub.", no_args_is_help=True, add_completion=False)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+import_app = typer.Typer(help="Import exports from a system.", no_args_is_help=True)
+customers_app = typer.Typer(help="The customer master.", no_args_is_help=True)
+master_app = typer.Typer(help="Matching engine, batch mode.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Records that could not be taken in.", no_args_is_help=True)
+mappings_app = typer.Typer(help="YAML mappings.", no_args_is_help=True)
+for sub, name in (
+    (token_app, "token"), (import_app, "import"), (customers_app, "customers"),
+    (master_app, "master"), (quarantine_app, "quarantine"), (mappings_app, "mappings"),
+):
+    app.add_typer(sub, name=name)
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _progress(transient: bool = False) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=transient,
+    )
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _db() -> str:
+    from hub.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    return url
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the hub's database (Alembic migrations)."""
+    url = _db()
+    console.print(f"database ready: {url}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="uvicorn worker processes."),
+) -> None:
+    """Apply migrations, then serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    url = _db()
+    err.print(f"database {url}; API docs at http://{host}:{port}/docs")
+    err.print("create a token with: hub token create --role admin")
+    uvicorn.run("hub.api.main:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@token_app.command("create")
+def token_create(
+    role: Role = typer.Option(..., "--role", help="admin, it, sales or finance"),
+    name: str = typer.Option("", help="Who or what uses the token."),
+) -> None:
+    """Create an API token; it is printed once and stored only as a hash."""
+    from hub.auth.tokens import create_token
+    from hub.db import session_scope
+
+    with session_scope(_db()) as session:
+        row, clear = create_token(session, role, name)
+    err.print(f"token {row.id} ({role.value}) created; keep it, it is not shown again:")
+    print(clear)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their values)."""
+    from sqlalchemy import select
+
+    from hub.auth.models import ApiToken
+    from hub.db import session_scope
+
+    table = Table("id", "name", "role", "created", "last used", "revoked")
+    with session_scope(_db()) as session:
+        for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+            table.add_row(str(t.id), t.name, t.role.value, str(t.created_at), str(t.last_used_at or ""),
+                          str(t.revoked_at or ""))
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by id."""
+    from hub.auth.tokens import revoke_token
+    from hub.db import session_scope
+
+    with session_scope(_db()) as session:
+        if not revoke_token(session, token_id):
+            _fail(f"token {token_id} does not exist")
+    console.print(f"token {token_id} revoked")
+
+
+@import_app.command("customers")
+def import_customers_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX export")],
+    system: str = typer.Option(..., "--system", help="The system the export comes from."),
+    mapping: Optional[Path] = typer.Option(None, help="Column map (default mappings/imports/customers/SYSTEM.yaml)."),
+    full: Optional[bool] = typer.Option(None, "--full/--delta", help="Full export flags vanished records; default from the mapping."),
+) -> None:
+    """Import customers; re-importing the same file changes nothing."""
+    from connectors.files import FileFormatError
+    from hub.config.loader import ConfigError
+    from hub.sync.imports import import_customers
+
+    settings = get_settings()
+    url = _db()
+    with _progress() as progress:
+        task = progress.add_task(f"importing {file.name}", total=None)
+        try:
+            summary = import_customers(
+                url, settings.mappings_dir, system, file, mapping_path=mapping, full=full,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except (ConfigError, FileFormatError) as exc:
+            _fail(str(exc))
+    decisions = ", ".join(f"{k} {v}" for k, v in sorted(summary.decisions.items())) or "none"
+    console.print(
+        f"run {summary.run_id}: read {summary.read}, created {summary.created} "
+        f"(matching: {decisions}), updated {summary.updated}, unchanged {summary.unchanged}, "
+        f"quarantined {summary.quarantined}, flagged missing {summary.missing}"
+    )
+    for reason in summary.reasons:
+        console.print(f"  quarantined {file.name} {reason}")
+    if summary.quarantined > len(summary.reasons):
+        console.print(f"  … and {summary.quarantined - len(summary.reasons)} more: hub quarantine list")
+
+
+@customers_app.command("show")
+def customers_show(
+    customer_id: Optional[int] = typer.Argument(None, help="Golden customer id."),
+    system: Optional[str] = typer.Option(None, help="Find by a system's id: the system…"),
+    external_id: Optional[str] = typer.Option(None, help="…and the record's id there."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One customer: golden fields with provenance and every linked source record."""
+    from hub.db import session_scope
+    from hub.master import search
+    from hub.master.models import GoldenCustomer
+    from hub.master.views import customer_detail
+
+    with session_scope(_db()) as session:
+        if customer_id is not None:
+            golden = session.get(GoldenCustomer, customer_id)
+        elif system and external_id:
+            golden = search.by_external_id(session, system, external_id)
+        else:
+            _fail("give a customer id, or --system and --external-id", 2)
+        if golden is None:
+            _fail("no such customer", 1)
+        detail = customer_detail(session, golden)
+    if as_json:
+        print(json.dumps(detail, ensure_ascii=False, indent=2))
+        return
+    table = Table("field", "value", "from", "rule", title=f"customer {detail['id']} ({detail['status']})")
+    for field, info in detail["fields"].items():
+        origin = f"{info.get('system', '')} {info.get('external_id', '')}".strip()
+        table.add_row(field, str(info["value"] or ""), origin, info.get("rule", ""))
+    console.print(table)
+    sources = Table("system", "external id", "name", "updated", "missing since", title="source records")
+    for s in detail["sources"]:
+        sources.add_row(s["system"], s["external_id"], str(s["data"].get("name") or ""),
+                        s["source_updated_at"] or "", s["missing_since"] or "")
+    console.print(sources)
+
+
+@customers_app.command("search")
+def customers_search(
+    name: Optional[str] = typer.Option(None, help="Name, typed roughly."),
+    tax_id: Optional[str] = typer.Option(None),
+    phone: Optional[str] = typer.Option(None),
+    email: Optional[str] = typer.Option(None),
+    country: Optional[str] = typer.Option(None, help="Reads a national phone or tax id."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find golden customers by name, tax id, phone or e-mail."""
+    from hub.db import session_scope
+    from hub.master import search
+    from hub.master.normalise import NormalisationError
+    from hub.master.views import customer_summary
+
+    with session_scope(_db()) as session:
+        try:
+            if tax_id:
+                hits = search.by_tax_id(session, tax_id, country)
+            elif phone:
+                hits = search.by_phone(session, phone, country)
+            elif email:
+                hits = search.by_email(session, email)
+            elif name:
+                hits = search.by_name(session, name)
+            else:
+                _fail("give --name, --tax-id, --phone or --email", 2)
+        except NormalisationError as exc:
+            _fail(str(exc), 2)
+        rows = [{**customer_summary(h.golden), "score": round(h.score, 3)} for h in hits]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "name", "tax id", "city", "country", "score")
+    for r in rows:
+        table.add_row(str(r["id"]), r["name"] or "", r["tax_id"] or "", r["city"] or "",
+                      r["country"] or "", f"{r['score']:.2f}")
+    console.print(table)
+
+
+@master_app.command("match")
+def master_match(
+    input_csv: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    out: Path = typer.Option(..., "--out", help="Output CSV: source_system, source_id, golden_id."),
+) -> None:
+    """Match a CSV of customer records with the live engine; one golden_id per input row."""
+    from hub.master.batch import match_file
+
+    settings = get_settings()
+    with _progress() as progress:
+        task = progress.add_task("matching", total=None)
+        try:
+            stats = match_file(
+                input_csv, out, settings.mappings_dir,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except ValueError as exc:
+            _fail(str(exc))
+    err.print(
+        f"{stats['records']} records -> {stats['golden']} golden customers "
+        f"({stats['unusable']} without usable fields) in {stats['seconds']:.1f} s"
+    )
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    system: Optional[str] = typer.Option(None),
+    limit: int = typer.Option(100),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Open quarantined records with their file, row and reason."""
+    from hub.db import session_scope
+    from hub.sync.quarantine import open_records
+
+    with session_scope(_db()) as session:
+        rows = [
+            {"id": r.id, "entity_type": r.entity_type, "system": r.system, "source": r.source,
+             "row": r.row_number, "external_id": r.external_id, "reason": r.reason}
+            for r in open_records(session, None, system, limit)
+        ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "system", "file", "row", "external id", "reason")
+    for r in rows:
+        table.add_row(str(r["id"]), r["system"], Path(r["source"]).name, str(r["row"] or ""),
+                      r["external_id"] or "", r["reason"])
+    console.print(table)
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Record ids; none = all open ones.")] = None,
+) -> None:
+    """Replay quarantined customer records through the same ingest path."""
+    from hub.sync.imports import replay_quarantined
+
+    settings = get_settings()
+    ok, still = replay_quarantined(_db(), settings.mappings_dir, ids or None)
+    console.print(f"replayed {ok}, still quarantined {still}")
+
+
+@mappings_app.command("check")
+def mappings_check() -> None:
+    """Validate every YAML mapping; errors name file, line and field."""
+    from hub.config.checks import check_all
+
+    problems = check_all(get_settings().mappings_dir)
+    for problem in problems:
+        err.print(f"[red]{problem}[/red]")
+    if problems:
+        raise typer.Exit(1)
+    console.print("mappings OK")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+

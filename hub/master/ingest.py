@@ -1,0 +1,189 @@
+"""Taking a customer record from a system into the master: the one path every source uses.
+
+File imports, connectors and the API all call :meth:`CustomerMaster.ingest`. It goes through the
+link (cross-reference) first, so re-reading an unchanged record is a no-op and a changed one
+updates its source record in place; only a record the hub has never seen is matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.db import utcnow
+from hub.master.matching import Decision, Matcher, blocking_keys
+from hub.master.models import CustomerSource, GoldenCustomer, MatchDecision, ReviewPair
+from hub.master.normalise import NormalisedCustomer, normalise_customer
+from hub.master.rules import match_rules, survivorship_rules
+from hub.master.store import SqlIndex, replace_keys, sources_of
+from hub.master.survivorship import survive
+from hub.sync.links import Change, classify, content_hash, get_link, record_link
+
+ENTITY = "customer"
+
+#: Canonical customer fields a mapping can fill.
+CUSTOMER_FIELDS = ("name", "tax_id", "email", "phone", "street", "city", "postcode", "country")
+
+
+class RejectedRecord(ValueError):
+    """The record cannot enter the master; ``reason`` says which field and why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    change: Change
+    golden_id: int
+    source_id: int
+    #: For a record seen for the first time: linked, review or new.
+    decision: str | None = None
+
+
+def check_usable(norm: NormalisedCustomer) -> None:
+    """Raise when a record cannot be matched or trusted.
+
+    A malformed value (a phone that is no phone, a tax id whose check digit fails) would become
+    false evidence in matching and a wrong value on the golden record, so the whole record waits
+    in quarantine for a fix rather than entering half-known.
+    """
+    if norm.problems:
+        raise RejectedRecord("; ".join(f"{p.field} {p.value!r}: {p.reason}" for p in norm.problems))
+    if not (norm.name_key or norm.tax_id or norm.email or norm.phone):
+        raise RejectedRecord("no usable name and no tax id, e-mail or phone")
+
+
+class CustomerMaster:
+    """The customer master's services within one unit of work (a session)."""
+
+    def __init__(self, session: Session, mappings_dir: Path):
+        self.session = session
+        self.rules = match_rules(mappings_dir)
+        self.survivorship = survivorship_rules(mappings_dir)
+        self.matcher = Matcher(self.rules)
+        self.index = SqlIndex(
+            session, self.rules.blocking.max_block_size, self.rules.blocking.max_candidates
+        )
+
+    def ingest(
+        self,
+        system: str,
+        external_id: str,
+        fields: Mapping[str, Any],
+        *,
+        source_updated_at: datetime | None = None,
+        default_country: str | None = None,
+    ) -> IngestOutcome:
+        data = {k: _clean(fields.get(k)) for k in CUSTOMER_FIELDS}
+        digest = content_hash(data)
+        link = get_link(self.session, system, ENTITY, external_id)
+        change = classify(link, digest)
+        if change is Change.unchanged:
+            assert link is not None
+            source = self.session.query(CustomerSource).filter_by(link_id=link.id).one()
+            return IngestOutcome(change, link.hub_id, source.id)
+
+        norm = normalise_customer(data, default_country=default_country)
+        check_usable(norm)
+        keys = blocking_keys(norm)
+        when = source_updated_at or utcnow()
+
+        if link is not None:
+            source = self.session.query(CustomerSource).filter_by(link_id=link.id).one()
+            _fill(source, data, norm, when)
+            record_link(
+                self.session, link, entity_type=ENTITY, hub_id=source.golden_id,
+                system=system, external_id=external_id, digest=digest,
+            )
+            replace_keys(self.session, source.id, keys)
+            self.refresh_golden(source.golden_id)
+            return IngestOutcome(change, source.golden_id, source.id)
+
+        decision = self.matcher.decide(norm, self.index.candidates(keys))
+        golden_id = decision.golden_id
+        if golden_id is None:
+            golden = GoldenCustomer()
+            self.session.add(golden)
+            self.session.flush()
+            golden_id = golden.id
+        link = record_link(
+            self.session, None, entity_type=ENTITY, hub_id=golden_id,
+            system=system, external_id=external_id, digest=digest,
+        )
+        source = CustomerSource(
+            link_id=link.id, golden_id=golden_id, system=system, external_id=external_id
+        )
+        _fill(source, data, norm, when)
+        self.session.add(source)
+        self.session.flush()
+        replace_keys(self.session, source.id, keys)
+        self._record_decision(source, golden_id, decision)
+        self.refresh_golden(golden_id)
+        return IngestOutcome(change, golden_id, source.id, decision.outcome)
+
+    def _record_decision(self, source: CustomerSource, golden_id: int, decision: Decision) -> None:
+        self.session.add(
+            MatchDecision(
+                source_id=source.id,
+                outcome=decision.outcome,
+                golden_id=golden_id,
+                score=decision.score,
+                evidence=[g.as_dict() for g in decision.best],
+            )
+        )
+        review = self.rules.thresholds.review
+        for candidate in decision.best:
+            if candidate.golden_id != golden_id and candidate.score >= review:
+                self.session.add(
+                    ReviewPair(
+                        source_id=source.id,
+                        candidate_golden_id=candidate.golden_id,
+                        candidate_source_id=candidate.source_id,
+                        score=candidate.score,
+                        evidence=[e.as_dict() for e in candidate.evidence],
+                    )
+                )
+
+    def refresh_golden(self, golden_id: int) -> GoldenCustomer:
+        """Recompute the golden values and their provenance from its source records."""
+        golden = self.session.get(GoldenCustomer, golden_id)
+        assert golden is not None, f"golden customer {golden_id} vanished"
+        values, provenance = survive(sources_of(self.session, golden_id), self.survivorship)
+        for field, value in values.items():
+            setattr(golden, field, value)
+        golden.provenance = provenance
+        golden.updated_at = utcnow()
+        return golden
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    return text
+
+
+def _fill(source: CustomerSource, data: dict[str, Any], norm: NormalisedCustomer, when: datetime) -> None:
+    source.data = data
+    source.name = norm.name
+    source.name_key = norm.name_key
+    source.legal_form = norm.legal_form
+    source.tax_id = norm.tax_id
+    source.email = norm.email
+    source.email_domain = norm.email_domain
+    source.phone = norm.phone
+    source.street = norm.street
+    source.city = norm.city
+    source.postcode = norm.postcode
+    source.country = norm.country
+    source.source_updated_at = when
+    source.received_at = utcnow()

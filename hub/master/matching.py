@@ -1,0 +1,333 @@
+"""The matching engine: blocking keys, pair scoring, and the link / review / new decision.
+
+One engine serves both paths. Live ingest looks candidates up in the ``match_keys`` table
+(:class:`hub.master.store.SqlIndex`); the batch contract ``hub master match`` keeps the same
+index in memory (:class:`MemoryIndex`). Records are matched one after another against what came
+before, exactly as they would arrive live, so the batch figures describe the live behaviour.
+
+Scoring is a sum of per-field weights (Fellegi–Sunter style log-odds, declared in
+``mappings/matching.yaml``): agreement adds, disagreement subtracts, a missing value says
+nothing. Evidence is kept for every field so a steward can see why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rapidfuzz import fuzz
+
+from hub.master.rules import MatchRules
+
+
+class MatchRecord(Protocol):
+    """What the engine needs of a record (``NormalisedCustomer`` has it)."""
+
+    name_key: str | None
+    name_tokens: tuple[str, ...]
+    tax_id: str | None
+    email: str | None
+    email_domain: str | None
+    phone: str | None
+    street: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    field: str
+    level: str  # exact, high, medium, subset, low, agree, disagree
+    weight: float
+    ours: str | None
+    theirs: str | None
+    similarity: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "field": self.field,
+            "level": self.level,
+            "weight": self.weight,
+            "ours": self.ours,
+            "theirs": self.theirs,
+        }
+        if self.similarity is not None:
+            out["similarity"] = round(self.similarity, 3)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    source_id: int
+    golden_id: int
+    record: MatchRecord
+
+
+@dataclass(slots=True)
+class GoldenScore:
+    golden_id: int
+    score: float
+    source_id: int
+    evidence: list[Evidence]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "golden_id": self.golden_id,
+            "source_id": self.source_id,
+            "score": round(self.score, 3),
+            "fields": [e.as_dict() for e in self.evidence],
+        }
+
+
+@dataclass(slots=True)
+class Decision:
+    outcome: str  # linked | review | new
+    best: list[GoldenScore] = field(default_factory=list)
+
+    @property
+    def golden_id(self) -> int | None:
+        return self.best[0].golden_id if self.outcome == "linked" else None
+
+    @property
+    def score(self) -> float | None:
+        return self.best[0].score if self.best else None
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+
+
+def blocking_keys(rec: MatchRecord) -> list[str]:
+    """Cheap keys: records that share none are never compared.
+
+    Strong identifiers block alone; names block on their exact key, on the initials of their
+    words within a city or postcode area (robust to typos inside words), and for Chinese and
+    Japanese names on three-character windows at two offsets, so that a name with its region
+    prefix dropped ("明华电子科技" vs "上海明华电子科技") still meets its other spelling.
+    """
+    keys: list[str] = []
+    if rec.tax_id:
+        keys.append("t:" + rec.tax_id)
+    if rec.email:
+        keys.append("e:" + rec.email)
+    if rec.email_domain:
+        keys.append("d:" + rec.email_domain)
+    if rec.phone:
+        keys.append("p:" + rec.phone)
+    name = rec.name_key
+    if name:
+        if _is_cjk(name):
+            compact = name.replace(" ", "")
+            keys.append("c:" + compact[0:3])
+            if len(compact) >= 5:
+                keys.append("c:" + compact[2:5])
+        else:
+            keys.append("n:" + " ".join(sorted(rec.name_tokens)))
+            initials = "".join(token[0] for token in rec.name_tokens[:4])
+            if rec.city:
+                keys.append(f"i:{initials}:{rec.city}")
+            if rec.postcode:
+                keys.append(f"i:{initials}:{rec.postcode[:3]}")
+            first = rec.name_tokens[0] if rec.name_tokens else ""
+            if len(first) >= 4:
+                keys.append(f"w:{first}:{rec.country or ''}")
+    return keys
+
+
+class Matcher:
+    """Scores pairs and decides, with the weights and thresholds of one ``MatchRules``."""
+
+    def __init__(self, rules: MatchRules):
+        self.rules = rules
+        w = rules.weights
+        s = rules.similarity
+        self._name_levels = (
+            (s.high, "high", w.name.high),
+            (s.medium, "medium", w.name.medium),
+            (s.low, "low", w.name.low),
+        )
+
+    # --- pairs -------------------------------------------------------------------------------
+    def _name(self, a: MatchRecord, b: MatchRecord) -> Evidence | None:
+        ka, kb = a.name_key, b.name_key
+        if not ka or not kb:
+            return None
+        w = self.rules.weights.name
+        if ka == kb:
+            return Evidence("name", "exact", w.exact, ka, kb, 1.0)
+        sim = max(fuzz.ratio(ka, kb), fuzz.token_sort_ratio(ka, kb)) / 100.0
+        level, weight = "disagree", w.disagree
+        for threshold, name, value in self._name_levels:
+            if sim >= threshold:
+                level, weight = name, value
+                break
+        if weight < w.high and _is_cjk(ka) and _contains(ka, kb, 4):
+            # A Chinese or Japanese name inside another, e.g. with its region prefix dropped:
+            # four or more characters in sequence rarely agree by chance.
+            level, weight = "high", w.high
+        elif weight < w.subset and _is_subset(a, b):
+            level, weight = "subset", w.subset
+        return Evidence("name", level, weight, ka, kb, sim)
+
+    def compare(self, a: MatchRecord, b: MatchRecord) -> tuple[float, list[Evidence]]:
+        """Score of the pair and the evidence of every field both records have."""
+        w = self.rules.weights
+        evidence: list[Evidence] = []
+        name = self._name(a, b)
+        if name is not None:
+            evidence.append(name)
+        for fname, weights in (
+            ("tax_id", w.tax_id),
+            ("email", w.email),
+            ("phone", w.phone),
+            ("postcode", w.postcode),
+            ("city", w.city),
+            ("country", w.country),
+        ):
+            va, vb = getattr(a, fname), getattr(b, fname)
+            if va and vb:
+                if va == vb:
+                    evidence.append(Evidence(fname, "agree", weights.agree, va, vb))
+                else:
+                    evidence.append(Evidence(fname, "disagree", weights.disagree, va, vb))
+        da, db = a.email_domain, b.email_domain
+        if da and db and not (a.email and a.email == b.email):
+            agree = da == db
+            evidence.append(
+                Evidence(
+                    "email_domain",
+                    "agree" if agree else "disagree",
+                    w.email_domain.agree if agree else w.email_domain.disagree,
+                    da,
+                    db,
+                )
+            )
+        sa, sb = a.street, b.street
+        if sa and sb:
+            sim = fuzz.token_sort_ratio(sa, sb) / 100.0
+            agree = sim >= self.rules.similarity.street
+            evidence.append(
+                Evidence(
+                    "street",
+                    "agree" if agree else "disagree",
+                    w.street.agree if agree else w.street.disagree,
+                    sa,
+                    sb,
+                    sim,
+                )
+            )
+        return sum(e.weight for e in evidence), evidence
+
+    # --- decisions ---------------------------------------------------------------------------
+    def decide(self, rec: MatchRecord, candidates: Iterable[Candidate], keep: int = 3) -> Decision:
+        """Best golden record for ``rec`` among the candidates' golden records.
+
+        A golden record scores as its best-matching source record; one whose records carry a
+        different tax id than ``rec`` is vetoed outright (branches of one group share names,
+        addresses and domains, but never a tax id).
+        """
+        per_golden: dict[int, GoldenScore] = {}
+        vetoed: set[int] = set()
+        for cand in candidates:
+            if rec.tax_id and cand.record.tax_id and rec.tax_id != cand.record.tax_id:
+                vetoed.add(cand.golden_id)
+                continue
+            score, evidence = self.compare(rec, cand.record)
+            best = per_golden.get(cand.golden_id)
+            if best is None or score > best.score:
+                per_golden[cand.golden_id] = GoldenScore(cand.golden_id, score, cand.source_id, evidence)
+        ranked = sorted(
+            (g for gid, g in per_golden.items() if gid not in vetoed),
+            key=lambda g: g.score,
+            reverse=True,
+        )[:keep]
+        thresholds = self.rules.thresholds
+        if ranked and ranked[0].score >= thresholds.link:
+            return Decision("linked", ranked)
+        if ranked and ranked[0].score >= thresholds.review:
+            return Decision("review", ranked)
+        return Decision("new", ranked)
+
+
+def _contains(ka: str, kb: str, min_length: int) -> bool:
+    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
+    return len(short) >= min_length and short in long_
+
+
+def _is_subset(a: MatchRecord, b: MatchRecord) -> bool:
+    """One name is contained in the other: a trade name beside its legal name."""
+    ka, kb = a.name_key or "", b.name_key or ""
+    if _is_cjk(ka) or _is_cjk(kb):
+        return _contains(ka, kb, 2)
+    ta, tb = set(a.name_tokens), set(b.name_tokens)
+    return bool(ta and tb) and (ta <= tb or tb <= ta)
+
+
+class MemoryIndex:
+    """The blocking index of the batch path: the same keys as ``match_keys``, in a dict."""
+
+    def __init__(self, max_block_size: int, max_candidates: int):
+        self.max_block_size = max_block_size
+        self.max_candidates = max_candidates
+        self.blocks: dict[str, list[int]] = {}
+        self.records: list[MatchRecord] = []
+        self.golden: list[int] = []
+
+    def candidates(self, keys: Sequence[str]) -> list[Candidate]:
+        seen: set[int] = set()
+        out: list[Candidate] = []
+        for key in keys:
+            ids = self.blocks.get(key)
+            if not ids or len(ids) > self.max_block_size:
+                continue
+            for sid in ids:
+                if sid not in seen:
+                    seen.add(sid)
+                    out.append(Candidate(sid, self.golden[sid], self.records[sid]))
+                    if len(out) >= self.max_candidates:
+                        return out
+        return out
+
+    def add(self, rec: MatchRecord, golden_id: int, keys: Sequence[str]) -> int:
+        sid = len(self.records)
+        self.records.append(rec)
+        self.golden.append(golden_id)
+        for key in keys:
+            self.blocks.setdefault(key, []).append(sid)
+        return sid
+
+
+def match_batch(
+    records: Sequence[MatchRecord | None],
+    rules: MatchRules,
+    progress: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Golden id (0-based cluster label) per record; ``None`` records stand alone.
+
+    Pairs in the review band stay apart: without a steward, the batch answer is the one the
+    live hub gives before anyone has looked.
+    """
+    matcher = Matcher(rules)
+    index = MemoryIndex(rules.blocking.max_block_size, rules.blocking.max_candidates)
+    labels: list[int] = []
+    next_golden = 0
+    for position, rec in enumerate(records):
+        if rec is None:
+            labels.append(next_golden)
+            next_golden += 1
+        else:
+            keys = blocking_keys(rec)
+            decision = matcher.decide(rec, index.candidates(keys))
+            golden = decision.golden_id
+            if golden is None:
+                golden = next_golden
+                next_golden += 1
+            index.add(rec, golden, keys)
+            labels.append(golden)
+        if progress is not None and position % 1000 == 999:
+            progress(1000)
+    if progress is not None:
+        progress(len(records) % 1000)
+    return labels

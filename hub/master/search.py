@@ -1,0 +1,120 @@
+"""Finding golden customers: by identifier, by a system's id, or by a name typed roughly.
+
+Identifiers are normalised the way records are, so "+49 (0)30 1234567" finds "+49301234567".
+Name search reuses the blocking keys of the matching engine and ranks by similarity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.master.models import CustomerSource, GoldenCustomer, MatchKey
+from hub.master.normalise import (
+    NormalisationError,
+    normalise_email,
+    normalise_name,
+    normalise_phone,
+    normalise_tax_id,
+)
+from hub.sync.links import get_link
+from hub.master.ingest import ENTITY
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    golden: GoldenCustomer
+    score: float
+    matched_on: str
+
+
+def _active(session: Session, golden_ids: list[int]) -> list[GoldenCustomer]:
+    """Golden records by id, following merges to the live record; order kept, no repeats."""
+    out: dict[int, GoldenCustomer] = {}
+    for gid in golden_ids:
+        golden = session.get(GoldenCustomer, gid)
+        while golden is not None and golden.merged_into_id is not None:
+            golden = session.get(GoldenCustomer, golden.merged_into_id)
+        if golden is not None:
+            out.setdefault(golden.id, golden)
+    return list(out.values())
+
+
+def _by_source_column(session: Session, column, value: str, label: str) -> list[Hit]:  # type: ignore[no-untyped-def]
+    ids = list(
+        session.scalars(select(CustomerSource.golden_id).where(column == value).distinct().limit(50))
+    )
+    return [Hit(g, 1.0, label) for g in _active(session, ids)]
+
+
+def by_external_id(session: Session, system: str, external_id: str) -> GoldenCustomer | None:
+    link = get_link(session, system, ENTITY, external_id)
+    if link is None:
+        return None
+    found = _active(session, [link.hub_id])
+    return found[0] if found else None
+
+
+def by_tax_id(session: Session, value: str, country: str | None = None) -> list[Hit]:
+    try:
+        canonical = normalise_tax_id(value, country)
+    except NormalisationError:
+        canonical = "".join(ch for ch in value.upper() if ch.isalnum())
+    return _by_source_column(session, CustomerSource.tax_id, canonical, "tax_id")
+
+
+def by_phone(session: Session, value: str, country: str | None = None) -> list[Hit]:
+    return _by_source_column(session, CustomerSource.phone, normalise_phone(value, country), "phone")
+
+
+def by_email(session: Session, value: str) -> list[Hit]:
+    email, _domain = normalise_email(value)
+    return _by_source_column(session, CustomerSource.email, email, "email")
+
+
+def by_name(session: Session, text: str, limit: int = 20) -> list[Hit]:
+    """Fuzzy name search: candidates from the blocking index (range scans), ranked by
+    similarity. Candidates per prefix are capped, so on millions of records a very common
+    prefix may miss some; a tax id, phone or e-mail search is exact."""
+    _display, key, tokens, _legal = normalise_name(text)
+    if not key:
+        return []
+    exact = "n:" + " ".join(sorted(tokens))
+    source_ids = set(session.scalars(select(MatchKey.source_id).where(MatchKey.key == exact).limit(500)))
+    # Words: the index keeps each name's first word ("w:<word>:<country>"); scanning on a two-
+    # letter prefix of each typed word finds "muller" for "mueller" and "mullr" alike.
+    prefixes = {f"w:{t[:2]}" for t in tokens if len(t) >= 3}
+    compact = key.replace(" ", "")
+    if any("\u3040" <= ch <= "\u9fff" for ch in compact):
+        prefixes |= {f"c:{compact[i:i + 3]}" for i in range(0, max(1, len(compact) - 2))}
+    for prefix in prefixes:
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        source_ids.update(
+            session.scalars(
+                select(MatchKey.source_id)
+                .where(MatchKey.key >= prefix, MatchKey.key < upper)
+                .limit(2000)
+            )
+        )
+    if not source_ids:
+        return []
+    rows = session.execute(
+        select(CustomerSource.golden_id, CustomerSource.name_key).where(
+            CustomerSource.id.in_(source_ids)
+        )
+    ).all()
+    best: dict[int, float] = {}
+    for golden_id, name_key in rows:
+        score = fuzz.WRatio(key, name_key or "") / 100.0
+        if score > best.get(golden_id, 0.0):
+            best[golden_id] = score
+    ranked = sorted((gid for gid, s in best.items() if s >= 0.6), key=lambda g: -best[g])
+    hits: dict[int, Hit] = {}
+    for gid in ranked:
+        for golden in _active(session, [gid]):
+            if golden.id not in hits:
+                hits[golden.id] = Hit(golden, best[gid], "name")
+    return list(hits.values())[:limit]

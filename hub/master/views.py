@@ -1,0 +1,73 @@
+"""The customer as IT, sales and finance see it: golden values with provenance and every
+system's copy. One shape for the API and the CLI (``hub customers show --json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from hub.master.models import GOLDEN_FIELDS, CustomerSource, GoldenCustomer, ReviewPair
+from hub.sync.models import Link
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def customer_summary(golden: GoldenCustomer) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": golden.id}
+    out.update({f: getattr(golden, f) for f in GOLDEN_FIELDS})
+    return out
+
+
+def customer_detail(session: Session, golden: GoldenCustomer) -> dict[str, Any]:
+    rows = session.execute(
+        select(CustomerSource, Link)
+        .join(Link, Link.id == CustomerSource.link_id)
+        .where(CustomerSource.golden_id == golden.id)
+        .order_by(CustomerSource.system, CustomerSource.external_id)
+    ).all()
+    pending = session.scalar(
+        select(func.count())
+        .select_from(ReviewPair)
+        .join(CustomerSource, CustomerSource.id == ReviewPair.source_id)
+        .where(
+            ReviewPair.status == "pending",
+            or_(CustomerSource.golden_id == golden.id, ReviewPair.candidate_golden_id == golden.id),
+        )
+    )
+    return {
+        "id": golden.id,
+        "status": golden.status,
+        "merged_into_id": golden.merged_into_id,
+        "fields": {
+            f: {"value": getattr(golden, f), **golden.provenance.get(f, {})} for f in GOLDEN_FIELDS
+        },
+        "sources": [
+            {
+                "source_id": source.id,
+                "system": source.system,
+                "external_id": source.external_id,
+                "data": source.data,
+                "normalised": {
+                    "name_key": source.name_key,
+                    "legal_form": source.legal_form,
+                    "tax_id": source.tax_id,
+                    "email": source.email,
+                    "phone": source.phone,
+                    "postcode": source.postcode,
+                    "country": source.country,
+                },
+                "source_updated_at": _iso(source.source_updated_at),
+                "received_at": _iso(source.received_at),
+                "missing_since": _iso(link.missing_since),
+                "content_hash": link.content_hash,
+            }
+            for source, link in rows
+        ],
+        "pending_reviews": pending or 0,
+        "created_at": _iso(golden.created_at),
+        "updated_at": _iso(golden.updated_at),
+    }

@@ -1,0 +1,43 @@
+"""Runtime settings, read once from the environment (prefix ``HUB_``) or a ``.env`` file.
+
+The defaults are the embedded mode: a SQLite file under ``./var/`` and tasks run in-process,
+so ``hub serve`` is all a newcomer needs. Production sets ``HUB_DATABASE_URL`` (PostgreSQL)
+and ``HUB_BROKER_URL`` (Redis) and runs Celery workers.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository's own ``mappings/`` folder: the default configuration of a source checkout.
+BUNDLED_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/hub.db",
+        description="SQLAlchemy URL of the hub's own database.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker (e.g. redis://host:6379/0). Unset: tasks run in-process.",
+    )
+    mappings_dir: Path = Field(
+        default=BUNDLED_MAPPINGS,
+        description="Folder of YAML mappings: column maps, matching rules, survivorship.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that encrypts connection secrets at rest.",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,157 @@
+"""Importing customer exports into the master: idempotent, matched across systems, nothing lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.config.loader import ConfigError
+from hub.db import session_scope
+from hub.master import search
+from hub.master.models import CustomerSource, GoldenCustomer, MatchDecision, MatchKey
+from hub.sync.imports import import_customers
+from hub.sync.models import Link, QuarantinedRecord, SyncRun
+from tests.integration.customer_files import (
+    CRM_ROWS,
+    ERP_ROWS,
+    install_mappings,
+    write_crm,
+    write_erp,
+)
+
+
+def _counts(url: str) -> dict[str, int]:
+    with session_scope(url) as session:
+        return {
+            model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (GoldenCustomer, CustomerSource, Link, MatchKey, MatchDecision)
+        }
+
+
+@pytest.fixture
+def folder(tmp_path: Path, mappings_dir: Path) -> Path:
+    install_mappings(mappings_dir)
+    return tmp_path
+
+
+def test_reimporting_the_same_file_changes_nothing(database_url, mappings_dir, folder):
+    erp = write_erp(folder)
+    first = import_customers(database_url, mappings_dir, "erp", erp)
+    assert (first.read, first.created, first.quarantined) == (5, 5, 0)
+    before = _counts(database_url)
+    assert before["golden_customers"] == 5
+
+    second = import_customers(database_url, mappings_dir, "erp", erp)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 5)
+    assert _counts(database_url) == before
+    with session_scope(database_url) as session:
+        runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+        assert [(r.status, r.read, r.created, r.unchanged) for r in runs] == [
+            ("done", 5, 5, 0), ("done", 5, 0, 5)]
+
+
+def test_a_changed_row_updates_the_golden_record_with_provenance(database_url, mappings_dir, folder):
+    import_customers(database_url, mappings_dir, "erp", write_erp(folder))
+    rows = [list(r) for r in ERP_ROWS]
+    rows[0][4] = "+49 30 7777777"  # Müller Bau's phone changed in the ERP
+    summary = import_customers(database_url, mappings_dir, "erp", write_erp(folder, [tuple(r) for r in rows]))
+    assert (summary.updated, summary.unchanged) == (1, 4)
+    with session_scope(database_url) as session:
+        golden = search.by_external_id(session, "erp", "P-1")
+        assert golden is not None
+        assert golden.phone == "+49307777777"
+        assert golden.provenance["phone"]["system"] == "erp"
+        assert golden.provenance["phone"]["external_id"] == "P-1"
+
+
+def test_a_row_gone_from_a_full_export_is_flagged_not_deleted(database_url, mappings_dir, folder):
+    import_customers(database_url, mappings_dir, "erp", write_erp(folder))
+    summary = import_customers(database_url, mappings_dir, "erp", write_erp(folder, ERP_ROWS[1:]))
+    assert summary.missing == 1
+    with session_scope(database_url) as session:
+        link = session.scalar(select(Link).where(Link.external_id == "P-1"))
+        assert link is not None and link.missing_since is not None
+        assert search.by_external_id(session, "erp", "P-1") is not None  # still there
+    # back in the next export: flag cleared, nothing duplicated
+    import_customers(database_url, mappings_dir, "erp", write_erp(folder))
+    with session_scope(database_url) as session:
+        link = session.scalar(select(Link).where(Link.external_id == "P-1"))
+        assert link.missing_since is None
+    assert _counts(database_url)["golden_customers"] == 5
+
+
+def test_a_delta_export_flags_nothing(database_url, mappings_dir, folder):
+    import_customers(database_url, mappings_dir, "erp", write_erp(folder))
+    summary = import_customers(
+        database_url, mappings_dir, "erp", write_erp(folder, ERP_ROWS[:1]), full=False
+    )
+    assert summary.missing == 0
+
+
+def test_crm_accounts_link_to_the_erp_customers_they_are(database_url, mappings_dir, folder):
+    import_customers(database_url, mappings_dir, "erp", write_erp(folder))
+    summary = import_customers(database_url, mappings_dir, "crm", write_crm(folder))
+    assert summary.created == len(CRM_ROWS)
+    with session_scope(database_url) as session:
+        def golden(system: str, ext: str) -> int:
+            found = search.by_external_id(session, system, ext)
+            assert found is not None, (system, ext)
+            return found.id
+
+        assert golden("crm", "A100") == golden("erp", "P-1")   # MUELLER BAU, same phone
+        assert golden("crm", "A101") == golden("erp", "P-2")   # ACME, same phone and domain
+        assert golden("crm", "A102") == golden("erp", "P-3")   # トヨタ自動車(株)
+        assert golden("crm", "A103") == golden("erp", "P-4")   # region prefix dropped
+        # same name, other city, other tax id: a different company
+        assert golden("crm", "A104") != golden("erp", "P-5")
+        assert golden("crm", "A105") not in {golden("erp", p[0]) for p in ERP_ROWS}
+        detail = session.get(GoldenCustomer, golden("erp", "P-1"))
+        # the ERP wins the name by source priority; the CRM's contact e-mail is more recent
+        assert detail.name == "Müller Bau GmbH"
+        assert detail.provenance["name"]["system"] == "erp"
+        decision = session.scalar(
+            select(MatchDecision)
+            .join(CustomerSource, CustomerSource.id == MatchDecision.source_id)
+            .where(CustomerSource.external_id == "A100")
+        )
+        assert decision.outcome == "linked"
+        fields = {f["field"]: f["level"] for f in decision.evidence[0]["fields"]}
+        assert fields["phone"] == "agree" and fields["email_domain"] == "agree"
+
+
+def test_bad_rows_are_quarantined_with_row_and_reason_and_the_rest_go_in(
+    database_url, mappings_dir, folder
+):
+    rows = list(ERP_ROWS) + [
+        ("P-6", "---", "", "", "", "", "", "", "DE"),                      # no usable name
+        ("P-7", "Klein AG", "DE136695977", "", "", "", "Köln", "", "DE"),  # check digit wrong
+        ("", "Nameless Id GmbH", "", "", "", "", "", "", "DE"),             # no id
+        ("P-9", "Phone Co", "", "", "12", "", "", "", "DE"),                # not a phone
+        ("P-1", "Müller Bau GmbH", "", "", "", "", "", "", "DE"),           # id twice
+    ]
+    path = write_erp(folder, rows)
+    summary = import_customers(database_url, mappings_dir, "erp", path)
+    assert (summary.created, summary.quarantined) == (5, 5)
+    with session_scope(database_url) as session:
+        held = session.scalars(select(QuarantinedRecord).order_by(QuarantinedRecord.row_number)).all()
+        by_row = {q.row_number: q for q in held}
+    assert set(by_row) == {7, 8, 9, 10, 11}  # header is row 1
+    assert all(q.source == str(path) and q.system == "erp" for q in held)
+    assert "no usable name" in by_row[7].reason
+    assert "tax_id" in by_row[8].reason and "DE136695977" in by_row[8].reason
+    assert "id column 'Party'" in by_row[9].reason
+    assert "phone" in by_row[10].reason
+    assert "appears twice" in by_row[11].reason and "row 2" in by_row[11].reason
+
+
+def test_a_mapped_column_missing_from_the_file_names_file_line_and_field(
+    database_url, mappings_dir, folder
+):
+    mapping = mappings_dir / "imports" / "customers" / "erp.yaml"
+    mapping.write_text(mapping.read_text().replace("tax_id: VAT", "tax_id: VAT No"))
+    with pytest.raises(ConfigError) as caught:
+        import_customers(database_url, mappings_dir, "erp", write_erp(folder))
+    message = str(caught.value)
+    assert "erp.yaml:5: columns.tax_id: column 'VAT No' is not in erp_parties.csv" in message
