@@ -62,6 +62,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def postgres_url(_postgresql_url: str) -> str:
+    """For tests of the scale-out path only, which never runs on SQLite."""
+    _empty_tables(_postgresql_url)
+    return _postgresql_url
+
+
+@pytest.fixture
 def mappings_dir(tmp_path: Path) -> Path:
     """A private copy of the bundled mappings, so a test may edit them."""
     target = tmp_path / "mappings"

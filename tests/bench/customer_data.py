@@ -593,7 +593,7 @@ def format_tax_id(country: str, tax: str, style: str, rng: random.Random) -> str
             return "FR " + " ".join((body[:2], body[2:5], body[5:8], body[8:]))
         return "NL" + body[:4] + "." + body[4:6] + "." + body[6:9] + "." + body[9:]  # NL1234.56.782.B01
     if country == "US":
-        return tax.replace("-", "") if style == "bare" else tax.replace("-", " ")
+        return tax.replace("-", "") if style == "bare" else tax
     if country == "CN":
         if style == "bare":
             return tax
@@ -710,15 +710,20 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
                         stem=f"{brand} {div}")
         r = rng.random()
         ind = rng.choice(FR_INDUSTRIES)
-        if r < 0.40:
+        if r < 0.45:
             s = rng.choice(FR_SURNAMES)
             return dict(legal=f"{s} {ind} {form}", trade=s, form=form, brand=s, stem=f"{s} {ind}")
-        if r < 0.55:
+        if r < 0.70:
             b = rng.choice(FR_COINED_HEAD) + rng.choice(FR_COINED_TAIL)
             return dict(legal=f"{b} {form}", trade=b, form=form, brand=b, stem=b)
-        if r < 0.75:
+        if r < 0.80:
+            s = rng.choice(FR_SURNAMES)
+            core = f"{s} {rng.choice(['et Fils', 'Frères'])}"
+            return dict(legal=f"{core} {form}", trade=s, form=form, brand=core, stem=core)
+        if r < 0.92:
             adj = rng.choice(FR_ADJ)
-            core = f"Société {adj} de {ind}"
+            de = "d'" if ascii_fold(ind[0]) in "AEIOU" else "de "
+            core = f"Société {adj} {de}{ind}"
             acronym = "S" + adj[0] + ind[0]
             acronym = ascii_fold(acronym).upper()
             return dict(legal=f"{core} {form}", trade=acronym, form=form, brand=core, stem=acronym.lower() + "-" + adj)
@@ -919,6 +924,18 @@ def _contacts(country: str, rng: random.Random) -> list:
     return out
 
 
+def _name_key(nm: dict) -> str:
+    """The name without its legal form (and for CN without the region prefix):
+    two companies sharing it are namesakes, which are only made on purpose."""
+    parts = nm.get("parts", {})
+    if "core" in parts:
+        return parts["core"]
+    if "brand" in parts:
+        return parts["brand"] + parts["industry"]
+    legal, form = nm["legal"], nm["form"]
+    return legal[: -len(form)].strip() if legal.endswith(form) else legal
+
+
 class _EntityFactory:
     def __init__(self, rng: random.Random):
         self.rng = rng
@@ -976,9 +993,9 @@ class _EntityFactory:
                 nm = _name_jp(rng)
             else:
                 nm = _name_latin(country, rng)
-            if (country, nm["legal"]) not in self.legal_names:
+            if (country, _name_key(nm)) not in self.legal_names:
                 break
-        self.legal_names.add((country, nm["legal"]))
+        self.legal_names.add((country, _name_key(nm)))
         e = self._from_name(country, "base", nm)
         self._fill_location(e, city_idx)
         self._fill_ids(e)
@@ -1022,9 +1039,9 @@ class _EntityFactory:
                 nm = _name_jp(rng, brand=base.brand)
             else:
                 nm = _name_latin(country, rng, brand=base.brand)
-            if (country, nm["legal"]) not in self.legal_names:
+            if (country, _name_key(nm)) not in self.legal_names:
                 break
-        self.legal_names.add((country, nm["legal"]))
+        self.legal_names.add((country, _name_key(nm)))
         e = self._from_name(country, "sibling", nm)
         self._fill_location(e, city_idx)
         self._fill_ids(e, shared_domain=base.domain if rng.random() < 0.5 else None)

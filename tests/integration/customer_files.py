@@ -1,4 +1,6 @@
-"""Small customer exports of three systems, written as their own formats would be."""
+"""Small customer exports of two systems, in the shapes of mappings/imports/customers/*.yaml.
+
+examples/ holds the same files for the README's walk-through."""
 
 from __future__ import annotations
 
@@ -19,21 +21,6 @@ ERP_ROWS = [
      "Hafenweg 2", "Hamburg", "20457", "DE"),
 ]
 
-ERP_MAPPING = """\
-# The ERP's party export.
-id_column: Party
-columns:
-  name: Name
-  tax_id: VAT
-  email: E-Mail
-  phone: Phone
-  street: Street
-  city: City
-  postcode: ZIP
-  country: Country
-export: full
-"""
-
 CRM_ROWS = [
     # the same customers, typed by sales staff; plus one that exists nowhere else
     ("A100", "MUELLER BAU", "", "k.schulz@mueller-bau.de", "030 1234567", "Berlin", "DE"),
@@ -44,19 +31,6 @@ CRM_ROWS = [
      "München", "DE"),
     ("A105", "Weber Elektro KG", "", "weber.elektro@gmail.com", "0711 998877", "Stuttgart", "DE"),
 ]
-
-CRM_MAPPING = """\
-# The legacy CRM's account export: other column names, no street or postcode.
-id_column: AccountNo
-columns:
-  name: Account Name
-  tax_id: Tax ID
-  email: Contact E-Mail
-  phone: Telephone
-  city: Town
-  country: Country Code
-export: full
-"""
 
 
 def write_erp(folder: Path, rows: list[tuple[str, ...]] | None = None) -> Path:
@@ -77,8 +51,3 @@ def write_crm(folder: Path, rows: list[tuple[str, ...]] | None = None) -> Path:
         writer.writerows(CRM_ROWS if rows is None else rows)
     return path
 
-
-def install_mappings(mappings_dir: Path) -> None:
-    folder = mappings_dir / "imports" / "customers"
-    (folder / "erp.yaml").write_text(ERP_MAPPING, encoding="utf-8")
-    (folder / "crm.yaml").write_text(CRM_MAPPING, encoding="utf-8")

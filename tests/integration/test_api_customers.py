@@ -9,7 +9,7 @@ import pytest
 from hub.api.app import create_app
 from hub.auth.models import Role
 from hub.sync.imports import import_customers
-from tests.integration.customer_files import install_mappings, write_crm, write_erp
+from tests.integration.customer_files import write_crm, write_erp
 
 IT_ONLY = ("/api/v1/steward", "/api/v1/quarantine", "/api/v1/sync-runs", "/api/v1/customers/merge")
 
@@ -49,7 +49,6 @@ def test_sales_and_finance_cannot_use_steward_or_quarantine_routes(client, token
 
 
 def test_every_role_reads_customers(client, token_for, settings, tmp_path):
-    install_mappings(settings.mappings_dir)
     import_customers(settings.database_url, settings.mappings_dir, "erp", write_erp(tmp_path))
     for role in Role:
         response = client.get("/api/v1/customers", params={"q": "mueller bau"}, headers=token_for(role))
@@ -58,7 +57,6 @@ def test_every_role_reads_customers(client, token_for, settings, tmp_path):
 
 
 def test_search_by_each_key_and_detail_with_provenance(client, token_for, settings, tmp_path):
-    install_mappings(settings.mappings_dir)
     import_customers(settings.database_url, settings.mappings_dir, "erp", write_erp(tmp_path))
     import_customers(settings.database_url, settings.mappings_dir, "crm", write_crm(tmp_path))
     headers = token_for(Role.sales)
@@ -92,7 +90,6 @@ def test_search_by_each_key_and_detail_with_provenance(client, token_for, settin
 
 
 def test_steward_reviews_a_pair_then_merges_and_unmerges(client, token_for, settings, tmp_path):
-    install_mappings(settings.mappings_dir)
     import_customers(settings.database_url, settings.mappings_dir, "erp", write_erp(tmp_path))
     # A CRM record that agrees on the name and the city only: not enough to link, enough to ask.
     write_crm(tmp_path, [("A200", "Acme Industries", "", "", "", "New York", "US")])
@@ -133,7 +130,6 @@ def test_steward_reviews_a_pair_then_merges_and_unmerges(client, token_for, sett
 
 
 def test_quarantine_is_listed_and_replayed_after_the_mapping_is_fixed(client, token_for, settings, tmp_path):
-    install_mappings(settings.mappings_dir)
     rows = [("P-20", "Nordwind Handel GmbH", "", "", "040 1111111", "", "Hamburg", "", "Germany")]
     mapping = settings.mappings_dir / "imports" / "customers" / "erp.yaml"
     mapping.write_text(mapping.read_text().replace("  country: Country\n", ""))

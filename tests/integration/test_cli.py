@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.customer_files import install_mappings, write_crm, write_erp
+from tests.integration.customer_files import write_crm, write_erp
 
 
 def hub(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -24,7 +24,6 @@ def hub(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Compl
 
 @pytest.fixture
 def env(database_url: str, mappings_dir: Path) -> dict[str, str]:
-    install_mappings(mappings_dir)
     return {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir)}
 
 

@@ -16,7 +16,6 @@ from hub.sync.models import Link, QuarantinedRecord, SyncRun
 from tests.integration.customer_files import (
     CRM_ROWS,
     ERP_ROWS,
-    install_mappings,
     write_crm,
     write_erp,
 )
@@ -32,7 +31,6 @@ def _counts(url: str) -> dict[str, int]:
 
 @pytest.fixture
 def folder(tmp_path: Path, mappings_dir: Path) -> Path:
-    install_mappings(mappings_dir)
     return tmp_path
 
 
