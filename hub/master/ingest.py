@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.master.matching import Decision, Matcher, blocking_keys
-from hub.master.models import CustomerSource, GoldenCustomer, MatchDecision, ReviewPair
+from hub.master import merges
+from hub.master.models import ENTITY, CustomerSource, GoldenCustomer, MatchDecision, ReviewPair
 from hub.master.normalise import NormalisedCustomer, normalise_customer
 from hub.master.rules import match_rules, survivorship_rules
 from hub.master.store import SqlIndex, replace_keys, sources_of
 from hub.master.survivorship import survive
 from hub.sync.links import Change, classify, content_hash, get_link, record_link
-
-ENTITY = "customer"
 
 #: Canonical customer fields a mapping can fill.
 CUSTOMER_FIELDS = ("name", "tax_id", "email", "phone", "street", "city", "postcode", "country")
@@ -126,6 +125,11 @@ class CustomerMaster:
         replace_keys(self.session, source.id, keys)
         self._record_decision(source, golden_id, decision)
         self.refresh_golden(golden_id)
+        for other in decision.bridged:
+            merges.merge(
+                self, golden_id, other, actor="engine",
+                reason=f"{system} {external_id} links to both (score {decision.score:.1f})",
+            )
         return IngestOutcome(change, golden_id, source.id, decision.outcome)
 
     def _record_decision(self, source: CustomerSource, golden_id: int, decision: Decision) -> None:
@@ -140,6 +144,8 @@ class CustomerMaster:
         )
         review = self.rules.thresholds.review
         for candidate in decision.best:
+            if candidate.golden_id in decision.bridged:
+                continue
             if candidate.golden_id != golden_id and candidate.score >= review:
                 self.session.add(
                     ReviewPair(

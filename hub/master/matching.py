@@ -85,6 +85,9 @@ class GoldenScore:
 class Decision:
     outcome: str  # linked | review | new
     best: list[GoldenScore] = field(default_factory=list)
+    #: Other golden records this record also links to above the link threshold, with no tax
+    #: id between them that disagrees: the record bridges them, they are one customer.
+    bridged: list[int] = field(default_factory=list)
 
     @property
     def golden_id(self) -> int | None:
@@ -158,6 +161,8 @@ class Matcher:
         if ka == kb:
             return Evidence("name", "exact", w.exact, ka, kb, 1.0)
         sim = max(fuzz.ratio(ka, kb), fuzz.token_sort_ratio(ka, kb)) / 100.0
+        if len(a.name_tokens) > 1 or len(b.name_tokens) > 1:
+            sim = max(sim, token_similarity(a.name_tokens, b.name_tokens))
         level, weight = "disagree", w.disagree
         for threshold, name, value in self._name_levels:
             if sim >= threshold:
@@ -178,12 +183,18 @@ class Matcher:
         name = self._name(a, b)
         if name is not None:
             evidence.append(name)
+        ca, cb = a.city, b.city
+        if ca and cb:
+            agree = ca == cb or _contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85
+            evidence.append(
+                Evidence("city", "agree" if agree else "disagree",
+                         w.city.agree if agree else w.city.disagree, ca, cb)
+            )
         for fname, weights in (
             ("tax_id", w.tax_id),
             ("email", w.email),
             ("phone", w.phone),
             ("postcode", w.postcode),
-            ("city", w.city),
             ("country", w.country),
         ):
             va, vb = getattr(a, fname), getattr(b, fname)
@@ -230,7 +241,10 @@ class Matcher:
         """
         per_golden: dict[int, GoldenScore] = {}
         vetoed: set[int] = set()
+        tax_ids: dict[int, set[str]] = {}
         for cand in candidates:
+            if cand.record.tax_id:
+                tax_ids.setdefault(cand.golden_id, set()).add(cand.record.tax_id)
             if rec.tax_id and cand.record.tax_id and rec.tax_id != cand.record.tax_id:
                 vetoed.add(cand.golden_id)
                 continue
@@ -245,10 +259,58 @@ class Matcher:
         )[:keep]
         thresholds = self.rules.thresholds
         if ranked and ranked[0].score >= thresholds.link:
-            return Decision("linked", ranked)
+            known = set(tax_ids.get(ranked[0].golden_id, ()))
+            bridged = []
+            for other in ranked[1:]:
+                theirs = tax_ids.get(other.golden_id, set())
+                if other.score >= thresholds.link and (not known or not theirs or known == theirs):
+                    bridged.append(other.golden_id)
+                    known |= theirs
+            return Decision("linked", ranked, bridged)
         if ranked and ranked[0].score >= thresholds.review:
             return Decision("review", ranked)
         return Decision("new", ranked)
+
+
+def _token_match(short: str, long_: str) -> float:
+    """How well one word stands for another: the same, an abbreviation, or a typo."""
+    if short == long_:
+        return 1.0
+    if len(short) > len(long_):
+        short, long_ = long_, short
+    if len(short) >= 3 and short[0] == long_[0] and _is_subsequence(short, long_):
+        return 0.9  # "tech" / "technologies", "intl" / "international", "mfg" / "manufacturing"
+    sim = fuzz.ratio(short, long_) / 100.0
+    return sim if sim >= 0.8 else 0.0
+
+
+def _is_subsequence(short: str, long_: str) -> bool:
+    position = 0
+    for ch in short:
+        position = long_.find(ch, position) + 1
+        if position == 0:
+            return False
+    return True
+
+
+def token_similarity(ta: tuple[str, ...], tb: tuple[str, ...]) -> float:
+    """Dice similarity over words, each word paired with its best partner in the other name."""
+    if not ta or not tb:
+        return 0.0
+    remaining = list(tb)
+    total = 0.0
+    for token in ta:
+        best, best_at = 0.0, -1
+        for at, other in enumerate(remaining):
+            score = _token_match(token, other)
+            if score > best:
+                best, best_at = score, at
+                if score == 1.0:
+                    break
+        if best_at >= 0:
+            total += best
+            remaining.pop(best_at)
+    return 2.0 * total / (len(ta) + len(tb))
 
 
 def _contains(ka: str, kb: str, min_length: int) -> bool:
@@ -312,22 +374,35 @@ def match_batch(
     matcher = Matcher(rules)
     index = MemoryIndex(rules.blocking.max_block_size, rules.blocking.max_candidates)
     labels: list[int] = []
-    next_golden = 0
+    merged_into: list[int] = []  # golden id -> the golden id it was merged into (itself if alive)
+
+    def alive(golden: int) -> int:
+        while merged_into[golden] != golden:
+            merged_into[golden] = merged_into[merged_into[golden]]
+            golden = merged_into[golden]
+        return golden
+
     for position, rec in enumerate(records):
         if rec is None:
-            labels.append(next_golden)
-            next_golden += 1
+            golden = len(merged_into)
+            merged_into.append(golden)
         else:
             keys = blocking_keys(rec)
-            decision = matcher.decide(rec, index.candidates(keys))
-            golden = decision.golden_id
-            if golden is None:
-                golden = next_golden
-                next_golden += 1
+            candidates = [
+                Candidate(c.source_id, alive(c.golden_id), c.record) for c in index.candidates(keys)
+            ]
+            decision = matcher.decide(rec, candidates)
+            if decision.golden_id is None:
+                golden = len(merged_into)
+                merged_into.append(golden)
+            else:
+                golden = decision.golden_id
+                for other in decision.bridged:  # the live path merges these the same way
+                    merged_into[alive(other)] = golden
             index.add(rec, golden, keys)
-            labels.append(golden)
+        labels.append(golden)
         if progress is not None and position % 1000 == 999:
             progress(1000)
     if progress is not None:
         progress(len(records) % 1000)
-    return labels
+    return [alive(label) for label in labels]

@@ -16,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
 
+#: The entity type of customers in ``links``.
+ENTITY = "customer"
+
 #: The golden fields, in display order. Survivorship rules and provenance use these names.
 GOLDEN_FIELDS = ("name", "tax_id", "email", "phone", "street", "city", "postcode", "country")
 

@@ -1,24 +1,19 @@
-"""The data steward's tools: review pending pairs, merge and unmerge golden records.
-
-Merges and unmerges are events with what moved, who did it and why, so an unmerge can put
-every source record back exactly where it was — and the cross-references (links) follow.
-"""
+"""The data steward's tools: review pending pairs, merge and unmerge golden records."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
-from hub.master.ingest import ENTITY, CustomerMaster
+from hub.master import merges
+from hub.master.ingest import CustomerMaster
+from hub.master.merges import StewardError
 from hub.master.models import CustomerSource, GoldenCustomer, MatchDecision, MergeEvent, ReviewPair
-from hub.sync.models import Link
 
-
-class StewardError(ValueError):
-    """A steward's request that cannot be carried out; the message says why."""
+__all__ = ["Steward", "StewardError"]
 
 
 class Steward:
@@ -73,81 +68,10 @@ class Steward:
         return golden
 
     def merge(self, survivor_id: int, absorbed_id: int, actor: str, reason: str | None = None) -> MergeEvent:
-        if survivor_id == absorbed_id:
-            raise StewardError("cannot merge a golden customer into itself")
-        survivor = self.session.get(GoldenCustomer, survivor_id)
-        absorbed = self.session.get(GoldenCustomer, absorbed_id)
-        for gid, golden in ((survivor_id, survivor), (absorbed_id, absorbed)):
-            if golden is None:
-                raise StewardError(f"golden customer {gid} does not exist")
-            if golden.status != "active":
-                raise StewardError(
-                    f"golden customer {gid} is {golden.status} into {golden.merged_into_id}"
-                )
-        moved = list(
-            self.session.scalars(
-                select(CustomerSource.id).where(CustomerSource.golden_id == absorbed_id)
-            )
-        )
-        self._move(moved, survivor_id)
-        assert absorbed is not None
-        absorbed.status = "merged"
-        absorbed.merged_into_id = survivor_id
-        event = MergeEvent(
-            kind="merge", survivor_id=survivor_id, absorbed_id=absorbed_id,
-            moved_source_ids=moved, actor=actor, reason=reason,
-        )
-        self.session.add(event)
-        self.master.refresh_golden(survivor_id)
-        self.session.flush()
-        return event
+        return merges.merge(self.master, survivor_id, absorbed_id, actor, reason)
 
     def unmerge(self, merge_event_id: int, actor: str, reason: str | None = None) -> MergeEvent:
-        merge = self.session.get(MergeEvent, merge_event_id)
-        if merge is None or merge.kind != "merge":
-            raise StewardError(f"merge event {merge_event_id} does not exist")
-        if merge.undone_by_id is not None:
-            raise StewardError(f"merge event {merge_event_id} was already undone")
-        absorbed = self.session.get(GoldenCustomer, merge.absorbed_id)
-        assert absorbed is not None
-        # Only the records still in the survivor go back; any merged on top since then stays.
-        back = list(
-            self.session.scalars(
-                select(CustomerSource.id).where(
-                    CustomerSource.id.in_(merge.moved_source_ids),
-                    CustomerSource.golden_id == merge.survivor_id,
-                )
-            )
-        )
-        self._move(back, absorbed.id)
-        absorbed.status = "active"
-        absorbed.merged_into_id = None
-        event = MergeEvent(
-            kind="unmerge", survivor_id=merge.survivor_id, absorbed_id=merge.absorbed_id,
-            moved_source_ids=back, actor=actor, reason=reason,
-        )
-        self.session.add(event)
-        self.session.flush()
-        merge.undone_by_id = event.id
-        self.master.refresh_golden(merge.survivor_id)
-        self.master.refresh_golden(absorbed.id)
-        return event
-
-    def _move(self, source_ids: list[int], golden_id: int) -> None:
-        if not source_ids:
-            return
-        self.session.execute(
-            update(CustomerSource)
-            .where(CustomerSource.id.in_(source_ids))
-            .values(golden_id=golden_id)
-        )
-        link_ids = select(CustomerSource.link_id).where(CustomerSource.id.in_(source_ids))
-        self.session.execute(
-            update(Link)
-            .where(Link.id.in_(link_ids), Link.entity_type == ENTITY)
-            .values(hub_id=golden_id, updated_at=utcnow())
-        )
-        self.session.expire_all()
+        return merges.unmerge(self.master, merge_event_id, actor, reason)
 
     def history(self, golden_id: int) -> list[MergeEvent]:
         return list(

@@ -1,7 +1,7 @@
 """Alembic environment: the hub passes the database URL in; there is no alembic.ini to edit."""
 
 from alembic import context
-from sqlalchemy import pool
+
 
 from hub.db import get_engine
 from hub.models import Base

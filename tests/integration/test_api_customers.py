@@ -92,7 +92,7 @@ def test_search_by_each_key_and_detail_with_provenance(client, token_for, settin
 def test_steward_reviews_a_pair_then_merges_and_unmerges(client, token_for, settings, tmp_path):
     import_customers(settings.database_url, settings.mappings_dir, "erp", write_erp(tmp_path))
     # A CRM record that agrees on the name and the city only: not enough to link, enough to ask.
-    write_crm(tmp_path, [("A200", "Acme Industries", "", "", "", "New York", "US")])
+    write_crm(tmp_path, [("A200", "Acme Industrie", "", "", "", "New York", "US")])
     import_customers(settings.database_url, settings.mappings_dir, "crm", tmp_path / "crm_accounts.csv")
     it = token_for(Role.it)
 

@@ -68,7 +68,7 @@ def test_token_create_prints_a_token_the_api_accepts(env, settings):
 def test_mappings_check_names_file_line_and_field(env, mappings_dir):
     assert "mappings OK" in hub(env, "mappings", "check").stdout
     matching = mappings_dir / "matching.yaml"
-    matching.write_text(matching.read_text().replace("link: 9.0", "link: high"))
+    matching.write_text(matching.read_text().replace("link: 7.0", "link: high"))
     result = hub(env, "mappings", "check", check=False)
     assert result.returncode == 1
     assert "matching.yaml:10: thresholds.link:" in result.stderr.replace("\n", "")

@@ -153,3 +153,31 @@ def test_a_mapped_column_missing_from_the_file_names_file_line_and_field(
         import_customers(database_url, mappings_dir, "erp", write_erp(folder))
     message = str(caught.value)
     assert "erp.yaml:5: columns.tax_id: column 'VAT No' is not in erp_parties.csv" in message
+
+
+def test_a_record_that_links_two_golden_records_merges_them_with_history(
+    database_url, mappings_dir, folder
+):
+    from hub.master.models import MergeEvent, ReviewPair
+
+    rows = [
+        ("P-30", "Nordlicht Solar GmbH", "", "", "+49 40 1111111", "", "", "", "DE"),
+        ("P-31", "Nordlicht Solar GmbH", "DE136695976", "info@nordlicht-solar.de", "", "", "Hamburg", "", "DE"),
+    ]
+    import_customers(database_url, mappings_dir, "erp", write_erp(folder, rows))
+    with session_scope(database_url) as session:
+        first = search.by_external_id(session, "erp", "P-30").id
+        second = search.by_external_id(session, "erp", "P-31").id
+        assert first != second  # the same name and nothing else: a steward is asked
+        assert session.scalar(select(func.count()).select_from(ReviewPair)) == 1
+    write_crm(folder, [("A300", "NORDLICHT SOLAR", "", "buchhaltung@nordlicht-solar.de",
+                        "040 1111111", "", "DE")])
+    import_customers(database_url, mappings_dir, "crm", folder / "crm_accounts.csv")
+    with session_scope(database_url) as session:
+        goldens = {search.by_external_id(session, s, e).id
+                   for s, e in (("erp", "P-30"), ("erp", "P-31"), ("crm", "A300"))}
+        assert len(goldens) == 1
+        event = session.scalar(select(MergeEvent))
+        assert event.actor == "engine" and "crm A300 links to both" in event.reason
+        pair = session.scalar(select(ReviewPair))
+        assert pair.status == "same" and pair.decided_by == "engine"
