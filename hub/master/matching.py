@@ -12,6 +12,7 @@ nothing. Evidence is kept for every field so a steward can see why.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -36,7 +37,12 @@ class MatchRecord(Protocol):
     country: str | None
 
 
-@dataclass(frozen=True, slots=True)
+#: (field, level, weight, ours, theirs, similarity): one field's comparison, before it becomes
+#: :class:`Evidence` for the few pairs whose evidence is kept.
+_Field = tuple[str, str, float, "str | None", "str | None", "float | None"]
+
+
+@dataclass(slots=True)
 class Evidence:
     field: str
     level: str  # exact, high, medium, subset, low, agree, disagree
@@ -98,8 +104,15 @@ class Decision:
         return self.best[0].score if self.best else None
 
 
+_CJK = re.compile("[\u3040-\u9fff\uac00-\ud7af]")
+
+
+_DIGITS = re.compile(r"\d+")
+
+
 def _is_cjk(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+    """Kana, CJK ideographs or Hangul: names without spaces between words."""
+    return _CJK.search(text) is not None
 
 
 def blocking_keys(rec: MatchRecord) -> list[str]:
@@ -151,15 +164,27 @@ class Matcher:
             (s.medium, "medium", w.name.medium),
             (s.low, "low", w.name.low),
         )
+        address_only = (
+            w.street.agree + w.postcode.agree + w.city.agree + max(w.country.agree, 0.0)
+            + w.name.disagree
+        )
+        self._precheck = address_only < rules.thresholds.review
+        self._exact_fields = (
+            ("tax_id", w.tax_id),
+            ("email", w.email),
+            ("phone", w.phone),
+            ("postcode", w.postcode),
+            ("country", w.country),
+        )
 
     # --- pairs -------------------------------------------------------------------------------
-    def _name(self, a: MatchRecord, b: MatchRecord) -> Evidence | None:
+    def _name(self, a: MatchRecord, b: MatchRecord) -> _Field | None:
         ka, kb = a.name_key, b.name_key
         if not ka or not kb:
             return None
         w = self.rules.weights.name
         if ka == kb:
-            return Evidence("name", "exact", w.exact, ka, kb, 1.0)
+            return ("name", "exact", w.exact, ka, kb, 1.0)
         sim = max(fuzz.ratio(ka, kb), fuzz.token_sort_ratio(ka, kb)) / 100.0
         if len(a.name_tokens) > 1 or len(b.name_tokens) > 1:
             sim = max(sim, token_similarity(a.name_tokens, b.name_tokens))
@@ -172,63 +197,61 @@ class Matcher:
             # A Chinese or Japanese name inside another, e.g. with its region prefix dropped:
             # four or more characters in sequence rarely agree by chance.
             level, weight = "high", w.high
-        elif weight < w.subset and _is_subset(a, b):
-            level, weight = "subset", w.subset
-        return Evidence("name", level, weight, ka, kb, sim)
+        elif weight < w.high and _is_subset(a, b):
+            # A trade name inside the legal name: two or more words in common is a name,
+            # one word alone ("Thomas") could be anyone's.
+            words = min(len(a.name_tokens), len(b.name_tokens))
+            subset = w.subset_words if words >= 2 else w.subset
+            if weight < subset:
+                level, weight = "subset", subset
+        return ("name", level, weight, ka, kb, sim)
 
-    def compare(self, a: MatchRecord, b: MatchRecord) -> tuple[float, list[Evidence]]:
-        """Score of the pair and the evidence of every field both records have."""
+    def _fields(self, a: MatchRecord, b: MatchRecord) -> list[_Field]:
+        """(field, level, weight, ours, theirs, similarity) for every field both records have."""
         w = self.rules.weights
-        evidence: list[Evidence] = []
+        out: list[_Field] = []
         name = self._name(a, b)
         if name is not None:
-            evidence.append(name)
+            out.append(name)
         ca, cb = a.city, b.city
-        if ca and cb:
-            agree = ca == cb or _contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85
-            evidence.append(
-                Evidence("city", "agree" if agree else "disagree",
-                         w.city.agree if agree else w.city.disagree, ca, cb)
-            )
-        for fname, weights in (
-            ("tax_id", w.tax_id),
-            ("email", w.email),
-            ("phone", w.phone),
-            ("postcode", w.postcode),
-            ("country", w.country),
-        ):
+        postcodes_agree = bool(a.postcode and a.postcode == b.postcode)
+        if ca and cb and not (postcodes_agree and ca != cb):  # "Munich" / "München": the postcode says
+            if ca == cb or _contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85:
+                out.append(("city", "agree", w.city.agree, ca, cb, None))
+            else:
+                out.append(("city", "disagree", w.city.disagree, ca, cb, None))
+        for fname, weights in self._exact_fields:
             va, vb = getattr(a, fname), getattr(b, fname)
             if va and vb:
                 if va == vb:
-                    evidence.append(Evidence(fname, "agree", weights.agree, va, vb))
+                    out.append((fname, "agree", weights.agree, va, vb, None))
                 else:
-                    evidence.append(Evidence(fname, "disagree", weights.disagree, va, vb))
+                    out.append((fname, "disagree", weights.disagree, va, vb, None))
         da, db = a.email_domain, b.email_domain
         if da and db and not (a.email and a.email == b.email):
-            agree = da == db
-            evidence.append(
-                Evidence(
-                    "email_domain",
-                    "agree" if agree else "disagree",
-                    w.email_domain.agree if agree else w.email_domain.disagree,
-                    da,
-                    db,
-                )
-            )
+            if da == db:
+                out.append(("email_domain", "agree", w.email_domain.agree, da, db, None))
+            else:
+                out.append(("email_domain", "disagree", w.email_domain.disagree, da, db, None))
         sa, sb = a.street, b.street
         if sa and sb:
             sim = fuzz.token_sort_ratio(sa, sb) / 100.0
-            agree = sim >= self.rules.similarity.street
-            evidence.append(
-                Evidence(
-                    "street",
-                    "agree" if agree else "disagree",
-                    w.street.agree if agree else w.street.disagree,
-                    sa,
-                    sb,
-                    sim,
-                )
-            )
+            agree = sim >= self.rules.similarity.street or (_is_cjk(sa) and _contains(sa, sb, 4))
+            if agree:
+                numbers_a, numbers_b = _DIGITS.findall(sa), _DIGITS.findall(sb)
+                if numbers_a and numbers_b and numbers_a != numbers_b:
+                    agree = False  # Prinsenlaan 134 is not Prinsenlaan 46
+            weight = w.street.agree if agree else w.street.disagree
+            out.append(("street", "agree" if agree else "disagree", weight, sa, sb, sim))
+        return out
+
+    def score(self, a: MatchRecord, b: MatchRecord) -> float:
+        """Score of the pair alone (the hot path: no evidence objects)."""
+        return sum(f[2] for f in self._fields(a, b))
+
+    def compare(self, a: MatchRecord, b: MatchRecord) -> tuple[float, list[Evidence]]:
+        """Score of the pair and the evidence of every field both records have."""
+        evidence = [Evidence(*f) for f in self._fields(a, b)]
         return sum(e.weight for e in evidence), evidence
 
     # --- decisions ---------------------------------------------------------------------------
@@ -239,24 +262,35 @@ class Matcher:
         different tax id than ``rec`` is vetoed outright (branches of one group share names,
         addresses and domains, but never a tax id).
         """
-        per_golden: dict[int, GoldenScore] = {}
+        per_golden: dict[int, tuple[float, int, MatchRecord]] = {}
         vetoed: set[int] = set()
         tax_ids: dict[int, set[str]] = {}
+        link = self.rules.thresholds.link
         for cand in candidates:
+            golden = cand.golden_id
             if cand.record.tax_id:
-                tax_ids.setdefault(cand.golden_id, set()).add(cand.record.tax_id)
-            if rec.tax_id and cand.record.tax_id and rec.tax_id != cand.record.tax_id:
-                vetoed.add(cand.golden_id)
+                tax_ids.setdefault(golden, set()).add(cand.record.tax_id)
+                if rec.tax_id and rec.tax_id != cand.record.tax_id:
+                    vetoed.add(golden)
+                    continue
+            best = per_golden.get(golden)
+            if best is not None and best[0] >= link:
+                continue  # already linked through another of its records
+            if self._precheck and not _may_match(rec, cand.record):
                 continue
-            score, evidence = self.compare(rec, cand.record)
-            best = per_golden.get(cand.golden_id)
-            if best is None or score > best.score:
-                per_golden[cand.golden_id] = GoldenScore(cand.golden_id, score, cand.source_id, evidence)
-        ranked = sorted(
-            (g for gid, g in per_golden.items() if gid not in vetoed),
-            key=lambda g: g.score,
+            score = self.score(rec, cand.record)
+            if best is None or score > best[0]:
+                per_golden[golden] = (score, cand.source_id, cand.record)
+        top = sorted(
+            ((score, golden, sid, other) for golden, (score, sid, other) in per_golden.items()
+             if golden not in vetoed),
+            key=lambda item: item[0],
             reverse=True,
         )[:keep]
+        ranked = [
+            GoldenScore(golden, score, sid, self.compare(rec, other)[1])
+            for score, golden, sid, other in top
+        ]
         thresholds = self.rules.thresholds
         if ranked and ranked[0].score >= thresholds.link:
             known = set(tax_ids.get(ranked[0].golden_id, ()))
@@ -270,6 +304,26 @@ class Matcher:
         if ranked and ranked[0].score >= thresholds.review:
             return Decision("review", ranked)
         return Decision("new", ranked)
+
+
+def _may_match(a: MatchRecord, b: MatchRecord) -> bool:
+    """A cheap pre-check before scoring (a C-level ratio instead of the full comparison).
+
+    False for pairs with no shared identifier and names with no word in common that are
+    little alike: their name disagrees, and the address fields alone cannot outweigh that
+    (checked against the weights in ``Matcher.__init__``), so skipping them changes no
+    decision — short of a name made only of abbreviations of the other's words.
+    """
+    if (a.tax_id and a.tax_id == b.tax_id) or (a.phone and a.phone == b.phone):
+        return True
+    if (a.email and a.email == b.email) or (a.email_domain and a.email_domain == b.email_domain):
+        return True
+    ka, kb = a.name_key, b.name_key
+    if not ka or not kb:
+        return True
+    if not set(a.name_tokens).isdisjoint(b.name_tokens):
+        return True
+    return fuzz.ratio(ka, kb) >= 50
 
 
 def _token_match(short: str, long_: str) -> float:

@@ -45,6 +45,7 @@ class NameWeights(_Strict):
     high: float
     medium: float
     subset: float
+    subset_words: float
     low: float
     disagree: float
 

@@ -63,25 +63,29 @@ def by_tax_id(session: Session, value: str, country: str | None = None) -> list[
         canonical = normalise_tax_id(value, country)
     except NormalisationError:
         canonical = "".join(ch for ch in value.upper() if ch.isalnum())
+    if not canonical:
+        return []
     return _by_source_column(session, CustomerSource.tax_id, canonical, "tax_id")
 
 
 def by_phone(session: Session, value: str, country: str | None = None) -> list[Hit]:
-    return _by_source_column(session, CustomerSource.phone, normalise_phone(value, country), "phone")
+    phone = normalise_phone(value, country)
+    return _by_source_column(session, CustomerSource.phone, phone, "phone") if phone else []
 
 
 def by_email(session: Session, value: str) -> list[Hit]:
-    email, _domain = normalise_email(value)
-    return _by_source_column(session, CustomerSource.email, email, "email")
+    email = normalise_email(value)
+    return _by_source_column(session, CustomerSource.email, email[0], "email") if email else []
 
 
 def by_name(session: Session, text: str, limit: int = 20) -> list[Hit]:
     """Fuzzy name search: candidates from the blocking index (range scans), ranked by
     similarity. Candidates per prefix are capped, so on millions of records a very common
     prefix may miss some; a tax id, phone or e-mail search is exact."""
-    _display, key, tokens, _legal = normalise_name(text)
-    if not key:
+    name = normalise_name(text)
+    if name is None:
         return []
+    _display, key, tokens, _legal = name
     exact = "n:" + " ".join(sorted(tokens))
     source_ids = set(session.scalars(select(MatchKey.source_id).where(MatchKey.key == exact).limit(500)))
     # Words: the index keeps each name's first word ("w:<word>:<country>"); scanning on a two-
