@@ -12,6 +12,7 @@ nothing. Evidence is kept for every field so a steward can see why.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -381,6 +382,26 @@ def _is_subset(a: MatchRecord, b: MatchRecord) -> bool:
     return bool(ta and tb) and (ta <= tb or tb <= ta)
 
 
+def rank_candidates(
+    blocks: Iterable[Sequence[int]], max_block_size: int, limit: int
+) -> list[int]:
+    """Record ids from the blocks, those sharing the most keys with the record first.
+
+    A block larger than ``max_block_size`` is no evidence and is skipped. Sharing several keys
+    (a phone and a name, a domain and a city) is what true matches do, so the ``limit`` best
+    ranked are all that is scored.
+    """
+    shared: dict[int, int] = {}
+    for ids in blocks:
+        if len(ids) > max_block_size:
+            continue
+        for sid in ids:
+            shared[sid] = shared.get(sid, 0) + 1
+    if len(shared) <= limit:
+        return sorted(shared, key=shared.__getitem__, reverse=True)
+    return heapq.nlargest(limit, shared, key=shared.__getitem__)
+
+
 class MemoryIndex:
     """The blocking index of the batch path: the same keys as ``match_keys``, in a dict."""
 
@@ -392,19 +413,9 @@ class MemoryIndex:
         self.golden: list[int] = []
 
     def candidates(self, keys: Sequence[str]) -> list[Candidate]:
-        seen: set[int] = set()
-        out: list[Candidate] = []
-        for key in keys:
-            ids = self.blocks.get(key)
-            if not ids or len(ids) > self.max_block_size:
-                continue
-            for sid in ids:
-                if sid not in seen:
-                    seen.add(sid)
-                    out.append(Candidate(sid, self.golden[sid], self.records[sid]))
-                    if len(out) >= self.max_candidates:
-                        return out
-        return out
+        blocks = [self.blocks.get(key, ()) for key in keys]
+        wanted = rank_candidates(blocks, self.max_block_size, self.max_candidates)
+        return [Candidate(sid, self.golden[sid], self.records[sid]) for sid in wanted]
 
     def add(self, rec: MatchRecord, golden_id: int, keys: Sequence[str]) -> int:
         sid = len(self.records)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- word lists and address tables read better unwrapped
 """Labelled B2B customer records for the matching benchmark.
 
 ``generate(n_records, seed)`` returns a DataFrame with the hub's batch-match
@@ -9,8 +10,9 @@ CLI::
 
     python tests/bench/customer_data.py --records 20000 --seed 1 --out /tmp/x [--show 20]
 
-writes DIR/input.csv (without entity_id) and DIR/truth.csv (source_system,
-source_id, entity_id).
+writes DIR/input.csv (without entity_id), DIR/truth.csv (source_system,
+source_id, entity_id) and DIR/entities.csv (entity_id, kind, related_to: which
+entities are designed hard negatives of which, for error analysis).
 
 What the data looks like
 ------------------------
@@ -82,7 +84,15 @@ INPUT_COLUMNS = [
 ]
 SYSTEMS = ("erp", "crm", "finance")
 
-COUNTRY_WEIGHTS = {"DE": 0.21, "GB": 0.16, "US": 0.18, "CN": 0.16, "JP": 0.15, "FR": 0.07, "NL": 0.07}
+COUNTRY_WEIGHTS = {
+    "DE": 0.21,
+    "GB": 0.16,
+    "US": 0.18,
+    "CN": 0.16,
+    "JP": 0.15,
+    "FR": 0.07,
+    "NL": 0.07,
+}
 
 # ---------------------------------------------------------------------------
 # Word lists
@@ -115,15 +125,27 @@ DE_BRAND_TAIL = (
     "star point concept tool mobil therm vision sys cad fix flex form lux net pro rad tex "
     "kraft technik licht"
 ).split()
-DE_FIRST = ("Hans Peter Klaus Jürgen Wolfgang Michael Thomas Andreas Stefan Frank Uwe Dieter Karl "
-            "Heinz Josef Werner Günter Manfred Ralf Bernd Christian Martin Markus Helmut Walter Otto "
-            "Friedrich Rudolf Anton Georg").split()
-DE_SURNAMES += ("Lindner Böttcher Brückner Ebert Feldmann Fritsch Gerlach Hauser Hein Hempel Jakob "
-                "Kessler Kirchner Kolb Lenz Marx Nowak Ott Paul Petersen Rausch Reuter Riedel Sander "
-                "Seifert Stahl Thiel Ullrich Voß Wendt Wimmer Witt Zander Ziegler Brandl Eckert Fink "
-                "Förster Hartung Kramer Lutz Nagel Pfeifer Rieger Schilling Schütz Straub Weis").split()
-DE_FORMS = [("GmbH", 60), ("AG", 8), ("GmbH & Co. KG", 15), ("KG", 5), ("e.K.", 4),
-            ("UG (haftungsbeschränkt)", 4), ("SE", 2), ("OHG", 2)]
+DE_FIRST = (
+    "Hans Peter Klaus Jürgen Wolfgang Michael Thomas Andreas Stefan Frank Uwe Dieter Karl "
+    "Heinz Josef Werner Günter Manfred Ralf Bernd Christian Martin Markus Helmut Walter Otto "
+    "Friedrich Rudolf Anton Georg"
+).split()
+DE_SURNAMES += (
+    "Lindner Böttcher Brückner Ebert Feldmann Fritsch Gerlach Hauser Hein Hempel Jakob "
+    "Kessler Kirchner Kolb Lenz Marx Nowak Ott Paul Petersen Rausch Reuter Riedel Sander "
+    "Seifert Stahl Thiel Ullrich Voß Wendt Wimmer Witt Zander Ziegler Brandl Eckert Fink "
+    "Förster Hartung Kramer Lutz Nagel Pfeifer Rieger Schilling Schütz Straub Weis"
+).split()
+DE_FORMS = [
+    ("GmbH", 60),
+    ("AG", 8),
+    ("GmbH & Co. KG", 15),
+    ("KG", 5),
+    ("e.K.", 4),
+    ("UG (haftungsbeschränkt)", 4),
+    ("SE", 2),
+    ("OHG", 2),
+]
 DE_DIVISIONS = "Holding Service Vertrieb Logistik Energie Healthcare Digital Immobilien Technik International".split()
 
 EN_SURNAMES = (
@@ -135,17 +157,25 @@ EN_SURNAMES = (
     "Rivera Collins Sullivan Foster Bryant Hayes Coleman Patterson Jenkins Perry Powell Long "
     "Ramsey Whitaker Donovan Gallagher Brennan Lawson Sutton Hampton Prescott Langley"
 ).split()
-EN_SURNAMES += ("Abbott Atkinson Bradley Burton Chapman Dawson Douglas Ellis Fisher Gardner Gibson "
-                "Graham Hamilton Hart Holmes Hunt Kennedy Knight Lambert Lane Lloyd Marshall Matthews "
-                "Mills Moore Newman Owen Payne Pearson Porter Price Reynolds Richards Shaw Simpson "
-                "Spencer Stevens Stone Walsh Watson Webb Wells West Wheeler Woods Young").split()
-EN_COINED_HEAD = ("Oak Ash Elm Stone Brook Bright Silver Gold Iron Red Blue Green North South East West High "
-                  "Fair Kings Mill Wood Clear Swift Star Sun Lake River Hill Cross Moor Pine Rose Sand "
-                  "Frost Black White Long Broad Deep").split()
-EN_COINED_TAIL = ("field ridge wood well stone bridge gate ford dale way brook view point side haven mont "
-                  "ton ley worth bury croft hurst vale wick").split()
-EN_QUALIFIERS = ("Precision Advanced Industrial Global Digital Integrated Applied Modern Premier Specialist "
-                 "Technical Quality Custom Coastal Metro Regional").split()
+EN_SURNAMES += (
+    "Abbott Atkinson Bradley Burton Chapman Dawson Douglas Ellis Fisher Gardner Gibson "
+    "Graham Hamilton Hart Holmes Hunt Kennedy Knight Lambert Lane Lloyd Marshall Matthews "
+    "Mills Moore Newman Owen Payne Pearson Porter Price Reynolds Richards Shaw Simpson "
+    "Spencer Stevens Stone Walsh Watson Webb Wells West Wheeler Woods Young"
+).split()
+EN_COINED_HEAD = (
+    "Oak Ash Elm Stone Brook Bright Silver Gold Iron Red Blue Green North South East West High "
+    "Fair Kings Mill Wood Clear Swift Star Sun Lake River Hill Cross Moor Pine Rose Sand "
+    "Frost Black White Long Broad Deep"
+).split()
+EN_COINED_TAIL = (
+    "field ridge wood well stone bridge gate ford dale way brook view point side haven mont "
+    "ton ley worth bury croft hurst vale wick"
+).split()
+EN_QUALIFIERS = (
+    "Precision Advanced Industrial Global Digital Integrated Applied Modern Premier Specialist "
+    "Technical Quality Custom Coastal Metro Regional"
+).split()
 GB_BRANDS = (
     "Northern Thames Pennine Albion Britannia Caledonian Mercia Wessex Severn Trent Mersey Cotswold "
     "Highland Anglia Crown Royal Sovereign Imperial Kingsway Regent Channel Solent Humber Tyne "
@@ -158,16 +188,27 @@ US_BRANDS = (
     "Horizon Meridian Cascade Sierra Prairie Heartland Bayside Northstar Cornerstone Landmark"
 ).split()
 # "Lone Star" / "Golden Gate" / "Great Lakes" were split above; re-join the two-word brands.
-US_BRANDS = [b for b in US_BRANDS if b not in ("Lone", "Star", "Golden", "Gate", "Great", "Lakes")] + [
-    "Lone Star", "Golden Gate", "Great Lakes"]
+US_BRANDS = [
+    b for b in US_BRANDS if b not in ("Lone", "Star", "Golden", "Gate", "Great", "Lakes")
+] + ["Lone Star", "Golden Gate", "Great Lakes"]
 EN_INDUSTRIES = (
     "Engineering Logistics Industries Manufacturing Technologies Systems Solutions Holdings Services "
     "Construction Electronics Software Trading Supplies Distribution Packaging Foods Plastics Metals "
     "Chemicals Automation Consulting Energy Pharmaceuticals Instruments International Components "
     "Tools Fabrication Controls Materials Equipment Precision Analytics"
 ).split()
-EN_DIVISIONS = ["Holdings", "Healthcare", "Energy", "Services", "Logistics", "Digital",
-                "Financial Services", "Real Estate", "Solutions", "International"]
+EN_DIVISIONS = [
+    "Holdings",
+    "Healthcare",
+    "Energy",
+    "Services",
+    "Logistics",
+    "Digital",
+    "Financial Services",
+    "Real Estate",
+    "Solutions",
+    "International",
+]
 GB_FORMS = [("Ltd", 50), ("Limited", 30), ("PLC", 6), ("LLP", 6)]
 US_FORMS = [("Inc.", 45), ("LLC", 30), ("Corp.", 10), ("Corporation", 5), ("Co.", 5), ("L.P.", 3)]
 
@@ -182,101 +223,299 @@ FR_INDUSTRIES = (
     "Distribution|Ingénierie|Services|Conseil|Équipements|Électricité|Travaux Publics|Menuiserie|"
     "Imprimerie|Automatismes|Agroalimentaire"
 ).split("|")
-FR_SURNAMES += ("Barbier Arnaud Martel Boyer Brun Caron Colin Denis Dufour Fabre Gaillard Giraud "
-                "Hubert Joly Lacroix Leclerc Lemaire Marchand Masson Meunier Noël Olivier Picard "
-                "Renaud Rey Roche Schmitt Vidal").split()
-FR_COINED_HEAD = "Tech Euro Agri Bati Indus Médi Trans Axe Alti Proxi Logi Hydro Electro Méca Ther".split()
-FR_COINED_TAIL = "france tech pro concept system plus ouest sud est nord services groupe ia nova".split()
-FR_ADJ = ("Lyonnaise Parisienne Nantaise Bordelaise Alsacienne Normande Bretonne Provençale "
-          "Atlantique Française Européenne Dauphinoise Lorraine Champenoise Picarde").split()
+FR_SURNAMES += (
+    "Barbier Arnaud Martel Boyer Brun Caron Colin Denis Dufour Fabre Gaillard Giraud "
+    "Hubert Joly Lacroix Leclerc Lemaire Marchand Masson Meunier Noël Olivier Picard "
+    "Renaud Rey Roche Schmitt Vidal"
+).split()
+FR_COINED_HEAD = (
+    "Tech Euro Agri Bati Indus Médi Trans Axe Alti Proxi Logi Hydro Electro Méca Ther".split()
+)
+FR_COINED_TAIL = (
+    "france tech pro concept system plus ouest sud est nord services groupe ia nova".split()
+)
+FR_ADJ = (
+    "Lyonnaise Parisienne Nantaise Bordelaise Alsacienne Normande Bretonne Provençale "
+    "Atlantique Française Européenne Dauphinoise Lorraine Champenoise Picarde"
+).split()
 FR_FORMS = [("SAS", 45), ("SARL", 30), ("SA", 15), ("EURL", 5), ("SNC", 5)]
 FR_DIVISIONS = ["Services", "Distribution", "Industrie", "Holding", "Énergie", "Ingénierie"]
 
 NL_SURNAMES = [
-    "de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen", "Visser",
-    "Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks",
-    "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Smits", "de Graaf", "van der Meer",
-    "van der Linden", "Kok", "Jacobs", "de Haan", "Vermeulen", "van den Heuvel", "van der Veen",
-    "van den Broek", "de Bruijn", "de Bruin", "van der Heijden", "Schouten", "van Beek", "Willems",
-    "van Vliet"]
-NL_SURNAMES += ["Hoekstra", "van Wijk", "Koster", "Prins", "Huisman", "Postma", "Kuipers",
-                "Veenstra", "van Dam", "Timmermans", "Wouters", "Kramer", "Verbeek", "Maas",
-                "van Doorn", "Boer", "Bosman", "Kuiper", "Martens", "Sanders", "Scholten", "Evers",
-                "Gerritsen", "Groen", "Hermans", "Jonker", "Koning", "Lammers", "Verhoeven", "Wolters"]
+    "de Jong",
+    "Jansen",
+    "de Vries",
+    "van den Berg",
+    "van Dijk",
+    "Bakker",
+    "Janssen",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "de Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "de Wit",
+    "Dijkstra",
+    "Smits",
+    "de Graaf",
+    "van der Meer",
+    "van der Linden",
+    "Kok",
+    "Jacobs",
+    "de Haan",
+    "Vermeulen",
+    "van den Heuvel",
+    "van der Veen",
+    "van den Broek",
+    "de Bruijn",
+    "de Bruin",
+    "van der Heijden",
+    "Schouten",
+    "van Beek",
+    "Willems",
+    "van Vliet",
+]
+NL_SURNAMES += [
+    "Hoekstra",
+    "van Wijk",
+    "Koster",
+    "Prins",
+    "Huisman",
+    "Postma",
+    "Kuipers",
+    "Veenstra",
+    "van Dam",
+    "Timmermans",
+    "Wouters",
+    "Kramer",
+    "Verbeek",
+    "Maas",
+    "van Doorn",
+    "Boer",
+    "Bosman",
+    "Kuiper",
+    "Martens",
+    "Sanders",
+    "Scholten",
+    "Evers",
+    "Gerritsen",
+    "Groen",
+    "Hermans",
+    "Jonker",
+    "Koning",
+    "Lammers",
+    "Verhoeven",
+    "Wolters",
+]
 NL_COINED_HEAD = "Holland Delta Noord Zuid Oranje Polder Rijn Maas Amstel Zee Duin Veen Dijk Hof Kern Lint Tulp Molen".split()
-NL_COINED_TAIL = "tec bouw trans net plan vorm staal glas hout log pro matic data groep werk fix com".split()
-NL_INDUSTRIES = ("Techniek Logistiek Bouw Installatietechniek Transport Handel Metaalbewerking "
-                 "Verpakkingen Automatisering Elektrotechniek Kunststoffen Machinebouw Groothandel "
-                 "Advies Software Vastgoed Infra Food Chemie Systemen").split()
+NL_COINED_TAIL = (
+    "tec bouw trans net plan vorm staal glas hout log pro matic data groep werk fix com".split()
+)
+NL_INDUSTRIES = (
+    "Techniek Logistiek Bouw Installatietechniek Transport Handel Metaalbewerking "
+    "Verpakkingen Automatisering Elektrotechniek Kunststoffen Machinebouw Groothandel "
+    "Advies Software Vastgoed Infra Food Chemie Systemen"
+).split()
 NL_BRANDS = "Holland Delta Noord Zuid Oranje Polder Rijn Maas Amstel Dutch Zeeland Brabant Veluwe Waddenzee Twente".split()
 NL_FORMS = [("B.V.", 85), ("N.V.", 5), ("V.O.F.", 10)]
 NL_DIVISIONS = ["Holding", "Services", "Logistiek", "Nederland", "International", "Techniek"]
 
 # Chinese: brand characters with pinyin for domains.
-CN_CHARS = dict(zip(
-    "明华信天成恒通宏达金辉瑞丰永盛鑫源博远泰海嘉德锦凯正联创富安康星润和昊启航万伟业振银思卓宇川广佳美国新中东兴昌隆顺祥福利",
-    ("ming hua xin tian cheng heng tong hong da jin hui rui feng yong sheng xin yuan bo yuan tai "
-     "hai jia de jin kai zheng lian chuang fu an kang xing run he hao qi hang wan wei ye zhen yin "
-     "si zhuo yu chuan guang jia mei guo xin zhong dong xing chang long shun xiang fu li").split()))
+CN_CHARS = dict(
+    zip(
+        "明华信天成恒通宏达金辉瑞丰永盛鑫源博远泰海嘉德锦凯正联创富安康星润和昊启航万伟业振银思卓宇川广佳美国新中东兴昌隆顺祥福利",
+        (
+            "ming hua xin tian cheng heng tong hong da jin hui rui feng yong sheng xin yuan bo yuan tai "
+            "hai jia de jin kai zheng lian chuang fu an kang xing run he hao qi hang wan wei ye zhen yin "
+            "si zhuo yu chuan guang jia mei guo xin zhong dong xing chang long shun xiang fu li"
+        ).split(),
+    )
+)
 CN_INDUSTRIES = [
-    ("电子科技", "tech"), ("机械设备", "machinery"), ("贸易", "trading"), ("物流", "logistics"),
-    ("软件技术", "soft"), ("新材料", "material"), ("精密机械", "precision"), ("化工", "chem"),
-    ("医疗器械", "medical"), ("汽车零部件", "autoparts"), ("建筑工程", "construction"),
-    ("食品", "food"), ("纺织", "textile"), ("电气", "electric"), ("自动化设备", "automation"),
-    ("光电", "optoelec"), ("包装材料", "packaging"), ("进出口", "imp-exp"), ("信息技术", "it"),
-    ("环保科技", "enviro")]
+    ("电子科技", "tech"),
+    ("机械设备", "machinery"),
+    ("贸易", "trading"),
+    ("物流", "logistics"),
+    ("软件技术", "soft"),
+    ("新材料", "material"),
+    ("精密机械", "precision"),
+    ("化工", "chem"),
+    ("医疗器械", "medical"),
+    ("汽车零部件", "autoparts"),
+    ("建筑工程", "construction"),
+    ("食品", "food"),
+    ("纺织", "textile"),
+    ("电气", "electric"),
+    ("自动化设备", "automation"),
+    ("光电", "optoelec"),
+    ("包装材料", "packaging"),
+    ("进出口", "imp-exp"),
+    ("信息技术", "it"),
+    ("环保科技", "enviro"),
+]
 CN_FORMS = [("有限公司", 80), ("股份有限公司", 15), ("有限责任公司", 5)]
 
 # Japanese: name heads with romaji, industries with romaji.
 JP_HEADS = [
-    ("東和", "towa"), ("日本", "nihon"), ("大和", "yamato"), ("富士", "fuji"), ("三協", "sankyo"),
-    ("北斗", "hokuto"), ("昭和", "showa"), ("平和", "heiwa"), ("中央", "chuo"), ("旭", "asahi"),
-    ("太陽", "taiyo"), ("明治", "meiji"), ("新日本", "shinnihon"), ("関東", "kanto"),
-    ("東海", "tokai"), ("関西", "kansai"), ("九州", "kyushu"), ("菱和", "ryowa"), ("山田", "yamada"),
-    ("田中", "tanaka"), ("鈴木", "suzuki"), ("佐藤", "sato"), ("高橋", "takahashi"),
-    ("渡辺", "watanabe"), ("伊藤", "ito"), ("中村", "nakamura"), ("小林", "kobayashi"),
-    ("加藤", "kato"), ("吉田", "yoshida"), ("山本", "yamamoto"), ("松本", "matsumoto"),
-    ("井上", "inoue"), ("木村", "kimura"), ("清水", "shimizu"), ("山口", "yamaguchi"),
-    ("池田", "ikeda"), ("サクラ", "sakura"), ("アオバ", "aoba"), ("ミドリ", "midori"),
-    ("ヒカリ", "hikari"), ("ツバサ", "tsubasa"), ("ミライ", "mirai"), ("コスモ", "cosmo"),
-    ("ユニオン", "union"), ("テクノ", "techno"), ("グローバル", "global"), ("エース", "ace"),
-    ("大阪", "osaka"), ("京浜", "keihin"), ("北陸", "hokuriku"), ("丸和", "maruwa"),
-    ("共栄", "kyoei"), ("第一", "daiichi"), ("三和", "sanwa"), ("大成", "taisei")]
+    ("東和", "towa"),
+    ("日本", "nihon"),
+    ("大和", "yamato"),
+    ("富士", "fuji"),
+    ("三協", "sankyo"),
+    ("北斗", "hokuto"),
+    ("昭和", "showa"),
+    ("平和", "heiwa"),
+    ("中央", "chuo"),
+    ("旭", "asahi"),
+    ("太陽", "taiyo"),
+    ("明治", "meiji"),
+    ("新日本", "shinnihon"),
+    ("関東", "kanto"),
+    ("東海", "tokai"),
+    ("関西", "kansai"),
+    ("九州", "kyushu"),
+    ("菱和", "ryowa"),
+    ("山田", "yamada"),
+    ("田中", "tanaka"),
+    ("鈴木", "suzuki"),
+    ("佐藤", "sato"),
+    ("高橋", "takahashi"),
+    ("渡辺", "watanabe"),
+    ("伊藤", "ito"),
+    ("中村", "nakamura"),
+    ("小林", "kobayashi"),
+    ("加藤", "kato"),
+    ("吉田", "yoshida"),
+    ("山本", "yamamoto"),
+    ("松本", "matsumoto"),
+    ("井上", "inoue"),
+    ("木村", "kimura"),
+    ("清水", "shimizu"),
+    ("山口", "yamaguchi"),
+    ("池田", "ikeda"),
+    ("サクラ", "sakura"),
+    ("アオバ", "aoba"),
+    ("ミドリ", "midori"),
+    ("ヒカリ", "hikari"),
+    ("ツバサ", "tsubasa"),
+    ("ミライ", "mirai"),
+    ("コスモ", "cosmo"),
+    ("ユニオン", "union"),
+    ("テクノ", "techno"),
+    ("グローバル", "global"),
+    ("エース", "ace"),
+    ("大阪", "osaka"),
+    ("京浜", "keihin"),
+    ("北陸", "hokuriku"),
+    ("丸和", "maruwa"),
+    ("共栄", "kyoei"),
+    ("第一", "daiichi"),
+    ("三和", "sanwa"),
+    ("大成", "taisei"),
+]
 JP_INDUSTRIES = [
-    ("製作所", "ss"), ("電機", "denki"), ("工業", "kogyo"), ("精機", "seiki"), ("化学", "chem"),
-    ("商事", "shoji"), ("物産", "bussan"), ("建設", "kensetsu"), ("運輸", "unyu"),
-    ("電子", "denshi"), ("システムズ", "systems"), ("ソフトウェア", "soft"), ("技研", "giken"),
-    ("産業", "sangyo"), ("製薬", "seiyaku"), ("食品", "foods"), ("設計", "sekkei"),
-    ("印刷", "insatsu"), ("金属", "kinzoku"), ("機械", "kikai"), ("テクノロジー", "tech"),
-    ("ロジスティクス", "logi"), ("エンジニアリング", "eng")]
-JP_KANJI = dict(zip(
-    "東西南北中大小山川田和平昭明光栄新日本富士三共協丸菱宝福金銀旭星朝高松竹桜森林岡島村石井岩泉",
-    ("to sai nan hoku chu dai sho yama kawa ta wa hei sho mei ko ei shin nichi hon fu ji san kyo "
-     "kyo maru ryo ho fuku kin gin kyoku sei cho ko matsu take sakura mori hayashi oka shima mura "
-     "ishi i iwa izumi").split()))
+    ("製作所", "ss"),
+    ("電機", "denki"),
+    ("工業", "kogyo"),
+    ("精機", "seiki"),
+    ("化学", "chem"),
+    ("商事", "shoji"),
+    ("物産", "bussan"),
+    ("建設", "kensetsu"),
+    ("運輸", "unyu"),
+    ("電子", "denshi"),
+    ("システムズ", "systems"),
+    ("ソフトウェア", "soft"),
+    ("技研", "giken"),
+    ("産業", "sangyo"),
+    ("製薬", "seiyaku"),
+    ("食品", "foods"),
+    ("設計", "sekkei"),
+    ("印刷", "insatsu"),
+    ("金属", "kinzoku"),
+    ("機械", "kikai"),
+    ("テクノロジー", "tech"),
+    ("ロジスティクス", "logi"),
+    ("エンジニアリング", "eng"),
+]
+JP_KANJI = dict(
+    zip(
+        "東西南北中大小山川田和平昭明光栄新日本富士三共協丸菱宝福金銀旭星朝高松竹桜森林岡島村石井岩泉",
+        (
+            "to sai nan hoku chu dai sho yama kawa ta wa hei sho mei ko ei shin nichi hon fu ji san kyo "
+            "kyo maru ryo ho fuku kin gin kyoku sei cho ko matsu take sakura mori hayashi oka shima mura "
+            "ishi i iwa izumi"
+        ).split(),
+    )
+)
 JP_LATIN_HEAD_P = 0.12  # share of Japanese names with a Latin-letter head ("TKSテクノロジー")
 
 # Abbreviations typed in the CRM (token -> abbreviation).
 CRM_ABBREV = {
-    "International": "Intl", "Industries": "Ind.", "Manufacturing": "Mfg", "Technologies": "Tech.",
-    "Technology": "Tech.", "Engineering": "Eng.", "Corporation": "Corp.", "Company": "Co.",
-    "Limited": "Ltd", "Systems": "Sys.", "Services": "Svcs", "Distribution": "Dist.",
-    "Brothers": "Bros.", "and": "&", "Elektrotechnik": "Elektrotech.", "Maschinenbau": "Masch.-Bau",
-    "Gesellschaft": "Ges.", "Société": "Sté", "Logistics": "Logist.", "Electronics": "Elec.",
-    "Holdings": "Hldgs", "Automation": "Autom.", "Installatietechniek": "Install.techniek",
-    "Equipment": "Equip.", "Precision": "Prec.", "Construction": "Constr.",
+    "International": "Intl",
+    "Industries": "Ind.",
+    "Manufacturing": "Mfg",
+    "Technologies": "Tech.",
+    "Technology": "Tech.",
+    "Engineering": "Eng.",
+    "Corporation": "Corp.",
+    "Company": "Co.",
+    "Limited": "Ltd",
+    "Systems": "Sys.",
+    "Services": "Svcs",
+    "Distribution": "Dist.",
+    "Brothers": "Bros.",
+    "and": "&",
+    "Elektrotechnik": "Elektrotech.",
+    "Maschinenbau": "Masch.-Bau",
+    "Gesellschaft": "Ges.",
+    "Société": "Sté",
+    "Logistics": "Logist.",
+    "Electronics": "Elec.",
+    "Holdings": "Hldgs",
+    "Automation": "Autom.",
+    "Installatietechniek": "Install.techniek",
+    "Equipment": "Equip.",
+    "Precision": "Prec.",
+    "Construction": "Constr.",
 }
 FORM_VARIANTS = {  # legal form -> other spellings seen in the wild
     "GmbH & Co. KG": ["GmbH & Co KG", "GmbH u. Co. KG", "GmbH&Co.KG"],
-    "e.K.": ["e. K.", "eK"], "UG (haftungsbeschränkt)": ["UG", "UG (haftungsbeschraenkt)"],
-    "Ltd": ["Ltd.", "Limited"], "Limited": ["Ltd", "Ltd."], "PLC": ["plc", "Public Limited Company"],
-    "Inc.": ["Inc", ", Inc.", "Incorporated"], "Corp.": ["Corp", "Corporation"],
-    "Corporation": ["Corp.", "Corp"], "Co.": ["Company", "Co"], "L.P.": ["LP"],
-    "LLC": ["L.L.C.", ", LLC"], "B.V.": ["BV", "B.V"], "N.V.": ["NV"], "V.O.F.": ["VOF"],
-    "SAS": ["S.A.S.", "SAS."], "SARL": ["S.A.R.L.", "Sarl"], "SA": ["S.A."], "AG": ["Aktiengesellschaft"],
+    "e.K.": ["e. K.", "eK"],
+    "UG (haftungsbeschränkt)": ["UG", "UG (haftungsbeschraenkt)"],
+    "Ltd": ["Ltd.", "Limited"],
+    "Limited": ["Ltd", "Ltd."],
+    "PLC": ["plc", "Public Limited Company"],
+    "Inc.": ["Inc", ", Inc.", "Incorporated"],
+    "Corp.": ["Corp", "Corporation"],
+    "Corporation": ["Corp.", "Corp"],
+    "Co.": ["Company", "Co"],
+    "L.P.": ["LP"],
+    "LLC": ["L.L.C.", ", LLC"],
+    "B.V.": ["BV", "B.V"],
+    "N.V.": ["NV"],
+    "V.O.F.": ["VOF"],
+    "SAS": ["S.A.S.", "SAS."],
+    "SARL": ["S.A.R.L.", "Sarl"],
+    "SA": ["S.A."],
+    "AG": ["Aktiengesellschaft"],
 }
-FINANCE_LONG_FORMS = {"Ltd": "Limited", "Inc.": "Incorporated", "Corp.": "Corporation", "Co.": "Company",
-                      "AG": "Aktiengesellschaft", "B.V.": "Besloten Vennootschap"}
+FINANCE_LONG_FORMS = {
+    "Ltd": "Limited",
+    "Inc.": "Incorporated",
+    "Corp.": "Corporation",
+    "Co.": "Company",
+    "AG": "Aktiengesellschaft",
+    "B.V.": "Besloten Vennootschap",
+}
 
 FIRST_NAMES = {
     "DE": "thomas michael andreas stefan christian julia sabine anna katrin markus jens frank tobias lena".split(),
@@ -302,119 +541,520 @@ FREEMAIL = {
 }
 GENERIC_MAILBOX = {
     "DE": ["info", "vertrieb", "kontakt", "office", "zentrale"],
-    "GB": ["info", "sales", "enquiries", "office"], "US": ["info", "sales", "contact", "office"],
-    "FR": ["contact", "info", "commercial", "accueil"], "NL": ["info", "verkoop", "contact"],
-    "CN": ["info", "sales", "service"], "JP": ["info", "sales", "contact", "eigyo"],
+    "GB": ["info", "sales", "enquiries", "office"],
+    "US": ["info", "sales", "contact", "office"],
+    "FR": ["contact", "info", "commercial", "accueil"],
+    "NL": ["info", "verkoop", "contact"],
+    "CN": ["info", "sales", "service"],
+    "JP": ["info", "sales", "contact", "eigyo"],
 }
 BILLING_MAILBOX = {
     "DE": ["buchhaltung", "rechnung", "rechnungen", "finanzen", "invoices"],
     "GB": ["accounts", "invoices", "accountspayable", "finance"],
     "US": ["ap", "accountspayable", "billing", "invoices"],
-    "FR": ["comptabilite", "factures", "compta"], "NL": ["facturen", "administratie", "crediteuren"],
-    "CN": ["finance", "caiwu", "invoice"], "JP": ["keiri", "invoice", "seikyu"],
+    "FR": ["comptabilite", "factures", "compta"],
+    "NL": ["facturen", "administratie", "crediteuren"],
+    "CN": ["finance", "caiwu", "invoice"],
+    "JP": ["keiri", "invoice", "seikyu"],
 }
-TLDS = {"DE": [".de"], "GB": [".co.uk", ".com"], "US": [".com"], "FR": [".fr", ".com"],
-        "NL": [".nl", ".com"], "CN": [".com.cn", ".cn", ".com"], "JP": [".co.jp", ".jp"]}
+TLDS = {
+    "DE": [".de"],
+    "GB": [".co.uk", ".com"],
+    "US": [".com"],
+    "FR": [".fr", ".com"],
+    "NL": [".nl", ".com"],
+    "CN": [".com.cn", ".cn", ".com"],
+    "JP": [".co.jp", ".jp"],
+}
 
 # Cities: name, aliases typed elsewhere, phone area code (national, without trunk 0),
 # postcode spec, extra (districts for CN/JP).
 CITIES = {
     "DE": [
-        ("Berlin", [], "30", (10115, 14199)), ("Hamburg", [], "40", (20095, 22769)),
+        ("Berlin", [], "30", (10115, 14199)),
+        ("Hamburg", [], "40", (20095, 22769)),
         ("München", ["Muenchen", "Munich", "MUENCHEN"], "89", (80331, 81929)),
         ("Köln", ["Koeln", "Cologne"], "221", (50667, 51149)),
-        ("Frankfurt am Main", ["Frankfurt", "Frankfurt/Main", "Frankfurt a.M."], "69", (60306, 60599)),
-        ("Stuttgart", [], "711", (70173, 70629)), ("Düsseldorf", ["Duesseldorf"], "211", (40210, 40629)),
-        ("Leipzig", [], "341", (4103, 4357)), ("Dortmund", [], "231", (44135, 44388)),
-        ("Essen", [], "201", (45127, 45359)), ("Bremen", [], "421", (28195, 28779)),
-        ("Dresden", [], "351", (1067, 1328)), ("Hannover", ["Hanover"], "511", (30159, 30669)),
+        (
+            "Frankfurt am Main",
+            ["Frankfurt", "Frankfurt/Main", "Frankfurt a.M."],
+            "69",
+            (60306, 60599),
+        ),
+        ("Stuttgart", [], "711", (70173, 70629)),
+        ("Düsseldorf", ["Duesseldorf"], "211", (40210, 40629)),
+        ("Leipzig", [], "341", (4103, 4357)),
+        ("Dortmund", [], "231", (44135, 44388)),
+        ("Essen", [], "201", (45127, 45359)),
+        ("Bremen", [], "421", (28195, 28779)),
+        ("Dresden", [], "351", (1067, 1328)),
+        ("Hannover", ["Hanover"], "511", (30159, 30669)),
         ("Nürnberg", ["Nuernberg", "Nuremberg"], "911", (90402, 90491)),
+        ("Bonn", [], "228", (53111, 53229)),
+        ("Münster", ["Muenster"], "251", (48143, 48167)),
+        ("Karlsruhe", [], "721", (76131, 76229)),
+        ("Mannheim", [], "621", (68159, 68309)),
+        ("Augsburg", [], "821", (86150, 86199)),
+        ("Wiesbaden", [], "611", (65183, 65207)),
+        ("Kiel", [], "431", (24103, 24159)),
+        ("Aachen", [], "241", (52062, 52080)),
+        ("Freiburg im Breisgau", ["Freiburg", "Freiburg i. Br."], "761", (79098, 79117)),
+        ("Bielefeld", [], "521", (33602, 33739)),
+        ("Mainz", [], "6131", (55116, 55131)),
+        ("Rostock", [], "381", (18055, 18147)),
+        ("Kassel", [], "561", (34117, 34134)),
+        ("Regensburg", [], "941", (93047, 93059)),
+        ("Ulm", [], "731", (89073, 89081)),
+        ("Heilbronn", [], "7131", (74072, 74081)),
     ],
     "GB": [
         ("London", [], "20", ["EC1A", "EC2M", "WC2H", "SW1A", "SE1", "E14", "N1", "W1D", "NW1"]),
         ("Manchester", [], "161", ["M1", "M2", "M3", "M4", "M15"]),
         ("Birmingham", [], "121", ["B1", "B2", "B3", "B4"]),
-        ("Leeds", [], "113", ["LS1", "LS2", "LS9"]), ("Glasgow", [], "141", ["G1", "G2", "G3"]),
-        ("Bristol", [], "117", ["BS1", "BS2"]), ("Edinburgh", [], "131", ["EH1", "EH2", "EH3"]),
-        ("Liverpool", [], "151", ["L1", "L2", "L3"]), ("Sheffield", [], "114", ["S1", "S2"]),
+        ("Leeds", [], "113", ["LS1", "LS2", "LS9"]),
+        ("Glasgow", [], "141", ["G1", "G2", "G3"]),
+        ("Bristol", [], "117", ["BS1", "BS2"]),
+        ("Edinburgh", [], "131", ["EH1", "EH2", "EH3"]),
+        ("Liverpool", [], "151", ["L1", "L2", "L3"]),
+        ("Sheffield", [], "114", ["S1", "S2"]),
+        ("Nottingham", [], "115", ["NG1", "NG2", "NG5", "NG7"]),
+        ("Newcastle upon Tyne", ["Newcastle"], "191", ["NE1", "NE2", "NE4", "NE6"]),
+        ("Cardiff", [], "29", ["CF10", "CF11", "CF14", "CF24"]),
+        ("Southampton", [], "23", ["SO14", "SO15", "SO16"]),
+        ("Reading", [], "118", ["RG1", "RG2", "RG6"]),
+        ("Cambridge", [], "1223", ["CB1", "CB2", "CB4"]),
+        ("Oxford", [], "1865", ["OX1", "OX2", "OX4"]),
+        ("Leicester", [], "116", ["LE1", "LE2", "LE4"]),
+        ("Belfast", [], "28", ["BT1", "BT3", "BT7", "BT9"]),
+        ("Aberdeen", [], "1224", ["AB10", "AB11", "AB25"]),
+        ("Coventry", [], "24", ["CV1", "CV3", "CV6"]),
     ],
     "US": [
-        ("New York", ["NYC", "New York City"], "212", "100"), ("San Francisco", ["SF"], "415", "941"),
-        ("Chicago", [], "312", "606"), ("Houston", [], "713", "770"), ("Seattle", [], "206", "981"),
-        ("Boston", [], "617", "021"), ("Atlanta", [], "404", "303"), ("Denver", [], "303", "802"),
-        ("Austin", [], "512", "787"), ("Los Angeles", ["LA"], "213", "900"), ("Dallas", [], "214", "752"),
-        ("Phoenix", [], "602", "850"), ("Miami", [], "305", "331"), ("Detroit", [], "313", "482"),
+        ("New York", ["NYC", "New York City"], "212", "100"),
+        ("San Francisco", ["SF"], "415", "941"),
+        ("Chicago", [], "312", "606"),
+        ("Houston", [], "713", "770"),
+        ("Seattle", [], "206", "981"),
+        ("Boston", [], "617", "021"),
+        ("Atlanta", [], "404", "303"),
+        ("Denver", [], "303", "802"),
+        ("Austin", [], "512", "787"),
+        ("Los Angeles", ["LA"], "213", "900"),
+        ("Dallas", [], "214", "752"),
+        ("Phoenix", [], "602", "850"),
+        ("Miami", [], "305", "331"),
+        ("Detroit", [], "313", "482"),
         ("Minneapolis", [], "612", "554"),
+        ("Philadelphia", ["Philly"], "215", "191"),
+        ("Portland", [], "503", "972"),
+        ("San Diego", [], "619", "921"),
+        ("Charlotte", [], "704", "282"),
+        ("Nashville", [], "615", "372"),
+        ("Columbus", [], "614", "432"),
+        ("Indianapolis", [], "317", "462"),
+        ("Pittsburgh", [], "412", "152"),
+        ("Salt Lake City", ["SLC"], "801", "841"),
+        ("Kansas City", [], "816", "641"),
+        ("St. Louis", ["Saint Louis", "St Louis"], "314", "631"),
+        ("Cleveland", [], "216", "441"),
+        ("Orlando", [], "407", "328"),
+        ("Tampa", [], "813", "336"),
+        ("Raleigh", [], "919", "276"),
     ],
     "FR": [
-        ("Paris", [], "1", ["75001", "75002", "75008", "75009", "75011", "75012", "75015", "75017"]),
-        ("Lyon", [], "4", ["69001", "69002", "69003", "69006", "69007"]),
-        ("Marseille", [], "4", ["13001", "13002", "13008", "13010"]),
-        ("Toulouse", [], "5", ["31000", "31100", "31200", "31300"]), ("Lille", [], "3", ["59000", "59160", "59800"]),
-        ("Nantes", [], "2", ["44000", "44100", "44200", "44300"]), ("Bordeaux", [], "5", ["33000", "33100", "33300"]),
-        ("Strasbourg", [], "3", ["67000", "67100", "67200"]), ("Rennes", [], "2", ["35000", "35200", "35700"]),
+        ("Paris", [], "1", ["750%02d" % k for k in range(1, 21)]),
+        ("Marseille", [], "4", ["130%02d" % k for k in range(1, 17)]),
+        ("Lyon", [], "4", ["6900%d" % k for k in range(1, 10)]),
+        ("Toulouse", [], "5", ["31000", "31100", "31200", "31300", "31400", "31500"]),
+        ("Nice", [], "4", ["06000", "06100", "06200", "06300"]),
+        ("Nantes", [], "2", ["44000", "44100", "44200", "44300"]),
+        ("Strasbourg", [], "3", ["67000", "67100", "67200"]),
+        ("Montpellier", [], "4", ["34000", "34070", "34080", "34090"]),
+        ("Bordeaux", [], "5", ["33000", "33100", "33200", "33300", "33800"]),
+        ("Lille", [], "3", ["59000", "59160", "59260", "59777", "59800"]),
+        ("Rennes", [], "2", ["35000", "35200", "35700"]),
+        ("Reims", [], "3", ["51100"]),
+        ("Le Havre", [], "2", ["76600", "76610", "76620"]),
+        ("Saint-Étienne", ["St-Etienne", "Saint-Etienne"], "4", ["42000", "42100"]),
+        ("Toulon", [], "4", ["83000", "83100", "83200"]),
+        ("Grenoble", [], "4", ["38000", "38100"]),
+        ("Dijon", [], "3", ["21000"]),
+        ("Angers", [], "2", ["49000", "49100"]),
+        ("Nîmes", ["Nimes"], "4", ["30000", "30900"]),
+        ("Clermont-Ferrand", ["Clermont-Fd", "Clermont Ferrand"], "4", ["63000", "63100"]),
+        ("Tours", [], "2", ["37000", "37100", "37200"]),
+        ("Limoges", [], "5", ["87000", "87100", "87280"]),
+        ("Amiens", [], "3", ["80000", "80080", "80090"]),
+        ("Metz", [], "3", ["57000", "57050", "57070"]),
+        ("Besançon", ["Besancon"], "3", ["25000"]),
+        ("Orléans", ["Orleans"], "2", ["45000", "45100"]),
+        ("Rouen", [], "2", ["76000", "76100"]),
+        ("Caen", [], "2", ["14000"]),
+        ("Mulhouse", [], "3", ["68100", "68200"]),
     ],
     "NL": [
-        ("Amsterdam", [], "20", (1011, 1109)), ("Rotterdam", [], "10", (3011, 3089)),
-        ("Den Haag", ["'s-Gravenhage", "The Hague"], "70", (2491, 2597)), ("Utrecht", [], "30", (3511, 3585)),
-        ("Eindhoven", [], "40", (5611, 5658)), ("Groningen", [], "50", (9711, 9747)),
-        ("Tilburg", [], "13", (5011, 5049)), ("Breda", [], "76", (4811, 4839)),
+        ("Amsterdam", [], "20", (1011, 1109)),
+        ("Rotterdam", [], "10", (3011, 3089)),
+        ("Den Haag", ["'s-Gravenhage", "The Hague"], "70", (2491, 2597)),
+        ("Utrecht", [], "30", (3511, 3585)),
+        ("Eindhoven", [], "40", (5611, 5658)),
+        ("Groningen", [], "50", (9711, 9747)),
+        ("Tilburg", [], "13", (5011, 5049)),
+        ("Breda", [], "76", (4811, 4839)),
+        ("Haarlem", [], "23", (2011, 2037)),
+        ("Arnhem", [], "26", (6811, 6846)),
+        ("Nijmegen", [], "24", (6511, 6546)),
+        ("Amersfoort", [], "33", (3811, 3829)),
+        ("Zwolle", [], "38", (8011, 8043)),
+        ("Maastricht", [], "43", (6211, 6229)),
+        ("Leiden", [], "71", (2311, 2334)),
+        ("Delft", [], "15", (2611, 2629)),
+        ("'s-Hertogenbosch", ["Den Bosch", "s-Hertogenbosch"], "73", (5211, 5249)),
+        ("Apeldoorn", [], "55", (7311, 7339)),
+        ("Enschede", [], "53", (7511, 7548)),
+        ("Almere", [], "36", (1311, 1363)),
     ],
     "CN": [  # name, aliases, area code, postcode base, (USCC region code, districts, name prefix)
-        ("上海", ["上海市", "Shanghai"], "21", 200000, ("310115", ["浦东新区", "徐汇区", "闵行区", "嘉定区", "静安区"], "上海")),
-        ("北京", ["北京市", "Beijing"], "10", 100000, ("110105", ["朝阳区", "海淀区", "丰台区", "大兴区"], "北京")),
-        ("深圳", ["深圳市", "Shenzhen"], "755", 518000, ("440300", ["南山区", "福田区", "宝安区", "龙岗区"], "深圳市")),
-        ("广州", ["广州市", "Guangzhou"], "20", 510000, ("440100", ["天河区", "黄埔区", "番禺区"], "广州")),
-        ("杭州", ["杭州市", "Hangzhou"], "571", 310000, ("330100", ["西湖区", "滨江区", "余杭区"], "杭州")),
-        ("苏州", ["苏州市", "Suzhou"], "512", 215000, ("320500", ["工业园区", "吴中区", "相城区"], "苏州")),
-        ("南京", ["南京市", "Nanjing"], "25", 210000, ("320100", ["江宁区", "鼓楼区", "玄武区"], "南京")),
-        ("成都", ["成都市", "Chengdu"], "28", 610000, ("510100", ["武侯区", "高新区", "锦江区"], "成都")),
-        ("武汉", ["武汉市", "Wuhan"], "27", 430000, ("420100", ["洪山区", "江汉区", "武昌区"], "武汉")),
-        ("天津", ["天津市", "Tianjin"], "22", 300000, ("120000", ["滨海新区", "和平区", "南开区"], "天津")),
-        ("宁波", ["宁波市", "Ningbo"], "574", 315000, ("330200", ["鄞州区", "北仑区", "海曙区"], "宁波")),
-        ("青岛", ["青岛市", "Qingdao"], "532", 266000, ("370200", ["市南区", "黄岛区", "崂山区"], "青岛")),
+        (
+            "上海",
+            ["上海市", "Shanghai"],
+            "21",
+            200000,
+            ("310115", ["浦东新区", "徐汇区", "闵行区", "嘉定区", "静安区"], "上海"),
+        ),
+        (
+            "北京",
+            ["北京市", "Beijing"],
+            "10",
+            100000,
+            ("110105", ["朝阳区", "海淀区", "丰台区", "大兴区"], "北京"),
+        ),
+        (
+            "深圳",
+            ["深圳市", "Shenzhen"],
+            "755",
+            518000,
+            ("440300", ["南山区", "福田区", "宝安区", "龙岗区"], "深圳市"),
+        ),
+        (
+            "广州",
+            ["广州市", "Guangzhou"],
+            "20",
+            510000,
+            ("440100", ["天河区", "黄埔区", "番禺区"], "广州"),
+        ),
+        (
+            "杭州",
+            ["杭州市", "Hangzhou"],
+            "571",
+            310000,
+            ("330100", ["西湖区", "滨江区", "余杭区"], "杭州"),
+        ),
+        (
+            "苏州",
+            ["苏州市", "Suzhou"],
+            "512",
+            215000,
+            ("320500", ["工业园区", "吴中区", "相城区"], "苏州"),
+        ),
+        (
+            "南京",
+            ["南京市", "Nanjing"],
+            "25",
+            210000,
+            ("320100", ["江宁区", "鼓楼区", "玄武区"], "南京"),
+        ),
+        (
+            "成都",
+            ["成都市", "Chengdu"],
+            "28",
+            610000,
+            ("510100", ["武侯区", "高新区", "锦江区"], "成都"),
+        ),
+        (
+            "武汉",
+            ["武汉市", "Wuhan"],
+            "27",
+            430000,
+            ("420100", ["洪山区", "江汉区", "武昌区"], "武汉"),
+        ),
+        (
+            "天津",
+            ["天津市", "Tianjin"],
+            "22",
+            300000,
+            ("120000", ["滨海新区", "和平区", "南开区"], "天津"),
+        ),
+        (
+            "宁波",
+            ["宁波市", "Ningbo"],
+            "574",
+            315000,
+            ("330200", ["鄞州区", "北仑区", "海曙区"], "宁波"),
+        ),
+        (
+            "青岛",
+            ["青岛市", "Qingdao"],
+            "532",
+            266000,
+            ("370200", ["市南区", "黄岛区", "崂山区"], "青岛"),
+        ),
+        (
+            "西安",
+            ["西安市", "Xi'an"],
+            "29",
+            710000,
+            ("610100", ["雁塔区", "碑林区", "未央区"], "西安"),
+        ),
+        (
+            "长沙",
+            ["长沙市", "Changsha"],
+            "731",
+            410000,
+            ("430100", ["岳麓区", "芙蓉区", "天心区"], "长沙"),
+        ),
+        (
+            "郑州",
+            ["郑州市", "Zhengzhou"],
+            "371",
+            450000,
+            ("410100", ["金水区", "二七区", "中原区"], "郑州"),
+        ),
+        (
+            "沈阳",
+            ["沈阳市", "Shenyang"],
+            "24",
+            110000,
+            ("210100", ["和平区", "沈河区", "铁西区"], "沈阳"),
+        ),
+        (
+            "大连",
+            ["大连市", "Dalian"],
+            "411",
+            116000,
+            ("210200", ["中山区", "沙河口区", "甘井子区"], "大连"),
+        ),
+        (
+            "济南",
+            ["济南市", "Jinan"],
+            "531",
+            250000,
+            ("370100", ["历下区", "市中区", "槐荫区"], "济南"),
+        ),
+        (
+            "合肥",
+            ["合肥市", "Hefei"],
+            "551",
+            230000,
+            ("340100", ["蜀山区", "包河区", "庐阳区"], "合肥"),
+        ),
+        (
+            "福州",
+            ["福州市", "Fuzhou"],
+            "591",
+            350000,
+            ("350100", ["鼓楼区", "台江区", "仓山区"], "福州"),
+        ),
+        (
+            "无锡",
+            ["无锡市", "Wuxi"],
+            "510",
+            214000,
+            ("320200", ["梁溪区", "滨湖区", "新吴区"], "无锡"),
+        ),
+        (
+            "佛山",
+            ["佛山市", "Foshan"],
+            "757",
+            528000,
+            ("440600", ["禅城区", "南海区", "顺德区"], "佛山"),
+        ),
+        (
+            "昆明",
+            ["昆明市", "Kunming"],
+            "871",
+            650000,
+            ("530100", ["五华区", "盘龙区", "官渡区"], "昆明"),
+        ),
     ],
-    "JP": [  # name, aliases, area code, postcode prefixes, wards+towns
-        ("東京都", ["東京", "Tokyo"], "3", ["100", "105", "103", "160", "150"],
-         ["千代田区丸の内", "港区芝浦", "中央区日本橋", "新宿区西新宿", "渋谷区渋谷"]),
-        ("大阪市", ["大阪", "Osaka"], "6", ["530", "541"], ["北区梅田", "中央区本町"]),
-        ("名古屋市", ["名古屋", "Nagoya"], "52", ["450", "460"], ["中村区名駅", "中区栄"]),
-        ("横浜市", ["横浜", "Yokohama"], "45", ["220", "231"], ["西区みなとみらい", "中区山下町"]),
-        ("福岡市", ["福岡", "Fukuoka"], "92", ["812", "810"], ["博多区博多駅前", "中央区天神"]),
-        ("札幌市", ["札幌", "Sapporo"], "11", ["060"], ["中央区北一条西"]),
-        ("京都市", ["京都", "Kyoto"], "75", ["600"], ["下京区烏丸通"]),
-        ("神戸市", ["神戸", "Kobe"], "78", ["650"], ["中央区三宮町"]),
+    "JP": [  # name, aliases, area code, postcode prefixes, wards
+        (
+            "東京都",
+            ["東京", "Tokyo"],
+            "3",
+            ["100", "105", "103", "160", "150", "135", "140", "144"],
+            ["千代田区", "港区", "中央区", "新宿区", "渋谷区", "品川区", "江東区", "大田区"],
+        ),
+        (
+            "大阪市",
+            ["大阪", "Osaka"],
+            "6",
+            ["530", "541", "550", "532"],
+            ["北区", "中央区", "西区", "淀川区"],
+        ),
+        (
+            "名古屋市",
+            ["名古屋", "Nagoya"],
+            "52",
+            ["450", "460", "461", "464"],
+            ["中村区", "中区", "東区", "千種区"],
+        ),
+        (
+            "横浜市",
+            ["横浜", "Yokohama"],
+            "45",
+            ["220", "231", "222", "221"],
+            ["西区", "中区", "港北区", "神奈川区"],
+        ),
+        ("福岡市", ["福岡", "Fukuoka"], "92", ["812", "810", "813"], ["博多区", "中央区", "東区"]),
+        ("札幌市", ["札幌", "Sapporo"], "11", ["060", "001", "065"], ["中央区", "北区", "東区"]),
+        ("京都市", ["京都", "Kyoto"], "75", ["600", "604", "601"], ["下京区", "中京区", "南区"]),
+        ("神戸市", ["神戸", "Kobe"], "78", ["650", "652", "657"], ["中央区", "兵庫区", "灘区"]),
+        ("川崎市", ["川崎", "Kawasaki"], "44", ["210", "211", "212"], ["川崎区", "幸区", "中原区"]),
+        ("広島市", ["広島", "Hiroshima"], "82", ["730", "732", "733"], ["中区", "南区", "西区"]),
+        (
+            "仙台市",
+            ["仙台", "Sendai"],
+            "22",
+            ["980", "981", "983"],
+            ["青葉区", "宮城野区", "若林区"],
+        ),
+        (
+            "さいたま市",
+            ["さいたま", "Saitama"],
+            "48",
+            ["330", "331", "336"],
+            ["大宮区", "浦和区", "中央区"],
+        ),
+        ("千葉市", ["千葉", "Chiba"], "43", ["260", "261", "263"], ["中央区", "美浜区", "稲毛区"]),
+        (
+            "北九州市",
+            ["北九州", "Kitakyushu"],
+            "93",
+            ["802", "803", "804"],
+            ["小倉北区", "八幡西区", "戸畑区"],
+        ),
+        ("浜松市", ["浜松", "Hamamatsu"], "53", ["430", "432", "433"], ["中央区", "浜名区"]),
     ],
 }
-COUNTRY_CALLING = {"DE": "49", "GB": "44", "US": "1", "FR": "33", "NL": "31", "CN": "86", "JP": "81"}
+COUNTRY_CALLING = {
+    "DE": "49",
+    "GB": "44",
+    "US": "1",
+    "FR": "33",
+    "NL": "31",
+    "CN": "86",
+    "JP": "81",
+}
 
-DE_STREETS = ["Hauptstraße", "Bahnhofstraße", "Industriestraße", "Gewerbestraße", "Schillerstraße",
-              "Goethestraße", "Gartenstraße", "Bergstraße", "Lindenstraße", "Am Hafen",
-              "Im Gewerbepark", "Robert-Bosch-Straße", "Carl-Benz-Straße", "Werner-von-Siemens-Ring",
-              "Friedrichstraße", "Kaiserstraße", "Mühlenweg", "Ringstraße", "Rheinstraße", "Ostendstraße",
-              "Daimlerstraße", "Siemensallee", "Hafenstraße", "Max-Planck-Straße"]
-EN_STREET_NAMES = ["High", "Station", "Church", "Mill", "Victoria", "Park", "King", "Queen",
-                   "Bridge", "Market", "Main", "Oak", "Maple", "Washington", "Lake", "Elm", "Pine",
-                   "Cedar", "Commerce", "Industrial", "Harbor", "Mission", "Madison", "Jefferson",
-                   "Lincoln", "Franklin", "Sunset", "Ridge", "Riverside", "Meadow"]
-GB_STREET_TYPES = [("Road", "Rd"), ("Street", "St"), ("Lane", "Ln"), ("Avenue", "Ave"), ("Way", "Way"),
-                   ("Close", "Cl"), ("Park", "Pk")]
-US_STREET_TYPES = [("Street", "St"), ("Avenue", "Ave"), ("Boulevard", "Blvd"), ("Road", "Rd"),
-                   ("Drive", "Dr"), ("Parkway", "Pkwy"), ("Lane", "Ln"), ("Way", "Way")]
-GB_PARKS = ["Riverside Business Park", "Enterprise Park", "Kingsway Industrial Estate",
-            "Meridian Business Park", "Centrum Park", "Lakeside Trading Estate"]
-FR_STREETS = ["rue de la République", "rue Victor Hugo", "avenue Jean Jaurès", "rue de la Gare",
-              "boulevard du Général de Gaulle", "rue Pasteur", "avenue de Paris", "rue du Commerce",
-              "rue de l'Industrie", "boulevard Gambetta", "rue Voltaire", "avenue Émile Zola",
-              "rue de la Paix", "rue Carnot", "zone industrielle des Chênes"]
-NL_STREETS = ["Keizersgracht", "Industrieweg", "Stationsplein", "Kerkstraat", "Dorpsstraat",
-              "Havenweg", "Nijverheidsweg", "Energieweg", "Marktplein", "Handelskade", "Zuidsingel",
-              "Prinsenlaan", "Molenstraat", "Ambachtsweg"]
-CN_ROADS = ["张江路", "人民路", "中山路", "解放路", "建设路", "科技路", "长江路", "南京路", "新华路",
-            "和平路", "高新路", "工业园路", "创业路", "滨江大道", "世纪大道", "东方路"]
+# Street names are composed from parts so that a city has thousands of them, as
+# real cities do (a handful of streets per city makes addresses look like
+# evidence of a match when they are not).
+DE_STREET_WORDS = (
+    "Haupt Bahnhof Industrie Gewerbe Schiller Goethe Garten Berg Linden Eichen Birken Buchen Tannen "
+    "Ahorn Kastanien Rosen Tulpen Flieder Wiesen Feld Wald Tal Bach Mühlen Kirch Schul Markt Post "
+    "Brunnen Hafen Kaiser Friedrich Wilhelm Luisen Bismarck Beethoven Mozart Kant Lessing Herder "
+    "Uhland Humboldt Hölderlin Eichendorff Gutenberg Kepler Diesel Daimler Siemens Röntgen Planck "
+    "Einstein Leibniz Fontane Heine Dürer Luther Ring Ost West Süd Nord Sonnen Mond Stern Burg "
+    "Schloss Dorf Anger Hof Steinbruch Ziegel Kalk Sand Lehm Weiden Erlen Eschen Kiefern Fichten"
+).split()
+DE_STREET_SUFFIXES = [
+    ("straße", 55),
+    ("weg", 15),
+    ("allee", 6),
+    ("ring", 6),
+    ("platz", 4),
+    ("gasse", 4),
+    ("damm", 4),
+    ("ufer", 3),
+    ("steig", 3),
+]
+EN_STREET_NAMES = (
+    "High Station Church Mill Victoria Park King Queen Bridge Market Main Oak Maple Washington Lake "
+    "Elm Pine Cedar Commerce Industrial Harbor Mission Madison Jefferson Lincoln Franklin Sunset "
+    "Ridge Riverside Meadow Beech Birch Willow Cherry Chestnut Hawthorn Holly Laurel Poplar Rowan "
+    "Sycamore Walnut Spruce Hickory Magnolia Dogwood Aspen Juniper Cypress Monroe Adams Jackson "
+    "Grant Harrison Taylor Wilson Hamilton Clinton Kennedy Roosevelt Garfield Cleveland Hayes "
+    "Pierce Tyler Polk Fillmore Lafayette Greenwood Fairview Highland Hillcrest Lakeview Woodland "
+    "Springfield Brookside Forest Valley Summit Prospect Union Liberty Chapel School Mill Pond "
+    "Orchard Vine Grove Heath Moor Manor Abbey Castle Crown Albert Alexandra Cambridge Oxford "
+    "York Windsor Warwick Kent Essex Devon Cornwall Dorset Somerset Norfolk Suffolk"
+).split() + EN_SURNAMES
+GB_STREET_TYPES = [
+    ("Road", "Rd"),
+    ("Street", "St"),
+    ("Lane", "Ln"),
+    ("Avenue", "Ave"),
+    ("Way", "Way"),
+    ("Close", "Cl"),
+    ("Drive", "Dr"),
+    ("Crescent", "Cres"),
+    ("Gardens", "Gdns"),
+    ("Grove", "Gr"),
+    ("Place", "Pl"),
+    ("Terrace", "Terr"),
+]
+US_STREET_TYPES = [
+    ("Street", "St"),
+    ("Avenue", "Ave"),
+    ("Boulevard", "Blvd"),
+    ("Road", "Rd"),
+    ("Drive", "Dr"),
+    ("Parkway", "Pkwy"),
+    ("Lane", "Ln"),
+    ("Way", "Way"),
+    ("Court", "Ct"),
+    ("Place", "Pl"),
+]
+GB_PARK_TYPES = [
+    "Business Park",
+    "Industrial Estate",
+    "Trading Estate",
+    "Enterprise Park",
+    "Business Centre",
+]
+FR_STREET_TYPES = [
+    ("rue", "r.", 55),
+    ("avenue", "av.", 15),
+    ("boulevard", "bd", 8),
+    ("allée", "all.", 5),
+    ("impasse", "imp.", 5),
+    ("chemin", "ch.", 5),
+    ("place", "pl.", 4),
+    ("quai", "q.", 3),
+]
+FR_STREET_NAMES = (
+    "de la République|Victor Hugo|Jean Jaurès|de la Gare|du Général de Gaulle|Pasteur|de Paris|"
+    "du Commerce|de l'Industrie|Gambetta|Voltaire|Émile Zola|de la Paix|Carnot|Jean Moulin|Foch|"
+    "Clemenceau|Jules Ferry|Anatole France|Molière|Racine|Lamartine|Berlioz|Rameau|Monge|"
+    "Marie Curie|de la Liberté|de la Fontaine|de la Poste|de la Mairie|de la Forêt|de la Prairie|"
+    "du Moulin|du Château|du Port|du Stade|du Marché|des Lilas|des Acacias|des Tilleuls|"
+    "des Peupliers|des Érables|des Roses|des Vignes|des Champs|des Écoles|des Artisans|"
+    "Saint-Michel|Saint-Jacques|Saint-Martin|Sainte-Catherine|Nationale|de Verdun|de Strasbourg|"
+    "de Lyon|de Bordeaux|de Bretagne|de Normandie|des Frères Lumière|Louis Blériot|Gustave Eiffel"
+).split("|")
+NL_STREET_WORDS = (
+    "Keizers Heren Prinsen Industrie Nijverheid Energie Handels Molen Kerk Dorps School Markt Haven "
+    "Stations Ambachts Linden Eiken Beuken Berken Wilgen Tulpen Rozen Zuider Noorder Ooster Wester "
+    "Konings Juliana Beatrix Wilhelmina Oranje Nassau Rembrandt Vondel Spinoza Erasmus Huygens "
+    "Lorentz Zernike Marconi Edison Tesla Galilei Kepler Copernicus Kastanje Esdoorn Populier "
+    "Vlier Hazelaar Meidoorn Veld Bos Heide Duin Polder Dijk Sluis Brug Toren Poort"
+).split()
+NL_STREET_SUFFIXES = [
+    ("straat", 40),
+    ("weg", 25),
+    ("laan", 15),
+    ("gracht", 3),
+    ("kade", 4),
+    ("plein", 4),
+    ("singel", 3),
+    ("dijk", 3),
+    ("hof", 3),
+]
+CN_ROAD_SUFFIXES = ["路", "路", "路", "街", "大道", "东路", "西路", "南路", "北路"]
 
 NAMESAKE_P = 0.055  # per base entity: spawn a namesake (same name, other company)
-SIBLING_P = 0.045   # per base entity: spawn 1-2 group siblings
+SIBLING_P = 0.045  # per base entity: spawn 1-2 group siblings
 SYSTEM_COUNT_P = ((1, 0.35), (2, 0.40), (3, 0.25))
 SINGLE_SYSTEM_P = (("crm", 0.5), ("erp", 0.3), ("finance", 0.2))
 PAIR_SYSTEM_P = ((("erp", "finance"), 0.40), (("erp", "crm"), 0.35), (("crm", "finance"), 0.25))
@@ -435,7 +1075,9 @@ def _pick_weighted(rng: random.Random, pairs):
     return pairs[-1][0]
 
 
-_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
+_TRANSLIT = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
 
 
 def ascii_fold(s: str) -> str:
@@ -460,10 +1102,32 @@ def fullwidth(s: str) -> str:
 
 
 _KEYBOARD = {
-    "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",
-    "h": "gyujnb", "i": "ujko", "j": "huikmn", "k": "jiolm", "l": "kop", "m": "njk", "n": "bhjm",
-    "o": "iklp", "p": "ol", "q": "wa", "r": "edft", "s": "awedxz", "t": "rfgy", "u": "yhji",
-    "v": "cfgb", "w": "qase", "x": "zsdc", "y": "tghu", "z": "asx",
+    "a": "qwsz",
+    "b": "vghn",
+    "c": "xdfv",
+    "d": "serfcx",
+    "e": "wsdr",
+    "f": "drtgvc",
+    "g": "ftyhbv",
+    "h": "gyujnb",
+    "i": "ujko",
+    "j": "huikmn",
+    "k": "jiolm",
+    "l": "kop",
+    "m": "njk",
+    "n": "bhjm",
+    "o": "iklp",
+    "p": "ol",
+    "q": "wa",
+    "r": "edft",
+    "s": "awedxz",
+    "t": "rfgy",
+    "u": "yhji",
+    "v": "cfgb",
+    "w": "qase",
+    "x": "zsdc",
+    "y": "tghu",
+    "z": "asx",
 }
 _CJK_TYPO = list(CN_CHARS)
 
@@ -502,9 +1166,48 @@ def typo(s: str, rng: random.Random, edits: int = 1) -> str:
 # Tax ids (valid check digits; stdnum validates what we build)
 # ---------------------------------------------------------------------------
 
-_EIN_PREFIXES = ["01", "04", "10", "12", "13", "20", "22", "26", "27", "30", "33", "35", "36", "38",
-                 "41", "45", "46", "47", "51", "52", "54", "56", "61", "68", "71", "75", "77", "81",
-                 "82", "83", "84", "86", "88", "91", "92", "93", "94", "95", "98", "99"]
+_EIN_PREFIXES = [
+    "01",
+    "04",
+    "10",
+    "12",
+    "13",
+    "20",
+    "22",
+    "26",
+    "27",
+    "30",
+    "33",
+    "35",
+    "36",
+    "38",
+    "41",
+    "45",
+    "46",
+    "47",
+    "51",
+    "52",
+    "54",
+    "56",
+    "61",
+    "68",
+    "71",
+    "75",
+    "77",
+    "81",
+    "82",
+    "83",
+    "84",
+    "86",
+    "88",
+    "91",
+    "92",
+    "93",
+    "94",
+    "95",
+    "98",
+    "99",
+]
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
@@ -543,8 +1246,14 @@ def make_tax_id(country: str, rng: random.Random, cn_region: str = "310115") -> 
     raise ValueError(country)
 
 
-_TAX_VALIDATORS = {"DE": de_vat.is_valid, "GB": gb_vat.is_valid, "FR": fr_tva.is_valid,
-                   "NL": nl_btw.is_valid, "CN": uscc.is_valid, "JP": jp_cn.is_valid}
+_TAX_VALIDATORS = {
+    "DE": de_vat.is_valid,
+    "GB": gb_vat.is_valid,
+    "FR": fr_tva.is_valid,
+    "NL": nl_btw.is_valid,
+    "CN": uscc.is_valid,
+    "JP": jp_cn.is_valid,
+}
 
 
 def is_valid_tax_id(country: str, value: str) -> bool:
@@ -591,7 +1300,9 @@ def format_tax_id(country: str, tax: str, style: str, rng: random.Random) -> str
             return "GB " + " ".join((body[:3], body[3:7], body[7:]))
         if country == "FR":
             return "FR " + " ".join((body[:2], body[2:5], body[5:8], body[8:]))
-        return "NL" + body[:4] + "." + body[4:6] + "." + body[6:9] + "." + body[9:]  # NL1234.56.782.B01
+        return (
+            "NL" + body[:4] + "." + body[4:6] + "." + body[6:9] + "." + body[9:]
+        )  # NL1234.56.782.B01
     if country == "US":
         return tax.replace("-", "") if style == "bare" else tax
     if country == "CN":
@@ -634,6 +1345,7 @@ class Entity:
     billing_mailbox: str = "invoices"
     contacts: list = field(default_factory=list)  # (first, last, pattern, freemail)
     systems: tuple = ()
+    related_to: str = ""  # for namesakes and siblings: the base entity
 
 
 def _form(rng, forms):
@@ -647,18 +1359,32 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
         form = _form(rng, DE_FORMS)
         if brand:
             div = rng.choice(DE_DIVISIONS)
-            return dict(legal=f"{brand} {div} {form}", trade=f"{brand} {div}", form=form, brand=brand,
-                        stem=f"{brand} {div}")
+            return dict(
+                legal=f"{brand} {div} {form}",
+                trade=f"{brand} {div}",
+                form=form,
+                brand=brand,
+                stem=f"{brand} {div}",
+            )
         r = rng.random()
         if r < 0.25:
             sur, ind = rng.choice(DE_SURNAMES), rng.choice(DE_INDUSTRIES)
             core = f"{sur} {ind}"
             return dict(legal=f"{core} {form}", trade=core, form=form, brand=core, stem=core)
         if r < 0.40:
-            first, sur, ind = rng.choice(DE_FIRST), rng.choice(DE_SURNAMES), rng.choice(DE_INDUSTRIES)
+            first, sur, ind = (
+                rng.choice(DE_FIRST),
+                rng.choice(DE_SURNAMES),
+                rng.choice(DE_INDUSTRIES),
+            )
             core = f"{first} {sur} {ind}"
-            return dict(legal=f"{core} {form}", trade=f"{sur} {ind}" if rng.random() < 0.5 else core,
-                        form=form, brand=f"{first} {sur}", stem=core)
+            return dict(
+                legal=f"{core} {form}",
+                trade=f"{sur} {ind}" if rng.random() < 0.5 else core,
+                form=form,
+                brand=f"{first} {sur}",
+                stem=core,
+            )
         if r < 0.70:
             b = rng.choice(DE_BRAND_HEAD) + rng.choice(DE_BRAND_TAIL)
             if rng.random() < 0.5:
@@ -677,8 +1403,13 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
         form = _form(rng, GB_FORMS if country == "GB" else US_FORMS)
         if brand:
             div = rng.choice(EN_DIVISIONS)
-            return dict(legal=f"{brand} {div} {form}", trade=f"{brand} {div}", form=form, brand=brand,
-                        stem=f"{brand} {div}")
+            return dict(
+                legal=f"{brand} {div} {form}",
+                trade=f"{brand} {div}",
+                form=form,
+                brand=brand,
+                stem=f"{brand} {div}",
+            )
         r = rng.random()
         brands = GB_BRANDS if country == "GB" else US_BRANDS
         ind = rng.choice(EN_INDUSTRIES)
@@ -686,57 +1417,86 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
             ind = rng.choice(EN_QUALIFIERS) + " " + ind
         if r < 0.25:
             b = rng.choice(brands)
-            return dict(legal=f"{b} {ind} {form}", trade=f"{b} {ind}", form=form, brand=b, stem=f"{b} {ind}")
+            return dict(
+                legal=f"{b} {ind} {form}", trade=f"{b} {ind}", form=form, brand=b, stem=f"{b} {ind}"
+            )
         if r < 0.50:
             b = rng.choice(EN_COINED_HEAD) + rng.choice(EN_COINED_TAIL)
             return dict(legal=f"{b} {ind} {form}", trade=b, form=form, brand=b, stem=f"{b} {ind}")
         if r < 0.75:
             s = rng.choice(EN_SURNAMES)
-            return dict(legal=f"{s} {ind} {form}", trade=f"{s} {ind}", form=form, brand=s, stem=f"{s} {ind}")
+            return dict(
+                legal=f"{s} {ind} {form}", trade=f"{s} {ind}", form=form, brand=s, stem=f"{s} {ind}"
+            )
         if r < 0.88:
             a, b = rng.sample(EN_SURNAMES, 2)
             core = f"{a} and {b}" if rng.random() < 0.5 else f"{a} & {b}"
-            return dict(legal=f"{core} {form}", trade=f"{a} {b}" if rng.random() < 0.3 else core,
-                        form=form, brand=core, stem=f"{a}{b}")
+            return dict(
+                legal=f"{core} {form}",
+                trade=f"{a} {b}" if rng.random() < 0.3 else core,
+                form=form,
+                brand=core,
+                stem=f"{a}{b}",
+            )
         s = rng.choice(EN_SURNAMES)
         core = f"{s} & Sons" if country == "GB" else f"{s} Brothers"
-        return dict(legal=f"{core} {form}", trade=s, form=form, brand=core, stem=f"{s} {core.split()[-1]}")
+        return dict(
+            legal=f"{core} {form}", trade=s, form=form, brand=core, stem=f"{s} {core.split()[-1]}"
+        )
 
     if country == "FR":
         form = _form(rng, FR_FORMS)
         if brand:
             div = rng.choice(FR_DIVISIONS)
-            return dict(legal=f"{brand} {div} {form}", trade=f"{brand} {div}", form=form, brand=brand,
-                        stem=f"{brand} {div}")
+            return dict(
+                legal=f"{brand} {div} {form}",
+                trade=f"{brand} {div}",
+                form=form,
+                brand=brand,
+                stem=f"{brand} {div}",
+            )
         r = rng.random()
         ind = rng.choice(FR_INDUSTRIES)
-        if r < 0.45:
+        if r < 0.50:
             s = rng.choice(FR_SURNAMES)
             return dict(legal=f"{s} {ind} {form}", trade=s, form=form, brand=s, stem=f"{s} {ind}")
-        if r < 0.70:
+        if r < 0.78:
             b = rng.choice(FR_COINED_HEAD) + rng.choice(FR_COINED_TAIL)
             return dict(legal=f"{b} {form}", trade=b, form=form, brand=b, stem=b)
-        if r < 0.80:
+        if r < 0.88:
             s = rng.choice(FR_SURNAMES)
             core = f"{s} {rng.choice(['et Fils', 'Frères'])}"
             return dict(legal=f"{core} {form}", trade=s, form=form, brand=core, stem=core)
-        if r < 0.92:
+        if r < 0.95:
             adj = rng.choice(FR_ADJ)
             de = "d'" if ascii_fold(ind[0]) in "AEIOU" else "de "
             core = f"Société {adj} {de}{ind}"
             acronym = "S" + adj[0] + ind[0]
             acronym = ascii_fold(acronym).upper()
-            return dict(legal=f"{core} {form}", trade=acronym, form=form, brand=core, stem=acronym.lower() + "-" + adj)
+            return dict(
+                legal=f"{core} {form}",
+                trade=acronym,
+                form=form,
+                brand=core,
+                stem=acronym.lower() + "-" + adj,
+            )
         s = rng.choice(FR_SURNAMES)
         core = f"Établissements {s}"
-        return dict(legal=f"{core} {form}", trade=f"Ets {s}", form=form, brand=core, stem=f"ets {s}")
+        return dict(
+            legal=f"{core} {form}", trade=f"Ets {s}", form=form, brand=core, stem=f"ets {s}"
+        )
 
     if country == "NL":
         form = _form(rng, NL_FORMS)
         if brand:
             div = rng.choice(NL_DIVISIONS)
-            return dict(legal=f"{brand} {div} {form}", trade=f"{brand} {div}", form=form, brand=brand,
-                        stem=f"{brand} {div}")
+            return dict(
+                legal=f"{brand} {div} {form}",
+                trade=f"{brand} {div}",
+                form=form,
+                brand=brand,
+                stem=f"{brand} {div}",
+            )
         ind = rng.choice(NL_INDUSTRIES)
         r = rng.random()
         if r < 0.4:
@@ -753,8 +1513,13 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
             return dict(legal=f"{core} {form}", trade=b, form=form, brand=b, stem=core)
         b = rng.choice(NL_BRANDS)
         core = f"{b} {ind}"
-        return dict(legal=f"{core} {form}", trade=b + " " + ind if rng.random() < 0.5 else b, form=form,
-                    brand=b, stem=core)
+        return dict(
+            legal=f"{core} {form}",
+            trade=b + " " + ind if rng.random() < 0.5 else b,
+            form=form,
+            brand=b,
+            stem=core,
+        )
     raise ValueError(country)
 
 
@@ -769,14 +1534,22 @@ def _name_cn(rng: random.Random, city, brand: str | None = None) -> dict:
     form = _form(rng, CN_FORMS)
     legal = region + brand + ind + ("（集团）" if group else "") + form
     pinyin = "".join(CN_CHARS[c] for c in brand)
-    return dict(legal=legal, trade=brand + ind[:2], form=form, brand=brand, stem=f"{pinyin} {ind_en}",
-                parts=dict(region=region, brand=brand, industry=ind, group=group))
+    return dict(
+        legal=legal,
+        trade=brand + ind[:2],
+        form=form,
+        brand=brand,
+        stem=f"{pinyin} {ind_en}",
+        parts=dict(region=region, brand=brand, industry=ind, group=group),
+    )
 
 
 def _name_jp(rng: random.Random, brand: tuple | None = None) -> dict:
     if brand is None:
         if rng.random() < JP_LATIN_HEAD_P:
-            letters = "".join(rng.choice("ABCDEFGHIJKLMNOPRSTUVWXYZ") for _ in range(rng.choice([2, 3, 3])))
+            letters = "".join(
+                rng.choice("ABCDEFGHIJKLMNOPRSTUVWXYZ") for _ in range(rng.choice([2, 3, 3]))
+            )
             brand = (letters, letters.lower())
         elif rng.random() < 0.3:
             brand = rng.choice(JP_HEADS)
@@ -793,8 +1566,14 @@ def _name_jp(rng: random.Random, brand: tuple | None = None) -> dict:
     else:
         form, pos = rng.choice(["合同会社", "有限会社"]), "post"
     legal = form + core if pos == "pre" else core + form
-    return dict(legal=legal, trade=core, form=form, brand=brand, stem=f"{brand[1]} {ind_r}",
-                parts=dict(core=core, pos=pos))
+    return dict(
+        legal=legal,
+        trade=core,
+        form=form,
+        brand=brand,
+        stem=f"{brand[1]} {ind_r}",
+        parts=dict(core=core, pos=pos),
+    )
 
 
 def _postcode(country: str, city, rng: random.Random) -> str:
@@ -802,14 +1581,21 @@ def _postcode(country: str, city, rng: random.Random) -> str:
     if country == "DE":
         return "%05d" % rng.randint(*spec)
     if country == "GB":
-        return rng.choice(spec) + " " + str(rng.randint(1, 9)) + "".join(
-            rng.choice("ABDEFGHJLNPQRSTUWXYZ") for _ in range(2))
+        return (
+            rng.choice(spec)
+            + " "
+            + str(rng.randint(1, 9))
+            + "".join(rng.choice("ABDEFGHJLNPQRSTUWXYZ") for _ in range(2))
+        )
     if country == "US":
         return spec + "%02d" % rng.randint(1, 99)
     if country == "FR":
         return rng.choice(spec)
     if country == "NL":
-        return "%04d %s" % (rng.randint(*spec), "".join(rng.choice("BCEGHJKLMNPRTVWXZ") for _ in range(2)))
+        return "%04d %s" % (
+            rng.randint(*spec),
+            "".join(rng.choice("BCEGHJKLMNPRTVWXZ") for _ in range(2)),
+        )
     if country == "CN":
         return str(spec + rng.randint(0, 99) * 10 + rng.choice([0, 0, 1, 2]))
     if country == "JP":
@@ -819,25 +1605,51 @@ def _postcode(country: str, city, rng: random.Random) -> str:
 
 def _street(country: str, city, rng: random.Random) -> dict:
     if country == "DE":
-        return dict(name=rng.choice(DE_STREETS), no=str(rng.randint(1, 180)) + rng.choice([""] * 8 + ["a", "b"]))
+        if rng.random() < 0.12:
+            name = f"{rng.choice(DE_FIRST)}-{rng.choice(DE_SURNAMES)}-Straße"
+        else:
+            name = rng.choice(DE_STREET_WORDS) + _pick_weighted(rng, DE_STREET_SUFFIXES)
+        return dict(name=name, no=str(rng.randint(1, 180)) + rng.choice([""] * 8 + ["a", "b"]))
     if country in ("GB", "US"):
         types = GB_STREET_TYPES if country == "GB" else US_STREET_TYPES
         t = rng.choice(types)
-        d = dict(name=rng.choice(EN_STREET_NAMES), type=t, no=str(rng.randint(1, 250) if country == "GB" else rng.randint(10, 9999)))
+        name = rng.choice(EN_STREET_NAMES)
+        if country == "US" and rng.random() < 0.15:
+            n = rng.randint(1, 120)
+            name = f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+        if country == "US" and rng.random() < 0.2:
+            name = rng.choice(["N", "S", "E", "W"]) + " " + name
+        d = dict(
+            name=name,
+            type=t,
+            no=str(rng.randint(1, 250) if country == "GB" else rng.randint(10, 9999)),
+        )
         if country == "GB" and rng.random() < 0.2:
-            d["park"] = rng.choice(GB_PARKS)
+            d["park"] = (
+                f"{rng.choice(EN_COINED_HEAD)}{rng.choice(EN_COINED_TAIL)} {rng.choice(GB_PARK_TYPES)}"
+            )
             d["unit"] = str(rng.randint(1, 40))
         if country == "US" and rng.random() < 0.35:
             d["suite"] = str(rng.choice([100, 200, 210, 300, 400, 450, 500, 1200]))
         return d
     if country == "FR":
-        return dict(name=rng.choice(FR_STREETS), no=str(rng.randint(1, 120)) + rng.choice([""] * 9 + [" bis"]))
+        typ, abbr = _pick_weighted(rng, [((a, b), w) for a, b, w in FR_STREET_TYPES])
+        return dict(
+            type=typ,
+            abbr=abbr,
+            name=f"{typ} {rng.choice(FR_STREET_NAMES)}",
+            no=str(rng.randint(1, 120)) + rng.choice([""] * 9 + [" bis"]),
+        )
     if country == "NL":
-        return dict(name=rng.choice(NL_STREETS), no=str(rng.randint(1, 300)))
+        name = rng.choice(NL_STREET_WORDS) + _pick_weighted(rng, NL_STREET_SUFFIXES)
+        return dict(name=name, no=str(rng.randint(1, 300)) + rng.choice([""] * 9 + ["A", "-2"]))
     if country == "CN":
-        return dict(district=rng.choice(city[4][1]), name=rng.choice(CN_ROADS), no=str(rng.randint(1, 1999)))
+        road = "".join(rng.sample(list(CN_CHARS), 2)) + rng.choice(CN_ROAD_SUFFIXES)
+        return dict(district=rng.choice(city[4][1]), name=road, no=str(rng.randint(1, 1999)))
     if country == "JP":
-        return dict(town=rng.choice(city[4]), no=(rng.randint(1, 9), rng.randint(1, 30), rng.randint(1, 20)))
+        a, b = rng.sample(list(JP_KANJI), 2)
+        town = rng.choice(city[4]) + a + b + rng.choice(["", "", "町"])
+        return dict(town=town, no=(rng.randint(1, 9), rng.randint(1, 30), rng.randint(1, 20)))
     raise ValueError(country)
 
 
@@ -863,9 +1675,9 @@ def _street_canonical(country: str, sp: dict) -> str:
 
 def _phone_sub(country: str, area: str, rng: random.Random) -> str:
     if country == "DE":
-        n = 7 if len(area) == 2 else rng.choice([6, 7])
+        n = {2: 7, 3: rng.choice([6, 7]), 4: rng.choice([5, 6])}[len(area)]
     elif country == "GB":
-        n = 8 if area == "20" else 7
+        n = 10 - len(area)
     elif country == "US":
         return rng.choice("23456789") + _digits(rng, 6)
     elif country == "FR":
@@ -901,7 +1713,12 @@ def _domain(ent_stem: str, country: str, city_name: str, rng: random.Random, use
     if rng.random() < 0.3:
         base = base.replace("-", "")
     tld = rng.choice(TLDS[country])
-    candidates = [base + tld, base + "-" + slug(city_name) + tld, base + "-group.com", base + "online" + tld]
+    candidates = [
+        base + tld,
+        base + "-" + slug(city_name) + tld,
+        base + "-group.com",
+        base + "online" + tld,
+    ]
     for c in candidates:
         if c not in used.used:
             used.used.add(c)
@@ -916,7 +1733,9 @@ def _contacts(country: str, rng: random.Random) -> list:
         if country in LAST_NAMES:
             last = rng.choice(LAST_NAMES[country])
         else:
-            src = {"DE": DE_SURNAMES, "FR": FR_SURNAMES, "NL": NL_SURNAMES}.get(country, EN_SURNAMES)
+            src = {"DE": DE_SURNAMES, "FR": FR_SURNAMES, "NL": NL_SURNAMES}.get(
+                country, EN_SURNAMES
+            )
             last = slug(rng.choice(src)).replace("-", "")
         pattern = rng.choice(["first.last", "first.last", "f.last", "firstl", "last"])
         fm = rng.choice(FREEMAIL[country])
@@ -976,8 +1795,15 @@ class _EntityFactory:
 
     def _from_name(self, country: str, kind: str, nm: dict) -> Entity:
         return Entity(
-            entity_id=self._new_id(), country=country, kind=kind, legal=nm["legal"], trade=nm["trade"],
-            form=nm["form"], brand=nm["brand"], domain_stem=nm["stem"], name_parts=nm.get("parts", {}),
+            entity_id=self._new_id(),
+            country=country,
+            kind=kind,
+            legal=nm["legal"],
+            trade=nm["trade"],
+            form=nm["form"],
+            brand=nm["brand"],
+            domain_stem=nm["stem"],
+            name_parts=nm.get("parts", {}),
         )
 
     def base(self) -> Entity:
@@ -1004,19 +1830,36 @@ class _EntityFactory:
     def namesake(self, base: Entity) -> Entity:
         """Same (or nearly the same) name, different company: other city, tax id, phone."""
         rng = self.rng
-        e = Entity(entity_id=self._new_id(), country=base.country, kind="namesake", legal=base.legal,
-                   trade=base.trade, form=base.form, brand=base.brand, domain_stem=base.domain_stem,
-                   name_parts=dict(base.name_parts))
+        e = Entity(
+            entity_id=self._new_id(),
+            country=base.country,
+            kind="namesake",
+            legal=base.legal,
+            trade=base.trade,
+            form=base.form,
+            brand=base.brand,
+            domain_stem=base.domain_stem,
+            name_parts=dict(base.name_parts),
+            related_to=base.entity_id,
+        )
         others = [i for i in range(len(CITIES[base.country])) if i != base.city_idx]
         city_idx = rng.choice(others)
         if base.country == "CN":  # a company of the same name registered in another city
             region = CITIES["CN"][city_idx][4][2]
             p = e.name_parts
             p["region"] = region
-            e.legal = region + p["brand"] + p["industry"] + ("（集团）" if p["group"] else "") + base.form
+            e.legal = (
+                region + p["brand"] + p["industry"] + ("（集团）" if p["group"] else "") + base.form
+            )
         elif rng.random() < 0.3 and base.country not in ("JP",):
             # nearly identical: another legal form
-            forms = {"DE": DE_FORMS, "GB": GB_FORMS, "US": US_FORMS, "FR": FR_FORMS, "NL": NL_FORMS}[base.country]
+            forms = {
+                "DE": DE_FORMS,
+                "GB": GB_FORMS,
+                "US": US_FORMS,
+                "FR": FR_FORMS,
+                "NL": NL_FORMS,
+            }[base.country]
             other = [f for f, _ in forms if f != base.form]
             new_form = rng.choice(other)
             if base.legal.endswith(base.form):
@@ -1043,6 +1886,7 @@ class _EntityFactory:
                 break
         self.legal_names.add((country, _name_key(nm)))
         e = self._from_name(country, "sibling", nm)
+        e.related_to = base.entity_id
         self._fill_location(e, city_idx)
         self._fill_ids(e, shared_domain=base.domain if rng.random() < 0.5 else None)
         return e
@@ -1197,9 +2041,15 @@ def _fmt_phone(country: str, area: str, sub: str, style: str, rng: random.Random
             return f"+1 {area} {sub[:3]} {sub[3:]}"
         if style == "intl_trunk":
             return f"1-{area}-{sub[:3]}-{sub[3:]}"
-        return rng.choice([f"({area}) {sub[:3]}-{sub[3:]}", f"{area}-{sub[:3]}-{sub[3:]}", f"{area}.{sub[:3]}.{sub[3:]}"])
+        return rng.choice(
+            [
+                f"({area}) {sub[:3]}-{sub[3:]}",
+                f"{area}-{sub[:3]}-{sub[3:]}",
+                f"{area}.{sub[:3]}.{sub[3:]}",
+            ]
+        )
     if country == "GB":
-        g = _group(sub, (4, 4)) if len(sub) == 8 else _group(sub, (3, 4))
+        g = {8: _group(sub, (4, 4)), 7: _group(sub, (3, 4))}.get(len(sub), sub)
     elif country == "FR":
         g = _group(area + sub, (1, 2, 2, 2, 2))
         g = g[2:]  # drop the area digit again, it is printed separately
@@ -1222,7 +2072,9 @@ def _fmt_phone(country: str, area: str, sub: str, style: str, rng: random.Random
         return f"00{cc} {area} {g}"
     # local national format
     if country == "DE":
-        return rng.choice([f"0{area} {sub}", f"0{area}/{sub}", f"0{area}-{sub}", f"(0{area}) {sub}"])
+        return rng.choice(
+            [f"0{area} {sub}", f"0{area}/{sub}", f"0{area}-{sub}", f"(0{area}) {sub}"]
+        )
     if country == "GB":
         return f"0{area} {g}"
     if country == "FR":
@@ -1245,7 +2097,9 @@ def _mobile(country: str, rng: random.Random) -> str:
     if country == "GB":
         return "07" + d(rng, 3) + " " + d(rng, 6)
     if country == "US":
-        return f"({rng.choice('23456789')}{d(rng, 2)}) {rng.choice('23456789')}{d(rng, 2)}-{d(rng, 4)}"
+        return (
+            f"({rng.choice('23456789')}{d(rng, 2)}) {rng.choice('23456789')}{d(rng, 2)}-{d(rng, 4)}"
+        )
     if country == "FR":
         return "06 " + " ".join(d(rng, 2) for _ in range(4))
     if country == "NL":
@@ -1279,7 +2133,9 @@ def _phone_for(e: Entity, system: str, rng: random.Random) -> str:
     if rng.random() >= 0.6:
         return ""
     sub = e.accounts_sub if rng.random() < 0.15 else e.phone_sub
-    return _fmt_phone(c, e.phone_area, sub, rng.choice(["e164", "intl", "intl_trunk", "local"]), rng)
+    return _fmt_phone(
+        c, e.phone_area, sub, rng.choice(["e164", "intl", "intl_trunk", "local"]), rng
+    )
 
 
 def _email_for(e: Entity, system: str, rng: random.Random) -> str:
@@ -1292,8 +2148,12 @@ def _email_for(e: Entity, system: str, rng: random.Random) -> str:
         return ""
     first, last, pattern, freemail = rng.choice(e.contacts)
     if r < 0.6:
-        user = {"first.last": f"{first}.{last}", "f.last": f"{first[0]}.{last}", "firstl": f"{first}{last[0]}",
-                "last": last}[pattern]
+        user = {
+            "first.last": f"{first}.{last}",
+            "f.last": f"{first[0]}.{last}",
+            "firstl": f"{first}{last[0]}",
+            "last": last,
+        }[pattern]
         return f"{user}@{e.domain}"
     if freemail == "qq.com":
         return f"{rng.randint(10000, 999999999)}@qq.com"
@@ -1304,8 +2164,15 @@ def _street_for(e: Entity, system: str, rng: random.Random, upper: bool) -> str:
     c, sp = e.country, e.street_parts
     if system == "finance" and rng.random() < 0.05:  # PO box for invoices
         n = rng.randint(100, 9999)
-        return {"DE": f"Postfach {n}", "GB": f"PO Box {n}", "US": f"PO Box {n}", "FR": f"BP {n}",
-                "NL": f"Postbus {n}", "CN": f"{n}号信箱", "JP": f"私書箱{n}号"}[c]
+        return {
+            "DE": f"Postfach {n}",
+            "GB": f"PO Box {n}",
+            "US": f"PO Box {n}",
+            "FR": f"BP {n}",
+            "NL": f"Postbus {n}",
+            "CN": f"{n}号信箱",
+            "JP": f"私書箱{n}号",
+        }[c]
     if system != "crm":
         s = e.street
         if c == "CN" and system == "finance":
@@ -1335,7 +2202,7 @@ def _street_for(e: Entity, system: str, rng: random.Random, upper: bool) -> str:
     elif c == "FR":
         name = sp["name"]
         if rng.random() < 0.5:
-            name = name.replace("rue ", "r. ").replace("avenue ", "av. ").replace("boulevard ", "bd ")
+            name = sp["abbr"] + name[len(sp["type"]) :]
         s = f"{sp['no']}, {name}" if rng.random() < 0.3 else f"{sp['no']} {name}"
         if rng.random() < 0.4:
             s = ascii_fold(s)
@@ -1420,6 +2287,7 @@ def generate(n_records: int, seed: int) -> pd.DataFrame:
     rng = random.Random(seed)
     factory = _EntityFactory(rng)
     rows: list[dict] = []
+    kinds: dict[str, tuple[str, str]] = {}
     while len(rows) < n_records:
         base = factory.base()
         group = [base]
@@ -1429,6 +2297,7 @@ def generate(n_records: int, seed: int) -> pd.DataFrame:
             for _ in range(rng.choice([1, 1, 2])):
                 group.append(factory.sibling(base))
         for e in group:
+            kinds[e.entity_id] = (e.kind, e.related_to)
             for system in _choose_systems(rng):
                 rows.append(_render(e, system, rng))
                 if rng.random() < DUP_P[system]:
@@ -1441,6 +2310,11 @@ def generate(n_records: int, seed: int) -> pd.DataFrame:
         counters[r["source_system"]] += 1
         r["source_id"] = fmt[r["source_system"]].format(counters[r["source_system"]])
     df = pd.DataFrame(rows, columns=INPUT_COLUMNS + ["entity_id"])
+    present = sorted(df["entity_id"].unique())
+    df.attrs["entity_kinds"] = pd.Series([kinds[e][0] for e in present]).value_counts().to_dict()
+    # entity_id, kind (base | namesake | sibling), related_to (the base entity of a
+    # namesake or sibling): lets an error analysis tell designed hard negatives apart.
+    df.attrs["entities"] = [(e, *kinds[e]) for e in present]
     return df
 
 
@@ -1456,6 +2330,7 @@ def describe(df: pd.DataFrame) -> dict:
         "records_per_country": df["country"].value_counts().to_dict(),
         "within_system_duplicate_records": int((within - 1).sum()),
         "entity_size_histogram": sizes.value_counts().sort_index().to_dict(),
+        "entity_kinds": df.attrs.get("entity_kinds", {}),
     }
 
 
@@ -1465,6 +2340,10 @@ def write(df: pd.DataFrame, out_dir: str) -> tuple[str, str]:
     truth = os.path.join(out_dir, "truth.csv")
     df[INPUT_COLUMNS].to_csv(inp, index=False)
     df[["source_system", "source_id", "entity_id"]].to_csv(truth, index=False)
+    if "entities" in df.attrs:
+        pd.DataFrame(df.attrs["entities"], columns=["entity_id", "kind", "related_to"]).to_csv(
+            os.path.join(out_dir, "entities.csv"), index=False
+        )
     return inp, truth
 
 
@@ -1484,7 +2363,9 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in info.items():
         print(f"  {k}: {v}", file=sys.stderr)
     if args.show:
-        with pd.option_context("display.max_columns", None, "display.width", 250, "display.max_colwidth", 40):
+        with pd.option_context(
+            "display.max_columns", None, "display.width", 250, "display.max_colwidth", 40
+        ):
             print(df.sample(args.show, random_state=args.seed).to_string(index=False))
     return 0
 

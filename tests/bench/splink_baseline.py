@@ -44,7 +44,15 @@ import pandas as pd  # noqa: E402
 
 THRESHOLD_DEFAULT = 0.95
 
-COUNTRY_CALLING = {"DE": "49", "GB": "44", "US": "1", "FR": "33", "NL": "31", "CN": "86", "JP": "81"}
+COUNTRY_CALLING = {
+    "DE": "49",
+    "GB": "44",
+    "US": "1",
+    "FR": "33",
+    "NL": "31",
+    "CN": "86",
+    "JP": "81",
+}
 
 # Legal-form words dropped from company names (after lower-casing, NFKC and
 # removing dots, so "B.V." -> "bv", "S.A.R.L." -> "sarl", "㈱" -> "(株)").
@@ -53,7 +61,15 @@ LEGAL_FORM_TOKENS = set(
     aktiengesellschaft gesellschaft ltd limited plc llp public company inc incorporated corp
     corporation llc lp sa sas sarl eurl snc bv nv vof besloten vennootschap""".split()
 )
-CJK_LEGAL_FORMS = ["股份有限公司", "有限责任公司", "有限公司", "株式会社", "有限会社", "合同会社", "(株)"]
+CJK_LEGAL_FORMS = [
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "(株)",
+]
 FREEMAIL_DOMAINS = set(
     """gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.co.jp yahoo.fr yahoo.de hotmail.com
     hotmail.co.uk hotmail.nl hotmail.fr outlook.com live.com msn.com aol.com icloud.com me.com
@@ -161,7 +177,8 @@ def settings_and_training():
             cll.NullLevel("email"),
             cll.ExactMatchLevel("email"),
             cll.CustomLevel(
-                '"email_domain_l" = "email_domain_r"', label_for_charts="Same (non-free-mail) domain"
+                '"email_domain_l" = "email_domain_r"',
+                label_for_charts="Same (non-free-mail) domain",
             ),
             cll.ElseLevel(),
         ],
@@ -186,10 +203,14 @@ def settings_and_training():
         retain_matching_columns=False,
     )
     training = {
-        "deterministic_rules": [block_on("tax_id"), block_on("name_core", "city"), block_on("email")],
+        "deterministic_rules": [
+            block_on("tax_id"),
+            block_on("name_core", "city"),
+            block_on("email"),
+        ],
         "recall": 0.7,
         "u_max_pairs": 1e7,
-        "u_seed": 1,
+        "u_seed": None,
         "em_rules": [block_on("tax_id"), block_on("name_core")],
     }
     return settings, training
@@ -211,9 +232,14 @@ def describe() -> dict:
         "comparisons": [
             {
                 "column": c.get("output_column_name"),
-                "levels": [lv.get("label_for_charts") or lv["sql_condition"] for lv in c["comparison_levels"]],
+                "levels": [
+                    lv.get("label_for_charts") or lv["sql_condition"]
+                    for lv in c["comparison_levels"]
+                ],
                 "tf_adjusted_levels": [
-                    lv.get("label_for_charts") for lv in c["comparison_levels"] if lv.get("tf_adjustment_column")
+                    lv.get("label_for_charts")
+                    for lv in c["comparison_levels"]
+                    if lv.get("tf_adjustment_column")
                 ],
             }
             for c in d["comparisons"]
@@ -222,16 +248,27 @@ def describe() -> dict:
             "deterministic_rules": [_rule_sql(r) for r in training["deterministic_rules"]],
             "recall": training["recall"],
         },
-        "u": {"method": "estimate_u_using_random_sampling", "max_pairs": training["u_max_pairs"],
-              "seed": training["u_seed"]},
-        "m": {"method": "estimate_parameters_using_expectation_maximisation",
-              "blocking_rules": [_rule_sql(r) for r in training["em_rules"]]},
+        "u": {
+            "method": "estimate_u_using_random_sampling",
+            "max_pairs": training["u_max_pairs"],
+            "seed": training["u_seed"],
+        },
+        "m": {
+            "method": "estimate_parameters_using_expectation_maximisation",
+            "blocking_rules": [_rule_sql(r) for r in training["em_rules"]],
+        },
         "clustering": "cluster_pairwise_predictions_at_threshold",
     }
 
 
-def run(input_csv: str, out_csv: str, threshold: float, extra_thresholds: list[float],
-        stats_path: str | None, model_path: str | None) -> dict:
+def run(
+    input_csv: str,
+    out_csv: str,
+    threshold: float,
+    extra_thresholds: list[float],
+    stats_path: str | None,
+    model_path: str | None,
+) -> dict:
     from splink import DuckDBAPI, Linker
 
     stats: dict = {"threshold_match_probability": threshold}
@@ -320,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra-thresholds", type=float, nargs="*", default=[])
     ap.add_argument("--stats", help="write timings and counts as JSON here")
     ap.add_argument("--model", help="save the trained model JSON here (after timing)")
-    ap.add_argument("--describe", action="store_true", help="print the configuration as JSON and exit")
+    ap.add_argument(
+        "--describe", action="store_true", help="print the configuration as JSON and exit"
+    )
     args = ap.parse_args(argv)
     if args.describe:
         print(json.dumps(describe(), indent=2, ensure_ascii=False))
