@@ -109,6 +109,15 @@ _CJK = re.compile("[\u3040-\u9fff\uac00-\ud7af]")
 
 
 _DIGITS = re.compile(r"\d+")
+_UMLAUTS = re.compile(r"([aou])e")
+
+
+def _without_city(key: str, city: str | None) -> str:
+    if city:
+        for prefix in (city + "市", city):
+            if key.startswith(prefix) and len(key) > len(prefix) + 1:
+                return key[len(prefix):]
+    return key
 
 
 def _is_cjk(text: str) -> bool:
@@ -186,15 +195,22 @@ class Matcher:
         w = self.rules.weights.name
         if ka == kb:
             return ("name", "exact", w.exact, ka, kb, 1.0)
+        cjk = _is_cjk(ka)
+        if cjk:
+            # "深圳市佳美包装材料" is "佳美包装材料" of Shenzhen: compare without the city prefix.
+            ka, kb = _without_city(ka, a.city), _without_city(kb, b.city)
         sim = max(fuzz.ratio(ka, kb), fuzz.token_sort_ratio(ka, kb)) / 100.0
         if len(a.name_tokens) > 1 or len(b.name_tokens) > 1:
             sim = max(sim, token_similarity(a.name_tokens, b.name_tokens))
+        if not cjk and sim < self.rules.similarity.high:
+            # Umlauts written out: "suedfix" is "südfix", folded to "sudfix".
+            sim = max(sim, fuzz.ratio(_UMLAUTS.sub(r"\1", ka), _UMLAUTS.sub(r"\1", kb)) / 100.0)
         level, weight = "disagree", w.disagree
         for threshold, name, value in self._name_levels:
             if sim >= threshold:
                 level, weight = name, value
                 break
-        if weight < w.high and _is_cjk(ka) and _contains(ka, kb, 4):
+        if weight < w.high and cjk and _contains(ka, kb, 4):
             # A Chinese or Japanese name inside another, e.g. with its region prefix dropped:
             # four or more characters in sequence rarely agree by chance.
             level, weight = "high", w.high
