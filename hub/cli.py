@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hub.auth.models import Role
 from hub.settings import get_settings
+from hub.sync.cli import connections_app, dead_letters_app, secrets_app, sync_command
 
 app = typer.Typer(help="Concord integration hub.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -25,14 +26,16 @@ mappings_app = typer.Typer(help="YAML mappings.", no_args_is_help=True)
 for sub, name in (
     (token_app, "token"), (import_app, "import"), (customers_app, "customers"),
     (master_app, "master"), (quarantine_app, "quarantine"), (mappings_app, "mappings"),
+    (connections_app, "connections"), (dead_letters_app, "dead-letters"), (secrets_app, "secrets"),
 ):
     app.add_typer(sub, name=name)
+app.command("sync")(sync_command)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _progress(transient: bool = False) -> Progress:
+def progress_bar(transient: bool = False) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -44,12 +47,12 @@ def _progress(transient: bool = False) -> Progress:
     )
 
 
-def _fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
 
 
-def _db() -> str:
+def db_url() -> str:
     from hub.migrate import upgrade
 
     url = get_settings().database_url
@@ -60,7 +63,7 @@ def _db() -> str:
 @app.command()
 def init() -> None:
     """Create or upgrade the hub's database (Alembic migrations)."""
-    url = _db()
+    url = db_url()
     console.print(f"database ready: {url}")
 
 
@@ -73,7 +76,7 @@ def serve(
     """Apply migrations, then serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    url = _db()
+    url = db_url()
     err.print(f"database {url}; API docs at http://{host}:{port}/docs")
     err.print("create a token with: hub token create --role admin")
     uvicorn.run("hub.api.main:app", host=host, port=port, workers=workers, log_level="info")
@@ -88,7 +91,7 @@ def token_create(
     from hub.auth.tokens import create_token
     from hub.db import session_scope
 
-    with session_scope(_db()) as session:
+    with session_scope(db_url()) as session:
         row, clear = create_token(session, role, name)
     err.print(f"token {row.id} ({role.value}) created; keep it, it is not shown again:")
     print(clear)
@@ -103,7 +106,7 @@ def token_list() -> None:
     from hub.db import session_scope
 
     table = Table("id", "name", "role", "created", "last used", "revoked")
-    with session_scope(_db()) as session:
+    with session_scope(db_url()) as session:
         for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             table.add_row(str(t.id), t.name, t.role.value, str(t.created_at), str(t.last_used_at or ""),
                           str(t.revoked_at or ""))
@@ -116,9 +119,9 @@ def token_revoke(token_id: int) -> None:
     from hub.auth.tokens import revoke_token
     from hub.db import session_scope
 
-    with session_scope(_db()) as session:
+    with session_scope(db_url()) as session:
         if not revoke_token(session, token_id):
-            _fail(f"token {token_id} does not exist")
+            fail(f"token {token_id} does not exist")
     console.print(f"token {token_id} revoked")
 
 
@@ -135,8 +138,8 @@ def import_customers_cmd(
     from hub.sync.imports import import_customers
 
     settings = get_settings()
-    url = _db()
-    with _progress() as progress:
+    url = db_url()
+    with progress_bar() as progress:
         task = progress.add_task(f"importing {file.name}", total=None)
         try:
             summary = import_customers(
@@ -144,7 +147,7 @@ def import_customers_cmd(
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         except (ConfigError, FileFormatError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     decisions = ", ".join(f"{k} {v}" for k, v in sorted(summary.decisions.items())) or "none"
     console.print(
         f"run {summary.run_id}: read {summary.read}, created {summary.created} "
@@ -170,15 +173,15 @@ def customers_show(
     from hub.master.models import GoldenCustomer
     from hub.master.views import customer_detail
 
-    with session_scope(_db()) as session:
+    with session_scope(db_url()) as session:
         if customer_id is not None:
             golden = session.get(GoldenCustomer, customer_id)
         elif system and external_id:
             golden = search.by_external_id(session, system, external_id)
         else:
-            _fail("give a customer id, or --system and --external-id", 2)
+            fail("give a customer id, or --system and --external-id", 2)
         if golden is None:
-            _fail("no such customer", 1)
+            fail("no such customer", 1)
         detail = customer_detail(session, golden)
     if as_json:
         print(json.dumps(detail, ensure_ascii=False, indent=2))
@@ -210,7 +213,7 @@ def customers_search(
     from hub.master.normalise import NormalisationError
     from hub.master.views import customer_summary
 
-    with session_scope(_db()) as session:
+    with session_scope(db_url()) as session:
         try:
             if tax_id:
                 hits = search.by_tax_id(session, tax_id, country)
@@ -221,9 +224,9 @@ def customers_search(
             elif name:
                 hits = search.by_name(session, name)
             else:
-                _fail("give --name, --tax-id, --phone or --email", 2)
+                fail("give --name, --tax-id, --phone or --email", 2)
         except NormalisationError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         rows = [{**customer_summary(h.golden), "score": round(h.score, 3)} for h in hits]
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -244,7 +247,7 @@ def master_match(
     from hub.master.batch import match_file
 
     settings = get_settings()
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("matching", total=None)
         try:
             stats = match_file(
@@ -252,7 +255,7 @@ def master_match(
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     err.print(
         f"{stats['records']} records -> {stats['golden']} golden customers "
         f"({stats['unusable']} without usable fields) in {stats['seconds']:.1f} s"
@@ -269,7 +272,7 @@ def quarantine_list(
     from hub.db import session_scope
     from hub.sync.quarantine import open_records
 
-    with session_scope(_db()) as session:
+    with session_scope(db_url()) as session:
         rows = [
             {"id": r.id, "entity_type": r.entity_type, "system": r.system, "source": r.source,
              "row": r.row_number, "external_id": r.external_id, "reason": r.reason}
@@ -293,7 +296,7 @@ def quarantine_replay(
     from hub.sync.imports import replay_quarantined
 
     settings = get_settings()
-    ok, still = replay_quarantined(_db(), settings.mappings_dir, ids or None)
+    ok, still = replay_quarantined(db_url(), settings.mappings_dir, ids or None)
     console.print(f"replayed {ok}, still quarantined {still}")
 
 

@@ -10,13 +10,23 @@ from hub.master.models import (
     MergeEvent,
     ReviewPair,
 )
-from hub.sync.models import Link, QuarantinedRecord, SyncRun
+from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, ShipmentLine
+from hub.sync.models import Connection, DeadLetter, Link, QuarantinedRecord, SyncCursor, SyncRun
 
 __all__ = [
     "ApiToken",
+    "Connection",
+    "DeadLetter",
+    "SyncCursor",
     "Base",
     "CustomerSource",
     "GoldenCustomer",
+    "Invoice",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "Shipment",
+    "ShipmentLine",
     "Link",
     "MatchDecision",
     "MatchKey",

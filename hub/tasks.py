@@ -32,6 +32,9 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+celery_app.conf.beat_schedule = {
+    "schedule-due-syncs": {"task": "hub.schedule_syncs", "schedule": 30.0},
+}
 app = celery_app  # `celery -A hub.tasks` finds `app`
 
 
@@ -53,3 +56,48 @@ def import_customers_task(system: str, path: str, full: bool | None = None) -> d
         "quarantined": summary.quarantined,
         "missing": summary.missing,
     }
+
+
+@celery_app.task(name="hub.sync")
+def sync_task(name: str, streams: list[str] | None = None, full: bool = False) -> list[dict[str, Any]]:
+    """One connection's sync on a worker. A lease per stream keeps two workers apart."""
+    from dataclasses import asdict
+
+    from hub.sync.engine import SyncEngine
+    from hub.sync.secrets import resolve_key
+
+    settings = get_settings()
+    engine = SyncEngine(settings.database_url, settings.mappings_dir, resolve_key(settings.secret_key))
+    return [asdict(r) for r in engine.sync(name, streams, full)]
+
+
+@celery_app.task(name="hub.schedule_syncs")
+def schedule_syncs() -> list[str]:
+    """Beat calls this every 30 s: queue a sync of each connection whose interval has passed."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from hub.db import session_scope, utcnow
+    from hub.sync.models import Connection, SyncRun
+
+    due = []
+    with session_scope(get_settings().database_url) as session:
+        last = dict(
+            session.execute(
+                select(SyncRun.connection_id, func.max(SyncRun.started_at)).group_by(SyncRun.connection_id)
+            ).all()
+        )
+        for connection in session.scalars(
+            select(Connection).where(Connection.enabled.is_(True), Connection.interval_seconds.is_not(None))
+        ):
+            started = last.get(connection.id)
+            if started is not None and started.tzinfo is None:
+                from datetime import timezone
+
+                started = started.replace(tzinfo=timezone.utc)
+            if started is None or utcnow() - started >= timedelta(seconds=connection.interval_seconds or 0):
+                due.append(connection.name)
+    for name in due:
+        sync_task.delay(name)
+    return due

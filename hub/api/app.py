@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 import hub
 from hub.api.deps import AnyRole
-from hub.api.routers import customers, quarantine, steward
+from hub.api.routers import connections, customers, quarantine, steward
 from hub.settings import Settings, get_settings
 
 
@@ -34,4 +34,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(steward.router)
     app.include_router(quarantine.router)
+    app.include_router(connections.router)
     return app

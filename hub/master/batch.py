@@ -8,10 +8,8 @@ comparison rather than quarantining the row: the contract is one output row per 
 from __future__ import annotations
 
 import csv
-import multiprocessing as mp
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +24,6 @@ FIELDS = INPUT_COLUMNS[2:]
 
 def _normalise(values: tuple[str | None, ...]) -> NormalisedCustomer:
     return normalise_customer(dict(zip(FIELDS, values)))
-
-
-def _normalise_all(values: list[tuple[str | None, ...]]) -> Iterator[NormalisedCustomer]:
-    """Normalisation is per record and independent: spread it over the machine's cores.
-
-    Matching itself stays one sequential pass, as records arrive one after another live.
-    """
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(values) < 20_000 or "fork" not in mp.get_all_start_methods():
-        yield from map(_normalise, values)
-        return
-    with mp.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(_normalise, values, chunksize=2_000)
 
 
 def _usable(norm: NormalisedCustomer) -> bool:
@@ -63,7 +48,7 @@ def match_file(
     total = len(rows)
     values = [tuple(row.get(f) for f in FIELDS) for row in rows]
     records: list[NormalisedCustomer | None] = []
-    for position, norm in enumerate(_normalise_all(values), 1):
+    for position, norm in enumerate(map(_normalise, values), 1):
         records.append(norm if _usable(norm) else None)
         if progress and position % 5000 == 0:
             progress(position // 2, total)

@@ -1,6 +1,7 @@
 """Tables shared by everything that talks to an external system.
 
-``links`` is the cross-reference between a hub record and its copy in each system. It makes
+``connections`` are the configured systems, ``sync_cursors`` how far each stream was read and
+``dead_letters`` the records a sync could not apply. ``links`` is the cross-reference between a hub record and its copy in each system. It makes
 writes idempotent, recognises the hub's own writes when they are read back, and lets an unmerge
 send records back where they came from. ``quarantine`` keeps every record that could not be
 taken in, with where it came from and why, so nothing is dropped silently. ``sync_runs`` counts
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
@@ -54,10 +55,69 @@ class QuarantinedRecord(Base):
     resolved_at: Mapped[datetime | None]
 
 
+class Connection(Base):
+    """A configured system: which connector, its settings, its secrets (encrypted), when to sync."""
+
+    __tablename__ = "connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Also the ``system`` name in links: "erp", "crm-emea", …
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    settings: Mapped[dict] = mapped_column(default=dict)
+    secrets_encrypted: Mapped[str | None] = mapped_column(Text)
+    #: Seconds between scheduled incremental syncs; None: only on demand.
+    interval_seconds: Mapped[int | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Circuit breaker: after `failure_threshold` failed runs in a row the connection is left
+    # alone until `open_until`, so a dead system is not hammered by every scheduled run.
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    open_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncCursor(Base):
+    """How far each stream of a connection has been read; moves only with committed records."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("connection_id", "stream"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(80))
+    value: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: A lease: the run holding it (and until when) is the only one syncing this stream.
+    locked_by: Mapped[str | None] = mapped_column(String(80))
+    locked_until: Mapped[datetime | None]
+
+
+class DeadLetter(Base):
+    """A record a sync could not apply, with its payload and error; replayable."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_open", "connection_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(80))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict]
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=1)
+    #: open | replayed
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    run_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
 class SyncRun(Base):
     __tablename__ = "sync_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
+    stream: Mapped[str | None] = mapped_column(String(80))
     system: Mapped[str] = mapped_column(String(80))
     entity_type: Mapped[str] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(String(500))
