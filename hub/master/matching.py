@@ -20,7 +20,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
-from hub.master.rules import MatchRules
+from hub.master.rules import AgreeDisagree, MatchRules
 
 
 class MatchRecord(Protocol):
@@ -69,7 +69,7 @@ class Evidence:
 class Candidate:
     source_id: int
     golden_id: int
-    record: MatchRecord
+    record: MatchRecord | Prepared
 
 
 @dataclass(slots=True)
@@ -162,6 +162,56 @@ def blocking_keys(rec: MatchRecord) -> list[str]:
     return keys
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A record's match fields with what every comparison needs computed once per record
+    (script, word set, umlaut folding, city-less CJK name, street numbers) instead of once
+    per pair: candidates are compared many times."""
+
+    name_key: str | None
+    name_tokens: tuple[str, ...]
+    token_set: frozenset[str]
+    cjk: bool
+    name_compared: str | None  # CJK: without the city prefix; Latin: the key itself
+    name_folded: str | None  # Latin: "ue"/"oe"/"ae" folded like "ü"/"ö"/"ä"
+    tax_id: str | None
+    email: str | None
+    email_domain: str | None
+    phone: str | None
+    street: str | None
+    street_cjk: bool
+    street_numbers: tuple[str, ...]
+    city: str | None
+    postcode: str | None
+    country: str | None
+
+
+def prepare(rec: MatchRecord | Prepared) -> Prepared:
+    if isinstance(rec, Prepared):
+        return rec
+    key = rec.name_key
+    cjk = bool(key) and _is_cjk(key or "")
+    street = rec.street
+    return Prepared(
+        name_key=key,
+        name_tokens=rec.name_tokens,
+        token_set=frozenset(rec.name_tokens),
+        cjk=cjk,
+        name_compared=_without_city(key, rec.city) if key and cjk else key,
+        name_folded=_UMLAUTS.sub(r"\1", key) if key and not cjk else key,
+        tax_id=rec.tax_id,
+        email=rec.email,
+        email_domain=rec.email_domain,
+        phone=rec.phone,
+        street=street,
+        street_cjk=bool(street) and _is_cjk(street or ""),
+        street_numbers=tuple(_DIGITS.findall(street)) if street else (),
+        city=rec.city,
+        postcode=rec.postcode,
+        country=rec.country,
+    )
+
+
 class Matcher:
     """Scores pairs and decides, with the weights and thresholds of one ``MatchRules``."""
 
@@ -188,29 +238,29 @@ class Matcher:
         )
 
     # --- pairs -------------------------------------------------------------------------------
-    def _name(self, a: MatchRecord, b: MatchRecord) -> _Field | None:
+    def _name(self, a: Prepared, b: Prepared) -> _Field | None:
         ka, kb = a.name_key, b.name_key
         if not ka or not kb:
             return None
         w = self.rules.weights.name
         if ka == kb:
             return ("name", "exact", w.exact, ka, kb, 1.0)
-        cjk = _is_cjk(ka)
-        if cjk:
-            # "深圳市佳美包装材料" is "佳美包装材料" of Shenzhen: compare without the city prefix.
-            ka, kb = _without_city(ka, a.city), _without_city(kb, b.city)
-        sim = max(fuzz.ratio(ka, kb), fuzz.token_sort_ratio(ka, kb)) / 100.0
-        if len(a.name_tokens) > 1 or len(b.name_tokens) > 1:
+        # CJK names are compared without their city prefix: "深圳市佳美包装" is "佳美包装".
+        ca, cb = a.name_compared or ka, b.name_compared or kb
+        sim = max(fuzz.ratio(ca, cb), fuzz.token_sort_ratio(ca, cb)) / 100.0
+        high = self.rules.similarity.high
+        if sim < high and (len(a.name_tokens) > 1 or len(b.name_tokens) > 1):
             sim = max(sim, token_similarity(a.name_tokens, b.name_tokens))
-        if not cjk and sim < self.rules.similarity.high:
+        folded = a.name_folded != ka or b.name_folded != kb
+        if folded and not a.cjk and sim < high:
             # Umlauts written out: "suedfix" is "südfix", folded to "sudfix".
-            sim = max(sim, fuzz.ratio(_UMLAUTS.sub(r"\1", ka), _UMLAUTS.sub(r"\1", kb)) / 100.0)
+            sim = max(sim, fuzz.ratio(a.name_folded or ka, b.name_folded or kb) / 100.0)
         level, weight = "disagree", w.disagree
         for threshold, name, value in self._name_levels:
             if sim >= threshold:
                 level, weight = name, value
                 break
-        if weight < w.high and cjk and _contains(ka, kb, 4):
+        if weight < w.high and a.cjk and _contains(ca, cb, 4):
             # A Chinese or Japanese name inside another, e.g. with its region prefix dropped:
             # four or more characters in sequence rarely agree by chance.
             level, weight = "high", w.high
@@ -223,63 +273,72 @@ class Matcher:
                 level, weight = "subset", subset
         return ("name", level, weight, ka, kb, sim)
 
-    def _fields(self, a: MatchRecord, b: MatchRecord) -> list[_Field]:
-        """(field, level, weight, ours, theirs, similarity) for every field both records have."""
+    def _fields(self, a: Prepared, b: Prepared, out: list[_Field] | None) -> float:
+        """The pair's score; with ``out``, also each field's (field, level, weight, ours,
+        theirs, similarity). One function for both, so evidence never disagrees with scores;
+        the hot path passes None and builds nothing."""
         w = self.rules.weights
-        out: list[_Field] = []
+        total = 0.0
         name = self._name(a, b)
         if name is not None:
-            out.append(name)
+            total += name[2]
+            if out is not None:
+                out.append(name)
         ca, cb = a.city, b.city
         postcodes_agree = bool(a.postcode and a.postcode == b.postcode)
         if ca and cb and not (postcodes_agree and ca != cb):  # "Munich" / "München": the postcode says
-            if ca == cb or _contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85:
-                out.append(("city", "agree", w.city.agree, ca, cb, None))
-            else:
-                out.append(("city", "disagree", w.city.disagree, ca, cb, None))
+            agree = ca == cb or _contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85
+            total += self._agreement("city", agree, w.city, ca, cb, out)
         for fname, weights in self._exact_fields:
             va, vb = getattr(a, fname), getattr(b, fname)
             if va and vb:
-                if va == vb:
-                    out.append((fname, "agree", weights.agree, va, vb, None))
-                else:
-                    out.append((fname, "disagree", weights.disagree, va, vb, None))
+                total += self._agreement(fname, va == vb, weights, va, vb, out)
         da, db = a.email_domain, b.email_domain
         if da and db and not (a.email and a.email == b.email):
-            if da == db:
-                out.append(("email_domain", "agree", w.email_domain.agree, da, db, None))
-            else:
-                out.append(("email_domain", "disagree", w.email_domain.disagree, da, db, None))
+            total += self._agreement("email_domain", da == db, w.email_domain, da, db, out)
         sa, sb = a.street, b.street
         if sa and sb:
             sim = fuzz.token_sort_ratio(sa, sb) / 100.0
-            agree = sim >= self.rules.similarity.street or (_is_cjk(sa) and _contains(sa, sb, 4))
-            if agree:
-                numbers_a, numbers_b = _DIGITS.findall(sa), _DIGITS.findall(sb)
-                if numbers_a and numbers_b and numbers_a != numbers_b:
-                    agree = False  # Prinsenlaan 134 is not Prinsenlaan 46
-            weight = w.street.agree if agree else w.street.disagree
-            out.append(("street", "agree" if agree else "disagree", weight, sa, sb, sim))
-        return out
+            agree = sim >= self.rules.similarity.street or (a.street_cjk and _contains(sa, sb, 4))
+            if agree and a.street_numbers and b.street_numbers:
+                agree = a.street_numbers == b.street_numbers  # Prinsenlaan 134 is not 46
+            total += self._agreement("street", agree, w.street, sa, sb, out, sim)
+        return total
 
-    def score(self, a: MatchRecord, b: MatchRecord) -> float:
+    @staticmethod
+    def _agreement(
+        field: str, agree: bool, weights: AgreeDisagree, ours: str, theirs: str,
+        out: list[_Field] | None, similarity: float | None = None,
+    ) -> float:
+        weight = weights.agree if agree else weights.disagree
+        if out is not None:
+            out.append((field, "agree" if agree else "disagree", weight, ours, theirs, similarity))
+        return weight
+
+    def score(self, a: Prepared, b: Prepared) -> float:
         """Score of the pair alone (the hot path: no evidence objects)."""
-        return sum(f[2] for f in self._fields(a, b))
+        return self._fields(a, b, None)
 
-    def compare(self, a: MatchRecord, b: MatchRecord) -> tuple[float, list[Evidence]]:
+    def compare(
+        self, a: MatchRecord | Prepared, b: MatchRecord | Prepared
+    ) -> tuple[float, list[Evidence]]:
         """Score of the pair and the evidence of every field both records have."""
-        evidence = [Evidence(*f) for f in self._fields(a, b)]
-        return sum(e.weight for e in evidence), evidence
+        fields: list[_Field] = []
+        total = self._fields(prepare(a), prepare(b), fields)
+        return total, [Evidence(*f) for f in fields]
 
     # --- decisions ---------------------------------------------------------------------------
-    def decide(self, rec: MatchRecord, candidates: Iterable[Candidate], keep: int = 3) -> Decision:
+    def decide(
+        self, record: MatchRecord | Prepared, candidates: Iterable[Candidate], keep: int = 3
+    ) -> Decision:
         """Best golden record for ``rec`` among the candidates' golden records.
 
         A golden record scores as its best-matching source record; one whose records carry a
         different tax id than ``rec`` is vetoed outright (branches of one group share names,
         addresses and domains, but never a tax id).
         """
-        per_golden: dict[int, tuple[float, int, MatchRecord]] = {}
+        rec = prepare(record)
+        per_golden: dict[int, tuple[float, int, Prepared]] = {}
         vetoed: set[int] = set()
         tax_ids: dict[int, set[str]] = {}
         link = self.rules.thresholds.link
@@ -293,11 +352,12 @@ class Matcher:
             best = per_golden.get(golden)
             if best is not None and best[0] >= link:
                 continue  # already linked through another of its records
-            if self._precheck and not _may_match(rec, cand.record):
+            other = prepare(cand.record)
+            if self._precheck and not _may_match(rec, other):
                 continue
-            score = self.score(rec, cand.record)
+            score = self.score(rec, other)
             if best is None or score > best[0]:
-                per_golden[golden] = (score, cand.source_id, cand.record)
+                per_golden[golden] = (score, cand.source_id, other)
         top = sorted(
             ((score, golden, sid, other) for golden, (score, sid, other) in per_golden.items()
              if golden not in vetoed),
@@ -323,7 +383,7 @@ class Matcher:
         return Decision("new", ranked)
 
 
-def _may_match(a: MatchRecord, b: MatchRecord) -> bool:
+def _may_match(a: Prepared, b: Prepared) -> bool:
     """A cheap pre-check before scoring (a C-level ratio instead of the full comparison).
 
     False for pairs with no shared identifier and names with no word in common that are
@@ -338,7 +398,7 @@ def _may_match(a: MatchRecord, b: MatchRecord) -> bool:
     ka, kb = a.name_key, b.name_key
     if not ka or not kb:
         return True
-    if not set(a.name_tokens).isdisjoint(b.name_tokens):
+    if not a.token_set.isdisjoint(b.token_set):
         return True
     return fuzz.ratio(ka, kb) >= 50
 
@@ -389,12 +449,11 @@ def _contains(ka: str, kb: str, min_length: int) -> bool:
     return len(short) >= min_length and short in long_
 
 
-def _is_subset(a: MatchRecord, b: MatchRecord) -> bool:
+def _is_subset(a: Prepared, b: Prepared) -> bool:
     """One name is contained in the other: a trade name beside its legal name."""
-    ka, kb = a.name_key or "", b.name_key or ""
-    if _is_cjk(ka) or _is_cjk(kb):
-        return _contains(ka, kb, 2)
-    ta, tb = set(a.name_tokens), set(b.name_tokens)
+    if a.cjk or b.cjk:
+        return _contains(a.name_compared or "", b.name_compared or "", 2)
+    ta, tb = a.token_set, b.token_set
     return bool(ta and tb) and (ta <= tb or tb <= ta)
 
 
@@ -425,7 +484,7 @@ class MemoryIndex:
         self.max_block_size = max_block_size
         self.max_candidates = max_candidates
         self.blocks: dict[str, list[int]] = {}
-        self.records: list[MatchRecord] = []
+        self.records: list[Prepared] = []
         self.golden: list[int] = []
 
     def candidates(self, keys: Sequence[str]) -> list[Candidate]:
@@ -433,9 +492,9 @@ class MemoryIndex:
         wanted = rank_candidates(blocks, self.max_block_size, self.max_candidates)
         return [Candidate(sid, self.golden[sid], self.records[sid]) for sid in wanted]
 
-    def add(self, rec: MatchRecord, golden_id: int, keys: Sequence[str]) -> int:
+    def add(self, rec: MatchRecord | Prepared, golden_id: int, keys: Sequence[str]) -> int:
         sid = len(self.records)
-        self.records.append(rec)
+        self.records.append(prepare(rec))
         self.golden.append(golden_id)
         for key in keys:
             self.blocks.setdefault(key, []).append(sid)
@@ -468,6 +527,7 @@ def match_batch(
             golden = len(merged_into)
             merged_into.append(golden)
         else:
+            rec = prepare(rec)
             keys = blocking_keys(rec)
             candidates = [
                 Candidate(c.source_id, alive(c.golden_id), c.record) for c in index.candidates(keys)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
-from hub.master.matching import Candidate
+from hub.master.matching import Candidate, prepare
 from hub.master.models import CustomerSource, MatchKey
 
 
@@ -105,7 +105,7 @@ class SqlIndex:
         found = self.session.execute(
             select(*_MATCH_COLUMNS).where(CustomerSource.id.in_(wanted))
         ).all()
-        return [Candidate(row[0], row[1], _stored(row)) for row in found]
+        return [Candidate(row[0], row[1], prepare(_stored(row))) for row in found]
 
 
 def replace_keys(session: Session, source_id: int, keys: Sequence[str]) -> None:
