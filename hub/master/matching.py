@@ -502,7 +502,7 @@ class MemoryIndex:
 
 
 def match_batch(
-    records: Sequence[MatchRecord | None],
+    records: Iterable[MatchRecord | None],
     rules: MatchRules,
     progress: Callable[[int], None] | None = None,
 ) -> list[int]:
@@ -545,5 +545,5 @@ def match_batch(
         if progress is not None and position % 1000 == 999:
             progress(1000)
     if progress is not None:
-        progress(len(records) % 1000)
+        progress(len(labels) % 1000)
     return [alive(label) for label in labels]
