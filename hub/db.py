@@ -35,6 +35,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without their zone; they were stored in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     parsed = make_url(url)

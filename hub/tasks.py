@@ -78,7 +78,7 @@ def schedule_syncs() -> list[str]:
 
     from sqlalchemy import func, select
 
-    from hub.db import session_scope, utcnow
+    from hub.db import as_utc, session_scope, utcnow
     from hub.sync.models import Connection, SyncRun
 
     due = []
@@ -91,11 +91,7 @@ def schedule_syncs() -> list[str]:
         for connection in session.scalars(
             select(Connection).where(Connection.enabled.is_(True), Connection.interval_seconds.is_not(None))
         ):
-            started = last.get(connection.id)
-            if started is not None and started.tzinfo is None:
-                from datetime import timezone
-
-                started = started.replace(tzinfo=timezone.utc)
+            started = as_utc(last.get(connection.id))
             if started is None or utcnow() - started >= timedelta(seconds=connection.interval_seconds or 0):
                 due.append(connection.name)
     for name in due:

@@ -181,3 +181,15 @@ def test_a_record_that_links_two_golden_records_merges_them_with_history(
         assert event.actor == "engine" and "crm A300 links to both" in event.reason
         pair = session.scalar(select(ReviewPair))
         assert pair.status == "same" and pair.decided_by == "engine"
+
+
+def test_an_xlsx_export_imports_like_its_csv(database_url, mappings_dir, folder):
+    import pandas as pd
+
+    frame = pd.read_csv(write_erp(folder), dtype=str, keep_default_na=False)
+    workbook = folder / "erp_parties.xlsx"
+    frame.to_excel(workbook, index=False)
+    summary = import_customers(database_url, mappings_dir, "erp", workbook)
+    assert (summary.created, summary.quarantined) == (5, 0)
+    again = import_customers(database_url, mappings_dir, "erp", folder / "erp_parties.csv")
+    assert again.unchanged == 5  # the same rows, whichever file format they came in

@@ -1,0 +1,86 @@
+"""The connector contract: all a system must offer for the hub to sync with it.
+
+A connector knows one protocol and nothing of the hub's tables. It lists its streams, reads a
+stream in pages of records changed since a cursor, writes one record idempotently (the hub
+passes the external id it already links, if any), and says whether the system is healthy.
+Mapping to canonical fields, links, retries of whole runs, dead letters and cursors are the
+sync engine's (``hub.sync.engine``), so a connector stays small.
+
+Third parties register a connector class under the entry point group ``concord.connectors``
+(``[project.entry-points."concord.connectors"] mysystem = "pkg.module:MyConnector"``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One kind of record a system offers, e.g. ``customers`` or ``invoices``."""
+
+    name: str
+    entity: str  # the hub entity it feeds: customer, order, shipment, invoice, payment, …
+    #: ``time``: ISO-8601 timestamps (overlapped on each read); ``sequence``: increasing ids.
+    cursor: Literal["time", "sequence"] = "time"
+    #: Records come sorted by cursor, so the cursor may advance page by page.
+    ordered: bool = True
+    writable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    external_id: str
+    data: Mapping[str, Any]
+    #: This record's cursor value (its change time or sequence), as text that sorts correctly.
+    cursor: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    external_id: str
+    created: bool
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    ok: bool
+    detail: str
+    latency_ms: float | None = None
+
+
+class Connector(abc.ABC):
+    kind: ClassVar[str]
+    streams: ClassVar[tuple[Stream, ...]]
+
+    def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.secrets = secrets
+
+    @abc.abstractmethod
+    def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
+        """Pages of records changed since the cursor (all records when ``since`` is None)."""
+
+    def write(self, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
+        """Create (``external_id`` None) or update a record; must be safe to retry."""
+        raise NotImplementedError(f"{self.kind} cannot write {stream}")
+
+    @abc.abstractmethod
+    def check(self) -> Health:
+        """Can the hub reach and log in to the system right now?"""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; called when a sync ends."""
+
+    @classmethod
+    def stream(cls, name: str) -> Stream:
+        for stream in cls.streams:
+            if stream.name == name:
+                return stream
+        known = ", ".join(s.name for s in cls.streams)
+        raise KeyError(f"{cls.kind} has no stream {name!r} (streams: {known})")

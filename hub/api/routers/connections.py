@@ -1,0 +1,113 @@
+"""Connections, syncs and dead letters, for IT."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from hub.api.deps import ItRole, SessionDep, SettingsDep
+from hub.sync.connections import ConnectionConfigError, add_connection, describe
+from hub.sync.engine import SyncEngine, _connection
+from hub.sync.models import Connection, DeadLetter
+from hub.sync.secrets import resolve_key
+
+router = APIRouter(prefix="/api/v1", tags=["connections and syncs"])
+
+
+class NewConnection(BaseModel):
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: str
+    settings: dict[str, Any] = {}
+    secrets: dict[str, str] = Field(default={}, description="Stored encrypted; never returned.")
+    interval_seconds: int | None = Field(default=None, ge=10)
+
+
+class SyncRequest(BaseModel):
+    streams: list[str] | None = None
+    full: bool = False
+
+
+class ReplayRequest(BaseModel):
+    ids: list[int] | None = None
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    connection_id: int
+    stream: str
+    external_id: str | None
+    error: str
+    attempts: int
+    status: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+def _engine(settings: Any) -> SyncEngine:
+    return SyncEngine(settings.database_url, settings.mappings_dir, resolve_key(settings.secret_key))
+
+
+@router.get("/connections")
+def list_connections(session: SessionDep, _token: ItRole) -> list[dict[str, Any]]:
+    return [describe(session, c) for c in session.scalars(select(Connection).order_by(Connection.name))]
+
+
+@router.post("/connections", status_code=201)
+def create_connection(
+    body: NewConnection, session: SessionDep, settings: SettingsDep, _token: ItRole
+) -> dict[str, Any]:
+    try:
+        row = add_connection(
+            session, name=body.name, kind=body.kind, settings=body.settings, secrets=body.secrets,
+            secret_key=resolve_key(settings.secret_key), interval_seconds=body.interval_seconds,
+        )
+    except ConnectionConfigError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return describe(session, row)
+
+
+@router.post("/connections/{name}/test")
+def test_connection(name: str, session: SessionDep, settings: SettingsDep, _token: ItRole) -> dict[str, Any]:
+    engine = _engine(settings)
+    try:
+        connector = engine.connector(_connection(session, name))
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    try:
+        health = connector.check()
+    finally:
+        connector.close()
+    return {"ok": health.ok, "detail": health.detail, "latency_ms": health.latency_ms}
+
+
+@router.post("/connections/{name}/sync", status_code=202)
+def sync_connection(
+    name: str, body: SyncRequest, session: SessionDep, _token: ItRole
+) -> dict[str, Any]:
+    """Queue a sync (runs at once, in-process, in the embedded mode)."""
+    from hub.tasks import sync_task
+
+    if session.scalar(select(Connection.id).where(Connection.name == name)) is None:
+        raise HTTPException(404, f"no connection named {name!r}")
+    result = sync_task.delay(name, body.streams, body.full)
+    return {"task_id": result.id, "queued": True}
+
+
+@router.get("/dead-letters", response_model=list[DeadLetterOut])
+def list_dead_letters(
+    session: SessionDep, _token: ItRole, status: str = "open", limit: int = Query(100, ge=1, le=1000)
+) -> list[Any]:
+    rows = session.scalars(
+        select(DeadLetter).where(DeadLetter.status == status).order_by(DeadLetter.id).limit(limit)
+    )
+    return [DeadLetterOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/dead-letters/replay")
+def replay_dead_letters(body: ReplayRequest, settings: SettingsDep, _token: ItRole) -> dict[str, int]:
+    ok, still = _engine(settings).replay(body.ids)
+    return {"replayed": ok, "still_failing": still}

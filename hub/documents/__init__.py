@@ -1,0 +1,1 @@
+"""Canonical business documents: orders with lines, shipments, invoices, payments."""

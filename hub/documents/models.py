@@ -1,0 +1,99 @@
+"""Tables of the canonical documents.
+
+Each row is the hub's copy of a document, linked to every system's copy through ``links``
+(entity types ``order``, ``order_line``, ``shipment``, ``invoice``, ``payment``). Amounts are
+``Numeric``: money is never a float. ``data`` keeps the mapped record as the system sent it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base, utcnow
+
+Money = Numeric(18, 4)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(80), index=True)
+    reference: Mapped[str | None] = mapped_column(String(120), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customers.id"), index=True)
+    status: Mapped[str | None] = mapped_column(String(30))
+    ordered_on: Mapped[date | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    total: Mapped[Decimal | None] = mapped_column(Money)
+    data: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(String(500))
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    unit_price: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(80))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    status: Mapped[str | None] = mapped_column(String(30))
+    planned_on: Mapped[date | None]
+    shipped_on: Mapped[date | None]
+    data: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShipmentLine(Base):
+    __tablename__ = "shipment_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    product: Mapped[str | None] = mapped_column(String(120))
+    quantity: Mapped[Decimal] = mapped_column(Money)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(80), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customers.id"), index=True)
+    status: Mapped[str | None] = mapped_column(String(30))
+    issued_on: Mapped[date | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    total: Mapped[Decimal | None] = mapped_column(Money)
+    amount_due: Mapped[Decimal | None] = mapped_column(Money)
+    #: [{"date": "YYYY-MM-DD", "amount": "…"}]: the maturity dates.
+    due_dates: Mapped[list] = mapped_column(default=list)
+    data: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(120))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customers.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    paid_on: Mapped[date | None]
+    data: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

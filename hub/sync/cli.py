@@ -1,0 +1,199 @@
+"""`hub connections …`, `hub sync …`, `hub dead-letters …`, `hub secrets rotate`."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from hub.settings import get_settings
+
+connections_app = typer.Typer(help="Connections to external systems.", no_args_is_help=True)
+dead_letters_app = typer.Typer(help="Records a sync could not apply.", no_args_is_help=True)
+secrets_app = typer.Typer(help="The key that encrypts connection secrets.", no_args_is_help=True)
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise typer.BadParameter(f"{what} {item!r} is not KEY=VALUE")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value
+    return out
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from hub.cli import db_url
+    from hub.sync.engine import SyncEngine
+    from hub.sync.secrets import resolve_key
+
+    settings = get_settings()
+    return SyncEngine(db_url(), settings.mappings_dir, resolve_key(settings.secret_key))
+
+
+@connections_app.command("add")
+def connections_add(
+    name: str,
+    kind: str = typer.Option(..., help="Connector kind, e.g. tryton."),
+    setting: list[str] = typer.Option([], "--setting", "-s", help="KEY=VALUE, repeatable."),
+    secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE, repeatable; stored encrypted."),
+    interval: Optional[int] = typer.Option(None, help="Seconds between scheduled syncs."),
+) -> None:
+    """Add a connection; secrets are encrypted with HUB_SECRET_KEY before they are stored."""
+    from hub.cli import console, fail
+    from hub.db import session_scope
+    from hub.sync.connections import ConnectionConfigError, add_connection
+
+    engine = _engine()
+    with session_scope(engine.database_url) as session:
+        try:
+            row = add_connection(
+                session, name=name, kind=kind, settings=_pairs(setting, "setting"),
+                secrets=_pairs(secret, "secret"), secret_key=engine.secret_key,
+                interval_seconds=interval,
+            )
+        except ConnectionConfigError as exc:
+            fail(str(exc))
+        console.print(f"connection {row.name!r} ({row.kind}) added")
+
+
+@connections_app.command("list")
+def connections_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Connections with their cursors and circuit state (never their secrets)."""
+    from sqlalchemy import select
+
+    from hub.cli import console
+    from hub.db import session_scope
+    from hub.sync.connections import describe
+    from hub.sync.models import Connection
+
+    with session_scope(_engine().database_url) as session:
+        rows = [describe(session, c) for c in session.scalars(select(Connection).order_by(Connection.name))]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "kind", "interval", "failures", "cursors")
+    for r in rows:
+        table.add_row(r["name"], r["kind"], str(r["interval_seconds"] or ""),
+                      str(r["consecutive_failures"]), json.dumps(r["cursors"]))
+    console.print(table)
+
+
+@connections_app.command("test")
+def connections_test(name: str) -> None:
+    """Reach and log in to the system."""
+    from hub.cli import console, fail
+    from hub.db import session_scope
+    from hub.sync.engine import _connection
+
+    engine = _engine()
+    with session_scope(engine.database_url) as session:
+        connector = engine.connector(_connection(session, name))
+    try:
+        health = connector.check()
+    finally:
+        connector.close()
+    if not health.ok:
+        fail(f"{name}: {health.detail}")
+    console.print(f"{name}: OK ({health.detail}, {health.latency_ms or 0:.0f} ms)")
+
+
+def sync_command(
+    name: str,
+    stream: list[str] = typer.Option([], "--stream", help="Only these streams (repeatable)."),
+    full: bool = typer.Option(False, "--full", help="Read everything, not only changes; flags vanished records."),
+) -> None:
+    """Sync a connection now: incremental since the cursor, with a progress bar."""
+    from hub.cli import console, err, progress_bar
+
+    engine = _engine()
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def advance(stream_name: str, count: int) -> None:
+            if stream_name not in tasks:
+                tasks[stream_name] = bar.add_task(f"{name} {stream_name}", total=None)
+            bar.advance(tasks[stream_name], count)
+
+        results = engine.sync(name, stream or None, full, advance)
+    failed = False
+    for r in results:
+        line = (f"{r.stream}: {r.status}, read {r.read}, created {r.created}, updated {r.updated}, "
+                f"unchanged {r.unchanged}, failed {r.failed}, flagged missing {r.missing} (run {r.run_id})")
+        console.print(line)
+        if r.error:
+            failed = True
+            err.print(f"  [red]{r.error}[/red]")
+    if failed:
+        raise typer.Exit(1)
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    connection: Optional[str] = typer.Option(None), as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """Open dead letters with their error."""
+    from sqlalchemy import select
+
+    from hub.cli import console
+    from hub.db import session_scope
+    from hub.sync.models import Connection, DeadLetter
+
+    with session_scope(_engine().database_url) as session:
+        query = (
+            select(DeadLetter, Connection.name)
+            .join(Connection, Connection.id == DeadLetter.connection_id)
+            .where(DeadLetter.status == "open")
+            .order_by(DeadLetter.id)
+        )
+        if connection:
+            query = query.where(Connection.name == connection)
+        rows = [
+            {"id": d.id, "connection": cname, "stream": d.stream, "external_id": d.external_id,
+             "error": d.error, "attempts": d.attempts}
+            for d, cname in session.execute(query)
+        ]
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "connection", "stream", "external id", "attempts", "error")
+    for r in rows:
+        table.add_row(str(r["id"]), r["connection"], r["stream"], r["external_id"] or "",
+                      str(r["attempts"]), r["error"])
+    console.print(table)
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    ids: Optional[list[int]] = typer.Argument(None, help="Dead letter ids; none = all open ones."),
+    connection: Optional[str] = typer.Option(None),
+) -> None:
+    """Apply dead letters again (after the cause was fixed); each goes in at most once."""
+    from hub.cli import console
+
+    ok, still = _engine().replay(ids or None, connection)
+    console.print(f"replayed {ok}, still failing {still}")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    old_key: str = typer.Option(..., envvar="HUB_OLD_SECRET_KEY", help="The key secrets are stored with now."),
+) -> None:
+    """Re-encrypt every connection secret under the current HUB_SECRET_KEY."""
+    from hub.cli import console, db_url, fail
+    from hub.db import session_scope
+    from hub.sync.connections import rotate_key
+    from hub.sync.secrets import SecretsError
+
+    new_key = get_settings().secret_key
+    if not new_key:
+        fail("set HUB_SECRET_KEY to the new key first")
+    try:
+        with session_scope(db_url()) as session:
+            count = rotate_key(session, old_key, new_key)
+    except SecretsError as exc:
+        fail(str(exc))
+    console.print(f"re-encrypted the secrets of {count} connection(s)")
