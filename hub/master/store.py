@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
-from hub.master.matching import Candidate, prepare
+from hub.master.matching import Candidate, prepare, rank_candidates
 from hub.master.models import CustomerSource, MatchKey
 
 
@@ -89,22 +89,17 @@ class SqlIndex:
         by_key: dict[str, list[int]] = {}
         for key, source_id in rows:
             by_key.setdefault(key, []).append(source_id)
-        wanted: list[int] = []
-        seen: set[int] = set()
-        for key in keys:
-            ids = by_key.get(key, ())
-            if len(ids) > self.max_block_size:
-                continue
-            for sid in ids:
-                if sid not in seen:
-                    seen.add(sid)
-                    wanted.append(sid)
-        wanted = wanted[: self.max_candidates]
+        # The same ranking as the batch path: most shared keys first.
+        wanted = rank_candidates(
+            [by_key.get(key, []) for key in keys], self.max_block_size, self.max_candidates
+        )
         if not wanted:
             return []
         found = self.session.execute(
             select(*_MATCH_COLUMNS).where(CustomerSource.id.in_(wanted))
         ).all()
+        rank = {sid: position for position, sid in enumerate(wanted)}
+        found.sort(key=lambda row: rank[row[0]])
         return [Candidate(row[0], row[1], prepare(_stored(row))) for row in found]
 
 

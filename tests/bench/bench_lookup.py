@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import multiprocessing
 import os
 import platform
@@ -34,13 +33,14 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import psycopg
+import psycopg.sql
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -68,7 +68,7 @@ from hub.sync.links import content_hash
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import customer_data  # noqa: E402  (the colleague's labelled generator, next to this file)
+import customer_data
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hub_bench_lookup"
 GOLDEN_SYSTEM = "erp"
@@ -134,7 +134,7 @@ def _prepare_chunk(chunk: list[tuple[str, dict[str, Any]]]) -> list[tuple | None
     would be rejected (quarantined). Ids are not known yet: the source id in the provenance
     is a placeholder the loader replaces."""
     rules = survivorship_rules(BUNDLED_MAPPINGS)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     out: list[tuple | None] = []
     for external_id, fields in chunk:
         data = {k: _clean(fields.get(k)) for k in CUSTOMER_FIELDS}
@@ -146,25 +146,60 @@ def _prepare_chunk(chunk: list[tuple[str, dict[str, Any]]]) -> list[tuple | None
             continue
         keys = list(dict.fromkeys(blocking_keys(norm)))
         source = SimpleNamespace(
-            id=_SID_PLACEHOLDER, system=GOLDEN_SYSTEM, external_id=external_id, data=data,
-            name=norm.name, name_key=norm.name_key, legal_form=norm.legal_form,
-            tax_id=norm.tax_id, email=norm.email, email_domain=norm.email_domain,
-            phone=norm.phone, street=norm.street, city=norm.city, postcode=norm.postcode,
-            country=norm.country, source_updated_at=now,
+            id=_SID_PLACEHOLDER,
+            system=GOLDEN_SYSTEM,
+            external_id=external_id,
+            data=data,
+            name=norm.name,
+            name_key=norm.name_key,
+            legal_form=norm.legal_form,
+            tax_id=norm.tax_id,
+            email=norm.email,
+            email_domain=norm.email_domain,
+            phone=norm.phone,
+            street=norm.street,
+            city=norm.city,
+            postcode=norm.postcode,
+            country=norm.country,
+            source_updated_at=now,
         )
         values, provenance = survive([source], rules)  # type: ignore[list-item]
-        out.append((
-            external_id,
-            json.dumps(data),  # SQLAlchemy's JSON type serialises with json.dumps defaults
-            content_hash(data),
-            (norm.name, norm.name_key, norm.legal_form, norm.tax_id, norm.email,
-             norm.email_domain, norm.phone, norm.street, norm.city, norm.postcode, norm.country),
-            keys,
-            tuple(values[f] for f in ("name", "tax_id", "email", "phone", "street", "city",
-                                      "postcode", "country")),
-            json.dumps(provenance),
-            now,
-        ))
+        out.append(
+            (
+                external_id,
+                json.dumps(data),  # SQLAlchemy's JSON type serialises with json.dumps defaults
+                content_hash(data),
+                (
+                    norm.name,
+                    norm.name_key,
+                    norm.legal_form,
+                    norm.tax_id,
+                    norm.email,
+                    norm.email_domain,
+                    norm.phone,
+                    norm.street,
+                    norm.city,
+                    norm.postcode,
+                    norm.country,
+                ),
+                keys,
+                tuple(
+                    values[f]
+                    for f in (
+                        "name",
+                        "tax_id",
+                        "email",
+                        "phone",
+                        "street",
+                        "city",
+                        "postcode",
+                        "country",
+                    )
+                ),
+                json.dumps(provenance),
+                now,
+            )
+        )
     return out
 
 
@@ -198,8 +233,9 @@ def generate(n_golden: int, n_probes: int, seed: int) -> tuple[Dataset, int]:
     return Dataset(df, list(np.flatnonzero(first_erp.to_numpy()))), n_records
 
 
-def prepare_golden(ds: Dataset, n_golden: int, pool: multiprocessing.pool.Pool,
-                   progress: Progress) -> Prepared:
+def prepare_golden(
+    ds: Dataset, n_golden: int, pool: multiprocessing.pool.Pool, progress: Progress
+) -> Prepared:
     df = ds.df
     cols = ["source_id", *CUSTOMER_FIELDS, "entity_id"]
     recs = df[cols].to_numpy()
@@ -208,7 +244,7 @@ def prepare_golden(ds: Dataset, n_golden: int, pool: multiprocessing.pool.Pool,
     want = min(len(ds.golden_candidates), int(n_golden * 1.12) + 1000)
     positions = ds.golden_candidates[:want]
     chunk = 2000
-    chunks = [positions[i:i + chunk] for i in range(0, len(positions), chunk)]
+    chunks = [positions[i : i + chunk] for i in range(0, len(positions), chunk)]
     task = progress.add_task("normalise golden records", total=n_golden)
 
     def payload(ps: list[int]) -> list[tuple[str, dict[str, Any]]]:
@@ -232,8 +268,9 @@ def prepare_golden(ds: Dataset, n_golden: int, pool: multiprocessing.pool.Pool,
     return prepared
 
 
-def probe_pools(ds: Dataset, golden_of_entity: dict[str, int], excluded: set[str],
-                n_per_kind: int, seed: int) -> list[tuple[str, str, int | None, dict[str, Any]]]:
+def probe_pools(
+    ds: Dataset, golden_of_entity: dict[str, int], excluded: set[str], n_per_kind: int, seed: int
+) -> list[tuple[str, str, int | None, dict[str, Any]]]:
     """(kind, entity_id, right golden id, fields): dup = another system's record of a golden
     customer; new = a record of a customer with no golden record. One probe per entity, only
     records ingest accepts (a rejected one measures quarantine, not matching)."""
@@ -293,28 +330,43 @@ def fidelity_check(url: str, sample: list[tuple[str, dict[str, Any]]]) -> str:
         for external_id, outcome in outcomes.items():
             row = by_ext[external_id]
             sid = outcome.source_id
-            src = session.execute(text(
-                "SELECT data::text, name, name_key, legal_form, tax_id, email, email_domain, phone,"
-                " street, city, postcode, country, system, external_id FROM customer_sources"
-                " WHERE id = :id"), {"id": sid}).one()
+            src = session.execute(
+                text(
+                    "SELECT data::text, name, name_key, legal_form, tax_id, email, email_domain, phone,"
+                    " street, city, postcode, country, system, external_id FROM customer_sources"
+                    " WHERE id = :id"
+                ),
+                {"id": sid},
+            ).one()
             if src[0] != row[1]:
                 problems.append(f"{external_id}: data {src[0]!r} != {row[1]!r}")
             if tuple(src[1:12]) != row[3]:
                 problems.append(f"{external_id}: columns {tuple(src[1:12])} != {row[3]}")
-            link = session.execute(text(
-                "SELECT l.content_hash, l.entity_type, l.system, l.hub_id FROM links l JOIN customer_sources s"
-                " ON s.link_id = l.id WHERE s.id = :id"), {"id": sid}).one()
+            link = session.execute(
+                text(
+                    "SELECT l.content_hash, l.entity_type, l.system, l.hub_id FROM links l JOIN customer_sources s"
+                    " ON s.link_id = l.id WHERE s.id = :id"
+                ),
+                {"id": sid},
+            ).one()
             if link[0] != row[2] or link[1] != "customer" or link[2] != GOLDEN_SYSTEM:
                 problems.append(f"{external_id}: link {tuple(link)}")
-            keys = [k for (k,) in session.execute(text(
-                "SELECT key FROM match_keys WHERE source_id = :id"), {"id": sid})]
+            keys = [
+                k
+                for (k,) in session.execute(
+                    text("SELECT key FROM match_keys WHERE source_id = :id"), {"id": sid}
+                )
+            ]
             if sorted(keys) != sorted(row[4]):
                 problems.append(f"{external_id}: keys {sorted(keys)} != {sorted(row[4])}")
             if outcome.decision == "new":
-                g = session.execute(text(
-                    "SELECT name, tax_id, email, phone, street, city, postcode, country,"
-                    " provenance::text, status FROM golden_customers WHERE id = :id"),
-                    {"id": outcome.golden_id}).one()
+                g = session.execute(
+                    text(
+                        "SELECT name, tax_id, email, phone, street, city, postcode, country,"
+                        " provenance::text, status FROM golden_customers WHERE id = :id"
+                    ),
+                    {"id": outcome.golden_id},
+                ).one()
                 if tuple(g[:8]) != row[5] or g[9] != "active":
                     problems.append(f"{external_id}: golden {tuple(g[:8])} != {row[5]}")
                 mine = json.loads(row[6])
@@ -327,7 +379,9 @@ def fidelity_check(url: str, sample: list[tuple[str, dict[str, Any]]]) -> str:
                 if mine != theirs:
                     problems.append(f"{external_id}: provenance {theirs} != {mine}")
                 if json.dumps(json.loads(g[8])) != g[8]:
-                    problems.append(f"{external_id}: provenance serialised differently: {g[8][:80]}")
+                    problems.append(
+                        f"{external_id}: provenance serialised differently: {g[8][:80]}"
+                    )
             checked += 1
     finally:
         session.rollback()
@@ -336,7 +390,9 @@ def fidelity_check(url: str, sample: list[tuple[str, dict[str, Any]]]) -> str:
         for p in problems[:20]:
             console.print(f"[red]fidelity:[/red] {p}")
         raise SystemExit(f"fidelity check failed: {len(problems)} differences in {checked} records")
-    return f"{checked} records ingested through CustomerMaster matched the COPY rows column for column"
+    return (
+        f"{checked} records ingested through CustomerMaster matched the COPY rows column for column"
+    )
 
 
 def stored_fidelity(url: str, n: int = 1000) -> tuple[int, int, list[str]]:
@@ -344,34 +400,69 @@ def stored_fidelity(url: str, n: int = 1000) -> tuple[int, int, list[str]]:
     code as it is now: (checked, differing, examples). A reused database populated by an older
     normalisation would otherwise be measured as if it were what ingest writes today."""
     with psycopg.connect(libpq(url)) as conn:
-        rows = conn.execute(
-            "SELECT s.id, s.external_id, s.data, s.name, s.name_key, s.legal_form, s.tax_id, s.email,"
-            " s.email_domain, s.phone, s.street, s.city, s.postcode, s.country,"
-            " (SELECT array_agg(key ORDER BY key) FROM match_keys k WHERE k.source_id = s.id),"
-            " l.content_hash"
-            " FROM customer_sources s TABLESAMPLE SYSTEM_ROWS(%s) JOIN links l ON l.id = s.link_id"
-            " WHERE s.system = %s", (n, GOLDEN_SYSTEM),
-        ).fetchall() if _has_tsm_system_rows(conn) else conn.execute(
-            "SELECT s.id, s.external_id, s.data, s.name, s.name_key, s.legal_form, s.tax_id, s.email,"
-            " s.email_domain, s.phone, s.street, s.city, s.postcode, s.country,"
-            " (SELECT array_agg(key ORDER BY key) FROM match_keys k WHERE k.source_id = s.id),"
-            " l.content_hash"
-            " FROM customer_sources s JOIN links l ON l.id = s.link_id"
-            " WHERE s.system = %s AND s.id IN (SELECT (random() * (SELECT max(id) FROM"
-            " customer_sources))::int + 1 FROM generate_series(1, %s))", (GOLDEN_SYSTEM, n),
-        ).fetchall()
+        rows = (
+            conn.execute(
+                "SELECT s.id, s.external_id, s.data, s.name, s.name_key, s.legal_form, s.tax_id, s.email,"
+                " s.email_domain, s.phone, s.street, s.city, s.postcode, s.country,"
+                " (SELECT array_agg(key ORDER BY key) FROM match_keys k WHERE k.source_id = s.id),"
+                " l.content_hash"
+                " FROM customer_sources s TABLESAMPLE SYSTEM_ROWS(%s) JOIN links l ON l.id = s.link_id"
+                " WHERE s.system = %s",
+                (n, GOLDEN_SYSTEM),
+            ).fetchall()
+            if _has_tsm_system_rows(conn)
+            else conn.execute(
+                "SELECT s.id, s.external_id, s.data, s.name, s.name_key, s.legal_form, s.tax_id, s.email,"
+                " s.email_domain, s.phone, s.street, s.city, s.postcode, s.country,"
+                " (SELECT array_agg(key ORDER BY key) FROM match_keys k WHERE k.source_id = s.id),"
+                " l.content_hash"
+                " FROM customer_sources s JOIN links l ON l.id = s.link_id"
+                " WHERE s.system = %s AND s.id IN (SELECT (random() * (SELECT max(id) FROM"
+                " customer_sources))::int + 1 FROM generate_series(1, %s))",
+                (GOLDEN_SYSTEM, n),
+            ).fetchall()
+        )
     bad: list[str] = []
     for r in rows:
         data = r[2]
         norm = normalise_customer(data)
-        now = (norm.name, norm.name_key, norm.legal_form, norm.tax_id, norm.email,
-               norm.email_domain, norm.phone, norm.street, norm.city, norm.postcode, norm.country)
+        now = (
+            norm.name,
+            norm.name_key,
+            norm.legal_form,
+            norm.tax_id,
+            norm.email,
+            norm.email_domain,
+            norm.phone,
+            norm.street,
+            norm.city,
+            norm.postcode,
+            norm.country,
+        )
         keys = sorted(dict.fromkeys(blocking_keys(norm)))
         if tuple(r[3:14]) != now or sorted(r[14] or []) != keys or r[15] != content_hash(data):
             if len(bad) < 5:
-                diff = [f"{f}: {a!r} -> {b!r}" for f, a, b in zip(
-                    ("name", "name_key", "legal_form", "tax_id", "email", "email_domain", "phone",
-                     "street", "city", "postcode", "country"), r[3:14], now) if a != b]
+                diff = [
+                    f"{f}: {a!r} -> {b!r}"
+                    for f, a, b in zip(
+                        (
+                            "name",
+                            "name_key",
+                            "legal_form",
+                            "tax_id",
+                            "email",
+                            "email_domain",
+                            "phone",
+                            "street",
+                            "city",
+                            "postcode",
+                            "country",
+                        ),
+                        r[3:14],
+                        now,
+                    )
+                    if a != b
+                ]
                 if sorted(r[14] or []) != keys:
                     diff.append(f"keys: {sorted(r[14] or [])} -> {keys}")
                 bad.append(f"{r[1]}: " + "; ".join(diff))
@@ -381,8 +472,10 @@ def stored_fidelity(url: str, n: int = 1000) -> tuple[int, int, list[str]]:
 
 
 def _has_tsm_system_rows(conn: psycopg.Connection) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM pg_extension WHERE extname = 'tsm_system_rows'").fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'tsm_system_rows'").fetchone()
+        is not None
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -422,16 +515,20 @@ def copy_load(url: str, prep: Prepared, progress: Progress) -> dict[str, int]:
             "golden_customers",
             "id, name, tax_id, email, phone, street, city, postcode, country, provenance, status,"
             " merged_into_id, created_at, updated_at",
-            ((i, *r[5], provenance(i, r), "active", None, r[7], r[7])
-             for i, r in enumerate(prep.rows, 1)),
+            (
+                (i, *r[5], provenance(i, r), "active", None, r[7], r[7])
+                for i, r in enumerate(prep.rows, 1)
+            ),
             n,
         )
         copy(
             "links",
             "id, entity_type, hub_id, system, external_id, external_version, content_hash,"
             " created_at, updated_at, missing_since",
-            ((i, "customer", i, GOLDEN_SYSTEM, r[0], None, r[2], r[7], r[7], None)
-             for i, r in enumerate(prep.rows, 1)),
+            (
+                (i, "customer", i, GOLDEN_SYSTEM, r[0], None, r[2], r[7], r[7], None)
+                for i, r in enumerate(prep.rows, 1)
+            ),
             n,
         )
         copy(
@@ -439,8 +536,10 @@ def copy_load(url: str, prep: Prepared, progress: Progress) -> dict[str, int]:
             "id, link_id, golden_id, system, external_id, data, name, name_key, legal_form, tax_id,"
             " email, email_domain, phone, street, city, postcode, country, source_updated_at,"
             " received_at",
-            ((i, i, i, GOLDEN_SYSTEM, r[0], r[1], *r[3], r[7], r[7])
-             for i, r in enumerate(prep.rows, 1)),
+            (
+                (i, i, i, GOLDEN_SYSTEM, r[0], r[1], *r[3], r[7], r[7])
+                for i, r in enumerate(prep.rows, 1)
+            ),
             n,
         )
         # ingest records its decision for every new record: "new", no candidate above review
@@ -467,8 +566,14 @@ def copy_load(url: str, prep: Prepared, progress: Progress) -> dict[str, int]:
     return counts
 
 
-HUB_TABLES = ("golden_customers", "links", "customer_sources", "match_keys", "match_decisions",
-              "review_pairs")
+HUB_TABLES = (
+    "golden_customers",
+    "links",
+    "customer_sources",
+    "match_keys",
+    "match_decisions",
+    "review_pairs",
+)
 
 
 def prewarm(url: str) -> str:
@@ -477,15 +582,23 @@ def prewarm(url: str) -> str:
     t0 = time.perf_counter()
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        rels = [r for (r,) in conn.execute(
-            "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname = ANY(%s)"
-            " UNION ALL SELECT i.indexrelid::regclass::text FROM pg_index i"
-            " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY(%s)",
-            (list(HUB_TABLES), list(HUB_TABLES)))]
-        blocks = sum(conn.execute("SELECT pg_prewarm(%s::regclass, 'read')", (r,)).fetchone()[0]
-                     for r in rels)
-    return (f"{len(rels)} tables and indexes ({blocks * 8 / 1024:,.0f} MB) read into the OS page"
-            f" cache with pg_prewarm in {time.perf_counter() - t0:.0f} s before the probes")
+        rels = [
+            r
+            for (r,) in conn.execute(
+                "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname = ANY(%s)"
+                " UNION ALL SELECT i.indexrelid::regclass::text FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY(%s)",
+                (list(HUB_TABLES), list(HUB_TABLES)),
+            )
+        ]
+        blocks = sum(
+            conn.execute("SELECT pg_prewarm(%s::regclass, 'read')", (r,)).fetchone()[0]
+            for r in rels
+        )
+    return (
+        f"{len(rels)} tables and indexes ({blocks * 8 / 1024:,.0f} MB) read into the OS page"
+        f" cache with pg_prewarm in {time.perf_counter() - t0:.0f} s before the probes"
+    )
 
 
 def evict(url: str) -> str:
@@ -495,11 +608,15 @@ def evict(url: str) -> str:
     the database on this machine and read access to its data directory."""
     with psycopg.connect(libpq(url), autocommit=True) as conn:
         datadir = Path(conn.execute("SHOW data_directory").fetchone()[0])
-        paths = [p for (p,) in conn.execute(
-            "SELECT pg_relation_filepath(c.oid) FROM pg_class c WHERE c.relname = ANY(%s)"
-            " UNION ALL SELECT pg_relation_filepath(i.indexrelid) FROM pg_index i"
-            " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY(%s)",
-            (list(HUB_TABLES), list(HUB_TABLES)))]
+        paths = [
+            p
+            for (p,) in conn.execute(
+                "SELECT pg_relation_filepath(c.oid) FROM pg_class c WHERE c.relname = ANY(%s)"
+                " UNION ALL SELECT pg_relation_filepath(i.indexrelid) FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY(%s)",
+                (list(HUB_TABLES), list(HUB_TABLES)),
+            )
+        ]
         conn.execute("CHECKPOINT")
     dropped = 0
     for rel in paths:
@@ -510,8 +627,10 @@ def evict(url: str) -> str:
                 dropped += f.stat().st_size
             finally:
                 os.close(fd)
-    return (f"cold: {dropped / 2**20:,.0f} MB of the master's files dropped from the OS page cache"
-            " before the probes (shared_buffers keeps what it held)")
+    return (
+        f"cold: {dropped / 2**20:,.0f} MB of the master's files dropped from the OS page cache"
+        " before the probes (shared_buffers keeps what it held)"
+    )
 
 
 def blocks_read(url: str) -> tuple[int, int]:
@@ -604,8 +723,13 @@ def match_only(url: str, probes: list[Probe], progress: Progress, label: str) ->
         t.decide.append(t3 - t2)
         t.n_keys.append(len(dict.fromkeys(keys)))
         t.n_candidates.append(len(candidates))
-        t.outcome.append((probe.kind, decision.outcome,
-                          probe.kind == "dup" and decision.golden_id == probe.golden_id))
+        t.outcome.append(
+            (
+                probe.kind,
+                decision.outcome,
+                probe.kind == "dup" and decision.golden_id == probe.golden_id,
+            )
+        )
         if probe.kind == "dup":
             t.found.append(any(c.golden_id == probe.golden_id for c in candidates))
         progress.advance(task)
@@ -631,9 +755,15 @@ def full_ingest(url: str, probes: list[Probe], progress: Progress, label: str) -
             session.close()
         t.total.append(t1 - t0)
         t.cpu.append(c1 - c0)
-        t.outcome.append((probe.kind, outcome.decision or "?",
-                          probe.kind == "dup" and outcome.decision == "linked"
-                          and outcome.golden_id == probe.golden_id))
+        t.outcome.append(
+            (
+                probe.kind,
+                outcome.decision or "?",
+                probe.kind == "dup"
+                and outcome.decision == "linked"
+                and outcome.golden_id == probe.golden_id,
+            )
+        )
         progress.advance(task)
     return t
 
@@ -644,7 +774,7 @@ def explain_candidates(url: str, probe: Probe) -> str:
     engine = get_engine(url)
     captured: list[tuple[str, Any]] = []
 
-    def grab(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def grab(conn, cursor, statement, parameters, context, executemany):
         captured.append((statement, parameters))
 
     data = {k: _clean(probe.fields.get(k)) for k in CUSTOMER_FIELDS}
@@ -654,13 +784,17 @@ def explain_candidates(url: str, probe: Probe) -> str:
         session.execute(text("SET LOCAL track_io_timing = on"))
         event.listen(engine, "before_cursor_execute", grab)
         try:
-            SqlIndex(session, rules.blocking.max_block_size, rules.blocking.max_candidates).candidates(keys)
+            SqlIndex(
+                session, rules.blocking.max_block_size, rules.blocking.max_candidates
+            ).candidates(keys)
         finally:
             event.remove(engine, "before_cursor_execute", grab)
         for statement, parameters in captured:
-            plan = session.connection().exec_driver_sql(
-                "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
-            ).all()
+            plan = (
+                session.connection()
+                .exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                .all()
+            )
             out.append(statement.strip().split("\n")[0][:120] + " ...")
             out.extend(line for (line,) in plan)
             out.append("")
@@ -671,15 +805,31 @@ def explain_candidates(url: str, probe: Probe) -> str:
 def cleanup(url: str, base: dict[str, int]) -> int:
     """Remove what the probes wrote; re-survive the golden records they had joined."""
     with Session(get_engine(url)) as session:
-        touched = [g for (g,) in session.execute(text(
-            "SELECT DISTINCT golden_id FROM customer_sources WHERE id > :s AND golden_id <= :g"),
-            {"s": base["customer_sources"], "g": base["golden_customers"]})]
-        session.execute(text("DELETE FROM review_pairs WHERE source_id > :s"), {"s": base["customer_sources"]})
-        session.execute(text("DELETE FROM match_decisions WHERE id > :d"), {"d": base["match_decisions"]})
-        session.execute(text("DELETE FROM match_keys WHERE source_id > :s"), {"s": base["customer_sources"]})
-        session.execute(text("DELETE FROM customer_sources WHERE id > :s"), {"s": base["customer_sources"]})
+        touched = [
+            g
+            for (g,) in session.execute(
+                text(
+                    "SELECT DISTINCT golden_id FROM customer_sources WHERE id > :s AND golden_id <= :g"
+                ),
+                {"s": base["customer_sources"], "g": base["golden_customers"]},
+            )
+        ]
+        session.execute(
+            text("DELETE FROM review_pairs WHERE source_id > :s"), {"s": base["customer_sources"]}
+        )
+        session.execute(
+            text("DELETE FROM match_decisions WHERE id > :d"), {"d": base["match_decisions"]}
+        )
+        session.execute(
+            text("DELETE FROM match_keys WHERE source_id > :s"), {"s": base["customer_sources"]}
+        )
+        session.execute(
+            text("DELETE FROM customer_sources WHERE id > :s"), {"s": base["customer_sources"]}
+        )
         session.execute(text("DELETE FROM links WHERE id > :l"), {"l": base["links"]})
-        session.execute(text("DELETE FROM golden_customers WHERE id > :g"), {"g": base["golden_customers"]})
+        session.execute(
+            text("DELETE FROM golden_customers WHERE id > :g"), {"g": base["golden_customers"]}
+        )
         master = CustomerMaster(session, BUNDLED_MAPPINGS)
         for gid in touched:
             master.refresh_golden(gid)
@@ -703,14 +853,20 @@ def row(label: str, values: list[float]) -> str:
 
 
 def outcomes_table(t: Timing) -> list[str]:
-    lines = ["| probes | n | linked | review | new | linked to the right golden |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| probes | n | linked | review | new | linked to the right golden |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for kind in ("dup", "new"):
         rows = [o for o in t.outcome if o[0] == kind]
         c = Counter(o[1] for o in rows)
         right = sum(1 for o in rows if o[2])
-        right_s = f"{right}/{len(rows)} = {right / len(rows):.1%}" if kind == "dup" and rows else "-"
-        lines.append(f"| {kind} | {len(rows)} | {c['linked']} | {c['review']} | {c['new']} | {right_s} |")
+        right_s = (
+            f"{right}/{len(rows)} = {right / len(rows):.1%}" if kind == "dup" and rows else "-"
+        )
+        lines.append(
+            f"| {kind} | {len(rows)} | {c['linked']} | {c['review']} | {c['new']} | {right_s} |"
+        )
     return lines
 
 
@@ -732,62 +888,91 @@ def db_facts(url: str) -> dict[str, Any]:
     return facts
 
 
-def report(args: argparse.Namespace, facts: dict[str, Any], populate: str, fidelity: str,
-           a: Timing, b: Timing, explain: str | None, load: dict[str, tuple[float, float]],
-           cache: str, io: dict[str, tuple[int, int]]) -> str:
+def report(
+    args: argparse.Namespace,
+    facts: dict[str, Any],
+    populate: str,
+    fidelity: str,
+    a: Timing,
+    b: Timing,
+    explain: str | None,
+    load: dict[str, tuple[float, float]],
+    cache: str,
+    io: dict[str, tuple[int, int]],
+) -> str:
     n_golden = facts["golden_customers"].split(" ")[0]
     big, keys, biggest = facts["block sizes"]
     lines = [
         f"# Live lookup benchmark — {date.today().isoformat()}",
         "",
-        f"`python tests/bench/bench_lookup.py --golden {args.golden} --probes {args.probes}"
-        f" --cache {args.cache}`"
-        f" (seed {args.seed})",
+        (
+            f"`python tests/bench/bench_lookup.py --golden {args.golden} --probes {args.probes}"
+            f" --cache {args.cache}`"
+            f" (seed {args.seed})"
+        ),
         "",
         "Requirement: one new record matched against 1M golden records, **p95 ≤ 10 ms**.",
         "",
         f"* Master: {n_golden} golden customers, each with one `{GOLDEN_SYSTEM}` source record,"
         " its link and its match keys (COPY-loaded with the hub's own normalisation; "
-        + fidelity + ").",
+        + fidelity
+        + ").",
         f"* Populate: {populate}",
         f"* Code: {code_version()}.",
-        f"* PostgreSQL {facts['server']} on 127.0.0.1, shared_buffers {facts['shared_buffers']};"
-        f" {os.cpu_count()} CPUs; Python {platform.python_version()}.",
-        f"* Tables: golden_customers {facts['golden_customers']}; customer_sources"
-        f" {facts['customer_sources']}; links {facts['links']}; match_keys {facts['match_keys']}"
-        f" ({keys:,} distinct keys, {big:,} of them shared by more than 60 records and skipped;"
-        f" largest block {biggest:,}).",
-        f"* Probes: {args.probes} ({args.probes // 2} noisy duplicates of golden customers in other"
-        f" systems' spellings, {args.probes - args.probes // 2} new customers), interleaved;"
-        f" {WARMUP} warm-up probes per phase not counted. Phase (a) runs over all probes first,"
-        " then phase (b).",
+        (
+            f"* PostgreSQL {facts['server']} on 127.0.0.1, shared_buffers {facts['shared_buffers']};"
+            f" {os.cpu_count()} CPUs; Python {platform.python_version()}."
+        ),
+        (
+            f"* Tables: golden_customers {facts['golden_customers']}; customer_sources"
+            f" {facts['customer_sources']}; links {facts['links']}; match_keys {facts['match_keys']}"
+            f" ({keys:,} distinct keys, {big:,} of them shared by more than 60 records and skipped;"
+            f" largest block {biggest:,})."
+        ),
+        (
+            f"* Probes: {args.probes} ({args.probes // 2} noisy duplicates of golden customers in other"
+            f" systems' spellings, {args.probes - args.probes // 2} new customers), interleaved;"
+            f" {WARMUP} warm-up probes per phase not counted. Phase (a) runs over all probes first,"
+            " then phase (b)."
+        ),
         "",
         "## Latency (ms, time.perf_counter, per record)",
         "",
         "| measure | p50 | p95 | p99 | max | mean |",
         "|---|---:|---:|---:|---:|---:|",
-        row("**(a) match only** (normalise + keys + SqlIndex.candidates + Matcher.decide)", a.total),
+        row(
+            "**(a) match only** (normalise + keys + SqlIndex.candidates + Matcher.decide)", a.total
+        ),
         row("&nbsp;&nbsp;(a1) normalise_customer + blocking_keys", a.normalise),
-        row("&nbsp;&nbsp;(a2) SqlIndex.candidates (2 SQL round trips, incl. pool checkout)", a.candidates),
+        row(
+            "&nbsp;&nbsp;(a2) SqlIndex.candidates (2 SQL round trips, incl. pool checkout)",
+            a.candidates,
+        ),
         row("&nbsp;&nbsp;(a3) Matcher.decide", a.decide),
         row("&nbsp;&nbsp;(a) CPU time of the benchmark process (Python side)", a.cpu),
         row("**(b) full live ingest** (CustomerMaster(...).ingest + commit)", b.total),
         row("&nbsp;&nbsp;(b) CPU time of the benchmark process (Python side)", b.cpu),
         "",
-        f"Cache: {cache}. Blocks PostgreSQL had to read from outside shared_buffers per probe:"
-        f" (a) {io['a'][0] / len(a.total):.1f} (hits {io['a'][1] / len(a.total):.0f}),"
-        f" (b) {io['b'][0] / len(b.total):.1f} (hits {io['b'][1] / len(b.total):.0f}).",
+        (
+            f"Cache: {cache}. Blocks PostgreSQL had to read from outside shared_buffers per probe:"
+            f" (a) {io['a'][0] / len(a.total):.1f} (hits {io['a'][1] / len(a.total):.0f}),"
+            f" (b) {io['b'][0] / len(b.total):.1f} (hits {io['b'][1] / len(b.total):.0f})."
+        ),
         "",
-        f"Machine load (1-min load average, {os.cpu_count()} CPUs; the box is shared with other"
-        f" jobs) during (a): {load['a'][0]:.1f} → {load['a'][1]:.1f};"
-        f" during (b): {load['b'][0]:.1f} → {load['b'][1]:.1f}.",
+        (
+            f"Machine load (1-min load average, {os.cpu_count()} CPUs; the box is shared with other"
+            f" jobs) during (a): {load['a'][0]:.1f} → {load['a'][1]:.1f};"
+            f" during (b): {load['b'][0]:.1f} → {load['b'][1]:.1f}."
+        ),
         "",
         f"Verdict (a) p95 {pct(a.total)[1]:.2f} ms: "
-        + ("**meets** the 10 ms requirement." if pct(a.total)[1] <= 10 else "**misses** the 10 ms requirement."),
+        + (
+            "**meets** the 10 ms requirement."
+            if pct(a.total)[1] <= 10
+            else "**misses** the 10 ms requirement."
+        ),
         "",
-        "Per probe: blocking keys p50 {:.0f} / max {:.0f}; candidates scored p50 {:.0f} / p95 {:.0f} / max {:.0f}.".format(
-            np.percentile(a.n_keys, 50), max(a.n_keys),
-            np.percentile(a.n_candidates, 50), np.percentile(a.n_candidates, 95), max(a.n_candidates)),
+        f"Per probe: blocking keys p50 {np.percentile(a.n_keys, 50):.0f} / max {max(a.n_keys):.0f}; candidates scored p50 {np.percentile(a.n_candidates, 50):.0f} / p95 {np.percentile(a.n_candidates, 95):.0f} / max {max(a.n_candidates):.0f}.",
         "",
         "## Sanity: decisions",
         "",
@@ -795,9 +980,11 @@ def report(args: argparse.Namespace, facts: dict[str, Any], populate: str, fidel
         "",
         *outcomes_table(a),
         "",
-        f"The lookup itself: for {sum(a.found)}/{len(a.found)} = {sum(a.found) / max(1, len(a.found)):.1%}"
-        " of the duplicate probes the right golden record was among the candidates returned by"
-        " SqlIndex.candidates (the rest is the scoring's, not the lookup's).",
+        (
+            f"The lookup itself: for {sum(a.found)}/{len(a.found)} = {sum(a.found) / max(1, len(a.found)):.1%}"
+            " of the duplicate probes the right golden record was among the candidates returned by"
+            " SqlIndex.candidates (the rest is the scoring's, not the lookup's)."
+        ),
         "",
         "(b) full ingest:",
         "",
@@ -805,8 +992,14 @@ def report(args: argparse.Namespace, facts: dict[str, Any], populate: str, fidel
         "",
     ]
     if explain:
-        lines += ["## EXPLAIN (ANALYZE, BUFFERS) of the slowest (a) probe's candidate queries", "",
-                  "```", explain, "```", ""]
+        lines += [
+            "## EXPLAIN (ANALYZE, BUFFERS) of the slowest (a) probe's candidate queries (re-run: warm)",
+            "",
+            "```",
+            explain,
+            "```",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -821,10 +1014,20 @@ def code_version() -> str:
 
     root = HERE.parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hub", "mappings"], cwd=root,
-                               check=True, capture_output=True, text=True).stdout.split("\n")
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "hub", "mappings"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split("\n")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (no git)"
     changed = sorted({line[3:].strip() for line in dirty if line.strip()})
@@ -835,8 +1038,13 @@ def code_version() -> str:
 
 def progress_bar() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
     )
 
 
@@ -846,15 +1054,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probes", type=int, default=2000)
     ap.add_argument("--database-url", default=DEFAULT_URL)
     ap.add_argument("--keep", action="store_true", help="keep the database for the next run")
-    ap.add_argument("--rebuild", action="store_true",
-                    help="drop and re-populate the database even if it holds enough golden records")
+    ap.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="drop and re-populate the database even if it holds enough golden records",
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--cache", choices=("warm", "asis", "cold"), default="warm",
-                    help="warm: pg_prewarm the master's tables into the OS page cache first (steady"
-                         " state of a live hub); asis: whatever the page cache holds; cold: drop"
-                         " the master's files from the OS page cache first (local server only)")
+    ap.add_argument(
+        "--cache",
+        choices=("warm", "asis", "cold"),
+        default="warm",
+        help="warm: pg_prewarm the master's tables into the OS page cache first (steady"
+        " state of a live hub); asis: whatever the page cache holds; cold: drop"
+        " the master's files from the OS page cache first (local server only)",
+    )
     ap.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1))
-    ap.add_argument("--out", type=Path, default=HERE / "results" / f"lookup-{date.today().isoformat()}.md")
+    ap.add_argument(
+        "--out", type=Path, default=HERE / "results" / f"lookup-{date.today().isoformat()}.md"
+    )
     args = ap.parse_args(argv)
     url = args.database_url
     n_dup = args.probes // 2
@@ -867,12 +1084,20 @@ def main(argv: list[str] | None = None) -> int:
     with psycopg.connect(libpq(url)) as conn:
         have = conn.execute("SELECT count(*) FROM golden_customers").fetchone()[0]
     pool_rows = load_pool(url) if have >= args.golden else []
-    enough_pool = (sum(1 for r in pool_rows if r[0] == "dup") >= n_dup + WARMUP
-                   and sum(1 for r in pool_rows if r[0] == "new") >= n_new + WARMUP)
+    enough_pool = (
+        sum(1 for r in pool_rows if r[0] == "dup") >= n_dup + WARMUP
+        and sum(1 for r in pool_rows if r[0] == "new") >= n_new + WARMUP
+    )
 
     fidelity = "fidelity check not run (reused database)"
     if have >= args.golden and enough_pool:
         populate = f"skipped: the database already holds {have:,} golden customers"
+        with psycopg.connect(libpq(url)) as conn:
+            earlier = conn.execute(
+                "SELECT obj_description('bench_lookup_probes'::regclass, 'pg_class')"
+            ).fetchone()[0]
+        if earlier:
+            populate += f" (populated by an earlier run: {earlier})"
         console.print(populate)
         checked, differing, examples = stored_fidelity(url)
         if differing:
@@ -883,8 +1108,10 @@ def main(argv: list[str] | None = None) -> int:
                 " normalisation / blocking keys produce: the database was populated by other code."
                 " Run with --rebuild."
             )
-        fidelity = (f"reused database; {checked} sampled stored records re-derived with the current"
-                    " code: identical")
+        fidelity = (
+            f"reused database; {checked} sampled stored records re-derived with the current"
+            " code: identical"
+        )
     else:
         if have:
             raise SystemExit(
@@ -897,9 +1124,13 @@ def main(argv: list[str] | None = None) -> int:
             ds, n_records = generate(args.golden, args.probes, args.seed)
             t_gen = time.perf_counter() - t_start
             sample_pos = ds.golden_candidates[:200]
-            fidelity = fidelity_check(url, [
-                (ds.df.iloc[p]["source_id"], _fields(ds.df.iloc[p].to_dict())) for p in sample_pos
-            ])
+            fidelity = fidelity_check(
+                url,
+                [
+                    (ds.df.iloc[p]["source_id"], _fields(ds.df.iloc[p].to_dict()))
+                    for p in sample_pos
+                ],
+            )
             console.print(fidelity)
             t1 = time.perf_counter()
             with progress_bar() as progress:
@@ -912,8 +1143,13 @@ def main(argv: list[str] | None = None) -> int:
             workers.terminate()  # chunks past the N-th usable record are not needed
             workers.join()
         golden_of_entity = {e: i for i, e in enumerate(prep.entity_ids, 1)}
-        pool_rows = probe_pools(ds, golden_of_entity, prep.rejected_entities,
-                                max(POOL_MIN, max(n_dup, n_new) + WARMUP), args.seed)
+        pool_rows = probe_pools(
+            ds,
+            golden_of_entity,
+            prep.rejected_entities,
+            max(POOL_MIN, max(n_dup, n_new) + WARMUP),
+            args.seed,
+        )
         store_pool(url, pool_rows)
         total = time.perf_counter() - t_start
         populate = (
@@ -923,15 +1159,24 @@ def main(argv: list[str] | None = None) -> int:
             f" {counts['match_keys']:,} match keys, then VACUUM ANALYZE {t_copy:.0f} s"
         )
         console.print(f"populate: {populate}")
+        with psycopg.connect(libpq(url), autocommit=True) as conn:
+            conn.execute(
+                psycopg.sql.SQL("COMMENT ON TABLE bench_lookup_probes IS {}").format(
+                    psycopg.sql.Literal(populate)
+                )
+            )
         del ds, prep
 
     # probes: interleave dups and new ones; warm-up probes come from the rest of the pool
     dups = [Probe(*r) for r in pool_rows if r[0] == "dup"]
     news = [Probe(*r) for r in pool_rows if r[0] == "new"]
     measured = [p for pair in zip(dups[:n_dup], news[:n_new]) for p in pair]
-    measured += dups[len(measured) // 2:n_dup] + news[len(measured) // 2:n_new]
-    warm = [p for pair in zip(dups[n_dup:n_dup + WARMUP // 2], news[n_new:n_new + WARMUP // 2])
-            for p in pair]
+    measured += dups[len(measured) // 2 : n_dup] + news[len(measured) // 2 : n_new]
+    warm = [
+        p
+        for pair in zip(dups[n_dup : n_dup + WARMUP // 2], news[n_new : n_new + WARMUP // 2])
+        for p in pair
+    ]
     run_tag = datetime.now().strftime("%Y%m%d%H%M%S")
     for i, p in enumerate(warm + measured):
         p.external_id = f"BENCH-{run_tag}-{i:05d}"
@@ -939,10 +1184,13 @@ def main(argv: list[str] | None = None) -> int:
     facts = db_facts(url)  # the master the probes are matched against
     gc.collect()
     with psycopg.connect(libpq(url)) as conn:
-        base = {t: conn.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
-                for t in ("golden_customers", "links", "customer_sources", "match_decisions")}
+        base = {
+            t: conn.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
+            for t in ("golden_customers", "links", "customer_sources", "match_decisions")
+        }
     cache = {"warm": prewarm, "cold": evict}.get(
-        args.cache, lambda _: "page cache as found (no prewarm)")(url)
+        args.cache, lambda _: "page cache as found (no prewarm)"
+    )(url)
     console.print(cache)
     load: dict[str, tuple[float, float]] = {}
     io: dict[str, tuple[int, int]] = {}
