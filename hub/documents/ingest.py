@@ -45,9 +45,10 @@ class DocumentStore:
         change = classify(link, digest)
         if change is Change.unchanged:
             return change
-        row = getattr(self, f"_{entity}")(system, link.hub_id if link else None, fields)
-        row.data = data
-        row.updated_at = utcnow()
+        with self.session.no_autoflush:  # a half-filled row must not be flushed by a lookup
+            row = getattr(self, f"_{entity}")(system, link.hub_id if link else None, fields)
+            row.data = data
+            row.updated_at = utcnow()
         self.session.flush()
         record_link(
             self.session, link, entity_type=entity, hub_id=row.id, system=system,

@@ -1,0 +1,159 @@
+"""Tryton's JSON-RPC over httpx: sessions, its value encoding, retries.
+
+POST ``/<db>/rpc/`` with ``{"id", "method", "params"}``; every model call ends with the user's
+context (``model.res.user.get_preferences``: company, language). Decimals, dates and datetimes
+travel as ``{"__class__": ...}`` objects. An expired session answers HTTP 401: we log in again
+once. Transport failures and 5xx answers are retried with exponential backoff (tenacity) and
+then raised as :class:`TransientError`, so the sync engine fails the run and keeps its cursor.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from connectors.errors import AuthError, RecordError, TransientError
+
+_TRYTON_EXCEPTIONS = {"UserError", "UserWarning", "LoginException", "ConcurrencyException"}
+
+
+class TrytonError(RecordError):
+    """An ``{"error": [kind, payload]}`` answer: the server refused this call's data."""
+
+    def __init__(self, method: str, error: Any):
+        kind = error[0] if isinstance(error, (list, tuple)) and error and error[0] in _TRYTON_EXCEPTIONS else "ServerError"
+        payload = error[1] if kind != "ServerError" and len(error) > 1 else error
+        if isinstance(payload, (list, tuple)):
+            text = " - ".join(str(p) for p in payload if isinstance(p, str) and p)
+        else:
+            text = str(payload)
+        super().__init__(f"Tryton {method}: {kind}: {text}")
+        self.kind = kind
+
+
+def _encode(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return {"__class__": "Decimal", "decimal": str(obj)}
+    if isinstance(obj, dt.datetime):
+        return {"__class__": "datetime", "year": obj.year, "month": obj.month, "day": obj.day,
+                "hour": obj.hour, "minute": obj.minute, "second": obj.second,
+                "microsecond": obj.microsecond}
+    if isinstance(obj, dt.date):
+        return {"__class__": "date", "year": obj.year, "month": obj.month, "day": obj.day}
+    raise TypeError(f"cannot encode {type(obj).__name__} for Tryton")
+
+
+def _decode(dct: dict[str, Any]) -> Any:
+    kind = dct.get("__class__")
+    if kind == "Decimal":
+        return Decimal(dct["decimal"])
+    if kind == "date":
+        return dt.date(dct["year"], dct["month"], dct["day"])
+    if kind == "datetime":
+        return dt.datetime(dct["year"], dct["month"], dct["day"], dct["hour"], dct["minute"],
+                           dct["second"], dct["microsecond"])
+    return dct
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+class _Retryable(Exception):
+    pass
+
+
+class TrytonRPC:
+    def __init__(self, url: str, database: str, login: str, password: str, *,
+                 timeout: float = 60.0, attempts: int = 4):
+        self.rpc_url = f"{url.rstrip('/')}/{database}/rpc/"
+        self.login_name, self.password = login, password
+        self.user_id: int | None = None
+        self.session: str | None = None
+        self.context: dict[str, Any] = {}
+        self._ids = 0
+        self._http = httpx.Client(timeout=timeout)
+        self._attempts = attempts
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post_once(self, method: str, params: Sequence[Any], auth: bool) -> Any:
+        self._ids += 1
+        body = json.dumps({"id": self._ids, "method": method, "params": list(params)},
+                          default=_encode, separators=(",", ":"))
+        headers = {"Content-Type": "application/json"}
+        if auth and self.session is not None:
+            token = f"{self.login_name}:{self.user_id}:{self.session}".encode()
+            headers["Authorization"] = "Session " + base64.b64encode(token).decode()
+        try:
+            response = self._http.post(self.rpc_url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise _Retryable(f"{method}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code == 401:
+            raise _Unauthorized(method)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise _Retryable(f"{method}: HTTP {response.status_code}")
+        response.raise_for_status()
+        data = json.loads(response.content, object_hook=_decode)
+        if data.get("error") is not None:
+            raise TrytonError(method, data["error"])
+        return data.get("result")
+
+    def _post(self, method: str, params: Sequence[Any], auth: bool) -> Any:
+        attempt = retry(
+            retry=retry_if_exception_type(_Retryable),
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            reraise=True,
+        )(self._post_once)
+        try:
+            return attempt(method, params, auth)
+        except _Retryable as exc:
+            raise TransientError(f"Tryton unreachable: {exc}") from None
+
+    def login(self) -> None:
+        try:
+            result = self._post(
+                "common.db.login", [self.login_name, {"password": self.password}, "en"], False
+            )
+        except (_Unauthorized, TrytonError) as exc:
+            raise AuthError(f"Tryton refused the login of {self.login_name!r}: {exc}") from None
+        self.user_id, self.session = result[0], result[1]
+        self.context = self._post("model.res.user.get_preferences", [True, {}], True)
+
+    def call(self, method: str, *params: Any) -> Any:
+        if self.session is None:
+            self.login()
+        try:
+            return self._post(method, [*params, self.context], True)
+        except _Unauthorized:  # the session expired: log in again, once
+            self.login()
+            try:
+                return self._post(method, [*params, self.context], True)
+            except _Unauthorized:
+                raise AuthError(f"Tryton keeps refusing {method} after a fresh login") from None
+
+    def search(self, model: str, domain: Sequence[Any], limit: int | None = None,
+               order: Sequence[Sequence[str]] | None = None) -> list[int]:
+        return self.call(f"model.{model}.search", list(domain), 0, limit, order)  # type: ignore[no-any-return]
+
+    def read(self, model: str, ids: Iterable[int], fields: Sequence[str]) -> list[dict[str, Any]]:
+        ids = list(ids)
+        if not ids:
+            return []
+        rows = {r["id"]: r for r in self.call(f"model.{model}.read", ids, list(fields))}
+        return [rows[i] for i in ids if i in rows]
+
+    def create(self, model: str, values: Sequence[Mapping[str, Any]]) -> list[int]:
+        return self.call(f"model.{model}.create", [dict(v) for v in values])  # type: ignore[no-any-return]
+
+    def write(self, model: str, ids: Iterable[int], values: Mapping[str, Any]) -> None:
+        self.call(f"model.{model}.write", list(ids), dict(values))

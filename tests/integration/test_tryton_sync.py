@@ -1,0 +1,140 @@
+"""Syncing from a real Tryton 8.2 server: customers into the master, documents, increments,
+and an outage in the middle of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.db import session_scope
+from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, ShipmentLine
+from hub.master import search
+from hub.master.models import GoldenCustomer
+from hub.sync.connections import add_connection
+from hub.sync.engine import SyncEngine
+from hub.sync.models import DeadLetter, Link, SyncCursor, SyncRun
+from tests.support import tryton
+
+pytestmark = [
+    pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON),
+    pytest.mark.timeout(600),
+]
+
+KEY = "test-secret-key"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
+    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-sync")) as srv:
+        yield srv
+
+
+@pytest.fixture
+def erp(server, database_url, mappings_dir) -> SyncEngine:
+    if not server.running:
+        server.start()
+    server.reset_database()
+    with session_scope(database_url) as session:
+        add_connection(
+            session, name="erp", kind="tryton", secret_key=KEY,
+            settings={"url": server.url, "database": server.database, "login": server.login,
+                      "page_size": 2},
+            secrets={"password": server.password},
+        )
+    return SyncEngine(database_url, mappings_dir, KEY)
+
+
+def _counts(url: str) -> dict[str, int]:
+    with session_scope(url) as session:
+        return {
+            m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
+            for m in (GoldenCustomer, Link, Order, OrderLine, Shipment, ShipmentLine, Invoice, Payment)
+        }
+
+
+def test_a_full_sync_brings_everything_in_and_a_second_changes_nothing(erp, server, database_url):
+    results = {r.stream: r for r in erp.sync("erp")}
+    assert all(r.status == "done" for r in results.values()), results
+    seed = server.seed
+    assert results["customers"].created == len(seed["customers"]) + 1  # + the company's party
+    assert results["customers"].failed == 0
+
+    with session_scope(database_url) as session:
+        mueller = seed["customers"]["mueller"]
+        golden = search.by_external_id(session, "erp", str(mueller["id"]))
+        assert golden is not None and golden.tax_id == "DE136695976"
+
+        partial = seed["sales"]["partial"]
+        order = session.scalar(select(Order).where(Order.number == partial["number"]))
+        assert order.customer_id == golden.id
+        assert order.status == "processing" and order.total == Decimal(partial["total_amount"])
+        ordered = {l.product: l.quantity for l in session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))}
+        shipped: dict[str, Decimal] = {}
+        for shipment in session.scalars(select(Shipment).where(Shipment.order_id == order.id)):
+            if shipment.status == "shipped":
+                for line in session.scalars(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id)):
+                    shipped[line.product] = shipped.get(line.product, Decimal(0)) + line.quantity
+        assert {k: float(v) for k, v in shipped.items()} == partial["delivered"]
+        assert sum(ordered.values()) > sum(shipped.values())  # a backorder is still open
+
+        invoice = session.scalar(select(Invoice).where(Invoice.number == partial["invoice"]["number"]))
+        assert invoice.status == "open" and invoice.order_id == order.id
+        assert invoice.amount_due == Decimal(partial["invoice"]["amount_to_pay"])
+        assert [d["date"] for d in invoice.due_dates] == partial["invoice"]["maturity_dates"]
+
+        paid = seed["sales"]["paid"]
+        paid_invoice = session.scalar(select(Invoice).where(Invoice.number == paid["invoice"]["number"]))
+        assert paid_invoice.status == "paid"
+        payment = session.scalar(select(Payment).where(Payment.invoice_id == paid_invoice.id))
+        assert payment.amount == Decimal(paid["payment"]["amount"])
+
+    before = _counts(database_url)
+    again = {r.stream: r for r in erp.sync("erp")}
+    assert all(r.created == 0 and r.updated == 0 and r.failed == 0 for r in again.values()), again
+    assert _counts(database_url) == before
+
+
+def test_a_change_in_tryton_arrives_with_the_next_incremental_sync(erp, server, database_url):
+    erp.sync("erp")
+    sale_id = server.seed["sales"]["draft"]["id"]
+    with server.client() as client:
+        client.write("sale.sale", [sale_id], {"reference": "PO-CHANGED-1"})
+    results = {r.stream: r for r in erp.sync("erp")}
+    assert results["orders"].updated == 1 and results["orders"].created == 0
+    assert results["customers"].updated == 0
+    with session_scope(database_url) as session:
+        link = session.scalar(select(Link).where(Link.system == "erp", Link.entity_type == "order",
+                                                 Link.external_id == str(sale_id)))
+        assert session.get(Order, link.hub_id).reference == "PO-CHANGED-1"
+
+
+def test_tryton_down_mid_sync_fails_the_run_and_the_next_run_loses_nothing(erp, server, database_url):
+    pages = []
+
+    def stop_after_first_page(stream: str, count: int) -> None:
+        pages.append(stream)
+        if stream == "customers" and len(pages) == 1:
+            server.stop()
+
+    results = {r.stream: r for r in erp.sync("erp", ["customers"], progress=stop_after_first_page)}
+    assert results["customers"].status == "failed"
+    assert "unreachable" in results["customers"].error
+    with session_scope(database_url) as session:
+        cursor = session.scalar(select(SyncCursor).where(SyncCursor.stream == "customers"))
+        assert cursor.value is None  # unordered stream: the cursor moves only after a whole run
+        assert cursor.locked_by is None  # the lease is released
+        run = session.scalar(select(SyncRun).where(SyncRun.stream == "customers"))
+        assert run.status == "failed" and run.read == 2
+
+    server.start()
+    results = {r.stream: r for r in erp.sync("erp")}
+    assert all(r.status == "done" for r in results.values()), results
+    assert results["customers"].created == len(server.seed["customers"]) + 1 - 2
+    assert results["customers"].unchanged == 2  # the two committed before the outage
+    with session_scope(database_url) as session:
+        assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
+        parties = session.scalar(select(func.count()).select_from(Link).where(Link.entity_type == "customer"))
+        assert parties == len(server.seed["customers"]) + 1
