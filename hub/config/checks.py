@@ -11,12 +11,14 @@ def check_all(mappings_dir: Path) -> list[str]:
     """One line per problem, each naming file, line and field; empty when all is well."""
     from hub.master.rules import MatchRules, SurvivorshipRules
     from hub.sync.imports import ImportMapping
+    from hub.sync.mapping import ConnectorMap
 
     targets: list[tuple[Path, type]] = [
         (mappings_dir / "matching.yaml", MatchRules),
         (mappings_dir / "survivorship.yaml", SurvivorshipRules),
     ]
     targets += [(p, ImportMapping) for p in sorted((mappings_dir / "imports" / "customers").glob("*.yaml"))]
+    targets += [(p, ConnectorMap) for p in sorted((mappings_dir / "connectors").glob("*.yaml"))]
     problems: list[str] = []
     for path, model in targets:
         if not path.exists():

@@ -89,9 +89,15 @@ def connections_test(name: str) -> None:
     from hub.db import session_scope
     from hub.sync.engine import _connection
 
+    from connectors.errors import ConnectorError
+    from hub.sync.secrets import SecretsError
+
     engine = _engine()
-    with session_scope(engine.database_url) as session:
-        connector = engine.connector(_connection(session, name))
+    try:
+        with session_scope(engine.database_url) as session:
+            connector = engine.connector(_connection(session, name))
+    except (KeyError, ConnectorError, SecretsError) as exc:
+        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
     try:
         health = connector.check()
     finally:
@@ -107,7 +113,10 @@ def sync_command(
     full: bool = typer.Option(False, "--full", help="Read everything, not only changes; flags vanished records."),
 ) -> None:
     """Sync a connection now: incremental since the cursor, with a progress bar."""
-    from hub.cli import console, err, progress_bar
+    from connectors.errors import ConnectorError
+    from hub.cli import console, err, fail, progress_bar
+    from hub.sync.engine import CircuitOpen, SyncBusy
+    from hub.sync.secrets import SecretsError
 
     engine = _engine()
     with progress_bar() as bar:
@@ -118,7 +127,10 @@ def sync_command(
                 tasks[stream_name] = bar.add_task(f"{name} {stream_name}", total=None)
             bar.advance(tasks[stream_name], count)
 
-        results = engine.sync(name, stream or None, full, advance)
+        try:
+            results = engine.sync(name, stream or None, full, advance)
+        except (KeyError, ConnectorError, SecretsError, SyncBusy, CircuitOpen) as exc:
+            fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
     failed = False
     for r in results:
         line = (f"{r.stream}: {r.status}, read {r.read}, created {r.created}, updated {r.updated}, "

@@ -273,6 +273,7 @@ def _lease(session: Session, connection_id: int, stream: str, owner: str) -> str
             or_(SyncCursor.locked_until.is_(None), SyncCursor.locked_until < now),
         )
         .values(locked_by=owner, locked_until=now + LEASE)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if not taken:
         raise SyncBusy(f"stream {stream!r} is being synced by another run")

@@ -15,7 +15,7 @@ from hub.master import search
 from hub.master.models import GoldenCustomer
 from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
-from hub.sync.models import DeadLetter, Link, SyncCursor, SyncRun
+from hub.sync.models import Connection, DeadLetter, Link, SyncCursor, SyncRun
 from tests.support import tryton
 
 pytestmark = [
@@ -138,3 +138,71 @@ def test_tryton_down_mid_sync_fails_the_run_and_the_next_run_loses_nothing(erp, 
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
         parties = session.scalar(select(func.count()).select_from(Link).where(Link.entity_type == "customer"))
         assert parties == len(server.seed["customers"]) + 1
+
+
+def test_a_record_that_does_not_map_is_a_dead_letter_and_replays_once(erp, server, database_url, mappings_dir):
+    mapping = mappings_dir / "connectors" / "tryton.yaml"
+    original = mapping.read_text()
+    mapping.write_text(original.replace(" processing: processing,", ""))  # an unknown state now
+    results = {r.stream: r for r in erp.sync("erp", ["customers", "orders"])}
+    assert results["orders"].failed == 1 and results["orders"].status == "done"
+    with session_scope(database_url) as session:
+        [letter] = session.scalars(select(DeadLetter)).all()
+        assert letter.stream == "orders" and letter.external_id == str(server.seed["sales"]["partial"]["id"])
+        assert "'processing' is not in code list 'sale_state'" in letter.error
+        assert letter.payload["data"]["number"] == server.seed["sales"]["partial"]["number"]
+
+    assert erp.replay() == (0, 1)  # nothing fixed yet: still failing, kept
+    mapping.write_text(original)
+    assert erp.replay() == (1, 0)
+    assert erp.replay() == (0, 0)
+    with session_scope(database_url) as session:
+        orders = session.scalars(select(Order).where(Order.number == server.seed["sales"]["partial"]["number"])).all()
+        assert len(orders) == 1 and orders[0].status == "processing"
+        assert session.scalar(select(DeadLetter)).status == "replayed"
+
+
+def test_one_run_at_a_time_and_a_circuit_breaker_for_a_dead_system(erp, server, database_url):
+    from hub.sync.engine import CircuitOpen, SyncBusy, _lease
+
+    with session_scope(database_url) as session:
+        connection_id = session.scalar(select(Connection.id).where(Connection.name == "erp"))
+        _lease(session, connection_id, "customers", "another-worker")
+    with pytest.raises(SyncBusy):
+        erp.sync("erp", ["customers"])
+
+    server.stop()
+    for _ in range(3):
+        [result] = erp.sync("erp", ["orders"])
+        assert result.status == "failed"
+    with pytest.raises(CircuitOpen, match="failed 3 times in a row"):
+        erp.sync("erp", ["orders"])
+    server.start()
+
+
+def test_the_cli_adds_tests_and_syncs_a_connection(server, database_url, mappings_dir, tmp_path):
+    import json
+    import os
+
+    from tests.integration.test_cli import hub
+
+    if not server.running:
+        server.start()
+    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir),
+           "HUB_SECRET_KEY": KEY}
+    hub(env, "connections", "add", "erp", "--kind", "tryton", "-s", f"url={server.url}",
+        "-s", f"database={server.database}", "-s", f"login={server.login}",
+        "--secret", f"password={server.password}", "--interval", "600")
+    assert "erp: OK" in hub(env, "connections", "test", "erp").stdout
+    first = hub(env, "sync", "erp", "--stream", "customers").stdout
+    assert "customers: done" in first and "failed 0" in first
+    again = hub(env, "sync", "erp", "--stream", "customers").stdout
+    assert "created 0, updated 0" in again
+    [listed] = json.loads(hub(env, "connections", "list", "--json").stdout)
+    assert listed["cursors"]["customers"] and listed["has_secrets"] and "password" not in json.dumps(listed)
+    with session_scope(database_url) as session:
+        stored = session.scalar(select(Connection.secrets_encrypted))
+        assert server.password not in stored
+    wrong = {**env, "HUB_SECRET_KEY": "another-key"}
+    refused = hub(wrong, "connections", "test", "erp", check=False)
+    assert refused.returncode != 0 and "HUB_SECRET_KEY" in (refused.stderr + refused.stdout)
