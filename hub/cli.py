@@ -210,22 +210,13 @@ def customers_search(
     """Find golden customers by name, tax id, phone or e-mail."""
     from hub.db import session_scope
     from hub.master import search
-    from hub.master.normalise import NormalisationError
     from hub.master.views import customer_summary
 
     with session_scope(db_url()) as session:
         try:
-            if tax_id:
-                hits = search.by_tax_id(session, tax_id, country)
-            elif phone:
-                hits = search.by_phone(session, phone, country)
-            elif email:
-                hits = search.by_email(session, email)
-            elif name:
-                hits = search.by_name(session, name)
-            else:
-                fail("give --name, --tax-id, --phone or --email", 2)
-        except NormalisationError as exc:
+            hits = search.find(session, name=name, tax_id=tax_id, phone=phone, email=email,
+                               country=country)
+        except ValueError as exc:
             fail(str(exc), 2)
         rows = [{**customer_summary(h.golden), "score": round(h.score, 3)} for h in hits]
     if as_json:

@@ -38,7 +38,8 @@ class TrytonError(RecordError):
         self.kind = kind
 
 
-def _encode(obj: Any) -> Any:
+def encode(obj: Any) -> Any:
+    """Python values → Tryton's JSON-RPC objects (``json.dumps(default=...)``)."""
     if isinstance(obj, Decimal):
         return {"__class__": "Decimal", "decimal": str(obj)}
     if isinstance(obj, dt.datetime):
@@ -47,10 +48,20 @@ def _encode(obj: Any) -> Any:
                 "microsecond": obj.microsecond}
     if isinstance(obj, dt.date):
         return {"__class__": "date", "year": obj.year, "month": obj.month, "day": obj.day}
+    if isinstance(obj, dt.time):
+        return {"__class__": "time", "hour": obj.hour, "minute": obj.minute,
+                "second": obj.second, "microsecond": obj.microsecond}
+    if isinstance(obj, dt.timedelta):
+        return {"__class__": "timedelta", "seconds": obj.total_seconds()}
+    if isinstance(obj, (bytes, bytearray)):
+        return {"__class__": "bytes", "base64": base64.b64encode(obj).decode()}
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
     raise TypeError(f"cannot encode {type(obj).__name__} for Tryton")
 
 
-def _decode(dct: dict[str, Any]) -> Any:
+def decode(dct: dict[str, Any]) -> Any:
+    """Tryton's JSON-RPC objects → Python values (``json.loads(object_hook=...)``)."""
     kind = dct.get("__class__")
     if kind == "Decimal":
         return Decimal(dct["decimal"])
@@ -59,6 +70,12 @@ def _decode(dct: dict[str, Any]) -> Any:
     if kind == "datetime":
         return dt.datetime(dct["year"], dct["month"], dct["day"], dct["hour"], dct["minute"],
                            dct["second"], dct["microsecond"])
+    if kind == "time":
+        return dt.time(dct["hour"], dct["minute"], dct["second"], dct["microsecond"])
+    if kind == "timedelta":
+        return dt.timedelta(seconds=dct["seconds"])
+    if kind == "bytes":
+        return base64.b64decode(dct["base64"])
     return dct
 
 
@@ -88,7 +105,7 @@ class TrytonRPC:
     def _post_once(self, method: str, params: Sequence[Any], auth: bool) -> Any:
         self._ids += 1
         body = json.dumps({"id": self._ids, "method": method, "params": list(params)},
-                          default=_encode, separators=(",", ":"))
+                          default=encode, separators=(",", ":"))
         headers = {"Content-Type": "application/json"}
         if auth and self.session is not None:
             token = f"{self.login_name}:{self.user_id}:{self.session}".encode()
@@ -102,7 +119,7 @@ class TrytonRPC:
         if response.status_code >= 500 or response.status_code == 429:
             raise _Retryable(f"{method}: HTTP {response.status_code}")
         response.raise_for_status()
-        data = json.loads(response.content, object_hook=_decode)
+        data = json.loads(response.content, object_hook=decode)
         if data.get("error") is not None:
             raise TrytonError(method, data["error"])
         return data.get("result")

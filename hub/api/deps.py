@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken, Role
 from hub.auth.tokens import verify_token
-from hub.db import get_sessionmaker
+from hub.db import session_scope
 from hub.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `hub token create`.")
@@ -26,15 +26,9 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[Session]:
-    session = get_sessionmaker(settings.database_url)()
-    try:
+    """One unit of work per request: committed when the route returns, rolled back on error."""
+    with session_scope(settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -122,3 +122,30 @@ def by_name(session: Session, text: str, limit: int = 20) -> list[Hit]:
             if golden.id not in hits:
                 hits[golden.id] = Hit(golden, best[gid], "name")
     return list(hits.values())[:limit]
+
+
+def find(
+    session: Session,
+    *,
+    name: str | None = None,
+    tax_id: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    system: str | None = None,
+    external_id: str | None = None,
+    country: str | None = None,
+    limit: int = 20,
+) -> list[Hit]:
+    """One search for the API and the CLI: the most specific key given wins."""
+    if system and external_id:
+        golden = by_external_id(session, system, external_id)
+        return [Hit(golden, 1.0, "external_id")] if golden else []
+    if tax_id:
+        return by_tax_id(session, tax_id, country)[:limit]
+    if phone:
+        return by_phone(session, phone, country)[:limit]
+    if email:
+        return by_email(session, email)[:limit]
+    if name:
+        return by_name(session, name, limit)
+    raise ValueError("give one of: a name, tax id, phone, e-mail, or system with external id")

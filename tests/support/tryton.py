@@ -84,7 +84,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -93,9 +92,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
+
+from connectors.tryton.rpc import decode as _decode, encode as _encode
+from tests.support.servers import _free_port, _pid_alive, _tail
 
 __all__ = [
     "ADMIN_LOGIN",
@@ -200,66 +201,6 @@ class TrytonError(Exception):
         if self.kind == "UserWarning" and isinstance(self.payload, list | tuple):
             return self.payload[0]
         return None
-
-
-def _encode(obj: Any) -> Any:
-    if isinstance(obj, Decimal):
-        return {"__class__": "Decimal", "decimal": str(obj)}
-    if isinstance(obj, dt.datetime):
-        return {
-            "__class__": "datetime",
-            "year": obj.year,
-            "month": obj.month,
-            "day": obj.day,
-            "hour": obj.hour,
-            "minute": obj.minute,
-            "second": obj.second,
-            "microsecond": obj.microsecond,
-        }
-    if isinstance(obj, dt.date):
-        return {"__class__": "date", "year": obj.year, "month": obj.month, "day": obj.day}
-    if isinstance(obj, dt.time):
-        return {
-            "__class__": "time",
-            "hour": obj.hour,
-            "minute": obj.minute,
-            "second": obj.second,
-            "microsecond": obj.microsecond,
-        }
-    if isinstance(obj, dt.timedelta):
-        return {"__class__": "timedelta", "seconds": obj.total_seconds()}
-    if isinstance(obj, bytes | bytearray):
-        return {"__class__": "bytes", "base64": base64.b64encode(obj).decode()}
-    if isinstance(obj, set | frozenset):
-        return list(obj)
-    raise TypeError(f"cannot encode {type(obj).__name__} for Tryton")
-
-
-def _decode(dct: dict[str, Any]) -> Any:
-    kind = dct.get("__class__")
-    if kind is None:
-        return dct
-    if kind == "Decimal":
-        return Decimal(dct["decimal"])
-    if kind == "date":
-        return dt.date(dct["year"], dct["month"], dct["day"])
-    if kind == "datetime":
-        return dt.datetime(
-            dct["year"],
-            dct["month"],
-            dct["day"],
-            dct["hour"],
-            dct["minute"],
-            dct["second"],
-            dct["microsecond"],
-        )
-    if kind == "time":
-        return dt.time(dct["hour"], dct["minute"], dct["second"], dct["microsecond"])
-    if kind == "timedelta":
-        return dt.timedelta(seconds=dct["seconds"])
-    if kind == "bytes":
-        return base64.b64decode(dct["base64"])
-    return dct
 
 
 class TrytonClient:
@@ -549,29 +490,6 @@ class _Unauthorized(Exception):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from hub.api.deps import AnyRole, ItRole, SessionDep, SettingsDep
 from hub.master import search
 from hub.master.models import GoldenCustomer, MergeEvent
-from hub.master.normalise import NormalisationError
 from hub.master.steward import Steward, StewardError
 from hub.master.views import customer_detail, customer_summary
 
@@ -66,22 +65,11 @@ def find_customers(
     limit: int = Query(20, ge=1, le=200),
 ) -> list[dict[str, Any]]:
     try:
-        if system and external_id:
-            golden = search.by_external_id(session, system, external_id)
-            hits = [search.Hit(golden, 1.0, "external_id")] if golden else []
-        elif tax_id:
-            hits = search.by_tax_id(session, tax_id, country)
-        elif phone:
-            hits = search.by_phone(session, phone, country)
-        elif email:
-            hits = search.by_email(session, email)
-        elif q:
-            hits = search.by_name(session, q, limit)
-        else:
-            raise HTTPException(
-                422, "give one of: q, tax_id, phone, email, or system with external_id"
-            )
-    except NormalisationError as exc:
+        hits = search.find(
+            session, name=q, tax_id=tax_id, phone=phone, email=email, system=system,
+            external_id=external_id, country=country, limit=limit,
+        )
+    except ValueError as exc:  # NormalisationError is one: it names the field and value
         raise HTTPException(422, str(exc)) from None
     return [
         {**customer_summary(h.golden), "score": round(h.score, 3), "matched_on": h.matched_on}
