@@ -171,15 +171,14 @@ class SyncEngine:
                     result.missing = len(mark_missing(session, connection.name, stream.entity, seen))
                 result.status = "done"
                 _finish(session, result, connection.id, stream.name, owner, failed=False)
-        except (ConnectorError, OSError) as exc:
-            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-            with session_scope(self.database_url) as session:
-                _finish(session, result, connection.id, stream.name, owner, failed=True)
         except BaseException as exc:
+            # Whatever stopped the run, it is recorded as failed and the lease is released;
+            # the system being unreachable is an outcome, anything else is also re-raised.
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
             with session_scope(self.database_url) as session:
                 _finish(session, result, connection.id, stream.name, owner, failed=True)
-            raise
+            if not isinstance(exc, (ConnectorError, OSError)):
+                raise
         return result
 
     def _apply_page(
