@@ -11,14 +11,15 @@ import csv
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from hub.master.matching import match_batch
+from hub.master.index import MemoryIndex
+from hub.master.matching import Candidate, Matcher, MatchRecord, blocking_keys, prepare
 from hub.master.normalise import NormalisedCustomer, normalise_customer
-from hub.master.rules import match_rules
+from hub.master.rules import MatchRules, match_rules
 
 INPUT_COLUMNS = ("source_system", "source_id", "name", "tax_id", "email", "phone", "street",
                  "city", "postcode", "country")
@@ -102,3 +103,51 @@ def match_file(
         "unusable": unusable[0],
         "seconds": time.perf_counter() - started,
     }
+
+
+def match_batch(
+    records: Iterable[MatchRecord | None],
+    rules: MatchRules,
+    progress: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Golden id (0-based cluster label) per record; ``None`` records stand alone.
+
+    Pairs in the review band stay apart: without a steward, the batch answer is the one the
+    live hub gives before anyone has looked.
+    """
+    matcher = Matcher(rules)
+    index = MemoryIndex(rules.blocking.max_block_size, rules.blocking.max_candidates)
+    labels: list[int] = []
+    merged_into: list[int] = []  # golden id -> the golden id it was merged into (itself if alive)
+
+    def alive(golden: int) -> int:
+        while merged_into[golden] != golden:
+            merged_into[golden] = merged_into[merged_into[golden]]
+            golden = merged_into[golden]
+        return golden
+
+    for position, rec in enumerate(records):
+        if rec is None:
+            golden = len(merged_into)
+            merged_into.append(golden)
+        else:
+            rec = prepare(rec)
+            keys = blocking_keys(rec)
+            candidates = [
+                Candidate(c.source_id, alive(c.golden_id), c.record) for c in index.candidates(keys)
+            ]
+            decision = matcher.decide(rec, candidates)
+            if decision.golden_id is None:
+                golden = len(merged_into)
+                merged_into.append(golden)
+            else:
+                golden = decision.golden_id
+                for other in decision.bridged:  # the live path merges these the same way
+                    merged_into[alive(other)] = golden
+            index.add(rec, golden, keys)
+        labels.append(golden)
+        if progress is not None and position % 1000 == 999:
+            progress(1000)
+    if progress is not None:
+        progress(len(labels) % 1000)
+    return [alive(label) for label in labels]

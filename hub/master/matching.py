@@ -2,8 +2,9 @@
 
 One engine serves both paths. Live ingest looks candidates up in the ``match_keys`` table
 (:class:`hub.master.store.SqlIndex`); the batch contract ``hub master match`` keeps the same
-index in memory (:class:`MemoryIndex`). Records are matched one after another against what came
-before, exactly as they would arrive live, so the batch figures describe the live behaviour.
+index in memory (:class:`hub.master.index.MemoryIndex`, :func:`hub.master.batch.match_batch`).
+Records are matched one after another against what came before, exactly as they would arrive
+live, so the batch figures describe the live behaviour.
 
 Scoring is a sum of per-field weights (Fellegi–Sunter style log-odds, declared in
 ``mappings/matching.yaml``): agreement adds, disagreement subtracts, a missing value says
@@ -12,15 +13,21 @@ nothing. Evidence is kept for every field so a steward can see why.
 
 from __future__ import annotations
 
-import heapq
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from rapidfuzz import fuzz
 
 from hub.master.rules import AgreeDisagree, MatchRules
+from hub.master.similarity import (
+    DIGITS,
+    UMLAUTS,
+    contains,
+    is_cjk,
+    token_similarity,
+    without_city,
+)
 
 
 class MatchRecord(Protocol):
@@ -105,26 +112,6 @@ class Decision:
         return self.best[0].score if self.best else None
 
 
-_CJK = re.compile("[\u3040-\u9fff\uac00-\ud7af]")
-
-
-_DIGITS = re.compile(r"\d+")
-_UMLAUTS = re.compile(r"([aou])e")
-
-
-def _without_city(key: str, city: str | None) -> str:
-    if city:
-        for prefix in (city + "市", city):
-            if key.startswith(prefix) and len(key) > len(prefix) + 1:
-                return key[len(prefix):]
-    return key
-
-
-def _is_cjk(text: str) -> bool:
-    """Kana, CJK ideographs or Hangul: names without spaces between words."""
-    return _CJK.search(text) is not None
-
-
 def blocking_keys(rec: MatchRecord) -> list[str]:
     """Cheap keys: records that share none are never compared.
 
@@ -144,7 +131,7 @@ def blocking_keys(rec: MatchRecord) -> list[str]:
         keys.append("p:" + rec.phone)
     name = rec.name_key
     if name:
-        if _is_cjk(name):
+        if is_cjk(name):
             compact = name.replace(" ", "")
             keys.append("c:" + compact[0:3])
             if len(compact) >= 5:
@@ -190,22 +177,22 @@ def prepare(rec: MatchRecord | Prepared) -> Prepared:
     if isinstance(rec, Prepared):
         return rec
     key = rec.name_key
-    cjk = bool(key) and _is_cjk(key or "")
+    cjk = bool(key) and is_cjk(key or "")
     street = rec.street
     return Prepared(
         name_key=key,
         name_tokens=rec.name_tokens,
         token_set=frozenset(rec.name_tokens),
         cjk=cjk,
-        name_compared=_without_city(key, rec.city) if key and cjk else key,
-        name_folded=_UMLAUTS.sub(r"\1", key) if key and not cjk else key,
+        name_compared=without_city(key, rec.city) if key and cjk else key,
+        name_folded=UMLAUTS.sub(r"\1", key) if key and not cjk else key,
         tax_id=rec.tax_id,
         email=rec.email,
         email_domain=rec.email_domain,
         phone=rec.phone,
         street=street,
-        street_cjk=bool(street) and _is_cjk(street or ""),
-        street_numbers=tuple(_DIGITS.findall(street)) if street else (),
+        street_cjk=bool(street) and is_cjk(street or ""),
+        street_numbers=tuple(DIGITS.findall(street)) if street else (),
         city=rec.city,
         postcode=rec.postcode,
         country=rec.country,
@@ -260,7 +247,7 @@ class Matcher:
             if sim >= threshold:
                 level, weight = name, value
                 break
-        if weight < w.high and a.cjk and _contains(ca, cb, 4):
+        if weight < w.high and a.cjk and contains(ca, cb, 4):
             # A Chinese or Japanese name inside another, e.g. with its region prefix dropped:
             # four or more characters in sequence rarely agree by chance.
             level, weight = "high", w.high
@@ -287,7 +274,7 @@ class Matcher:
         ca, cb = a.city, b.city
         postcodes_agree = bool(a.postcode and a.postcode == b.postcode)
         if ca and cb and not (postcodes_agree and ca != cb):  # "Munich" / "München": the postcode says
-            agree = ca == cb or _contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85
+            agree = ca == cb or contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85
             total += self._agreement("city", agree, w.city, ca, cb, out)
         for fname, weights in self._exact_fields:
             va, vb = getattr(a, fname), getattr(b, fname)
@@ -299,7 +286,7 @@ class Matcher:
         sa, sb = a.street, b.street
         if sa and sb:
             sim = fuzz.token_sort_ratio(sa, sb) / 100.0
-            agree = sim >= self.rules.similarity.street or (a.street_cjk and _contains(sa, sb, 4))
+            agree = sim >= self.rules.similarity.street or (a.street_cjk and contains(sa, sb, 4))
             if agree and a.street_numbers and b.street_numbers:
                 agree = a.street_numbers == b.street_numbers  # Prinsenlaan 134 is not 46
             total += self._agreement("street", agree, w.street, sa, sb, out, sim)
@@ -403,147 +390,9 @@ def _may_match(a: Prepared, b: Prepared) -> bool:
     return fuzz.ratio(ka, kb) >= 50
 
 
-def _token_match(short: str, long_: str) -> float:
-    """How well one word stands for another: the same, an abbreviation, or a typo."""
-    if short == long_:
-        return 1.0
-    if len(short) > len(long_):
-        short, long_ = long_, short
-    if len(short) >= 3 and short[0] == long_[0] and _is_subsequence(short, long_):
-        return 0.9  # "tech" / "technologies", "intl" / "international", "mfg" / "manufacturing"
-    sim = fuzz.ratio(short, long_) / 100.0
-    return sim if sim >= 0.8 else 0.0
-
-
-def _is_subsequence(short: str, long_: str) -> bool:
-    position = 0
-    for ch in short:
-        position = long_.find(ch, position) + 1
-        if position == 0:
-            return False
-    return True
-
-
-def token_similarity(ta: tuple[str, ...], tb: tuple[str, ...]) -> float:
-    """Dice similarity over words, each word paired with its best partner in the other name."""
-    if not ta or not tb:
-        return 0.0
-    remaining = list(tb)
-    total = 0.0
-    for token in ta:
-        best, best_at = 0.0, -1
-        for at, other in enumerate(remaining):
-            score = _token_match(token, other)
-            if score > best:
-                best, best_at = score, at
-                if score == 1.0:
-                    break
-        if best_at >= 0:
-            total += best
-            remaining.pop(best_at)
-    return 2.0 * total / (len(ta) + len(tb))
-
-
-def _contains(ka: str, kb: str, min_length: int) -> bool:
-    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
-    return len(short) >= min_length and short in long_
-
-
 def _is_subset(a: Prepared, b: Prepared) -> bool:
     """One name is contained in the other: a trade name beside its legal name."""
     if a.cjk or b.cjk:
-        return _contains(a.name_compared or "", b.name_compared or "", 2)
+        return contains(a.name_compared or "", b.name_compared or "", 2)
     ta, tb = a.token_set, b.token_set
     return bool(ta and tb) and (ta <= tb or tb <= ta)
-
-
-def rank_candidates(
-    blocks: Iterable[Sequence[int]], max_block_size: int, limit: int
-) -> list[int]:
-    """Record ids from the blocks, those sharing the most keys with the record first.
-
-    A block larger than ``max_block_size`` is no evidence and is skipped. Sharing several keys
-    (a phone and a name, a domain and a city) is what true matches do, so the ``limit`` best
-    ranked are all that is scored.
-    """
-    shared: dict[int, int] = {}
-    for ids in blocks:
-        if len(ids) > max_block_size:
-            continue
-        for sid in ids:
-            shared[sid] = shared.get(sid, 0) + 1
-    if len(shared) <= limit:
-        return sorted(shared, key=shared.__getitem__, reverse=True)
-    return heapq.nlargest(limit, shared, key=shared.__getitem__)
-
-
-class MemoryIndex:
-    """The blocking index of the batch path: the same keys as ``match_keys``, in a dict."""
-
-    def __init__(self, max_block_size: int, max_candidates: int):
-        self.max_block_size = max_block_size
-        self.max_candidates = max_candidates
-        self.blocks: dict[str, list[int]] = {}
-        self.records: list[Prepared] = []
-        self.golden: list[int] = []
-
-    def candidates(self, keys: Sequence[str]) -> list[Candidate]:
-        blocks = [self.blocks.get(key, ()) for key in keys]
-        wanted = rank_candidates(blocks, self.max_block_size, self.max_candidates)
-        return [Candidate(sid, self.golden[sid], self.records[sid]) for sid in wanted]
-
-    def add(self, rec: MatchRecord | Prepared, golden_id: int, keys: Sequence[str]) -> int:
-        sid = len(self.records)
-        self.records.append(prepare(rec))
-        self.golden.append(golden_id)
-        for key in keys:
-            self.blocks.setdefault(key, []).append(sid)
-        return sid
-
-
-def match_batch(
-    records: Iterable[MatchRecord | None],
-    rules: MatchRules,
-    progress: Callable[[int], None] | None = None,
-) -> list[int]:
-    """Golden id (0-based cluster label) per record; ``None`` records stand alone.
-
-    Pairs in the review band stay apart: without a steward, the batch answer is the one the
-    live hub gives before anyone has looked.
-    """
-    matcher = Matcher(rules)
-    index = MemoryIndex(rules.blocking.max_block_size, rules.blocking.max_candidates)
-    labels: list[int] = []
-    merged_into: list[int] = []  # golden id -> the golden id it was merged into (itself if alive)
-
-    def alive(golden: int) -> int:
-        while merged_into[golden] != golden:
-            merged_into[golden] = merged_into[merged_into[golden]]
-            golden = merged_into[golden]
-        return golden
-
-    for position, rec in enumerate(records):
-        if rec is None:
-            golden = len(merged_into)
-            merged_into.append(golden)
-        else:
-            rec = prepare(rec)
-            keys = blocking_keys(rec)
-            candidates = [
-                Candidate(c.source_id, alive(c.golden_id), c.record) for c in index.candidates(keys)
-            ]
-            decision = matcher.decide(rec, candidates)
-            if decision.golden_id is None:
-                golden = len(merged_into)
-                merged_into.append(golden)
-            else:
-                golden = decision.golden_id
-                for other in decision.bridged:  # the live path merges these the same way
-                    merged_into[alive(other)] = golden
-            index.add(rec, golden, keys)
-        labels.append(golden)
-        if progress is not None and position % 1000 == 999:
-            progress(1000)
-    if progress is not None:
-        progress(len(labels) % 1000)
-    return [alive(label) for label in labels]

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
-from hub.master.matching import Candidate, prepare, rank_candidates
+from hub.master.index import rank_candidates
+from hub.master.matching import Candidate, prepare
 from hub.master.models import CustomerSource, MatchKey
 
 
