@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker (e.g. redis://host:6379/0). Unset: tasks run in-process.",
     )
+    task_queue: str = Field(
+        default="hub",
+        description="Celery queue the hub's tasks go to and its workers consume.",
+    )
     mappings_dir: Path = Field(
         default=BUNDLED_MAPPINGS,
         description="Folder of YAML mappings: column maps, matching rules, survivorship.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from celery import Celery
+from celery import Celery, chain
 
 from hub.settings import get_settings
 
@@ -24,6 +24,7 @@ def make_celery() -> Celery:
         task_acks_late=True,  # a worker killed mid-task leaves the task to be redelivered
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        task_default_queue=settings.task_queue,
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",
@@ -73,15 +74,19 @@ def sync_task(name: str, streams: list[str] | None = None, full: bool = False) -
 
 @celery_app.task(name="hub.schedule_syncs")
 def schedule_syncs() -> list[str]:
-    """Beat calls this every 30 s: queue a sync of each connection whose interval has passed."""
+    """Beat calls this every 30 s: for each connection whose interval has passed, queue one
+    task per stream, chained in the connector's order (customers before the orders that refer
+    to them); connections run side by side on the workers, and each stream's lease keeps two
+    runs of the same stream apart."""
     from datetime import timedelta
 
     from sqlalchemy import func, select
 
+    from connectors.registry import connector_class
     from hub.db import as_utc, session_scope, utcnow
     from hub.sync.models import Connection, SyncRun
 
-    due = []
+    due: list[tuple[str, list[str]]] = []
     with session_scope(get_settings().database_url) as session:
         last = dict(
             session.execute(
@@ -93,7 +98,7 @@ def schedule_syncs() -> list[str]:
         ):
             started = as_utc(last.get(connection.id))
             if started is None or utcnow() - started >= timedelta(seconds=connection.interval_seconds or 0):
-                due.append(connection.name)
-    for name in due:
-        sync_task.delay(name)
-    return due
+                due.append((connection.name, [s.name for s in connector_class(connection.kind).streams]))
+    for name, streams in due:
+        chain(*(sync_task.si(name, [stream]) for stream in streams)).delay()
+    return [name for name, _streams in due]

@@ -206,3 +206,34 @@ def test_the_cli_adds_tests_and_syncs_a_connection(server, database_url, mapping
     wrong = {**env, "HUB_SECRET_KEY": "another-key"}
     refused = hub(wrong, "connections", "test", "erp", check=False)
     assert refused.returncode != 0 and "HUB_SECRET_KEY" in (refused.stderr + refused.stdout)
+
+
+@pytest.mark.postgres
+def test_scheduled_syncs_run_per_stream_on_a_real_worker(server, postgres_url, mappings_dir):
+    from celery import Celery
+
+    from tests.integration.test_worker import worker_env
+    from tests.support.workers import celery_worker, wait_for
+
+    if not server.running:
+        server.start()
+    server.reset_database()
+    env = worker_env(postgres_url, mappings_dir)
+    with session_scope(postgres_url) as session:
+        add_connection(
+            session, name="erp", kind="tryton", secret_key=env["HUB_SECRET_KEY"], interval_seconds=60,
+            settings={"url": server.url, "database": server.database, "login": server.login},
+            secrets={"password": server.password},
+        )
+    with celery_worker(env) as worker:
+        Celery(broker=env["HUB_BROKER_URL"]).send_task("hub.schedule_syncs", queue=env["HUB_TASK_QUEUE"])
+
+        def all_streams_done() -> bool:
+            with session_scope(postgres_url) as session:
+                done = session.scalars(select(SyncRun.stream).where(SyncRun.status == "done")).all()
+            return set(done) == {"customers", "orders", "shipments", "invoices", "payments"}
+
+        wait_for(all_streams_done, worker, seconds=120)
+    with session_scope(postgres_url) as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == len(server.seed["sales"])
+        assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0

@@ -263,7 +263,9 @@ class TrytonClient:
         if auth and self.session is not None:
             token = f"{self.login_name}:{self.user_id}:{self.session}".encode()
             headers["Authorization"] = "Session " + base64.b64encode(token).decode()
+        _debug(f"-> {self._ids} {method} {_short(params)}")
         response = self._http.post(self.rpc_url, content=body, headers=headers)
+        _debug(f"<- {self._ids} {response.status_code} {len(response.content)} bytes")
         if response.status_code == 401:
             raise _Unauthorized(method)
         response.raise_for_status()
@@ -480,6 +482,11 @@ class TrytonClient:
         return seen
 
 
+def _short(params: Sequence[Any]) -> str:
+    text = json.dumps(params, default=str)
+    return text if len(text) < 120 else text[:117] + "..."
+
+
 def _debug(message: str) -> None:
     if os.environ.get("CONCORD_TRYTON_DEBUG"):
         print(f"tryton client: {message}", file=sys.stderr, flush=True)
@@ -658,6 +665,12 @@ class TrytonServer:
                     str(self.config_file),
                     "-d",
                     self.database,
+                    # a logging.config file, e.g. for DEBUG of trytond.protocols.dispatcher
+                    *(
+                        ["--logconf", os.environ["CONCORD_TRYTON_LOGCONF"]]
+                        if os.environ.get("CONCORD_TRYTON_LOGCONF")
+                        else []
+                    ),
                 ],
                 cwd=self.workdir,
                 env=_server_env(self.port, self.workdir / "admin.pass"),
