@@ -3,8 +3,9 @@
 POST ``/<db>/rpc/`` with ``{"id", "method", "params"}``; every model call ends with the user's
 context (``model.res.user.get_preferences``: company, language). Decimals, dates and datetimes
 travel as ``{"__class__": ...}`` objects. An expired session answers HTTP 401: we log in again
-once. Transport failures and 5xx answers are retried with exponential backoff (tenacity) and
-then raised as :class:`TransientError`, so the sync engine fails the run and keeps its cursor.
+once. Transport failures, 5xx and 429 answers are retried (``connectors.retry``: backoff, or
+the server's Retry-After) and then raised as ``TransientError``, so the sync engine fails the
+run and keeps its cursor.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from connectors.errors import AuthError, RecordError, TransientError
+from connectors.errors import AuthError, RecordError
+from connectors.retry import Retryable, call_with_retries, parse_retry_after
 
 _TRYTON_EXCEPTIONS = {"UserError", "UserWarning", "LoginException", "ConcurrencyException"}
 
@@ -83,10 +84,6 @@ class _Unauthorized(Exception):
     pass
 
 
-class _Retryable(Exception):
-    pass
-
-
 class TrytonRPC:
     def __init__(self, url: str, database: str, login: str, password: str, *,
                  timeout: float = 60.0, attempts: int = 4):
@@ -113,11 +110,14 @@ class TrytonRPC:
         try:
             response = self._http.post(self.rpc_url, content=body, headers=headers)
         except httpx.TransportError as exc:
-            raise _Retryable(f"{method}: {type(exc).__name__}: {exc}") from exc
+            raise Retryable(f"{method}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 401:
             raise _Unauthorized(method)
         if response.status_code >= 500 or response.status_code == 429:
-            raise _Retryable(f"{method}: HTTP {response.status_code}")
+            raise Retryable(
+                f"{method}: HTTP {response.status_code}",
+                parse_retry_after(response.headers.get("Retry-After")),
+            )
         response.raise_for_status()
         data = json.loads(response.content, object_hook=decode)
         if data.get("error") is not None:
@@ -125,16 +125,10 @@ class TrytonRPC:
         return data.get("result")
 
     def _post(self, method: str, params: Sequence[Any], auth: bool) -> Any:
-        attempt = retry(
-            retry=retry_if_exception_type(_Retryable),
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            reraise=True,
-        )(self._post_once)
-        try:
-            return attempt(method, params, auth)
-        except _Retryable as exc:
-            raise TransientError(f"Tryton unreachable: {exc}") from None
+        return call_with_retries(
+            lambda: self._post_once(method, params, auth),
+            attempts=self._attempts, what="Tryton unreachable: ",
+        )
 
     def login(self) -> None:
         try:
