@@ -14,7 +14,13 @@ from rich.table import Table
 
 from hub.auth.models import Role
 from hub.settings import get_settings
-from hub.sync.cli import connections_app, dead_letters_app, secrets_app, sync_command
+from hub.sync.cli import (
+    connections_app,
+    dead_letters_app,
+    publish_command,
+    secrets_app,
+    sync_command,
+)
 
 app = typer.Typer(help="Concord integration hub.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -30,6 +36,7 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 app.command("sync")(sync_command)
+app.command("publish")(publish_command)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

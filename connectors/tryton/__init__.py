@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from connectors.base import Connector, Health, SourceRecord, Stream
+from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult
 from connectors.errors import ConnectorError
 from connectors.tryton.rpc import TrytonRPC
 
@@ -47,7 +47,7 @@ def _origin_id(origin: Any, model: str) -> int | None:
 class TrytonConnector(Connector):
     kind = "tryton"
     streams = (
-        Stream("customers", "customer", ordered=False),
+        Stream("customers", "customer", ordered=False, writable=True),
         Stream("orders", "order", ordered=False),
         Stream("shipments", "shipment", ordered=False),
         Stream("invoices", "invoice", ordered=False),
@@ -77,6 +77,30 @@ class TrytonConnector(Connector):
             return Health(False, str(exc))
         company = self.rpc.context.get("company")
         return Health(True, f"logged in, company {company}", (time.perf_counter() - started) * 1000)
+
+    # --- writing -----------------------------------------------------------------------------
+    def write(self, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
+        """Customers only, for now: the party's name and its e-mail/phone contact mechanisms.
+
+        Writing the same values twice changes nothing, so a retried write is harmless.
+        """
+        if stream != "customers" or external_id is None:
+            raise ConnectorError(f"tryton: writing {stream} (create={external_id is None}) is not supported yet")
+        party_id = int(external_id)
+        if data.get("name"):
+            self.rpc.write("party.party", [party_id], {"name": data["name"]})
+        [party] = self.rpc.read("party.party", [party_id], ["contact_mechanisms"])
+        mechanisms = self.rpc.read("party.contact_mechanism", party["contact_mechanisms"], ["type", "value"])
+        for kind in ("email", "phone"):
+            value = data.get(kind)
+            if not value:
+                continue
+            existing = next((m for m in mechanisms if m["type"] == kind), None)
+            if existing is None:
+                self.rpc.create("party.contact_mechanism", [{"party": party_id, "type": kind, "value": value}])
+            elif existing["value"] != value:
+                self.rpc.write("party.contact_mechanism", [existing["id"]], {"value": value})
+        return WriteResult(external_id, created=False)
 
     # --- reading -----------------------------------------------------------------------------
     def _changed_ids(self, model: str, since: str | None, domain: list[Any]) -> Iterator[list[int]]:

@@ -209,3 +209,18 @@ def secrets_rotate(
     except SecretsError as exc:
         fail(str(exc))
     console.print(f"re-encrypted the secrets of {count} connection(s)")
+
+
+def publish_command(
+    connection: str = typer.Argument(..., help="The connection to write golden customers to."),
+) -> None:
+    """Write golden customer values (name, e-mail, phone) back where the system differs."""
+    from hub.cli import console, err
+    from hub.sync.publish import publish_customers
+
+    result = publish_customers(_engine(), connection)
+    console.print(f"written {result.written}, unchanged {result.unchanged}, failed {result.failed}")
+    for error in result.errors[:20]:
+        err.print(f"  [red]{error}[/red]")
+    if result.failed:
+        raise typer.Exit(1)

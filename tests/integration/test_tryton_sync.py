@@ -237,3 +237,35 @@ def test_scheduled_syncs_run_per_stream_on_a_real_worker(server, postgres_url, m
     with session_scope(postgres_url) as session:
         assert session.scalar(select(func.count()).select_from(Order)) == len(server.seed["sales"])
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
+
+
+def test_golden_values_are_published_back_to_the_party_once(erp, server, database_url, mappings_dir, tmp_path):
+    from hub.sync.imports import import_customers
+    from hub.sync.publish import publish_customers
+    from tests.integration.customer_files import write_crm
+
+    erp.sync("erp", ["customers"])
+    mueller = server.seed["customers"]["mueller"]
+    # The CRM knows a newer e-mail for the same company (same tax id): survivorship takes it.
+    write_crm(tmp_path, [("A900", "Müller Maschinenbau", mueller["tax_identifier"],
+                          "buchhaltung@mueller-maschinenbau.example", "", "Berlin", "DE")])
+    import_customers(database_url, mappings_dir, "crm", tmp_path / "crm_accounts.csv")
+    with session_scope(database_url) as session:
+        golden = search.by_external_id(session, "erp", str(mueller["id"]))
+        assert golden.email == "buchhaltung@mueller-maschinenbau.example"
+        assert search.by_external_id(session, "crm", "A900").id == golden.id
+
+    first = publish_customers(erp, "erp")
+    assert (first.written, first.failed) == (1, 0)
+    with server.client() as client:
+        [party] = client.read("party.party", [mueller["id"]], ["contact_mechanisms"])
+        values = {m["value"] for m in client.read("party.contact_mechanism", party["contact_mechanisms"], ["value"])}
+    assert "buchhaltung@mueller-maschinenbau.example" in values
+
+    # Read back: the party changed, the golden record does not, and nothing is written again.
+    [result] = erp.sync("erp", ["customers"])
+    assert result.updated == 1
+    with session_scope(database_url) as session:
+        assert search.by_external_id(session, "erp", str(mueller["id"])).email == "buchhaltung@mueller-maschinenbau.example"
+    again = publish_customers(erp, "erp")
+    assert again.written == 0 and again.unchanged == first.written + first.unchanged

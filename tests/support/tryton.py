@@ -54,6 +54,9 @@ Notes for writers of tests (verified on 8.2):
 
 * Keep writes to one server serial: SQLite serialises writers, and concurrent writers
   collide on sequences.
+* ``trytond.conf`` sets ``[cache] clean_timeout`` very high: with the default (300 s),
+  trytond 8.2 on SQLite runs the first request after each 5-minute interval in
+  *autocommit* mode (see ``_write_config``), so that request is not atomic.
 * A session lives 30 days (``[session] max_age``), bound to the client's IP address, and is
   stored in the database, so it survives a restart.  Methods that need a *fresh* session
   (e.g. ``wizard.account.invoice.pay.create``) answer HTTP 401 after 5 idle minutes
@@ -124,7 +127,7 @@ SKIP_REASON = (
 _START_TIMEOUT = 60.0  # seconds until the server must answer a login
 _ADMIN_TIMEOUT = 600.0  # seconds for trytond-admin to install the modules (~30 s)
 _STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
-_BUILD_REV = "1"  # bump to force a rebuild after changing the build steps below
+_BUILD_REV = "2"  # bump to force a rebuild after changing the build steps below
 _TMP_PREFIX = "concord-test-tryton-"
 _SEED_SCRIPT = Path(__file__).with_name("tryton_seed.py")
 
@@ -533,6 +536,13 @@ def _write_config(workdir: Path, *, queue_worker: bool = False) -> Path:
     conf = workdir / "trytond.conf"
     # No [web] listen here: the file would override TRYTOND_WEB__LISTEN.
     text = f"[database]\nuri = sqlite://\npath = {dbdir}\n"
+    # trytond 8.2 + SQLite: every [cache] clean_timeout seconds (default 300) the first
+    # transaction to start syncs the caches through database.get_connection(autocommit=
+    # True), which for SQLite is the transaction's own connection: that request then runs
+    # in autocommit mode -- a UserError leaves its partial writes behind, and a lock retry
+    # (TransactionError) runs the method again on top of what it already committed.  One
+    # server process needs no cross-process cache sync: never sync.
+    text += "\n[cache]\nclean_timeout = 1000000000\n"
     if queue_worker:
         # Queued tasks (sale/invoice "process", invoice report rendering) are only stored
         # in ir.queue instead of running after each request; nobody runs them.
