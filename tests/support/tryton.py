@@ -98,7 +98,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from connectors.tryton.rpc import decode as _decode, encode as _encode
+from connectors.tryton.rpc import decode as _decode
+from connectors.tryton.rpc import encode as _encode
 from tests.support.servers import _free_port, _pid_alive, _tail
 
 __all__ = [
