@@ -193,3 +193,23 @@ def test_an_xlsx_export_imports_like_its_csv(database_url, mappings_dir, folder)
     assert (summary.created, summary.quarantined) == (5, 0)
     again = import_customers(database_url, mappings_dir, "erp", folder / "erp_parties.csv")
     assert again.unchanged == 5  # the same rows, whichever file format they came in
+
+
+@pytest.mark.postgres
+def test_the_one_statement_candidate_query_selects_what_the_generic_one_does(postgres_url, mappings_dir, folder):
+    from hub.master.matching import blocking_keys
+    from hub.master.normalise import normalise_customer
+    from hub.master.store import SqlIndex
+
+    import_customers(postgres_url, mappings_dir, "erp", write_erp(folder))
+    import_customers(postgres_url, mappings_dir, "crm", write_crm(folder))
+    probe = normalise_customer({"name": "Mueller Bau", "phone": "+49 30 1234567", "city": "Berlin",
+                                "email": "x@mueller-bau.de", "country": "DE"})
+    keys = list(dict.fromkeys(blocking_keys(probe)))
+    with session_scope(postgres_url) as session:
+        for max_block, limit in ((60, 20), (1, 20), (60, 1)):
+            index = SqlIndex(session, max_block, limit)
+            one = [(c.source_id, c.golden_id, c.record) for c in index._candidates_postgres(keys)]
+            generic = [(c.source_id, c.golden_id, c.record) for c in index._candidates_generic(keys)]
+            assert one == generic, (max_block, limit)
+        assert SqlIndex(session, 60, 20).candidates(keys)  # the crm and erp Müller Bau records
