@@ -107,7 +107,7 @@ PRODUCTS = [
 ]
 
 CUSTOMERS = [
-    # key, name, street, postal code, city, country, e-mail, phone, tax identifier
+    # the key names the customer in seed.json; tax = (party.identifier type, code)
     {
         "key": "mueller",
         "name": "Müller Maschinenbau GmbH",
