@@ -38,6 +38,9 @@ class SourceRecord:
     #: This record's cursor value (its change time or sequence), as text that sorts correctly.
     cursor: str | None = None
     version: str | None = None
+    #: Set when the connector found a record it could not read (a row of the wrong shape, an
+    #: undecodable line): the engine keeps it as a dead letter with this reason, never drops it.
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,9 @@ class Health:
 
 class Connector(abc.ABC):
     kind: ClassVar[str]
-    streams: ClassVar[tuple[Stream, ...]]
+    #: A class attribute for a fixed protocol (Tryton); a connector configured by YAML (SOAP,
+    #: SQL) sets it per instance in ``__init__`` from its settings.
+    streams: tuple[Stream, ...]
 
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         self.settings = settings
@@ -74,13 +79,15 @@ class Connector(abc.ABC):
     def check(self) -> Health:
         """Can the hub reach and log in to the system right now?"""
 
+    def acknowledge(self, stream: str, page: list[SourceRecord]) -> None:  # noqa: B027 - optional hook
+        """Called once the hub has committed this page (e.g. move a processed file to done/)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called when a sync ends."""
 
-    @classmethod
-    def stream(cls, name: str) -> Stream:
-        for stream in cls.streams:
+    def stream(self, name: str) -> Stream:
+        for stream in self.streams:
             if stream.name == name:
                 return stream
-        known = ", ".join(s.name for s in cls.streams)
-        raise KeyError(f"{cls.kind} has no stream {name!r} (streams: {known})")
+        known = ", ".join(s.name for s in self.streams)
+        raise KeyError(f"{self.kind} has no stream {name!r} (streams: {known})")

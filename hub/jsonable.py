@@ -7,7 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values of a record: returned as they are, checked first
+        return value
     if isinstance(value, (Decimal, date, datetime)):
         return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
     if isinstance(value, dict):

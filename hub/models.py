@@ -10,7 +10,17 @@ from hub.master.models import (
     MergeEvent,
     ReviewPair,
 )
-from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, ShipmentLine
+from hub.documents.models import (
+    Invoice,
+    Opportunity,
+    Order,
+    OrderLine,
+    Payment,
+    ServiceCase,
+    Shipment,
+    ShipmentLine,
+)
+from hub.outbox.models import OutboxEvent
 from hub.sync.models import Connection, DeadLetter, Link, QuarantinedRecord, SyncCursor, SyncRun
 
 __all__ = [
@@ -22,7 +32,10 @@ __all__ = [
     "CustomerSource",
     "GoldenCustomer",
     "Invoice",
+    "Opportunity",
     "Order",
+    "OutboxEvent",
+    "ServiceCase",
     "OrderLine",
     "Payment",
     "Shipment",

@@ -64,12 +64,15 @@ def sync_task(name: str, streams: list[str] | None = None, full: bool = False) -
     """One connection's sync on a worker. A lease per stream keeps two workers apart."""
     from dataclasses import asdict
 
+    return [asdict(r) for r in _sync_engine().sync(name, streams, full)]
+
+
+def _sync_engine() -> Any:
     from hub.sync.engine import SyncEngine
     from hub.sync.secrets import resolve_key
 
     settings = get_settings()
-    engine = SyncEngine(settings.database_url, settings.mappings_dir, resolve_key(settings.secret_key))
-    return [asdict(r) for r in engine.sync(name, streams, full)]
+    return SyncEngine(settings.database_url, settings.mappings_dir, resolve_key(settings.secret_key))
 
 
 @celery_app.task(name="hub.schedule_syncs")
@@ -82,11 +85,11 @@ def schedule_syncs() -> list[str]:
 
     from sqlalchemy import func, select
 
-    from connectors.registry import connector_class
     from hub.db import as_utc, session_scope, utcnow
     from hub.sync.models import Connection, SyncRun
 
     due: list[tuple[str, list[str]]] = []
+    engine = _sync_engine()
     with session_scope(get_settings().database_url) as session:
         last = dict(
             session.execute(
@@ -98,7 +101,7 @@ def schedule_syncs() -> list[str]:
         ):
             started = as_utc(last.get(connection.id))
             if started is None or utcnow() - started >= timedelta(seconds=connection.interval_seconds or 0):
-                due.append((connection.name, [s.name for s in connector_class(connection.kind).streams]))
+                due.append((connection.name, [s.name for s in engine.connector(connection).streams]))
     for name, streams in due:
         chain(*(sync_task.si(name, [stream]) for stream in streams)).delay()
     return [name for name, _streams in due]

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-#: Tried in order when the mapping names no encoding. GB18030 is a superset of GBK; Shift_JIS
-#: exports decode as cp932 (its Windows superset). CP1252 last: it accepts almost any bytes.
-FALLBACK_ENCODINGS = ("utf-8-sig", "gb18030", "cp932", "cp1252")
+from connectors.files.encoding import EncodingUnknown, detect
 
 
 class FileFormatError(ValueError):
@@ -22,14 +20,10 @@ class FileFormatError(ValueError):
 
 
 def detect_encoding(path: Path) -> str:
-    raw = path.read_bytes()
-    for encoding in FALLBACK_ENCODINGS:
-        try:
-            raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    raise FileFormatError(f"{path}: cannot tell the text encoding (tried {FALLBACK_ENCODINGS})")
+    try:
+        return detect(path.read_bytes())
+    except EncodingUnknown as exc:
+        raise FileFormatError(f"{path}: cannot tell the text encoding: {exc}") from None
 
 
 def read_frame(path: Path, encoding: str | None = None, sheet: str | None = None) -> pd.DataFrame:

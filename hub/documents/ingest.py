@@ -1,142 +1,380 @@
-"""Taking documents from a system into the hub: orders, shipments, invoices, payments.
+"""Taking documents from a system into the hub: orders, shipments, invoices, payments,
+opportunities and service cases.
 
 Same rules as the customer master: through the link first (unchanged content: no-op), then
 create or update in place. References to other documents and to customers are external ids
 of the same system, resolved through links; one that is not linked yet is an error, so the
 record becomes a dead letter and goes in on replay once its customer or order has synced.
+
+A page is applied set-wise — one query for its links, one per kind of reference, one
+multi-row statement per table — because a sync moves thousands of documents a second and a
+statement per record would be the bottleneck. A single record is a page of one: there is one
+code path. Each created or updated document writes its outbox event in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from hub.db import utcnow
+from hub.bulk import insert_rows
+from hub.db import Base, utcnow
+from hub.documents.models import (
+    Invoice,
+    Opportunity,
+    Order,
+    OrderLine,
+    Payment,
+    ServiceCase,
+    Shipment,
+    ShipmentLine,
+)
 from hub.jsonable import jsonable
-from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, ShipmentLine
-from hub.sync.links import Change, classify, content_hash, get_link, record_link
+from hub.outbox.models import OutboxEvent
+from hub.sync.links import Change, content_hash
 from hub.sync.mapping import MappingError
+from hub.sync.models import Link
 
-ENTITIES = ("order", "shipment", "invoice", "payment")
+Outcome = Change | MappingError
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A canonical field naming another record of the same system, stored as a hub id."""
+
+    field: str
+    entity: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type[Base]
+    columns: tuple[str, ...]
+    refs: tuple[Ref, ...] = ()
+    #: Canonical field → value used when the system sends none.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+CUSTOMER = Ref("customer", "customer", "customer_id")
+ORDER = Ref("order", "order", "order_id")
+
+KINDS: dict[str, Kind] = {
+    "order": Kind(Order, ("number", "reference", "status", "ordered_on", "currency", "total"), (CUSTOMER,)),
+    "shipment": Kind(Shipment, ("number", "status", "planned_on", "shipped_on"), (ORDER,)),
+    "invoice": Kind(
+        Invoice, ("number", "status", "issued_on", "currency", "total", "amount_due", "due_dates"),
+        (CUSTOMER, ORDER), {"due_dates": []},
+    ),
+    "payment": Kind(
+        Payment, ("reference", "amount", "currency", "paid_on"),
+        (Ref("invoice", "invoice", "invoice_id"), CUSTOMER), {"amount": Decimal(0)},
+    ),
+    "opportunity": Kind(
+        Opportunity,
+        ("number", "name", "stage", "amount", "currency", "expected_close", "owner", "loss_reason"),
+        (CUSTOMER,),
+    ),
+    "case": Kind(ServiceCase, ("number", "subject", "status", "priority", "opened_on", "closed_on"), (CUSTOMER,)),
+}
+ENTITIES = tuple(KINDS)
+
+
+@dataclass
+class _Doc:
+    """One record of a page on its way in."""
+
+    index: int
+    external_id: str
+    fields: Mapping[str, Any]
+    data: dict[str, Any]
+    digest: str
+    link: tuple[int, int] | None  # (link id, hub id)
+    row: dict[str, Any] = field(default_factory=dict)
+    #: Child rows (shipment lines) resolved before the parent is written.
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def hub_id(self) -> int:
+        return self.row["id"]
 
 
 class DocumentStore:
     def __init__(self, session: Session):
         self.session = session
 
-    def _resolve(self, system: str, entity: str, external_id: Any, field: str) -> int | None:
-        if external_id in (None, ""):
-            return None
-        link = get_link(self.session, system, entity, str(external_id))
-        if link is None:
-            raise MappingError(f"{field}: {entity} {external_id!r} of {system} is not in the hub yet")
-        return link.hub_id
-
     def apply(self, system: str, entity: str, external_id: str, fields: Mapping[str, Any]) -> Change:
-        if entity not in ENTITIES:
-            raise MappingError(f"unknown document entity {entity!r}")
-        data = jsonable(dict(fields))
-        digest = content_hash(data)
-        link = get_link(self.session, system, entity, external_id)
-        change = classify(link, digest)
-        if change is Change.unchanged:
-            return change
-        with self.session.no_autoflush:  # a half-filled row must not be flushed by a lookup
-            row = getattr(self, f"_{entity}")(system, link.hub_id if link else None, fields)
-            row.data = data
-            row.updated_at = utcnow()
-        self.session.flush()
-        record_link(
-            self.session, link, entity_type=entity, hub_id=row.id, system=system,
-            external_id=external_id, digest=digest,
+        (outcome,) = self.apply_many(system, entity, [(external_id, fields)])
+        if isinstance(outcome, MappingError):
+            raise outcome
+        return outcome
+
+    def apply_many(
+        self, system: str, entity: str, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[Outcome]:
+        """Apply a page; one outcome per item, in order: a Change, or the MappingError that
+        makes that one record a dead letter. A database error aborts the whole page (the
+        caller retries record by record to isolate it)."""
+        kind = KINDS.get(entity)
+        if kind is None:
+            raise MappingError(f"unknown document entity {entity!r} (known: {', '.join(ENTITIES)})")
+        outcomes: list[Outcome | None] = [None] * len(items)
+        for chunk in _without_repeats(items):
+            self._apply_chunk(system, entity, kind, items, chunk, outcomes)
+        return [o for o in outcomes if o is not None]
+
+    # --- one chunk: every external id at most once ---------------------------------------
+    def _apply_chunk(
+        self, system: str, entity: str, kind: Kind, items: Sequence[tuple[str, Mapping[str, Any]]],
+        chunk: list[int], outcomes: list[Outcome | None],
+    ) -> None:
+        links = self._links(system, entity, [items[i][0] for i in chunk])
+        docs: list[_Doc] = []
+        for i in chunk:
+            external_id, fields = items[i]
+            data = jsonable(dict(fields))
+            digest = content_hash(data)
+            link = links.get(external_id)
+            if link is not None and link[2] == digest and not link[3]:
+                outcomes[i] = Change.unchanged
+                continue
+            docs.append(_Doc(i, external_id, fields, data, digest, link[:2] if link else None))
+        if not docs:
+            return
+        refs = self._resolve(system, kind, docs)
+        ready: list[_Doc] = []
+        for doc in docs:
+            try:
+                doc.row = _row(kind, doc, refs)
+            except MappingError as exc:
+                outcomes[doc.index] = exc
+                continue
+            ready.append(doc)
+        children = CHILDREN.get(entity)
+        if children and children.prepare:
+            ready = children.prepare(self, system, ready, outcomes)
+        new = [d for d in ready if d.link is None]
+        changed = [d for d in ready if d.link is not None]
+        now = utcnow()
+        for doc in ready:
+            doc.row["updated_at"] = now
+        if new:
+            ids = insert_rows(self.session, kind.model, [d.row for d in new], ids=True)
+            for doc, hub_id in zip(new, ids, strict=True):
+                doc.row["id"] = hub_id
+        if changed:
+            for doc in changed:
+                assert doc.link is not None
+                doc.row["id"] = doc.link[1]
+            self.session.execute(update(kind.model), [d.row for d in changed])
+        if children:
+            children.write(self, system, new, changed)
+        self._write_links(system, entity, new, changed, now)
+        insert_rows(
+            self.session, OutboxEvent,
+            [
+                {"entity_type": entity, "hub_id": d.hub_id, "action": "updated" if d.link else "created",
+                 "origin": system, "payload": d.data, "created_at": now}
+                for d in ready
+            ],
         )
-        return change
+        for doc in ready:
+            outcomes[doc.index] = Change.updated if doc.link else Change.created
 
-    def _load(self, model: type, hub_id: int | None) -> Any:
-        row = self.session.get(model, hub_id) if hub_id else None
-        if row is None:
-            row = model()
-            self.session.add(row)
-        return row
-
-    def _order(self, system: str, hub_id: int | None, f: Mapping[str, Any]) -> Order:
-        order = self._load(Order, hub_id)
-        order.number = f.get("number")
-        order.reference = f.get("reference")
-        order.customer_id = self._resolve(system, "customer", f.get("customer"), "customer")
-        order.status = f.get("status")
-        order.ordered_on = f.get("ordered_on")
-        order.currency = f.get("currency")
-        order.total = f.get("total")
-        self.session.flush()
-        kept: list[int] = []
-        for line in f.get("lines") or []:
-            line_ext = str(line.get("id"))
-            link = get_link(self.session, system, "order_line", line_ext)
-            row = self._load(OrderLine, link.hub_id if link else None)
-            row.order_id = order.id
-            row.product = line.get("product")
-            row.description = line.get("description")
-            row.quantity = line.get("quantity") or Decimal(0)
-            row.unit_price = line.get("unit_price")
-            self.session.flush()
-            record_link(
-                self.session, link, entity_type="order_line", hub_id=row.id, system=system,
-                external_id=line_ext, digest=content_hash(jsonable(line)),
+    # --- links -----------------------------------------------------------------------------
+    def _links(self, system: str, entity: str, external_ids: list[str]) -> dict[str, tuple[int, int, str, bool]]:
+        """external id → (link id, hub id, content hash, missing) for those already linked."""
+        rows = self.session.execute(
+            select(Link.external_id, Link.id, Link.hub_id, Link.content_hash, Link.missing_since).where(
+                Link.system == system, Link.entity_type == entity, Link.external_id.in_(external_ids)
             )
-            kept.append(row.id)
-        self.session.execute(
-            delete(OrderLine).where(OrderLine.order_id == order.id, OrderLine.id.not_in(kept))
         )
-        return order
+        return {r[0]: (r[1], r[2], r[3], r[4] is not None) for r in rows}
 
-    def _shipment(self, system: str, hub_id: int | None, f: Mapping[str, Any]) -> Shipment:
-        shipment = self._load(Shipment, hub_id)
-        shipment.number = f.get("number")
-        shipment.status = f.get("status")
-        shipment.planned_on = f.get("planned_on")
-        shipment.shipped_on = f.get("shipped_on")
-        self.session.flush()
-        self.session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id))
-        order_id = self._resolve(system, "order", f.get("order"), "order")
-        for line in f.get("lines") or []:
-            order_line = self._resolve(system, "order_line", line.get("order_line"), "order_line")
-            if order_line and order_id is None:
-                order_id = self.session.scalar(
-                    select(OrderLine.order_id).where(OrderLine.id == order_line)
-                )
-            self.session.add(
-                ShipmentLine(
-                    shipment_id=shipment.id, order_line_id=order_line,
-                    product=line.get("product"), quantity=line.get("quantity") or Decimal(0),
-                )
+    def hub_ids(self, system: str, entity: str, external_ids: set[str]) -> dict[str, int]:
+        if not external_ids:
+            return {}
+        return {ext: link[1] for ext, link in self._links(system, entity, sorted(external_ids)).items()}
+
+    def _resolve(self, system: str, kind: Kind, docs: list[_Doc]) -> dict[tuple[str, str], int]:
+        """(entity, external id) → hub id for every reference the page makes, one query each."""
+        wanted: dict[str, set[str]] = {}
+        for ref in kind.refs:
+            for doc in docs:
+                value = doc.fields.get(ref.field)
+                if value not in (None, ""):
+                    wanted.setdefault(ref.entity, set()).add(str(value))
+        return {
+            (entity, ext): hub_id
+            for entity, ids in wanted.items()
+            for ext, hub_id in self.hub_ids(system, entity, ids).items()
+        }
+
+    def _write_links(self, system: str, entity: str, new: list[_Doc], changed: list[_Doc], now: Any) -> None:
+        self.write_links(
+            system, entity, now,
+            new=[(d.external_id, d.hub_id, d.digest) for d in new],
+            changed=[(d.link[0], d.hub_id, d.digest) for d in changed if d.link],
+        )
+
+    def write_links(
+        self, system: str, entity: str, now: Any, *,
+        new: list[tuple[str, int, str]], changed: list[tuple[int, int, str]],
+    ) -> None:
+        """Create links (external id, hub id, hash) and bring others (link id, …) up to date."""
+        insert_rows(
+            self.session, Link,
+            [{"entity_type": entity, "hub_id": hub_id, "system": system, "external_id": ext,
+              "content_hash": digest, "created_at": now, "updated_at": now}
+             for ext, hub_id, digest in new],
+        )
+        if changed:
+            self.session.execute(
+                update(Link),
+                [{"id": link_id, "hub_id": hub_id, "content_hash": digest, "updated_at": now,
+                  "missing_since": None} for link_id, hub_id, digest in changed],
             )
-        shipment.order_id = order_id
-        return shipment
 
-    def _invoice(self, system: str, hub_id: int | None, f: Mapping[str, Any]) -> Invoice:
-        invoice = self._load(Invoice, hub_id)
-        invoice.number = f.get("number")
-        invoice.customer_id = self._resolve(system, "customer", f.get("customer"), "customer")
-        invoice.order_id = self._resolve(system, "order", f.get("order"), "order")
-        invoice.status = f.get("status")
-        invoice.issued_on = f.get("issued_on")
-        invoice.currency = f.get("currency")
-        invoice.total = f.get("total")
-        invoice.amount_due = f.get("amount_due")
-        invoice.due_dates = jsonable(f.get("due_dates") or [])
-        return invoice
 
-    def _payment(self, system: str, hub_id: int | None, f: Mapping[str, Any]) -> Payment:
-        payment = self._load(Payment, hub_id)
-        payment.reference = f.get("reference")
-        payment.invoice_id = self._resolve(system, "invoice", f.get("invoice"), "invoice")
-        payment.customer_id = self._resolve(system, "customer", f.get("customer"), "customer")
-        payment.amount = f.get("amount") or Decimal(0)
-        payment.currency = f.get("currency")
-        payment.paid_on = f.get("paid_on")
-        return payment
+def _without_repeats(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[int]]:
+    """Split a page where an external id comes again, so its later version applies after."""
+    chunks: list[list[int]] = [[]]
+    seen: set[str] = set()
+    for i, (external_id, _fields) in enumerate(items):
+        if external_id in seen:
+            chunks.append([])
+            seen = set()
+        seen.add(external_id)
+        chunks[-1].append(i)
+    return chunks
+
+
+def _row(kind: Kind, doc: _Doc, refs: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in kind.columns:
+        value = doc.fields.get(name)
+        row[name] = kind.defaults.get(name) if value is None else value
+    for ref in kind.refs:
+        row[ref.column] = _ref(refs, ref.entity, doc.fields.get(ref.field), ref.field)
+    if "due_dates" in row:
+        row["due_dates"] = jsonable(row["due_dates"])
+    row["data"] = doc.data
+    return row
+
+
+def _ref(refs: Mapping[tuple[str, str], int], entity: str, value: Any, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return refs[(entity, str(value))]
+    except KeyError:
+        raise MappingError(f"{name}: {entity} {value!r} is not in the hub yet") from None
+
+
+# --- lines: children of orders and shipments ---------------------------------------------------
+@dataclass(frozen=True)
+class Children:
+    write: Callable[[DocumentStore, str, list[_Doc], list[_Doc]], None]
+    #: Resolves what the children refer to; a record whose child refers to nothing known fails.
+    prepare: Callable[[DocumentStore, str, list[_Doc], list[Outcome | None]], list[_Doc]] | None = None
+
+
+def _lines(doc: _Doc) -> list[Mapping[str, Any]]:
+    return list(doc.fields.get("lines") or [])
+
+
+def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], changed: list[_Doc]) -> None:
+    """Lines keep their hub id across updates (shipments point at them): each line is linked
+    by its own external id; lines an order no longer has are deleted."""
+    docs = new + changed
+    line_ids = {str(line.get("id")) for doc in docs for line in _lines(doc)}
+    linked = store._links(system, "order_line", sorted(line_ids)) if line_ids else {}
+    inserts: list[dict[str, Any]] = []
+    inserted_ext: list[tuple[str, str]] = []
+    updates: list[dict[str, Any]] = []
+    link_updates: list[tuple[int, int, str]] = []
+    keep: set[int] = set()
+    for doc in docs:
+        for line, stored in zip(_lines(doc), doc.data.get("lines") or [], strict=True):
+            ext = str(line.get("id"))
+            row = {
+                "order_id": doc.hub_id, "product": line.get("product"),
+                "description": line.get("description"), "quantity": line.get("quantity") or Decimal(0),
+                "unit_price": line.get("unit_price"),
+            }
+            digest = content_hash(stored)
+            link = linked.get(ext)
+            if link is None:
+                inserts.append(row)
+                inserted_ext.append((ext, digest))
+            else:
+                updates.append({"id": link[1], **row})
+                keep.add(link[1])
+                if link[2] != digest or link[3]:
+                    link_updates.append((link[0], link[1], digest))
+    if changed:
+        existing = store.session.execute(
+            select(OrderLine.id).where(OrderLine.order_id.in_([d.hub_id for d in changed]))
+        ).scalars()
+        gone = [line_id for line_id in existing if line_id not in keep]
+        if gone:
+            store.session.execute(delete(OrderLine).where(OrderLine.id.in_(gone)))
+    if updates:
+        store.session.execute(update(OrderLine), updates)
+    new_links: list[tuple[str, int, str]] = []
+    if inserts:
+        ids = insert_rows(store.session, OrderLine, inserts, ids=True)
+        new_links = [(ext, hub_id, digest) for (ext, digest), hub_id in zip(inserted_ext, ids, strict=True)]
+    store.write_links(system, "order_line", utcnow(), new=new_links, changed=link_updates)
+
+
+def _prepare_shipment_lines(
+    store: DocumentStore, system: str, docs: list[_Doc], outcomes: list[Outcome | None]
+) -> list[_Doc]:
+    """Resolve each line's order line; a shipment without an order takes its lines' order."""
+    wanted = {str(line["order_line"]) for d in docs for line in _lines(d) if line.get("order_line") not in (None, "")}
+    line_ids = store.hub_ids(system, "order_line", wanted)
+    orders: dict[int, int] = {}
+    if line_ids:
+        orders = dict(
+            store.session.execute(
+                select(OrderLine.id, OrderLine.order_id).where(OrderLine.id.in_(set(line_ids.values())))
+            ).all()
+        )
+    refs = {("order_line", k): v for k, v in line_ids.items()}
+    ready = []
+    for doc in docs:
+        try:
+            doc.lines = [
+                {"order_line_id": _ref(refs, "order_line", line.get("order_line"), "order_line"),
+                 "product": line.get("product"), "quantity": line.get("quantity") or Decimal(0)}
+                for line in _lines(doc)
+            ]
+        except MappingError as exc:
+            outcomes[doc.index] = exc
+            continue
+        if doc.row["order_id"] is None:
+            doc.row["order_id"] = next(
+                (orders[x["order_line_id"]] for x in doc.lines if x["order_line_id"] in orders), None
+            )
+        ready.append(doc)
+    return ready
+
+
+def _write_shipment_lines(store: DocumentStore, system: str, new: list[_Doc], changed: list[_Doc]) -> None:
+    """A shipment's lines are replaced as a whole: nothing refers to a shipment line."""
+    if changed:
+        store.session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_([d.hub_id for d in changed])))
+    rows = [{"shipment_id": d.hub_id, **line} for d in new + changed for line in d.lines]
+    insert_rows(store.session, ShipmentLine, rows)
+
+
+CHILDREN = {
+    "order": Children(_write_order_lines),
+    "shipment": Children(_write_shipment_lines, _prepare_shipment_lines),
+}

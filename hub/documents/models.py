@@ -97,3 +97,40 @@ class Payment(Base):
     paid_on: Mapped[date | None]
     data: Mapped[dict] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Opportunity(Base):
+    """A deal in a CRM's pipeline; its stage (a hub code) feeds receivables per stage."""
+
+    __tablename__ = "opportunities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(80), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customers.id"), index=True)
+    stage: Mapped[str | None] = mapped_column(String(30))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    expected_close: Mapped[date | None]
+    owner: Mapped[str | None] = mapped_column(String(120))
+    loss_reason: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceCase(Base):
+    """A customer's complaint or service request; open ones show on the customer's record so
+    sales does not pitch to a customer who is waiting for an answer."""
+
+    __tablename__ = "service_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(80), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customers.id"), index=True)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str | None] = mapped_column(String(20))
+    priority: Mapped[str | None] = mapped_column(String(20))
+    opened_on: Mapped[date | None]
+    closed_on: Mapped[date | None]
+    data: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,9 +6,9 @@ Per (connection, stream) run:
    connection's circuit breaker;
 2. read pages since the cursor minus an overlap window — equal timestamps and clock skew lose
    nothing, and re-read records are recognised as unchanged by their content hash;
-3. map each record (``mappings/connectors/<kind>.yaml``) and apply it in its own savepoint:
-   customers to the master, documents to the document store; a record that fails is kept as a
-   dead letter with its payload and error, and the batch goes on;
+3. map each record (``mappings/connectors/<kind>.yaml``) and apply the page: customers one by
+   one to the master, documents set-wise to the document store; a record that fails is kept
+   as a dead letter with its payload and error, and the batch goes on;
 4. commit each page together with the cursor (for streams read in cursor order; otherwise the
    cursor moves once, after the last page), so the cursor never passes uncommitted records.
 
@@ -26,6 +26,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, SourceRecord, Stream
@@ -87,7 +88,7 @@ def later(a: str | None, b: str | None, kind: str) -> str | None:
 
 
 class Applier:
-    """Applies one mapped record to the hub, by the stream's entity."""
+    """Applies mapped records to the hub, by the stream's entity."""
 
     def __init__(self, session: Session, mappings_dir: Path, system: str):
         self.session = session
@@ -97,9 +98,38 @@ class Applier:
 
     def __call__(self, entity: str, external_id: str, fields: dict[str, Any], cursor: str | None) -> Change:
         if entity == "customer":
-            when = as_utc(datetime.fromisoformat(cursor)) if cursor and "T" in cursor else None
-            return self.master.ingest(self.system, external_id, fields, source_updated_at=when).change
+            return self.master.ingest(self.system, external_id, fields, source_updated_at=_when(cursor)).change
         return self.documents.apply(self.system, entity, external_id, fields)
+
+    def many(self, entity: str, page: list[tuple[SourceRecord, dict[str, Any]]]) -> list[Change | Exception]:
+        """One outcome per record: its Change, or the error that makes it a dead letter.
+
+        Documents go in as one set-wise page; should the database refuse the page (a value too
+        long for its column, say), it is retried record by record so only the culprit fails.
+        Customers go one by one (each is matched against the ones before it), but unchanged
+        ones are recognised for the whole page in one query first.
+        """
+        if entity == "customer":
+            same = self.master.unchanged(self.system, [(r.external_id, f) for r, f in page])
+            return [Change.unchanged if r.external_id in same else self._one(entity, r, f) for r, f in page]
+        try:
+            with self.session.begin_nested():
+                return list(self.documents.apply_many(self.system, entity, [(r.external_id, f) for r, f in page]))
+        except (DataError, IntegrityError):
+            return [self._one(entity, r, f) for r, f in page]
+
+    def _one(self, entity: str, record: SourceRecord, fields: dict[str, Any]) -> Change | Exception:
+        try:
+            with self.session.begin_nested():
+                return self(entity, record.external_id, fields, record.cursor)
+        except RECORD_ERRORS as exc:
+            return exc
+        except (DataError, IntegrityError) as exc:
+            return RecordError(f"the hub's database refused it: {str(exc.orig).splitlines()[0]}")
+
+
+def _when(cursor: str | None) -> datetime | None:
+    return as_utc(datetime.fromisoformat(cursor)) if cursor and "T" in cursor else None
 
 
 class SyncEngine:
@@ -162,6 +192,7 @@ class SyncEngine:
         try:
             for page in connector.read(stream.name, since):
                 newest = self._apply_page(connection, mapping, stream, page, result, seen, newest, owner)
+                connector.acknowledge(stream.name, page)
                 if progress:
                     progress(stream.name, len(page))
             with session_scope(self.database_url) as session:
@@ -188,19 +219,24 @@ class SyncEngine:
     ) -> str | None:
         with session_scope(self.database_url) as session:
             apply = Applier(session, self.mappings_dir, connection.name)
+            mapped: list[tuple[SourceRecord, dict[str, Any]]] = []
             for record in page:
                 result.read += 1
                 seen.add(record.external_id)
                 newest = later(newest, record.cursor, stream.cursor)
                 try:
-                    with session.begin_nested():
-                        fields = mapping.apply(stream.name, record.data)
-                        change = apply(stream.entity, record.external_id, fields, record.cursor)
+                    if record.error:
+                        raise RecordError(record.error)
+                    mapped.append((record, mapping.apply(stream.name, record.data)))
                 except RECORD_ERRORS as exc:
                     result.failed += 1
                     _dead_letter(session, connection.id, stream.name, record, str(exc), result.run_id)
-                    continue
-                setattr(result, change.value, getattr(result, change.value) + 1)
+            for (record, _fields), outcome in zip(mapped, apply.many(stream.entity, mapped), strict=True):
+                if isinstance(outcome, Exception):
+                    result.failed += 1
+                    _dead_letter(session, connection.id, stream.name, record, str(outcome), result.run_id)
+                else:
+                    setattr(result, outcome.value, getattr(result, outcome.value) + 1)
             if stream.ordered and newest:
                 _advance(session, connection.id, stream.name, newest, stream.cursor)
             _renew(session, connection.id, stream.name, owner)
@@ -221,7 +257,7 @@ class SyncEngine:
             for letter in letters:
                 conn = session.get(Connection, letter.connection_id)
                 assert conn is not None
-                stream = connector_class(conn.kind).stream(letter.stream)
+                stream = self.connector(conn).stream(letter.stream)
                 mapping = self._mapping(conn)
                 apply = Applier(session, self.mappings_dir, conn.name)
                 try:

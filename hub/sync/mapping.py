@@ -95,6 +95,8 @@ _MISSING = object()
 
 
 def get_path(record: Any, path: str) -> Any:
+    if "." not in path and isinstance(record, dict):  # the common case, kept cheap
+        return record.get(path)
     value = record
     for part in path.split("."):
         if isinstance(value, Mapping):

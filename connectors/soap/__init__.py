@@ -1,0 +1,202 @@
+"""SOAP services described by YAML: one connector class for any WSDL (legacy CRMs).
+
+Settings: ``service`` (the file ``mappings/soap/<service>.yaml``), optionally ``wsdl`` (overrides
+the file's), ``timeout`` (seconds, default 30), ``page_size`` (default 100), ``attempts``
+(default 4), ``mappings_dir`` (default: the hub's ``HUB_MAPPINGS_DIR``) and, for the hub's field
+map, ``mapping`` (``mappings/connectors/<mapping>.yaml``). Secrets: ``username``, ``password``.
+
+The streams come from the service file, so two connections of kind ``soap`` can offer
+different streams. Records are handed to the hub as the service describes them (after the
+declared flattening); mapping them to canonical fields is the field map's business.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult
+from connectors.errors import ConnectorError, RecordError
+from connectors.soap.client import SoapClient
+from connectors.soap.service import RecordShape, SoapService, StreamConfig, Write, WriteCall, load_service
+from connectors.soap.templates import as_list, get, pairs_to_dict
+from hub.config.loader import ConfigError
+
+__all__ = ["SoapConnector"]
+
+
+def _stamp(value: Any) -> str:
+    """A modification time (a datetime, or text like ``2026-11-22 10:00:00``) as ISO UTC."""
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    stamp = stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp.astimezone(timezone.utc)
+    return stamp.isoformat()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    return str(value)
+
+
+class SoapConnector(Connector):
+    kind = "soap"
+
+    def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
+        super().__init__(settings, secrets)
+        name = settings.get("service")
+        if not name:
+            raise ConnectorError("soap connection needs the setting 'service' (a file in mappings/soap/)")
+        try:
+            self.service: SoapService = load_service(self._mappings_dir(settings), str(name))
+        except ConfigError as exc:
+            raise ConnectorError(f"soap service {name!r}: {exc}") from None
+        self.name = str(name)
+        self.page_size = int(settings.get("page_size", 100))
+        self.streams = tuple(
+            Stream(stream, cfg.entity, cursor="time", ordered=cfg.ordered, writable=cfg.write is not None)
+            for stream, cfg in self.service.streams.items()
+        )
+        self.client = SoapClient(
+            self.name, str(settings.get("wsdl") or self.service.wsdl), self.service.auth, secrets,
+            timeout=float(settings.get("timeout", 30)), attempts=int(settings.get("attempts", 4)),
+        )
+
+    @staticmethod
+    def _mappings_dir(settings: Mapping[str, Any]) -> Path:
+        if settings.get("mappings_dir"):
+            return Path(settings["mappings_dir"])
+        from hub.settings import get_settings
+
+        return get_settings().mappings_dir
+
+    def close(self) -> None:
+        self.client.close()
+
+    def check(self) -> Health:
+        started = time.perf_counter()
+        try:
+            self.client.zeep  # noqa: B018 - loads the WSDL
+            self.client.context()  # logs in, where the service has a login
+        except ConnectorError as exc:
+            return Health(False, str(exc))
+        return Health(True, f"{self.name}: WSDL loaded, authenticated ({self.service.auth.kind})",
+                      (time.perf_counter() - started) * 1000)
+
+    def _config(self, stream: str) -> StreamConfig:
+        self.stream(stream)  # raises, naming the streams there are
+        return self.service.streams[stream]
+
+    # --- reading -----------------------------------------------------------------------------
+    def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
+        cfg = self._config(stream)
+        paging = cfg.list.paging
+        since_at = datetime.fromisoformat(since).astimezone(timezone.utc) if since else None
+        token, number = paging.first, 0
+        while True:
+            number += 1
+            answer = self.client.call(
+                cfg.endpoint, cfg.list, {"since": since_at, "next": token, "page_size": self.page_size},
+                write=False,
+            )
+            raw = as_list(get(answer, cfg.list.records))
+            if not raw:
+                return
+            yield [self._record(cfg.record, answer, index, item, f"page {number}") for index, item in enumerate(raw)]
+            if paging.next_from == "response":
+                following = get(answer, paging.next)
+                total = get(answer, paging.total) if paging.total else None
+                if following in (None, token) or (total is not None and int(following) >= int(total)):
+                    return
+            else:
+                following = get(self._shape(cfg.record, answer, len(raw) - 1, raw[-1]), paging.next)
+                if len(raw) < self.page_size or following in (None, token):
+                    return
+            token = following
+
+    def _shape(self, shape: RecordShape, answer: Any, index: int, item: Any) -> dict[str, Any]:
+        """The record as the field map sees it: pairs flattened, related records beside it."""
+        record = dict(item) if isinstance(item, Mapping) else {"value": item}
+        if shape.pairs:
+            record.pop(shape.pairs.split(".", 1)[0], None)
+            record.update(pairs_to_dict(get(item, shape.pairs)))
+        for name, beside in shape.beside.items():
+            entry = get(answer, f"{beside.list}.{index}")
+            related = as_list(get(entry, beside.path))
+            record[name] = [pairs_to_dict(get(r, beside.pairs)) if beside.pairs else r for r in related]
+        if shape.empty_as_null:
+            record = _nulls(record)
+        return record
+
+    def _record(self, shape: RecordShape, answer: Any, index: int, item: Any, where: str) -> SourceRecord:
+        record = self._shape(shape, answer, index, item)
+        external_id = get(record, shape.id)
+        if external_id in (None, ""):
+            return SourceRecord(f"({where}, record {index + 1}: no id)", record,
+                                error=f"{self.name}: record {index + 1} of {where} has no {shape.id!r}")
+        try:
+            cursor = _stamp(get(record, shape.modified))
+        except (TypeError, ValueError):
+            return SourceRecord(str(external_id), record, error=(
+                f"{self.name}: record {external_id}: {shape.modified!r} is "
+                f"{get(record, shape.modified)!r}, not a date-time"))
+        return SourceRecord(str(external_id), record, cursor=cursor)
+
+    # --- writing -----------------------------------------------------------------------------
+    def write(self, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
+        """Create (no ``external_id``) or update a record from hub fields (``write.fields``).
+
+        An update sends only the given fields and the id (plus what ``carry`` takes from a fresh
+        read, e.g. NAV's concurrency Key), so repeating it is harmless. A create is repeated only
+        when the request cannot have reached the system.
+        """
+        cfg = self._config(stream)
+        write = cfg.write
+        call = None if write is None else (write.create if external_id is None else write.update)
+        if write is None or call is None:
+            action = "create" if external_id is None else "update"
+            raise ConnectorError(f"{self.name}: stream {stream!r} declares no {action} operation")
+        unknown = sorted(k for k, v in data.items() if v is not None and k not in write.fields)
+        if unknown:
+            raise RecordError(f"{self.name} {stream}: cannot write {', '.join(unknown)} "
+                              f"(writable: {', '.join(write.fields)})")
+        values = {write.fields[k]: v for k, v in data.items() if v is not None}
+        context: dict[str, Any] = {"external_id": external_id}
+        if external_id is not None:
+            values[write.id_field] = external_id
+            if call.read:
+                current = self.client.call(cfg.endpoint, call.read, context, write=False)
+                if not current:
+                    raise RecordError(f"{self.name} {stream}: record {external_id!r} does not exist")
+                context["current"] = current
+                values.update({k: get(current, k) for k in call.carry})
+        context["values"] = self._values(write, values)
+        answer = self.client.call(cfg.endpoint, call, context, write=True, creates=external_id is None)
+        return self._written(call, answer, external_id)
+
+    @staticmethod
+    def _values(write: Write, values: dict[str, Any]) -> Any:
+        if write.as_ == "pairs":
+            return [{"name": name, "value": _text(value)} for name, value in values.items()]
+        return values
+
+    def _written(self, call: WriteCall, answer: Any, external_id: str | None) -> WriteResult:
+        written = get(answer, call.id)
+        if written in (None, ""):
+            raise ConnectorError(f"{self.name} {call.operation}: the answer has no record id at {call.id!r}")
+        return WriteResult(str(written), created=external_id is None)
+
+
+def _nulls(value: Any) -> Any:
+    if value == "":
+        return None
+    if isinstance(value, dict):
+        return {k: _nulls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nulls(v) for v in value]
+    return value

@@ -1,0 +1,144 @@
+"""Documents applied a page at a time: what a sync relies on, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from connectors.base import SourceRecord
+from hub.db import session_scope
+from hub.documents.models import Opportunity, Order, OrderLine, ServiceCase, Shipment, ShipmentLine
+from hub.outbox.models import OutboxEvent
+from hub.settings import BUNDLED_MAPPINGS
+from hub.sync.engine import Applier
+from hub.sync.links import Change
+from hub.sync.mapping import MappingError
+
+SYSTEM = "crm"
+
+
+def _apply(url: str, entity: str, records: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    with session_scope(url) as session:
+        apply = Applier(session, BUNDLED_MAPPINGS, SYSTEM)
+        return apply.many(entity, [(SourceRecord(ext, fields), fields) for ext, fields in records])
+
+
+def _customers(url: str, *ids: str) -> None:
+    _apply(url, "customer", [(i, {"name": f"Customer {i} GmbH", "country": "DE"}) for i in ids])
+
+
+def _order(number: str, customer: str, lines: list[tuple[str, str, str]], total: str = "100") -> dict[str, Any]:
+    return {
+        "number": number, "customer": customer, "status": "confirmed", "ordered_on": date(2026, 11, 1),
+        "currency": "EUR", "total": Decimal(total),
+        "lines": [{"id": i, "product": p, "quantity": Decimal(q), "unit_price": Decimal("10")} for i, p, q in lines],
+    }
+
+
+def _count(url: str, model: type) -> int:
+    with session_scope(url) as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_page_goes_in_at_once_and_a_reread_is_a_no_op(database_url: str) -> None:
+    _customers(database_url, "C1", "C2")
+    page = [(f"O{i}", _order(f"SO{i}", f"C{1 + i % 2}", [(f"L{i}a", "P1", "1"), (f"L{i}b", "P2", "2")])) for i in range(50)]
+
+    assert _apply(database_url, "order", page) == [Change.created] * 50
+    assert _count(database_url, Order) == 50
+    assert _count(database_url, OrderLine) == 100
+    assert _apply(database_url, "order", page) == [Change.unchanged] * 50
+    with session_scope(database_url) as session:
+        events = session.execute(select(OutboxEvent.entity_type, OutboxEvent.action, OutboxEvent.origin)).all()
+    assert sorted(set(events)) == [("order", "created", SYSTEM)]
+    assert len(events) == 50  # one event per created order; none for the unchanged re-read
+
+
+def test_an_unknown_customer_fails_that_record_only(database_url: str) -> None:
+    _customers(database_url, "C1")
+    outcomes = _apply(database_url, "order", [
+        ("O1", _order("SO1", "C1", [("L1", "P1", "1")])),
+        ("O2", _order("SO2", "NOPE", [("L2", "P1", "1")])),
+        ("O3", _order("SO3", "C1", [("L3", "P1", "1")])),
+    ])
+    assert outcomes[0] is Change.created and outcomes[2] is Change.created
+    assert isinstance(outcomes[1], MappingError)
+    assert "customer 'NOPE'" in str(outcomes[1]) and "not in the hub yet" in str(outcomes[1])
+    with session_scope(database_url) as session:
+        assert sorted(session.scalars(select(Order.number))) == ["SO1", "SO3"]
+
+
+def test_an_update_keeps_line_ids_and_drops_removed_lines(database_url: str) -> None:
+    _customers(database_url, "C1")
+    _apply(database_url, "order", [("O1", _order("SO1", "C1", [("L1", "P1", "1"), ("L2", "P2", "2")]))])
+    with session_scope(database_url) as session:
+        before = dict(session.execute(select(OrderLine.product, OrderLine.id)).all())
+
+    changed = _order("SO1", "C1", [("L1", "P1", "5"), ("L3", "P3", "1")], total="150")
+    assert _apply(database_url, "order", [("O1", changed)]) == [Change.updated]
+    with session_scope(database_url) as session:
+        lines = {p: (i, q) for p, i, q in session.execute(select(OrderLine.product, OrderLine.id, OrderLine.quantity))}
+        total = session.scalar(select(Order.total))
+    assert set(lines) == {"P1", "P3"}
+    assert lines["P1"] == (before["P1"], Decimal(5))  # same row, new quantity
+    assert total == Decimal(150)
+
+
+def test_the_same_record_twice_in_a_page_ends_as_its_later_version(database_url: str) -> None:
+    _customers(database_url, "C1")
+    outcomes = _apply(database_url, "order", [
+        ("O1", _order("SO1", "C1", [("L1", "P1", "1")], total="10")),
+        ("O1", _order("SO1", "C1", [("L1", "P1", "2")], total="20")),
+    ])
+    assert outcomes == [Change.created, Change.updated]
+    assert _count(database_url, Order) == 1
+    with session_scope(database_url) as session:
+        assert session.scalar(select(Order.total)) == Decimal(20)
+
+
+def test_a_shipment_finds_its_order_through_its_lines(database_url: str) -> None:
+    _customers(database_url, "C1")
+    _apply(database_url, "order", [("O1", _order("SO1", "C1", [("L1", "P1", "10")]))])
+    outcomes = _apply(database_url, "shipment", [
+        ("S1", {"number": "SH1", "status": "shipped", "lines": [{"order_line": "L1", "product": "P1", "quantity": Decimal(4)}]}),
+        ("S2", {"number": "SH2", "status": "shipped", "lines": [{"order_line": "L9", "product": "P1", "quantity": Decimal(1)}]}),
+    ])
+    assert outcomes[0] is Change.created
+    assert isinstance(outcomes[1], MappingError) and "order_line 'L9'" in str(outcomes[1])
+    with session_scope(database_url) as session:
+        order_id = session.scalar(select(Order.id))
+        assert session.scalar(select(Shipment.order_id)) == order_id
+        assert session.scalar(select(ShipmentLine.quantity)) == Decimal(4)
+
+
+def test_opportunities_and_cases_attach_to_the_golden_customer(database_url: str) -> None:
+    _customers(database_url, "C1")
+    assert _apply(database_url, "opportunity", [
+        ("OP1", {"number": "OP1", "name": "Roll-out", "customer": "C1", "stage": "proposal",
+                 "amount": Decimal("12000"), "currency": "EUR", "owner": "anna"}),
+    ]) == [Change.created]
+    assert _apply(database_url, "case", [
+        ("CS1", {"number": "CS1", "customer": "C1", "subject": "Late delivery", "status": "open", "priority": "high"}),
+    ]) == [Change.created]
+    with session_scope(database_url) as session:
+        opportunity = session.scalars(select(Opportunity)).one()
+        case = session.scalars(select(ServiceCase)).one()
+    assert opportunity.stage == "proposal" and opportunity.amount == Decimal(12000)
+    assert case.customer_id == opportunity.customer_id is not None
+
+
+def test_a_value_the_database_refuses_fails_that_record_only(postgres_url: str) -> None:
+    """PostgreSQL checks lengths; the page is retried record by record to find the culprit."""
+    _customers(postgres_url, "C1")
+    outcomes = _apply(postgres_url, "order", [
+        ("O1", _order("SO1", "C1", [("L1", "P1", "1")])),
+        ("O2", _order("X" * 200, "C1", [("L2", "P1", "1")])),
+        ("O3", _order("SO3", "C1", [("L3", "P1", "1")])),
+    ])
+    assert outcomes[0] is Change.created and outcomes[2] is Change.created
+    assert "database refused" in str(outcomes[1]) and "too long" in str(outcomes[1])
+    assert _count(postgres_url, Order) == 2
+    assert _count(postgres_url, OutboxEvent) == 2
