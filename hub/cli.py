@@ -203,6 +203,11 @@ def customers_show(
         sources.add_row(s["system"], s["external_id"], str(s["data"].get("name") or ""),
                         s["source_updated_at"] or "", s["missing_since"] or "")
     console.print(sources)
+    if detail["open_cases"]:
+        cases = Table("case", "subject", "status", "priority", "opened", title="open service cases", style="red")
+        for c in detail["open_cases"]:
+            cases.add_row(c["number"] or "", c["subject"] or "", c["status"] or "", c["priority"] or "", c["opened_on"] or "")
+        console.print(cases)
 
 
 @customers_app.command("search")

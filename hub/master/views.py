@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from hub.documents.models import Opportunity, ServiceCase
 from hub.master.models import GOLDEN_FIELDS, CustomerSource, GoldenCustomer, ReviewPair
 from hub.sync.models import Link
 
@@ -68,6 +69,35 @@ def customer_detail(session: Session, golden: GoldenCustomer) -> dict[str, Any]:
             for source, link in rows
         ],
         "pending_reviews": pending or 0,
+        **open_business(session, golden.id),
         "created_at": _iso(golden.created_at),
         "updated_at": _iso(golden.updated_at),
+    }
+
+
+def open_business(session: Session, golden_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Open service cases and open deals: sales sees a pending complaint before calling.
+    Records taken in before a merge still point at the merged-away golden id, so those count."""
+    ids = [golden_id, *session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.merged_into_id == golden_id))]
+    cases = session.scalars(
+        select(ServiceCase)
+        .where(ServiceCase.customer_id.in_(ids), or_(ServiceCase.status.is_(None), ServiceCase.status != "closed"))
+        .order_by(ServiceCase.opened_on.desc(), ServiceCase.id)
+    )
+    deals = session.scalars(
+        select(Opportunity)
+        .where(Opportunity.customer_id.in_(ids), Opportunity.stage.not_in(["won", "lost"]))
+        .order_by(Opportunity.expected_close, Opportunity.id)
+    )
+    return {
+        "open_cases": [
+            {"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
+             "priority": c.priority, "opened_on": _iso(c.opened_on)}
+            for c in cases
+        ],
+        "open_opportunities": [
+            {"id": o.id, "number": o.number, "name": o.name, "stage": o.stage, "amount": None if o.amount is None else f"{o.amount:.2f}",
+             "currency": o.currency, "expected_close": _iso(o.expected_close), "owner": o.owner}
+            for o in deals
+        ],
     }

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from connectors.base import SourceRecord
+from hub.auth.models import Role
 from hub.db import session_scope
 from hub.documents.models import Opportunity, Order, OrderLine, ServiceCase, Shipment, ShipmentLine
 from hub.outbox.models import OutboxEvent
@@ -142,3 +143,23 @@ def test_a_value_the_database_refuses_fails_that_record_only(postgres_url: str) 
     assert "database refused" in str(outcomes[1]) and "too long" in str(outcomes[1])
     assert _count(postgres_url, Order) == 2
     assert _count(postgres_url, OutboxEvent) == 2
+
+
+def test_the_customer_record_shows_open_cases_and_deals(database_url: str, client: Any, token_for: Any) -> None:
+    """Sales must see an open complaint before pitching; closed cases and won deals drop off."""
+    _customers(database_url, "C1")
+    _apply(database_url, "case", [
+        ("CS1", {"number": "CS1", "customer": "C1", "subject": "Late delivery", "status": "open", "priority": "high"}),
+        ("CS2", {"number": "CS2", "customer": "C1", "subject": "Old issue", "status": "closed", "priority": "low"}),
+    ])
+    _apply(database_url, "opportunity", [
+        ("OP1", {"number": "OP1", "name": "Roll-out", "customer": "C1", "stage": "negotiation", "amount": Decimal(5)}),
+        ("OP2", {"number": "OP2", "name": "Pilot", "customer": "C1", "stage": "won", "amount": Decimal(1)}),
+    ])
+    with session_scope(database_url) as session:
+        golden_id = session.scalar(select(ServiceCase.customer_id))
+    answer = client.get(f"/api/v1/customers/{golden_id}", headers=token_for(Role.sales))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [c["subject"] for c in body["open_cases"]] == ["Late delivery"]
+    assert [(o["number"], o["stage"], o["amount"]) for o in body["open_opportunities"]] == [("OP1", "negotiation", "5.00")]
