@@ -25,7 +25,7 @@ from connectors.base import SourceRecord
 from connectors.errors import RecordError
 
 ID_FIELDS = {"customers": "ContactID", "invoices": "InvoiceID", "payments": "PaymentID"}
-STATUS_TO_XERO = {"draft": "DRAFT", "submitted": "SUBMITTED", "posted": "AUTHORISED", "cancelled": "VOIDED"}
+STATUS_TO_XERO = {"draft": "DRAFT", "submitted": "SUBMITTED", "open": "AUTHORISED", "cancelled": "VOIDED"}
 _MS_DATE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")
 
 
