@@ -10,6 +10,7 @@ import hub
 from hub.api.deps import AnyRole
 from hub.api.routers import connections, customers, quarantine, steward
 from hub.settings import Settings, get_settings
+from hub.web.app import mount_pages
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(steward.router)
     app.include_router(quarantine.router)
     app.include_router(connections.router)
+    mount_pages(app)
     return app

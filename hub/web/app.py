@@ -1,0 +1,43 @@
+"""Mount the pages on the hub's FastAPI app: templates, static files, login handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from hub.web.auth import LoginRequired, PageForbidden, PageUser, login_redirect
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+#: (path, label, roles that see the link; admin sees all)
+NAV: list[tuple[str, str, set[str]]] = []
+
+
+def render(request: Request, name: str, user: PageUser | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    links = [(path, label) for path, label, roles in NAV if user and (user.role.value in roles or user.role.value == "admin")]
+    return templates.TemplateResponse(
+        request, name, {"user": user, "nav": links, **context}, status_code=status_code
+    )
+
+
+def mount_pages(app: FastAPI) -> None:
+    from hub.web import pages
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+
+    @app.exception_handler(LoginRequired)
+    def _login(request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(exc.next_url)
+
+    @app.exception_handler(PageForbidden)
+    def _forbidden(request: Request, exc: PageForbidden) -> Response:
+        allowed = ", ".join(sorted(r.value for r in exc.allowed))
+        return render(request, "error.html", exc.user, status_code=403, title="Not for your role",
+                      message=f"This page is for: {allowed}. You are signed in as {exc.user.role.value}.")

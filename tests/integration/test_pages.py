@@ -1,0 +1,63 @@
+"""The pages' guard in a real browser: login with a token, roles, and a phone-sized screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hub.auth.models import Role
+from hub.auth.tokens import create_token
+from hub.db import session_scope
+from hub.settings import Settings
+from tests.support.browser import PHONE, browser, live_hub, sign_in  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def hub_url(settings: Settings) -> Iterator[str]:
+    with live_hub(settings) as url:
+        yield url
+
+
+def _token(database_url: str, role: Role) -> str:
+    with session_scope(database_url) as session:
+        return create_token(session, role, f"{role.value} person")[1]
+
+
+def test_a_page_sends_a_stranger_to_login_and_back_after(browser: Any, hub_url: str, database_url: str) -> None:
+    page = browser.new_page(**PHONE)
+    page.goto(f"{hub_url}/?from=test")
+    assert page.url.startswith(f"{hub_url}/login?next=")
+    page.fill("#token", "not-a-token")
+    page.click("button[type=submit]")
+    assert "not valid" in page.inner_text("[role=alert]")
+
+    page.fill("#token", _token(database_url, Role.sales))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{hub_url}/?from=test")
+    assert "(sales)" in page.inner_text("header")
+    # nothing wider than the phone: no sideways scrolling
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.click("text=Sign out")
+    page.goto(f"{hub_url}/")
+    assert "/login" in page.url
+
+
+def test_the_login_cookie_is_out_of_reach_of_scripts(browser: Any, hub_url: str, database_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, hub_url, _token(database_url, Role.finance))
+    (cookie,) = context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""
+    context.close()
+
+
+def test_login_never_redirects_off_the_hub(client: Any, database_url: str) -> None:
+    answer = client.post("/login", data={"token": _token(database_url, Role.it), "next": "//evil.example/x"},
+                         follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
