@@ -9,6 +9,9 @@ from hub.config.loader import ConfigError, load_model
 
 def check_all(mappings_dir: Path) -> list[str]:
     """One line per problem, each naming file, line and field; empty when all is well."""
+    from connectors.filedrop.layout import FileLayout
+    from connectors.soap.service import SoapService
+    from connectors.sql.tables import SqlTables
     from hub.master.rules import MatchRules, SurvivorshipRules
     from hub.sync.imports import ImportMapping
     from hub.sync.mapping import ConnectorMap
@@ -19,6 +22,8 @@ def check_all(mappings_dir: Path) -> list[str]:
     ]
     targets += [(p, ImportMapping) for p in sorted((mappings_dir / "imports" / "customers").glob("*.yaml"))]
     targets += [(p, ConnectorMap) for p in sorted((mappings_dir / "connectors").glob("*.yaml"))]
+    for folder, model in (("soap", SoapService), ("sql", SqlTables), ("files", FileLayout)):
+        targets += [(p, model) for p in sorted((mappings_dir / folder).glob("*.yaml"))]
     problems: list[str] = []
     for path, model in targets:
         if not path.exists():
