@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 
@@ -55,6 +56,20 @@ class Health:
     ok: bool
     detail: str
     latency_ms: float | None = None
+
+
+def config_file(settings: Mapping[str, Any], folder: str, name: str) -> Path:
+    """A connector's own YAML (a SOAP service, SQL tables, a file layout): a path ending in
+    ``.yaml``, or a name under ``<mappings_dir>/<folder>/`` — the engine passes its mappings
+    folder in ``settings["mappings_dir"]``; outside a sync, the hub's ``HUB_MAPPINGS_DIR``."""
+    if name.endswith((".yaml", ".yml")):
+        return Path(name)
+    root = settings.get("mappings_dir")
+    if not root:
+        from hub.settings import get_settings
+
+        root = get_settings().mappings_dir
+    return Path(root) / folder / f"{name}.yaml"
 
 
 class Connector(abc.ABC):

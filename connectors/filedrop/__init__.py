@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector, Health, SourceRecord, Stream
+from connectors.base import Connector, Health, SourceRecord, Stream, config_file
 from connectors.errors import ConnectorError
 from connectors.filedrop.layout import FileLayout, FilePattern
 from connectors.files import FileFormatError, Row, open_table
@@ -62,14 +62,6 @@ class _Page(list[SourceRecord]):
         self.ends: tuple[Path, str] | None = None
 
 
-def layout_path(setting: str) -> Path:
-    if setting.endswith((".yaml", ".yml")):
-        return Path(setting)
-    from hub.settings import get_settings
-
-    return get_settings().mappings_dir / "files" / f"{setting}.yaml"
-
-
 class FileDropConnector(Connector):
     kind = "files"
 
@@ -78,7 +70,7 @@ class FileDropConnector(Connector):
         if not settings.get("inbox"):
             raise ConnectorError("files connection needs the setting 'inbox' (a folder)")
         self.inbox = Path(settings["inbox"])
-        self.layout = load_model(layout_path(str(settings.get("files", "crm"))), FileLayout)
+        self.layout = load_model(config_file(settings, "files", str(settings.get("files", "crm"))), FileLayout)
         self.page_size = int(settings.get("page_size", 1000))
         self.settle = float(settings.get("settle_seconds", 5))
         self.streams = tuple(

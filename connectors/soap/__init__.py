@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult
+from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult, config_file
 from connectors.errors import ConnectorError, RecordError
 from connectors.soap.client import SoapClient
-from connectors.soap.service import RecordShape, SoapService, StreamConfig, Write, WriteCall, load_service
+from connectors.soap.service import (
+    RecordShape,
+    SoapService,
+    StreamConfig,
+    Write,
+    WriteCall,
+    load_service,
+)
 from connectors.soap.templates import as_list, get, pairs_to_dict
 from hub.config.loader import ConfigError
 
@@ -32,7 +38,7 @@ __all__ = ["SoapConnector"]
 def _stamp(value: Any) -> str:
     """A modification time (a datetime, or text like ``2026-11-22 10:00:00``) as ISO UTC."""
     stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
-    stamp = stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp.astimezone(timezone.utc)
+    stamp = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
     return stamp.isoformat()
 
 
@@ -53,7 +59,7 @@ class SoapConnector(Connector):
         if not name:
             raise ConnectorError("soap connection needs the setting 'service' (a file in mappings/soap/)")
         try:
-            self.service: SoapService = load_service(self._mappings_dir(settings), str(name))
+            self.service: SoapService = load_service(config_file(settings, "soap", str(name)))
         except ConfigError as exc:
             raise ConnectorError(f"soap service {name!r}: {exc}") from None
         self.name = str(name)
@@ -67,13 +73,6 @@ class SoapConnector(Connector):
             timeout=float(settings.get("timeout", 30)), attempts=int(settings.get("attempts", 4)),
         )
 
-    @staticmethod
-    def _mappings_dir(settings: Mapping[str, Any]) -> Path:
-        if settings.get("mappings_dir"):
-            return Path(settings["mappings_dir"])
-        from hub.settings import get_settings
-
-        return get_settings().mappings_dir
 
     def close(self) -> None:
         self.client.close()
@@ -96,7 +95,7 @@ class SoapConnector(Connector):
     def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
         cfg = self._config(stream)
         paging = cfg.list.paging
-        since_at = datetime.fromisoformat(since).astimezone(timezone.utc) if since else None
+        since_at = datetime.fromisoformat(since).astimezone(UTC) if since else None
         token, number = paging.first, 0
         while True:
             number += 1

@@ -46,7 +46,7 @@ class Auth(_Strict):
     faults: list[str] = []
 
     @model_validator(mode="after")
-    def _login_complete(self) -> "Auth":
+    def _login_complete(self) -> Auth:
         if self.kind == "login" and (self.login is None or not self.session):
             raise ValueError("auth kind 'login' needs `login` (operation, params) and `session` (a path)")
         return self
@@ -129,11 +129,8 @@ class SoapService(_Strict):
     streams: dict[str, StreamConfig]
 
 
-def load_service(mappings_dir: Path, name: str) -> SoapService:
-    """``<mappings>/soap/<name>.yaml``; errors name file, line and field."""
-    if not name or "/" in name or name.startswith("."):
-        raise ConfigError(mappings_dir / "soap", [(None, "service", f"{name!r} is not a service name")])
-    path = mappings_dir / "soap" / f"{name}.yaml"
+def load_service(path: Path) -> SoapService:
+    """A SOAP service file (``mappings/soap/<name>.yaml``); errors name file, line and field."""
     if not path.exists():
         raise ConfigError(path, [(None, "", "no such SOAP service file")])
     return load_model(path, SoapService)

@@ -25,7 +25,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +32,7 @@ from sqlalchemy import and_, create_engine, insert, or_, select, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
-from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult
+from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult, config_file
 from connectors.errors import ConnectorError, RecordError, TransientError
 from connectors.sql.tables import BoundStream, SqlTables, bind
 from hub.config.loader import ConfigError, load_model
@@ -43,14 +42,6 @@ __all__ = ["SchemaMismatch", "SqlConnector"]
 
 class SchemaMismatch(ConnectorError):
     """The YAML names a table or column the database does not have; the run fails with it."""
-
-
-def tables_path(setting: str) -> Path:
-    if setting.endswith((".yaml", ".yml")):
-        return Path(setting)
-    from hub.settings import get_settings
-
-    return get_settings().mappings_dir / "sql" / f"{setting}.yaml"
 
 
 class SqlConnector(Connector):
@@ -71,7 +62,7 @@ class SqlConnector(Connector):
             url = url.set(password=secrets["password"])
         self.url = url
         self.where = url.render_as_string(hide_password=True)
-        self.tables_file = tables_path(str(settings["tables"]))
+        self.tables_file = config_file(settings, "sql", str(settings["tables"]))
         self.config = load_model(self.tables_file, SqlTables)
         self.page_size = int(settings.get("page_size", 500))
         self.streams = tuple(

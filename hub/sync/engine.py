@@ -141,7 +141,8 @@ class SyncEngine:
     # --- connections -----------------------------------------------------------------------
     def connector(self, connection: Connection) -> Connector:
         cls = connector_class(connection.kind)
-        return cls(connection.settings, decrypt(connection.secrets_encrypted, self.secret_key))
+        settings = {"mappings_dir": str(self.mappings_dir), **connection.settings}
+        return cls(settings, decrypt(connection.secrets_encrypted, self.secret_key))
 
     def _mapping(self, connection: Connection) -> ConnectorMap:
         name = connection.settings.get("mapping", connection.kind)

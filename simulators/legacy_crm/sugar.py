@@ -1,0 +1,193 @@
+"""The generic shape (SugarCRM v4_1 style): ``login``, ``get_entry_list``, ``set_entry``.
+
+Every value travels as text in ``name_value_list`` pairs; modules are the store's tables
+under Sugar's names. ``query`` accepts only what this parser understands — conditions
+``[table.]field OP 'value'`` joined by AND — anything else is a fault, never ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from simulators.legacy_crm.envelope import Fault, local, to_python
+from simulators.legacy_crm.store import CrmStore, StoreError
+
+NS = "http://www.sugarcrm.com/sugarcrm"
+WSDL = (Path(__file__).parent / "sugar.wsdl").read_text(encoding="utf-8")
+
+#: module → (store table, its fields as Sugar names them)
+MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Accounts": ("accounts", (
+        "id", "name", "vat_id_c", "email1", "phone_office", "billing_address_street",
+        "billing_address_city", "billing_address_postalcode", "billing_address_country",
+        "date_entered", "date_modified")),
+    "Contacts": ("contacts", (
+        "id", "first_name", "last_name", "email1", "phone_work", "account_id", "date_modified")),
+    "Opportunities": ("opportunities", (
+        "id", "name", "account_id", "sales_stage", "amount", "currency_id", "date_closed",
+        "assigned_user_name", "lost_reason_c", "date_entered", "date_modified")),
+    "Orders": ("orders", (
+        "id", "order_number", "name", "account_id", "status", "order_date", "currency_id",
+        "total_amount", "date_entered", "date_modified")),
+    "Cases": ("cases", (
+        "id", "case_number", "name", "account_id", "status", "priority", "date_entered",
+        "date_closed_c", "date_modified")),
+}
+LINKS = {("Orders", "line_items"): ("id", "product_code", "name", "product_qty", "product_unit_price")}
+LISTS = frozenset({"item"})
+_CONDITION = re.compile(r"^\s*(?:(\w+)\.)?(\w+)\s*(>=|<=|=|>|<)\s*'([^']*)'\s*$")
+_ORDER = re.compile(r"^\s*(?:(\w+)\.)?(\w+)(?:\s+(ASC))?\s*$", re.IGNORECASE)
+
+
+def wsdl(location: str) -> bytes:
+    return WSDL.replace("{location}", location).encode()
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    return str(value)
+
+
+def handle(store: CrmStore, request: etree._Element) -> etree._Element:
+    operation = local(request)
+    args = to_python(request, LISTS)
+    args = args if isinstance(args, dict) else {}
+    if operation == "login":
+        return _respond("login", _entry(_login(store, args), "Users", {}))
+    if operation not in ("get_entry_list", "set_entry"):
+        raise Fault(f"unknown operation {operation!r}")
+    if args.get("session") not in store.sessions:
+        raise Fault("Invalid Session ID", "soap:Client.InvalidSession")
+    module = args.get("module_name") or ""
+    if module not in MODULES:
+        raise Fault(f"module {module!r} does not exist (modules: {', '.join(MODULES)})")
+    try:
+        if operation == "get_entry_list":
+            return _get_entry_list(store, module, args)
+        return _set_entry(store, module, args)
+    except StoreError as exc:
+        raise Fault(str(exc)) from None
+
+
+def _login(store: CrmStore, args: dict[str, Any]) -> str:
+    auth = args.get("user_auth") or {}
+    password = store.users.get(auth.get("user_name", "")) if isinstance(auth, dict) else None
+    # Sugar's clients send the MD5 of the password, never the password itself.
+    if password is None or hashlib.md5(password.encode()).hexdigest() != auth.get("password"):
+        raise Fault("Invalid Login", "soap:Client.InvalidLogin")
+    session = uuid.uuid4().hex
+    with store.lock:
+        store.sessions.add(session)
+    return session
+
+
+def _where(module: str, query: str) -> list[tuple[str, str, str]]:
+    table, fields = MODULES[module]
+    out = []
+    for part in re.split(r"\s+AND\s+", query.strip(), flags=re.IGNORECASE) if query.strip() else []:
+        match = _CONDITION.match(part)
+        if not match or (match[1] and match[1] != table) or match[2] not in fields:
+            raise Fault(f"unsupported query {query!r}: cannot read {part.strip()!r} "
+                        f"(conditions are [{table}.]field OP 'value' joined by AND)")
+        out.append((match[2], match[3], match[4]))
+    return out
+
+
+def _order(module: str, order_by: str) -> list[str]:
+    table, fields = MODULES[module]
+    keys = []
+    for part in order_by.split(",") if order_by.strip() else []:
+        match = _ORDER.match(part)
+        if not match or (match[1] and match[1] != table) or match[2] not in fields:
+            raise Fault(f"unsupported order_by {order_by!r} (fields of {module}, ascending)")
+        keys.append(match[2])
+    return [*keys, "id"]
+
+
+def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Element:
+    table, fields = MODULES[module]
+    rows = store.select(table, _where(module, args.get("query") or ""), _order(module, args.get("order_by") or ""))
+    offset, limit = int(args.get("offset") or 0), min(int(args.get("max_results") or 20), 1000)
+    page = rows[offset: offset + limit]
+    selected = [f for f in _items(args.get("select_fields")) if f] or list(fields)
+    unknown = sorted(set(selected) - set(fields))
+    if unknown:
+        raise Fault(f"{module} has no field(s) {', '.join(unknown)}")
+    links = {link["name"]: _items(link.get("value")) for link in _items(args.get("link_name_to_fields_array"))}
+    result = etree.Element(f"{{{NS}}}return")
+    for name, value in (("result_count", len(page)), ("total_count", len(rows)), ("next_offset", offset + len(page))):
+        etree.SubElement(result, f"{{{NS}}}{name}").text = str(value)
+    entries = etree.SubElement(result, f"{{{NS}}}entry_list")
+    relationships = etree.SubElement(result, f"{{{NS}}}relationship_list")
+    for row in page:
+        entries.append(_entry(row["id"], module, {f: row.get(f) for f in selected}, "item"))
+        link_list = etree.SubElement(relationships, f"{{{NS}}}item")
+        for name, wanted in links.items():
+            known = LINKS.get((module, name))
+            if known is None:
+                raise Fault(f"{module} has no link {name!r}")
+            link = etree.SubElement(link_list, f"{{{NS}}}item")
+            etree.SubElement(link, f"{{{NS}}}name").text = name
+            records = etree.SubElement(link, f"{{{NS}}}records")
+            for line in row.get("lines") or []:
+                records.append(_pairs("item", {f: line.get(f) for f in (wanted or known)}))
+    return _respond("get_entry_list", result)
+
+
+def _set_entry(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Element:
+    table, fields = MODULES[module]
+    values = {pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list"))}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise Fault(f"{module} has no field(s) {', '.join(map(str, unknown))}")
+    values.pop("date_modified", None)
+    if values.get("id") and values["id"] not in store.tables[table]:
+        raise Fault(f"{module} record {values['id']!r} does not exist")
+    row = store.save(table, values)
+    result = etree.Element(f"{{{NS}}}return")
+    etree.SubElement(result, f"{{{NS}}}id").text = row["id"]
+    return _respond("set_entry", result)
+
+
+def _items(value: Any) -> list[Any]:
+    """A Sugar array (``<x><item/>…</x>``) as a list."""
+    if isinstance(value, dict):
+        items = value.get("item", [])
+        return items if isinstance(items, list) else [items]
+    return []
+
+
+def _pairs(tag: str, values: dict[str, Any]) -> etree._Element:
+    out = etree.Element(f"{{{NS}}}{tag}")
+    for name, value in values.items():
+        item = etree.SubElement(out, f"{{{NS}}}item")
+        etree.SubElement(item, f"{{{NS}}}name").text = name
+        etree.SubElement(item, f"{{{NS}}}value").text = text(value)
+    return out
+
+
+def _entry(entry_id: str, module: str, values: dict[str, Any], tag: str = "return") -> etree._Element:
+    entry = etree.Element(f"{{{NS}}}{tag}")
+    etree.SubElement(entry, f"{{{NS}}}id").text = entry_id
+    etree.SubElement(entry, f"{{{NS}}}module_name").text = module
+    entry.append(_pairs("name_value_list", values))
+    return entry
+
+
+def _respond(operation: str, result: etree._Element) -> etree._Element:
+    response = etree.Element(f"{{{NS}}}{operation}Response", nsmap={None: NS})
+    response.append(result)
+    return response
