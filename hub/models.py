@@ -20,11 +20,24 @@ from hub.documents.models import (
     Shipment,
     ShipmentLine,
 )
-from hub.outbox.models import OutboxEvent
+from hub.audit.models import AuditEntry
+from hub.outbox.models import OutboxDelivery, OutboxEvent
+from hub.receivables.models import (  # noqa: F401 - registers the tables
+    Alert,
+    AlertDelivery,
+    Instalment,
+    InvoiceAllocation,
+    InvoiceTarget,
+    OrderStage,
+    PipelineVersion,
+    ReceivableOrder,
+    ScanRun,
+)
 from hub.sync.models import Connection, DeadLetter, Link, QuarantinedRecord, SyncCursor, SyncRun
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "Connection",
     "DeadLetter",
     "SyncCursor",
@@ -34,6 +47,7 @@ __all__ = [
     "Invoice",
     "Opportunity",
     "Order",
+    "OutboxDelivery",
     "OutboxEvent",
     "ServiceCase",
     "OrderLine",

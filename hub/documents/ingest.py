@@ -14,6 +14,7 @@ code path. Each created or updated document writes its outbox event in the same 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from hub.audit.models import AuditEntry
 from hub.bulk import insert_rows
 from hub.db import Base, utcnow
 from hub.documents.models import (
@@ -65,7 +67,9 @@ CUSTOMER = Ref("customer", "customer", "customer_id")
 ORDER = Ref("order", "order", "order_id")
 
 KINDS: dict[str, Kind] = {
-    "order": Kind(Order, ("number", "reference", "status", "ordered_on", "currency", "total"), (CUSTOMER,)),
+    "order": Kind(
+        Order, ("number", "reference", "status", "stage", "owner", "ordered_on", "currency", "total"), (CUSTOMER,)
+    ),
     "shipment": Kind(Shipment, ("number", "status", "planned_on", "shipped_on"), (ORDER,)),
     "invoice": Kind(
         Invoice, ("number", "status", "issued_on", "currency", "total", "amount_due", "due_dates"),
@@ -98,6 +102,8 @@ class _Doc:
     row: dict[str, Any] = field(default_factory=dict)
     #: Child rows (shipment lines) resolved before the parent is written.
     lines: list[dict[str, Any]] = field(default_factory=list)
+    #: What an update changes in the hub: (field, before, after), lines included.
+    diff: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     @property
     def hub_id(self) -> int:
@@ -105,8 +111,16 @@ class _Doc:
 
 
 class DocumentStore:
-    def __init__(self, session: Session):
+    """``ownership`` (entity → field → system, ``*`` for every field; from
+    ``mappings/routes.yaml``) settles conflicts: a system's value for a field another system
+    owns is ignored, whoever wrote last. ``actor`` names who makes the changes in the audit
+    trail (default: the system they come from)."""
+
+    def __init__(self, session: Session, ownership: Mapping[str, Mapping[str, str]] | None = None,
+                 actor: str | None = None):
         self.session = session
+        self.ownership = ownership or {}
+        self.actor = actor
 
     def apply(self, system: str, entity: str, external_id: str, fields: Mapping[str, Any]) -> Change:
         (outcome,) = self.apply_many(system, entity, [(external_id, fields)])
@@ -160,6 +174,7 @@ class DocumentStore:
             ready = children.prepare(self, system, ready, outcomes)
         new = [d for d in ready if d.link is None]
         changed = [d for d in ready if d.link is not None]
+        self._compare(system, entity, kind, changed)
         now = utcnow()
         for doc in ready:
             doc.row["updated_at"] = now
@@ -167,24 +182,59 @@ class DocumentStore:
             ids = insert_rows(self.session, kind.model, [d.row for d in new], ids=True)
             for doc, hub_id in zip(new, ids, strict=True):
                 doc.row["id"] = hub_id
-        if changed:
-            for doc in changed:
-                assert doc.link is not None
-                doc.row["id"] = doc.link[1]
-            self.session.execute(update(kind.model), [d.row for d in changed])
         if children:
             children.write(self, system, new, changed)
+        moved = [d for d in changed if d.diff]  # a re-read of the hub's own write moves nothing
+        if moved:
+            self.session.execute(update(kind.model), [d.row for d in moved])
         self._write_links(system, entity, new, changed, now)
-        insert_rows(
-            self.session, OutboxEvent,
-            [
-                {"entity_type": entity, "hub_id": d.hub_id, "action": "updated" if d.link else "created",
-                 "origin": system, "payload": d.data, "created_at": now}
-                for d in ready
-            ],
-        )
+        self._record(system, entity, new, moved, now)
         for doc in ready:
             outcomes[doc.index] = Change.updated if doc.link else Change.created
+
+    def _compare(self, system: str, entity: str, kind: Kind, changed: list[_Doc]) -> None:
+        """Keep the owners' values, and note what really changes (one query for the page)."""
+        if not changed:
+            return
+        owners = self.ownership.get(entity, {})
+        columns = {name: name for name in kind.columns} | {ref.field: ref.column for ref in kind.refs}
+        table = kind.model.__table__  # type: ignore[attr-defined]
+        current = {
+            row.id: row for row in self.session.execute(
+                select(table.c.id, *(table.c[c] for c in columns.values()))
+                .where(table.c.id.in_([d.link[1] for d in changed if d.link]))
+            )
+        }
+        for doc in changed:
+            assert doc.link is not None
+            doc.row["id"] = doc.link[1]
+            old = current.get(doc.link[1])
+            if old is None:
+                continue
+            for name, column in columns.items():
+                owner = owners.get(name, owners.get("*"))
+                before = getattr(old, column)
+                if owner is not None and owner != system:
+                    doc.row[column] = before
+                elif _differs(before, doc.row[column]):
+                    doc.diff.append((name, before, doc.row[column]))
+
+    def _record(self, system: str, entity: str, new: list[_Doc], moved: list[_Doc], now: Any) -> None:
+        """The audit trail and the outbox events of what this page changed, in its transaction."""
+        actor = self.actor or system
+        insert_rows(self.session, AuditEntry, [
+            *({"entity_type": entity, "hub_id": d.hub_id, "field": "*", "before": None,
+               "after": _text(d.row.get("number") or d.row.get("reference") or d.external_id),
+               "actor": actor, "changed_at": now} for d in new),
+            *({"entity_type": entity, "hub_id": d.hub_id, "field": name, "before": _text(before),
+               "after": _text(after), "actor": actor, "changed_at": now}
+              for d in moved for name, before, after in d.diff),
+        ])
+        insert_rows(self.session, OutboxEvent, [
+            {"entity_type": entity, "hub_id": d.hub_id, "action": "updated" if d.link else "created",
+             "origin": system, "payload": d.data, "created_at": now}
+            for d in new + moved
+        ])
 
     # --- links -----------------------------------------------------------------------------
     def _links(self, system: str, entity: str, external_ids: list[str]) -> dict[str, tuple[int, int, str, bool]]:
@@ -218,26 +268,26 @@ class DocumentStore:
     def _write_links(self, system: str, entity: str, new: list[_Doc], changed: list[_Doc], now: Any) -> None:
         self.write_links(
             system, entity, now,
-            new=[(d.external_id, d.hub_id, d.digest) for d in new],
-            changed=[(d.link[0], d.hub_id, d.digest) for d in changed if d.link],
+            new=[(d.external_id, d.hub_id, d.digest, _number(d.fields)) for d in new],
+            changed=[(d.link[0], d.hub_id, d.digest, _number(d.fields)) for d in changed if d.link],
         )
 
     def write_links(
         self, system: str, entity: str, now: Any, *,
-        new: list[tuple[str, int, str]], changed: list[tuple[int, int, str]],
+        new: list[tuple[str, int, str, str | None]], changed: list[tuple[int, int, str, str | None]],
     ) -> None:
-        """Create links (external id, hub id, hash) and bring others (link id, …) up to date."""
+        """Create links (external id, hub id, hash, number) and bring others (link id, …) up to date."""
         insert_rows(
             self.session, Link,
             [{"entity_type": entity, "hub_id": hub_id, "system": system, "external_id": ext,
-              "content_hash": digest, "created_at": now, "updated_at": now}
-             for ext, hub_id, digest in new],
+              "content_hash": digest, "external_ref": ref, "created_at": now, "updated_at": now}
+             for ext, hub_id, digest, ref in new],
         )
         if changed:
             self.session.execute(
                 update(Link),
-                [{"id": link_id, "hub_id": hub_id, "content_hash": digest, "updated_at": now,
-                  "missing_since": None} for link_id, hub_id, digest in changed],
+                [{"id": link_id, "hub_id": hub_id, "content_hash": digest, "external_ref": ref,
+                  "updated_at": now, "missing_since": None} for link_id, hub_id, digest, ref in changed],
             )
 
 
@@ -252,6 +302,27 @@ def _without_repeats(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[lis
         seen.add(external_id)
         chunks[-1].append(i)
     return chunks
+
+
+def _number(fields: Mapping[str, Any]) -> str | None:
+    value = fields.get("number") or fields.get("reference")
+    return None if value in (None, "") else str(value)[:120]
+
+
+def _differs(before: Any, after: Any) -> bool:
+    """Equal values of different types (Decimal 100 and 100.0000, JSON lists) are no change."""
+    if before is None or after is None:
+        return before is not after
+    if isinstance(before, (list, dict)) or isinstance(after, (list, dict)):
+        return jsonable(before) != jsonable(after)
+    return bool(before != after)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    plain = jsonable(value)
+    return plain if isinstance(plain, str) else json.dumps(plain, ensure_ascii=False, default=str)
 
 
 def _row(kind: Kind, doc: _Doc, refs: Mapping[tuple[str, str], int]) -> dict[str, Any]:
@@ -288,16 +359,35 @@ def _lines(doc: _Doc) -> list[Mapping[str, Any]]:
     return list(doc.fields.get("lines") or [])
 
 
+LINE_FIELDS = ("product", "description", "quantity", "unit_price")
+
+
+def _line_owner_elsewhere(store: DocumentStore, entity: str, system: str) -> bool:
+    owners = store.ownership.get(entity, {})
+    owner = owners.get("lines", owners.get("*"))
+    return owner is not None and owner != system
+
+
 def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], changed: list[_Doc]) -> None:
     """Lines keep their hub id across updates (shipments point at them): each line is linked
-    by its own external id; lines an order no longer has are deleted."""
+    by its own external id; lines an order no longer has are deleted. What changes on a line
+    goes into its order's diff (``lines[P-100].quantity``), for the audit trail and the event."""
+    if _line_owner_elsewhere(store, "order", system):
+        changed = []
     docs = new + changed
     line_ids = {str(line.get("id")) for doc in docs for line in _lines(doc)}
     linked = store._links(system, "order_line", sorted(line_ids)) if line_ids else {}
+    old: dict[int, Any] = {}
+    if changed:
+        old = {row.id: row for row in store.session.execute(
+            select(OrderLine.id, OrderLine.order_id, *(getattr(OrderLine, f) for f in LINE_FIELDS))
+            .where(OrderLine.order_id.in_([d.hub_id for d in changed]))
+        )}
     inserts: list[dict[str, Any]] = []
-    inserted_ext: list[tuple[str, str]] = []
+    inserted_ext: list[tuple[str, str, int | None]] = []
     updates: list[dict[str, Any]] = []
-    link_updates: list[tuple[int, int, str]] = []
+    new_links: list[tuple[str, int, str, str | None]] = []
+    link_updates: list[tuple[int, int, str, str | None]] = []
     keep: set[int] = set()
     for doc in docs:
         for line, stored in zip(_lines(doc), doc.data.get("lines") or [], strict=True):
@@ -307,29 +397,46 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
                 "description": line.get("description"), "quantity": line.get("quantity") or Decimal(0),
                 "unit_price": line.get("unit_price"),
             }
+            label = f"lines[{row['product'] or ext}]"
             digest = content_hash(stored)
             link = linked.get(ext)
-            if link is None:
+            before = old.get(link[1]) if link else None
+            if before is None and doc.link:
+                # A system's first sight of a line the hub has (the ERP reading back a sale the
+                # hub created there): the same product on the same order is the same line.
+                before = next((o for o in old.values() if o.order_id == doc.hub_id and o.id not in keep
+                               and o.product == row["product"]), None)
+            if before is None:
                 inserts.append(row)
-                inserted_ext.append((ext, digest))
-            else:
-                updates.append({"id": link[1], **row})
-                keep.add(link[1])
-                if link[2] != digest or link[3]:
-                    link_updates.append((link[0], link[1], digest))
-    if changed:
-        existing = store.session.execute(
-            select(OrderLine.id).where(OrderLine.order_id.in_([d.hub_id for d in changed]))
-        ).scalars()
-        gone = [line_id for line_id in existing if line_id not in keep]
-        if gone:
-            store.session.execute(delete(OrderLine).where(OrderLine.id.in_(gone)))
+                inserted_ext.append((ext, digest, link[0] if link else None))
+                if doc.link:
+                    doc.diff.append((label, None, f"{row['quantity']} × {row['unit_price']}"))
+                continue
+            keep.add(before.id)
+            if link is None:
+                new_links.append((ext, before.id, digest, None))
+            elif link[1] != before.id or link[2] != digest or link[3]:
+                link_updates.append((link[0], before.id, digest, None))
+            moved = [(f"{label}.{f}", getattr(before, f), row[f]) for f in LINE_FIELDS
+                     if _differs(getattr(before, f), row[f])]
+            if moved or before.order_id != doc.hub_id:
+                doc.diff.extend(moved)
+                updates.append({"id": before.id, **row})
+    by_order = {d.hub_id: d for d in changed}
+    gone = [line for line_id, line in old.items() if line_id not in keep]
+    for line in gone:
+        by_order[line.order_id].diff.append((f"lines[{line.product or line.id}]", f"{line.quantity} × {line.unit_price}", None))
+    if gone:
+        store.session.execute(delete(OrderLine).where(OrderLine.id.in_([line.id for line in gone])))
     if updates:
         store.session.execute(update(OrderLine), updates)
-    new_links: list[tuple[str, int, str]] = []
     if inserts:
         ids = insert_rows(store.session, OrderLine, inserts, ids=True)
-        new_links = [(ext, hub_id, digest) for (ext, digest), hub_id in zip(inserted_ext, ids, strict=True)]
+        for (ext, digest, link_id), hub_id in zip(inserted_ext, ids, strict=True):
+            if link_id is None:
+                new_links.append((ext, hub_id, digest, None))
+            else:  # its row was deleted meanwhile: the link moves to the new row
+                link_updates.append((link_id, hub_id, digest, None))
     store.write_links(system, "order_line", utcnow(), new=new_links, changed=link_updates)
 
 
@@ -367,11 +474,34 @@ def _prepare_shipment_lines(
 
 
 def _write_shipment_lines(store: DocumentStore, system: str, new: list[_Doc], changed: list[_Doc]) -> None:
-    """A shipment's lines are replaced as a whole: nothing refers to a shipment line."""
+    """A shipment's lines are replaced as a whole when they change: nothing refers to them."""
+    if _line_owner_elsewhere(store, "shipment", system):
+        changed = []
+    old: dict[int, list[tuple[Any, ...]]] = {}
     if changed:
-        store.session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_([d.hub_id for d in changed])))
-    rows = [{"shipment_id": d.hub_id, **line} for d in new + changed for line in d.lines]
-    insert_rows(store.session, ShipmentLine, rows)
+        for row in store.session.execute(
+            select(ShipmentLine.shipment_id, ShipmentLine.order_line_id, ShipmentLine.product, ShipmentLine.quantity)
+            .where(ShipmentLine.shipment_id.in_([d.hub_id for d in changed]))
+        ):
+            old.setdefault(row[0], []).append(tuple(row[1:]))
+    replaced = []
+    for doc in changed:
+        before = sorted(old.get(doc.hub_id, []), key=_line_key)
+        after = sorted(((x["order_line_id"], x["product"], x["quantity"]) for x in doc.lines), key=_line_key)
+        if before != after:
+            doc.diff.append(("lines", _lines_text(before), _lines_text(after)))
+            replaced.append(doc)
+    if replaced:
+        store.session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_([d.hub_id for d in replaced])))
+    insert_rows(store.session, ShipmentLine, [{"shipment_id": d.hub_id, **line} for d in new + replaced for line in d.lines])
+
+
+def _line_key(line: tuple[Any, ...]) -> tuple[str, str, Decimal]:
+    return (str(line[0]), str(line[1]), Decimal(line[2] or 0))
+
+
+def _lines_text(lines: list[tuple[Any, ...]]) -> str:
+    return "; ".join(f"{product} × {quantity}" for _line, product, quantity in lines)
 
 
 CHILDREN = {

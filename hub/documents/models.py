@@ -26,6 +26,9 @@ class Order(Base):
     reference: Mapped[str | None] = mapped_column(String(120), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("golden_customers.id"), index=True)
     status: Mapped[str | None] = mapped_column(String(30))
+    #: The sales stage (a hub code; the CRM owns it), and who sells it (alerts go to them).
+    stage: Mapped[str | None] = mapped_column(String(30))
+    owner: Mapped[str | None] = mapped_column(String(120))
     ordered_on: Mapped[date | None]
     currency: Mapped[str | None] = mapped_column(String(3))
     total: Mapped[Decimal | None] = mapped_column(Money)

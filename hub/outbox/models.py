@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
@@ -27,3 +27,36 @@ class OutboxEvent(Base):
     origin: Mapped[str] = mapped_column(String(80))
     payload: Mapped[dict]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set once the dispatcher has turned the event into deliveries, one per target.
+    routed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class OutboxDelivery(Base):
+    """One event on its way to one target system, with its own status and retries.
+
+    ``pending`` → ``sent``; a failure goes back to ``pending`` with ``next_attempt_at`` pushed
+    out, and after the route's attempts becomes ``dead`` — visible and replayable, never lost.
+    A delivery makes the target match the hub's *current* record, so when several deliveries
+    of one record wait, the first one sent settles them all.
+    """
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target"),
+        Index("ix_outbox_deliveries_due", "status", "target", "next_attempt_at"),
+        Index("ix_outbox_deliveries_record", "target", "entity_type", "hub_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(80))  # a connection name
+    stream: Mapped[str] = mapped_column(String(80))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    hub_id: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]

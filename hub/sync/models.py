@@ -23,6 +23,7 @@ class Link(Base):
     __table_args__ = (
         UniqueConstraint("system", "entity_type", "external_id"),
         Index("ix_links_entity_hub", "entity_type", "hub_id"),
+        Index("ix_links_entity_ref", "entity_type", "external_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,6 +33,9 @@ class Link(Base):
     external_id: Mapped[str] = mapped_column(String(200))
     external_version: Mapped[str | None] = mapped_column(String(80))
     content_hash: Mapped[str] = mapped_column(String(64))
+    #: The record's number as people in that system know it (an ERP's sale number), so an
+    #: order can be found by any system's number, and the CRM can be told the ERP's.
+    external_ref: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set when a full export no longer contains the record; cleared when it comes back.
