@@ -44,7 +44,7 @@ class IngestOutcome:
     change: Change
     golden_id: int
     source_id: int
-    #: For a record seen for the first time: linked, review or new.
+    #: For a record seen for the first time: linked, review, new, or attached (by the hub).
     decision: str | None = None
 
 
@@ -96,7 +96,10 @@ class CustomerMaster:
         *,
         source_updated_at: datetime | None = None,
         default_country: str | None = None,
+        golden_id: int | None = None,
     ) -> IngestOutcome:
+        """Take one system's record in. ``golden_id`` attaches a new record to that golden
+        record without matching: a copy the hub itself created in a system (enter once)."""
         data = {k: _clean(fields.get(k)) for k in CUSTOMER_FIELDS}
         digest = content_hash(data)
         link = get_link(self.session, system, ENTITY, external_id)
@@ -122,8 +125,8 @@ class CustomerMaster:
             self.refresh_golden(source.golden_id)
             return IngestOutcome(change, source.golden_id, source.id)
 
-        decision = self.matcher.decide(norm, self.index.candidates(keys))
-        golden_id = decision.golden_id
+        decision = None if golden_id else self.matcher.decide(norm, self.index.candidates(keys))
+        golden_id = golden_id or (decision.golden_id if decision else None)
         if golden_id is None:
             golden = GoldenCustomer()
             self.session.add(golden)
@@ -140,8 +143,10 @@ class CustomerMaster:
         self.session.add(source)
         self.session.flush()
         replace_keys(self.session, source.id, keys)
-        self._record_decision(source, golden_id, decision)
         self.refresh_golden(golden_id)
+        if decision is None:
+            return IngestOutcome(change, golden_id, source.id, "attached")
+        self._record_decision(source, golden_id, decision)
         for other in decision.bridged:
             merges.merge(
                 self, golden_id, other, actor="engine",

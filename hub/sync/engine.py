@@ -36,6 +36,7 @@ from hub.db import as_utc, session_scope, utcnow
 from hub.documents.ingest import DocumentStore
 from hub.jsonable import jsonable
 from hub.master.ingest import CustomerMaster, RejectedRecord
+from hub.outbox.routes import load_routes
 from hub.sync.links import Change, mark_missing
 from hub.sync.mapping import ConnectorMap, MappingError, load_connector_map
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
@@ -94,7 +95,7 @@ class Applier:
         self.session = session
         self.system = system
         self.master = CustomerMaster(session, mappings_dir)
-        self.documents = DocumentStore(session)
+        self.documents = DocumentStore(session, load_routes(mappings_dir).ownership)
 
     def __call__(self, entity: str, external_id: str, fields: dict[str, Any], cursor: str | None) -> Change:
         if entity == "customer":
@@ -179,7 +180,7 @@ class SyncEngine:
         overlap = timedelta(seconds=int(connection.settings.get("overlap_seconds", 300)))
         with session_scope(self.database_url) as session:
             _check_circuit(session, connection.id)
-            cursor = _lease(session, connection.id, stream.name, owner)
+            cursor = take_lease(session, connection.id, stream.name, owner)
             run = SyncRun(
                 connection_id=connection.id, stream=stream.name, system=connection.name,
                 entity_type=stream.entity, source=f"{connection.kind}:{stream.name}",
@@ -240,7 +241,7 @@ class SyncEngine:
                     setattr(result, outcome.value, getattr(result, outcome.value) + 1)
             if stream.ordered and newest:
                 _advance(session, connection.id, stream.name, newest, stream.cursor)
-            _renew(session, connection.id, stream.name, owner)
+            renew_lease(session, connection.id, stream.name, owner)
             _counts(session, result)
         return newest
 
@@ -292,8 +293,8 @@ def _check_circuit(session: Session, connection_id: int) -> None:
         )
 
 
-def _lease(session: Session, connection_id: int, stream: str, owner: str) -> str | None:
-    """Take the stream's lease atomically; return its cursor."""
+def take_lease(session: Session, connection_id: int, stream: str, owner: str) -> str | None:
+    """Take the stream's lease atomically (SyncBusy if another run holds it); return its cursor."""
     cursor = session.scalar(
         select(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
     )
@@ -318,7 +319,7 @@ def _lease(session: Session, connection_id: int, stream: str, owner: str) -> str
     )
 
 
-def _renew(session: Session, connection_id: int, stream: str, owner: str) -> None:
+def renew_lease(session: Session, connection_id: int, stream: str, owner: str) -> None:
     session.execute(
         update(SyncCursor)
         .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream,
@@ -358,6 +359,10 @@ def _finish(session: Session, result: StreamResult, connection_id: int, stream: 
     else:
         connection.consecutive_failures = 0
         connection.open_until = None
+    release_lease(session, connection_id, stream, owner)
+
+
+def release_lease(session: Session, connection_id: int, stream: str, owner: str) -> None:
     session.execute(
         update(SyncCursor)
         .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream,

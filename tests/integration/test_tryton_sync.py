@@ -163,11 +163,11 @@ def test_a_record_that_does_not_map_is_a_dead_letter_and_replays_once(erp, serve
 
 
 def test_one_run_at_a_time_and_a_circuit_breaker_for_a_dead_system(erp, server, database_url):
-    from hub.sync.engine import CircuitOpen, SyncBusy, _lease
+    from hub.sync.engine import CircuitOpen, SyncBusy, take_lease
 
     with session_scope(database_url) as session:
         connection_id = session.scalar(select(Connection.id).where(Connection.name == "erp"))
-        _lease(session, connection_id, "customers", "another-worker")
+        take_lease(session, connection_id, "customers", "another-worker")
     with pytest.raises(SyncBusy):
         erp.sync("erp", ["customers"])
 

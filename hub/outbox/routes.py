@@ -1,0 +1,64 @@
+"""``mappings/routes.yaml``: where each kind of document is entered, which systems receive it,
+and which system owns which field.
+
+Managers change a route by editing the file (``hub mappings check`` validates it): no code.
+System names are connection names (``hub connections list``); ``hub`` is the hub's own API.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.config.loader import load_model
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connection: str
+    stream: str
+    #: After creating the record here, send it back to the system it was entered in on this
+    #: stream of the origin, so that system learns this one's number (the CRM, the ERP's).
+    report_back: str | None = None
+    max_attempts: int = Field(8, ge=1, le=100)
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Systems whose changes are sent on; empty means every system.
+    entered_in: list[str] = []
+    send_to: list[Target] = []
+
+
+class Routes(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    routes: dict[str, Route] = {}
+    #: entity → field → the system that owns it (``*``: every field of the entity).
+    ownership: dict[str, dict[str, str]] = {}
+
+    def targets(self, entity: str, origin: str) -> list[Target]:
+        """Where a change of this entity made in ``origin`` goes: never back to its origin."""
+        route = self.routes.get(entity)
+        if route is None or (route.entered_in and origin not in route.entered_in):
+            return []
+        return [t for t in route.send_to if t.connection != origin]
+
+    def target(self, entity: str, connection: str) -> Target | None:
+        route = self.routes.get(entity)
+        return next((t for t in route.send_to if t.connection == connection), None) if route else None
+
+
+def load_routes(mappings_dir: Path) -> Routes:
+    path = mappings_dir / "routes.yaml"
+    return _load(path, path.stat().st_mtime_ns) if path.exists() else Routes()
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, _mtime: int) -> Routes:
+    """Re-read when the file changes: an edited route applies from the next dispatch."""
+    return load_model(path, Routes)
