@@ -13,6 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.auth.models import Role
+from hub.documents.cli import orders_app
+from hub.outbox.cli import outbox_app
+from hub.receivables.cli import receivables_app
 from hub.settings import get_settings
 from hub.sync.cli import (
     connections_app,
@@ -35,6 +38,9 @@ for sub, name in (
     (connections_app, "connections"), (dead_letters_app, "dead-letters"), (secrets_app, "secrets"),
 ):
     app.add_typer(sub, name=name)
+app.add_typer(receivables_app, name="receivables")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(orders_app, name="orders")
 app.command("sync")(sync_command)
 app.command("publish")(publish_command)
 

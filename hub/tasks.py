@@ -35,6 +35,8 @@ def make_celery() -> Celery:
 celery_app = make_celery()
 celery_app.conf.beat_schedule = {
     "schedule-due-syncs": {"task": "hub.schedule_syncs", "schedule": 30.0},
+    "receivables-scan": {"task": "hub.receivables_scan", "schedule": 3600.0},
+    "dispatch-outbox": {"task": "hub.dispatch", "schedule": 2.0},
 }
 app = celery_app  # `celery -A hub.tasks` finds `app`
 
@@ -64,7 +66,37 @@ def sync_task(name: str, streams: list[str] | None = None, full: bool = False) -
     """One connection's sync on a worker. A lease per stream keeps two workers apart."""
     from dataclasses import asdict
 
-    return [asdict(r) for r in _sync_engine().sync(name, streams, full)]
+    results = [asdict(r) for r in _sync_engine().sync(name, streams, full)]
+    if any(r["created"] or r["updated"] for r in results):
+        dispatch_task.delay()  # what the sync changed goes on now, not at the next beat
+    return results
+
+
+@celery_app.task(name="hub.dispatch")
+def dispatch_task() -> dict[str, int]:
+    """Route new outbox events, then one delivery task per target with due deliveries."""
+    from hub.outbox.dispatch import Dispatcher
+
+    dispatcher = Dispatcher(_sync_engine())
+    routed = dispatcher.route()
+    targets = dispatcher.due_targets()
+    for target in targets:
+        deliver_task.delay(target)
+    return {"routed": routed, "targets": len(targets)}
+
+
+@celery_app.task(name="hub.deliver")
+def deliver_task(target: str) -> dict[str, Any]:
+    """A target's due deliveries; a second worker finding the target's lease taken steps back."""
+    from dataclasses import asdict
+
+    from hub.outbox.dispatch import Dispatcher
+    from hub.sync.engine import SyncBusy
+
+    try:
+        return asdict(Dispatcher(_sync_engine()).deliver(target))
+    except SyncBusy:
+        return {"target": target, "busy": True}
 
 
 def _sync_engine() -> Any:
@@ -105,3 +137,14 @@ def schedule_syncs() -> list[str]:
     for name, streams in due:
         chain(*(sync_task.si(name, [stream]) for stream in streams)).delay()
     return [name for name, _streams in due]
+
+
+@celery_app.task(name="hub.receivables_scan")
+def receivables_scan_task(as_of: str | None = None) -> dict[str, Any]:
+    """Beat runs this hourly; alerts are raised once per level, so a rerun sends nothing twice."""
+    from datetime import date
+
+    from hub.receivables.scan import scan
+
+    settings = get_settings()
+    return scan(settings.database_url, settings.mappings_dir, date.fromisoformat(as_of) if as_of else None).as_dict()

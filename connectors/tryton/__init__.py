@@ -5,12 +5,17 @@ record changed while we page is neither skipped nor read twice within one run. R
 flattened into plain dicts here — the protocol's business — and mapped to the hub's fields by
 ``mappings/connectors/tryton.yaml``.
 
+Writes create and update parties (``connectors.tryton.parties``) and sales
+(``connectors.tryton.sales``), idempotently: a create looks for the record the hub made
+before (by ``hub_ref`` / reference) so a retried delivery never makes a second one.
+
 Settings: ``url``, ``database``, ``login`` (default ``admin``), ``page_size`` (default 200).
 Secrets: ``password``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
@@ -18,8 +23,10 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult
-from connectors.errors import ConnectorError
-from connectors.tryton.rpc import TrytonRPC
+from connectors.errors import ConnectorError, RecordError
+from connectors.tryton.parties import create_party, update_party
+from connectors.tryton.rpc import TrytonError, TrytonRPC
+from connectors.tryton.sales import create_sale, update_sale
 
 __all__ = ["TrytonConnector"]
 
@@ -37,6 +44,18 @@ def _naive_utc(since: str) -> datetime:
     return stamp
 
 
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(server: str) -> threading.Lock:
+    """One writer per Tryton database in this process: Tryton on SQLite serialises writers
+    and concurrent creates collide on sequences; and a search-then-create is only safe from
+    duplicates when no other write of ours runs in between."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(server, threading.Lock())
+
+
 def _origin_id(origin: Any, model: str) -> int | None:
     """``"sale.line,42"`` → 42 when the origin is of ``model``."""
     if isinstance(origin, str) and origin.startswith(model + ","):
@@ -48,7 +67,7 @@ class TrytonConnector(Connector):
     kind = "tryton"
     streams = (
         Stream("customers", "customer", ordered=False, writable=True),
-        Stream("orders", "order", ordered=False),
+        Stream("orders", "order", ordered=False, writable=True),
         Stream("shipments", "shipment", ordered=False),
         Stream("invoices", "invoice", ordered=False),
         Stream("payments", "payment", ordered=False),
@@ -80,27 +99,32 @@ class TrytonConnector(Connector):
 
     # --- writing -----------------------------------------------------------------------------
     def write(self, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
-        """Customers only, for now: the party's name and its e-mail/phone contact mechanisms.
+        """Create (``external_id`` None) or update a party (``customers``) or a sale (``orders``).
 
-        Writing the same values twice changes nothing, so a retried write is harmless.
+        ``data`` holds the hub's canonical fields, references already Tryton ids, plus
+        ``hub_ref``, the hub's stable key of the record. Safe to retry: a create finds what an
+        earlier attempt made; an update writes only what differs. Tryton refusing the record
+        (a UserError) is a RecordError with Tryton's message; Tryton unreachable is a
+        TransientError (a ConnectorError): deliver again later.
         """
-        if stream != "customers" or external_id is None:
-            raise ConnectorError(f"tryton: writing {stream} (create={external_id is None}) is not supported yet")
-        party_id = int(external_id)
-        if data.get("name"):
-            self.rpc.write("party.party", [party_id], {"name": data["name"]})
-        [party] = self.rpc.read("party.party", [party_id], ["contact_mechanisms"])
-        mechanisms = self.rpc.read("party.contact_mechanism", party["contact_mechanisms"], ["type", "value"])
-        for kind in ("email", "phone"):
-            value = data.get(kind)
-            if not value:
-                continue
-            existing = next((m for m in mechanisms if m["type"] == kind), None)
-            if existing is None:
-                self.rpc.create("party.contact_mechanism", [{"party": party_id, "type": kind, "value": value}])
-            elif existing["value"] != value:
-                self.rpc.write("party.contact_mechanism", [existing["id"]], {"value": value})
-        return WriteResult(external_id, created=False)
+        writers = {
+            "customers": (create_party, update_party),
+            "orders": (create_sale, update_sale),
+        }
+        if stream not in writers:
+            self.stream(stream)  # an unknown stream raises with the list
+            raise ConnectorError(f"tryton: the stream {stream!r} is read-only")
+        create, update = writers[stream]
+        if external_id is not None and not external_id.isdigit():
+            raise RecordError(f"tryton: {stream}: external id {external_id!r} is not a Tryton id")
+        with _write_lock(self.rpc.rpc_url):
+            try:
+                if external_id is None:
+                    return create(self.rpc, data)
+                return update(self.rpc, data, int(external_id))
+            except TrytonError as exc:  # Tryton refused it: name the record, keep Tryton's words
+                record = external_id or data.get("hub_ref") or data.get("reference") or "(new)"
+                raise RecordError(f"tryton: {stream} {record}: {exc}") from exc
 
     # --- reading -----------------------------------------------------------------------------
     def _changed_ids(self, model: str, since: str | None, domain: list[Any]) -> Iterator[list[int]]:
@@ -157,7 +181,9 @@ class TrytonConnector(Connector):
         for party in parties:
             address = addresses.get(party["addresses"][0]) if party["addresses"] else None
             contacts = [mechanisms[m] for m in party["contact_mechanisms"] if m in mechanisms]
-            codes = [identifiers[i]["code"] for i in party["identifiers"] if i in identifiers]
+            # untyped identifiers are references (the hub's own key), not tax numbers
+            codes = [identifiers[i]["code"] for i in party["identifiers"]
+                     if i in identifiers and identifiers[i]["type"]]
             out.append(SourceRecord(
                 external_id=str(party["id"]),
                 cursor=_stamp(party),

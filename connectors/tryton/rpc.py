@@ -6,6 +6,12 @@ travel as ``{"__class__": ...}`` objects. An expired session answers HTTP 401: w
 once. Transport failures, 5xx and 429 answers are retried (``connectors.retry``: backoff, or
 the server's Retry-After) and then raised as ``TransientError``, so the sync engine fails the
 run and keeps its cursor.
+
+A call that is not safe to repeat (``create``, a write that adds one2many lines) is sent with
+``once=True``: it is re-sent only when the request surely never reached Tryton (no
+connection); a timeout or a 5xx after sending raises ``TransientError`` at once, because
+Tryton may have committed it. The writer's search-before-create then finds the record on the
+next delivery instead of creating a second one.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from connectors.errors import AuthError, RecordError
+from connectors.errors import AuthError, RecordError, TransientError
 from connectors.retry import Retryable, call_with_retries, parse_retry_after
 
 _TRYTON_EXCEPTIONS = {"UserError", "UserWarning", "LoginException", "ConcurrencyException"}
@@ -99,7 +105,7 @@ class TrytonRPC:
     def close(self) -> None:
         self._http.close()
 
-    def _post_once(self, method: str, params: Sequence[Any], auth: bool) -> Any:
+    def _post_once(self, method: str, params: Sequence[Any], auth: bool, once: bool = False) -> Any:
         self._ids += 1
         body = json.dumps({"id": self._ids, "method": method, "params": list(params)},
                           default=encode, separators=(",", ":"))
@@ -110,9 +116,17 @@ class TrytonRPC:
         try:
             response = self._http.post(self.rpc_url, content=body, headers=headers)
         except httpx.TransportError as exc:
+            unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            if once and not unsent:
+                raise TransientError(
+                    f"Tryton unreachable: {method}: {type(exc).__name__}: {exc} "
+                    "(not re-sent: Tryton may have done it; the next attempt looks first)"
+                ) from exc
             raise Retryable(f"{method}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 401:
             raise _Unauthorized(method)
+        if once and response.status_code >= 500:
+            raise TransientError(f"Tryton unreachable: {method}: HTTP {response.status_code} (not re-sent)")
         if response.status_code >= 500 or response.status_code == 429:
             raise Retryable(
                 f"{method}: HTTP {response.status_code}",
@@ -124,9 +138,9 @@ class TrytonRPC:
             raise TrytonError(method, data["error"])
         return data.get("result")
 
-    def _post(self, method: str, params: Sequence[Any], auth: bool) -> Any:
+    def _post(self, method: str, params: Sequence[Any], auth: bool, once: bool = False) -> Any:
         return call_with_retries(
-            lambda: self._post_once(method, params, auth),
+            lambda: self._post_once(method, params, auth, once),
             attempts=self._attempts, what="Tryton unreachable: ",
         )
 
@@ -140,15 +154,16 @@ class TrytonRPC:
         self.user_id, self.session = result[0], result[1]
         self.context = self._post("model.res.user.get_preferences", [True, {}], True)
 
-    def call(self, method: str, *params: Any) -> Any:
+    def call(self, method: str, *params: Any, once: bool = False) -> Any:
+        """``once``: the call is not safe to repeat (see the module's docstring)."""
         if self.session is None:
             self.login()
         try:
-            return self._post(method, [*params, self.context], True)
-        except _Unauthorized:  # the session expired: log in again, once
+            return self._post(method, [*params, self.context], True, once)
+        except _Unauthorized:  # the session expired (nothing was done): log in again, once
             self.login()
             try:
-                return self._post(method, [*params, self.context], True)
+                return self._post(method, [*params, self.context], True, once)
             except _Unauthorized:
                 raise AuthError(f"Tryton keeps refusing {method} after a fresh login") from None
 
@@ -164,7 +179,19 @@ class TrytonRPC:
         return [rows[i] for i in ids if i in rows]
 
     def create(self, model: str, values: Sequence[Mapping[str, Any]]) -> list[int]:
-        return self.call(f"model.{model}.create", [dict(v) for v in values])  # type: ignore[no-any-return]
+        return self.call(f"model.{model}.create", [dict(v) for v in values], once=True)  # type: ignore[no-any-return]
 
-    def write(self, model: str, ids: Iterable[int], values: Mapping[str, Any]) -> None:
-        self.call(f"model.{model}.write", list(ids), dict(values))
+    def write(self, model: str, ids: Iterable[int], values: Mapping[str, Any], *, once: bool = False) -> None:
+        self.call(f"model.{model}.write", list(ids), dict(values), once=once)
+
+    def button(self, model: str, name: str, ids: Iterable[int]) -> None:
+        """A workflow button (``quote``, ``confirm``…): safe to repeat, a record already in the
+        target state is left alone by Tryton's transition."""
+        self.call(f"model.{model}.{name}", list(ids))
+
+    def on_change(self, model: str, field: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """What Tryton's own client gets when ``field`` changes on a new record (defaults that
+        depend on it: a party's addresses and payment term, a product's unit and taxes), minus
+        the ``"field."`` display names."""
+        changes = self.call(f"model.{model}.on_change_{field}", dict(values))
+        return {k: v for k, v in changes.items() if not k.endswith(".")}

@@ -8,7 +8,8 @@ from fastapi import FastAPI
 
 import hub
 from hub.api.deps import AnyRole
-from hub.api.routers import connections, customers, quarantine, steward
+from hub.api.routers import connections, customers, orders, outbox, quarantine, steward
+from hub.api.routers import receivables
 from hub.settings import Settings, get_settings
 from hub.web.app import mount_pages
 
@@ -36,5 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(steward.router)
     app.include_router(quarantine.router)
     app.include_router(connections.router)
+    app.include_router(orders.router)
+    app.include_router(outbox.router)
+    app.include_router(receivables.router)
     mount_pages(app)
     return app

@@ -37,12 +37,15 @@ from hub.documents.models import (
     ShipmentLine,
 )
 from hub.jsonable import jsonable
+from hub.master.models import GoldenCustomer
 from hub.outbox.models import OutboxEvent
 from hub.sync.links import Change, content_hash
 from hub.sync.mapping import MappingError
 from hub.sync.models import Link
 
 Outcome = Change | MappingError
+#: The system name of records entered through the hub's own API.
+HUB = "hub"
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,9 @@ class DocumentStore:
     def hub_ids(self, system: str, entity: str, external_ids: set[str]) -> dict[str, int]:
         if not external_ids:
             return {}
+        if system == HUB and entity == "customer":  # the hub's API names golden records directly
+            wanted = {int(x) for x in external_ids if x.isdigit()}
+            return {str(i): i for i in self.session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.id.in_(wanted)))}
         return {ext: link[1] for ext, link in self._links(system, entity, sorted(external_ids)).items()}
 
     def _resolve(self, system: str, kind: Kind, docs: list[_Doc]) -> dict[tuple[str, str], int]:

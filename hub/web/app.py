@@ -16,7 +16,10 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 #: (path, label, roles that see the link; admin sees all)
-NAV: list[tuple[str, str, set[str]]] = []
+NAV: list[tuple[str, str, set[str]]] = [
+    ("/orders", "Orders", {"sales", "it", "finance"}),
+    ("/finance/receivables", "Receivables", {"finance"}),
+]
 
 
 def render(request: Request, name: str, user: PageUser | None, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -27,10 +30,13 @@ def render(request: Request, name: str, user: PageUser | None, status_code: int 
 
 
 def mount_pages(app: FastAPI) -> None:
-    from hub.web import pages
+    from hub.web import orders, pages
+    from hub.web import receivables
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(orders.router)
+    app.include_router(receivables.router)
 
     @app.exception_handler(LoginRequired)
     def _login(request: Request, exc: LoginRequired) -> Response:

@@ -1,0 +1,59 @@
+"""Entering an order in the hub itself (``POST /api/v1/orders``): once, for every system.
+
+The order goes in as a record of the system ``hub``, through the same document store as a
+sync — same links, audit trail and outbox event — so the routes in ``mappings/routes.yaml``
+carry it to the ERP like an order entered in the CRM. Posting the same number again updates
+that order: a client that retries after a lost answer makes no second order.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from hub.documents.ingest import HUB, DocumentStore
+from hub.outbox.routes import Routes
+from hub.sync.links import Change
+from hub.sync.models import Link
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product: str = Field(min_length=1, max_length=120)
+    description: str | None = Field(None, max_length=500)
+    quantity: Decimal = Field(gt=0)
+    unit_price: Decimal = Field(ge=0)
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str | None = Field(None, min_length=1, max_length=80, description="Your order number; generated when absent.")
+    reference: str | None = Field(None, max_length=120, description="The customer's purchase order number.")
+    customer_id: int = Field(description="The golden customer's id (GET /api/v1/customers).")
+    ordered_on: date | None = None
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    status: str = Field("confirmed", pattern=r"^(draft|quotation|confirmed)$")
+    stage: str | None = Field(None, max_length=30)
+    owner: str | None = Field(None, max_length=120)
+    lines: list[OrderLineIn] = Field(min_length=1)
+
+
+def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes) -> tuple[int, Change]:
+    """The order's hub id, and whether it was created or updated (or already as sent)."""
+    number = order.number or f"H-{uuid4().hex[:10].upper()}"
+    fields = {
+        "number": number, "reference": order.reference, "customer": str(order.customer_id),
+        "status": order.status, "stage": order.stage, "owner": order.owner,
+        "ordered_on": order.ordered_on or date.today(), "currency": order.currency,
+        "total": sum((line.quantity * line.unit_price for line in order.lines), Decimal(0)),
+        "lines": [{"id": f"{number}/{n}", **line.model_dump()} for n, line in enumerate(order.lines, 1)],
+    }
+    change = DocumentStore(session, routes.ownership, actor=actor).apply(HUB, "order", number, fields)
+    link = session.query(Link).filter_by(system=HUB, entity_type="order", external_id=number).one()
+    return link.hub_id, change

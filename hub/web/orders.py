@@ -1,0 +1,35 @@
+"""The sales page: find an order by any system's number or the customer, see where it is.
+Made for a phone first — sales asks in the car park, not at a desk."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from hub.api.deps import SessionDep
+from hub.auth.models import Role
+from hub.documents.status import find_orders, order_status
+from hub.web.app import render
+from hub.web.auth import PageUser, page_user
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[PageUser, Depends(page_user(Role.sales, Role.it, Role.finance))]
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders_page(request: Request, session: SessionDep, user: Viewer, q: str = "") -> HTMLResponse:
+    query = q.strip()
+    found = []
+    if query:
+        found = find_orders(session, ref=query) or find_orders(session, customer=query)
+    return render(request, "orders.html", user, q=query, orders=found)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(request: Request, order_id: int, session: SessionDep, user: Viewer) -> HTMLResponse:
+    status = order_status(session, order_id)
+    if status is None:
+        raise HTTPException(404, f"no order {order_id}")
+    return render(request, "order.html", user, o=status)
