@@ -81,22 +81,23 @@ def dispatch_task() -> dict[str, int]:
     routed = dispatcher.route()
     targets = dispatcher.due_targets()
     for target in targets:
-        deliver_task.delay(target)
+        for lane in range(dispatcher.lanes(target)):
+            deliver_task.delay(target, lane)
     return {"routed": routed, "targets": len(targets)}
 
 
 @celery_app.task(name="hub.deliver")
-def deliver_task(target: str) -> dict[str, Any]:
-    """A target's due deliveries; a second worker finding the target's lease taken steps back."""
+def deliver_task(target: str, lane: int = 0) -> dict[str, Any]:
+    """One lane of a target's due deliveries; a worker finding the lane's lease taken steps back."""
     from dataclasses import asdict
 
     from hub.outbox.dispatch import Dispatcher
     from hub.sync.engine import SyncBusy
 
     try:
-        return asdict(Dispatcher(_sync_engine()).deliver(target))
+        return asdict(Dispatcher(_sync_engine()).deliver(target, lane=lane))
     except SyncBusy:
-        return {"target": target, "busy": True}
+        return {"target": target, "lane": lane, "busy": True}
 
 
 def _sync_engine() -> Any:

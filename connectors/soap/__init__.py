@@ -160,11 +160,11 @@ class SoapConnector(Connector):
         if write is None or call is None:
             action = "create" if external_id is None else "update"
             raise ConnectorError(f"{self.name}: stream {stream!r} declares no {action} operation")
-        unknown = sorted(k for k, v in data.items() if v is not None and k not in write.fields)
-        if unknown:
-            raise RecordError(f"{self.name} {stream}: cannot write {', '.join(unknown)} "
-                              f"(writable: {', '.join(write.fields)})")
-        values = {write.fields[k]: v for k, v in data.items() if v is not None}
+        values = _outgoing(write, data, f"{self.name} {stream}")
+        if external_id is not None and not values:
+            # nothing this system takes has a value (the ERP's number of a draft, say): a
+            # call would only touch the record's modification time
+            return WriteResult(external_id, created=False)
         context: dict[str, Any] = {"external_id": external_id}
         if external_id is not None:
             values[write.id_field] = external_id
@@ -189,6 +189,17 @@ class SoapConnector(Connector):
         if written in (None, ""):
             raise ConnectorError(f"{self.name} {call.operation}: the answer has no record id at {call.id!r}")
         return WriteResult(str(written), created=external_id is None)
+
+
+def _outgoing(write: Write, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The system's fields and values for the hub's record; a hub field the service neither
+    writes nor ignores is refused (a field map out of step must not lose data silently)."""
+    covered = {path.split(".", 1)[0] for path in write.fields} | set(write.ignore)
+    unknown = sorted(k for k, v in data.items() if v is not None and k not in covered)
+    if unknown:
+        raise RecordError(f"{where}: cannot write {', '.join(unknown)} (writable: {', '.join(write.fields)})")
+    values = {field: get(data, path) for path, field in write.fields.items()}
+    return {field: value for field, value in values.items() if value is not None}
 
 
 def _nulls(value: Any) -> Any:

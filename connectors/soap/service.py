@@ -102,8 +102,12 @@ class WriteCall(Call):
 
 
 class Write(_Strict):
-    #: hub field → the system's field; a field not listed here cannot be written.
+    #: hub field → the system's field; a field not listed here cannot be written. A dotted
+    #: hub field reads inside the hub's record: ``refs.erp`` is the ERP's number of it.
     fields: dict[str, str]
+    #: Hub fields the system is sent but keeps itself (not written, not an error): e.g. the
+    #: order a CRM entered, when the hub only tells it the ERP's number back.
+    ignore: list[str] = []
     #: ``pairs``: ``{values}`` is a list of ``{name, value}`` (text); ``element``: a dict.
     as_: Literal["pairs", "element"] = Field("element", alias="as")
     #: The system's id field, sent with an update.

@@ -4,7 +4,7 @@ Each write POSTs ``{"stream", "external_id", "data"}`` to the connection's ``url
 HMAC-SHA256 over timestamp and body (``hub.notify.signing``; the receiver checks it with
 ``verify``). ``data`` carries ``hub_ref``, a stable key of the hub's record, so a receiver can
 make a retried create harmless. The answer's JSON ``id`` becomes the record's id in that system
-(else ``hub_ref``). Write-only: it has nothing to read.
+(else ``hub_ref``), its ``number`` the number people there see. Write-only: nothing to read.
 
 Settings: ``url``, ``timeout`` (s, default 10), ``streams`` (default: one per hub entity).
 Secrets: ``signing_secret``.
@@ -56,8 +56,10 @@ class WebhookConnector(Connector):
             reply = answer.json() if answer.content else {}
         except ValueError:
             reply = {}
-        new_id = reply.get("id") if isinstance(reply, dict) else None
-        return WriteResult(str(new_id or external_id or data.get("hub_ref")), created=external_id is None)
+        reply = reply if isinstance(reply, dict) else {}
+        number = reply.get("number")
+        return WriteResult(str(reply.get("id") or external_id or data.get("hub_ref")), created=external_id is None,
+                           version=None if number is None else str(number))
 
     def _post(self, body: bytes) -> httpx.Response:
         headers = {"Content-Type": "application/json", **sign(self.secrets["signing_secret"], body)}

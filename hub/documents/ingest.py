@@ -107,6 +107,8 @@ class _Doc:
     lines: list[dict[str, Any]] = field(default_factory=list)
     #: What an update changes in the hub: (field, before, after), lines included.
     diff: list[tuple[str, Any, Any]] = field(default_factory=list)
+    #: False when another system owns this record's lines: its lines are left as they are.
+    owns_lines: bool = True
 
     @property
     def hub_id(self) -> int:
@@ -114,9 +116,9 @@ class _Doc:
 
 
 class DocumentStore:
-    """``ownership`` (entity → field → system, ``*`` for every field; from
-    ``mappings/routes.yaml``) settles conflicts: a system's value for a field another system
-    owns is ignored, whoever wrote last. ``actor`` names who makes the changes in the audit
+    """``ownership`` (entity → field → system, ``*`` for every field, ``origin`` for the system
+    the record was entered in; from ``mappings/routes.yaml``) settles conflicts: a system's
+    value for a field another system owns is ignored, whoever wrote last. ``actor`` names who makes the changes in the audit
     trail (default: the system they come from)."""
 
     def __init__(self, session: Session, ownership: Mapping[str, Mapping[str, str]] | None = None,
@@ -208,19 +210,35 @@ class DocumentStore:
                 .where(table.c.id.in_([d.link[1] for d in changed if d.link]))
             )
         }
+        origins = self._origins(entity, list(current)) if "origin" in owners.values() else {}
         for doc in changed:
             assert doc.link is not None
             doc.row["id"] = doc.link[1]
             old = current.get(doc.link[1])
             if old is None:
                 continue
-            for name, column in columns.items():
+            def owner_of(name: str, hub_id: int = doc.link[1]) -> str | None:
                 owner = owners.get(name, owners.get("*"))
+                return origins.get(hub_id) if owner == "origin" else owner
+
+            lines_owner = owner_of("lines")
+            doc.owns_lines = lines_owner is None or lines_owner == system
+            for name, column in columns.items():
+                owner = owner_of(name)
                 before = getattr(old, column)
                 if owner is not None and owner != system:
                     doc.row[column] = before
                 elif _differs(before, doc.row[column]):
                     doc.diff.append((name, before, doc.row[column]))
+
+    def _origins(self, entity: str, hub_ids: list[int]) -> dict[int, str]:
+        """The system each record was entered in: the one linked first."""
+        origins: dict[int, str] = {}
+        for hub_id, system in self.session.execute(
+            select(Link.hub_id, Link.system).where(Link.entity_type == entity, Link.hub_id.in_(hub_ids)).order_by(Link.id)
+        ):
+            origins.setdefault(hub_id, system)
+        return origins
 
     def _record(self, system: str, entity: str, new: list[_Doc], moved: list[_Doc], now: Any) -> None:
         """The audit trail and the outbox events of what this page changed, in its transaction."""
@@ -368,18 +386,11 @@ def _lines(doc: _Doc) -> list[Mapping[str, Any]]:
 LINE_FIELDS = ("product", "description", "quantity", "unit_price")
 
 
-def _line_owner_elsewhere(store: DocumentStore, entity: str, system: str) -> bool:
-    owners = store.ownership.get(entity, {})
-    owner = owners.get("lines", owners.get("*"))
-    return owner is not None and owner != system
-
-
 def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], changed: list[_Doc]) -> None:
     """Lines keep their hub id across updates (shipments point at them): each line is linked
     by its own external id; lines an order no longer has are deleted. What changes on a line
     goes into its order's diff (``lines[P-100].quantity``), for the audit trail and the event."""
-    if _line_owner_elsewhere(store, "order", system):
-        changed = []
+    changed = [d for d in changed if d.owns_lines]
     docs = new + changed
     line_ids = {str(line.get("id")) for doc in docs for line in _lines(doc)}
     linked = store._links(system, "order_line", sorted(line_ids)) if line_ids else {}
@@ -481,8 +492,7 @@ def _prepare_shipment_lines(
 
 def _write_shipment_lines(store: DocumentStore, system: str, new: list[_Doc], changed: list[_Doc]) -> None:
     """A shipment's lines are replaced as a whole when they change: nothing refers to them."""
-    if _line_owner_elsewhere(store, "shipment", system):
-        changed = []
+    changed = [d for d in changed if d.owns_lines]
     old: dict[int, list[tuple[Any, ...]]] = {}
     if changed:
         for row in store.session.execute(

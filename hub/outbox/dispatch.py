@@ -27,6 +27,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector
@@ -72,7 +73,13 @@ class Dispatcher:
 
     # --- 1. routing --------------------------------------------------------------------------
     def route(self) -> int:
-        """Fan new events out into deliveries; how many events were routed."""
+        """Fan new events out into deliveries, a chunk per transaction; how many were routed."""
+        total = 0
+        while routed := self._route_chunk():
+            total += routed
+        return total
+
+    def _route_chunk(self) -> int:
         routes = self.routes
         with session_scope(self.engine.database_url) as session:
             query = select(OutboxEvent).where(OutboxEvent.routed_at.is_(None)).order_by(OutboxEvent.id).limit(self.batch * 4)
@@ -100,58 +107,70 @@ class Dispatcher:
             ))
 
     # --- 2. delivery -------------------------------------------------------------------------
-    def deliver(self, target: str, progress: Callable[[int], None] | None = None) -> DeliveryReport:
-        """Send the target's due deliveries, batch after batch, until none is due."""
+    def lanes(self, target: str) -> int:
+        """How many senders a target takes at once (connection setting ``lanes``, default 1).
+        A record always travels in the same lane (its hub id modulo lanes), so one record's
+        writes never race; a system that must be written serially keeps one lane."""
+        with session_scope(self.engine.database_url) as session:
+            return max(1, int(_connection(session, target).settings.get("lanes", 1)))
+
+    def deliver(self, target: str, progress: Callable[[int], None] | None = None, lane: int = 0) -> DeliveryReport:
+        """Send the target's due deliveries in one lane, batch after batch, until none is due."""
         report = DeliveryReport(target)
         owner = uuid4().hex
         with session_scope(self.engine.database_url) as session:
             connection = _connection(session, target)
-            take_lease(session, connection.id, LEASE_STREAM, owner)
+            lanes = max(1, int(connection.settings.get("lanes", 1)))
+            lease = LEASE_STREAM if lanes == 1 else f"{LEASE_STREAM}/{lane}"
+            take_lease(session, connection.id, lease, owner)
             connector = self.engine.connector(connection)
         try:
-            while self._deliver_batch(connection.id, target, connector, report, owner, progress):
+            while self._deliver_batch(connection.id, target, connector, report, (lease, owner), progress, (lane, lanes)):
                 pass
         finally:
             connector.close()
             with session_scope(self.engine.database_url) as session:
-                release_lease(session, connection.id, LEASE_STREAM, owner)
+                release_lease(session, connection.id, lease, owner)
         return report
 
     def _deliver_batch(
-        self, connection_id: int, target: str, connector: Connector, report: DeliveryReport, owner: str,
-        progress: Callable[[int], None] | None,
+        self, connection_id: int, target: str, connector: Connector, report: DeliveryReport,
+        lease: tuple[str, str], progress: Callable[[int], None] | None, lane: tuple[int, int],
     ) -> bool:
+        """One claimed batch in one transaction: everything it needs is read set-wise first,
+        then one write to the target per record, then the deliveries' outcomes set-wise."""
         with session_scope(self.engine.database_url) as session:
-            claimed = self._claim(session, target)
-            renew_lease(session, connection_id, LEASE_STREAM, owner)
+            claimed = self._claim(session, target, lane)
+            renew_lease(session, connection_id, *lease)
         if not claimed:
             return False
         by_record: dict[tuple[str, int], list[OutboxDelivery]] = {}
         for delivery in claimed:
             by_record.setdefault((delivery.entity_type, delivery.hub_id), []).append(delivery)
-        system_down = False
-        for (entity, hub_id), deliveries in by_record.items():
-            with session_scope(self.engine.database_url) as session:
+        outcome = _Outcome()
+        system_down: str | None = None
+        with session_scope(self.engine.database_url) as session:
+            loaded = _Loaded.read(session, list(by_record), {d.event_id for d in claimed})
+            for (entity, hub_id), deliveries in by_record.items():
                 if system_down:
-                    self._retry(session, deliveries, "not attempted: the target failed earlier in this batch", report)
+                    outcome.retry(deliveries, f"not attempted: {system_down}")
                     continue
                 try:
-                    with session.begin_nested():
-                        external_id = self._send(session, connector, target, deliveries[0], entity, hub_id)
+                    outcome.sent(deliveries, self._send(session, connector, target, deliveries[0], loaded))
                 except RecordError as exc:
-                    self._dead(session, deliveries, str(exc), report)
+                    outcome.dead(deliveries, str(exc))
                 except NotYet as exc:
-                    self._retry(session, deliveries, str(exc), report)
+                    outcome.retry(deliveries, str(exc))
                 except (ConnectorError, OSError) as exc:
-                    system_down = True
-                    self._retry(session, deliveries, f"{type(exc).__name__}: {exc}", report)
-                else:
-                    self._sent(session, deliveries, external_id, report)
-            if progress:
-                progress(len(deliveries))
-        return not system_down
+                    system_down = f"{type(exc).__name__}: {exc}"
+                    outcome.retry(deliveries, system_down)
+                if progress:
+                    progress(len(deliveries))
+            session.flush()
+            self._settle(session, outcome, report)
+        return system_down is None
 
-    def _claim(self, session: Session, target: str) -> list[OutboxDelivery]:
+    def _claim(self, session: Session, target: str, lane: tuple[int, int]) -> list[OutboxDelivery]:
         query = (
             select(OutboxDelivery)
             .where(OutboxDelivery.target == target, OutboxDelivery.status == "pending",
@@ -159,6 +178,8 @@ class Dispatcher:
             .order_by(OutboxDelivery.id)
             .limit(self.batch)
         )
+        if lane[1] > 1:
+            query = query.where(OutboxDelivery.hub_id % lane[1] == lane[0])
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         claimed = list(session.scalars(query))
@@ -174,83 +195,88 @@ class Dispatcher:
             session.expunge_all()
         return claimed
 
-    def _sent(self, session: Session, deliveries: list[OutboxDelivery], external_id: str, report: DeliveryReport) -> None:
-        _set(session, deliveries, status="sent", delivered_at=utcnow(), external_id=external_id, last_error=None)
-        report.sent += len(deliveries)
-
-    def _retry(self, session: Session, deliveries: list[OutboxDelivery], error: str, report: DeliveryReport) -> None:
-        route = self.routes.target(deliveries[0].entity_type, deliveries[0].target)
-        attempts = max(d.attempts for d in deliveries)
-        if route is not None and attempts >= route.max_attempts:
-            self._dead(session, deliveries, f"gave up after {attempts} attempts: {error}", report)
-            return
-        wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
-        _set(session, deliveries, next_attempt_at=utcnow() + wait, last_error=error)
-        report.retrying += len(deliveries)
-        report.errors.append(error)
-
-    def _dead(self, session: Session, deliveries: list[OutboxDelivery], error: str, report: DeliveryReport) -> None:
-        _set(session, deliveries, status="dead", last_error=error)
-        report.dead += len(deliveries)
-        report.errors.append(error)
+    def _settle(self, session: Session, outcome: _Outcome, report: DeliveryReport) -> None:
+        now = utcnow()
+        if outcome.sent_rows:
+            session.execute(update(OutboxDelivery), [
+                {"id": i, "status": "sent", "delivered_at": now, "external_id": ext, "last_error": None}
+                for i, ext in outcome.sent_rows
+            ])
+        rows = []
+        for delivery, error in outcome.failed:
+            route = self.routes.target(delivery.entity_type, delivery.target)
+            if error.fatal or (route is not None and delivery.attempts >= route.max_attempts):
+                text = error.text if error.fatal else f"gave up after {delivery.attempts} attempts: {error.text}"
+                rows.append({"id": delivery.id, "status": "dead", "last_error": text})
+                report.dead += 1
+            else:
+                wait = min(BACKOFF_FIRST * 2 ** (delivery.attempts - 1), BACKOFF_MAX)
+                rows.append({"id": delivery.id, "status": "pending", "next_attempt_at": now + wait,
+                             "last_error": error.text})
+                report.retrying += 1
+            report.errors.append(error.text)
+        for status in ("dead", "pending"):  # one statement shape each
+            same = [r for r in rows if r["status"] == status]
+            if same:
+                session.execute(update(OutboxDelivery), same)
+        report.sent += len(outcome.sent_rows)
 
     # --- one record --------------------------------------------------------------------------
     def _send(self, session: Session, connector: Connector, target: str, delivery: OutboxDelivery,
-              entity: str, hub_id: int) -> str:
+              loaded: _Loaded) -> str:
         """Write the hub's current record to the target; the target's id for it."""
-        payload = self.payload(session, connector, target, entity, hub_id)
-        link = session.scalar(select(Link).where(
-            Link.system == target, Link.entity_type == entity, Link.hub_id == hub_id
-        ))
-        result = connector.write(delivery.stream, payload, link.external_id if link else None)
-        if link is None:
-            now = utcnow()
+        entity, hub_id = delivery.entity_type, delivery.hub_id
+        payload = self.payload(session, connector, target, entity, hub_id, loaded)
+        known = loaded.links.get((entity, hub_id), {}).get(target)
+        result = connector.write(delivery.stream, payload, known[0] if known else None)
+        now = utcnow()
+        if known is None:
             # content hash unknown until the record is read back: that read links it fully,
             # and finds nothing to change (no echo)
             session.add(Link(entity_type=entity, hub_id=hub_id, system=target, external_id=result.external_id,
                              content_hash="", external_ref=result.version, created_at=now, updated_at=now))
-            self._report_back(session, delivery, target)
-        elif result.version and result.version != link.external_ref:
-            link.external_ref = result.version
+            loaded.links.setdefault((entity, hub_id), {})[target] = (result.external_id, result.version, 0)
+            self._report_back(session, delivery, target, loaded.origins.get(delivery.event_id))
+        elif result.version and result.version != known[1]:
+            session.execute(update(Link).where(Link.id == known[2]).values(external_ref=result.version, updated_at=now))
         return result.external_id
 
-    def payload(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int) -> dict[str, Any]:
+    def payload(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int,
+                loaded: _Loaded | None = None) -> dict[str, Any]:
         """The hub's record in canonical fields, references in the target's own ids."""
+        loaded = loaded or _Loaded.read(session, [(entity, hub_id)], set())
         kind = KINDS[entity]
-        table = kind.model.__table__  # type: ignore[attr-defined]
-        row = session.execute(select(table).where(table.c.id == hub_id)).mappings().one()
+        row = loaded.rows.get((entity, hub_id))
+        if row is None:
+            raise RecordError(f"{entity} {hub_id} no longer exists in the hub")
         data: dict[str, Any] = {name: row[name] for name in kind.columns}
         for ref in kind.refs:
-            data[ref.field] = self._target_id(session, connector, target, ref.entity, row[ref.column])
+            data[ref.field] = self._target_id(session, connector, target, ref.entity, row[ref.column], loaded)
         if entity == "order":
-            data["lines"] = [
-                {"id": line.id, "product": line.product, "description": line.description,
-                 "quantity": line.quantity, "unit_price": line.unit_price}
-                for line in session.scalars(select(OrderLine).where(OrderLine.order_id == hub_id).order_by(OrderLine.id))
-            ]
+            data["lines"] = loaded.lines.get(hub_id, [])
         data["hub_ref"] = f"concord:{entity}:{hub_id}"
-        data["refs"] = {
-            system: ref or ext for system, ext, ref in session.execute(
-                select(Link.system, Link.external_id, Link.external_ref)
-                .where(Link.entity_type == entity, Link.hub_id == hub_id)
-            )
-        }
+        known = loaded.links.get((entity, hub_id), {})
+        data["refs"] = {system: ref for system, (_ext, ref, _id) in known.items() if ref}  # numbers people see
+        data["ids"] = {system: ext for system, (ext, _ref, _id) in known.items()}
         return data
 
-    def _target_id(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int | None) -> str | None:
+    def _target_id(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int | None,
+                   loaded: _Loaded) -> str | None:
         if hub_id is None:
             return None
-        found = session.scalar(select(Link.external_id).where(
-            Link.system == target, Link.entity_type == entity, Link.hub_id == hub_id
-        ))
+        found = loaded.links.get((entity, hub_id), {}).get(target)
         if found is not None:
-            return found
+            return found[0]
         if entity != "customer":
             raise NotYet(f"{entity} {hub_id} is not in {target} yet")
-        return self._create_customer(session, connector, target, hub_id)
+        created = self._create_customer(session, connector, target, hub_id)
+        loaded.links.setdefault((entity, hub_id), {})[target] = (created, None, 0)
+        return created
 
     def _create_customer(self, session: Session, connector: Connector, target: str, golden_id: int) -> str:
-        """No double entry of customers either: the target gets the golden record, linked."""
+        """No double entry of customers either: the target gets the golden record, linked.
+        Two lanes may need the same new customer at once: the connector's create is idempotent
+        (``hub_ref``), and the second link is recognised rather than written twice."""
         golden = session.get(GoldenCustomer, golden_id)
         assert golden is not None
         while golden.merged_into_id:  # a merged-away record: its survivor is the customer
@@ -258,14 +284,21 @@ class Dispatcher:
             assert golden is not None
         data = {f: getattr(golden, f) for f in GOLDEN_FIELDS} | {"hub_ref": f"concord:customer:{golden.id}"}
         result = connector.write("customers", data, None)
-        master = CustomerMaster(session, self.engine.mappings_dir)
-        master.ingest(target, result.external_id, data, golden_id=golden.id)
+        try:
+            with session.begin_nested():
+                CustomerMaster(session, self.engine.mappings_dir).ingest(target, result.external_id, data, golden_id=golden.id)
+        except IntegrityError:  # the other lane linked it a moment ago
+            pass
         return result.external_id
 
-    def _report_back(self, session: Session, delivery: OutboxDelivery, target: str) -> None:
+    def _report_back(self, session: Session, delivery: OutboxDelivery, target: str, origin: str | None) -> None:
         route = self.routes.target(delivery.entity_type, target)
-        origin = session.scalar(select(OutboxEvent.origin).where(OutboxEvent.id == delivery.event_id))
         if route is None or route.report_back is None or origin in (None, target, "hub"):
+            return
+        told = session.scalar(select(OutboxDelivery).where(
+            OutboxDelivery.event_id == delivery.event_id, OutboxDelivery.target == origin))
+        if told is not None:  # linked again after a lost link or answer: tell the origin again
+            told.status, told.attempts, told.next_attempt_at = "pending", 0, utcnow()
             return
         session.add(OutboxDelivery(
             event_id=delivery.event_id, target=origin, stream=route.report_back, entity_type=delivery.entity_type,
@@ -299,8 +332,69 @@ class Dispatcher:
         return out
 
 
-def _set(session: Session, deliveries: list[OutboxDelivery], **values: Any) -> None:
-    session.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_([d.id for d in deliveries])).values(**values))
+@dataclass(frozen=True)
+class _Error:
+    text: str
+    fatal: bool  # the target refused the record: retrying the same data cannot help
+
+
+@dataclass
+class _Outcome:
+    sent_rows: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[OutboxDelivery, _Error]] = field(default_factory=list)
+
+    def sent(self, deliveries: list[OutboxDelivery], external_id: str) -> None:
+        self.sent_rows += [(d.id, external_id) for d in deliveries]
+
+    def retry(self, deliveries: list[OutboxDelivery], text: str) -> None:
+        self.failed += [(d, _Error(text, fatal=False)) for d in deliveries]
+
+    def dead(self, deliveries: list[OutboxDelivery], text: str) -> None:
+        self.failed += [(d, _Error(text, fatal=True)) for d in deliveries]
+
+
+@dataclass
+class _Loaded:
+    """What a batch of deliveries needs from the hub, read in a few queries."""
+
+    rows: dict[tuple[str, int], Any]
+    lines: dict[int, list[dict[str, Any]]]
+    #: (entity, hub id) → system → (external id, number, link id)
+    links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]]
+    origins: dict[int, str]
+
+    @classmethod
+    def read(cls, session: Session, records: list[tuple[str, int]], event_ids: set[int]) -> _Loaded:
+        rows: dict[tuple[str, int], Any] = {}
+        wanted: dict[str, set[int]] = {}
+        for entity in {e for e, _ in records}:
+            ids = [i for e, i in records if e == entity]
+            wanted.setdefault(entity, set()).update(ids)
+            kind = KINDS[entity]
+            table = kind.model.__table__  # type: ignore[attr-defined]
+            for row in session.execute(select(table).where(table.c.id.in_(ids))).mappings():
+                rows[(entity, row["id"])] = row
+                for ref in kind.refs:
+                    if row[ref.column] is not None:
+                        wanted.setdefault(ref.entity, set()).add(row[ref.column])
+        links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]] = {}
+        for entity, ids in wanted.items():
+            for hub_id, system, ext, ref, link_id in session.execute(
+                select(Link.hub_id, Link.system, Link.external_id, Link.external_ref, Link.id)
+                .where(Link.entity_type == entity, Link.hub_id.in_(ids))
+            ):
+                links.setdefault((entity, hub_id), {})[system] = (ext, ref, link_id)
+        lines: dict[int, list[dict[str, Any]]] = {}
+        order_ids = [i for e, i in records if e == "order"]
+        if order_ids:
+            for line in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)):
+                lines.setdefault(line.order_id, []).append(
+                    {"id": line.id, "product": line.product, "description": line.description,
+                     "quantity": line.quantity, "unit_price": line.unit_price})
+        origins = dict(session.execute(
+            select(OutboxEvent.id, OutboxEvent.origin).where(OutboxEvent.id.in_(event_ids))
+        ).all()) if event_ids else {}
+        return cls(rows, lines, links, origins)
 
 
 def dispatcher(database_url: str, mappings_dir: Path, secret_key: str) -> Dispatcher:

@@ -36,7 +36,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "assigned_user_name", "lost_reason_c", "date_entered", "date_modified")),
     "Orders": ("orders", (
         "id", "order_number", "name", "account_id", "status", "order_date", "currency_id",
-        "total_amount", "date_entered", "date_modified")),
+        "total_amount", "erp_number", "date_entered", "date_modified")),
     "Cases": ("cases", (
         "id", "case_number", "name", "account_id", "status", "priority", "date_entered",
         "date_closed_c", "date_modified")),

@@ -37,6 +37,8 @@ def webhook_sink(secret: str = "sink-secret", prefix: str = "X") -> Iterator[Sin
     holder: dict[str, Sink] = {}
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver behind a proxy
+        disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
@@ -60,7 +62,7 @@ def webhook_sink(secret: str = "sink-secret", prefix: str = "X") -> Iterator[Sin
                 sink.received.append(record)
                 ref = record["data"].get("hub_ref") or str(len(sink.received))
                 new_id = record["external_id"] or sink.ids.setdefault(ref, f"{prefix}{len(sink.ids) + 1}")
-            self._answer(200, {"id": new_id})
+            self._answer(200, {"id": new_id, "number": new_id})
 
         def _answer(self, status: int, payload: Any) -> None:
             data = json.dumps(payload).encode()
