@@ -19,7 +19,9 @@ their error and can be replayed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +32,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connectors.base import Connector
+from connectors.base import Connector, WriteResult
 from connectors.errors import ConnectorError, RecordError
 from hub.bulk import insert_rows
 from hub.db import session_scope, utcnow
@@ -151,19 +153,21 @@ class Dispatcher:
         system_down: str | None = None
         with session_scope(self.engine.database_url) as session:
             loaded = _Loaded.read(session, list(by_record), {d.event_id for d in claimed})
-            for (entity, hub_id), deliveries in by_record.items():
-                if system_down:
-                    outcome.retry(deliveries, f"not attempted: {system_down}")
-                    continue
+            ready: list[tuple[list[OutboxDelivery], dict[str, Any], tuple[str, str | None, int] | None]] = []
+            for (entity, hub_id), deliveries in by_record.items():  # payloads; missing customers made
                 try:
-                    outcome.sent(deliveries, self._send(session, connector, target, deliveries[0], loaded))
-                except RecordError as exc:
-                    outcome.dead(deliveries, str(exc))
-                except NotYet as exc:
-                    outcome.retry(deliveries, str(exc))
-                except (ConnectorError, OSError) as exc:
-                    system_down = f"{type(exc).__name__}: {exc}"
-                    outcome.retry(deliveries, system_down)
+                    if system_down:
+                        raise _Skipped(system_down)
+                    payload = self.payload(session, connector, target, entity, hub_id, loaded)
+                    ready.append((deliveries, payload, loaded.links.get((entity, hub_id), {}).get(target)))
+                except (RecordError, NotYet, ConnectorError, OSError, _Skipped) as exc:
+                    system_down = outcome.failed_with(deliveries, exc) or system_down
+            for (deliveries, _payload, known), result in zip(ready, self._write_all(connector, ready), strict=True):
+                if isinstance(result, WriteResult):
+                    self._linked(session, target, deliveries[0], known, result, loaded)
+                    outcome.sent(deliveries, result.external_id)
+                else:
+                    system_down = outcome.failed_with(deliveries, result) or system_down
                 if progress:
                     progress(len(deliveries))
             session.flush()
@@ -222,13 +226,34 @@ class Dispatcher:
         report.sent += len(outcome.sent_rows)
 
     # --- one record --------------------------------------------------------------------------
-    def _send(self, session: Session, connector: Connector, target: str, delivery: OutboxDelivery,
-              loaded: _Loaded) -> str:
-        """Write the hub's current record to the target; the target's id for it."""
+    def _write_all(self, connector: Connector, ready: list[tuple[list[OutboxDelivery], dict[str, Any], Any]]
+                   ) -> list[WriteResult | Exception]:
+        """One write per record; ``concurrency`` (connection setting, default 1) of them at
+        once — writes are I/O, and the records of a batch are distinct, so they cannot race.
+        After a system-down error the rest of the batch is not attempted."""
+        def write(item: tuple[list[OutboxDelivery], dict[str, Any], Any]) -> WriteResult | Exception:
+            deliveries, payload, known = item
+            if down.is_set():
+                return _Skipped("the target failed earlier in this batch")
+            try:
+                return connector.write(deliveries[0].stream, payload, known[0] if known else None)
+            except RecordError as exc:
+                return exc
+            except (ConnectorError, OSError) as exc:
+                down.set()
+                return exc
+
+        down = threading.Event()
+        workers = max(1, int(connector.settings.get("concurrency", 1)))
+        if workers == 1 or len(ready) < 2:
+            return [write(item) for item in ready]
+        with ThreadPoolExecutor(workers, thread_name_prefix="outbox") as pool:
+            return list(pool.map(write, ready))
+
+    def _linked(self, session: Session, target: str, delivery: OutboxDelivery,
+                known: tuple[str, str | None, int] | None, result: WriteResult, loaded: _Loaded) -> None:
+        """Link what the write created (its number too), and report back to the origin."""
         entity, hub_id = delivery.entity_type, delivery.hub_id
-        payload = self.payload(session, connector, target, entity, hub_id, loaded)
-        known = loaded.links.get((entity, hub_id), {}).get(target)
-        result = connector.write(delivery.stream, payload, known[0] if known else None)
         now = utcnow()
         if known is None:
             # content hash unknown until the record is read back: that read links it fully,
@@ -239,7 +264,6 @@ class Dispatcher:
             self._report_back(session, delivery, target, loaded.origins.get(delivery.event_id))
         elif result.version and result.version != known[1]:
             session.execute(update(Link).where(Link.id == known[2]).values(external_ref=result.version, updated_at=now))
-        return result.external_id
 
     def payload(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int,
                 loaded: _Loaded | None = None) -> dict[str, Any]:
@@ -338,6 +362,10 @@ class _Error:
     fatal: bool  # the target refused the record: retrying the same data cannot help
 
 
+class _Skipped(Exception):  # noqa: N818
+    """Not attempted: the target failed earlier in the batch."""
+
+
 @dataclass
 class _Outcome:
     sent_rows: list[tuple[int, str]] = field(default_factory=list)
@@ -351,6 +379,20 @@ class _Outcome:
 
     def dead(self, deliveries: list[OutboxDelivery], text: str) -> None:
         self.failed += [(d, _Error(text, fatal=True)) for d in deliveries]
+
+    def failed_with(self, deliveries: list[OutboxDelivery], exc: Exception) -> str | None:
+        """Record why these were not sent; returns the reason when the target itself is down."""
+        if isinstance(exc, RecordError):
+            self.dead(deliveries, str(exc))
+        elif isinstance(exc, _Skipped):
+            self.retry(deliveries, f"not attempted: {exc}")
+        elif isinstance(exc, NotYet):
+            self.retry(deliveries, str(exc))
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+            self.retry(deliveries, reason)
+            return reason
+        return None
 
 
 @dataclass

@@ -62,6 +62,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--lanes", type=int, default=1, help="parallel senders to the one target")
+    ap.add_argument("--concurrency", type=int, default=1, help="overlapping writes within a sender")
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--redis-url", default=None)
     args = ap.parse_args()
@@ -82,7 +84,7 @@ def main() -> None:
         print(f"seeded {args.events} orders with their events in {time.perf_counter() - started:.1f} s", flush=True)
         with webhook_sink(prefix="SO") as sink, ExitStack() as stack:
             with session_scope(url) as session:
-                add_connection(session, name="erp", kind="webhook", settings={"url": sink.url},
+                add_connection(session, name="erp", kind="webhook", settings={"url": sink.url, "lanes": args.lanes, "concurrency": args.concurrency},
                                secrets={"signing_secret": sink.secret}, secret_key=KEY)
             for _ in range(args.workers):
                 stack.enter_context(celery_worker(env))
@@ -98,7 +100,7 @@ def main() -> None:
                     raise SystemExit(f"only {sent} of {args.events} sent after 10 min")
             seconds = time.perf_counter() - started
             posts = len(sink.received)
-        row = f"| {args.events} | {args.workers} | {seconds:.1f} | {args.events / seconds:,.0f} | {posts} |"
+        row = f"| {args.events} | {args.workers} | {args.lanes} | {args.concurrency} | {seconds:.1f} | {args.events / seconds:,.0f} | {posts} |"
         print(row)
     finally:
         get_engine(url).dispose()
@@ -106,10 +108,10 @@ def main() -> None:
         shutil.rmtree(mappings, ignore_errors=True)
     out = ROOT / "tests" / "bench" / "results" / f"outbox-{dt.date.today()}.md"
     header = [f"# Outbox delivery throughput — {dt.date.today()}", "",
-              "`python tests/bench/bench_outbox.py --events N --workers W`: PostgreSQL, Redis broker, "
-              "W Celery worker processes (`--pool=solo`), target a loopback web hook receiver that checks "
+              "`python tests/bench/bench_outbox.py --events N --workers W --lanes L --concurrency C`: PostgreSQL, Redis broker, "
+              "W Celery worker processes (`--pool=solo`), L lanes (parallel senders) to the one target, C overlapping writes per sender, target a loopback web hook receiver that checks "
               "signatures and answers at once (posts include the customers created on first use).", "",
-              "| events | workers | seconds | events/s | POSTs received |", "|---:|---:|---:|---:|---:|"]
+              "| events | workers | lanes | concurrency | seconds | events/s | POSTs received |", "|---:|---:|---:|---:|---:|---:|---:|"]
     lines = out.read_text().splitlines() if out.exists() else header
     out.write_text("\n".join([*lines, row]) + "\n")
     print(f"written to {out}")

@@ -167,3 +167,20 @@ def test_a_change_from_a_system_that_may_not_send_goes_nowhere(
         apply.many("order", [(SourceRecord("9", order), order)])
     assert dispatcher.route() == 1  # the order (customers are published, not routed)
     assert _deliveries(database_url) == []
+
+
+def test_concurrent_writes_send_each_record_once(
+    database_url: str, mappings_dir: Path, sinks: dict[str, Sink], dispatcher: Dispatcher
+) -> None:
+    """With `concurrency` a batch's writes overlap; each order still arrives exactly once."""
+    from hub.sync.models import Connection
+
+    with session_scope(database_url) as session:
+        erp = session.scalars(select(Connection).where(Connection.name == "erp")).one()
+        erp.settings = {**erp.settings, "concurrency": 4}
+    for i in range(25):
+        _enter_in_crm(database_url, mappings_dir, number=f"CRM-{i}")
+    _dispatch(dispatcher)
+    numbers = [r["data"]["number"] for r in sinks["erp"].of("orders")]
+    assert sorted(numbers) == sorted(f"CRM-{i}" for i in range(25))
+    assert len(sinks["erp"].of("customers")) == 1
