@@ -23,6 +23,7 @@ from hub.migrate import upgrade
 from hub.models import Base
 from hub.settings import BUNDLED_MAPPINGS, Settings
 from tests.support import servers
+from tests.support.browser import browser  # noqa: F401 - one Chromium for the whole run
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from hub.settings import Settings
 from hub.sync.connections import add_connection
 from hub.sync.engine import Applier, SyncEngine
 from hub.sync.models import Link
-from tests.support.browser import PHONE, browser, live_hub, sign_in  # noqa: F401 - fixture
+from tests.support.browser import PHONE, live_hub, sign_in
 from tests.support.sink import Sink, webhook_sink
 
 KEY = "orders-test-key"

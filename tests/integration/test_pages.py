@@ -11,7 +11,7 @@ from hub.auth.models import Role
 from hub.auth.tokens import create_token
 from hub.db import session_scope
 from hub.settings import Settings
-from tests.support.browser import PHONE, browser, live_hub, sign_in  # noqa: F401 - fixture
+from tests.support.browser import PHONE, live_hub, sign_in
 
 pytestmark = pytest.mark.browser
 
