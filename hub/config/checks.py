@@ -33,4 +33,6 @@ def check_all(mappings_dir: Path) -> list[str]:
             load_model(path, model)
         except ConfigError as exc:
             problems.extend(str(exc).splitlines())
-    return problems
+    from hub.receivables.pipeline import check_files
+
+    return problems + check_files(mappings_dir)

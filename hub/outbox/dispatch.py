@@ -37,7 +37,7 @@ from connectors.errors import ConnectorError, RecordError
 from hub.bulk import insert_rows
 from hub.db import session_scope, utcnow
 from hub.documents.ingest import KINDS
-from hub.documents.models import OrderLine
+from hub.documents.models import OrderLine, ShipmentLine
 from hub.master.ingest import CustomerMaster
 from hub.master.models import GOLDEN_FIELDS, GoldenCustomer
 from hub.outbox.models import OutboxDelivery, OutboxEvent
@@ -278,6 +278,12 @@ class Dispatcher:
             data[ref.field] = self._target_id(session, connector, target, ref.entity, row[ref.column], loaded)
         if entity == "order":
             data["lines"] = loaded.lines.get(hub_id, [])
+        elif entity == "shipment":
+            data["lines"] = [
+                {"order_line": self._target_id(session, connector, target, "order_line", line["order_line"], loaded),
+                 "product": line["product"], "quantity": line["quantity"]}
+                for line in loaded.shipment_lines.get(hub_id, [])
+            ]
         data["hub_ref"] = f"concord:{entity}:{hub_id}"
         known = loaded.links.get((entity, hub_id), {})
         data["refs"] = {system: ref for system, (_ext, ref, _id) in known.items() if ref}  # numbers people see
@@ -401,6 +407,8 @@ class _Loaded:
 
     rows: dict[tuple[str, int], Any]
     lines: dict[int, list[dict[str, Any]]]
+    #: shipment hub id → its lines, ``order_line`` still a hub id (translated per target)
+    shipment_lines: dict[int, list[dict[str, Any]]]
     #: (entity, hub id) → system → (external id, number, link id)
     links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]]
     origins: dict[int, str]
@@ -419,6 +427,16 @@ class _Loaded:
                 for ref in kind.refs:
                     if row[ref.column] is not None:
                         wanted.setdefault(ref.entity, set()).add(row[ref.column])
+        shipment_lines: dict[int, list[dict[str, Any]]] = {}
+        shipment_ids = [i for e, i in records if e == "shipment"]
+        if shipment_ids:
+            for item in session.scalars(
+                select(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipment_ids)).order_by(ShipmentLine.id)
+            ):
+                shipment_lines.setdefault(item.shipment_id, []).append(
+                    {"order_line": item.order_line_id, "product": item.product, "quantity": item.quantity})
+                if item.order_line_id is not None:
+                    wanted.setdefault("order_line", set()).add(item.order_line_id)
         links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]] = {}
         for entity, ids in wanted.items():
             for hub_id, system, ext, ref, link_id in session.execute(
@@ -436,7 +454,7 @@ class _Loaded:
         origins = dict(session.execute(
             select(OutboxEvent.id, OutboxEvent.origin).where(OutboxEvent.id.in_(event_ids))
         ).all()) if event_ids else {}
-        return cls(rows, lines, links, origins)
+        return cls(rows, lines, shipment_lines, links, origins)
 
 
 def dispatcher(database_url: str, mappings_dir: Path, secret_key: str) -> Dispatcher:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -37,6 +37,7 @@ from hub.documents.ingest import DocumentStore
 from hub.jsonable import jsonable
 from hub.master.ingest import CustomerMaster, RejectedRecord
 from hub.outbox.routes import load_routes
+from hub.receivables.scan import refresh as refresh_receivables
 from hub.sync.links import Change, mark_missing
 from hub.sync.mapping import ConnectorMap, MappingError, load_connector_map
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
@@ -200,6 +201,9 @@ class SyncEngine:
             with session_scope(self.database_url) as session:
                 if not stream.ordered and newest:
                     _advance(session, connection.id, stream.name, newest, stream.cursor)
+                if stream.entity != "customer" and (result.created or result.updated):
+                    # stages reached and invoices allocated now, not at the next hourly scan
+                    refresh_receivables(session, self.mappings_dir, date.today())
                 if full:
                     result.missing = len(mark_missing(session, connection.name, stream.entity, seen))
                 result.status = "done"

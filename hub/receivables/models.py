@@ -1,0 +1,161 @@
+"""Tables of receivables per sales stage.
+
+An order enrolled in a pipeline (``receivable_orders``) records the pipeline *version* it
+follows, so editing the YAML never changes the money plan of an order under way. Stages an
+order reached are rows of ``order_stages``; its plan is a row per instalment. Invoices are
+allocated to instalments (``invoice_allocations``, recomputed per order when its documents
+change); the overdue scan raises ``receivable_alerts`` once per instalment and level and queues
+one ``alert_deliveries`` row per recipient, sent as digests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base, utcnow
+
+Money = Numeric(18, 4)
+
+
+class PipelineVersion(Base):
+    """One saved version of a pipeline's YAML; versions are never changed or deleted."""
+
+    __tablename__ = "pipeline_versions"
+    __table_args__ = (UniqueConstraint("pipeline", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int]
+    origin: Mapped[str] = mapped_column(String(200))  # the file, or "api:<token name>"
+    source: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReceivableOrder(Base):
+    __tablename__ = "receivable_orders"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    pipeline_version_id: Mapped[int] = mapped_column(ForeignKey("pipeline_versions.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(80))
+    #: Set by hand (API), else found through the pipeline's opportunity link rule.
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"), index=True)
+    owner: Mapped[str | None] = mapped_column(String(120))
+    credit_hold: Mapped[bool] = mapped_column(default=False)
+    #: Plan chosen per order (API) rather than by the pipeline's assignment rules.
+    plan_pinned: Mapped[bool] = mapped_column(default=False)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderStage(Base):
+    __tablename__ = "order_stages"
+    __table_args__ = (UniqueConstraint("order_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(40))
+    reached_on: Mapped[date]
+    source: Mapped[str] = mapped_column(String(20))  # opportunity | order | shipment | recorded
+    recorded_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+    __table_args__ = (Index("ix_instalments_status_level", "status", "alert_level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    pipeline_version_id: Mapped[int] = mapped_column(ForeignKey("pipeline_versions.id"), index=True)
+    seq: Mapped[int]
+    stage: Mapped[str] = mapped_column(String(40))
+    #: "<order number>/<stage>": what an invoice's number or reference names to target it.
+    reference: Mapped[str] = mapped_column(String(160), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    due_days: Mapped[int] = mapped_column(default=0)
+    due_end_of_month: Mapped[bool] = mapped_column(default=False)
+    grace_days: Mapped[int] = mapped_column(default=0)
+    tolerance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    trigger_date: Mapped[date | None]
+    due_date: Mapped[date | None]
+    #: due date + grace days: overdue from the day after.
+    overdue_from: Mapped[date | None]
+    invoiced: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    outstanding: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    alert_level: Mapped[int] = mapped_column(default=0)
+    #: Highest level an alert was raised for: the scan raises one only where alert_level is higher.
+    alerted_level: Mapped[int] = mapped_column(default=0)
+    #: On hold (a dispute, say): never escalates while set.
+    blocked: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InvoiceTarget(Base):
+    """Which order (and instalment, when the invoice names one) an invoice pays for, and the
+    credit an over-payment left; resolved when the invoice changes."""
+
+    __tablename__ = "invoice_targets"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("instalments.id", ondelete="SET NULL"))
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    credit: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+
+
+class InvoiceAllocation(Base):
+    __tablename__ = "invoice_allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    instalment_id: Mapped[int] = mapped_column(ForeignKey("instalments.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+
+
+class ScanRun(Base):
+    __tablename__ = "receivable_scans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    counts: Mapped[dict] = mapped_column(default=dict)
+
+
+class Alert(Base):
+    __tablename__ = "receivable_alerts"
+    __table_args__ = (UniqueConstraint("instalment_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instalment_id: Mapped[int] = mapped_column(ForeignKey("instalments.id", ondelete="CASCADE"))
+    level: Mapped[int]
+    raised_on: Mapped[date]
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("receivable_scans.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open|acknowledged|snoozed|resolved
+    credit_hold: Mapped[bool] = mapped_column(default=False)
+    snoozed_until: Mapped[date | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_on: Mapped[date | None]
+
+
+class AlertDelivery(Base):
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "channel", "recipient"),
+                      Index("ix_alert_deliveries_status", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("receivable_alerts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))  # email | webhook
+    recipient: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | cancelled
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,111 @@
+"""Which stage each order has reached, from events the hub already sees — set-based.
+
+``detect`` runs a handful of ``INSERT … SELECT`` / ``UPDATE`` statements per pipeline version
+and trigger, whatever the number of orders: call it after a sync page or let the scan call it.
+A stage is reached once; its date is the event's date (the won deal's close date, the order
+date, the shipment's effective date), or the scan's date when the event carries none.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from hub.db import utcnow
+from hub.documents.models import Opportunity, Order, Shipment
+from hub.receivables.models import Instalment, OrderStage, ReceivableOrder
+from hub.receivables.pipeline import Pipeline
+from hub.receivables.sqldates import add_days, month_end
+
+
+def link_opportunities(session: Session, versions: dict[int, Pipeline]) -> None:
+    """Orders without an opportunity take the one the pipeline's link rule names; owners come
+    from the opportunity."""
+    for version_id, pipeline in versions.items():
+        field = getattr(Order, pipeline.opportunity_link.order_field)
+        match = (select(func.min(Opportunity.id)).join(Order, Opportunity.number == field)
+                 .where(Order.id == ReceivableOrder.order_id).scalar_subquery())
+        found = (select(Opportunity.id).join(Order, Opportunity.number == field)
+                 .where(Order.id == ReceivableOrder.order_id).exists())
+        session.execute(
+            update(ReceivableOrder)
+            .where(ReceivableOrder.pipeline_version_id == version_id, ReceivableOrder.opportunity_id.is_(None), found)
+            .values(opportunity_id=match).execution_options(synchronize_session=False))
+    owner = select(Opportunity.owner).where(Opportunity.id == ReceivableOrder.opportunity_id).scalar_subquery()
+    session.execute(
+        update(ReceivableOrder)
+        .where(ReceivableOrder.owner.is_(None), ReceivableOrder.opportunity_id.is_not(None))
+        .values(owner=owner).execution_options(synchronize_session=False))
+
+
+def detect(session: Session, versions: dict[int, Pipeline], as_of: date) -> int:
+    """Record newly reached stages and date the instalments they trigger; returns how many
+    stages were reached."""
+    link_opportunities(session, versions)
+    reached = 0
+    today = literal(as_of)
+    for version_id, pipeline in versions.items():
+        for stage in pipeline.stages:
+            for trigger in stage.reached_by:
+                not_yet = ~exists().where(OrderStage.order_id == ReceivableOrder.order_id, OrderStage.stage == stage.code)
+                base = and_(ReceivableOrder.pipeline_version_id == version_id, not_yet)
+                if trigger.opportunity_stage:
+                    query = (select(ReceivableOrder.order_id, func.coalesce(Opportunity.expected_close, today), literal("opportunity"))
+                             .join(Opportunity, Opportunity.id == ReceivableOrder.opportunity_id)
+                             .where(base, Opportunity.stage.in_(trigger.opportunity_stage)))
+                elif trigger.order_status:
+                    query = (select(ReceivableOrder.order_id, func.coalesce(Order.ordered_on, today), literal("order"))
+                             .join(Order, Order.id == ReceivableOrder.order_id)
+                             .where(base, Order.status.in_(trigger.order_status)))
+                elif trigger.shipment_status:
+                    query = (select(ReceivableOrder.order_id,
+                                    func.min(func.coalesce(Shipment.shipped_on, Shipment.planned_on, today)),
+                                    literal("shipment"))
+                             .join(Shipment, Shipment.order_id == ReceivableOrder.order_id)
+                             .where(base, Shipment.status.in_(trigger.shipment_status))
+                             .group_by(ReceivableOrder.order_id))
+                else:
+                    continue  # recorded by hand: record_stage
+                query = query.add_columns(literal(stage.code), literal(utcnow()))
+                result = session.execute(insert(OrderStage).from_select(
+                    ["order_id", "reached_on", "source", "stage", "created_at"], query).execution_options(preserve_rowcount=True))
+                reached += max(result.rowcount or 0, 0)
+    date_instalments(session)
+    return reached
+
+
+def date_instalments(session: Session) -> None:
+    """Instalments whose stage is reached get trigger, due and overdue-from dates."""
+    reached_on = (select(OrderStage.reached_on)
+                  .where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage)
+                  .scalar_subquery())
+    session.execute(
+        update(Instalment)
+        .where(Instalment.trigger_date.is_(None),
+               exists().where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage))
+        .values(trigger_date=reached_on).execution_options(synchronize_session=False))
+    due = case((Instalment.due_end_of_month, add_days(month_end(Instalment.trigger_date), Instalment.due_days)),
+               else_=add_days(Instalment.trigger_date, Instalment.due_days))
+    session.execute(
+        update(Instalment)
+        .where(Instalment.trigger_date.is_not(None), Instalment.due_date.is_(None))
+        .values(due_date=due, overdue_from=add_days(due, Instalment.grace_days), updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+
+
+def record_stage(session: Session, order_id: int, stage: str, on: date, by: str, pipeline: Pipeline) -> OrderStage:
+    """An acceptance (or any stage) recorded by a person; a stage already reached keeps its
+    first date (and the call says so by returning that row)."""
+    if pipeline.stage(stage) is None:
+        raise ValueError(f"stage {stage!r} is not in pipeline {pipeline.name!r} "
+                         f"(stages: {', '.join(s.code for s in pipeline.stages)})")
+    existing = session.scalar(select(OrderStage).where(OrderStage.order_id == order_id, OrderStage.stage == stage))
+    if existing is not None:
+        return existing
+    row = OrderStage(order_id=order_id, stage=stage, reached_on=on, source="recorded", recorded_by=by)
+    session.add(row)
+    session.flush()
+    date_instalments(session)
+    return row
