@@ -12,6 +12,7 @@ declared flattening); mapping them to canonical fields is the field map's busine
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -43,8 +44,11 @@ def _stamp(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
+    """A value as a pair's text; a structured one (a shipment's lines) as JSON."""
     if value is None:
         return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, (date, Decimal)):
         return str(value)
     return str(value)

@@ -390,7 +390,6 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
     """Lines keep their hub id across updates (shipments point at them): each line is linked
     by its own external id; lines an order no longer has are deleted. What changes on a line
     goes into its order's diff (``lines[P-100].quantity``), for the audit trail and the event."""
-    changed = [d for d in changed if d.owns_lines]
     docs = new + changed
     line_ids = {str(line.get("id")) for doc in docs for line in _lines(doc)}
     linked = store._links(system, "order_line", sorted(line_ids)) if line_ids else {}
@@ -423,6 +422,14 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
                 # hub created there): the same product on the same order is the same line.
                 before = next((o for o in old.values() if o.order_id == doc.hub_id and o.id not in keep
                                and o.product == row["product"]), None)
+            if not doc.owns_lines:
+                # Another system owns these lines: nothing of them changes, but this system's
+                # line is linked to the hub's (its shipments and invoices refer to it).
+                if before is not None:
+                    keep.add(before.id)
+                    if link is None:
+                        new_links.append((ext, before.id, digest, None))
+                continue
             if before is None:
                 inserts.append(row)
                 inserted_ext.append((ext, digest, link[0] if link else None))
@@ -439,8 +446,8 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
             if moved or before.order_id != doc.hub_id:
                 doc.diff.extend(moved)
                 updates.append({"id": before.id, **row})
-    by_order = {d.hub_id: d for d in changed}
-    gone = [line for line_id, line in old.items() if line_id not in keep]
+    by_order = {d.hub_id: d for d in changed if d.owns_lines}
+    gone = [line for line_id, line in old.items() if line_id not in keep and line.order_id in by_order]
     for line in gone:
         by_order[line.order_id].diff.append((f"lines[{line.product or line.id}]", f"{line.quantity} × {line.unit_price}", None))
     if gone:

@@ -1,4 +1,5 @@
-"""The legacy CRM's data: accounts, contacts, opportunities, orders with lines, service cases.
+"""The legacy CRM's data: accounts, contacts, opportunities, orders with lines, deliveries
+(shipments with lines), service cases.
 
 Field names are the CRM's own (SugarCRM style, which the generic service shows as they are;
 the typed NAV-style service renames them, see ``nav.py``). Every change stamps
@@ -26,6 +27,9 @@ SALES_STAGES = (
 ORDER_STATUSES = ("Draft", "Quote", "Confirmed", "In Progress", "Closed", "Cancelled")
 CASE_STATUSES = ("Open_New", "Open_Assigned", "Pending_Input", "Closed_Closed", "Closed_Rejected")
 CASE_PRIORITIES = ("P1", "P2", "P3", "P4")  # P1 urgent … P4 low
+#: A custom module built (in Sugar's Studio) for the ERP's deliveries: its dropdown keys are
+#: the hub's shipment codes, its records are written by the hub only.
+SHIPMENT_STATUSES = ("planned", "picking", "packed", "shipped", "cancelled")
 
 #: table → (id prefix, required fields, {field: allowed values}, {field: referenced table})
 TABLES: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[str, ...]], dict[str, str]]] = {
@@ -33,11 +37,14 @@ TABLES: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[str, ...]], dict[s
     "contacts": ("CT", ("last_name",), {}, {"account_id": "accounts"}),
     "opportunities": ("OP", ("name", "sales_stage"), {"sales_stage": SALES_STAGES}, {"account_id": "accounts"}),
     "orders": ("SO", ("order_number", "account_id", "status"), {"status": ORDER_STATUSES}, {"account_id": "accounts"}),
+    "shipments": ("SH", ("name", "order_id", "status"), {"status": SHIPMENT_STATUSES}, {"order_id": "orders"}),
     "cases": ("CASE", ("name", "account_id", "status"),
               {"status": CASE_STATUSES, "priority": CASE_PRIORITIES}, {"account_id": "accounts"}),
 }
-DECIMALS = {"amount", "total_amount", "product_qty", "product_unit_price"}
-DATES = {"date_closed", "order_date", "date_entered", "date_closed_c"}
+DECIMALS = {"amount", "total_amount", "product_qty", "product_unit_price", "quantity"}
+DATES = {"date_closed", "order_date", "date_entered", "date_closed_c", "planned_date", "shipped_date"}
+#: Tables whose records carry child lines (``lines``).
+WITH_LINES = frozenset({"orders", "shipments"})
 
 
 class StoreError(ValueError):
@@ -103,7 +110,7 @@ class CrmStore:
             record_id = values.get("id") or None
             current = rows.get(record_id) if record_id else None
             row = {**(current or {}), **{k: _clean(k, v) for k, v in values.items() if k != "lines"}}
-            if "lines" in values or current is None and table == "orders":
+            if "lines" in values or current is None and table in WITH_LINES:
                 row["lines"] = [
                     {k: _clean(k, v) for k, v in line.items()} for line in values.get("lines") or []
                 ]

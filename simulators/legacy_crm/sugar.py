@@ -1,13 +1,17 @@
 """The generic shape (SugarCRM v4_1 style): ``login``, ``get_entry_list``, ``set_entry``.
 
 Every value travels as text in ``name_value_list`` pairs; modules are the store's tables
-under Sugar's names. ``query`` accepts only what this parser understands — conditions
+under Sugar's names. A record's lines are a link (``line_items``): read through
+``link_name_to_fields_array``; a module whose lines the outside may set (Shipments) takes
+them in ``set_entry`` as one pair named after the link, its value a JSON array of objects
+with the link's fields — how a Studio-built module with a lines TextArea stores them. ``query`` accepts only what this parser understands — conditions
 ``[table.]field OP 'value'`` joined by AND — anything else is a fault, never ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from datetime import date, datetime
@@ -37,11 +41,19 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Orders": ("orders", (
         "id", "order_number", "name", "account_id", "status", "order_date", "currency_id",
         "total_amount", "erp_number", "date_entered", "date_modified")),
+    "Shipments": ("shipments", (
+        "id", "name", "order_id", "status", "planned_date", "shipped_date", "date_entered", "date_modified")),
     "Cases": ("cases", (
         "id", "case_number", "name", "account_id", "status", "priority", "date_entered",
         "date_closed_c", "date_modified")),
 }
-LINKS = {("Orders", "line_items"): ("id", "product_code", "name", "product_qty", "product_unit_price")}
+LINKS = {
+    ("Orders", "line_items"): ("id", "product_code", "name", "product_qty", "product_unit_price"),
+    # named like the hub's shipment lines: the module was built for the hub's deliveries
+    ("Shipments", "line_items"): ("order_line", "product", "quantity"),
+}
+#: Links set_entry takes as a JSON pair (module → link name).
+WRITABLE_LINKS = {"Shipments": "line_items"}
 LISTS = frozenset({"item"})
 _CONDITION = re.compile(r"^\s*(?:(\w+)\.)?(\w+)\s*(>=|<=|=|>|<)\s*'([^']*)'\s*$")
 _ORDER = re.compile(r"^\s*(?:(\w+)\.)?(\w+)(?:\s+(ASC))?\s*$", re.IGNORECASE)
@@ -150,7 +162,10 @@ def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree
 def _set_entry(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Element:
     table, fields = MODULES[module]
     values = {pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list"))}
-    unknown = sorted(set(values) - set(fields))
+    link = WRITABLE_LINKS.get(module)
+    if link in values:
+        values["lines"] = _json_lines(module, link, values.pop(link))
+    unknown = sorted(set(values) - set(fields) - {"lines"})
     if unknown:
         raise Fault(f"{module} has no field(s) {', '.join(map(str, unknown))}")
     values.pop("date_modified", None)
@@ -160,6 +175,22 @@ def _set_entry(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Ele
     result = etree.Element(f"{{{NS}}}return")
     etree.SubElement(result, f"{{{NS}}}id").text = row["id"]
     return _respond("set_entry", result)
+
+
+def _json_lines(module: str, link: str, value: Any) -> list[dict[str, Any]]:
+    """The lines of a ``set_entry`` pair: a JSON array of objects with the link's fields only."""
+    known = LINKS[(module, link)]
+    try:
+        lines = json.loads(value or "[]")
+    except json.JSONDecodeError as exc:
+        raise Fault(f"{module} {link}: not JSON ({exc})") from None
+    if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+        raise Fault(f"{module} {link}: expected a JSON array of objects")
+    for number, line in enumerate(lines, 1):
+        unknown = sorted(set(line) - set(known))
+        if unknown:
+            raise Fault(f"{module} {link} line {number}: no field(s) {', '.join(unknown)} (fields: {', '.join(known)})")
+    return lines
 
 
 def _items(value: Any) -> list[Any]:
