@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.auth.models import Role
+from hub.demo.cli import demo_command
 from hub.documents.cli import orders_app
 from hub.outbox.cli import outbox_app
 from hub.receivables.cli import receivables_app
@@ -43,6 +44,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(orders_app, name="orders")
 app.command("sync")(sync_command)
 app.command("publish")(publish_command)
+app.command("demo")(demo_command)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -92,7 +94,8 @@ def serve(
     url = db_url()
     err.print(f"database {url}; API docs at http://{host}:{port}/docs")
     err.print("create a token with: hub token create --role admin")
-    uvicorn.run("hub.api.main:app", host=host, port=port, workers=workers, log_level="info")
+    # log_config=None: uvicorn's access log goes through the hub's formatter (JSON or text)
+    uvicorn.run("hub.api.main:app", host=host, port=port, workers=workers, log_level="info", log_config=None)
 
 
 @token_app.command("create")
@@ -323,6 +326,9 @@ def mappings_check() -> None:
 
 
 def main() -> None:
+    from hub.observability.logs import configure_logging
+
+    configure_logging()  # HUB_LOG_FORMAT=json for log shippers; text by default
     try:
         app()
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from celery import Celery, chain
+from celery import Celery, chain, signals
 
 from hub.settings import get_settings
 
@@ -30,6 +30,14 @@ def make_celery() -> Celery:
         timezone="UTC",
     )
     return app
+
+
+@signals.setup_logging.connect
+def _logging(**_kwargs: Any) -> None:
+    """Workers log like the rest of the hub (JSON with connection and run ids, if asked)."""
+    from hub.observability.logs import configure_logging
+
+    configure_logging()
 
 
 celery_app = make_celery()

@@ -10,6 +10,7 @@ import hub
 from hub.api.deps import AnyRole
 from hub.api.routers import connections, customers, orders, outbox, quarantine, steward
 from hub.api.routers import receivables
+from hub.api.routers import metrics
 from hub.settings import Settings, get_settings
 from hub.web.app import mount_pages
 
@@ -40,5 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(outbox.router)
     app.include_router(receivables.router)
+    app.include_router(metrics.router)
     mount_pages(app)
     return app

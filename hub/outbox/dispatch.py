@@ -19,6 +19,7 @@ their error and can be replayed.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from hub.documents.ingest import KINDS
 from hub.documents.models import OrderLine, ShipmentLine
 from hub.master.ingest import CustomerMaster
 from hub.master.models import GOLDEN_FIELDS, GoldenCustomer
+from hub.observability import logs, metrics
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.outbox.routes import Routes, load_routes
 from hub.sync.engine import SyncEngine, _connection, release_lease, renew_lease, take_lease
@@ -49,6 +51,7 @@ CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF_FIRST = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(hours=1)
 LEASE_STREAM = "~outbox"
+log = logging.getLogger(__name__)
 
 
 class NotYet(Exception):  # noqa: N818 - a state, not a failure
@@ -126,6 +129,7 @@ class Dispatcher:
             lease = LEASE_STREAM if lanes == 1 else f"{LEASE_STREAM}/{lane}"
             take_lease(session, connection.id, lease, owner)
             connector = self.engine.connector(connection)
+        bound = logs.bind(connection=target, stream=f"{LEASE_STREAM}/{lane}", run_id=owner)  # the lease owner
         try:
             while self._deliver_batch(connection.id, target, connector, report, (lease, owner), progress, (lane, lanes)):
                 pass
@@ -133,6 +137,10 @@ class Dispatcher:
             connector.close()
             with session_scope(self.engine.database_url) as session:
                 release_lease(session, connection.id, lease, owner)
+            metrics.count_deliveries(report)
+            if report.sent or report.retrying or report.dead:
+                log.info("outbox: sent %d, retrying %d, dead %d", report.sent, report.retrying, report.dead)
+            logs.unbind(bound)
         return report
 
     def _deliver_batch(

@@ -18,6 +18,7 @@ and the next run resumes from the last committed page.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +37,7 @@ from hub.db import as_utc, session_scope, utcnow
 from hub.documents.ingest import DocumentStore
 from hub.jsonable import jsonable
 from hub.master.ingest import CustomerMaster, RejectedRecord
+from hub.observability import logs, metrics
 from hub.outbox.routes import load_routes
 from hub.receivables.scan import refresh as refresh_receivables
 from hub.sync.links import Change, mark_missing
@@ -49,6 +51,7 @@ RECORD_ERRORS = (MappingError, RejectedRecord, RecordError)
 LEASE = timedelta(minutes=10)
 FAILURE_THRESHOLD = 3
 OPEN_FOR = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 
 
 class SyncBusy(RuntimeError):
@@ -166,9 +169,10 @@ class SyncEngine:
         results = []
         try:
             for stream_name in wanted:
-                results.append(
-                    self._sync_stream(connection, connector, mapping, connector.stream(stream_name), full, progress)
-                )
+                with logs.log_context(connection=name, stream=stream_name, run_id=None):  # run_id: set below
+                    results.append(
+                        self._sync_stream(connection, connector, mapping, connector.stream(stream_name), full, progress)
+                    )
         finally:
             connector.close()
         return results
@@ -189,6 +193,7 @@ class SyncEngine:
             session.add(run)
             session.flush()
             result = StreamResult(stream.name, run.id)
+            logs.bind(run_id=run.id)  # undone when sync()'s log_context ends
             since = None if full else since_with_overlap(stream, cursor, overlap)
         seen: set[str] = set()
         newest: str | None = None
@@ -356,6 +361,10 @@ def _finish(session: Session, result: StreamResult, connection_id: int, stream: 
     run.finished_at = utcnow()
     connection = session.get(Connection, connection_id)
     assert connection is not None
+    metrics.count_run(connection.name, stream, result)
+    log.log(logging.WARNING if failed else logging.INFO, "sync run %s: read %d, created %d, updated %d, unchanged %d, "
+            "failed %d%s", result.status, result.read, result.created, result.updated, result.unchanged,
+            result.failed, f" ({result.error})" if result.error else "")
     if failed:
         connection.consecutive_failures += 1
         if connection.consecutive_failures >= FAILURE_THRESHOLD:
@@ -378,6 +387,7 @@ def release_lease(session: Session, connection_id: int, stream: str, owner: str)
 def _dead_letter(
     session: Session, connection_id: int, stream: str, record: SourceRecord, error: str, run_id: int
 ) -> None:
+    log.warning("dead letter %s: %s", record.external_id, error)
     session.add(
         DeadLetter(
             connection_id=connection_id, stream=stream, external_id=record.external_id,

@@ -19,6 +19,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 NAV: list[tuple[str, str, set[str]]] = [
     ("/orders", "Orders", {"sales", "it", "finance"}),
     ("/finance/receivables", "Receivables", {"finance"}),
+    ("/it", "IT", {"it"}),
 ]
 
 
@@ -32,11 +33,13 @@ def render(request: Request, name: str, user: PageUser | None, status_code: int 
 def mount_pages(app: FastAPI) -> None:
     from hub.web import orders, pages
     from hub.web import receivables
+    from hub.web import it
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(orders.router)
     app.include_router(receivables.router)
+    app.include_router(it.router)
 
     @app.exception_handler(LoginRequired)
     def _login(request: Request, exc: LoginRequired) -> Response:

@@ -1,0 +1,121 @@
+"""The IT page: are the systems healthy, what did the syncs do, what failed and why — and the
+two hands-on jobs, replaying what failed once its cause is fixed and deciding the customer
+pairs the matcher was unsure about (the data steward's review, with its evidence).
+
+Everything goes through the services the API's IT routes use (``SyncEngine.replay``,
+``Dispatcher.replay``, ``Steward.decide``), so the page and ``/api/v1`` cannot disagree.
+
+Cross-site request forgery: every action is a POST form, and the login cookie is HttpOnly and
+**SameSite=Strict**, so a browser does not send it with a request started by another site —
+that is the protection here (no token in the form). SameSite counts a different port on the
+same host as the same site, so actions also refuse a request whose ``Origin`` names another
+host and port than the one it was sent to (``same_origin``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.api.deps import SessionDep, SettingsDep
+from hub.api.routers.connections import _engine
+from hub.api.routers.steward import _pair
+from hub.auth.models import Role
+from hub.master.steward import Steward, StewardError
+from hub.outbox.dispatch import Dispatcher
+from hub.outbox.models import OutboxDelivery
+from hub.settings import Settings
+from hub.sync.connections import describe
+from hub.sync.models import Connection, DeadLetter, SyncRun
+from hub.web.app import render
+from hub.web.auth import PageUser, page_user
+
+It = Annotated[PageUser, Depends(page_user(Role.it))]
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a form posted from a page of another host or port (see the module docstring).
+    Only host and port are compared: behind a TLS proxy the hub may see http for https."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a form from {origin} may not act on this hub")
+
+
+router = APIRouter(include_in_schema=False)
+actions = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
+
+
+def overview(session: Session, settings: Settings) -> dict[str, Any]:
+    latest = select(func.max(SyncRun.id)).where(SyncRun.connection_id.is_not(None)).group_by(
+        SyncRun.connection_id, SyncRun.stream)
+    last_runs: dict[int, list[SyncRun]] = {}
+    for run in session.scalars(select(SyncRun).where(SyncRun.id.in_(latest)).order_by(SyncRun.stream)):
+        last_runs.setdefault(run.connection_id or 0, []).append(run)
+    connections = [describe(session, c) | {"last_runs": last_runs.get(c.id, [])}
+                   for c in session.scalars(select(Connection).order_by(Connection.name))]
+    names = {c["id"]: c["name"] for c in connections}
+    letters = session.scalars(select(DeadLetter).where(DeadLetter.status == "open").order_by(DeadLetter.id).limit(200))
+    return {
+        "connections": connections,
+        "runs": list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(25))),
+        "dead_letters": [(names.get(d.connection_id, "?"), d) for d in letters],
+        "deliveries": list(session.scalars(select(OutboxDelivery).where(OutboxDelivery.status == "dead")
+                                           .order_by(OutboxDelivery.id).limit(200))),
+        "pairs": [_pair(session, p) for p in Steward(session, settings.mappings_dir).pending(50)],
+    }
+
+
+@router.get("/it", response_class=HTMLResponse)
+def it_page(request: Request, session: SessionDep, settings: SettingsDep, user: It) -> HTMLResponse:
+    done = {k: v for k, v in request.query_params.items() if k in ("replayed", "still", "due_again", "decided")}
+    return render(request, "it.html", user, done=done, check=None, **overview(session, settings))
+
+
+@actions.post("/it/connections/{name}/check", response_class=HTMLResponse)
+def check_connection(request: Request, name: str, session: SessionDep, settings: SettingsDep, user: It) -> HTMLResponse:
+    """The connector's own health check, shown on the page it was asked from."""
+    connection = session.scalar(select(Connection).where(Connection.name == name))
+    if connection is None:
+        raise HTTPException(404, f"no connection named {name!r}")
+    connector = _engine(settings).connector(connection)
+    try:
+        health = connector.check()
+    finally:
+        connector.close()
+    return render(request, "it.html", user, done={}, check={"name": name, "ok": health.ok, "detail": health.detail,
+                  "latency_ms": health.latency_ms}, **overview(session, settings))
+
+
+def _back(anchor: str, **done: Any) -> RedirectResponse:
+    return RedirectResponse(f"/it?{urlencode(done)}#{anchor}", status.HTTP_303_SEE_OTHER)
+
+
+@actions.post("/it/dead-letters/replay")
+def replay_dead_letters(settings: SettingsDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
+    """One dead letter (``id``) or all open ones, with today's mappings."""
+    ok, still = _engine(settings).replay([id] if id else None)
+    return _back("dead-letters", replayed=ok, still=still)
+
+
+@actions.post("/it/deliveries/replay")
+def replay_deliveries(settings: SettingsDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
+    """Dead outbox deliveries become due again; the dispatcher sends them on its next round."""
+    return _back("deliveries", due_again=Dispatcher(_engine(settings)).replay([id] if id else None))
+
+
+@actions.post("/it/pairs/{pair_id}/decision")
+def decide_pair(request: Request, pair_id: int, session: SessionDep, settings: SettingsDep, user: It,
+                same: Annotated[bool, Form()]) -> Response:
+    try:
+        Steward(session, settings.mappings_dir).decide(pair_id, same, actor=f"token:{user.token_id}")
+    except StewardError as exc:
+        return render(request, "error.html", user, status_code=409, title="Already decided", message=str(exc))
+    return _back("review", decided="same" if same else "different")
+
+
+router.include_router(actions)
