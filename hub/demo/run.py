@@ -1,0 +1,300 @@
+"""``hub demo``: start the systems, seed the story, connect and sync the hub, serve the pages.
+
+Each step prints one status line with its time, so a slow first start (building Tryton's
+database, ~30-50 s) is visibly progressing. The hub runs embedded: SQLite in
+``var/demo/hub.db`` (recreated at every start, as the systems are), tasks in-process. The
+process environment gets ``HUB_DATABASE_URL`` and ``HUB_SECRET_KEY`` so that whatever the
+pages and the API run in-process (a sync started from ``POST /api/v1/connections/…/sync``)
+uses the demo's database too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+from sqlalchemy import func, select
+
+from hub.auth.models import Role
+from hub.auth.tokens import create_token
+from hub.db import session_scope
+from hub.demo import erp, story
+from hub.demo.systems import CRM_USER, Systems
+from hub.settings import Settings, get_settings
+
+T = TypeVar("T")
+SHOWCASE_CRM_ORDER = "CRM-SO-1001"  # the first order of the CRM's demo data
+SHOWCASE_TAX_ID = "DE136695976"  # Müller Maschinenbau's VAT number, in all three systems
+
+
+@dataclass
+class Ready:
+    """What the demo set up: where to look and what a test can check."""
+
+    url: str
+    database_url: str
+    tokens: dict[str, str]
+    erp_numbers: dict[str, Any] = field(default_factory=dict)
+    showcase_order: dict[str, Any] | None = None
+    mueller: dict[str, Any] | None = None
+    overdue: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # a sync that failed or left dead letters
+    notes: list[str] = field(default_factory=list)  # worth knowing, expected (the outbox's state)
+    systems: dict[str, str] = field(default_factory=dict)  # name → URL
+    timings: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Steps:
+    """One status line per step: a spinner while it runs, then ✓ (or ✗) and its time."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.timings: dict[str, float] = {}
+        self.began = time.monotonic()
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        began = time.monotonic()
+        ok = False
+        try:
+            with self.console.status(f"{what} …"):
+                yield
+            ok = True
+        finally:
+            took = self.timings[what] = time.monotonic() - began
+            mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+            self.console.print(f"{mark} {what} [dim]{took:.1f} s[/dim]")
+
+    def run(self, what: str, action: Callable[[], T]) -> T:
+        with self.step(what):
+            return action()
+
+
+def run_demo(var_dir: Path, *, port: int = 8000, serve: bool = True, tryton_cache: Path | None = None,
+             console: Console | None = None) -> Ready:
+    """Everything ``hub demo`` does; with ``serve=False`` it stops the systems once ready
+    (the test's path) instead of serving until Ctrl-C."""
+    console = console or Console(stderr=True, soft_wrap=True)
+    if "HUB_LOG_LEVEL" not in os.environ:  # the status lines are the demo's log
+        logging.getLogger().setLevel(logging.WARNING)
+    steps = Steps(console)
+    var_dir = var_dir.resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    settings = _embedded_settings(var_dir)
+    systems = Systems()
+    try:
+        ready = _set_up(steps, systems, var_dir, settings, tryton_cache or var_dir / "cache", port)
+        ready.seconds = time.monotonic() - steps.began
+        _print_ready(console, ready)
+        if serve:
+            _serve(settings, port)
+        return ready
+    except KeyboardInterrupt:
+        console.print("stopping …")
+        raise
+    finally:
+        systems.stop()
+        console.print("[dim]systems stopped[/dim]")
+
+
+def _embedded_settings(var_dir: Path) -> Settings:
+    from hub.sync.secrets import resolve_key
+
+    database = var_dir / "hub.db"
+    for suffix in ("", "-wal", "-shm", "-journal"):  # a fresh hub for fresh systems
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    os.environ["HUB_DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["HUB_SECRET_KEY"] = resolve_key(None, var_dir / "secret.key")
+    os.environ.pop("HUB_BROKER_URL", None)  # tasks in-process
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, cache_root: Path,
+            port: int) -> Ready:
+    from hub.migrate import upgrade
+
+    problems: list[str] = []
+    erp_numbers: dict[str, Any] = {}
+    notes: list[str] = []
+    if erp.available():
+        cache, built = steps.run("Tryton database (cached after the first build)", lambda: erp.build(cache_root))
+        if built:
+            steps.console.print(f"  [dim]built and cached in {cache}[/dim]")
+        erp_numbers = _start_erp(steps, systems, cache, var_dir / "tryton")
+    else:
+        problems.append(f"no ERP: trytond is not installed — {erp.INSTALL_HINT}")
+        steps.console.print(f"[yellow]![/yellow] {problems[-1]}")
+    crm = steps.run("legacy CRM (SOAP)", systems.start_crm)
+    finance = steps.run("finance system (REST)", systems.start_finance)
+    steps.run("finance: invoices and payments", lambda: story.seed_finance(
+        finance.books, erp_numbers.get("project") or story.PROJECT_REFERENCE))
+    url = settings.database_url
+    steps.run("hub database (SQLite)", lambda: upgrade(url))
+    key = settings.secret_key or ""
+    with steps.step("hub connections"), session_scope(url) as session:
+        from hub.sync.connections import add_connection
+
+        if systems.tryton:
+            add_connection(session, name="erp", kind="tryton", secret_key=key,
+                           settings={"url": systems.tryton.url, "database": erp.DATABASE, "login": erp.LOGIN},
+                           secrets={"password": systems.tryton.password})
+        add_connection(session, name="crm", kind="soap", secret_key=key,
+                       settings={"service": "sugar", "mapping": "sugar", "wsdl": crm.sugar_wsdl,
+                                 "mappings_dir": str(settings.mappings_dir)},
+                       secrets={"username": CRM_USER, "password": systems.crm_password})
+        add_connection(session, name="finance", kind="accounting", secret_key=key,
+                       settings={"url": finance.url, "tenant_id": finance.tenant_id},
+                       secrets={"client_id": finance.client_id, "client_secret": finance.client_secret})
+    from hub.outbox.dispatch import Dispatcher
+    from hub.sync.engine import SyncEngine
+
+    engine = SyncEngine(url, settings.mappings_dir, key)
+    names = (["erp"] if systems.tryton else []) + ["crm", "finance"]
+    for name in names:
+        problems += steps.run(f"sync {name}", lambda name=name: _sync(engine, name))
+    if systems.tryton:
+        notes = steps.run("outbox: CRM orders → ERP sales, ERP numbers → CRM, deliveries → CRM",
+                          lambda: _dispatch(Dispatcher(engine)))
+        problems += steps.run("sync erp, crm (read back what the hub wrote)",
+                              lambda: _sync(engine, "erp") + _sync(engine, "crm"))
+    steps.run("receivables scan", lambda: _scan(url, settings.mappings_dir))
+    with steps.step("tokens, one per role"), session_scope(url) as session:
+        tokens = {role.value: create_token(session, role, name=f"demo-{role.value}")[1] for role in Role}
+    ready = Ready(f"http://127.0.0.1:{port}", url, tokens, erp_numbers, problems=problems, notes=notes)
+    _look(ready, erp_numbers.get("project"))
+    ready.timings = steps.timings
+    ready.systems = {name: url for name, url in (
+        ("erp", systems.tryton.url if systems.tryton else ""), ("crm", crm.sugar_wsdl), ("finance", finance.url)) if url}
+    return ready
+
+
+def _start_erp(steps: Steps, systems: Systems, cache: Path, workdir: Path) -> dict[str, Any]:
+    """Tryton with the story in it. The seeded database is kept per day (the story's dates
+    are relative to today), so only the first start of a day spends the ~20 s seeding."""
+    today = dt.date.today().isoformat()
+    seeded, numbers = cache / f"story-{today}.sqlite", cache / f"story-{today}.json"
+    if numbers.exists():
+        steps.run("Tryton ERP server (today's story, cached)", lambda: systems.start_tryton(cache, workdir, seeded))
+        return dict(json.loads(numbers.read_text()))
+    tryton = steps.run("Tryton ERP server", lambda: systems.start_tryton(cache, workdir))
+    with steps.step("ERP: customers and sales at every stage"):
+        rpc = tryton.client()
+        try:
+            erp_numbers = story.seed_erp(rpc, tryton.setup)
+        finally:
+            rpc.close()
+        for old in cache.glob("story-*"):
+            old.unlink()
+        erp.copy_sqlite(tryton.db_path, seeded)  # the backup API: safe while trytond runs
+        numbers.write_text(json.dumps(erp_numbers))
+    return erp_numbers
+
+
+def _sync(engine: Any, name: str) -> list[str]:
+    return [f"sync {name}/{r.stream}: {r.error or r.status}" + (f", {r.failed} dead letters" if r.failed else "")
+            for r in engine.sync(name) if r.status != "done" or r.failed]
+
+
+def _dispatch(dispatcher: Any) -> list[str]:
+    """Route, then deliver until nothing is due (an ERP delivery queues its report-back);
+    returns what a visitor should know: counts per target and why deliveries wait or died."""
+    from hub.outbox.models import OutboxDelivery
+
+    dispatcher.route()
+    for _ in range(5):
+        targets = dispatcher.due_targets()
+        if not targets:
+            break
+        for target in targets:
+            dispatcher.deliver(target)
+    counts = {t: c for t, c in dispatcher.counts().items() if not t.startswith("(")}
+    notes = ["outbox " + "; ".join(f"→ {t}: " + ", ".join(f"{n} {s}" for s, n in sorted(c.items()))
+                                   for t, c in sorted(counts.items())) + " (hub outbox status)"]
+    with session_scope(dispatcher.engine.database_url) as session:
+        for status in ("dead", "pending"):
+            reasons = session.execute(
+                select(OutboxDelivery.target, OutboxDelivery.last_error, func.count())
+                .where(OutboxDelivery.status == status, OutboxDelivery.last_error.is_not(None))
+                .group_by(OutboxDelivery.target, OutboxDelivery.last_error).limit(3)).all()
+            notes += [f"  {status} → {target}: {error}" + (f" (and {n - 1} more)" if n > 1 else "")
+                      for target, error, n in reasons]
+    return notes
+
+
+def _scan(url: str, mappings_dir: Path) -> None:
+    from hub.receivables.scan import scan
+
+    scan(url, mappings_dir, dt.date.today(), send=False)  # no SMTP here: digests stay queued
+
+
+def _look(ready: Ready, project_number: str | None) -> None:
+    """Find the three things worth a look (and a test's facts)."""
+    from hub.documents.status import find_orders
+    from hub.master.models import CustomerSource
+    from hub.master.search import by_tax_id
+    from hub.receivables.models import Instalment
+
+    with session_scope(ready.database_url) as session:
+        found = find_orders(session, ref=SHOWCASE_CRM_ORDER)
+        ready.showcase_order = found[0] if found else None
+        hits = by_tax_id(session, SHOWCASE_TAX_ID)
+        if hits:
+            golden = hits[0].golden
+            sources = session.execute(select(CustomerSource.system, CustomerSource.name)
+                                      .where(CustomerSource.golden_id == golden.id)).all()
+            ready.mueller = {"id": golden.id, "name": golden.name,
+                             "sources": sorted({(system, name) for system, name in sources})}
+        rows = session.scalars(select(Instalment).where(Instalment.status == "overdue")
+                               .order_by(Instalment.overdue_from)).all()
+        ready.overdue = [{"reference": i.reference, "stage": i.stage, "amount": i.amount,
+                          "due": i.due_date, "level": i.alert_level, "order_id": i.order_id} for i in rows]
+        if project_number:  # the story's late payment first
+            ready.overdue.sort(key=lambda i: not i["reference"].startswith(project_number))
+
+
+def _print_ready(console: Console, ready: Ready) -> None:
+    url = ready.url
+    console.print(f"\n[bold green]ready[/bold green] in {ready.seconds:.0f} s — the hub at [bold]{url}[/bold]")
+    console.print(f"  pages: {url}/orders   {url}/finance/receivables   API: {url}/docs   (sign in at {url}/login)")
+    console.print("  tokens (new at every start; paste one at /login, or send it as 'Authorization: Bearer …'):")
+    for role, token in ready.tokens.items():
+        console.print(f"    {role:<8} {token}")
+    console.print("  systems: " + "   ".join(f"{name} {url}" for name, url in ready.systems.items()))
+    console.print("  three things to look at:")
+    if ready.showcase_order:
+        order, numbers = ready.showcase_order, ready.showcase_order["numbers"]
+        erp_number = numbers.get("erp", "not in the ERP")
+        console.print(f"    1. order {SHOWCASE_CRM_ORDER}, entered in the CRM, is sale {erp_number} in the ERP"
+                      f" → {url}/orders/{order['id']}")
+    if ready.mueller:
+        systems_seen = sorted({s for s, _n in ready.mueller["sources"]})
+        console.print(f"    2. customer {ready.mueller['name']} appears in {len(systems_seen)} systems "
+                      f"({', '.join(systems_seen)}) → GET {url}/api/v1/customers/{ready.mueller['id']}")
+    if ready.overdue:
+        late = ready.overdue[0]
+        console.print(f"    3. late {late['stage']} payment {late['reference']}: {late['amount']:,.2f} due "
+                      f"{late['due']} → {url}/finance/receivables")
+    for note in ready.notes:
+        console.print(f"  [dim]{note}[/dim]")
+    for problem in ready.problems:
+        console.print(f"  [yellow]![/yellow] {problem}")
+    console.print("  Ctrl-C stops the hub and the three systems.\n")
+
+
+def _serve(settings: Settings, port: int) -> None:
+    import uvicorn
+
+    from hub.api.app import create_app
+
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
