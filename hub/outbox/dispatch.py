@@ -43,7 +43,7 @@ from hub.master.ingest import CustomerMaster
 from hub.master.models import GOLDEN_FIELDS, GoldenCustomer
 from hub.observability import logs, metrics
 from hub.outbox.models import OutboxDelivery, OutboxEvent
-from hub.outbox.routes import Routes, load_routes
+from hub.outbox.routes import Routes, Target, load_routes
 from hub.sync.engine import SyncEngine, _connection, release_lease, renew_lease, take_lease
 from hub.sync.models import Link
 
@@ -92,10 +92,12 @@ class Dispatcher:
                 query = query.with_for_update(skip_locked=True)
             events = list(session.scalars(query))
             now = utcnow()
+            pairs = [(e, t) for e in events for t in routes.targets(e.entity_type, e.origin)]
+            skip = _not_linked(session, [(e.entity_type, e.hub_id, t) for e, t in pairs if t.when_linked])
             insert_rows(session, OutboxDelivery, [
                 {"event_id": e.id, "target": t.connection, "stream": t.stream, "entity_type": e.entity_type,
                  "hub_id": e.hub_id, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-                for e in events for t in routes.targets(e.entity_type, e.origin)
+                for e, t in pairs if (e.entity_type, e.hub_id, t.connection) not in skip
             ])
             if events:
                 session.execute(
@@ -368,6 +370,24 @@ class Dispatcher:
             unrouted = session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.routed_at.is_(None)))
         out["(not routed yet)"] = {"events": unrouted or 0}
         return out
+
+
+def _not_linked(session: Session, wanted: list[tuple[str, int, Target]]) -> set[tuple[str, int, str]]:
+    """(entity, hub id, target) of records whose ``when_linked`` reference the target does not
+    have — a shipment of an order entered straight in the ERP means nothing to the CRM."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for entity, hub_id, target in wanted:
+        groups.setdefault((entity, target.connection, str(target.when_linked)), []).append(hub_id)
+    skip: set[tuple[str, int, str]] = set()
+    for (entity, connection, field_name), ids in groups.items():
+        ref = next(r for r in KINDS[entity].refs if r.field == field_name)
+        table = KINDS[entity].model.__table__  # type: ignore[attr-defined]
+        parents = dict(session.execute(select(table.c.id, table.c[ref.column]).where(table.c.id.in_(ids))).all())
+        linked = set(session.scalars(select(Link.hub_id).where(
+            Link.system == connection, Link.entity_type == ref.entity,
+            Link.hub_id.in_([p for p in parents.values() if p is not None]))))
+        skip |= {(entity, i, connection) for i in ids if parents.get(i) not in linked}
+    return skip
 
 
 @dataclass(frozen=True)

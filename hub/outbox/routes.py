@@ -24,6 +24,9 @@ class Target(BaseModel):
     #: stream of the origin, so that system learns this one's number (the CRM, the ERP's).
     report_back: str | None = None
     max_attempts: int = Field(8, ge=1, le=100)
+    #: Send only records whose reference of this name the target has (``order`` for a
+    #: shipment: the CRM gets the deliveries of the orders it knows, not the ERP's own).
+    when_linked: str | None = None
 
 
 class Route(BaseModel):
