@@ -39,7 +39,30 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, An
         ))
         rows = [{**row, "id": new_id} for row, new_id in zip(rows, new_ids, strict=True)]
     _copy(session, table, rows)
+    _keep_statistics_fresh(session, table.name, len(rows))
     return new_ids
+
+
+#: (database, table) → (rows inserted since the last ANALYZE, rows at that ANALYZE), this process
+_growth: dict[tuple[str, str], tuple[int, int]] = {}
+
+
+def _keep_statistics_fresh(session: Session, table: str, inserted: int) -> None:
+    """ANALYZE a table once it has grown by a fifth (at least 1,000 rows) since the last one.
+
+    A first sync fills empty tables faster than autovacuum re-plans them: with statistics that
+    still say "empty", PostgreSQL looks a page's links up by (system, entity) and filters the
+    external ids row by row, so each page scans every link so far and the sync slows down
+    quadratically. Analysing at each fifth of growth keeps the lookups on the index, at a
+    logarithmic cost.
+    """
+    key = (str(session.get_bind().url), table)
+    grown, base = _growth.get(key, (0, 0))
+    grown += inserted
+    if grown >= max(1000, base // 5):
+        session.execute(text(f'ANALYZE "{table}"'))
+        base, grown = base + grown, 0
+    _growth[key] = (grown, base)
 
 
 def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
