@@ -24,6 +24,9 @@ def make_celery() -> Celery:
         task_acks_late=True,  # a worker killed mid-task leaves the task to be redelivered
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Redis redelivers a killed worker's task after this; longer than a sync's lease (10 min)
+        # so a slow but live run is never run twice, short enough that a killed one resumes soon
+        broker_transport_options={"visibility_timeout": 900},
         task_default_queue=settings.task_queue,
         task_serializer="json",
         accept_content=["json"],

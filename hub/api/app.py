@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 import hub
 from hub.api.deps import AnyRole
@@ -42,5 +44,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outbox.router)
     app.include_router(receivables.router)
     app.include_router(metrics.router)
+    _client_errors(app)
     mount_pages(app)
     return app
+
+
+def _client_errors(app: FastAPI) -> None:
+    """A number or date beyond what the database or the calendar holds (an id of 2**63, the
+    year 1) is the caller's mistake: 422 naming it, never a 500."""
+
+    def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return JSONResponse({"detail": f"a value is out of range: {detail}"}, status_code=422)
+
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)

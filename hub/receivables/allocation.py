@@ -92,7 +92,8 @@ def changed_since(session: Session, since: datetime | None) -> set[int]:
 
 
 def allocate(session: Session, order_ids: Iterable[int]) -> int:
-    """Recompute allocations, invoiced, paid and outstanding of these orders' instalments."""
+    """Recompute allocations, invoiced, paid and outstanding of these orders' instalments;
+    those that changed are marked ``dirty`` for the scan."""
     count = 0
     for chunk in _chunks(sorted(set(order_ids)), 500):
         instalments: dict[int, list[Instalment]] = defaultdict(list)
@@ -120,8 +121,10 @@ def allocate(session: Session, order_ids: Iterable[int]) -> int:
                 per[row["instalment_id"]][1] += row["paid"]
             for inst in instalments.get(order_id, []):
                 invoiced, settled = per.get(inst.id, [ZERO, ZERO])
-                totals.append({"id": inst.id, "invoiced": invoiced, "paid": settled,
-                               "outstanding": inst.amount - settled})
+                if (inst.invoiced, inst.paid, inst.outstanding) != (invoiced, settled, inst.amount - settled):
+                    # dirty: the next scan re-evaluates status and level (and resolves alerts)
+                    totals.append({"id": inst.id, "invoiced": invoiced, "paid": settled,
+                                   "outstanding": inst.amount - settled, "dirty": True})
         insert_rows(session, InvoiceAllocation, rows)
         if totals:
             session.execute(update(Instalment), totals)

@@ -13,12 +13,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
 
 Money = Numeric(18, 4)
+
+
+def _partial(name: str, column: str, where: str, sqlite_where: str | None = None) -> Index:
+    """An index of just the rows ``where`` admits: the few a scan looks for among many
+    (SQLite spells a boolean test as ``= 1``)."""
+    return Index(name, column, postgresql_where=text(where), sqlite_where=text(sqlite_where or where))
 
 
 class PipelineVersion(Base):
@@ -38,6 +44,8 @@ class PipelineVersion(Base):
 
 class ReceivableOrder(Base):
     __tablename__ = "receivable_orders"
+    __table_args__ = (_partial("ix_receivable_orders_stages_open", "pipeline_version_id",
+                               "NOT stages_complete", "stages_complete = 0"),)
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
     pipeline_version_id: Mapped[int] = mapped_column(ForeignKey("pipeline_versions.id"), index=True)
@@ -48,6 +56,8 @@ class ReceivableOrder(Base):
     credit_hold: Mapped[bool] = mapped_column(default=False)
     #: Plan chosen per order (API) rather than by the pipeline's assignment rules.
     plan_pinned: Mapped[bool] = mapped_column(default=False)
+    #: Every stage of its version reached: stage detection skips it (cleared when it moves version).
+    stages_complete: Mapped[bool] = mapped_column(default=False, server_default=false())
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -65,8 +75,25 @@ class OrderStage(Base):
 
 
 class Instalment(Base):
+    """One instalment of an order's plan.
+
+    Scan invariant: ``status``, ``alert_level`` and ``outstanding`` are right as of the last
+    scan's ``as_of`` for every row whose ``dirty`` is false. Whoever changes what they are
+    computed from (amounts, invoiced/paid, dates, blocked, version) sets ``dirty``; a new row
+    is dirty (also by the server default, for rows written in SQL). So a scan only evaluates
+    dirty rows and those whose ``overdue_from`` crossed a level or the overdue day since the
+    last scan (see ``scan.py``), and a scan clears ``dirty``.
+    """
+
     __tablename__ = "instalments"
-    __table_args__ = (Index("ix_instalments_status_level", "status", "alert_level"),)
+    __table_args__ = (
+        Index("ix_instalments_status_level", "status", "alert_level"),
+        Index("ix_instalments_overdue_from", "overdue_from"),
+        _partial("ix_instalments_dirty", "pipeline_version_id", "dirty", "dirty = 1"),
+        _partial("ix_instalments_unalerted", "pipeline_version_id", "alert_level > alerted_level"),
+        _partial("ix_instalments_untriggered", "order_id", "trigger_date IS NULL"),
+        _partial("ix_instalments_undated", "pipeline_version_id", "due_date IS NULL"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -94,6 +121,8 @@ class Instalment(Base):
     alerted_level: Mapped[int] = mapped_column(default=0)
     #: On hold (a dispute, say): never escalates while set.
     blocked: Mapped[bool] = mapped_column(default=False)
+    #: Changed since the last scan evaluated it (see the class docstring).
+    dirty: Mapped[bool] = mapped_column(default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -132,7 +161,8 @@ class ScanRun(Base):
 
 class Alert(Base):
     __tablename__ = "receivable_alerts"
-    __table_args__ = (UniqueConstraint("instalment_id", "level"),)
+    __table_args__ = (UniqueConstraint("instalment_id", "level"),
+                      _partial("ix_receivable_alerts_snoozed", "instalment_id", "status = 'snoozed'"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instalment_id: Mapped[int] = mapped_column(ForeignKey("instalments.id", ondelete="CASCADE"))

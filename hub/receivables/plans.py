@@ -57,7 +57,8 @@ def layout(order: Order, pipeline: Pipeline, plan_key: str, version_id: int) -> 
             "currency": order.currency, "due_days": template.due.days,
             "due_end_of_month": template.due.end_of_month, "grace_days": template.grace_days,
             "tolerance": template.tolerance, "invoiced": Decimal(0), "paid": Decimal(0), "outstanding": amount,
-            "status": "pending", "alert_level": 0, "alerted_level": 0, "blocked": False, "updated_at": utcnow(),
+            "status": "pending", "alert_level": 0, "alerted_level": 0, "blocked": False, "dirty": True,
+            "updated_at": utcnow(),
         })
     return rows
 
@@ -81,7 +82,8 @@ def enrol_new_orders(session: Session, versions: list[PipelineVersion], batch: i
                                      if p.applies_to.admits(order.status, order.reference))
             plan = pipeline.pick_plan(order_facts(order))
             heads.append({"order_id": order.id, "pipeline_version_id": version.id, "plan": plan,
-                          "credit_hold": False, "plan_pinned": False, "enrolled_at": utcnow()})
+                          "credit_hold": False, "plan_pinned": False, "stages_complete": False,
+                          "enrolled_at": utcnow()})
             lines += layout(order, pipeline, plan, version.id)
             enrolled.append(order.id)
         insert_rows(session, ReceivableOrder, heads)
@@ -107,7 +109,7 @@ def relayout(session: Session, order_ids: Iterable[int], version: PipelineVersio
             head.plan, head.plan_pinned = plan, True
         elif not head.plan_pinned or head.plan not in pipeline.plans:
             head.plan = pipeline.pick_plan(order_facts(order))
-        head.pipeline_version_id = version.id
+        head.pipeline_version_id, head.stages_complete = version.id, False  # its stages may differ
         existing = {i.reference: i for i in session.scalars(select(Instalment).where(Instalment.order_id == order_id))}
         keep = set()
         for row in layout(order, pipeline, head.plan, version.id):
@@ -118,7 +120,7 @@ def relayout(session: Session, order_ids: Iterable[int], version: PipelineVersio
                 continue
             keep.add(current.id)
             for key in ("pipeline_version_id", "seq", "amount", "currency", "due_days", "due_end_of_month",
-                        "grace_days", "tolerance", "trigger_date", "due_date", "overdue_from", "updated_at"):
+                        "grace_days", "tolerance", "trigger_date", "due_date", "overdue_from", "dirty", "updated_at"):
                 setattr(current, key, row[key])
         gone = [i.id for i in existing.values() if i.id not in keep]
         if gone:

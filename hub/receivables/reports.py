@@ -52,18 +52,25 @@ def ageing(session: Session, as_of: date, by: AgeingBy = "stage", buckets: list[
         *[(Instalment.due_date >= as_of - timedelta(days=edge), labels[i + 1]) for i, edge in enumerate(edges)],
         else_=labels[-1],
     )
-    key = {"stage": Instalment.stage,
-           "customer": func.coalesce(GoldenCustomer.name, "(unknown)"),
-           "owner": func.coalesce(ReceivableOrder.owner, "(none)")}[by]
-    query = select(key, Instalment.currency, bucket, func.sum(Instalment.outstanding), func.count()).where(
+    # group by a narrow key (an id), and name the few groups afterwards, not the million rows
+    key = {"stage": Instalment.stage, "customer": Order.customer_id, "owner": ReceivableOrder.owner}[by]
+    query = select(key.label("key"), Instalment.currency, bucket.label("bucket"), func.sum(Instalment.outstanding),
+                   func.count()).where(
         Instalment.due_date.is_not(None), Instalment.status != "paid", Instalment.outstanding > 0)
     if by == "customer":
-        query = query.join(Order, Order.id == Instalment.order_id).outerjoin(
-            GoldenCustomer, GoldenCustomer.id == Order.customer_id)
+        query = query.join(Order, Order.id == Instalment.order_id)
     elif by == "owner":
         query = query.join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
+    query = query.group_by(key, Instalment.currency, bucket)
+    if by == "customer":
+        groups = query.subquery()
+        query = select(func.coalesce(GoldenCustomer.name, "(unknown)"), *list(groups.c)[1:]).outerjoin_from(
+            groups, GoldenCustomer, GoldenCustomer.id == groups.c.key)
+    elif by == "owner":
+        groups = query.subquery()
+        query = select(func.coalesce(groups.c.key, "(none)"), *list(groups.c)[1:])
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for name, currency, label, amount, count in session.execute(query.group_by(key, Instalment.currency, bucket)):
+    for name, currency, label, amount, count in session.execute(query):
         row = rows.setdefault((name, currency or ""), {by: name, "currency": currency, **{lb: 0.0 for lb in labels},
                                                        "total": 0.0, "instalments": 0})
         row[label] += float(amount or 0)

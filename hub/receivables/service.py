@@ -110,6 +110,7 @@ def set_blocked(session: Session, instalment_id: int, blocked: bool) -> None:
     if instalment is None:
         raise NotFound(f"instalment {instalment_id} does not exist")
     instalment.blocked = blocked
+    instalment.dirty = True  # the next scan sets its level (0 while blocked)
 
 
 def alerts(session: Session, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:

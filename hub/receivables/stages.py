@@ -1,7 +1,8 @@
 """Which stage each order has reached, from events the hub already sees — set-based.
 
 ``detect`` runs a handful of ``INSERT … SELECT`` / ``UPDATE`` statements per pipeline version
-and trigger, whatever the number of orders: call it after a sync page or let the scan call it.
+and trigger, whatever the number of orders, over the orders that have a stage still to reach
+(``stages_complete``, a partial index): call it after a sync page or let the scan call it.
 A stage is reached once; its date is the event's date (the won deal's close date, the order
 date, the shipment's effective date), or the scan's date when the event carries none.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy import and_, case, exists, false, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -50,7 +51,8 @@ def detect(session: Session, versions: dict[int, Pipeline], as_of: date) -> int:
         for stage in pipeline.stages:
             for trigger in stage.reached_by:
                 not_yet = ~exists().where(OrderStage.order_id == ReceivableOrder.order_id, OrderStage.stage == stage.code)
-                base = and_(ReceivableOrder.pipeline_version_id == version_id, not_yet)
+                base = and_(ReceivableOrder.pipeline_version_id == version_id,
+                            ReceivableOrder.stages_complete == false(), not_yet)
                 if trigger.opportunity_stage:
                     query = (select(ReceivableOrder.order_id, func.coalesce(Opportunity.expected_close, today), literal("opportunity"))
                              .join(Opportunity, Opportunity.id == ReceivableOrder.opportunity_id)
@@ -72,12 +74,26 @@ def detect(session: Session, versions: dict[int, Pipeline], as_of: date) -> int:
                 result = session.execute(insert(OrderStage).from_select(
                     ["order_id", "reached_on", "source", "stage", "created_at"], query).execution_options(preserve_rowcount=True))
                 reached += max(result.rowcount or 0, 0)
+        _mark_complete(session, version_id, pipeline)
     date_instalments(session)
     return reached
 
 
+def _mark_complete(session: Session, version_id: int, pipeline: Pipeline) -> None:
+    """Orders that reached every stage of their version are left out of detection from now on
+    (a stage once reached stays; moving to another version clears the mark)."""
+    codes = [s.code for s in pipeline.stages]
+    have = (select(func.count()).where(OrderStage.order_id == ReceivableOrder.order_id, OrderStage.stage.in_(codes))
+            .scalar_subquery())
+    session.execute(update(ReceivableOrder)
+                    .where(ReceivableOrder.pipeline_version_id == version_id,
+                           ReceivableOrder.stages_complete == false(), have == len(codes))
+                    .values(stages_complete=True).execution_options(synchronize_session=False))
+
+
 def date_instalments(session: Session) -> None:
-    """Instalments whose stage is reached get trigger, due and overdue-from dates."""
+    """Instalments whose stage is reached get trigger, due and overdue-from dates (and are
+    ``dirty`` for the scan); partial indexes keep both statements to the undated rows."""
     reached_on = (select(OrderStage.reached_on)
                   .where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage)
                   .scalar_subquery())
@@ -85,13 +101,13 @@ def date_instalments(session: Session) -> None:
         update(Instalment)
         .where(Instalment.trigger_date.is_(None),
                exists().where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage))
-        .values(trigger_date=reached_on).execution_options(synchronize_session=False))
+        .values(trigger_date=reached_on, dirty=True).execution_options(synchronize_session=False))
     due = case((Instalment.due_end_of_month, add_days(month_end(Instalment.trigger_date), Instalment.due_days)),
                else_=add_days(Instalment.trigger_date, Instalment.due_days))
     session.execute(
         update(Instalment)
         .where(Instalment.trigger_date.is_not(None), Instalment.due_date.is_(None))
-        .values(due_date=due, overdue_from=add_days(due, Instalment.grace_days), updated_at=utcnow())
+        .values(due_date=due, overdue_from=add_days(due, Instalment.grace_days), dirty=True, updated_at=utcnow())
         .execution_options(synchronize_session=False))
 
 

