@@ -269,7 +269,7 @@ def main() -> None:
                 add_connection(session, name="erp", kind="tryton", secret_key=KEY,
                                settings={"url": erp.url, "database": erp.database, "login": erp.login},
                                secrets={"password": erp.password})
-            with celery_worker(env) as worker:
+            with celery_worker(env, drain=False) as worker:
                 threading.Thread(target=drain, args=(worker.stdout, tail), daemon=True).start()
                 ticker = Ticker(broker, queue, args.tick, args.dispatch_every)
                 ticker.start()
