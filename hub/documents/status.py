@@ -58,8 +58,12 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
     ))
     shipped: dict[int, Decimal] = defaultdict(Decimal)
     batches = []
+    items_of: dict[int, list[ShipmentLine]] = defaultdict(list)
+    if shipments:
+        for item in session.scalars(select(ShipmentLine).where(ShipmentLine.shipment_id.in_([s.id for s in shipments]))):
+            items_of[item.shipment_id].append(item)
     for shipment in shipments:
-        items = list(session.scalars(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id)))
+        items = items_of[shipment.id]
         if shipment.status in SHIPPED:
             for item in items:
                 if item.order_line_id:
