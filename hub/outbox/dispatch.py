@@ -4,11 +4,13 @@ Two steps, each safe to run on any number of workers at once:
 
 1. ``route()`` turns new events into one delivery per target, following ``mappings/routes.yaml``
    (never back to the system the change came from);
-2. ``deliver(target)`` sends a target's due deliveries under that target's lease (one sender
-   per target, so two creates of one record never race). A delivery makes the target match
-   the hub's *current* record: several waiting deliveries of one record are settled by one
-   write. A record's references are translated to the target's own ids; a customer the target
-   does not have yet is created there from the golden record first.
+2. ``deliver(target, lane)`` sends a target's due deliveries under that lane's lease. A record
+   always travels in the same lane (hub id modulo the connection's ``lanes``, default 1), so two
+   writes of one record never race. A batch is read set-wise, its writes may overlap
+   (connection setting ``concurrency``), and its outcomes are written set-wise. A delivery
+   makes the target match the hub's *current* record: several waiting deliveries of one record
+   are settled by one write. A record's references are translated to the target's own ids; a
+   customer the target does not have yet is created there from the golden record first.
 
 Claiming a delivery pushes its ``next_attempt_at`` out by a lease: a worker killed mid-send
 leaves it due again later, and the connectors' idempotent writes (look up by the stable
@@ -25,7 +27,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -483,8 +484,3 @@ class _Loaded:
             select(OutboxEvent.id, OutboxEvent.origin).where(OutboxEvent.id.in_(event_ids))
         ).all()) if event_ids else {}
         return cls(rows, lines, shipment_lines, links, origins)
-
-
-def dispatcher(database_url: str, mappings_dir: Path, secret_key: str) -> Dispatcher:
-    return Dispatcher(SyncEngine(database_url, mappings_dir, secret_key))
-
