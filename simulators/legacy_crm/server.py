@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -43,10 +44,16 @@ def make(store: CrmStore, port: int = 0, shapes: Iterable[str] = SHAPES, quiet: 
 
 
 @contextmanager
-def serve(store: CrmStore | None = None, port: int = 0, shapes: Iterable[str] = SHAPES) -> Iterator[RunningCrm]:
-    """The CRM on 127.0.0.1 (a free port unless given) in a daemon thread, for the block."""
+def serve(
+    store: CrmStore | None = None, port: int = 0, shapes: Iterable[str] = SHAPES,
+    wrap: Callable[[Any], Any] | None = None,
+) -> Iterator[RunningCrm]:
+    """The CRM on 127.0.0.1 (a free port unless given) in a daemon thread, for the block.
+    ``wrap`` takes the WSGI app and returns the one to serve (tests slow it down, say)."""
     store = store if store is not None else CrmStore()
     server = make(store, port, shapes)
+    if wrap is not None:
+        server.set_app(wrap(server.get_app()))
     thread = threading.Thread(target=server.serve_forever, name="legacy-crm", daemon=True)
     thread.start()
     try:

@@ -19,7 +19,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ import pytest
 from connectors.base import SourceRecord
 from connectors.soap import SoapConnector
 from simulators.legacy_crm import CrmStore, RunningCrm
-from simulators.legacy_crm.server import make
+from simulators.legacy_crm.server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,23 +59,17 @@ def kill_hard(process: subprocess.Popen[str]) -> None:
 @contextmanager
 def slow_crm(store: CrmStore, delay: float) -> Iterator[RunningCrm]:
     """The CRM on loopback; every SOAP call (not the WSDL) waits ``delay`` seconds first."""
-    server = make(store)
-    app = server.get_app()
 
-    def slow(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ["REQUEST_METHOD"] == "POST":
-            time.sleep(delay)
-        return app(environ, start_response)  # type: ignore[no-any-return]
+    def slowed(app: Any) -> Any:
+        def slow(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ["REQUEST_METHOD"] == "POST":
+                time.sleep(delay)
+            return app(environ, start_response)  # type: ignore[no-any-return]
 
-    server.set_app(slow)
-    thread = threading.Thread(target=server.serve_forever, name="slow-crm", daemon=True)
-    thread.start()
-    try:
-        yield RunningCrm(store, f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        return slow
+
+    with serve(store, wrap=slowed) as crm:
+        yield crm
 
 
 class RepeatingSoap(SoapConnector):
