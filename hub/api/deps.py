@@ -21,7 +21,9 @@ from hub.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="An API token from `hub token create`.")
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a hop that costs more than these functions do.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -52,7 +54,7 @@ def current_token(
 def require(*roles: Role) -> Callable[[ApiToken], ApiToken]:
     allowed = {Role.admin, *roles}
 
-    def check(token: Annotated[ApiToken, Depends(current_token)]) -> ApiToken:
+    async def check(token: Annotated[ApiToken, Depends(current_token)]) -> ApiToken:
         if token.role not in allowed:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken, Role
@@ -34,8 +34,12 @@ def create_token(session: Session, role: Role, name: str = "") -> tuple[ApiToken
     return row, clear
 
 
+#: Built once: every API request checks its token, so the statement should not be rebuilt each time.
+_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("digest"))
+
+
 def verify_token(session: Session, clear: str) -> ApiToken | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(clear)))
+    row = session.scalar(_BY_HASH, {"digest": _digest(clear)})
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()

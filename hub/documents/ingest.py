@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.audit.models import AuditEntry
-from hub.bulk import insert_rows
+from hub.bulk import Dumped, any_of, insert_rows
 from hub.db import Base, utcnow
 from hub.documents.lines import CHILDREN, _differs, _ref
 from hub.documents.models import (
@@ -38,7 +38,7 @@ from hub.documents.models import (
 from hub.jsonable import jsonable
 from hub.master.models import GoldenCustomer
 from hub.outbox.models import OutboxEvent
-from hub.sync.links import Change, content_hash
+from hub.sync.links import Change, canonical_json, content_hash
 from hub.sync.mapping import MappingError
 from hub.sync.models import Link
 
@@ -98,7 +98,7 @@ class _Doc:
     index: int
     external_id: str
     fields: Mapping[str, Any]
-    data: dict[str, Any]
+    data: Dumped  # the record as the system sent it, as stored in ``data`` and the outbox
     digest: str
     link: tuple[int, int] | None  # (link id, hub id)
     row: dict[str, Any] = field(default_factory=dict)
@@ -156,12 +156,13 @@ class DocumentStore:
         for i in chunk:
             external_id, fields = items[i]
             data = jsonable(dict(fields))
-            digest = content_hash(data)
+            text = canonical_json(data)  # serialised once: hashed here, copied into data and outbox
+            digest = content_hash(text)
             link = links.get(external_id)
             if link is not None and link[2] == digest and not link[3]:
                 outcomes[i] = Change.unchanged
                 continue
-            docs.append(_Doc(i, external_id, fields, data, digest, link[:2] if link else None))
+            docs.append(_Doc(i, external_id, fields, Dumped(data, text), digest, link[:2] if link else None))
         if not docs:
             return
         refs = self._resolve(system, kind, docs)
@@ -190,7 +191,7 @@ class DocumentStore:
             children.write(self, system, new, changed)
         moved = [d for d in changed if d.diff]  # a re-read of the hub's own write moves nothing
         if moved:
-            self.session.execute(update(kind.model), [d.row for d in moved])
+            self.session.execute(update(kind.model), [{**d.row, "data": d.data.value} for d in moved])
         self._write_links(system, entity, new, changed, now)
         self._record(system, entity, new, moved, now)
         for doc in ready:
@@ -206,7 +207,7 @@ class DocumentStore:
         current = {
             row.id: row for row in self.session.execute(
                 select(table.c.id, *(table.c[c] for c in columns.values()))
-                .where(table.c.id.in_([d.link[1] for d in changed if d.link]))
+                .where(any_of(self.session, table.c.id, [d.link[1] for d in changed if d.link]))
             )
         }
         origins = self._origins(entity, list(current)) if "origin" in owners.values() else {}
@@ -234,7 +235,7 @@ class DocumentStore:
         """The system each record was entered in: the one linked first."""
         origins: dict[int, str] = {}
         for hub_id, system in self.session.execute(
-            select(Link.hub_id, Link.system).where(Link.entity_type == entity, Link.hub_id.in_(hub_ids)).order_by(Link.id)
+            select(Link.hub_id, Link.system).where(Link.entity_type == entity, any_of(self.session, Link.hub_id, hub_ids)).order_by(Link.id)
         ):
             origins.setdefault(hub_id, system)
         return origins
@@ -242,7 +243,7 @@ class DocumentStore:
     def _record(self, system: str, entity: str, new: list[_Doc], moved: list[_Doc], now: Any) -> None:
         """The audit trail and the outbox events of what this page changed, in its transaction."""
         actor = self.actor or system
-        insert_rows(self.session, AuditEntry, [
+        insert_rows(self.session, AuditEntry, analyze=False, rows=[
             *({"entity_type": entity, "hub_id": d.hub_id, "field": "*", "before": None,
                "after": _text(d.row.get("number") or d.row.get("reference") or d.external_id),
                "actor": actor, "changed_at": now} for d in new),
@@ -250,7 +251,7 @@ class DocumentStore:
                "after": _text(after), "actor": actor, "changed_at": now}
               for d in moved for name, before, after in d.diff),
         ])
-        insert_rows(self.session, OutboxEvent, [
+        insert_rows(self.session, OutboxEvent, analyze=False, rows=[
             {"entity_type": entity, "hub_id": d.hub_id, "action": "updated" if d.link else "created",
              "origin": system, "payload": d.data, "created_at": now}
             for d in new + moved
@@ -261,7 +262,7 @@ class DocumentStore:
         """external id → (link id, hub id, content hash, missing) for those already linked."""
         rows = self.session.execute(
             select(Link.external_id, Link.id, Link.hub_id, Link.content_hash, Link.missing_since).where(
-                Link.system == system, Link.entity_type == entity, Link.external_id.in_(external_ids)
+                Link.system == system, Link.entity_type == entity, any_of(self.session, Link.external_id, external_ids)
             )
         )
         return {r[0]: (r[1], r[2], r[3], r[4] is not None) for r in rows}

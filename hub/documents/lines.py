@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 
-from hub.bulk import insert_rows
+from hub.bulk import any_of, insert_rows
 from hub.db import utcnow
 from hub.documents.models import OrderLine, ShipmentLine
 from hub.jsonable import jsonable
@@ -69,7 +69,7 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
     if changed:
         old = {row.id: row for row in store.session.execute(
             select(OrderLine.id, OrderLine.order_id, *(getattr(OrderLine, f) for f in LINE_FIELDS))
-            .where(OrderLine.order_id.in_([d.hub_id for d in changed]))
+            .where(any_of(store.session, OrderLine.order_id, [d.hub_id for d in changed]))
         )}
     inserts: list[dict[str, Any]] = []
     inserted_ext: list[tuple[str, str, int | None]] = []
@@ -78,7 +78,7 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
     link_updates: list[tuple[int, int, str, str | None]] = []
     keep: set[int] = set()
     for doc in docs:
-        for line, stored in zip(_lines(doc), doc.data.get("lines") or [], strict=True):
+        for line, stored in zip(_lines(doc), doc.data.value.get("lines") or [], strict=True):
             ext = str(line.get("id"))
             row = {
                 "order_id": doc.hub_id, "product": line.get("product"),
@@ -146,7 +146,7 @@ def _prepare_shipment_lines(
     if line_ids:
         orders = dict(
             store.session.execute(
-                select(OrderLine.id, OrderLine.order_id).where(OrderLine.id.in_(set(line_ids.values())))
+                select(OrderLine.id, OrderLine.order_id).where(any_of(store.session, OrderLine.id, set(line_ids.values())))
             ).all()
         )
     refs = {("order_line", k): v for k, v in line_ids.items()}
@@ -176,7 +176,7 @@ def _write_shipment_lines(store: DocumentStore, system: str, new: list[_Doc], ch
     if changed:
         for row in store.session.execute(
             select(ShipmentLine.shipment_id, ShipmentLine.order_line_id, ShipmentLine.product, ShipmentLine.quantity)
-            .where(ShipmentLine.shipment_id.in_([d.hub_id for d in changed]))
+            .where(any_of(store.session, ShipmentLine.shipment_id, [d.hub_id for d in changed]))
         ):
             old.setdefault(row[0], []).append(tuple(row[1:]))
     replaced = []

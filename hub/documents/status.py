@@ -9,11 +9,12 @@ system changed and when. The API, ``hub orders status`` and the sales page share
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from hub.audit.models import AuditEntry
@@ -46,43 +47,78 @@ def find_orders(session: Session, ref: str | None = None, customer: str | None =
     ]
 
 
+def _by_order(*columns: Any, where: Any, order_by: tuple[Any, ...] = ()) -> Select[Any]:
+    return select(*columns).where(where == bindparam("order_id")).order_by(*order_by)
+
+
+# Built once: a status request is a handful of indexed reads, and building and caching the
+# statements again on every request cost more than the database spends answering them.
+_ORDER = (
+    select(Order.id, Order.number, Order.stage, Order.status, Order.owner, Order.ordered_on, Order.currency,
+           Order.total, GoldenCustomer.id.label("customer_id"), GoldenCustomer.name.label("customer_name"))
+    .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
+    .where(Order.id == bindparam("order_id"))
+)
+_LINES = _by_order(OrderLine.id, OrderLine.product, OrderLine.description, OrderLine.quantity, OrderLine.unit_price,
+                   where=OrderLine.order_id, order_by=(OrderLine.id,))
+_DELIVERIES = _by_order(
+    Shipment.id, Shipment.number, Shipment.status, Shipment.planned_on, Shipment.shipped_on,
+    ShipmentLine.order_line_id, ShipmentLine.product, ShipmentLine.quantity,
+    where=Shipment.order_id, order_by=(Shipment.planned_on, Shipment.id, ShipmentLine.id),
+).outerjoin(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+_PAID = (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id == Invoice.id)
+         .correlate(Invoice).scalar_subquery())
+_INVOICES = _by_order(Invoice.id, Invoice.number, Invoice.status, Invoice.issued_on, Invoice.total,
+                      Invoice.amount_due, Invoice.due_dates, _PAID.label("paid"),
+                      where=Invoice.order_id, order_by=(Invoice.issued_on, Invoice.id))
+_NUMBERS = _by_order(Link.system, Link.external_id, Link.external_ref, where=Link.hub_id).where(Link.entity_type == "order")
+
+
+def _audit_of(entity: str, document: Any = None) -> Select[Any]:
+    """Audit entries of the order (no ``document``), or of its shipments or invoices."""
+    columns = (AuditEntry.changed_at, AuditEntry.id, AuditEntry.actor, AuditEntry.entity_type, AuditEntry.field,
+               AuditEntry.before, AuditEntry.after)
+    if document is None:
+        return select(*columns).where(AuditEntry.entity_type == entity, AuditEntry.hub_id == bindparam("order_id"))
+    return (select(*columns).join(document, document.id == AuditEntry.hub_id)
+            .where(AuditEntry.entity_type == entity, document.order_id == bindparam("order_id")))
+
+
+# One index range per part: an OR of the three would scan every shipment's entries.
+_TIMELINE = (
+    union_all(_audit_of("order"), _audit_of("shipment", Shipment), _audit_of("invoice", Invoice))
+    .order_by(text("changed_at DESC, id DESC"))
+    .limit(200)
+)
+_INSTALMENTS = _by_order(Instalment.stage, Instalment.amount, Instalment.due_date, Instalment.outstanding,
+                         Instalment.status, where=Instalment.order_id, order_by=(Instalment.seq,))
+
+
 def order_status(session: Session, order_id: int, today: date | None = None) -> dict[str, Any] | None:
-    order = session.get(Order, order_id)
+    key = {"order_id": order_id}
+    db = session.connection()  # Core rows: the ORM's per-statement work is most of a request's cost
+    order = db.execute(_ORDER, key).first()
     if order is None:
         return None
-    today = today or date.today()
-    customer = session.get(GoldenCustomer, order.customer_id) if order.customer_id else None
-    lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)))
-    shipments = list(session.scalars(
-        select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.planned_on, Shipment.id)
-    ))
+    lines = db.execute(_LINES, key).all()
     shipped: dict[int, Decimal] = defaultdict(Decimal)
-    batches = []
-    items_of: dict[int, list[ShipmentLine]] = defaultdict(list)
-    if shipments:
-        for item in session.scalars(select(ShipmentLine).where(ShipmentLine.shipment_id.in_([s.id for s in shipments]))):
-            items_of[item.shipment_id].append(item)
-    for shipment in shipments:
-        items = items_of[shipment.id]
-        if shipment.status in SHIPPED:
-            for item in items:
-                if item.order_line_id:
-                    shipped[item.order_line_id] += item.quantity
-        batches.append({
-            "id": shipment.id, "number": shipment.number, "status": shipment.status,
-            "planned_on": _iso(shipment.planned_on), "shipped_on": _iso(shipment.shipped_on),
-            "lines": [{"product": i.product, "quantity": _qty(i.quantity)} for i in items],
+    batches: dict[int, dict[str, Any]] = {}
+    for row in db.execute(_DELIVERIES, key):
+        batch = batches.setdefault(row.id, {
+            "id": row.id, "number": row.number, "status": row.status,
+            "planned_on": _iso(row.planned_on), "shipped_on": _iso(row.shipped_on), "lines": [],
         })
-    invoices = list(session.scalars(select(Invoice).where(Invoice.order_id == order_id).order_by(Invoice.issued_on, Invoice.id)))
-    paid = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id.in_([i.id for i in invoices]))
-    ) if invoices else Decimal(0)
-    instalments = _instalments(session, order_id, today)
+        if row.quantity is None:  # a shipment without lines
+            continue
+        batch["lines"].append({"product": row.product, "quantity": _qty(row.quantity)})
+        if row.status in SHIPPED and row.order_line_id:
+            shipped[row.order_line_id] += row.quantity
+    invoices = db.execute(_INVOICES, key).all()
     return {
         "id": order.id,
         "number": order.number,
-        "numbers": _numbers(session, [order.id]).get(order.id, {}),
-        "customer": {"id": customer.id, "name": customer.name} if customer else None,
+        "numbers": {r.system: r.external_ref or r.external_id for r in db.execute(_NUMBERS, key)},
+        "customer": {"id": order.customer_id, "name": order.customer_name} if order.customer_id else None,
         "stage": order.stage,
         "status": order.status,
         "owner": order.owner,
@@ -95,22 +131,22 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
             for line in lines
         ],
         "fully_shipped": bool(lines) and all(shipped.get(line.id, Decimal(0)) >= line.quantity for line in lines),
-        "deliveries": batches,
+        "deliveries": list(batches.values()),
         "invoices": [
             {"id": i.id, "number": i.number, "status": i.status, "issued_on": _iso(i.issued_on),
              "total": _money(i.total), "amount_due": _money(i.amount_due), "due_dates": i.due_dates}
             for i in invoices
         ],
-        "paid": _money(Decimal(paid or 0)),
-        **instalments,
-        "timeline": _timeline(session, order_id, [s.id for s in shipments], [i.id for i in invoices]),
+        "paid": _money(sum((Decimal(i.paid or 0) for i in invoices), Decimal(0))),
+        **_instalments(db, order_id, invoices, today or date.today()),
+        "timeline": _timeline(db, order_id),
     }
 
 
-def _instalments(session: Session, order_id: int, today: date) -> dict[str, Any]:
+def _instalments(db: Connection, order_id: int, invoices: Sequence[Row[Any]], today: date) -> dict[str, Any]:
     """The next instalment due and the overdue flag, from receivables when the order has a plan,
     else from its invoices' due dates."""
-    rows = list(session.scalars(select(Instalment).where(Instalment.order_id == order_id).order_by(Instalment.seq)))
+    rows = db.execute(_INSTALMENTS, {"order_id": order_id}).all()
     if rows:
         open_rows = [r for r in rows if r.status != "paid"]
         upcoming = next((r for r in open_rows if r.due_date is not None), open_rows[0] if open_rows else None)
@@ -121,11 +157,10 @@ def _instalments(session: Session, order_id: int, today: date) -> dict[str, Any]
             },
             "overdue": any(r.status == "overdue" for r in rows),
         }
-    dues = session.execute(
-        select(Invoice.due_dates, Invoice.amount_due).where(Invoice.order_id == order_id, Invoice.amount_due > 0)
-    ).all()
     pending = sorted(
-        (d["date"], d.get("amount")) for due_dates, _due in dues for d in (due_dates or []) if d.get("date")
+        (d["date"], d.get("amount"))
+        for i in invoices if i.amount_due is not None and i.amount_due > 0
+        for d in (i.due_dates or []) if d.get("date")
     )
     upcoming_due = pending[0] if pending else None
     return {
@@ -134,25 +169,20 @@ def _instalments(session: Session, order_id: int, today: date) -> dict[str, Any]
     }
 
 
-def _timeline(session: Session, order_id: int, shipment_ids: list[int], invoice_ids: list[int]) -> list[dict[str, Any]]:
+def _timeline(db: Connection, order_id: int) -> list[dict[str, Any]]:
     """What each system changed, newest first: the order's audit trail and its documents'."""
-    wanted = [("order", [order_id]), ("shipment", shipment_ids), ("invoice", invoice_ids)]
-    clauses = [(AuditEntry.entity_type == entity) & AuditEntry.hub_id.in_(ids) for entity, ids in wanted if ids]
-    rows = session.scalars(
-        select(AuditEntry).where(or_(*clauses)).order_by(AuditEntry.changed_at.desc(), AuditEntry.id.desc()).limit(200)
-    )
     return [
         {"at": _iso(r.changed_at), "source": r.actor, "entity": r.entity_type,
          "what": "created" if r.field == "*" else r.field, "before": r.before, "after": r.after}
-        for r in rows
+        for r in db.execute(_TIMELINE, {"order_id": order_id})
     ]
 
 
-def _numbers(session: Session, order_ids: list[int]) -> dict[int, dict[str, str]]:
+def _numbers(db: Connection | Session, order_ids: list[int]) -> dict[int, dict[str, str]]:
     """order id → system → that system's number for it."""
     out: dict[int, dict[str, str]] = defaultdict(dict)
     if order_ids:
-        for hub_id, system, ext, ref in session.execute(
+        for hub_id, system, ext, ref in db.execute(
             select(Link.hub_id, Link.system, Link.external_id, Link.external_ref)
             .where(Link.entity_type == "order", Link.hub_id.in_(order_ids))
         ):

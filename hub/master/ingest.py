@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.bulk import any_of
 from hub.db import utcnow
 from hub.master.matching import Decision, Matcher, blocking_keys
 from hub.master import merges
@@ -83,7 +84,7 @@ class CustomerMaster:
         rows = self.session.execute(
             select(Link.external_id, Link.content_hash).where(
                 Link.system == system, Link.entity_type == ENTITY,
-                Link.external_id.in_(list(digests)), Link.missing_since.is_(None),
+                any_of(self.session, Link.external_id, list(digests)), Link.missing_since.is_(None),
             )
         )
         return {ext for ext, digest in rows if digests.get(ext) == digest}

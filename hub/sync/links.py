@@ -27,9 +27,14 @@ class Change(str, enum.Enum):
     unchanged = "unchanged"
 
 
-def content_hash(payload: Mapping[str, Any]) -> str:
-    """Stable over key order and whitespace, so the same record always hashes the same."""
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def canonical_json(payload: Mapping[str, Any]) -> str:
+    """One text per content: stable over key order and whitespace."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_hash(payload: Mapping[str, Any] | str) -> str:
+    """The same record always hashes the same (pass ``canonical_json`` text to hash it once)."""
+    blob = payload if isinstance(payload, str) else canonical_json(payload)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

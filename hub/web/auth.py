@@ -46,7 +46,7 @@ def page_user(*roles: Role) -> Callable[[PageUser], PageUser]:
     """The page's guard; ``admin`` is admitted everywhere, as on the API."""
     allowed = {Role.admin, *roles}
 
-    def check(user: Annotated[PageUser, Depends(current_user)]) -> PageUser:
+    async def check(user: Annotated[PageUser, Depends(current_user)]) -> PageUser:
         if user.role not in allowed:
             raise PageForbidden(user, allowed)
         return user

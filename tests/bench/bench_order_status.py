@@ -5,7 +5,8 @@
 
 Fills a fresh database with SQL (``generate_series``): 20k golden customers, N orders with two
 lines each, every order linked in two systems, a shipment with a line for every second order, an
-invoice for every third and a payment for every sixth, and a few audit entries per order. Then
+invoice for every third and a payment for every sixth, a few audit entries per order and one per
+shipment and invoice. Then
 ``hub serve``'s app runs under uvicorn with W worker processes, and C client threads ask
 ``GET /api/v1/orders/{id}/status`` for random orders, keep-alive, with a sales token.
 """
@@ -59,6 +60,10 @@ FILL = [
     "SELECT 'order', g, f.field, f.before, f.after, f.actor, now() - (f.n || ' hours')::interval "
     "FROM generate_series(1, :n) g, (VALUES ('*', NULL, 'CRM', 'crm', 3), ('status', 'draft', 'confirmed', 'erp', 2), "
     "('total', '90', '100', 'crm', 1)) AS f(field, before, after, actor, n)",
+    "INSERT INTO audit_entries (entity_type, hub_id, field, before, after, actor, changed_at) "
+    "SELECT 'shipment', id, '*', NULL, number, 'erp', now() FROM shipments",
+    "INSERT INTO audit_entries (entity_type, hub_id, field, before, after, actor, changed_at) "
+    "SELECT 'invoice', id, '*', NULL, number, 'erp', now() FROM invoices",
 ]
 SEQUENCES = ["golden_customers", "orders", "order_lines", "shipments", "invoices"]
 
