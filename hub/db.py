@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -79,3 +80,25 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def serialize(session: Session, key: str) -> None:
+    """Wait until no other transaction holds ``key``, and hold it until this one ends.
+
+    For work two workers may start at once that must not interleave (enrolling the same new
+    orders, creating the same customer in a target). PostgreSQL: a transaction-level advisory
+    lock. SQLite lets one writer at a time in anyway, so there is nothing to do.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def insert_if_absent(session: Session, model: type[Base], **values: Any) -> None:
+    """Insert a row unless one with the same unique key exists or is being inserted: the way
+    two workers can both create a row on first use without one failing."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())

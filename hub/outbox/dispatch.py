@@ -31,13 +31,12 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, WriteResult
 from connectors.errors import ConnectorError, RecordError
 from hub.bulk import insert_rows
-from hub.db import session_scope, utcnow
+from hub.db import serialize, session_scope, utcnow
 from hub.documents.ingest import KINDS
 from hub.documents.models import OrderLine, ShipmentLine
 from hub.master.ingest import CustomerMaster
@@ -160,6 +159,20 @@ class Dispatcher:
         by_record: dict[tuple[str, int], list[OutboxDelivery]] = {}
         for delivery in claimed:
             by_record.setdefault((delivery.entity_type, delivery.hub_id), []).append(delivery)
+        try:
+            return self._send_batch(target, connector, report, progress, claimed, by_record)
+        except Exception:
+            # not settled (a deadlock, say): due again now rather than when the claim runs out;
+            # targets are written idempotently, so what did reach them is not entered twice
+            with session_scope(self.engine.database_url) as session:
+                session.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_([d.id for d in claimed]))
+                                .values(next_attempt_at=utcnow()))
+            raise
+
+    def _send_batch(
+        self, target: str, connector: Connector, report: DeliveryReport, progress: Callable[[int], None] | None,
+        claimed: list[OutboxDelivery], by_record: dict[tuple[str, int], list[OutboxDelivery]],
+    ) -> bool:
         outcome = _Outcome()
         system_down: str | None = None
         with session_scope(self.engine.database_url) as session:
@@ -316,20 +329,29 @@ class Dispatcher:
 
     def _create_customer(self, session: Session, connector: Connector, target: str, golden_id: int) -> str:
         """No double entry of customers either: the target gets the golden record, linked.
-        Two lanes may need the same new customer at once: the connector's create is idempotent
-        (``hub_ref``), and the second link is recognised rather than written twice."""
+
+        On PostgreSQL this happens in its own short transaction, under a lock per (target,
+        customer): two lanes needing the same new customer at once would otherwise both create
+        it, and each would wait on the other's uncommitted link until its whole batch ended."""
+        if session.get_bind().dialect.name != "postgresql":  # one writer at a time anyway
+            return self._create_customer_in(session, connector, target, golden_id)
+        with session_scope(self.engine.database_url) as own:
+            return self._create_customer_in(own, connector, target, golden_id)
+
+    def _create_customer_in(self, session: Session, connector: Connector, target: str, golden_id: int) -> str:
         golden = session.get(GoldenCustomer, golden_id)
         assert golden is not None
         while golden.merged_into_id:  # a merged-away record: its survivor is the customer
             golden = session.get(GoldenCustomer, golden.merged_into_id)
             assert golden is not None
+        serialize(session, f"outbox.customer:{target}:{golden.id}")
+        linked = session.scalar(select(Link.external_id).where(
+            Link.system == target, Link.entity_type == "customer", Link.hub_id == golden.id).order_by(Link.id).limit(1))
+        if linked is not None:  # another lane created it while this one waited
+            return linked
         data = {f: getattr(golden, f) for f in GOLDEN_FIELDS} | {"hub_ref": f"concord:customer:{golden.id}"}
         result = connector.write("customers", data, None)
-        try:
-            with session.begin_nested():
-                CustomerMaster(session, self.engine.mappings_dir).ingest(target, result.external_id, data, golden_id=golden.id)
-        except IntegrityError:  # the other lane linked it a moment ago
-            pass
+        CustomerMaster(session, self.engine.mappings_dir).ingest(target, result.external_id, data, golden_id=golden.id)
         return result.external_id
 
     def _report_back(self, session: Session, delivery: OutboxDelivery, target: str, origin: str | None) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, false, insert, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
 
-from hub.db import session_scope, utcnow
+from hub.db import serialize, session_scope, utcnow
 from hub.receivables.allocation import allocate, changed_since, resolve_targets
 from hub.receivables.models import (
     Alert,
@@ -230,7 +230,9 @@ def _queue_deliveries(session: Session, version_id: int, pipeline: Pipeline, sca
 
 def refresh(session: Session, mappings_dir: Path, as_of: date, since: Any = None) -> dict[str, int]:
     """Everything before the overdue evaluation: pipeline files, enrolment, stages, allocation.
-    Cheap when little changed; call it after a sync page to see stages and invoices at once."""
+    Cheap when little changed; call it after a sync page to see stages and invoices at once.
+    One refresh at a time: two syncs finishing together would enrol the same new orders."""
+    serialize(session, "receivables.refresh")
     sync_files(session, mappings_dir)
     enrolled = enrol_new_orders(session, current_versions(session))
     versions = used_versions(session)

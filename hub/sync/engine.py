@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from connectors.base import Connector, SourceRecord, Stream
 from connectors.errors import ConnectorError, RecordError
 from connectors.registry import connector_class
-from hub.db import as_utc, session_scope, utcnow
+from hub.db import as_utc, insert_if_absent, session_scope, utcnow
 from hub.documents.ingest import DocumentStore
 from hub.jsonable import jsonable
 from hub.master.ingest import CustomerMaster, RejectedRecord
@@ -206,9 +206,6 @@ class SyncEngine:
             with session_scope(self.database_url) as session:
                 if not stream.ordered and newest:
                     _advance(session, connection.id, stream.name, newest, stream.cursor)
-                if stream.entity != "customer" and (result.created or result.updated):
-                    # stages reached and invoices allocated now, not at the next hourly scan
-                    refresh_receivables(session, self.mappings_dir, date.today())
                 if full:
                     result.missing = len(mark_missing(session, connection.name, stream.entity, seen))
                 result.status = "done"
@@ -221,7 +218,20 @@ class SyncEngine:
                 _finish(session, result, connection.id, stream.name, owner, failed=True)
             if not isinstance(exc, (ConnectorError, OSError)):
                 raise
+        if stream.entity != "customer" and (result.created or result.updated):
+            self._refresh_receivables()
         return result
+
+    def _refresh_receivables(self) -> None:
+        """Stages reached and invoices allocated now, not at the next hourly scan.
+
+        After the run is finished and in its own transaction: the run's records are in whatever
+        happens here, and should this fail, the hourly scan does the same work."""
+        try:
+            with session_scope(self.database_url) as session:
+                refresh_receivables(session, self.mappings_dir, date.today())
+        except Exception:
+            log.exception("refreshing receivables after a sync failed; the next scan catches up")
 
     def _apply_page(
         self, connection: Connection, mapping: ConnectorMap, stream: Stream,
@@ -304,12 +314,8 @@ def _check_circuit(session: Session, connection_id: int) -> None:
 
 def take_lease(session: Session, connection_id: int, stream: str, owner: str) -> str | None:
     """Take the stream's lease atomically (SyncBusy if another run holds it); return its cursor."""
-    cursor = session.scalar(
-        select(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
-    )
-    if cursor is None:
-        session.add(SyncCursor(connection_id=connection_id, stream=stream))
-        session.flush()
+    # two workers taking a stream's (or a lane's) first lease at once both get a row to compete for
+    insert_if_absent(session, SyncCursor, connection_id=connection_id, stream=stream)
     now = utcnow()
     taken = session.execute(
         update(SyncCursor)
