@@ -4,16 +4,19 @@ statuses and levels always equal a full evaluation, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from hub.db import session_scope
+from hub.documents.ingest import DocumentStore
 from hub.documents.models import Order
 from hub.receivables import service
 from hub.receivables.models import Alert, AlertDelivery, Instalment, ReceivableOrder
-from hub.receivables.scan import level_expression, scan, status_expression, used_versions
+from hub.receivables.scan import level_expression, refresh, scan, status_expression, used_versions
 from tests.integration.test_receivables import D, alert_rows, instalments, put
 
 
@@ -159,3 +162,32 @@ def test_orders_with_every_stage_reached_leave_detection_until_they_move_version
     scan(database_url, mappings_dir, D("2026-01-28"), send=False)
     assert complete() is True and stale(database_url, D("2026-01-28")) == []
     assert [instalments(database_url)[s].amount for s in ("signing", "delivery")] == [Decimal(4000), Decimal(5000)]
+
+
+@pytest.mark.postgres
+def test_two_syncs_refreshing_receivables_at_once_enrol_each_order_once(postgres_url, mappings_dir):
+    """Two workers finishing order syncs together both refresh: neither may fail on the other's
+    enrolments (the runs were marked failed although their orders were in)."""
+    with session_scope(postgres_url) as session:
+        DocumentStore(session).apply_many("erp", "order", [
+            (str(n), {"number": f"SO-{n}", "status": "confirmed", "ordered_on": D("2026-03-02"), "currency": "EUR",
+                      "total": Decimal(1000), "lines": []}) for n in range(300)])
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def refresh_now() -> None:
+        try:
+            with session_scope(postgres_url) as session:
+                start.wait()
+                refresh(session, mappings_dir, D("2026-03-03"))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=refresh_now) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_scope(postgres_url) as session:
+        assert session.scalar(select(func.count()).select_from(ReceivableOrder)) == 300
