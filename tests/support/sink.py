@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ class Sink:
     ids: dict[str, str] = field(default_factory=dict)
     down: bool = False
     refuse: str | None = None
+    #: Seconds each POST takes: a slow target keeps concurrent senders overlapping.
+    delay: float = 0.0
     bad_signatures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,6 +61,7 @@ def webhook_sink(secret: str = "sink-secret", prefix: str = "X") -> Iterator[Sin
             record = json.loads(body)
             if sink.refuse:
                 return self._answer(400, {"error": sink.refuse})
+            time.sleep(sink.delay)
             with sink.lock:
                 sink.received.append(record)
                 ref = record["data"].get("hub_ref") or str(len(sink.received))
