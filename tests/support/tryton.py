@@ -47,7 +47,7 @@ How it works:
 * Servers left behind by a killed test process (SIGKILL) are reaped the next time one is
   started (a registry of pids in ``$TMPDIR/concord-test-tryton-pids``).
 * ``start_tryton(parties=N, sales=M)`` adds a bulk data set (benchmarks; cached apart,
-  see ``tryton_seed.bulk``; 2,000 parties / 5,000 sales take ~15 min to build once).  ``python -m tests.support.tryton_seed [--parties N --sales
+  see ``tryton_seed.bulk``; 2,000 parties / 5,000 sales took 32 min to build once, on 2 shared cores).  ``python -m tests.support.tryton_seed [--parties N --sales
   M] [--force]`` builds a cache ahead of time.
 
 Notes for writers of tests (verified on 8.2):
@@ -319,6 +319,7 @@ class TrytonClient:
         acknowledged (``res.user.warning.skip``, what the desktop client's "Yes" does) and
         the call repeated.
         """
+        skipped: list[str] = []
         for _attempt in range(10):
             try:
                 return self._call(method, params, context)
@@ -327,7 +328,10 @@ class TrytonClient:
                     raise
                 _debug(f"{method}: skipping warning {exc.warning_name!r} and calling again")
                 self._call("model.res.user.warning.skip", (exc.warning_name, False), None)
-        raise RuntimeError(f"{method}: too many warnings")
+                skipped.append(exc.message)
+        # A warning per record (e.g. per party's VAT number) needs one call per record:
+        # answer those for all records beforehand (see tryton_seed._skip_vat_warnings).
+        raise RuntimeError(f"{method}: too many warnings, the last: {skipped[-1]}")
 
     def _call(self, method: str, params: Sequence[Any], context: Mapping[str, Any] | None) -> Any:
         if self.session is None:
