@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -74,14 +75,15 @@ def main() -> None:
     finally:
         get_engine(url).dispose()
         servers.drop_database(url)
-    text = "\n".join([
-        f"# Tryton → hub sync — {dt.date.today()}", "",
-        f"`python tests/bench/bench_tryton_sync.py --parties {args.parties} --sales {args.sales}`; "
-        "hub on PostgreSQL, Tryton 8.2 on SQLite, both on this machine (2 cores).", "",
-        *rows, "",
-    ])
     out = ROOT / "tests" / "bench" / "results" / f"tryton-sync-{dt.date.today()}.md"
-    out.write_text(text)
+    earlier = out.read_text().rstrip("\n").splitlines() if out.exists() else [f"# Tryton → hub sync — {dt.date.today()}"]
+    out.write_text("\n".join([  # runs accumulate: one section each
+        *earlier, "", f"## {args.parties:,} parties / {args.sales:,} sales, {dt.datetime.now():%H:%M}", "",
+        f"`python tests/bench/bench_tryton_sync.py --parties {args.parties} --sales {args.sales}`; "
+        "hub on PostgreSQL, Tryton 8.2 on SQLite, both on this machine (2 cores); "
+        f"load average {os.getloadavg()[0]:.1f} at the end.", "",
+        *rows, "",
+    ]))
     print(f"written to {out}")
 
 
