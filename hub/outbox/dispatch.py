@@ -38,10 +38,10 @@ from connectors.errors import ConnectorError, RecordError
 from hub.bulk import insert_rows
 from hub.db import serialize, session_scope, utcnow
 from hub.documents.ingest import KINDS
-from hub.documents.models import OrderLine, ShipmentLine
 from hub.master.ingest import CustomerMaster
 from hub.master.models import GOLDEN_FIELDS, GoldenCustomer
 from hub.observability import logs, metrics
+from hub.outbox.loaded import Loaded
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.outbox.routes import Routes, Target, load_routes
 from hub.sync.engine import SyncEngine, _connection, release_lease, renew_lease, take_lease
@@ -176,7 +176,7 @@ class Dispatcher:
         outcome = _Outcome()
         system_down: str | None = None
         with session_scope(self.engine.database_url) as session:
-            loaded = _Loaded.read(session, list(by_record), {d.event_id for d in claimed})
+            loaded = Loaded.read(session, list(by_record), {d.event_id for d in claimed})
             ready: list[tuple[list[OutboxDelivery], dict[str, Any], tuple[str, str | None, int] | None]] = []
             for (entity, hub_id), deliveries in by_record.items():  # payloads; missing customers made
                 try:
@@ -275,7 +275,7 @@ class Dispatcher:
             return list(pool.map(write, ready))
 
     def _linked(self, session: Session, target: str, delivery: OutboxDelivery,
-                known: tuple[str, str | None, int] | None, result: WriteResult, loaded: _Loaded) -> None:
+                known: tuple[str, str | None, int] | None, result: WriteResult, loaded: Loaded) -> None:
         """Link what the write created (its number too), and report back to the origin."""
         entity, hub_id = delivery.entity_type, delivery.hub_id
         now = utcnow()
@@ -290,9 +290,9 @@ class Dispatcher:
             session.execute(update(Link).where(Link.id == known[2]).values(external_ref=result.version, updated_at=now))
 
     def payload(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int,
-                loaded: _Loaded | None = None) -> dict[str, Any]:
+                loaded: Loaded | None = None) -> dict[str, Any]:
         """The hub's record in canonical fields, references in the target's own ids."""
-        loaded = loaded or _Loaded.read(session, [(entity, hub_id)], set())
+        loaded = loaded or Loaded.read(session, [(entity, hub_id)], set())
         kind = KINDS[entity]
         row = loaded.rows.get((entity, hub_id))
         if row is None:
@@ -315,7 +315,7 @@ class Dispatcher:
         return data
 
     def _target_id(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int | None,
-                   loaded: _Loaded) -> str | None:
+                   loaded: Loaded) -> str | None:
         if hub_id is None:
             return None
         found = loaded.links.get((entity, hub_id), {}).get(target)
@@ -450,59 +450,3 @@ class _Outcome:
             self.retry(deliveries, reason)
             return reason
         return None
-
-
-@dataclass
-class _Loaded:
-    """What a batch of deliveries needs from the hub, read in a few queries."""
-
-    rows: dict[tuple[str, int], Any]
-    lines: dict[int, list[dict[str, Any]]]
-    #: shipment hub id → its lines, ``order_line`` still a hub id (translated per target)
-    shipment_lines: dict[int, list[dict[str, Any]]]
-    #: (entity, hub id) → system → (external id, number, link id)
-    links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]]
-    origins: dict[int, str]
-
-    @classmethod
-    def read(cls, session: Session, records: list[tuple[str, int]], event_ids: set[int]) -> _Loaded:
-        rows: dict[tuple[str, int], Any] = {}
-        wanted: dict[str, set[int]] = {}
-        for entity in {e for e, _ in records}:
-            ids = [i for e, i in records if e == entity]
-            wanted.setdefault(entity, set()).update(ids)
-            kind = KINDS[entity]
-            table = kind.model.__table__  # type: ignore[attr-defined]
-            for row in session.execute(select(table).where(table.c.id.in_(ids))).mappings():
-                rows[(entity, row["id"])] = row
-                for ref in kind.refs:
-                    if row[ref.column] is not None:
-                        wanted.setdefault(ref.entity, set()).add(row[ref.column])
-        shipment_lines: dict[int, list[dict[str, Any]]] = {}
-        shipment_ids = [i for e, i in records if e == "shipment"]
-        if shipment_ids:
-            for item in session.scalars(
-                select(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipment_ids)).order_by(ShipmentLine.id)
-            ):
-                shipment_lines.setdefault(item.shipment_id, []).append(
-                    {"order_line": item.order_line_id, "product": item.product, "quantity": item.quantity})
-                if item.order_line_id is not None:
-                    wanted.setdefault("order_line", set()).add(item.order_line_id)
-        links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]] = {}
-        for entity, ids in wanted.items():
-            for hub_id, system, ext, ref, link_id in session.execute(
-                select(Link.hub_id, Link.system, Link.external_id, Link.external_ref, Link.id)
-                .where(Link.entity_type == entity, Link.hub_id.in_(ids))
-            ):
-                links.setdefault((entity, hub_id), {})[system] = (ext, ref, link_id)
-        lines: dict[int, list[dict[str, Any]]] = {}
-        order_ids = [i for e, i in records if e == "order"]
-        if order_ids:
-            for line in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)):
-                lines.setdefault(line.order_id, []).append(
-                    {"id": line.id, "product": line.product, "description": line.description,
-                     "quantity": line.quantity, "unit_price": line.unit_price})
-        origins = dict(session.execute(
-            select(OutboxEvent.id, OutboxEvent.origin).where(OutboxEvent.id.in_(event_ids))
-        ).all()) if event_ids else {}
-        return cls(rows, lines, shipment_lines, links, origins)
