@@ -43,6 +43,7 @@ class TrytonError(RecordError):
             text = str(payload)
         super().__init__(f"Tryton {method}: {kind}: {text}")
         self.kind = kind
+        self.payload = payload
 
 
 def encode(obj: Any) -> Any:

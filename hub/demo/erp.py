@@ -15,7 +15,6 @@ first request after each 5 minutes runs in autocommit mode on SQLite.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import hashlib
@@ -35,9 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from connectors.tryton.rpc import decode, encode
+from connectors.errors import TransientError
+from connectors.tryton.rpc import TrytonError, TrytonRPC
 
 MODULES = ("sale", "account_invoice_stock")
 DISTRIBUTIONS = ("trytond", "trytond-sale", "trytond-account-invoice-stock")
@@ -73,75 +71,33 @@ def tail(path: Path, lines: int = 25) -> str:
 # --------------------------------------------------------------------------- JSON-RPC
 
 
-class ErpError(RuntimeError):
-    """An ``{"error": ...}`` answer; ``kind`` is Tryton's exception name, ``payload`` its data."""
+class Rpc(TrytonRPC):
+    """The connector's JSON-RPC client, plus what setting up and seeding the demo's ERP needs:
+    a context per call, wizards, XML ids. Warnings are acknowledged the way the desktop
+    client's "Yes" does (``res.user.warning.skip``): the demo answers yes."""
 
-    def __init__(self, method: str, error: Any) -> None:
-        self.kind = error[0] if isinstance(error, list) and error and isinstance(error[0], str) else "ServerError"
-        self.payload = error[1] if self.kind != "ServerError" and len(error) > 1 else error
-        super().__init__(f"Tryton {method}: {self.kind}: {str(self.payload)[:500]}")
+    def __init__(self, url: str, password: str, timeout: float = 120.0, attempts: int = 4) -> None:
+        super().__init__(url, DATABASE, LOGIN, password, timeout=timeout, attempts=attempts)
 
-
-class Rpc:
-    """Just enough of Tryton's JSON-RPC to set up and seed the demo's ERP (the hub itself
-    talks to Tryton through ``connectors.tryton``). Warnings are acknowledged the way the
-    desktop client's "Yes" does (``res.user.warning.skip``): the demo answers yes."""
-
-    def __init__(self, url: str, password: str, timeout: float = 120.0) -> None:
-        self.rpc_url = f"{url.rstrip('/')}/{DATABASE}/rpc/"
-        self.password = password
-        self.auth = ""
-        self.context: dict[str, Any] = {}
-        self.user_id = 0
-        self._http = httpx.Client(timeout=timeout)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _post(self, method: str, params: Sequence[Any]) -> Any:
-        body = json.dumps({"id": 1, "method": method, "params": list(params)}, default=encode)
-        headers = {"Content-Type": "application/json", **({"Authorization": self.auth} if self.auth else {})}
-        response = self._http.post(self.rpc_url, content=body, headers=headers)
-        response.raise_for_status()
-        data = json.loads(response.content, object_hook=decode)
-        if data.get("error") is not None:
-            raise ErpError(method, data["error"])
-        return data.get("result")
-
-    def login(self) -> Rpc:
-        self.user_id, session = self._post("common.db.login", [LOGIN, {"password": self.password}, "en"])[:2]
-        self.auth = "Session " + base64.b64encode(f"{LOGIN}:{self.user_id}:{session}".encode()).decode()
-        return self.refresh_context()
-
-    def refresh_context(self) -> Rpc:
-        self.context = self._post("model.res.user.get_preferences", [True, {}])
+    def login(self) -> Rpc:  # type: ignore[override]
+        super().login()
         return self
 
-    def call(self, method: str, *params: Any, **context: Any) -> Any:
+    def refresh_context(self) -> Rpc:
+        self.context = self._post("model.res.user.get_preferences", [True, {}], True)
+        return self
+
+    def call(self, method: str, *params: Any, once: bool = False, **context: Any) -> Any:
+        if self.session is None:
+            self.login()
         for _ in range(10):
             try:
-                return self._post(method, [*params, {**self.context, **context}])
-            except ErpError as exc:
+                return self._post(method, [*params, {**self.context, **context}], True, once)
+            except TrytonError as exc:
                 if exc.kind != "UserWarning":
                     raise
-                self._post("model.res.user.warning.skip", [exc.payload[0], False, self.context])
-        raise ErpError(method, ["UserWarning", "too many warnings"])
-
-    def create(self, model: str, values: Sequence[Mapping[str, Any]]) -> list[int]:
-        return list(self.call(f"model.{model}.create", [dict(v) for v in values]))
-
-    def search(self, model: str, domain: Sequence[Any], limit: int | None = None) -> list[int]:
-        return list(self.call(f"model.{model}.search", list(domain), 0, limit, None))
-
-    def read(self, model: str, ids: Sequence[int], fields: Sequence[str]) -> list[dict[str, Any]]:
-        rows = {r["id"]: r for r in self.call(f"model.{model}.read", list(ids), list(fields))}
-        return [rows[i] for i in ids]
-
-    def write(self, model: str, ids: Sequence[int], values: Mapping[str, Any]) -> None:
-        self.call(f"model.{model}.write", list(ids), dict(values))
-
-    def button(self, model: str, name: str, ids: Sequence[int]) -> None:
-        self.call(f"model.{model}.{name}", list(ids))
+                self._post("model.res.user.warning.skip", [exc.payload[0], False, self.context], True)
+        raise TrytonError(method, ["UserWarning", "too many warnings"])
 
     def data_id(self, module: str, xml_id: str) -> int:
         return int(self.call("model.ir.model.data.get_id", module, xml_id))
@@ -231,11 +187,11 @@ class Tryton:
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 raise RuntimeError(f"trytond exited before answering; its log:\n{tail(self.log_path)}")
-            rpc = Rpc(self.url, self.password, timeout=10)
+            rpc = Rpc(self.url, self.password, timeout=10, attempts=1)
             try:
                 rpc.login()
                 return
-            except httpx.TransportError:
+            except TransientError:  # not listening yet
                 time.sleep(0.1)
             finally:
                 rpc.close()
