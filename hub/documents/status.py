@@ -178,11 +178,11 @@ def _timeline(db: Connection, order_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _numbers(db: Connection | Session, order_ids: list[int]) -> dict[int, dict[str, str]]:
+def _numbers(session: Session, order_ids: list[int]) -> dict[int, dict[str, str]]:
     """order id → system → that system's number for it."""
     out: dict[int, dict[str, str]] = defaultdict(dict)
     if order_ids:
-        for hub_id, system, ext, ref in db.execute(
+        for hub_id, system, ext, ref in session.execute(
             select(Link.hub_id, Link.system, Link.external_id, Link.external_ref)
             .where(Link.entity_type == "order", Link.hub_id.in_(order_ids))
         ):
