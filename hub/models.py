@@ -1,6 +1,6 @@
 """Every table of the hub, imported in one place for Alembic and for ``create_all`` in tests."""
 
-from hub.auth.models import ApiToken, Role
+from hub.auth.models import ApiToken, PageSession, Role
 from hub.db import Base
 from hub.master.models import (
     CustomerSource,
@@ -37,6 +37,7 @@ from hub.sync.models import Connection, DeadLetter, Link, QuarantinedRecord, Syn
 
 __all__ = [
     "ApiToken",
+    "PageSession",
     "AuditEntry",
     "Connection",
     "DeadLetter",
