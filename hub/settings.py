@@ -40,6 +40,23 @@ class Settings(BaseSettings):
         default=None,
         description="Key that encrypts connection secrets at rest.",
     )
+    session_idle_minutes: int = Field(
+        default=60, ge=1,
+        description="A page session not used for this long ends (the person signs in again).",
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1,
+        description="A page session ends this long after sign-in, however busy it was.",
+    )
+    auth_failures_max: int = Field(
+        default=10, ge=1,
+        description="Failed tokens (API bearer or login form) one client address may present "
+        "within auth_failures_window_seconds before it is answered 429 for the rest of the window.",
+    )
+    auth_failures_window_seconds: int = Field(
+        default=300, ge=1,
+        description="Window over which failed tokens of one client address are counted.",
+    )
 
 
 @lru_cache(maxsize=1)
