@@ -13,9 +13,12 @@ from decimal import Decimal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.documents.ingest import HUB, DocumentStore
+from hub.documents.models import Order
+from hub.documents.ownership import Principal, check_may_update
 from hub.outbox.routes import Routes
 from hub.sync.links import Change
 from hub.sync.models import Link
@@ -44,12 +47,25 @@ class OrderIn(BaseModel):
     lines: list[OrderLineIn] = Field(min_length=1)
 
 
-def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes) -> tuple[int, Change]:
-    """The order's hub id, and whether it was created or updated (or already as sent)."""
+def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
+                principal: Principal | None = None) -> tuple[int, Change]:
+    """The order's hub id, and whether it was created or updated (or already as sent).
+
+    ``principal`` is the caller (``None``: the operator, trusted). A sales caller may update
+    only its own order and never give it to someone else (``NotYourOrder``, raised before
+    anything is written or queued to the outbox); see ``hub.documents.ownership``."""
     number = order.number or f"H-{uuid4().hex[:10].upper()}"
+    owner = order.owner
+    if principal is not None:
+        existing = session.execute(
+            select(Order.owner).join(Link, Link.hub_id == Order.id)
+            .where(Link.system == HUB, Link.entity_type == "order", Link.external_id == number)
+        ).first()
+        owner = check_may_update(principal, existing.owner if existing else None,
+                                 exists=existing is not None, new_owner=order.owner)
     fields = {
         "number": number, "reference": order.reference, "customer": str(order.customer_id),
-        "status": order.status, "stage": order.stage, "owner": order.owner,
+        "status": order.status, "stage": order.stage, "owner": owner,
         "ordered_on": order.ordered_on or date.today(), "currency": order.currency,
         "total": sum((line.quantity * line.unit_price for line in order.lines), Decimal(0)),
         "lines": [{"id": f"{number}/{n}", **line.model_dump()} for n, line in enumerate(order.lines, 1)],

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.api.deps import SessionDep
 from hub.auth.models import Role
+from hub.documents.ownership import for_viewer
 from hub.documents.status import find_orders, order_status
 from hub.web.app import render
 from hub.web.auth import PageUser, page_user
@@ -32,4 +33,4 @@ def order_page(request: Request, order_id: int, session: SessionDep, user: Viewe
     status = order_status(session, order_id)
     if status is None:
         raise HTTPException(404, f"no order {order_id}")
-    return render(request, "order.html", user, o=status)
+    return render(request, "order.html", user, o=for_viewer(user, status))

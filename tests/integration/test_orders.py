@@ -53,7 +53,7 @@ def golden_id(database_url: str, mappings_dir: Path) -> int:
 
 
 def _order(golden: int, number: str | None = "WEB-1", quantity: str = "3") -> dict[str, Any]:
-    body: dict[str, Any] = {"customer_id": golden, "reference": "PO-77", "owner": "anna",
+    body: dict[str, Any] = {"customer_id": golden, "reference": "PO-77", "owner": "test sales",
                             "lines": [{"product": "P-100", "quantity": quantity, "unit_price": "25.50"}]}
     return body | ({"number": number} if number else {})
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from hub.api.deps import AnyRole, SessionDep, SettingsDep, require
 from hub.auth.models import ApiToken, Role
 from hub.documents.entry import OrderIn, enter_order
+from hub.documents.ownership import NotYourOrder, for_viewer
 from hub.documents.status import find_orders, order_status
 from hub.outbox.routes import load_routes
 from hub.sync.links import Change
@@ -24,7 +25,10 @@ def create_order(body: OrderIn, session: SessionDep, settings: SettingsDep, toke
     """Enter an order once; the routes send it on (e.g. to the ERP as a sale). Posting the same
     ``number`` again updates it (200), so a retry never makes a second order."""
     try:
-        order_id, change = enter_order(session, body, f"api:{token.name or token.id}", load_routes(settings.mappings_dir))
+        order_id, change = enter_order(session, body, f"api:{token.name or token.id}",
+                                       load_routes(settings.mappings_dir), principal=token)
+    except NotYourOrder as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except MappingError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
     if change is not Change.created:
@@ -44,8 +48,9 @@ def search_orders(
 
 
 @router.get("/{order_id}/status")
-def get_order_status(order_id: int, session: SessionDep, _token: AnyRole) -> dict[str, Any]:
+def get_order_status(order_id: int, session: SessionDep, token: AnyRole) -> dict[str, Any]:
+    """Where the order is; the payment side only for its owner, finance, IT and admin."""
     found = order_status(session, order_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
-    return found
+    return for_viewer(token, found)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from hub.api.deps import SessionDep, SettingsDep, require
 from hub.auth.models import ApiToken, Role
 from hub.config.loader import ConfigError
+from hub.documents.ownership import can_see_payments
 from hub.receivables import reports, service
 from hub.receivables.models import PipelineVersion
 from hub.receivables.pipeline import sync_files
@@ -89,7 +90,7 @@ def move(name: str, body: MoveIn, session: SessionDep, _t: Finance) -> dict[str,
 @router.get("/orders/{order_id}")
 def order(order_id: int, session: SessionDep, token: FinanceOrSales) -> dict[str, Any]:
     detail = _call(service.order_detail, session, order_id)
-    if token.role == Role.sales and detail["owner"] != token.name:
+    if not can_see_payments(token, detail):  # the one ownership rule (hub.documents.ownership)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "sales may read only the orders they own")
     return detail  # type: ignore[no-any-return]
 
