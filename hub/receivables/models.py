@@ -5,7 +5,9 @@ follows, so editing the YAML never changes the money plan of an order under way.
 order reached are rows of ``order_stages``; its plan is a row per instalment. Invoices are
 allocated to instalments (``invoice_allocations``, recomputed per order when its documents
 change); the overdue scan raises ``receivable_alerts`` once per instalment and level and queues
-one ``alert_deliveries`` row per recipient, sent as digests.
+one ``alert_deliveries`` row per recipient, sent as digests. An order whose rows a job cannot
+process (a figure that overflows, a date out of range, corrupt data written around the hub) is
+set aside in ``receivable_set_aside`` with its reason, and the job finishes the others.
 """
 
 from __future__ import annotations
@@ -189,3 +191,26 @@ class AlertDelivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None]
+
+
+class SetAside(Base):
+    """An order a receivables job could not process, kept visible until a scan succeeds with it.
+
+    One row per order and step (``enrol``, ``stages``, ``allocate``, ``evaluate``, ``report``).
+    Every scan retries what earlier scans set aside: a row the scan sets aside again keeps its
+    ``first_set_aside_at`` and counts one more attempt; one it no longer needs to is deleted,
+    so correcting the data clears the entry by itself.
+    """
+
+    __tablename__ = "receivable_set_aside"
+    __table_args__ = (UniqueConstraint("order_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=1)
+    #: The scan that last set it aside (None: a report found it between scans).
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("receivable_scans.id", ondelete="SET NULL"), index=True)
+    first_set_aside_at: Mapped[datetime] = mapped_column(default=utcnow)
+    set_aside_at: Mapped[datetime] = mapped_column(default=utcnow)
