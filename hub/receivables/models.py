@@ -194,23 +194,27 @@ class AlertDelivery(Base):
 
 
 class SetAside(Base):
-    """An order a receivables job could not process, kept visible until a scan succeeds with it.
+    """A record a receivables job could not process, kept visible until a scan gets through it.
 
-    One row per order and step (``enrol``, ``stages``, ``allocate``, ``evaluate``, ``report``).
-    Every scan retries what earlier scans set aside: a row the scan sets aside again keeps its
-    ``first_set_aside_at`` and counts one more attempt; one it no longer needs to is deleted,
-    so correcting the data clears the entry by itself.
+    ``record`` is ``order`` or ``invoice``; ``step`` the job that met it (``enrol``, ``stages``,
+    ``allocate``, ``evaluate``, ``report``). Every scan retries what earlier runs set aside: a
+    record set aside again keeps its ``first_set_aside_at`` and counts one more attempt; one the
+    scan got through is deleted, so correcting the data clears the entry by itself. No foreign
+    key: a deleted order's entry goes with the next scan.
     """
 
     __tablename__ = "receivable_set_aside"
-    __table_args__ = (UniqueConstraint("order_id", "step"),)
+    __table_args__ = (UniqueConstraint("record", "record_id", "step"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    record: Mapped[str] = mapped_column(String(10))
+    record_id: Mapped[int]
+    #: The order's or invoice's number when it could be read, for people.
+    label: Mapped[str | None] = mapped_column(String(80))
     step: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=1)
-    #: The scan that last set it aside (None: a report found it between scans).
-    scan_id: Mapped[int | None] = mapped_column(ForeignKey("receivable_scans.id", ondelete="SET NULL"), index=True)
+    #: The scan that last set it aside (None: found between scans, by a report or a request).
+    scan_id: Mapped[int | None] = mapped_column(index=True)
     first_set_aside_at: Mapped[datetime] = mapped_column(default=utcnow)
     set_aside_at: Mapped[datetime] = mapped_column(default=utcnow)
