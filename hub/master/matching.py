@@ -19,6 +19,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
+from hub.master.normalise import WEAK, is_weak, tax_relation
 from hub.master.rules import AgreeDisagree, MatchRules
 from hub.master.similarity import (
     DIGITS,
@@ -122,7 +123,10 @@ def blocking_keys(rec: MatchRecord) -> list[str]:
     """
     keys: list[str] = []
     if rec.tax_id:
-        keys.append("t:" + rec.tax_id)
+        # a failed id meets the checked one with its digits; an ACN meets the ABN holding it
+        keys.append("t:" + rec.tax_id.lstrip(WEAK))
+        if rec.tax_id.startswith("AU") and len(rec.tax_id) >= 11:
+            keys.append("ta:" + rec.tax_id[-9:])
     if rec.email:
         keys.append("e:" + rec.email)
     if rec.email_domain:
@@ -217,7 +221,6 @@ class Matcher:
         )
         self._precheck = address_only < rules.thresholds.review
         self._exact_fields = (
-            ("tax_id", w.tax_id),
             ("email", w.email),
             ("phone", w.phone),
             ("postcode", w.postcode),
@@ -276,9 +279,17 @@ class Matcher:
         if ca and cb and not (postcodes_agree and ca != cb):  # "Munich" / "München": the postcode says
             agree = ca == cb or contains(ca, cb, 2) or fuzz.ratio(ca, cb) >= 85
             total += self._agreement("city", agree, w.city, ca, cb, out)
+        ta, tb = a.tax_id, b.tax_id
+        if ta and tb:
+            total += self._tax(ta, tb, out)
         for fname, weights in self._exact_fields:
             va, vb = getattr(a, fname), getattr(b, fname)
             if va and vb:
+                if fname == "phone" and (is_weak(va) or is_weak(vb)):
+                    # a number that failed validation agrees by its digits or says nothing
+                    if va.lstrip("?+") == vb.lstrip("?+"):
+                        total += self._agreement(fname, True, weights, va, vb, out)
+                    continue
                 total += self._agreement(fname, va == vb, weights, va, vb, out)
         da, db = a.email_domain, b.email_domain
         if da and db and not (a.email and a.email == b.email):
@@ -291,6 +302,19 @@ class Matcher:
                 agree = a.street_numbers == b.street_numbers  # Prinsenlaan 134 is not 46
             total += self._agreement("street", agree, w.street, sa, sb, out, sim)
         return total
+
+    def _tax(self, ta: str, tb: str, out: list[_Field] | None) -> float:
+        """Tax ids by :func:`tax_relation`: only checked ids of one kind agree or disagree; a
+        failed id with the same digits is weak evidence; anything else says nothing."""
+        relation = tax_relation(ta, tb)
+        if relation is None:
+            return 0.0
+        w = self.rules.weights.tax_id
+        if relation == "weak":
+            if out is not None:
+                out.append(("tax_id", "weak", w.weak, ta, tb, None))
+            return w.weak
+        return self._agreement("tax_id", relation == "same", w, ta, tb, out)
 
     @staticmethod
     def _agreement(
@@ -331,9 +355,10 @@ class Matcher:
         link = self.rules.thresholds.link
         for cand in candidates:
             golden = cand.golden_id
-            if cand.record.tax_id:
-                tax_ids.setdefault(golden, set()).add(cand.record.tax_id)
-                if rec.tax_id and rec.tax_id != cand.record.tax_id:
+            theirs = cand.record.tax_id
+            if theirs and not is_weak(theirs):
+                tax_ids.setdefault(golden, set()).add(theirs)
+                if tax_relation(rec.tax_id, theirs) == "different":
                     vetoed.add(golden)
                     continue
             best = per_golden.get(golden)
@@ -361,13 +386,18 @@ class Matcher:
             bridged = []
             for other in ranked[1:]:
                 theirs = tax_ids.get(other.golden_id, set())
-                if other.score >= thresholds.link and (not known or not theirs or known == theirs):
+                if other.score >= thresholds.link and not _disagree(known, theirs):
                     bridged.append(other.golden_id)
                     known |= theirs
             return Decision("linked", ranked, bridged)
         if ranked and ranked[0].score >= thresholds.review:
             return Decision("review", ranked)
         return Decision("new", ranked)
+
+
+def _disagree(ours: set[str], theirs: set[str]) -> bool:
+    """Two golden records' checked tax ids name different legal entities."""
+    return any(tax_relation(a, b) == "different" for a in ours for b in theirs)
 
 
 def _may_match(a: Prepared, b: Prepared) -> bool:
@@ -378,7 +408,7 @@ def _may_match(a: Prepared, b: Prepared) -> bool:
     (checked against the weights in ``Matcher.__init__``), so skipping them changes no
     decision — short of a name made only of abbreviations of the other's words.
     """
-    if (a.tax_id and a.tax_id == b.tax_id) or (a.phone and a.phone == b.phone):
+    if (a.tax_id and b.tax_id and tax_relation(a.tax_id, b.tax_id)) or (a.phone and a.phone == b.phone):
         return True
     if (a.email and a.email == b.email) or (a.email_domain and a.email_domain == b.email_domain):
         return True

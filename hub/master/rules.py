@@ -40,6 +40,11 @@ class AgreeDisagree(_Strict):
     disagree: float = 0.0
 
 
+class TaxIdWeights(AgreeDisagree):
+    #: The same digits where one id failed its check digit: a hint, never a link on its own.
+    weak: float = 2.0
+
+
 class NameWeights(_Strict):
     exact: float
     high: float
@@ -52,7 +57,7 @@ class NameWeights(_Strict):
 
 class Weights(_Strict):
     name: NameWeights
-    tax_id: AgreeDisagree
+    tax_id: TaxIdWeights
     email: AgreeDisagree
     email_domain: AgreeDisagree
     phone: AgreeDisagree

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.master.models import GOLDEN_FIELDS, CustomerSource
+from hub.master.normalise import is_weak
 from hub.master.rules import FieldRule, SurvivorshipRules
 
 #: Fields shown as the source system wrote them (trimmed), not in their match form:
@@ -19,11 +20,16 @@ _AS_WRITTEN = {"street", "city", "postcode"}
 
 
 def value_of(source: CustomerSource, field: str) -> str | None:
+    """The source's value as the golden record would show it; None for a field the source
+    has no good value for (absent, or a finding: its match form is empty or only weak)."""
+    match_form = getattr(source, field)
     if field in _AS_WRITTEN:
+        if match_form is None:
+            return None  # e.g. a city typed into the postcode column: a finding, not a value
         raw = source.data.get(field)
         text = " ".join(str(raw).split()) if raw is not None else ""
         return text or None
-    return getattr(source, field)
+    return None if is_weak(match_form) else match_form
 
 
 def _comparable(source: CustomerSource, field: str) -> str | None:

@@ -474,7 +474,6 @@ def test_tax_id_canonical_form_is_stable(canonical):
         ("12345", "CN", "wrong length for CN unified social credit code"),
         ("181/815/08155", "DE", "a German Steuernummer, not a DE VAT number (USt-IdNr.)"),
         ("136695976", None, "cannot tell the country of tax id"),
-        ("-", "DE", "no letters or digits"),
     ],
 )
 def test_bad_tax_id_raises_naming_the_scheme(raw, country, reason):
@@ -708,7 +707,7 @@ def test_customer_absent_values_are_none_without_problems(absent):
     assert normalise_customer({}) == rec
 
 
-def test_customer_bad_values_become_problems_and_none():
+def test_customer_bad_values_become_problems_and_none_or_weak():
     rec = normalise_customer(
         {
             "name": "---",
@@ -729,8 +728,9 @@ def test_customer_bad_values_become_problems_and_none():
         Problem("postcode", "1011", "not a DE postcode (expected 5 digits)"),
     )
     assert (rec.name, rec.name_key, rec.name_tokens, rec.legal_form) == (None, None, (), None)
+    # a failed tax id and phone stay as weak evidence ("?" + digits), the rest is gone
     assert (rec.tax_id, rec.email, rec.email_domain, rec.phone, rec.postcode) == (
-        None, None, None, None, None,
+        "?DE136695978", None, None, "?493012", None,
     )
     # the good fields survive
     assert (rec.street, rec.city, rec.country) == ("hauptstrasse 5", "berlin", "DE")

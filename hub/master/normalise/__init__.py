@@ -9,8 +9,13 @@ Contract
 --------
 * Absent values (missing key, ``None``, ``""``, whitespace, NaN) are ``None`` and no problem.
 * :func:`normalise_customer` never raises for bad *data*: a value that is present but cannot be
-  normalised is recorded as a :class:`Problem` and its field is ``None``, so one bad phone
-  number does not cost the record its match on name and tax id.
+  normalised is recorded as a :class:`Problem` (a data-quality finding kept with the record)
+  and its field is ``None``, so one bad phone number does not cost the record its match on
+  name and tax id. A tax id that fails its check digit and a phone number that is no valid
+  number keep a *weak* form instead (``?`` + digits, see :func:`is_weak`): compared as weak
+  evidence, never a golden value, never a veto.
+* Placeholders ("N/A", "n.a.", "TBD", "-", "unknown" in any field; all zeros, all nines,
+  "123456789" as a tax id or phone) are absent values, not findings.
 * The per-field functions return ``None`` for absent input and raise
   :class:`NormalisationError` for a malformed value.
 * ``country`` of :func:`normalise_customer` is the record's own country; ``default_country`` is
@@ -35,17 +40,21 @@ from hub.master.normalise.addresses import (
 )
 from hub.master.normalise.countries import country_of, normalise_country
 from hub.master.normalise.emails import email_of, is_free_mail, normalise_email
-from hub.master.normalise.errors import NormalisationError
+from hub.master.normalise.errors import WEAK, NormalisationError, is_weak
 from hub.master.normalise.names import name_of, normalise_name
 from hub.master.normalise.phones import normalise_phone, phone_of
-from hub.master.normalise.tax_ids import normalise_tax_id, tax_id_of
-from hub.master.normalise.text import text_of
+from hub.master.normalise.tax_ids import is_placeholder, normalise_tax_id, tax_id_of, tax_relation
+from hub.master.normalise.text import nfkc, text_of
 
 __all__ = [
+    "WEAK",
     "NormalisationError",
     "NormalisedCustomer",
     "Problem",
     "is_free_mail",
+    "is_placeholder",
+    "is_weak",
+    "tax_relation",
     "normalise_city",
     "normalise_country",
     "normalise_customer",
@@ -92,7 +101,7 @@ def normalise_customer(
     ``default_country`` is a caller error and raises :class:`NormalisationError`.
     """
     default_cc = normalise_country(default_country) if default_country else None
-    get = raw.get
+    get = _present(raw).get
     problems: list[Problem] = []
 
     country: str | None = None
@@ -123,7 +132,7 @@ def normalise_customer(
         except NormalisationError as exc:
             problems.append(Problem(exc.field, exc.value, exc.reason))
 
-    phone = _field(problems, phone_of, get("phone"), region)
+    phone = _field(problems, phone_of, get("phone"), region, weak=_weak_phone)
     street = _field(problems, street_of, get("street"))
     city = _field(problems, city_of, get("city"))
 
@@ -145,8 +154,34 @@ def normalise_customer(
     )
 
 
+_WORD_PLACEHOLDERS = frozenset({"n/a", "n.a.", "n.a", "na", "tbd", "tba", "-", "--",
+                                 "none", "null", "nil", "unknown", "?", "x", "xx", "xxx"})
+
+
+def _present(raw: Mapping[str, object]) -> dict[str, object]:
+    """The record without its placeholders: "N/A" in any field is no value, not a bad one;
+    a tax id or phone of only zeros or nines (or "123456789") neither."""
+    out: dict[str, object] = {}
+    for key, value in raw.items():
+        text = text_of(value)
+        if text is not None and (
+            text.casefold() in _WORD_PLACEHOLDERS
+            or (key in ("tax_id", "phone") and is_placeholder(text))
+        ):
+            value = None
+        out[key] = value  # as given: a postcode of 1067.0 from a spreadsheet is read as such
+    return out
+
+
+def _weak_phone(text: str) -> str | None:
+    """A number phonenumbers refuses, kept as its digits for comparison (six or more)."""
+    digits = "".join(ch for ch in nfkc(text) if ch.isdigit())
+    return WEAK + digits if 6 <= len(digits) <= 30 else None
+
+
 def _field(
-    problems: list[Problem], fn: Callable[..., str], value: object, *args: object
+    problems: list[Problem], fn: Callable[..., str | None], value: object, *args: object,
+    weak: Callable[[str], str | None] | None = None,
 ) -> str | None:
     text = text_of(value)
     if text is None:
@@ -155,4 +190,6 @@ def _field(
         return fn(text, *args)
     except NormalisationError as exc:
         problems.append(Problem(exc.field, exc.value, exc.reason))
-        return None
+        if exc.weak is not None:
+            return exc.weak
+        return weak(text) if weak is not None else None

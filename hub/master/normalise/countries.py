@@ -2,13 +2,19 @@
 
 The country decides how phone numbers, tax ids and postcodes are read, and it is a blocking
 field, so "Deutschland", "DEU", "ドイツ" and "德国" must all become ``DE``. A hand-kept alias
-table covers what people commonly type; anything else falls back to phonenumbers' localised
-region names, loaded only when first needed because building that table is slow.
+table covers what people commonly type; then the synonyms in ``mappings/countries.yaml``
+(what a site's own exports write: "GER", "P.R. China"), then pycountry's names (official and
+common names: "Federal Republic of Germany", "Viet Nam"), then phonenumbers' localised region
+names. The last three are loaded only when first needed because building them is slow.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from hub.master.normalise.errors import NormalisationError
 from hub.master.normalise.text import fold_tokens, nfkc, text_of
@@ -87,6 +93,42 @@ _COUNTRY_ALIASES: dict[str, str] = {
 }
 _COUNTRY_STOPWORDS = frozenset({"the"})
 _locale_names: dict[str, str] | None = None
+_library_names: dict[str, str] | None = None
+#: The repository's mappings folder; ``HUB_MAPPINGS_DIR``'s countries.yaml is read after it.
+_BUNDLED = Path(__file__).resolve().parents[3] / "mappings"
+
+
+def _synonym_files() -> list[Path]:
+    own = os.environ.get("HUB_MAPPINGS_DIR")
+    dirs = [_BUNDLED] + ([Path(own)] if own and Path(own).resolve() != _BUNDLED else [])
+    return [d / "countries.yaml" for d in dirs if (d / "countries.yaml").is_file()]
+
+
+def _library_country_names() -> dict[str, str]:
+    """Folded name -> ISO2 from mappings/countries.yaml synonyms and pycountry's names."""
+    global _library_names
+    if _library_names is None:
+        names: dict[str, str] = {}
+        try:
+            import pycountry
+
+            for c in pycountry.countries:
+                for attr in ("name", "official_name", "common_name"):
+                    value = getattr(c, attr, None)
+                    if value:
+                        names.setdefault(_country_key(value), c.alpha_2)
+        except ImportError:  # pragma: no cover - pycountry is a dependency
+            pass
+        for path in _synonym_files():
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for written, code in (loaded.get("synonyms") or {}).items():
+                code = str(code).upper()
+                if code not in ISO2:
+                    raise ValueError(f"{path}: synonym {written!r}: {code!r} is no ISO 3166 code")
+                names[_country_key(str(written))] = code
+                names[_country_key(str(written)).replace(" ", "")] = code
+        _library_names = names
+    return _library_names
 
 
 def _country_key(text: str) -> str:
@@ -142,6 +184,9 @@ def country_of(text: str) -> str | None:
             found = _COUNTRY_ALIASES.get(compact) or (
                 upper if upper in ISO2 else ISO3.get(upper)
             )
+    if found is None:
+        library = _library_country_names()
+        found = library.get(key) or library.get(key.replace(" ", ""))
     if found is None:
         found = _localised_country_names().get(key)
     return found

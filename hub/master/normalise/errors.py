@@ -15,13 +15,26 @@ class NormalisationError(ValueError):
     start with "not ") or ``"name '---': no usable name"`` (all other reasons).
     """
 
-    def __init__(self, field: str, value: str, reason: str) -> None:
-        super().__init__(field, value, reason)  # args kept so the error pickles
+    def __init__(self, field: str, value: str, reason: str, weak: str | None = None) -> None:
+        super().__init__(field, value, reason, weak)  # args kept so the error pickles
         self.field = field
         self.value = value
         self.reason = reason
+        #: What the value still says when it fails its check (a tax id whose check digit is
+        #: wrong, a phone number that is no valid number): ``WEAK`` + its compact form. The
+        #: record keeps it as weak evidence (compared, never vetoing, never a golden value).
+        self.weak = weak
 
     def __str__(self) -> str:
         if self.reason.startswith("not "):
             return f"{self.field} {self.value!r} is {self.reason}"
         return f"{self.field} {self.value!r}: {self.reason}"
+
+
+#: Marks a value that failed its check but is kept for comparison (see ``NormalisationError.weak``).
+WEAK = "?"
+
+
+def is_weak(value: str | None) -> bool:
+    """True for a value kept only as weak evidence: it never becomes a golden value."""
+    return bool(value) and value[0] == WEAK  # type: ignore[index]

@@ -10,6 +10,21 @@ Decisions
 * Canonical form is ISO country code + compact number: Greece is ``GR…`` even when written
   ``EL…``, Northern Ireland ``XI…`` becomes ``GB…``, the Swiss UID is ``CHE…``.
 * Countries without a known scheme keep their number compact and unchecked.
+* Scheme words and labels real exports put before the number ("ABN 51 824 753 556",
+  "USt-IdNr.: DE…", "VAT No DE…", "UID CHE-…", "T1234…" for a Japanese invoice number) are
+  not part of it.
+* Placeholders ("N/A", "TBD", "-", all zeros, all nines, "123456789") are an absent tax id, not
+  a malformed one (:func:`is_placeholder`).
+* One id per *legal entity*: a Canadian BN15 ("812345676RT0001") is its BN9 (the RT0001 is an
+  account of the entity), a Japanese "T" + corporate number is the corporate number.
+* Some countries have a second kind of identifier beside their main one: written
+  ``CC-KIND-number`` (the dashes cannot come from input, which is compacted): an Australian
+  ACN ``AU-ACN-…`` beside the ABN, a Chinese pre-2015 15-digit registration number
+  ``CN-REG-…`` beside the 18-character USCC. Different kinds are never compared as one
+  (:func:`tax_relation`).
+* A number that fails its check is kept as weak evidence, ``?`` + its compact form
+  (``NormalisationError.weak``): it neither links nor vetoes, but agrees weakly with the same
+  digits elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +34,9 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from stdnum.at import uid as _at_uid
+from stdnum.au import abn as _au_abn
+from stdnum.au import acn as _au_acn
+from stdnum.ca import bn as _ca_bn
 from stdnum.ch import uid as _ch_uid
 from stdnum.cn import uscc as _cn_uscc
 from stdnum.de import stnr as _de_stnr
@@ -33,13 +51,14 @@ from stdnum.exceptions import (
 )
 from stdnum.fr import tva as _fr_tva
 from stdnum.gb import vat as _gb_vat
+from stdnum.iso7064 import mod_11_10 as _mod_11_10
 from stdnum.jp import cn as _jp_cn
 from stdnum.kr import brn as _kr_brn
 from stdnum.nl import btw as _nl_btw
 from stdnum.us import ein as _us_ein
 
 from hub.master.normalise.countries import ISO2, normalise_country
-from hub.master.normalise.errors import NormalisationError
+from hub.master.normalise.errors import WEAK, NormalisationError, is_weak
 from hub.master.normalise.text import nfkc, text_of
 
 _EU_VAT_PREFIX = {  # ISO code -> prefix used in EU VAT numbers
@@ -53,6 +72,23 @@ _TAX_PREFIX_ALIASES = {"EL": "GR", "XI": "GB"}
 # a label before the number ("USt-IdNr.: ", "VAT No: ", "UID: "), not a bare "DE: "
 _TAX_LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z .\-/]{2,24}:\s*")
 _NON_ALNUM_RE = re.compile(r"[^0-9A-Za-z]+")
+# scheme words written before the number without a colon ("ABN 51 824 753 556", "VAT No
+# DE136695976", "UID CHE-123.456.788"); a word must end where the number's letters don't go on
+_SCHEME_WORD_RE = re.compile(
+    r"^\s*(?:(?:ust|mwst)[\s.\-]*id[\s.\-]*(?:nr|no)?|vat(?:[\s.\-]*reg(?:istration)?)?"
+    r"(?:[\s.\-]*(?:no|nr|number|id))?|uid|mwst|tva|btw|iva|nif|cif|abn|acn|gst|hst|bn|ein|tin"
+    r"|uen|法人番号|登録番号|统一社会信用代码|統一社會信用代碼|注册号|註冊號)"
+    r"(?![A-Za-z])[\s.:#\-]*",
+    re.IGNORECASE,
+)
+#: Japanese invoice registration number: "T" + the 13-digit corporate number.
+_JP_INVOICE_RE = re.compile(r"T[0-9]{13}")
+#: Values that say "no tax id" (compared after removing all but letters and digits, lowercased)
+_PLACEHOLDERS = frozenset({
+    "", "na", "nv", "none", "nil", "null", "tbd", "tba", "tbc", "unknown", "unbekannt", "keine",
+    "x", "xx", "xxx", "n", "no", "0", "notapplicable", "notavailable", "pending", "missing",
+    "123456789", "1234567890", "12345678", "0123456789", "999999999", "987654321",
+})
 
 
 def _eu(cc: str) -> Callable[[str], str]:
@@ -113,6 +149,26 @@ def _jp(number: str) -> str:
     return _jp_cn.validate(number)
 
 
+def _au(number: str) -> str:
+    """ABN (11 digits, the main id) or ACN (9 digits, a company's number: its own kind)."""
+    if len(number) == 9:
+        return "-ACN-" + _au_acn.validate(number)
+    return _au_abn.validate(number)
+
+
+def _ca(number: str) -> str:
+    """The BN9 of a business number: "812345676RT0001" is an account of entity 812345676."""
+    return _ca_bn.validate(number)[:9]
+
+
+def _cn(number: str) -> str:
+    """The 18-character USCC, or a pre-2015 15-digit registration number (its own kind,
+    checked with ISO 7064 MOD 11,10 as GB/T 17710 prescribes)."""
+    if len(number) == 15 and number.isdigit():
+        return "-REG-" + _mod_11_10.validate(number)
+    return _cn_uscc.validate(number)
+
+
 # country -> (scheme label for messages, validator taking the number without country prefix)
 _TAX_SCHEMES: dict[str, tuple[str, Callable[[str], str]]] = {
     **{cc: (f"{cc} VAT number", _eu(cc)) for cc in _EU_VAT_PREFIX},
@@ -123,7 +179,9 @@ _TAX_SCHEMES: dict[str, tuple[str, Callable[[str], str]]] = {
     "GB": ("GB VAT number", _gb_vat.validate),
     "CH": ("CH UID", _ch),
     "US": ("US EIN", _us),
-    "CN": ("CN unified social credit code", _cn_uscc.validate),
+    "AU": ("AU ABN/ACN", _au),
+    "CA": ("CA business number", _ca),
+    "CN": ("CN unified social credit code", _cn),
     "JP": ("JP corporate number", _jp),
     "KR": ("KR business registration number", _kr_brn.validate),
 }
@@ -161,11 +219,26 @@ def normalise_tax_id(value: str | None, country: str | None = None) -> str | Non
     return tax_id_of(text, normalise_country(country) if country else None)
 
 
-def tax_id_of(text: str, country: str | None) -> str:
-    """:func:`normalise_tax_id` of present text, ``country`` already an ISO2 code or None."""
-    compact = _NON_ALNUM_RE.sub("", _TAX_LABEL_RE.sub("", nfkc(text))).upper()
-    if not compact:
-        raise NormalisationError("tax_id", text, "no letters or digits")
+def is_placeholder(text: str) -> bool:
+    """A value that stands for "no tax id": "N/A", "n.a.", "TBD", "-", all zeros, all nines,
+    "123456789"... Such a value is absent, not a malformed id (and never evidence)."""
+    compact = _NON_ALNUM_RE.sub("", nfkc(text)).lower()
+    if compact in _PLACEHOLDERS:
+        return True
+    return compact.isdigit() and len(set(compact)) == 1 and compact[0] in "09"
+
+
+def tax_id_of(text: str, country: str | None) -> str | None:
+    """:func:`normalise_tax_id` of present text, ``country`` already an ISO2 code or None;
+    None for a placeholder."""
+    if is_placeholder(text):
+        return None
+    folded = nfkc(text)
+    compact = _NON_ALNUM_RE.sub("", _SCHEME_WORD_RE.sub("", _TAX_LABEL_RE.sub("", folded))).upper()
+    if not compact or is_placeholder(compact):
+        return None
+    if country is None and _JP_INVOICE_RE.fullmatch(compact):
+        country = "JP"
     head = compact[:2]
     prefix_cc: str | None = None
     if head.isalpha():
@@ -187,7 +260,9 @@ def tax_id_of(text: str, country: str | None) -> str:
         return _tax_checked(text, prefix_cc, compact[2:])
     if prefix_cc is not None:
         return _tax_checked(text, prefix_cc, compact[2:])
-    raise NormalisationError("tax_id", text, "cannot tell the country of tax id")
+    raise NormalisationError(
+        "tax_id", text, "cannot tell the country of tax id", weak=_weak(compact)
+    )
 
 
 def _tax_checked(text: str, cc: str, number: str) -> str:
@@ -195,5 +270,52 @@ def _tax_checked(text: str, cc: str, number: str) -> str:
         return _tax_in(cc, number)
     except ValidationError as exc:
         label = _TAX_SCHEMES[cc][0] if cc in _TAX_SCHEMES else f"{cc} tax id"
-        raise NormalisationError("tax_id", text, _tax_reason(exc, label)) from None
+        raise NormalisationError(
+            "tax_id", text, _tax_reason(exc, label), weak=_weak(cc + number)
+        ) from None
+
+
+def _weak(compact: str) -> str | None:
+    """The weak form of an id that failed its check: kept when it has digits enough to be
+    evidence (six or more) and fits the column."""
+    digits = sum(ch.isdigit() for ch in compact)
+    return WEAK + compact if digits >= 6 and len(compact) < 39 else None
+
+
+def _kind(tax_id: str) -> str:
+    """``ACN`` of "AU-ACN-…", ``REG`` of "CN-REG-…", "" for a country's main scheme."""
+    return tax_id.split("-", 2)[1] if "-" in tax_id else ""
+
+
+def _digits(tax_id: str) -> str:
+    return "".join(ch for ch in tax_id if ch.isdigit())
+
+
+TaxRelation = str  # "same" | "different" | "weak"
+
+
+def tax_relation(a: str | None, b: str | None) -> TaxRelation | None:
+    """What two canonical tax ids say about their records being one legal entity.
+
+    ``same``: equal checked ids of one kind (or an Australian ABN holding that ACN);
+    ``different``: two checked ids of the same kind that differ — the veto; ``weak``: an id
+    that failed its check has the same digits as the other (a typo twice, or the right number
+    read under the wrong country); None: no evidence either way (absent, different kinds, a
+    failed id with other digits).
+    """
+    if not a or not b:
+        return None
+    weak = is_weak(a) or is_weak(b)
+    if weak:
+        da, db = _digits(a), _digits(b)
+        return "weak" if len(da) >= 6 and da == db else None
+    if a == b:
+        return "same"
+    ka, kb = _kind(a), _kind(b)
+    if ka != kb:
+        if {ka, kb} == {"", "ACN"} and a[:2] == b[:2] == "AU":
+            abn, acn = (a, b) if ka == "" else (b, a)
+            return "same" if abn[-9:] == acn[-9:] else None
+        return None
+    return "different"
 
