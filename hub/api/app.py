@@ -14,7 +14,9 @@ from hub.api.routers import connections, customers, orders, outbox, quarantine, 
 from hub.api.routers import receivables
 from hub.api.routers import metrics
 from hub.settings import Settings, get_settings
+from hub.sync.secrets import SecretsError
 from hub.web.app import mount_pages
+from hub.web.security import install_security
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     _client_errors(app)
     mount_pages(app)
+    install_security(app)  # headers and the cross-origin refusal on every answer, pages and API
     return app
 
 
@@ -59,3 +62,4 @@ def _client_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(SecretsError, connections.secrets_unreadable)  # wrong HUB_SECRET_KEY: 409

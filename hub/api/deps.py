@@ -14,6 +14,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken, Role
+from hub.auth.sessions import COOKIE as PAGE_COOKIE
+from hub.auth.sessions import resolve_session
+from hub.auth.throttle import client_address, failed_tokens
 from hub.auth.tokens import verify_token
 from hub.db import session_scope
 from hub.settings import Settings
@@ -38,10 +41,25 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def current_token(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiToken:
-    token = verify_token(session, credentials.credentials) if credentials else None
+    """The bearer token; for a GET (or HEAD) without one, the token of a signed-in page session,
+    so the links a page offers (the finance page's exports) open in the browser. State-changing
+    calls need the bearer: the session cookie alone carries no CSRF proof. A client that sent
+    too many wrong bearer tokens is answered 429 for a while (``hub.auth.throttle``)."""
+    token: ApiToken | None = None
+    if credentials:
+        throttle, client = failed_tokens(request), client_address(request)
+        throttle.check(client)
+        token = verify_token(session, credentials.credentials)
+        if token is None:
+            throttle.failed(client)
+    elif request.method in ("GET", "HEAD") and (cookie := request.cookies.get(PAGE_COOKIE)):
+        signed = resolve_session(session, cookie, settings)
+        token = signed.token if signed else None
     if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken, Role
+from hub.auth.sessions import end_sessions_of
 from hub.db import as_utc, utcnow
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -52,8 +53,11 @@ def verify_token(session: Session, clear: str) -> ApiToken | None:
 
 
 def revoke_token(session: Session, token_id: int) -> bool:
+    """The token stops working, on the API and in every page session it signed in."""
     row = session.get(ApiToken, token_id)
     if row is None:
         return False
     row.revoked_at = utcnow()
+    # the pages check the token on every request too; ending its sessions makes it explicit
+    end_sessions_of(session, token_id)
     return True

@@ -5,17 +5,15 @@ pairs the matcher was unsure about (the data steward's review, with its evidence
 Everything goes through the services the API's IT routes use (``SyncEngine.replay``,
 ``Dispatcher.replay``, ``Steward.decide``), so the page and ``/api/v1`` cannot disagree.
 
-Cross-site request forgery: every action is a POST form, and the login cookie is HttpOnly and
-**SameSite=Strict**, so a browser does not send it with a request started by another site —
-that is the protection here (no token in the form). SameSite counts a different port on the
-same host as the same site, so actions also refuse a request whose ``Origin`` names another
-host and port than the one it was sent to (``same_origin``).
+Cross-site request forgery: every action is a POST form carrying the session's CSRF token
+(checked by the ``page_user`` guard), the session cookie is HttpOnly and SameSite=Strict, and
+``hub.web.security`` refuses a POST whose ``Origin`` is another host or port.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,16 +36,7 @@ from hub.web.auth import PageUser, page_user
 It = Annotated[PageUser, Depends(page_user(Role.it))]
 
 
-def same_origin(request: Request) -> None:
-    """Refuse a form posted from a page of another host or port (see the module docstring).
-    Only host and port are compared: behind a TLS proxy the hub may see http for https."""
-    origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a form from {origin} may not act on this hub")
-
-
 router = APIRouter(include_in_schema=False)
-actions = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 
 
 def overview(session: Session, settings: Settings) -> dict[str, Any]:
@@ -76,7 +65,7 @@ def it_page(request: Request, session: SessionDep, settings: SettingsDep, user: 
     return render(request, "it.html", user, done=done, check=None, **overview(session, settings))
 
 
-@actions.post("/it/connections/{name}/check", response_class=HTMLResponse)
+@router.post("/it/connections/{name}/check", response_class=HTMLResponse)
 def check_connection(request: Request, name: str, session: SessionDep, settings: SettingsDep, user: It) -> HTMLResponse:
     """The connector's own health check, shown on the page it was asked from."""
     connection = session.scalar(select(Connection).where(Connection.name == name))
@@ -95,20 +84,20 @@ def _back(anchor: str, **done: Any) -> RedirectResponse:
     return RedirectResponse(f"/it?{urlencode(done)}#{anchor}", status.HTTP_303_SEE_OTHER)
 
 
-@actions.post("/it/dead-letters/replay")
+@router.post("/it/dead-letters/replay")
 def replay_dead_letters(settings: SettingsDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
     """One dead letter (``id``) or all open ones, with today's mappings."""
     ok, still = _engine(settings).replay([id] if id else None)
     return _back("dead-letters", replayed=ok, still=still)
 
 
-@actions.post("/it/deliveries/replay")
+@router.post("/it/deliveries/replay")
 def replay_deliveries(settings: SettingsDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
     """Dead outbox deliveries become due again; the dispatcher sends them on its next round."""
     return _back("deliveries", due_again=Dispatcher(_engine(settings)).replay([id] if id else None))
 
 
-@actions.post("/it/pairs/{pair_id}/decision")
+@router.post("/it/pairs/{pair_id}/decision")
 def decide_pair(request: Request, pair_id: int, session: SessionDep, settings: SettingsDep, user: It,
                 same: Annotated[bool, Form()]) -> Response:
     try:
@@ -117,5 +106,3 @@ def decide_pair(request: Request, pair_id: int, session: SessionDep, settings: S
         return render(request, "error.html", user, status_code=409, title="Already decided", message=str(exc))
     return _back("review", decided="same" if same else "different")
 
-
-router.include_router(actions)

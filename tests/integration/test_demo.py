@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from hub.demo import erp
-from hub.web.auth import COOKIE
+from tests.support.pages import sign_in_client
 from tests.support.servers import _free_port, _pid_alive
 from tests.support.tryton import _cache_root
 
@@ -78,7 +78,7 @@ def test_the_demo_serves_the_story_and_ctrl_c_stops_every_system(tmp_path: Path)
             status = hub.get(f"/api/v1/orders/{order_id[2]}/status",
                              headers={"Authorization": f"Bearer {tokens['sales']}"}).json()
             assert status["numbers"]["crm"] == "CRM-SO-1001" and status["numbers"]["erp"] == order_id[1], status
-            hub.cookies.set(COOKIE, tokens["sales"])  # signed in, as /login does
+            sign_in_client(hub, tokens["sales"])  # through the login form
             page = hub.get(f"/orders/{order_id[2]}")
             assert page.status_code == 200 and order_id[1] in page.text and "CRM-SO-1001" in page.text
             hub.cookies.clear()

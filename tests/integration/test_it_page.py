@@ -21,9 +21,9 @@ from hub.settings import Settings
 from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
 from hub.sync.imports import import_customers
-from hub.web.auth import COOKIE
 from tests.integration.customer_files import write_erp
 from tests.support.browser import live_hub, sign_in
+from tests.support.pages import sign_in_client
 
 pytestmark = pytest.mark.browser
 KEY = "test-secret-key"
@@ -133,15 +133,16 @@ def test_it_replays_a_fixed_dead_letter_and_decides_a_review_pair(browser: Any, 
 
 def test_it_actions_refuse_another_origin_and_other_roles(it_settings, database_url):
     with TestClient(create_app(it_settings)) as client:
-        client.cookies.set(COOKIE, _token(database_url, Role.it))
+        csrf = sign_in_client(client, _token(database_url, Role.it))
         foreign = client.post("/it/dead-letters/replay", headers={"Origin": "http://127.0.0.1:9"},
-                              follow_redirects=False)
+                              data={"csrf": csrf}, follow_redirects=False)
         assert foreign.status_code == 403
         assert len(client.get("/api/v1/dead-letters", headers={
             "Authorization": f"Bearer {_token(database_url, Role.it)}"}).json()) == 1  # nothing replayed
         assert client.get("/it/dead-letters/replay").status_code == 405  # actions are POST only
-        same = client.post("/it/dead-letters/replay", headers={"Origin": "http://testserver"}, follow_redirects=False)
+        same = client.post("/it/dead-letters/replay", headers={"Origin": "http://testserver"}, data={"csrf": csrf},
+                           follow_redirects=False)
         assert same.status_code == 303 and same.headers["location"] == "/it?replayed=0&still=1#dead-letters"
 
-        client.cookies.set(COOKIE, _token(database_url, Role.sales))
-        assert client.post("/it/pairs/1/decision", data={"same": "true"}).status_code == 403
+        csrf = sign_in_client(client, _token(database_url, Role.sales))
+        assert client.post("/it/pairs/1/decision", data={"same": "true", "csrf": csrf}).status_code == 403

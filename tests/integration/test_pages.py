@@ -12,6 +12,7 @@ from hub.auth.tokens import create_token
 from hub.db import session_scope
 from hub.settings import Settings
 from tests.support.browser import PHONE, live_hub, sign_in
+from tests.support.pages import post_login
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +59,5 @@ def test_the_login_cookie_is_out_of_reach_of_scripts(browser: Any, hub_url: str,
 
 
 def test_login_never_redirects_off_the_hub(client: Any, database_url: str) -> None:
-    answer = client.post("/login", data={"token": _token(database_url, Role.it), "next": "//evil.example/x"},
-                         follow_redirects=False)
+    answer = post_login(client, _token(database_url, Role.it), "//evil.example/x")
     assert answer.status_code == 303 and answer.headers["location"] == "/"

@@ -39,6 +39,7 @@ from hub.db import get_engine, session_scope
 from hub.settings import Settings
 from hub.sync.connections import add_connection
 from hub.sync.secrets import SecretsError, decrypt
+from tests.support.pages import sign_in_client
 
 ANY = {"admin", "it", "sales", "finance"}
 IT = {"admin", "it"}
@@ -141,9 +142,8 @@ def _request(client: TestClient, route: str, token: str | None) -> tuple[int, st
     method, path = route.split(" ", 1)
     if route in PAGES:
         client.cookies.clear()
-        if token:
-            client.cookies.set("concord_token", token)
-        response = client.request(method, _concrete(path), follow_redirects=False)
+        data = {"csrf": sign_in_client(client, token)} if token else None
+        response = client.request(method, _concrete(path), data=data, follow_redirects=False)
         client.cookies.clear()
     else:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
