@@ -40,6 +40,16 @@ class Settings(BaseSettings):
         default=None,
         description="Key that encrypts connection secrets at rest.",
     )
+    # --- the API's limits (hub/api/limits.py, hub/bounds.py) ---
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024,
+        description="Largest request body the hub reads; a larger one is 413 before it is parsed or "
+        "its token checked.",
+    )
+    max_order_lines: int = Field(
+        default=1000, ge=1,
+        description="Lines one order entered through the API may have.",
+    )
     session_idle_minutes: int = Field(
         default=60, ge=1,
         description="A page session not used for this long ends (the person signs in again).",

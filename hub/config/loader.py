@@ -42,20 +42,85 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
             _lines(item, path + (index,), out)
 
 
-def read_yaml(path: Path | str) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    """The parsed document and the line of every key and list item in it."""
-    text = Path(path).read_text(encoding="utf-8")
+#: How many more nodes than it has a YAML document may expand to through its aliases (``*a``).
+#: A mapping reuses a block a few times; nine nested anchors of nine aliases each (336 bytes)
+#: expand to 387 million, and every walk of the parsed data (line index, validation, hashing)
+#: pays that. A document beyond the bound is refused before anything walks it.
+MAX_ALIAS_EXPANSION = 10_000
+
+
+def _expanded_size(node: yaml.Node, limit: int, origin: Path | str) -> int:
+    """Nodes ``node`` stands for with every alias expanded, counted without expanding (each
+    node's size once); a recursive alias or a size beyond ``limit`` is a ConfigError."""
+    sizes: dict[int, int] = {}
+    pending: set[int] = set()
+
+    def size(n: yaml.Node) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in pending:
+            raise ConfigError(origin, [(n.start_mark.line + 1, "", "not accepted: a YAML alias refers to itself")])
+        pending.add(key)
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in n.value)
+        elif isinstance(n, yaml.SequenceNode):
+            total += sum(size(item) for item in n.value)
+        pending.discard(key)
+        if total > limit:
+            raise ConfigError(origin, [(n.start_mark.line + 1, "", f"not accepted: its YAML aliases expand to more than {limit} "
+                                        "values (an alias bomb?); write the values out")])
+        sizes[key] = total
+        return total
+
+    return size(node)
+
+
+def parse_yaml(text: str, origin: Path | str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """YAML text (a file's, or a user's through the API) → the data and the line of every key
+    and list item. Parsed once; aliases may add at most ``MAX_ALIAS_EXPANSION`` nodes."""
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is not None:
+            distinct = _distinct_nodes(node)
+            _expanded_size(node, distinct + MAX_ALIAS_EXPANSION, origin)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError(path, [(line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")])
+        raise ConfigError(origin, [(line, "", f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
+    finally:
+        loader.dispose()
     positions: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _lines(node, (), positions)
     return data, positions
+
+
+def _distinct_nodes(node: yaml.Node) -> int:
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            stack.extend(part for pair in n.value for part in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return len(seen)
+
+
+def read_yaml(path: Path | str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """The parsed document of a file and the line of every key and list item in it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [(None, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    return parse_yaml(text, path)
 
 
 def line_of(positions: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:

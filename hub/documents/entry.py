@@ -10,41 +10,62 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.bounds import Id, Input, Money, number_problem, text
 from hub.documents.ingest import HUB, DocumentStore
 from hub.documents.models import Order
 from hub.documents.ownership import Principal, check_may_update
 from hub.outbox.routes import Routes
+from hub.settings import get_settings
 from hub.sync.links import Change
 from hub.sync.models import Link
 
 
-class OrderLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    product: str = Field(min_length=1, max_length=120)
-    description: str | None = Field(None, max_length=500)
-    quantity: Decimal = Field(gt=0)
-    unit_price: Decimal = Field(ge=0)
+class OrderLineIn(Input):
+    product: text(120, min_length=1)  # type: ignore[valid-type]
+    description: text(500) | None = None  # type: ignore[valid-type]
+    quantity: Annotated[Money, Field(gt=0)]
+    unit_price: Annotated[Money, Field(ge=0)]
 
 
-class OrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderIn(Input):
+    """Every field fits its column (hub.bounds), so what the API takes in the database holds:
+    on SQLite, which checks no sizes, one 1e30 price would otherwise break every later read."""
 
-    number: str | None = Field(None, min_length=1, max_length=80, description="Your order number; generated when absent.")
-    reference: str | None = Field(None, max_length=120, description="The customer's purchase order number.")
-    customer_id: int = Field(description="The golden customer's id (GET /api/v1/customers).")
+    number: text(80, min_length=1) | None = Field(None, description="Your order number; generated when absent.")  # type: ignore[valid-type]
+    reference: text(120) | None = Field(None, description="The customer's purchase order number.")  # type: ignore[valid-type]
+    customer_id: Id = Field(description="The golden customer's id (GET /api/v1/customers).")
     ordered_on: date | None = None
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
     status: str = Field("confirmed", pattern=r"^(draft|quotation|confirmed)$")
-    stage: str | None = Field(None, max_length=30)
-    owner: str | None = Field(None, max_length=120)
-    lines: list[OrderLineIn] = Field(min_length=1)
+    stage: text(30) | None = None  # type: ignore[valid-type]
+    owner: text(120) | None = None  # type: ignore[valid-type]
+    lines: list[OrderLineIn] = Field(min_length=1, description="At most HUB_MAX_ORDER_LINES (default 1000).")
+
+    @field_validator("lines")
+    @classmethod
+    def _not_too_many(cls, lines: list[OrderLineIn]) -> list[OrderLineIn]:
+        most = get_settings().max_order_lines
+        if len(lines) > most:
+            raise ValueError(f"an order has at most {most} lines (HUB_MAX_ORDER_LINES), this one {len(lines)}")
+        return lines
+
+    @model_validator(mode="after")
+    def _total_fits(self) -> "OrderIn":
+        problem = number_problem(order_total(self))
+        if problem:
+            raise ValueError(f"the order's total (quantity × unit price, summed): {problem}")
+        return self
+
+
+def order_total(order: OrderIn) -> Decimal:
+    return sum((line.quantity * line.unit_price for line in order.lines), Decimal(0))
 
 
 def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
@@ -67,7 +88,7 @@ def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
         "number": number, "reference": order.reference, "customer": str(order.customer_id),
         "status": order.status, "stage": order.stage, "owner": owner,
         "ordered_on": order.ordered_on or date.today(), "currency": order.currency,
-        "total": sum((line.quantity * line.unit_price for line in order.lines), Decimal(0)),
+        "total": order_total(order),
         "lines": [{"id": f"{number}/{n}", **line.model_dump()} for n, line in enumerate(order.lines, 1)],
     }
     change = DocumentStore(session, routes.ownership, actor=actor).apply(HUB, "order", number, fields)

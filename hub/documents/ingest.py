@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.audit.models import AuditEntry
+from hub.bounds import row_problems
 from hub.bulk import Dumped, any_of, insert_rows
 from hub.db import Base, utcnow
 from hub.documents.lines import CHILDREN, _differs, _ref
@@ -31,9 +32,11 @@ from hub.documents.models import (
     Invoice,
     Opportunity,
     Order,
+    OrderLine,
     Payment,
     ServiceCase,
     Shipment,
+    ShipmentLine,
 )
 from hub.jsonable import jsonable
 from hub.master.models import GoldenCustomer
@@ -89,6 +92,8 @@ KINDS: dict[str, Kind] = {
     "case": Kind(ServiceCase, ("number", "subject", "status", "priority", "opened_on", "closed_on"), (CUSTOMER,)),
 }
 ENTITIES = tuple(KINDS)
+#: The table of each kind's child rows (``lines``), checked against like the document's own.
+LINE_TABLES = {"order": OrderLine.__table__, "shipment": ShipmentLine.__table__}
 
 
 @dataclass
@@ -155,6 +160,10 @@ class DocumentStore:
         docs: list[_Doc] = []
         for i in chunk:
             external_id, fields = items[i]
+            problems = _out_of_bounds(entity, kind, external_id, fields)
+            if problems:
+                outcomes[i] = MappingError("does not fit the hub: " + "; ".join(problems))
+                continue
             data = jsonable(dict(fields))
             text = canonical_json(data)  # serialised once: hashed here, copied into data and outbox
             digest = content_hash(text)
@@ -326,6 +335,22 @@ def _without_repeats(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[lis
         seen.add(external_id)
         chunks[-1].append(i)
     return chunks
+
+
+def _out_of_bounds(entity: str, kind: Kind, external_id: str, fields: Mapping[str, Any]) -> list[str]:
+    """What of a record its tables cannot hold (hub.bounds): a total of 1e30, a number too
+    long for its column, a NUL. Checked before anything is written, so on SQLite (which
+    enforces no column size) such a record is a dead letter with its reason like on
+    PostgreSQL, and never a row that later breaks whatever reads it."""
+    table = kind.model.__table__  # type: ignore[attr-defined]
+    problems = row_problems(table, fields)  # text (NUL, surrogates) checked here, lines included
+    problems += row_problems(Link.__table__, {"external_id": external_id}, "id ", check_text=False)
+    lines = LINE_TABLES.get(entity)
+    if lines is not None:
+        for n, line in enumerate(fields.get("lines") or []):
+            if isinstance(line, Mapping):
+                problems += row_problems(lines, line, f"lines[{n}].", check_text=False)
+    return problems
 
 
 def _number(fields: Mapping[str, Any]) -> str | None:

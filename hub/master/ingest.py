@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.bounds import row_problems
 from hub.bulk import any_of
 from hub.db import utcnow
 from hub.master.matching import Decision, Matcher, blocking_keys
@@ -60,6 +61,21 @@ def check_usable(norm: NormalisedCustomer) -> None:
         raise RejectedRecord("; ".join(f"{p.field} {p.value!r}: {p.reason}" for p in norm.problems))
     if not (norm.name_key or norm.tax_id or norm.email or norm.phone):
         raise RejectedRecord("no usable name and no tax id, e-mail or phone")
+
+
+def check_storable(norm: NormalisedCustomer, data: Mapping[str, Any], external_id: str) -> None:
+    """Raise when the record's values do not fit the master's columns (hub.bounds): a name
+    beyond its ``String(300)``, a NUL or a lone surrogate anywhere. SQLite would store them
+    unchecked and PostgreSQL refuse them mid-page; here both refuse this one record."""
+    stored = {column: getattr(norm, column) for column in _STORED_FIELDS}
+    problems = row_problems(CustomerSource.__table__, {**stored, "external_id": external_id}, check_text=False)
+    problems += row_problems(CustomerSource.__table__, {"data": data})
+    if problems:
+        raise RejectedRecord("does not fit the hub: " + "; ".join(problems))
+
+
+_STORED_FIELDS = ("name", "name_key", "legal_form", "tax_id", "email", "email_domain", "phone",
+                  "street", "city", "postcode", "country")
 
 
 class CustomerMaster:
@@ -112,6 +128,7 @@ class CustomerMaster:
 
         norm = normalise_customer(data, default_country=default_country)
         check_usable(norm)
+        check_storable(norm, data, external_id)
         keys = blocking_keys(norm)
         when = source_updated_at or utcnow()
 

@@ -16,12 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.config.loader import ConfigError, line_of
+from hub.config.loader import ConfigError, line_of, parse_yaml
 from hub.receivables.models import PipelineVersion
 
 SHIPMENT_CODES = {"planned", "picking", "packed", "shipped", "cancelled"}
@@ -195,17 +194,7 @@ class Pipeline(_Strict):
 
 def parse(text: str, origin: str) -> Pipeline:
     """Validate a pipeline's YAML text; a ConfigError names ``origin``, line and field."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(origin, [(mark.line + 1 if mark else None, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")])
-    from hub.config.loader import _lines  # the same line index every mapping uses
-
-    positions: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _lines(node, (), positions)
+    data, positions = parse_yaml(text, origin)  # the mappings' parser: line index, alias bound
     try:
         pipeline = Pipeline.model_validate(data if data is not None else {})
     except ValidationError as exc:
