@@ -7,10 +7,19 @@ younger than this may still be being copied and waits for the next run; default 
 The inbox is the state. A file is identified by the SHA-256 of its bytes; once the hub has
 committed its last page it moves to ``done/<stem>.<sha12><suffix>``, so ``done/`` is also the
 ledger of what was taken in. An identical file dropped again (any name) goes to
-``duplicates/`` with a note and is not read; a file that is no readable table (undecodable,
-binary, no header, a required column missing) goes to ``failed/`` with ``<file>.error.txt``
-naming the reason, and the other files go on. Files matching no pattern stay in the inbox
-(they may belong to another connection sharing it).
+``duplicates/`` with a note and is not read; a file that is no readable table (binary, no
+header, a required column missing, an XLSX over its size limits: ``connectors.files.limits``)
+goes to ``failed/`` with ``<file>.error.txt`` naming the reason, so the next sync does not try
+it again, and the other files go on. A refused file is also one failed record of the run (a
+dead letter with external id ``<file>`` and the reason): a run never says "read 0, failed 0"
+about a file it refused. Files matching no pattern stay in the inbox (they may belong to
+another connection sharing it).
+
+Only the inbox is read. A symbolic link, a file with more than one hard link, or anything else
+than a regular file directly in the inbox is refused (moved to ``failed/`` as the link itself,
+never followed); files are opened with ``O_NOFOLLOW`` and checked again on the open handle, and
+``done/``, ``failed/`` and ``duplicates/`` must be real folders inside the inbox, so neither a
+read nor an ``.error.txt`` ever touches a file outside it.
 
 The cursor. Streams are ``cursor="time", ordered=False`` and each record's cursor is its
 file's modification time (UTC), which the customer master keeps as the source's change time.
@@ -34,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -43,13 +53,17 @@ from typing import Any
 from connectors.base import Connector, Health, SourceRecord, Stream, config_file
 from connectors.errors import ConnectorError
 from connectors.filedrop.layout import FileLayout, FilePattern
-from connectors.files import FileFormatError, Row, open_table
+from connectors.files import FileFormatError, Limits, Row, open_table
 from hub.config.loader import load_model
 
 __all__ = ["FileDropConnector"]
 
 _DIGEST_IN_NAME = re.compile(r"\.([0-9a-f]{12})(\.[^.]+)?$")
 _IN_PROGRESS = (".part", ".tmp", ".crdownload", "~")
+
+
+class FileRefused(Exception):
+    """A name in the inbox that is not a regular file of the inbox (a link, a device, …)."""
 
 
 class _Page(list[SourceRecord]):
@@ -73,6 +87,7 @@ class FileDropConnector(Connector):
         self.layout = load_model(config_file(settings, "files", str(settings.get("files", "crm"))), FileLayout)
         self.page_size = int(settings.get("page_size", 1000))
         self.settle = float(settings.get("settle_seconds", 5))
+        self.limits = Limits.from_settings()
         self.streams = tuple(
             Stream(name, entity, cursor="time", ordered=False) for name, entity in self.layout.streams().items()
         )
@@ -90,10 +105,10 @@ class FileDropConnector(Connector):
         newest = time.time() - self.settle
         found = []
         for entry in os.scandir(self.inbox):
-            if not entry.is_file() or entry.name.startswith(".") or entry.name.endswith(_IN_PROGRESS):
+            if entry.is_dir(follow_symlinks=False) or entry.name.startswith(".") or entry.name.endswith(_IN_PROGRESS):
                 continue
             pattern = self.layout.pattern_for(entry.name)
-            mtime = entry.stat().st_mtime_ns
+            mtime = entry.stat(follow_symlinks=False).st_mtime_ns  # a link's own time, not its target's
             if pattern and (stream is None or pattern.stream == stream) and mtime <= newest * 1e9:
                 found.append((mtime, entry.name, pattern))
         for _mtime, name, pattern in sorted(found, key=lambda f: (f[0], f[1])):
@@ -106,14 +121,40 @@ class FileDropConnector(Connector):
         return {m.group(1): n for n in names if (m := _DIGEST_IN_NAME.search(n))}
 
     def _move(self, path: Path, folder: str, digest: str, note: str | None = None) -> Path:
+        """Move a file (a link: the link itself) into an inbox folder, with a note beside it."""
         target_dir = self.inbox / folder
         target_dir.mkdir(exist_ok=True)
+        if not stat.S_ISDIR(os.lstat(target_dir).st_mode):
+            raise ConnectorError(f"files: {target_dir} is not a folder of the inbox (a link?); not writing there")
         target = target_dir / f"{path.stem}.{digest[:12]}{path.suffix}"
-        os.replace(path, target)
+        os.replace(path, target)  # rename: never follows a link
         if note is not None:
             suffix = ".error.txt" if folder == "failed" else ".note.txt"
-            target.with_name(target.name + suffix).write_text(note + "\n", encoding="utf-8")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+            with os.fdopen(os.open(target.with_name(target.name + suffix), flags, 0o644), "w", encoding="utf-8") as out:
+                out.write(note + "\n")
         return target
+
+    def _open(self, path: Path) -> bytes:
+        """The bytes of a regular file directly in the inbox; FileRefused for anything else.
+
+        ``O_NOFOLLOW`` and the checks on the open handle (not on the name) leave no moment in
+        which a link swapped in could make the hub read a file outside the inbox."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                raise FileRefused(f"{path.name}: a symbolic link (to {os.readlink(path)!r}); links are not "
+                                  "followed: only files inside the inbox are read") from None
+            raise FileRefused(f"{path.name}: cannot be opened: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise FileRefused(f"{path.name}: not a regular file; only files inside the inbox are read")
+            if info.st_nlink > 1:
+                raise FileRefused(f"{path.name}: has {info.st_nlink} hard links (it may be a file outside "
+                                  "the inbox); copy the file into the inbox instead")
+            return handle.read()
 
     # --- reading -------------------------------------------------------------------------------
     def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
@@ -122,7 +163,11 @@ class FileDropConnector(Connector):
             raise ConnectorError(f"files: inbox {self.inbox} is not a folder (unmounted share?)")
         taken = self._done()
         for path, pattern in self._waiting(stream):
-            raw = path.read_bytes()
+            try:
+                raw = self._open(path)
+            except FileRefused as exc:  # named by the link, never by what it points at
+                yield self._refused(path, hashlib.sha256(path.name.encode()).hexdigest(), str(exc))
+                continue
             digest = hashlib.sha256(raw).hexdigest()
             if digest[:12] in taken:
                 self._move(path, "duplicates", digest, f"{path.name}: same content (sha256 {digest}) as "
@@ -132,7 +177,20 @@ class FileDropConnector(Connector):
             try:
                 yield from self._pages(path, pattern, raw, digest)
             except FileFormatError as exc:
-                self._move(path, "failed", digest, str(exc))
+                yield self._refused(path, digest, str(exc))
+
+    def _refused(self, path: Path, digest: str, reason: str) -> _Page:
+        """Move a refused file to failed/ (so no later sync tries it again) and make it one
+        failed record of the run, named by the file, with the reason."""
+        stamp = datetime.fromtimestamp(os.lstat(path).st_mtime, UTC).isoformat()
+        moved = self._move(path, "failed", digest, reason)
+        page = _Page()
+        page.append(SourceRecord(
+            external_id=path.name, cursor=stamp,
+            data={"file": path.name, "refused": True, "reason": reason, "moved_to": f"failed/{moved.name}"},
+            error=f"{path.name}: file refused, moved to failed/{moved.name}: {reason.removeprefix(path.name + ': ')}",
+        ))
+        return page
 
     def acknowledge(self, stream: str, page: list[SourceRecord]) -> None:
         ends = getattr(page, "ends", None)
@@ -141,7 +199,7 @@ class FileDropConnector(Connector):
             self._move(path, "done", digest)
 
     def _pages(self, path: Path, pattern: FilePattern, raw: bytes, digest: str) -> Iterator[_Page]:
-        table = open_table(path, pattern.format, raw)
+        table = open_table(path, pattern.format, raw, self.limits)
         missing = [c for c in pattern.needed_columns() if c not in table.columns]
         if missing:
             raise FileFormatError(

@@ -30,6 +30,8 @@ def detect(raw: bytes) -> str:
         return "utf-8-sig"  # strips a BOM if there is one, harmless if not
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(raw):
+        return "utf-8-sig"  # a UTF-8 export with a few mis-encoded rows: those rows are set aside
     sample = raw[:SAMPLE_BYTES]
     if len(raw) > SAMPLE_BYTES:  # never cut a multi-byte character in two
         sample = sample[: sample.rfind(b"\n") + 1] or sample
@@ -37,3 +39,19 @@ def detect(raw: bytes) -> str:
     if best is None:
         raise EncodingUnknown(f"not text in any of utf-8, {', '.join(CANDIDATES)}")
     return best.encoding
+
+
+def _mostly_utf8(raw: bytes) -> bool:
+    """Most lines with non-ASCII bytes are valid UTF-8, a few are not: a UTF-8 export with some
+    rows pasted in from a CP1252 program. (In a real CP1252, GB18030 or CP932 file hardly any
+    non-ASCII line is valid UTF-8, so reading it as one of those would garble every good row.)"""
+    good = bad = 0
+    for line in raw.splitlines():
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+    return good > bad

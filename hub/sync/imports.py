@@ -1,9 +1,17 @@
 """File imports (``hub import customers``): a CSV/XLSX export through a YAML column map into
 the customer master, on the same ingest path connectors use.
 
-Each row runs in its own savepoint: a bad row is quarantined with its file and row number and
-the rest go on. Work is committed in batches, so an interrupted import keeps what it did and a
-re-run finds those rows unchanged. A full export flags the records it no longer contains.
+The file is read by the tolerant table reader (``connectors.files.open_table``): a row with
+extra or missing fields, undecodable bytes, a NUL byte or an over-long cell is quarantined
+with its row number (as a spreadsheet shows it) and reason, like a row without an id, a
+repeated id or a field over ``import_max_field_chars``; every other row goes in. Only what
+concerns the whole file (no header, binary, an XLSX over its size limits) refuses it.
+
+Each row runs in its own savepoint. Work is committed in batches, so an interrupted import
+keeps what it did and a re-run finds those rows unchanged; a row still bad refreshes its open
+quarantine entry instead of adding one, and a corrected row closes it. A run whose process
+was killed is marked failed (``hub.sync.runs``) when the next import starts. A full export
+flags the records it no longer contains.
 """
 
 from __future__ import annotations
@@ -18,13 +26,16 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from connectors.files import FileFormatError, read_rows
+from connectors.files import FileFormatError, Row, TableFormat, open_table
+from connectors.files.limits import Limits
 from hub.config.loader import ConfigError, load_model, read_yaml, line_of
 from hub.db import session_scope, utcnow
 from hub.master.ingest import CUSTOMER_FIELDS, ENTITY, CustomerMaster, RejectedRecord
 from hub.sync.links import Change, mark_missing
 from hub.sync.models import QuarantinedRecord, SyncRun
-from hub.sync.quarantine import quarantine, replay
+from hub.settings import get_settings
+from hub.sync.quarantine import quarantine, replay, resolve_taken_in, row_key
+from hub.sync.runs import mark_interrupted
 
 
 class ImportMapping(BaseModel):
@@ -96,6 +107,20 @@ def _timestamp(value: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _table_format(data_file: Path, mapping: ImportMapping) -> TableFormat:
+    """How to read the file: its mapping's encoding and sheet; tab for .tsv, the header's
+    most frequent of , ; tab | for .txt, comma otherwise."""
+    delimiter = ","
+    suffix = data_file.suffix.lower()
+    if suffix == ".tsv":
+        delimiter = "\t"
+    elif suffix == ".txt":
+        with data_file.open("rb") as handle:
+            head = handle.readline()
+        delimiter = max(",;\t|", key=lambda c: head.count(c.encode()))
+    return TableFormat(encoding=mapping.encoding or "detect", delimiter=delimiter, sheet=mapping.sheet)
+
+
 def import_customers(
     database_url: str,
     mappings_dir: Path,
@@ -110,17 +135,21 @@ def import_customers(
     """Import one export file; ``progress(done, total)`` is called as rows go in."""
     mapping_path = mapping_path or mapping_file(mappings_dir, system)
     mapping = load_model(mapping_path, ImportMapping)
-    columns, rows = read_rows(data_file, mapping.encoding, mapping.sheet)
-    check_columns(mapping_path, mapping, columns, data_file)
+    fmt, limits = _table_format(data_file, mapping), Limits.from_settings()
+    raw = data_file.read_bytes()
+    table = open_table(data_file, fmt, raw, limits)
+    check_columns(mapping_path, mapping, table.columns, data_file)
     is_full = mapping.export == "full" if full is None else full
-    total = _count(data_file, mapping)
+    total = _count(data_file, fmt, raw, limits)
 
     with session_scope(database_url) as session:
+        mark_interrupted(session)
         run = SyncRun(system=system, entity_type=ENTITY, source=str(data_file))
         session.add(run)
     summary = ImportSummary(run_id=run.id)
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # external id → its row, for every row that went in
     source_name = str(data_file)
+    id_position = table.columns.index(mapping.id_column)
 
     def flush(session: Any) -> None:
         db_run = session.get(SyncRun, run.id)
@@ -128,19 +157,22 @@ def import_customers(
         db_run.unchanged, db_run.failed = summary.unchanged, summary.quarantined
 
     try:
-        batch: list[tuple[int, dict[str, str]]] = []
-        for item in rows:
+        batch: list[Row] = []
+        for item in table.rows:
             batch.append(item)
             if len(batch) >= batch_size:
-                _apply_batch(database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush)
+                _apply_batch(database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush,
+                             id_position)
                 if progress:
                     progress(summary.read, total)
                 batch = []
         if batch:
-            _apply_batch(database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush)
+            _apply_batch(database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush,
+                             id_position)
         with session_scope(database_url) as session:
             if is_full:
                 summary.missing = len(mark_missing(session, system, ENTITY, seen))
+            resolve_taken_in(session, ENTITY, system, seen, run.id)
             db_run = session.get(SyncRun, run.id)
             assert db_run is not None
             flush(session)
@@ -158,12 +190,29 @@ def import_customers(
     return summary
 
 
-def _count(data_file: Path, mapping: ImportMapping) -> int:
+def _count(data_file: Path, fmt: TableFormat, raw: bytes, limits: Limits) -> int:
+    """Rows in the file, for progress (a second pass of the reader: cheap next to ingesting)."""
     try:
-        _columns, rows = read_rows(data_file, mapping.encoding, mapping.sheet)
-        return sum(1 for _ in rows)
+        return sum(1 for _ in open_table(data_file, fmt, raw, limits).rows)
     except FileFormatError:
         return 0
+
+
+def _problem(row: Row, mapping: ImportMapping, fields: dict[str, str | None], file: str,
+             seen: dict[str, int], max_chars: int) -> str | None:
+    """Why this row cannot go in as a customer, before the master sees it; None if it may."""
+    if row.error:
+        return row.error.removeprefix(f"{file} row {row.number}: ")
+    external_id = (row.values.get(mapping.id_column) or "").strip()
+    if not external_id:
+        return f"no value in id column {mapping.id_column!r}"
+    if external_id in seen:
+        return f"id {external_id!r} appears twice in the file (first at row {seen[external_id]})"
+    for name, value in fields.items():
+        if value is not None and len(value) > max_chars:
+            return (f"{name} ({mapping.columns[name]!r}): {len(value):,} characters, more than the "
+                    f"limit of {max_chars:,} (HUB_IMPORT_MAX_FIELD_CHARS)")
+    return None
 
 
 def _apply_batch(
@@ -171,33 +220,38 @@ def _apply_batch(
     mappings_dir: Path,
     system: str,
     mapping: ImportMapping,
-    batch: list[tuple[int, dict[str, str]]],
+    batch: list[Row],
     seen: dict[str, int],
     summary: ImportSummary,
     source_name: str,
     flush: Callable[[Any], None],
+    id_position: int,
 ) -> None:
+    file, max_chars = Path(source_name).name, get_settings().import_max_field_chars
     with session_scope(database_url) as session:
         master = CustomerMaster(session, mappings_dir)
-        for row_number, row in batch:
+        for row in batch:
             summary.read += 1
-            external_id = (row.get(mapping.id_column) or "").strip()
-            fields = {f: row.get(column) for f, column in mapping.columns.items()}
+            values = row.values
+            external_id = (values.get(mapping.id_column) or "").strip()
+            fields = {f: values.get(column) for f, column in mapping.columns.items()}
+            if row.error and len(row.raw) > id_position:  # which record the bad row was, for people
+                external_id = row.raw[id_position].strip()[:200]
+            key = None  # the record's own entry (by id), unless the row is the problem:
             try:
-                if not external_id:
-                    raise RejectedRecord(f"no value in id column {mapping.id_column!r}")
-                if external_id in seen:
-                    raise RejectedRecord(
-                        f"id {external_id!r} appears twice in the file (first at row {seen[external_id]})"
-                    )
-                seen[external_id] = row_number
+                problem = _problem(row, mapping, fields, file, seen, max_chars)
+                if problem is not None:
+                    if row.error or not external_id or external_id in seen:
+                        key = row_key(None, values or row.raw, source_name)  # this row of this file
+                    raise RejectedRecord(problem)
+                seen[external_id] = row.number
                 when = None
-                if mapping.updated_at_column and row.get(mapping.updated_at_column):
+                if mapping.updated_at_column and values.get(mapping.updated_at_column):
                     try:
-                        when = _timestamp(row[mapping.updated_at_column])
+                        when = _timestamp(values[mapping.updated_at_column])
                     except ValueError:
                         raise RejectedRecord(
-                            f"{mapping.updated_at_column} {row[mapping.updated_at_column]!r}: not a date/time"
+                            f"{mapping.updated_at_column} {values[mapping.updated_at_column]!r}: not a date/time"
                         ) from None
                 with session.begin_nested():
                     outcome = master.ingest(
@@ -207,12 +261,14 @@ def _apply_batch(
             except RejectedRecord as exc:
                 summary.quarantined += 1
                 if len(summary.reasons) < 20:
-                    summary.reasons.append(f"row {row_number}: {exc.reason}")
+                    summary.reasons.append(f"row {row.number}: {exc.reason}")
+                shown = {f: v if v is None or len(v) <= max_chars else f"{v[:200]}… ({len(v):,} characters)"
+                         for f, v in fields.items()}
                 quarantine(
                     session, entity_type=ENTITY, system=system, source=source_name,
-                    reason=exc.reason, row_number=row_number, external_id=external_id or None,
-                    run_id=summary.run_id,
-                    payload={"fields": fields, "row": row, "default_country": mapping.default_country},
+                    reason=exc.reason, row_number=row.number, external_id=external_id or None,
+                    run_id=summary.run_id, key=key,
+                    payload={"fields": shown, "row": values or row.raw, "default_country": mapping.default_country},
                 )
                 continue
             if outcome.change is Change.created:

@@ -10,6 +10,8 @@ what each import or sync did.
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -44,7 +46,10 @@ class Link(Base):
 
 class QuarantinedRecord(Base):
     __tablename__ = "quarantine"
-    __table_args__ = (Index("ix_quarantine_open", "entity_type", "resolved_at"),)
+    __table_args__ = (
+        Index("ix_quarantine_open", "entity_type", "resolved_at"),
+        Index("ix_quarantine_row_key", "entity_type", "system", "row_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity_type: Mapped[str] = mapped_column(String(40))
@@ -55,7 +60,12 @@ class QuarantinedRecord(Base):
     payload: Mapped[dict]
     reason: Mapped[str] = mapped_column(Text)
     run_id: Mapped[int | None]
+    #: Which row this is, across imports (``hub.sync.quarantine.row_key``): a re-import that
+    #: finds the row still bad refreshes the open entry instead of adding another.
+    row_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The last import that found the row still bad.
+    seen_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
 
 
@@ -117,7 +127,14 @@ class DeadLetter(Base):
 
 
 class SyncRun(Base):
+    """One import or sync of one stream. ``status``: running → done | failed.
+
+    ``host``/``pid`` name the process running it and ``heartbeat_at`` moves with every counts
+    update, so a run whose process was killed is recognised (``hub.sync.runs``) and marked
+    failed instead of showing "running" for ever."""
+
     __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
@@ -135,3 +152,6 @@ class SyncRun(Base):
     failed: Mapped[int] = mapped_column(default=0)
     missing: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255), default=lambda: socket.gethostname())
+    pid: Mapped[int | None] = mapped_column(default=lambda: os.getpid())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,14 +6,28 @@ Nothing is dropped silently and one bad record never stops a batch; once its cau
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Collection
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.sync.models import QuarantinedRecord
+
+
+def row_key(external_id: str | None, content: Any = None, source: str = "") -> str:
+    """Which row an entry is about, stable across imports of the same system.
+
+    A row with an id is that record, whatever file it came in (a corrected row clears it); a
+    row without one (or a second row with an id already taken) is its content in its file."""
+    if external_id:
+        basis = "id\0" + external_id
+    else:
+        basis = "row\0" + source + "\0" + json.dumps(content, sort_keys=True, default=str)
+    return hashlib.sha256(basis.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def quarantine(
@@ -27,13 +41,45 @@ def quarantine(
     row_number: int | None = None,
     external_id: str | None = None,
     run_id: int | None = None,
+    key: str | None = None,
 ) -> QuarantinedRecord:
-    record = QuarantinedRecord(
-        entity_type=entity_type, system=system, source=source, reason=reason, payload=payload,
-        row_number=row_number, external_id=external_id, run_id=run_id,
+    """Set a record aside; if the same row (``key``, default ``row_key(external_id, payload,
+    source)``) is already open, that entry is refreshed (reason, row, payload, run) instead:
+    importing the same bad file again adds nothing."""
+    key = key or row_key(external_id, payload, source)
+    record = session.scalar(
+        select(QuarantinedRecord).where(
+            QuarantinedRecord.entity_type == entity_type, QuarantinedRecord.system == system,
+            QuarantinedRecord.row_key == key, QuarantinedRecord.resolved_at.is_(None),
+        ).order_by(QuarantinedRecord.id).limit(1)
     )
-    session.add(record)
+    if record is None:
+        record = QuarantinedRecord(entity_type=entity_type, system=system, row_key=key)
+        session.add(record)
+    record.source, record.reason, record.payload = source, reason, payload
+    record.row_number, record.external_id, record.run_id = row_number, external_id, run_id
+    record.seen_at = utcnow()
     return record
+
+
+def resolve_taken_in(
+    session: Session, entity_type: str, system: str, external_ids: Collection[str], run_id: int
+) -> int:
+    """Close the open entries of records that went in during run ``run_id`` (a corrected row),
+    except those this run found bad again (a second row with the same id); how many."""
+    closed = 0
+    ids = list(external_ids)
+    for start in range(0, len(ids), 500):
+        closed += session.execute(
+            update(QuarantinedRecord)
+            .where(QuarantinedRecord.entity_type == entity_type, QuarantinedRecord.system == system,
+                   QuarantinedRecord.external_id.in_(ids[start:start + 500]),
+                   QuarantinedRecord.resolved_at.is_(None),
+                   or_(QuarantinedRecord.run_id.is_(None), QuarantinedRecord.run_id != run_id))
+            .values(resolved_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return closed
 
 
 def open_records(

@@ -137,17 +137,27 @@ def test_orders_exported_per_line_arrive_with_their_lines_and_a_bad_value_names_
 def test_an_unreadable_file_goes_to_failed_with_its_reason_and_the_others_go_in(drop, inbox, database_url):
     (inbox / "accounts_1.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     write_csv(inbox / "accounts_2.csv", [["Kunde", "Name"], ["1", "Foo"]])  # another system's export
+    # undecodable bytes in one row: that row is set aside, not the file
     (inbox / "accounts_cn_3.csv").write_bytes(b"AccountNo,Account Name\nC-9," + b"\xff\xfe\xff\n")
     write_csv(inbox / "accounts_4.csv", [HEADER, account("A-1", "Alpha Technik GmbH", "Berlin", "DE")])
     [result] = drop.sync("crmfiles", ["customers"])
-    assert (result.status, result.created) == ("done", 1)
+    # each refused file is a failed record of the run, never "read 0, failed 0"
+    assert (result.status, result.created, result.read, result.failed) == ("done", 1, 4, 3)
     reasons = {p.name: p.read_text(encoding="utf-8") for p in (inbox / "failed").glob("*.error.txt")}
-    assert len(reasons) == 3
+    assert len(reasons) == 2
     by_file = {name.split(".")[0]: text for name, text in reasons.items()}
     assert "binary data, not a text table" in by_file["accounts_1"]
     assert "wrong header for pattern 'accounts*.csv': no column(s) ['AccountNo', 'Account Name']" in by_file["accounts_2"]
-    assert "not gb18030 text: byte 0xff at offset 27 (line 2)" in by_file["accounts_cn_3"]
-    assert len(list((inbox / "failed").glob("*.csv"))) == 3 and len(list((inbox / "done").iterdir())) == 1
+    assert len(list((inbox / "failed").glob("*.csv"))) == 2 and len(list((inbox / "done").iterdir())) == 2
+    with session_scope(database_url) as session:
+        letters = {l.external_id: l.error for l in session.scalars(select(DeadLetter))}
+    assert letters["accounts_cn_3.csv:2"] == ("accounts_cn_3.csv row 2: undecodable bytes (0xff 0xfe 0xff: not "
+                                              "gb18030 text) at column 2 ('Account Name')")
+    assert letters["accounts_1.csv"].startswith("accounts_1.csv: file refused, moved to failed/accounts_1.")
+    assert letters["accounts_2.csv"].endswith("(header row 1 has ['Kunde', 'Name'])")
+    # a second sync does not try the refused files again
+    [again] = drop.sync("crmfiles", ["customers"])
+    assert (again.read, again.failed) == (0, 0)
 
 
 def test_the_same_file_dropped_twice_is_taken_in_once(drop, inbox, database_url):
