@@ -91,7 +91,12 @@ def serve(
     """Apply migrations, then serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from hub.db import session_scope
+    from hub.sync.runs import mark_interrupted
+
     url = db_url()
+    with session_scope(url) as session:
+        mark_interrupted(session)  # runs of a process killed before this start
     err.print(f"database {url}; API docs at http://{host}:{port}/docs")
     err.print("create a token with: hub token create --role admin")
     # log_config=None: uvicorn's access log goes through the hub's formatter (JSON or text)
@@ -274,6 +279,41 @@ def master_match(
     )
 
 
+@master_app.command("quality")
+def master_quality(
+    system: Annotated[Optional[str], typer.Option(help="Only this system's findings.")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write every finding to this CSV.")] = None,
+) -> None:
+    """Data-quality findings of the customer master: counts per system, field and reason.
+
+    The records are in the master all the same; a field with a finding is left out of matching
+    and survivorship until a corrected record arrives. ``--csv`` writes the records behind the
+    counts for the source system's owners."""
+    import csv as csv_module
+
+    from hub.db import session_scope
+    from hub.master import quality
+    from hub.terminal import safe
+
+    with session_scope(db_url()) as session:
+        rows = quality.counts(session, system)
+        table = Table("system", "field", "reason", "records", title="Customer data-quality findings")
+        for row in rows:
+            table.add_row(safe(row.system), safe(row.field), safe(row.reason), str(row.count))
+        if rows:
+            console.print(table)
+        else:
+            err.print("no open findings" + (f" for system {safe(system)}" if system else ""))
+        if csv_out is not None:
+            with csv_out.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv_module.writer(handle)
+                written = -1
+                for values in quality.export_rows(session, system):
+                    writer.writerow([quality.safe_cell(v) for v in values])
+                    written += 1
+            err.print(f"{written} findings written to {csv_out}")
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     system: Optional[str] = typer.Option(None),
@@ -328,10 +368,15 @@ def mappings_check() -> None:
 def main() -> None:
     from hub.observability.logs import configure_logging
 
+    from hub.sync.secrets import SecretsError
+
     configure_logging()  # HUB_LOG_FORMAT=json for log shippers; text by default
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except SecretsError as exc:  # a wrong HUB_SECRET_KEY, from any command: the fix, no traceback
+        err.print(f"[red]error:[/red] {safe(str(exc))}")
+        sys.exit(1)
 
 

@@ -13,6 +13,7 @@ from hub.api.deps import AnyRole
 from hub.api.routers import connections, customers, orders, outbox, quarantine, steward
 from hub.api.routers import receivables
 from hub.api.routers import metrics
+from hub.api.routers import quality
 from hub.settings import Settings, get_settings
 from hub.sync.secrets import SecretsError
 from hub.web.app import mount_pages
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outbox.router)
     app.include_router(receivables.router)
     app.include_router(metrics.router)
+    app.include_router(quality.router)
     _client_errors(app)
     mount_pages(app)
     install_security(app)  # headers and the cross-origin refusal on every answer, pages and API

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from hub.settings import get_settings
+from hub.terminal import safe
 
 connections_app = typer.Typer(help="Connections to external systems.", no_args_is_help=True)
 dead_letters_app = typer.Typer(help="Records a sync could not apply.", no_args_is_help=True)
@@ -46,18 +47,45 @@ def connections_add(
     from hub.cli import console, fail
     from hub.db import session_scope
     from hub.sync.connections import ConnectionConfigError, add_connection
+    from hub.sync.secrets import SecretsError
 
     engine = _engine()
+    settings = _pairs(setting, "setting")
     with session_scope(engine.database_url) as session:
         try:
             row = add_connection(
-                session, name=name, kind=kind, settings=_pairs(setting, "setting"),
+                session, name=name, kind=kind, settings=settings,
                 secrets=_pairs(secret, "secret"), secret_key=engine.secret_key,
                 interval_seconds=interval,
             )
-        except ConnectionConfigError as exc:
-            fail(str(exc))
-        console.print(f"connection {row.name!r} ({row.kind}) added")
+        except (ConnectionConfigError, SecretsError) as exc:
+            fail(safe(str(exc)))
+        moved = " (credentials in its settings moved to its encrypted secrets)" if row.settings != settings else ""
+        console.print(f"connection {safe(repr(row.name))} ({safe(row.kind)}) added{moved}")
+
+
+@connections_app.command("remove")
+def connections_remove(
+    name: str,
+    force: bool = typer.Option(False, "--force", help="Also drop its open dead letters; mark its waiting deliveries dead."),
+) -> None:
+    """Remove a connection: its settings, secrets and cursors go; links, documents and runs stay."""
+    from hub.cli import console, fail
+    from hub.db import session_scope
+    from hub.sync.connections import ConnectionConfigError, remove_connection
+
+    try:
+        with session_scope(_engine().database_url) as session:
+            gone = remove_connection(session, name, force)
+    except KeyError as exc:
+        fail(safe(str(exc.args[0])))
+    except ConnectionConfigError as exc:
+        fail(safe(str(exc)))
+    console.print(
+        f"connection {safe(repr(name))} removed: {gone['cursors']} cursor(s) deleted, "
+        f"{gone['dead_letters_dropped']} dead letter(s) dropped, {gone['deliveries_marked_dead']} delivery(ies) "
+        f"marked dead; {gone['runs_kept']} run(s), its links and documents kept"
+    )
 
 
 @connections_app.command("list")

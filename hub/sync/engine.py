@@ -43,7 +43,8 @@ from hub.receivables.scan import refresh as refresh_receivables
 from hub.sync.links import Change, mark_missing
 from hub.sync.mapping import ConnectorMap, MappingError, load_connector_map
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
-from hub.sync.secrets import decrypt
+from hub.sync.runs import mark_interrupted
+from hub.sync.secrets import decrypt, merge_credentials
 
 #: Errors that belong to one record: it becomes a dead letter, the run goes on.
 RECORD_ERRORS = (MappingError, RejectedRecord, RecordError)
@@ -146,8 +147,11 @@ class SyncEngine:
     # --- connections -----------------------------------------------------------------------
     def connector(self, connection: Connection) -> Connector:
         cls = connector_class(connection.kind)
-        settings = {"mappings_dir": str(self.mappings_dir), **connection.settings}
-        return cls(settings, decrypt(connection.secrets_encrypted, self.secret_key))
+        # credentials taken out of the settings at ``add`` go back in here, never into the row
+        stored, secrets = merge_credentials(
+            connection.settings, decrypt(connection.secrets_encrypted, self.secret_key, connection.name)
+        )
+        return cls({"mappings_dir": str(self.mappings_dir), **stored}, secrets)
 
     def _mapping(self, connection: Connection) -> ConnectorMap:
         name = connection.settings.get("mapping", connection.kind)
@@ -162,6 +166,7 @@ class SyncEngine:
         progress: Callable[[str, int], None] | None = None,
     ) -> list[StreamResult]:
         with session_scope(self.database_url) as session:
+            mark_interrupted(session)  # any stream's run whose process was killed
             connection = _connection(session, name)
             connector = self.connector(connection)
             mapping = self._mapping(connection)

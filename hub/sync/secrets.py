@@ -12,7 +12,10 @@ import base64
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -21,6 +24,13 @@ DEFAULT_KEY_FILE = Path("var") / "secret.key"
 
 class SecretsError(ValueError):
     """The key is missing or wrong for the stored secrets."""
+
+
+def wrong_key_message(connection: str) -> str:
+    """What to do when the hub's key does not open ``connection``'s secrets (one wording for
+    the API's 409, the CLI and the pages)."""
+    return (f"the hub's secret key does not decrypt connection {connection}'s secrets: set HUB_SECRET_KEY "
+            "to the key they were stored with, or `hub secrets rotate --old-key …`")
 
 
 def _fernet(key: str) -> Fernet:
@@ -46,17 +56,130 @@ def encrypt(secrets: dict[str, str], key: str) -> str:
     return _fernet(key).encrypt(json.dumps(secrets, sort_keys=True).encode()).decode()
 
 
-def decrypt(token: str | None, key: str) -> dict[str, str]:
+def decrypt(token: str | None, key: str, connection: str = "") -> dict[str, str]:
+    """The secrets in clear; ``SecretsError`` naming ``connection`` when ``key`` is not theirs."""
     if not token:
         return {}
     try:
         return json.loads(_fernet(key).decrypt(token.encode()))  # type: ignore[no-any-return]
     except InvalidToken:
-        raise SecretsError(
-            "cannot decrypt connection secrets: HUB_SECRET_KEY is not the key they were stored "
-            "with (after a key change, run `hub secrets rotate --old-key …`)"
-        ) from None
+        raise SecretsError(wrong_key_message(repr(connection) if connection else "a")) from None
 
 
 def rotate(token: str | None, old_key: str, new_key: str) -> str | None:
     return encrypt(decrypt(token, old_key), new_key) if token else token
+
+
+# --- credentials written into settings -------------------------------------------------------
+# A password typed into a URL setting (``postgresql://u:pw@host/db``, ``https://u:pw@host``),
+# a secret-looking query parameter (``?api_key=…``) or a setting named like a secret would be
+# stored and listed in clear. ``split_credentials`` moves each into the secrets under a reserved
+# key naming where it came from; ``merge_credentials`` puts it back when the connector is built,
+# so a connector sees exactly the settings it was given.
+
+#: Names of settings and query parameters whose values are secrets.
+SECRET_NAMES = re.compile(r"(^|[_.-])(pass(word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+                          r"private[_-]?key|client[_-]?secret|signature|sig)$", re.IGNORECASE)
+#: Prefix of the secrets that came out of settings: ``@setting:<json path>`` plus what it was.
+_MOVED = "@setting:"
+
+
+def _is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAMES.search(name))
+
+
+def _split_url(value: str) -> tuple[str, dict[str, str]]:
+    """``value`` without credentials, and the credentials (``#password``, ``?<param>``)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value, {}
+    if not parts.scheme or not parts.netloc:
+        return value, {}
+    found: dict[str, str] = {}
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user, _colon, password = userinfo.partition(":")
+        found["#password"] = password  # as written (percent-encoded): put back byte for byte
+        netloc = f"{user}@{host}"
+    query = parts.query
+    if query:
+        kept = []
+        for n, pair in enumerate(query.split("&")):
+            name = pair.split("=", 1)[0]
+            if "=" in pair and _is_secret_name(name):
+                found[f"?{n}:{name}"] = pair.split("=", 1)[1]  # its place: put back where it was
+            else:
+                kept.append(pair)
+        query = "&".join(kept)
+    if not found:
+        return value, {}
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)), found
+
+
+def _walk(value: Any, path: list[str | int], found: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, str) and item and _is_secret_name(str(key)):
+                found[_MOVED + json.dumps([*path, key]) + "="] = item
+            else:
+                out[key] = _walk(item, [*path, key], found)
+        return out
+    if isinstance(value, list):
+        return [_walk(item, [*path, n], found) for n, item in enumerate(value)]
+    if isinstance(value, str):
+        clean, parts = _split_url(value)
+        for what, secret in parts.items():
+            found[_MOVED + json.dumps(path) + what] = secret
+        return clean
+    return value
+
+
+def split_credentials(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``settings`` without any credential, and the credentials as secrets to store encrypted."""
+    found: dict[str, str] = {}
+    clean = _walk(settings, [], found)
+    return clean, found
+
+
+def merge_credentials(settings: dict[str, Any], secrets: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings and secrets as given at ``add``: credentials moved out of the settings go
+    back where they were; the connector's own secrets are returned unchanged."""
+    moved = {k: v for k, v in secrets.items() if k.startswith(_MOVED)}
+    if not moved:
+        return settings, secrets
+    merged: Any = json.loads(json.dumps(settings))  # a deep copy: the row's dict stays as stored
+    for key, secret in sorted(moved.items(), key=_query_place):
+        rest = key[len(_MOVED):]
+        end = rest.rindex("]") + 1
+        path, what = json.loads(rest[:end]), rest[end:]
+        if what == "=":
+            _at(merged, path[:-1])[path[-1]] = secret
+            continue
+        holder, last = _at(merged, path[:-1]), path[-1]  # settings are a mapping: a URL has a path
+        parts = urlsplit(holder[last])
+        netloc, query = parts.netloc, parts.query
+        if what == "#password":
+            user, _at_sign, host = netloc.rpartition("@")
+            netloc = f"{user}:{secret}@{host}"
+        else:
+            place, name = what[1:].split(":", 1)
+            pairs = query.split("&") if query else []
+            pairs.insert(int(place), f"{name}={secret}")
+            query = "&".join(pairs)
+        holder[last] = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return merged, {k: v for k, v in secrets.items() if k not in moved}
+
+
+def _query_place(item: tuple[str, str]) -> int:
+    """Query parameters go back in the order they were taken out (first place first)."""
+    what = item[0][item[0].rindex("]") + 1:]
+    return int(what[1:].split(":", 1)[0]) if what.startswith("?") else -1
+
+
+def _at(value: Any, path: list[str | int]) -> Any:
+    for step in path:
+        value = value[step]
+    return value

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
-from hub.sync.connections import ConnectionConfigError, add_connection, describe
+from hub.sync.connections import ConnectionConfigError, add_connection, describe, remove_connection, secrets_of
 from hub.sync.engine import SyncEngine, _connection
 from hub.sync.models import Connection, DeadLetter
-from hub.sync.secrets import resolve_key
+from hub.sync.secrets import SecretsError, resolve_key
 
 router = APIRouter(prefix="/api/v1", tags=["connections and syncs"])
 
@@ -47,6 +48,13 @@ class DeadLetterOut(BaseModel):
     created_at: datetime
 
 
+def secrets_unreadable(request: Request, exc: Exception) -> JSONResponse:
+    """409 naming the connection and the fix, for every route that needs a connection's
+    secrets (test, sync, replay, dispatch) when ``HUB_SECRET_KEY`` is not the key they were
+    stored with: the hub's configuration conflicts with its data; it is not a server fault."""
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
 def _engine(settings: Any) -> SyncEngine:
     return SyncEngine(settings.database_url, settings.mappings_dir, resolve_key(settings.secret_key))
 
@@ -70,6 +78,18 @@ def create_connection(
     return describe(session, row)
 
 
+@router.delete("/connections/{name}")
+def delete_connection(name: str, session: SessionDep, _token: ItRole, force: bool = False) -> dict[str, int]:
+    """Remove a connection: its settings, secrets and cursors go; links, documents and runs
+    stay. Refused (409) while dead letters or deliveries wait for it, unless ``force``."""
+    try:
+        return remove_connection(session, name, force)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    except ConnectionConfigError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
 @router.post("/connections/{name}/test")
 def test_connection(name: str, session: SessionDep, settings: SettingsDep, _token: ItRole) -> dict[str, Any]:
     engine = _engine(settings)
@@ -86,13 +106,15 @@ def test_connection(name: str, session: SessionDep, settings: SettingsDep, _toke
 
 @router.post("/connections/{name}/sync", status_code=202)
 def sync_connection(
-    name: str, body: SyncRequest, session: SessionDep, _token: ItRole
+    name: str, body: SyncRequest, session: SessionDep, settings: SettingsDep, _token: ItRole
 ) -> dict[str, Any]:
     """Queue a sync (runs at once, in-process, in the embedded mode)."""
     from hub.tasks import sync_task
 
-    if session.scalar(select(Connection.id).where(Connection.name == name)) is None:
-        raise HTTPException(404, f"no connection named {name!r}")
+    try:
+        secrets_of(session, name, resolve_key(settings.secret_key))  # before queueing: fails now, clearly
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
     result = sync_task.delay(name, body.streams, body.full)
     return {"task_id": result.id, "queued": True}
 
