@@ -8,7 +8,9 @@ newest first. Payments (``payments.invoice_id``) pay their invoice's allocations
 they were made; paying more than the invoice leaves a credit on it, shown, never lost.
 
 This is per order and in Python: only orders whose documents changed since the last scan are
-recomputed, and the greedy fill reads more clearly here than as window functions.
+recomputed, and the greedy fill reads more clearly here than as window functions. A chunk
+that fails on one invoice's or order's data is retried on halves until that one is set aside
+(``isolation.py``); the others are allocated.
 """
 
 from __future__ import annotations
@@ -25,16 +27,12 @@ from sqlalchemy.orm import Session
 
 from hub.bulk import insert_rows
 from hub.documents.models import Invoice, Order, Payment
+from hub.receivables.isolation import SetAsideLog, invoice_label, isolated, order_label
 from hub.receivables.models import Instalment, InvoiceAllocation, InvoiceTarget
 
 ZERO = Decimal(0)
 SKIPPED_INVOICE_STATUS = ("draft", "cancelled")
 _TOKEN = re.compile(r"[\s,;]+")
-
-
-def _chunks(items: list[int], size: int = 1000) -> Iterable[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _pairs(session: Session, query: Any) -> dict[Any, Any]:
@@ -46,10 +44,20 @@ def _tokens(invoice: Invoice) -> set[str]:
     return {t for t in _TOKEN.split(text.strip()) if t}
 
 
-def resolve_targets(session: Session, invoice_ids: Iterable[int]) -> set[int]:
-    """(Re)decide what each invoice pays for; returns every order whose allocation changes."""
+def resolve_targets(session: Session, invoice_ids: Iterable[int], log: SetAsideLog | None = None) -> set[int]:
+    """(Re)decide what each invoice pays for; returns every order whose allocation changes.
+    An invoice that cannot be placed is set aside in ``log`` and keeps its previous target."""
+    log = log if log is not None else SetAsideLog()
     affected: set[int] = set()
-    for chunk in _chunks(sorted(set(invoice_ids))):
+    for found in isolated(session, log, "allocate", sorted(set(invoice_ids)), lambda chunk: _resolve(session, chunk),
+                          chunk=1000, record="invoice", label=invoice_label(session)):
+        affected |= found
+    return affected
+
+
+def _resolve(session: Session, chunk: list[int]) -> set[int]:
+    affected: set[int] = set()
+    if chunk:
         invoices = list(session.scalars(select(Invoice).where(Invoice.id.in_(chunk))))
         tokens = {t for inv in invoices for t in _tokens(inv)}
         numbers = tokens | {t.split("/", 1)[0] for t in tokens}
@@ -91,11 +99,18 @@ def changed_since(session: Session, since: datetime | None) -> set[int]:
     return ids
 
 
-def allocate(session: Session, order_ids: Iterable[int]) -> int:
+def allocate(session: Session, order_ids: Iterable[int], log: SetAsideLog | None = None) -> int:
     """Recompute allocations, invoiced, paid and outstanding of these orders' instalments;
-    those that changed are marked ``dirty`` for the scan."""
-    count = 0
-    for chunk in _chunks(sorted(set(order_ids)), 500):
+    those that changed are marked ``dirty`` for the scan. Orders whose figures cannot be
+    computed are set aside in ``log``; returns how many orders were allocated."""
+    log = log if log is not None else SetAsideLog()
+    todo = sorted(set(order_ids) - log.ids("order"))
+    return sum(isolated(session, log, "allocate", todo, lambda chunk: _allocate(session, chunk),
+                        chunk=500, label=order_label(session)))
+
+
+def _allocate(session: Session, chunk: list[int]) -> int:
+    if chunk:
         instalments: dict[int, list[Instalment]] = defaultdict(list)
         for inst in session.scalars(select(Instalment).where(Instalment.order_id.in_(chunk))):
             instalments[inst.order_id].append(inst)
@@ -128,8 +143,7 @@ def allocate(session: Session, order_ids: Iterable[int]) -> int:
         insert_rows(session, InvoiceAllocation, rows)
         if totals:
             session.execute(update(Instalment), totals)
-        count += len(chunk)
-    return count
+    return len(chunk)
 
 
 def _due_order(inst: Instalment) -> tuple[bool, date, int]:

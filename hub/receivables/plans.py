@@ -3,6 +3,8 @@
 An order is enrolled once, with the newest version of the first pipeline (by name) whose
 ``applies_to`` admits its status; the plan comes from the assignment rules unless someone
 pinned one for that order. Moving orders to another version is always an explicit act.
+An order whose plan cannot be laid out (a total beyond what the hub stores, corrupt data) is
+set aside with its reason (``isolation.py``) and the others are enrolled.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from hub.bulk import insert_rows
 from hub.db import utcnow
 from hub.documents.models import Order
+from hub.receivables.isolation import MONEY_LIMIT, SetAsideLog, isolated, order_label
 from hub.receivables.models import Instalment, PipelineVersion, ReceivableOrder
 from hub.receivables.pipeline import Pipeline, load_version
 
@@ -36,6 +39,9 @@ def layout(order: Order, pipeline: Pipeline, plan_key: str, version_id: int) -> 
     the remainder takes what is left so the parts always add up to the order total."""
     plan = pipeline.plans[plan_key]
     total = Decimal(order.total or 0)
+    if not total.is_finite() or abs(total) >= MONEY_LIMIT:
+        raise ValueError(f"order total {order.total} is beyond the largest amount the hub keeps "
+                         f"({MONEY_LIMIT:,} less a cent)")
     amounts: list[Decimal] = []
     for template in plan.instalments:
         if template.percent is not None:
@@ -63,32 +69,42 @@ def layout(order: Order, pipeline: Pipeline, plan_key: str, version_id: int) -> 
     return rows
 
 
-def enrol_new_orders(session: Session, versions: list[PipelineVersion], batch: int = 5000) -> list[int]:
-    """Enrol every order not enrolled yet that a pipeline admits; returns their ids."""
+def enrol_new_orders(session: Session, versions: list[PipelineVersion], batch: int = 5000,
+                     log: SetAsideLog | None = None) -> list[int]:
+    """Enrol every order not enrolled yet that a pipeline admits; returns their ids. Orders
+    that cannot be enrolled are set aside in ``log`` (and left out of the next batches)."""
     pipelines = [(v, load_version(session, v.id)) for v in versions]
     if not pipelines:
         return []
+    log = log if log is not None else SetAsideLog()
     admitted = or_(*[p.applies_to.condition() for _v, p in pipelines])
     enrolled: list[int] = []
     while True:
-        orders = list(session.scalars(
-            select(Order).where(admitted, ~exists().where(ReceivableOrder.order_id == Order.id))
+        ids = list(session.scalars(  # ids only: reading them cannot fail on a bad row
+            select(Order.id).where(admitted, ~exists().where(ReceivableOrder.order_id == Order.id),
+                                   log.not_set_aside(Order.id))
             .order_by(Order.id).limit(batch)))
-        if not orders:
+        if not ids:
             return enrolled
-        heads, lines = [], []
-        for order in orders:
-            version, pipeline = next((v, p) for v, p in pipelines
-                                     if p.applies_to.admits(order.status, order.reference))
-            plan = pipeline.pick_plan(order_facts(order))
-            heads.append({"order_id": order.id, "pipeline_version_id": version.id, "plan": plan,
-                          "credit_hold": False, "plan_pinned": False, "stages_complete": False,
-                          "enrolled_at": utcnow()})
-            lines += layout(order, pipeline, plan, version.id)
-            enrolled.append(order.id)
-        insert_rows(session, ReceivableOrder, heads)
-        insert_rows(session, Instalment, lines)
-        session.flush()
+        for done in isolated(session, log, "enrol", ids, lambda part: _enrol(session, pipelines, part),
+                             chunk=batch, label=order_label(session)):
+            enrolled += done
+
+
+def _enrol(session: Session, pipelines: list[tuple[PipelineVersion, Pipeline]], ids: list[int]) -> list[int]:
+    """Enrol these orders (one chunk, all or none)."""
+    heads, lines = [], []
+    for order in session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id)):
+        version, pipeline = next((v, p) for v, p in pipelines if p.applies_to.admits(order.status, order.reference))
+        plan = pipeline.pick_plan(order_facts(order))
+        heads.append({"order_id": order.id, "pipeline_version_id": version.id, "plan": plan,
+                      "credit_hold": False, "plan_pinned": False, "stages_complete": False,
+                      "enrolled_at": utcnow()})
+        lines += layout(order, pipeline, plan, version.id)
+    insert_rows(session, ReceivableOrder, heads)
+    insert_rows(session, Instalment, lines)
+    session.flush()
+    return [h["order_id"] for h in heads]
 
 
 def relayout(session: Session, order_ids: Iterable[int], version: PipelineVersion, plan: str | None = None) -> int:

@@ -2,12 +2,14 @@
 
 Each view is one grouped query (the database does the summing over a million instalments);
 Python only pivots the handful of groups it returns. Ageing buckets are days past the due date,
-with the edges from the pipeline (``ageing_buckets``) or the caller.
+with the edges from the pipeline (``ageing_buckets``) or the caller. The overdue list reads
+rows into Python: a row it cannot read (a date or figure written around the hub) sets its
+order aside (``isolation.py``, step ``report``) and the list shows the others. Exports go
+through ``hub.exports``: no text from the data becomes a spreadsheet formula.
 """
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -15,7 +17,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from hub.documents.models import Opportunity, Order, ServiceCase
+from hub.exports import table_bytes
 from hub.master.models import GoldenCustomer
+from hub.receivables.isolation import SetAsideLog, guarded, order_label
 from hub.receivables.models import Alert, Instalment, OrderStage, ReceivableOrder
 from hub.receivables.pipeline import current_versions, load_version
 
@@ -113,8 +117,41 @@ def code_counts(session: Session, field: str) -> list[dict[str, Any]]:
     return [{"value": value, "count": n} for value, n in rows]
 
 
-def overdue(session: Session, as_of: date, owner: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Overdue instalments, worst first, with their open alert."""
+def overdue(session: Session, as_of: date, owner: str | None = None, limit: int = 500,
+            log: SetAsideLog | None = None) -> list[dict[str, Any]]:
+    """Overdue instalments, worst first, with their open alert. Orders whose rows cannot be
+    read are set aside (in ``log``, else recorded for the next scan to re-check) and left out."""
+    log = log if log is not None else SetAsideLog()
+    where = [Instalment.status == "overdue"]
+    if owner is not None:
+        where.append(ReceivableOrder.owner == owner)
+    order_by = (Instalment.alert_level.desc(), Instalment.overdue_from, Instalment.id)
+
+    def candidates() -> list[int]:  # the orders of the list, read as ids only
+        ids = session.scalars(select(Instalment.order_id).join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
+                              .where(*where).order_by(*order_by).limit(limit))
+        return list(dict.fromkeys(ids))
+
+    parts = guarded(session, log, "report",
+                    lambda ids: _overdue_rows(session, as_of, [*where, *([] if ids is None else [Instalment.order_id.in_(ids)])],
+                                              order_by, limit),
+                    candidates, label=order_label(session))
+    rows = [row for part in parts for row in part]
+    if len(parts) > 1:  # culprits were looked for a chunk of orders at a time: worst first again
+        rows.sort(key=lambda r: r["_key"])
+    for row in rows:
+        del row["_key"]
+    return rows[:limit]
+
+
+def overdue_of(session: Session, order_id: int) -> list[dict[str, Any]]:
+    """One order's overdue rows (what the scan reads again for an order a report set aside)."""
+    return _overdue_rows(session, date.today(), [Instalment.status == "overdue", Instalment.order_id == order_id],
+                         (Instalment.id,), 1_000_000)
+
+
+def _overdue_rows(session: Session, as_of: date, where: list[Any], order_by: tuple[Any, ...],
+                  limit: int) -> list[dict[str, Any]]:
     open_alert = (select(func.max(Alert.id)).where(Alert.instalment_id == Instalment.id,
                                                    Alert.status != "resolved").scalar_subquery())
     query = (select(Instalment, Order.number, GoldenCustomer.name, ReceivableOrder.owner, ReceivableOrder.credit_hold,
@@ -122,17 +159,14 @@ def overdue(session: Session, as_of: date, owner: str | None = None, limit: int 
              .join(Order, Order.id == Instalment.order_id)
              .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
              .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
-             .where(Instalment.status == "overdue")
-             .order_by(Instalment.alert_level.desc(), Instalment.overdue_from, Instalment.id).limit(limit))
-    if owner is not None:
-        query = query.where(ReceivableOrder.owner == owner)
+             .where(*where).order_by(*order_by).limit(limit))
     alerts = {}
     rows = session.execute(query).all()
     ids = [r[5] for r in rows if r[5]]
     if ids:
         alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(ids)))}
     out = []
-    for inst, number, customer, sales_owner, hold, alert_id in rows:
+    for position, (inst, number, customer, sales_owner, hold, alert_id) in enumerate(rows):
         alert = alerts.get(alert_id)
         out.append({
             "instalment_id": inst.id, "order_id": inst.order_id, "order": number, "customer": customer,
@@ -144,21 +178,14 @@ def overdue(session: Session, as_of: date, owner: str | None = None, limit: int 
             "blocked": inst.blocked, "credit_hold": hold,
             "alert": None if alert is None else {"id": alert.id, "level": alert.level, "status": alert.status,
                                                   "snoozed_until": alert.snoozed_until.isoformat() if alert.snoozed_until else None},
+            "_key": (-inst.alert_level, inst.overdue_from or date.max, inst.id, position),
         })
     return out
 
 
 def export(rows: list[dict[str, Any]], fmt: Literal["csv", "xlsx"], sheet: str = "report") -> bytes:
-    """A report as CSV (UTF-8 with BOM, which Excel opens correctly) or XLSX."""
-    import pandas as pd
-
-    frame = pd.json_normalize(rows) if rows else pd.DataFrame()
-    if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8-sig")
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name=sheet[:31])
-    return buffer.getvalue()
+    """A report as CSV (UTF-8 with BOM, which Excel opens correctly) or XLSX, formula-safe."""
+    return table_bytes(rows, fmt, sheet)
 
 
 def report_rows(session: Session, name: str, as_of: date, by: AgeingBy = "stage") -> list[dict[str, Any]]:

@@ -16,6 +16,11 @@ whose level stays above it (held back while snoozed) are found through a partial
 Dates come in as bound parameters, so the same SQL runs on SQLite and PostgreSQL. Deliveries
 are queued in the same transaction as the alerts they announce; sending happens after the
 commit (``deliver.py``), so a failed send loses nothing.
+
+A record that a step cannot process (an overflowing figure, a date out of range, corrupt data
+written around the hub) is set aside with its reason (``isolation.py``): the scan finishes the
+others, counts and names what it set aside (``ScanResult.set_aside``), and retries it the next
+time, so correcting the data clears it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import serialize, session_scope, utcnow
 from hub.receivables.allocation import allocate, changed_since, resolve_targets
+from hub.receivables.isolation import SetAsideLog, earlier, guarded, order_label
 from hub.receivables.models import (
     Alert,
     AlertDelivery,
@@ -62,6 +68,9 @@ class ScanResult:
     deliveries_queued: int = 0
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: Records this scan could not process (each: record, id, label, step, reason); the rest
+    #: was done, and the next scan retries these.
+    set_aside: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
@@ -107,8 +116,11 @@ def may_change(pipeline: Pipeline, previous: date | None, as_of: date) -> Any:
     return or_(*windows)
 
 
-def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_id: int) -> dict[str, int]:
-    """Statuses, levels, alerts, resolutions, credit holds and queued deliveries."""
+def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_id: int,
+             log: SetAsideLog | None = None) -> dict[str, int]:
+    """Statuses, levels, alerts, resolutions, credit holds and queued deliveries; an order whose
+    instalments cannot be evaluated (a figure overflowing, say) is set aside in ``log``."""
+    log = log if log is not None else SetAsideLog(scan_id)
     counts = {"instalments_changed": 0, "alerts_raised": 0, "alerts_resolved": 0, "deliveries_queued": 0}
     if session.get_bind().dialect.name == "postgresql":
         # ``alert_level > alerted_level`` is estimated at a third of the table (it is a handful):
@@ -121,19 +133,30 @@ def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_
         differs = ((Instalment.status != status) | (Instalment.alert_level != level)
                    | (Instalment.outstanding != Instalment.amount - Instalment.paid))
         alert_due = alert_due_expression(level, as_of)
-        # one write per row: a second UPDATE of rows this transaction wrote fires their FK checks
-        changed = session.execute(
-            update(Instalment)
-            .where(Instalment.pipeline_version_id == version_id, differs | alert_due,
-                   or_(may_change(pipeline, previous, as_of), Instalment.alert_level > Instalment.alerted_level))
-            .values(status=status, alert_level=level,
-                    alerted_level=case((alert_due, level), else_=Instalment.alerted_level), outstanding=Instalment.amount - Instalment.paid, dirty=False, updated_at=utcnow())
-            .returning(Instalment.id, Instalment.status, Instalment.alert_level, Instalment.alerted_level)
-            .execution_options(synchronize_session=False)).all()
-        # dirty rows whose figures changed without changing status or level: evaluated, so clean
-        session.execute(update(Instalment)
-                        .where(Instalment.pipeline_version_id == version_id, Instalment.dirty == true(), ~differs)
-                        .values(dirty=False).execution_options(synchronize_session=False))
+        candidates = and_(Instalment.pipeline_version_id == version_id,
+                          or_(may_change(pipeline, previous, as_of), Instalment.alert_level > Instalment.alerted_level))
+
+        def run(ids: list[int] | None, status: Any = status, level: Any = level, differs: Any = differs,
+                alert_due: Any = alert_due, candidates: Any = candidates, version_id: int = version_id) -> list[Any]:
+            only = and_(true() if ids is None else Instalment.order_id.in_(ids), log.not_set_aside(Instalment.order_id))
+            # one write per row: a second UPDATE of rows this transaction wrote fires their FK checks
+            rows = session.execute(
+                update(Instalment)
+                .where(candidates, differs | alert_due, only)
+                .values(status=status, alert_level=level,
+                        alerted_level=case((alert_due, level), else_=Instalment.alerted_level), outstanding=Instalment.amount - Instalment.paid, dirty=False, updated_at=utcnow())
+                .returning(Instalment.id, Instalment.status, Instalment.alert_level, Instalment.alerted_level)
+                .execution_options(synchronize_session=False)).all()
+            # dirty rows whose figures changed without changing status or level: evaluated, so clean
+            session.execute(update(Instalment)
+                            .where(Instalment.pipeline_version_id == version_id, Instalment.dirty == true(), ~differs, only)
+                            .values(dirty=False).execution_options(synchronize_session=False))
+            return rows
+
+        changed = [row for rows in guarded(
+            session, log, "evaluate", run,
+            lambda candidates=candidates: list(session.scalars(select(Instalment.order_id).distinct().where(candidates))),
+            label=order_label(session)) for row in rows]
         counts["instalments_changed"] += len(changed)
         now_paid += [i for i, new, _level, alerted in changed if new == "paid" and alerted > 0]
         alerted = [i for i, _new, lvl, top in changed if lvl > 0 and lvl == top]
@@ -228,23 +251,45 @@ def _queue_deliveries(session: Session, version_id: int, pipeline: Pipeline, sca
     return queued
 
 
-def refresh(session: Session, mappings_dir: Path, as_of: date, since: Any = None) -> dict[str, int]:
+def refresh(session: Session, mappings_dir: Path, as_of: date, since: Any = None,
+            log: SetAsideLog | None = None) -> dict[str, int]:
     """Everything before the overdue evaluation: pipeline files, enrolment, stages, allocation.
     Cheap when little changed; call it after a sync page to see stages and invoices at once.
-    One refresh at a time: two syncs finishing together would enrol the same new orders."""
+    One refresh at a time: two syncs finishing together would enrol the same new orders.
+    What earlier runs set aside is retried; what fails now is set aside in ``log``."""
+    log = log if log is not None else SetAsideLog()
     serialize(session, "receivables.refresh")
     sync_files(session, mappings_dir)
-    enrolled = enrol_new_orders(session, current_versions(session))
+    enrolled = enrol_new_orders(session, current_versions(session), log=log)
     versions = used_versions(session)
-    stages = detect(session, versions, as_of)
-    orders = resolve_targets(session, changed_since(session, since)) | set(enrolled)
-    return {"enrolled": len(enrolled), "stages_reached": stages, "orders_allocated": allocate(session, orders)}
+    stages = detect(session, versions, as_of, log)
+    invoices = changed_since(session, since) | earlier(session, "invoice")
+    orders = resolve_targets(session, invoices, log) | set(enrolled) | earlier(session, "order", ["allocate"])
+    return {"enrolled": len(enrolled), "stages_reached": stages, "orders_allocated": allocate(session, orders, log)}
 
 
 def used_versions(session: Session) -> dict[int, Pipeline]:
     """Versions some order follows: a probe per version, not a DISTINCT over every order."""
     used = select(PipelineVersion.id).where(exists().where(ReceivableOrder.pipeline_version_id == PipelineVersion.id))
     return versions_in_use(session, session.scalars(used))
+
+
+def recheck_reports(session: Session, log: SetAsideLog) -> None:
+    """Orders a report set aside between scans (rows it could not read) are read again; those
+    that still fail stay listed, with this scan's id."""
+    from hub.receivables.reports import overdue_of
+    from hub.receivables.isolation import is_record_error, describe
+    from hub.receivables.models import SetAside
+
+    for order_id, label in session.execute(select(SetAside.record_id, SetAside.label)
+                                           .where(SetAside.record == "order", SetAside.step == "report")).all():
+        try:
+            with session.begin_nested():
+                overdue_of(session, order_id)
+        except Exception as exc:
+            if not is_record_error(exc):
+                raise
+            log.set_aside(session, "order", order_id, "report", describe(exc), label)
 
 
 def scan(database_url: str, mappings_dir: Path, as_of: date | None = None, *, send: bool = True) -> ScanResult:
@@ -256,11 +301,15 @@ def scan(database_url: str, mappings_dir: Path, as_of: date | None = None, *, se
         run = ScanRun(as_of=as_of, started_at=utcnow())
         session.add(run)
         session.flush()
-        result = ScanResult(run.id, as_of, **refresh(session, mappings_dir, as_of, since))
-        for key, value in evaluate(session, used_versions(session), as_of, run.id).items():
+        log = SetAsideLog(run.id)
+        result = ScanResult(run.id, as_of, **refresh(session, mappings_dir, as_of, since, log))
+        for key, value in evaluate(session, used_versions(session), as_of, run.id, log).items():
             setattr(result, key, value)
+        recheck_reports(session, log)
+        log.finish(session)
+        result.set_aside = log.summary()
         run.finished_at = utcnow()
-        run.counts = result.as_dict()
+        run.counts = {**result.as_dict(), "set_aside": log.count}
     if send:
         from hub.notify.settings import NotifySettings
         from hub.receivables.deliver import deliver_pending
