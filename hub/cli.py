@@ -18,6 +18,7 @@ from hub.documents.cli import orders_app
 from hub.outbox.cli import outbox_app
 from hub.receivables.cli import receivables_app
 from hub.settings import get_settings
+from hub.terminal import json_text, safe
 from hub.sync.cli import (
     connections_app,
     dead_letters_app,
@@ -63,7 +64,8 @@ def progress_bar(transient: bool = False) -> Progress:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
+    """Print ``message`` as text (it often quotes data: a name, a file row) and exit."""
+    err.print(f"[red]error:[/red] {safe(message)}")
     raise typer.Exit(code)
 
 
@@ -129,7 +131,7 @@ def token_list() -> None:
     table = Table("id", "name", "role", "created", "last used", "revoked")
     with session_scope(db_url()) as session:
         for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
-            table.add_row(str(t.id), t.name, t.role.value, str(t.created_at), str(t.last_used_at or ""),
+            table.add_row(str(t.id), safe(t.name), t.role.value, str(t.created_at), str(t.last_used_at or ""),
                           str(t.revoked_at or ""))
     console.print(table)
 
@@ -176,7 +178,7 @@ def import_customers_cmd(
         f"quarantined {summary.quarantined}, flagged missing {summary.missing}"
     )
     for reason in summary.reasons:
-        console.print(f"  quarantined {file.name} {reason}")
+        console.print(f"  quarantined {safe(file.name)} {safe(reason)}")
     if summary.quarantined > len(summary.reasons):
         console.print(f"  … and {summary.quarantined - len(summary.reasons)} more: hub quarantine list")
 
@@ -205,22 +207,22 @@ def customers_show(
             fail("no such customer", 1)
         detail = customer_detail(session, golden)
     if as_json:
-        print(json.dumps(detail, ensure_ascii=False, indent=2))
+        print(json_text(detail))
         return
-    table = Table("field", "value", "from", "rule", title=f"customer {detail['id']} ({detail['status']})")
+    table = Table("field", "value", "from", "rule", title=f"customer {detail['id']} ({safe(detail['status'])})")
     for field, info in detail["fields"].items():
         origin = f"{info.get('system', '')} {info.get('external_id', '')}".strip()
-        table.add_row(field, str(info["value"] or ""), origin, info.get("rule", ""))
+        table.add_row(safe(field), safe(info["value"]), safe(origin), safe(info.get("rule")))
     console.print(table)
     sources = Table("system", "external id", "name", "updated", "missing since", title="source records")
     for s in detail["sources"]:
-        sources.add_row(s["system"], s["external_id"], str(s["data"].get("name") or ""),
-                        s["source_updated_at"] or "", s["missing_since"] or "")
+        sources.add_row(safe(s["system"]), safe(s["external_id"]), safe(s["data"].get("name")),
+                        safe(s["source_updated_at"]), safe(s["missing_since"]))
     console.print(sources)
     if detail["open_cases"]:
         cases = Table("case", "subject", "status", "priority", "opened", title="open service cases", style="red")
         for c in detail["open_cases"]:
-            cases.add_row(c["number"] or "", c["subject"] or "", c["status"] or "", c["priority"] or "", c["opened_on"] or "")
+            cases.add_row(*(safe(c[k]) for k in ("number", "subject", "status", "priority", "opened_on")))
         console.print(cases)
 
 
@@ -246,12 +248,12 @@ def customers_search(
             fail(str(exc), 2)
         rows = [{**customer_summary(h.golden), "score": round(h.score, 3)} for h in hits]
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json_text(rows))
         return
     table = Table("id", "name", "tax id", "city", "country", "score")
     for r in rows:
-        table.add_row(str(r["id"]), r["name"] or "", r["tax_id"] or "", r["city"] or "",
-                      r["country"] or "", f"{r['score']:.2f}")
+        table.add_row(str(r["id"]), safe(r["name"]), safe(r["tax_id"]), safe(r["city"]),
+                      safe(r["country"]), f"{r['score']:.2f}")
     console.print(table)
 
 
@@ -331,12 +333,12 @@ def quarantine_list(
             for r in open_records(session, None, system, limit)
         ]
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json_text(rows))
         return
     table = Table("id", "system", "file", "row", "external id", "reason")
     for r in rows:
-        table.add_row(str(r["id"]), r["system"], Path(r["source"]).name, str(r["row"] or ""),
-                      r["external_id"] or "", r["reason"])
+        table.add_row(str(r["id"]), safe(r["system"]), safe(Path(r["source"]).name), str(r["row"] or ""),
+                      safe(r["external_id"]), safe(r["reason"]))
     console.print(table)
 
 
@@ -359,7 +361,7 @@ def mappings_check() -> None:
 
     problems = check_all(get_settings().mappings_dir)
     for problem in problems:
-        err.print(f"[red]{problem}[/red]")
+        err.print(f"[red]{safe(problem)}[/red]")
     if problems:
         raise typer.Exit(1)
     console.print("mappings OK")

@@ -10,6 +10,8 @@ from sqlalchemy.exc import DataError
 
 import hub
 from hub.api.deps import AnyRole
+from hub.api.errors import ERRORS
+from hub.api.limits import install_limits
 from hub.api.routers import connections, customers, orders, outbox, quarantine, steward
 from hub.api.routers import receivables
 from hub.api.routers import metrics
@@ -35,21 +37,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness for load balancers and compose: says nothing but "ok"."""
         return {"status": "ok"}
 
-    @app.get("/api/v1/me", tags=["auth"])
+    @app.get("/api/v1/me", tags=["auth"], responses=ERRORS)
     def me(token: AnyRole) -> dict[str, Any]:
         return {"token_id": token.id, "name": token.name, "role": token.role.value}
 
-    app.include_router(customers.router)
-    app.include_router(steward.router)
-    app.include_router(quarantine.router)
-    app.include_router(connections.router)
-    app.include_router(orders.router)
-    app.include_router(outbox.router)
-    app.include_router(receivables.router)
-    app.include_router(metrics.router)
-    app.include_router(quality.router)
+    for module in (customers, steward, quarantine, connections, orders, outbox, receivables, metrics, quality):
+        app.include_router(module.router, responses=ERRORS)  # every error documented (hub.api.errors)
     _client_errors(app)
     mount_pages(app)
+    install_limits(app)  # body size (413 before parsing or auth), 422s that always encode
     install_security(app)  # headers and the cross-origin refusal on every answer, pages and API
     return app
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from hub.master.index import MemoryIndex
 from hub.master.matching import Candidate, Matcher, MatchRecord, blocking_keys, prepare
-from hub.master.normalise import NormalisedCustomer, normalise_customer
+from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
 from hub.master.rules import MatchRules, match_rules
 
 INPUT_COLUMNS = ("source_system", "source_id", "name", "tax_id", "email", "phone", "street",
@@ -52,7 +52,9 @@ def _normalised(values: list[tuple[str | None, ...]]) -> Iterator[NormalisedCust
 
 
 def _usable(norm: NormalisedCustomer) -> bool:
-    return bool(norm.name_key or norm.tax_id or norm.email or norm.phone)
+    """The live path's rule (hub.master.ingest.identifies_something): batch and live take the
+    same records in and treat bad fields the same way."""
+    return identifies_something(norm)
 
 
 def match_file(

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.bounds import row_problems
@@ -21,8 +21,15 @@ from hub.bulk import any_of
 from hub.db import utcnow
 from hub.master.matching import Decision, Matcher, blocking_keys
 from hub.master import merges
-from hub.master.models import ENTITY, CustomerSource, GoldenCustomer, MatchDecision, ReviewPair
-from hub.master.normalise import NormalisedCustomer, normalise_customer
+from hub.master.models import (
+    ENTITY,
+    CustomerFinding,
+    CustomerSource,
+    GoldenCustomer,
+    MatchDecision,
+    ReviewPair,
+)
+from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
 from hub.master.rules import match_rules, survivorship_rules
 from hub.master.store import SqlIndex, replace_keys, sources_of
 from hub.master.survivorship import survive
@@ -51,16 +58,18 @@ class IngestOutcome:
 
 
 def check_usable(norm: NormalisedCustomer) -> None:
-    """Raise when a record cannot be matched or trusted.
+    """Raise only when the record identifies nothing (no usable name and no identifier).
 
-    A malformed value (a phone that is no phone, a tax id whose check digit fails) would become
-    false evidence in matching and a wrong value on the golden record, so the whole record waits
-    in quarantine for a fix rather than entering half-known.
+    Accept and flag: a malformed value (a phone that is no phone, a tax id whose check digit
+    fails, an unknown country) is a finding kept with the record (:class:`CustomerFinding`),
+    left out of matching and survivorship; the record itself goes in. Refusing it would cost
+    the customer its golden record and, with it, every order and invoice that refers to it.
     """
-    if norm.problems:
-        raise RejectedRecord("; ".join(f"{p.field} {p.value!r}: {p.reason}" for p in norm.problems))
-    if not (norm.name_key or norm.tax_id or norm.email or norm.phone):
-        raise RejectedRecord("no usable name and no tax id, e-mail or phone")
+    if not identifies_something(norm):
+        reasons = "; ".join(f"{p.field} {p.value!r}: {p.reason}" for p in norm.problems)
+        raise RejectedRecord(
+            "no usable name and no tax id, e-mail or phone" + (f" ({reasons})" if reasons else "")
+        )
 
 
 def check_storable(norm: NormalisedCustomer, data: Mapping[str, Any], external_id: str) -> None:
@@ -140,6 +149,7 @@ class CustomerMaster:
                 system=system, external_id=external_id, digest=digest,
             )
             replace_keys(self.session, source.id, keys)
+            replace_findings(self.session, source, norm)
             self.refresh_golden(source.golden_id)
             return IngestOutcome(change, source.golden_id, source.id)
 
@@ -161,6 +171,7 @@ class CustomerMaster:
         self.session.add(source)
         self.session.flush()
         replace_keys(self.session, source.id, keys)
+        replace_findings(self.session, source, norm, new=True)
         self.refresh_golden(golden_id)
         if decision is None:
             return IngestOutcome(change, golden_id, source.id, "attached")
@@ -207,6 +218,23 @@ class CustomerMaster:
         golden.provenance = provenance
         golden.updated_at = utcnow()
         return golden
+
+
+def replace_findings(
+    session: Session, source: CustomerSource, norm: NormalisedCustomer, new: bool = False
+) -> None:
+    """The source's findings become those of this version of the record: a corrected field
+    clears its finding, a new problem adds one."""
+    if not new:
+        session.execute(delete(CustomerFinding).where(CustomerFinding.source_id == source.id))
+    if norm.problems:
+        session.add_all(
+            CustomerFinding(
+                source_id=source.id, system=source.system, external_id=source.external_id,
+                field=p.field, value=p.value[:300], reason=p.reason[:200],
+            )
+            for p in norm.problems
+        )
 
 
 def _clean(value: Any) -> str | None:

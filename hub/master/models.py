@@ -134,3 +134,27 @@ class MergeEvent(Base):
     #: For a merge: the unmerge event that undid it.
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("merge_events.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerFinding(Base):
+    """A data-quality finding on one source record: a field the hub could not use.
+
+    The record is in the master all the same (accept and flag); the field is left out of
+    matching and survivorship. Findings are replaced each time the record arrives, so a
+    corrected record clears them. Counted per system and reason for the source's owners.
+    """
+
+    __tablename__ = "customer_findings"
+    __table_args__ = (Index("ix_customer_findings_system_reason", "system", "reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_sources.id", ondelete="CASCADE"), index=True
+    )
+    system: Mapped[str] = mapped_column(String(80))
+    external_id: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(40))
+    #: The raw value as the system sent it (cut to 300 characters).
+    value: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

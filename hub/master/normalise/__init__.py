@@ -51,6 +51,7 @@ __all__ = [
     "NormalisationError",
     "NormalisedCustomer",
     "Problem",
+    "identifies_something",
     "is_free_mail",
     "is_placeholder",
     "is_weak",
@@ -89,6 +90,15 @@ class NormalisedCustomer:
     postcode: str | None
     country: str | None
     problems: tuple[Problem, ...]
+
+
+def identifies_something(norm: NormalisedCustomer) -> bool:
+    """A usable name or a checked identifier: enough for a record to enter the master, live or
+    batch (a tax id or phone kept only as weak evidence does not say who the customer is)."""
+    return bool(
+        norm.name_key or norm.email
+        or (norm.tax_id and not is_weak(norm.tax_id)) or (norm.phone and not is_weak(norm.phone))
+    )
 
 
 def normalise_customer(

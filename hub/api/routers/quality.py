@@ -1,0 +1,73 @@
+"""Data quality of the customer master: findings per system and reason, the records behind
+them, and a CSV for the source system's owners (hub.master.quality)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from hub.api.deps import ItRole, SessionDep
+from hub.master import quality
+
+router = APIRouter(prefix="/api/v1/master/quality", tags=["customers"])
+
+
+class FindingCountOut(BaseModel):
+    system: str
+    field: str
+    reason: str
+    count: int
+
+
+class FindingOut(BaseModel):
+    system: str
+    external_id: str
+    golden_id: int
+    field: str
+    value: str
+    reason: str
+    found_at: str
+
+
+@router.get("", response_model=list[FindingCountOut])
+def finding_counts(
+    session: SessionDep, _token: ItRole,
+    system: Annotated[str | None, Query(max_length=80)] = None,
+) -> list[quality.FindingCount]:
+    """Open data-quality findings per system, field and reason (the records are in the
+    master all the same; the field is left out of matching and survivorship)."""
+    return quality.counts(session, system)
+
+
+@router.get("/findings", response_model=list[FindingOut])
+def finding_list(
+    session: SessionDep, _token: ItRole,
+    system: Annotated[str | None, Query(max_length=80)] = None,
+    reason: Annotated[str | None, Query(max_length=200)] = None,
+    field: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[dict[str, object]]:
+    rows = quality.findings(session, system, reason, field, limit, offset)
+    return [{**r.as_dict(), "found_at": r.found_at.isoformat()} for r in rows]
+
+
+@router.get("/export.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "The findings as CSV"}})
+def finding_export(
+    session: SessionDep, _token: ItRole,
+    system: Annotated[str | None, Query(max_length=80)] = None,
+) -> Response:
+    """Every finding as CSV (spreadsheet-safe), for the owners of the source system to fix."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in quality.export_rows(session, system):
+        writer.writerow([quality.safe_cell(v) for v in row])
+    name = f"customer-findings-{system or 'all'}.csv".replace('"', "")
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
