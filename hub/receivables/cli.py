@@ -26,7 +26,12 @@ def scan_command(
     as_of: str | None = typer.Option(None, "--as-of", help="Scan as if today were this date (YYYY-MM-DD)."),
     send: bool = typer.Option(True, "--send/--no-send", help="Send the queued digests after the scan."),
 ) -> None:
-    """Enrol orders, detect stages, allocate invoices, raise overdue alerts and send digests."""
+    """Enrol orders, detect stages, allocate invoices, raise overdue alerts and send digests.
+
+    A record the scan cannot process (an overflowing figure, a date out of range, corrupt data)
+    is set aside and the rest is done: the scan exits 0 and prints a warning line per record
+    set aside, naming it and the reason, on standard error (``hub receivables set-aside``
+    lists them; the next scan retries them)."""
     from hub.cli import console, db_url, err, fail
     from hub.config.loader import ConfigError
     from hub.receivables.scan import scan
@@ -40,9 +45,40 @@ def scan_command(
         f"scan {result.scan_id} as of {result.as_of}: enrolled {result.enrolled}, stages reached "
         f"{result.stages_reached}, orders allocated {result.orders_allocated}, instalments changed "
         f"{result.instalments_changed}, alerts raised {result.alerts_raised}, resolved {result.alerts_resolved}, "
-        f"deliveries queued {result.deliveries_queued}, sent {len(result.sent)}, failed {len(result.failed)}")
+        f"deliveries queued {result.deliveries_queued}, sent {len(result.sent)}, failed {len(result.failed)}, "
+        f"set aside {len(result.set_aside)}")
     for failure in result.failed:
         err.print(f"[yellow]not delivered (kept for the next scan):[/yellow] {failure}")
+    for item in result.set_aside:
+        err.print(f"[yellow]warning: set aside (retried by the next scan):[/yellow] {_set_aside_line(item)}")
+
+
+def _set_aside_line(item: dict) -> str:
+    from hub.terminal import safe
+
+    name = f"{item['record']} {item['id']}" + (f" ({safe(item['label'])})" if item.get("label") else "")
+    return f"{name}, step {item['step']}: {safe(item['reason'])}"
+
+
+@receivables_app.command("set-aside")
+def set_aside_command(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Orders and invoices receivables jobs set aside, with the reason (the next scan retries them)."""
+    from hub.cli import console, db_url, err
+    from hub.db import session_scope
+    from hub.receivables.service import set_aside
+
+    with session_scope(db_url()) as session:
+        rows = set_aside(session)
+    if as_json:
+        from hub.terminal import json_text
+
+        print(json_text(rows))
+        return
+    if not rows:
+        err.print("nothing set aside")
+        return
+    for row in rows:
+        console.print(f"{_set_aside_line(row)} (attempts {row['attempts']}, since {row['first_set_aside_at']})")
 
 
 @receivables_app.command("ageing")

@@ -25,6 +25,7 @@ time, so correcting the data clears it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import serialize, session_scope, utcnow
 from hub.receivables.allocation import allocate, changed_since, resolve_targets
-from hub.receivables.isolation import SetAsideLog, earlier, guarded, order_label
+from hub.receivables.isolation import SetAsideLog, describe, earlier, guarded, is_record_error, order_label
 from hub.receivables.models import (
     Alert,
     AlertDelivery,
@@ -43,6 +44,7 @@ from hub.receivables.models import (
     PipelineVersion,
     ReceivableOrder,
     ScanRun,
+    SetAside,
 )
 from hub.receivables.pipeline import (
     Pipeline,
@@ -53,6 +55,8 @@ from hub.receivables.pipeline import (
 )
 from hub.receivables.plans import enrol_new_orders
 from hub.receivables.stages import detect
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -278,8 +282,6 @@ def recheck_reports(session: Session, log: SetAsideLog) -> None:
     """Orders a report set aside between scans (rows it could not read) are read again; those
     that still fail stay listed, with this scan's id."""
     from hub.receivables.reports import overdue_of
-    from hub.receivables.isolation import is_record_error, describe
-    from hub.receivables.models import SetAside
 
     for order_id, label in session.execute(select(SetAside.record_id, SetAside.label)
                                            .where(SetAside.record == "order", SetAside.step == "report")).all():
@@ -301,15 +303,18 @@ def scan(database_url: str, mappings_dir: Path, as_of: date | None = None, *, se
         run = ScanRun(as_of=as_of, started_at=utcnow())
         session.add(run)
         session.flush()
-        log = SetAsideLog(run.id)
-        result = ScanResult(run.id, as_of, **refresh(session, mappings_dir, as_of, since, log))
-        for key, value in evaluate(session, used_versions(session), as_of, run.id, log).items():
+        aside = SetAsideLog(run.id)
+        result = ScanResult(run.id, as_of, **refresh(session, mappings_dir, as_of, since, aside))
+        for key, value in evaluate(session, used_versions(session), as_of, run.id, aside).items():
             setattr(result, key, value)
-        recheck_reports(session, log)
-        log.finish(session)
-        result.set_aside = log.summary()
+        recheck_reports(session, aside)
+        aside.finish(session)
+        result.set_aside = aside.summary()
         run.finished_at = utcnow()
-        run.counts = {**result.as_dict(), "set_aside": log.count}
+        run.counts = {**result.as_dict(), "set_aside": aside.count}
+    for item in result.set_aside:  # beat's scans have no one reading their answer
+        logger.warning("receivables scan %s set aside %s %s (%s), step %s: %s", result.scan_id, item["record"],
+                    item["id"], item["label"], item["step"], item["reason"])
     if send:
         from hub.notify.settings import NotifySettings
         from hub.receivables.deliver import deliver_pending

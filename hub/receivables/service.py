@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.db import as_utc
 from hub.documents.models import Opportunity, Order
 from hub.receivables.allocation import allocate
-from hub.receivables.models import Alert, Instalment, OrderStage, PipelineVersion, ReceivableOrder
+from hub.receivables.models import Alert, Instalment, OrderStage, PipelineVersion, ReceivableOrder, SetAside
 from hub.receivables.pipeline import latest, load_version, save_version
 from hub.receivables.plans import open_orders_of, relayout
 from hub.receivables.stages import record_stage
@@ -141,3 +142,13 @@ def _alert(session: Session, alert_id: int) -> Alert:
     if alert is None:
         raise NotFound(f"alert {alert_id} does not exist")
     return alert
+
+
+def set_aside(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
+    """Records receivables jobs set aside, newest first: what, where, why, since when, how
+    often tried. The next scan retries each; correcting the data clears it."""
+    rows = session.scalars(select(SetAside).order_by(SetAside.set_aside_at.desc(), SetAside.id.desc()).limit(limit))
+    return [{"record": r.record, "id": r.record_id, "label": r.label, "step": r.step, "reason": r.reason,
+             "attempts": r.attempts, "scan_id": r.scan_id,
+             "first_set_aside_at": as_utc(r.first_set_aside_at).isoformat(),  # type: ignore[union-attr]
+             "set_aside_at": as_utc(r.set_aside_at).isoformat()} for r in rows]  # type: ignore[union-attr]

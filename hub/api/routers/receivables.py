@@ -10,11 +10,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
-from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 
 from hub.api.deps import SessionDep, SettingsDep, require
 from hub.auth.models import ApiToken, Role
+from hub.bounds import Id, Input, text
 from hub.config.loader import ConfigError
 from hub.documents.ownership import can_see_payments
 from hub.receivables import reports, service
@@ -24,33 +25,34 @@ from hub.receivables.pipeline import sync_files
 router = APIRouter(prefix="/api/v1/receivables", tags=["receivables"])
 Finance = Annotated[ApiToken, Depends(require(Role.finance))]
 FinanceOrSales = Annotated[ApiToken, Depends(require(Role.finance, Role.sales))]
+FinanceOrIt = Annotated[ApiToken, Depends(require(Role.finance, Role.it))]
 
 
-class StageIn(BaseModel):
+class StageIn(Input):
     date: date
 
 
-class PlanIn(BaseModel):
-    plan: str
+class PlanIn(Input):
+    plan: text(80, min_length=1)  # type: ignore[valid-type]
 
 
-class OpportunityIn(BaseModel):
-    opportunity_id: int
+class OpportunityIn(Input):
+    opportunity_id: Id
 
 
-class MoveIn(BaseModel):
-    order_ids: list[int] | None = None
+class MoveIn(Input):
+    order_ids: list[Id] | None = Field(None, max_length=10_000)
 
 
-class SnoozeIn(BaseModel):
+class SnoozeIn(Input):
     until: date
 
 
-class BlockIn(BaseModel):
+class BlockIn(Input):
     blocked: bool
 
 
-class ScanIn(BaseModel):
+class ScanIn(Input):
     as_of: date | None = None
 
 
@@ -137,10 +139,19 @@ def snooze(alert_id: int, body: SnoozeIn, session: SessionDep, token: Finance) -
 
 @router.post("/scan")
 def run_scan(body: ScanIn, settings: SettingsDep, _t: Finance) -> dict[str, Any]:
-    """Run the overdue scan now (beat runs it hourly); ``as_of`` defaults to today."""
+    """Run the overdue scan now (beat runs it hourly); ``as_of`` defaults to today. Records it
+    could not process are in ``set_aside`` (with the reason); everything else was done."""
     from hub.receivables.scan import scan
 
     return _call(scan, settings.database_url, settings.mappings_dir, body.as_of).as_dict()  # type: ignore[no-any-return]
+
+
+@router.get("/set-aside")
+def set_aside(session: SessionDep, _t: FinanceOrIt,
+              limit: Annotated[int, Query(ge=1, le=10000)] = 1000) -> list[dict[str, Any]]:
+    """Orders and invoices a receivables job could not process (an overflowing figure, a date
+    out of range, corrupt data), with the reason; the next scan retries them."""
+    return service.set_aside(session, limit)
 
 
 @router.get("/overdue")
