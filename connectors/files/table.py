@@ -235,14 +235,14 @@ def check_zip(name: str, raw: bytes, limits: Limits) -> None:
     total = 0
     for member in members:
         size, packed = member.file_size, max(member.compress_size, 1)
-        if size > limits.xlsx_max_member_bytes:
-            raise FileFormatError(f"{name}: {member.filename} unpacks to {size:,} bytes, more than the limit "
-                                  f"of {limits.xlsx_max_member_bytes:,} (HUB_XLSX_MAX_MEMBER_BYTES)")
         if size > Limits.RATIO_FLOOR and size / packed > limits.xlsx_max_compression_ratio:
             raise FileFormatError(f"{name}: {member.filename} is compressed {size / packed:,.0f} to 1 "
                                   f"({packed:,} → {size:,} bytes), more than the limit of "
                                   f"{limits.xlsx_max_compression_ratio:,.0f} (HUB_XLSX_MAX_COMPRESSION_RATIO): "
                                   f"a zip bomb, not an export")
+        if size > limits.xlsx_max_member_bytes:
+            raise FileFormatError(f"{name}: {member.filename} unpacks to {size:,} bytes, more than the limit "
+                                  f"of {limits.xlsx_max_member_bytes:,} (HUB_XLSX_MAX_MEMBER_BYTES)")
         total += size
     if total > limits.xlsx_max_uncompressed_bytes:
         raise FileFormatError(f"{name}: unpacks to {total:,} bytes, more than the limit of "
