@@ -234,3 +234,24 @@ def test_reset_database(server: tryton.TrytonServer) -> None:
     with server.client() as client:
         [row] = client.read("party.party", [party], ["name"])
     assert row["name"] == server.seed["customers"]["peeters"]["name"]
+
+
+@pytest.mark.parametrize(
+    ("model", "code_list"),
+    [("sale.sale", "sale_state"), ("stock.shipment.out", "shipment_state"),
+     ("account.invoice", "invoice_state")],
+)
+def test_every_state_the_real_tryton_has_is_in_the_code_list(
+    client: tryton.TrytonClient, model: str, code_list: str
+) -> None:
+    """A state missing from mappings/connectors/tryton.yaml makes every such record a dead
+    letter (Tryton 8.2's customer shipments have a ``shipped`` state between packed and done):
+    the code lists must cover what the server itself declares."""
+    import yaml
+
+    from hub.settings import BUNDLED_MAPPINGS
+
+    declared = client.call(f"model.{model}.fields_get", ["state"])["state"]["selection"]
+    states = {value for value, _label in declared}
+    mapping = yaml.safe_load((BUNDLED_MAPPINGS / "connectors" / "tryton.yaml").read_text())
+    assert states - set(mapping["codes"][code_list]["values"]) == set()
