@@ -20,6 +20,7 @@ from hub.documents.models import Invoice, Order, Payment
 from hub.master.ingest import CustomerMaster
 from hub.outbox.models import OutboxEvent
 from hub.settings import Settings
+from tests.support.pages import csrf_of
 
 PAYMENT_FIELDS = ("paid", "next_instalment", "overdue")
 
@@ -106,7 +107,8 @@ def test_only_the_owner_and_finance_see_the_payment_side_of_an_order(client: Any
 def _page(settings: Settings, token: str, path: str) -> str:
     """The page as a signed-in user gets it: through the login form, in a browser of its own."""
     with TestClient(create_app(settings)) as browser:
-        login = browser.post("/login", data={"token": token, "next": path})
+        form = browser.get("/login")  # its CSRF cookie and field
+        login = browser.post("/login", data={"token": token, "next": path, "csrf": csrf_of(form.text)})
         assert login.status_code == 200 and login.url.path == path, login.text
         return login.text
 
