@@ -17,6 +17,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BUNDLED_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
 
 
+def default_mappings_dir() -> Path:
+    """``./mappings`` of the working directory when there is one (what the README says: a
+    site keeps its own folder beside its data), else the bundled folder, so that a command run
+    from anywhere still finds working defaults."""
+    local = Path("mappings")
+    return local.resolve() if local.is_dir() else BUNDLED_MAPPINGS
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
 
@@ -33,8 +41,9 @@ class Settings(BaseSettings):
         description="Celery queue the hub's tasks go to and its workers consume.",
     )
     mappings_dir: Path = Field(
-        default=BUNDLED_MAPPINGS,
-        description="Folder of YAML mappings: column maps, matching rules, survivorship.",
+        default_factory=default_mappings_dir,
+        description="Folder of YAML mappings: column maps, matching rules, survivorship "
+        "(default ./mappings when it exists, else the bundled folder).",
     )
     secret_key: str | None = Field(
         default=None,

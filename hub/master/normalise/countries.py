@@ -99,8 +99,11 @@ _BUNDLED = Path(__file__).resolve().parents[3] / "mappings"
 
 
 def _synonym_files() -> list[Path]:
+    """The bundled synonyms, then the site's (``HUB_MAPPINGS_DIR``, else ``./mappings``, as
+    hub.settings decides; read from the environment because normalising takes no settings)."""
     own = os.environ.get("HUB_MAPPINGS_DIR")
-    dirs = [_BUNDLED] + ([Path(own)] if own and Path(own).resolve() != _BUNDLED else [])
+    site = Path(own) if own else Path("mappings")
+    dirs = [_BUNDLED] + ([site] if site.is_dir() and site.resolve() != _BUNDLED else [])
     return [d / "countries.yaml" for d in dirs if (d / "countries.yaml").is_file()]
 
 
