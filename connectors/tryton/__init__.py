@@ -7,7 +7,9 @@ flattened into plain dicts here — the protocol's business — and mapped to th
 
 Writes create and update parties (``connectors.tryton.parties``) and sales
 (``connectors.tryton.sales``), idempotently: a create looks for the record the hub made
-before (by ``hub_ref`` / reference) so a retried delivery never makes a second one.
+before by the hub's own ``hub_ref`` (a party's untyped identifier, a line of the sale's
+comment) — never by user data such as the customer's PO reference, which two orders may
+share — so a retried delivery never makes a second record nor lands on another order's.
 
 Settings: ``url``, ``database``, ``login`` (default ``admin``), ``page_size`` (default 200).
 Secrets: ``password``.

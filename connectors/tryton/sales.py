@@ -1,11 +1,28 @@
 """Creating and updating Tryton sales from the hub's canonical order fields.
 
-Idempotency key: the sale's ``reference`` (the customer's order reference, else the hub's
-``hub_ref``) together with its party. A create first looks for that sale; one found (a retry
-after a lost answer, or a create that died between ``create`` and ``confirm``) is brought to
-match the hub's order like an update, so retries converge and never make a second sale.
-A customer reusing the same reference for two orders would thus meet one sale: the hub should
-then send its own ``hub_ref`` as the reference.
+Idempotency key: the hub's own ``hub_ref`` (``concord:order:42``), never the customer's PO
+number. ``reference`` is the customer's reference, and it is *data*: one customer may well send
+two orders under one PO number (a framework order called off twice, an RFQ answered in parts);
+keyed on it, the second order met the first one's sale and overwrote its lines. So the PO
+number still goes to ``reference`` as the customer gave it (or stays empty), and the hub's ref
+is stored on the sale in ``comment``, as a line of its own (``HUB_REF_MARKER`` + ref), and a
+create first looks the sale up by that line — exactly (``find_sale``).
+
+Why ``comment`` — what a Tryton 8.2 ``sale.sale`` offers (``trytond/modules/sale/sale.py``):
+``reference`` is the customer's and is shown and searched as such; ``description`` is the
+sale's title (the hub may send one) and read-only after draft; ``number`` is Tryton's sequence;
+``origin`` only takes ``sale.sale`` records; an ``ir.note`` would be a second RPC call after the
+create, so a process dying between the two would leave a sale no retry can find. ``comment``
+is free text set in the same ``create`` call as the sale (one transaction in Tryton), editable
+in every state, and the hub never writes it again, so a user's own words there are kept. The
+price: Tryton's sale report prints the comment, hence a marker a reader understands. A sale
+copied in Tryton copies its comment: the lookup takes the oldest sale carrying the ref, the
+one the hub made. Sales made before this key (their ``reference`` was the hub's ref when the
+customer gave none) are still found by that ref.
+
+A sale found (a retry after a lost answer, or a create that died between ``create`` and
+``confirm``) is brought to match the hub's order like an update, so retries converge and
+never make a second sale.
 
 Defaults are Tryton's own: the header's addresses, payment term and shipment method come
 from ``sale.sale.on_change_party`` and each product's unit and taxes from
@@ -41,6 +58,8 @@ _RANK = {"draft": 0, "quotation": 1, "confirmed": 2, "processing": 3, "done": 4}
 _TARGET = {"draft": "draft", "quotation": "quotation",
            "confirmed": "confirmed", "processing": "confirmed", "done": None, "cancelled": "cancelled"}
 _LINE_FIELDS = ["type", "product", "quantity", "unit_price", "description"]
+#: Starts the line of a sale's ``comment`` that carries the hub's ref of the order.
+HUB_REF_MARKER = "Concord hub ref: "
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -142,20 +161,41 @@ def _party_id(data: Mapping[str, Any], where: str) -> int:
                           f"{data.get('customer')!r}") from None
 
 
-def find_sale(rpc: TrytonRPC, reference: str, party_id: int) -> int | None:
-    ids = rpc.search("sale.sale", [("reference", "=", reference), ("party", "=", party_id)], 1, [("id", "ASC")])
-    return ids[0] if ids else None
+def hub_ref_line(hub_ref: str) -> str:
+    return f"{HUB_REF_MARKER}{hub_ref}"
+
+
+def hub_ref_of(comment: str | None) -> str | None:
+    """The hub ref a sale's comment carries, if any."""
+    for line in (comment or "").splitlines():
+        if line.startswith(HUB_REF_MARKER):
+            return line[len(HUB_REF_MARKER):].strip()
+    return None
+
+
+def find_sale(rpc: TrytonRPC, hub_ref: str) -> int | None:
+    """The sale the hub made for ``hub_ref``: the oldest whose comment has the ref's line (the
+    search is a substring match, so ``concord:order:4`` also finds ``…:42``: each candidate's
+    line is compared exactly), else — sales made before the ref moved to the comment — the
+    oldest whose ``reference`` is the ref itself."""
+    found = rpc.search("sale.sale", [("comment", "like", f"%{hub_ref_line(hub_ref)}%")], None, [("id", "ASC")])
+    for row in rpc.read("sale.sale", found, ["comment"]):
+        if hub_ref_of(row["comment"]) == hub_ref:
+            return int(row["id"])
+    legacy = rpc.search("sale.sale", [("reference", "=", hub_ref)], 1, [("id", "ASC")])
+    return legacy[0] if legacy else None
 
 
 def create_sale(rpc: TrytonRPC, data: Mapping[str, Any]) -> WriteResult:
-    reference = data.get("reference") or data.get("hub_ref")
-    if not reference:
-        raise RecordError("tryton: creating an order needs a reference or data['hub_ref'] (the hub's key), "
-                          "without one a retried create could make a second sale")
-    where = f"order {reference}"
+    hub_ref = data.get("hub_ref")
+    if not hub_ref:
+        raise RecordError("tryton: creating an order needs data['hub_ref'] (the hub's key), "
+                          "without it a retried create could make a second sale")
+    reference = data.get("reference") or None  # the customer's, kept as data
+    where = f"order {hub_ref}" + (f" (reference {reference})" if reference else "")
     party = _party_id(data, where)
-    existing = find_sale(rpc, str(reference), party)
-    if existing is not None:
+    existing = find_sale(rpc, str(hub_ref))
+    if existing is not None:  # a retry after a lost answer: bring it up to date, never duplicate
         return update_sale(rpc, data, existing)
     if data.get("status") in ("done", "cancelled"):
         raise RecordError(f"tryton: {where}: will not create a sale that is already {data['status']}")
@@ -173,6 +213,7 @@ def create_sale(rpc: TrytonRPC, data: Mapping[str, Any]) -> WriteResult:
         header["currency"] = _currency_id(rpc, str(data["currency"]), where)
     header.update({
         "reference": reference, "description": data.get("description"),
+        "comment": hub_ref_line(str(hub_ref)),  # the key, in the same transaction as the sale
         "sale_date": _date(data.get("ordered_on"), f"{where}: ordered_on"),
     })
     header["lines"] = [["create", [products.new_line(line, header, where) for line in lines]]]

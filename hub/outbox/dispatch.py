@@ -31,6 +31,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, WriteResult
@@ -161,12 +162,14 @@ class Dispatcher:
             by_record.setdefault((delivery.entity_type, delivery.hub_id), []).append(delivery)
         try:
             return self._send_batch(target, connector, report, progress, claimed, by_record)
-        except Exception:
+        except Exception as exc:
             # not settled (a deadlock, say): due again now rather than when the claim runs out;
             # targets are written idempotently, so what did reach them is not entered twice
+            # (its error kept: a delivery never waits without saying why)
             with session_scope(self.engine.database_url) as session:
                 session.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_([d.id for d in claimed]))
-                                .values(next_attempt_at=utcnow()))
+                                .values(next_attempt_at=utcnow(),
+                                        last_error=f"batch not settled: {type(exc).__name__}: {exc}"[:2000]))
             raise
 
     def _send_batch(
@@ -186,14 +189,15 @@ class Dispatcher:
                     ready.append((deliveries, payload, loaded.links.get((entity, hub_id), {}).get(target)))
                 except (RecordError, NotYet, ConnectorError, OSError, _Skipped) as exc:
                     system_down = outcome.failed_with(deliveries, exc) or system_down
+            written: list[_Written] = []
             for (deliveries, _payload, known), result in zip(ready, self._write_all(connector, ready), strict=True):
                 if isinstance(result, WriteResult):
-                    self._linked(session, target, deliveries[0], known, result, loaded)
-                    outcome.sent(deliveries, result.external_id)
+                    written.append((deliveries, known, result))
                 else:
                     system_down = outcome.failed_with(deliveries, result) or system_down
                 if progress:
                     progress(len(deliveries))
+            self._link_all(session, target, written, loaded, outcome)
             session.flush()
             self._settle(session, outcome, report)
         return system_down is None
@@ -273,6 +277,58 @@ class Dispatcher:
             return [write(item) for item in ready]
         with ThreadPoolExecutor(workers, thread_name_prefix="outbox") as pool:
             return list(pool.map(write, ready))
+
+    def _link_all(self, session: Session, target: str, written: list[_Written], loaded: Loaded,
+                  outcome: _Outcome) -> None:
+        """Link what the writes made, set-wise; a link the hub cannot record sets aside its own
+        record only.
+
+        All links go in under one savepoint. If the database refuses them — the target answered
+        with a record the hub already links to another of its records (a target that matched
+        the write on something else than the hub's ref), or a sync linked it meanwhile — they
+        are done again one savepoint each: the culprit's deliveries are dead with the reason,
+        every other record of the batch is linked and sent. A batch is never rolled back whole
+        for one link: its writes did reach the target, and unrecorded they would be written
+        again at each retry and come back as strangers at the next sync."""
+        if not written:
+            return
+        try:
+            with session.begin_nested():
+                for deliveries, known, result in written:
+                    self._linked(session, target, deliveries[0], known, result, loaded)
+                session.flush()
+        except SQLAlchemyError:
+            for deliveries, known, result in written:
+                try:
+                    with session.begin_nested():
+                        self._linked(session, target, deliveries[0], known, result, loaded)
+                        session.flush()
+                except SQLAlchemyError as exc:
+                    if known is None:  # not linked after all
+                        loaded.links.get((deliveries[0].entity_type, deliveries[0].hub_id), {}).pop(target, None)
+                    self._not_linked(session, target, deliveries, result, exc, outcome)
+                else:
+                    outcome.sent(deliveries, result.external_id)
+            return
+        for deliveries, _known, result in written:
+            outcome.sent(deliveries, result.external_id)
+
+    @staticmethod
+    def _not_linked(session: Session, target: str, deliveries: list[OutboxDelivery], result: WriteResult,
+                    exc: SQLAlchemyError, outcome: _Outcome) -> None:
+        """Why the hub could not record what the target answered, naming both records."""
+        entity, hub_id = deliveries[0].entity_type, deliveries[0].hub_id
+        if isinstance(exc, IntegrityError):
+            other = session.scalar(select(Link.hub_id).where(
+                Link.system == target, Link.entity_type == entity, Link.external_id == result.external_id))
+            whose = f"{entity} {other}" if other is not None else "another hub record"
+            outcome.dead(deliveries, (
+                f"{target} answered the write of {entity} {hub_id} with its record {result.external_id}, "
+                f"which the hub links to {whose} already: not linked, so as not to merge two records; "
+                f"compare both in {target}, then replay ({type(exc.orig).__name__}: {exc.orig})"))
+        else:  # the database itself (a deadlock, a lost connection): try again later
+            outcome.retry(deliveries, f"linking {entity} {hub_id} to {target} {result.external_id} failed: "
+                                      f"{type(exc).__name__}: {exc}")
 
     def _linked(self, session: Session, target: str, delivery: OutboxDelivery,
                 known: tuple[str, str | None, int] | None, result: WriteResult, loaded: Loaded) -> None:
@@ -417,6 +473,10 @@ def _not_linked(session: Session, wanted: list[tuple[str, int, Target]]) -> set[
 class _Error:
     text: str
     fatal: bool  # the target refused the record: retrying the same data cannot help
+
+
+#: A record the target took: its deliveries, the link the hub had, the target's answer.
+_Written = tuple[list[OutboxDelivery], tuple[str, str | None, int] | None, WriteResult]
 
 
 class _Skipped(Exception):  # noqa: N818

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from hub.db import as_utc, session_scope, utcnow
+from hub.documents.models import Order
 from hub.outbox.dispatch import Dispatcher
 from hub.outbox.models import OutboxDelivery
 from hub.sync.connections import add_connection
@@ -184,3 +185,40 @@ def test_concurrent_writes_send_each_record_once(
     numbers = [r["data"]["number"] for r in sinks["erp"].of("orders")]
     assert sorted(numbers) == sorted(f"CRM-{i}" for i in range(25))
     assert len(sinks["erp"].of("customers")) == 1
+
+
+def test_a_write_the_hub_cannot_link_sets_aside_that_delivery_only(
+    database_url: str, mappings_dir: Path, sinks: dict[str, Sink], dispatcher: Dispatcher
+) -> None:
+    """A target that keys writes on the customer's PO number answers two orders with one
+    record. The hub does not link the second to it (a UNIQUE conflict in ``links``): that
+    delivery is dead with a reason naming both orders, the others of the batch are sent and
+    linked, and a replay after the target is fixed goes through."""
+    for number in ("CRM-1", "CRM-2", "CRM-3"):
+        _enter_in_crm(database_url, mappings_dir, number=number)
+    with session_scope(database_url) as session:
+        first, second, third = session.scalars(select(Order.id).order_by(Order.id))
+    erp = sinks["erp"]
+    erp.ids |= {f"concord:order:{first}": "SO-PO-1", f"concord:order:{second}": "SO-PO-1"}  # one PO, one record
+
+    report = _dispatch(dispatcher)["erp"]  # no IntegrityError escapes: the batch is settled
+    assert (report.sent, report.dead, report.retrying) == (2, 1, 0), report
+    with session_scope(database_url) as session:
+        rows = {d.hub_id: d for d in session.scalars(select(OutboxDelivery).where(
+            OutboxDelivery.target == "erp", OutboxDelivery.entity_type == "order"))}
+        linked = dict(session.execute(select(Link.hub_id, Link.external_id).where(
+            Link.system == "erp", Link.entity_type == "order")).all())
+    assert (rows[first].status, rows[third].status) == ("sent", "sent")
+    assert rows[second].status == "dead"
+    error = rows[second].last_error or ""
+    assert f"order {second}" in error and "SO-PO-1" in error and f"links to order {first}" in error, error
+    assert linked == {first: "SO-PO-1", third: erp.ids[f"concord:order:{third}"]}
+    assert "SO-PO-1" in report.errors[0]
+
+    erp.ids[f"concord:order:{second}"] = "SO-PO-1-B"  # the target fixed: its own record per order
+    assert dispatcher.replay(ids=[rows[second].id]) == 1
+    assert _dispatch(dispatcher)["erp"].sent == 1
+    with session_scope(database_url) as session:
+        assert session.scalar(select(Link.external_id).where(
+            Link.system == "erp", Link.entity_type == "order", Link.hub_id == second)) == "SO-PO-1-B"
+        assert session.get(OutboxDelivery, rows[second].id).status == "sent"  # type: ignore[union-attr]

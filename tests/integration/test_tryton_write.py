@@ -168,13 +168,36 @@ def test_a_confirmed_order_is_entered_once_and_reads_back(erp, server, mapping):
     assert _count(server, "sale.sale", [("reference", "=", data["reference"])]) == 1
 
 
-def test_an_order_the_hub_keys_by_its_own_ref_when_the_crm_gave_no_reference(erp, server):
+def test_an_order_is_keyed_by_the_hub_ref_in_the_sale_comment_never_by_its_reference(erp, server):
     customer = erp.write("customers", _customer(), None).external_id
     data = _order(customer, status="draft", reference=None)
     first = erp.write("orders", data, None)
     assert first.version is None  # a draft has no number yet
     assert erp.write("orders", data, None).external_id == first.external_id
-    assert _count(server, "sale.sale", [("reference", "=", data["hub_ref"])]) == 1
+    with server.client() as client:
+        [sale] = client.read("sale.sale", [int(first.external_id)], ["reference", "comment"])
+    assert sale["reference"] in (None, "")  # no PO from the customer: none invented
+    assert sale["comment"] == f"Concord hub ref: {data['hub_ref']}"
+
+    # a user's own words in the comment are kept, and the sale is still found by its ref
+    with server.client() as client:
+        client.write("sale.sale", [int(first.external_id)], {"comment": f"Call before delivery.\n{sale['comment']}"})
+    assert erp.write("orders", data, None).external_id == first.external_id
+    # a ref that merely starts the same (…:4 of …:42) is another order: a sale of its own
+    longer = {**data, "hub_ref": data["hub_ref"] + "2"}
+    assert erp.write("orders", longer, None).external_id != first.external_id
+
+
+def test_two_orders_with_one_customer_reference_are_two_sales(erp, server, mapping):
+    customer = erp.write("customers", _customer(), None).external_id
+    first = _order(customer, status="draft", reference="ACME-RFQ-1")
+    second = _order(customer, status="draft", reference="ACME-RFQ-1",
+                    lines=[{"product": "P-200", "quantity": Decimal(4), "unit_price": Decimal("89.50")}])
+    one, two = erp.write("orders", first, None), erp.write("orders", second, None)
+    assert one.created and two.created and one.external_id != two.external_id
+    assert [l["product"] for l in _read(erp, mapping, "orders", one.external_id)["lines"]] == ["P-100", "P-300"]
+    assert [l["product"] for l in _read(erp, mapping, "orders", two.external_id)["lines"]] == ["P-200"]
+    assert _count(server, "sale.sale", [("reference", "=", "ACME-RFQ-1")]) == 2
 
 
 def test_an_unknown_product_code_is_a_record_error_naming_it(erp, server):
