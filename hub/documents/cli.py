@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.table import Table
+
+from hub.terminal import json_text, safe
 
 orders_app = typer.Typer(help="Orders across every system.", no_args_is_help=True)
 
@@ -29,21 +29,21 @@ def orders_status(
         status = order_status(session, found[0]["id"])
     assert status is not None
     if as_json:
-        print(json.dumps(status, ensure_ascii=False, indent=2))
+        print(json_text(status))
         return
     customer = (status["customer"] or {}).get("name", "?")
     flag = " [red]OVERDUE[/red]" if status["overdue"] else ""
-    console.print(f"[bold]order {status['number']}[/bold] for {customer}: stage {status['stage'] or '-'}, "
-                  f"ERP state {status['status'] or '-'}{flag}")
-    console.print("numbers: " + ", ".join(f"{system} {number}" for system, number in status["numbers"].items()))
+    console.print(f"[bold]order {safe(status['number'])}[/bold] for {safe(customer)}: stage {safe(status['stage'] or '-')}, "
+                  f"ERP state {safe(status['status'] or '-')}{flag}")
+    console.print("numbers: " + ", ".join(f"{safe(system)} {safe(number)}" for system, number in status["numbers"].items()))
     lines = Table("product", "ordered", "shipped", title="lines")
     for line in status["lines"]:
-        lines.add_row(line["product"] or "", line["ordered"], line["shipped"])
+        lines.add_row(safe(line["product"]), safe(line["ordered"]), safe(line["shipped"]))
     console.print(lines)
-    console.print(f"invoices: {len(status['invoices'])}, paid {status['paid']} {status['currency'] or ''}")
+    console.print(f"invoices: {len(status['invoices'])}, paid {safe(status['paid'])} {safe(status['currency'])}")
     if status["next_instalment"]:
-        console.print(f"next due: {status['next_instalment']}")
+        console.print(f"next due: {safe(status['next_instalment'])}")
     timeline = Table("when", "source", "what", "before", "after", title="timeline")
     for event in status["timeline"][:20]:
-        timeline.add_row(event["at"] or "", event["source"], event["what"], event["before"] or "", event["after"] or "")
+        timeline.add_row(*(safe(event[k]) for k in ("at", "source", "what", "before", "after")))
     console.print(timeline)

@@ -7,6 +7,8 @@ import json
 import typer
 from rich.table import Table
 
+from hub.terminal import safe
+
 outbox_app = typer.Typer(help="Changes on their way to other systems.", no_args_is_help=True)
 
 
@@ -28,7 +30,7 @@ def outbox_status(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("target", "pending", "sent", "dead", title="outbox")
     for target, by_status in sorted(counts.items()):
-        table.add_row(target, *(str(by_status.get(s, by_status.get("events", 0) if s == "pending" else 0))
+        table.add_row(safe(target), *(str(by_status.get(s, by_status.get("events", 0) if s == "pending" else 0))
                                 for s in ("pending", "sent", "dead")))
     console.print(table)
 
@@ -50,9 +52,9 @@ def outbox_dispatch(target: list[str] = typer.Option([], "--target", help="Only 
                 report = dispatcher.deliver(name, lambda n, task=task: bar.advance(task, n))
             except (KeyError, SyncBusy) as exc:
                 fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-            console.print(f"{name}: sent {report.sent}, retrying {report.retrying}, dead {report.dead}")
+            console.print(f"{safe(name)}: sent {report.sent}, retrying {report.retrying}, dead {report.dead}")
             for error in dict.fromkeys(report.errors):
-                console.print(f"  [red]{error}[/red]")
+                console.print(f"  [red]{safe(error)}[/red]")
             failed = failed or bool(report.dead or report.retrying)
     if failed:
         raise typer.Exit(1)

@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from hub.terminal import json_text, safe
+
 receivables_app = typer.Typer(help="Receivables per sales stage.", no_args_is_help=True)
 
 
@@ -48,7 +50,7 @@ def scan_command(
         f"deliveries queued {result.deliveries_queued}, sent {len(result.sent)}, failed {len(result.failed)}, "
         f"set aside {len(result.set_aside)}")
     for failure in result.failed:
-        err.print(f"[yellow]not delivered (kept for the next scan):[/yellow] {failure}")
+        err.print(f"[yellow]not delivered (kept for the next scan):[/yellow] {safe(failure)}")
     for item in result.set_aside:
         err.print(f"[yellow]warning: set aside (retried by the next scan):[/yellow] {_set_aside_line(item)}")
 
@@ -99,11 +101,11 @@ def ageing_command(
     with session_scope(db_url()) as session:
         report = ageing(session, _day(as_of), by, edges)  # type: ignore[arg-type]
     if as_json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report))
         return
     table = Table(by, "currency", *report["buckets"], "total", title=f"ageing as of {report['as_of']}")
     for row in report["rows"]:
-        table.add_row(str(row[by]), row["currency"] or "", *(f"{row[b]:,.2f}" for b in report["buckets"]),
+        table.add_row(safe(row[by]), safe(row["currency"]), *(f"{row[b]:,.2f}" for b in report["buckets"]),
                       f"{row['total']:,.2f}")
     console.print(table)
 
@@ -123,7 +125,7 @@ def funnel_command(pipeline: str | None = typer.Option(None), as_json: bool = ty
     table = Table("stage", "orders", "value", "conversion", title=f"funnel: {report['pipeline']}")
     for row in report["stages"]:
         conversion = "" if row["conversion"] is None else f"{row['conversion']:.0%}"
-        table.add_row(row["name"], str(row["orders"]), f"{row['value']:,.2f}", conversion)
+        table.add_row(safe(row["name"]), str(row["orders"]), f"{row['value']:,.2f}", conversion)
     console.print(table)
 
 

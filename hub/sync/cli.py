@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from hub.settings import get_settings
-from hub.terminal import safe
+from hub.terminal import json_text, safe
 
 connections_app = typer.Typer(help="Connections to external systems.", no_args_is_help=True)
 dead_letters_app = typer.Typer(help="Records a sync could not apply.", no_args_is_help=True)
@@ -59,7 +59,7 @@ def connections_add(
                 interval_seconds=interval,
             )
         except (ConnectionConfigError, SecretsError) as exc:
-            fail(safe(str(exc)))
+            fail(str(exc))
         moved = " (credentials in its settings moved to its encrypted secrets)" if row.settings != settings else ""
         console.print(f"connection {safe(repr(row.name))} ({safe(row.kind)}) added{moved}")
 
@@ -78,9 +78,9 @@ def connections_remove(
         with session_scope(_engine().database_url) as session:
             gone = remove_connection(session, name, force)
     except KeyError as exc:
-        fail(safe(str(exc.args[0])))
+        fail(str(exc.args[0]))
     except ConnectionConfigError as exc:
-        fail(safe(str(exc)))
+        fail(str(exc))
     console.print(
         f"connection {safe(repr(name))} removed: {gone['cursors']} cursor(s) deleted, "
         f"{gone['dead_letters_dropped']} dead letter(s) dropped, {gone['deliveries_marked_dead']} delivery(ies) "
@@ -101,12 +101,12 @@ def connections_list(as_json: bool = typer.Option(False, "--json")) -> None:
     with session_scope(_engine().database_url) as session:
         rows = [describe(session, c) for c in session.scalars(select(Connection).order_by(Connection.name))]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print(json_text(rows))
         return
     table = Table("name", "kind", "interval", "failures", "cursors")
     for r in rows:
-        table.add_row(r["name"], r["kind"], str(r["interval_seconds"] or ""),
-                      str(r["consecutive_failures"]), json.dumps(r["cursors"]))
+        table.add_row(safe(r["name"]), safe(r["kind"]), str(r["interval_seconds"] or ""),
+                      str(r["consecutive_failures"]), safe(json.dumps(r["cursors"])))
     console.print(table)
 
 
@@ -132,7 +132,28 @@ def connections_test(name: str) -> None:
         connector.close()
     if not health.ok:
         fail(f"{name}: {health.detail}")
-    console.print(f"{name}: OK ({health.detail}, {health.latency_ms or 0:.0f} ms)")
+    from hub.sync.engine import close_circuit
+
+    with session_scope(engine.database_url) as session:
+        reopened = close_circuit(session, name)  # the system answers: syncs may run again
+    console.print(f"{safe(name)}: OK ({safe(health.detail)}, {health.latency_ms or 0:.0f} ms)"
+                  + (" - circuit breaker closed" if reopened else ""))
+
+
+@connections_app.command("reset")
+def connections_reset(name: str) -> None:
+    """Close the connection's circuit breaker: syncs run again at once instead of after the
+    pause that repeated failures started."""
+    from hub.cli import console, fail
+    from hub.db import session_scope
+    from hub.sync.engine import close_circuit
+
+    try:
+        with session_scope(_engine().database_url) as session:
+            was_open = close_circuit(session, name)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    console.print(f"{safe(name)}: circuit breaker " + ("closed" if was_open else "was not open; failures reset"))
 
 
 def sync_command(
@@ -163,10 +184,10 @@ def sync_command(
     for r in results:
         line = (f"{r.stream}: {r.status}, read {r.read}, created {r.created}, updated {r.updated}, "
                 f"unchanged {r.unchanged}, failed {r.failed}, flagged missing {r.missing} (run {r.run_id})")
-        console.print(line)
+        console.print(safe(line))
         if r.error:
             failed = True
-            err.print(f"  [red]{r.error}[/red]")
+            err.print(f"  [red]{safe(r.error)}[/red]")
     if failed:
         raise typer.Exit(1)
 
@@ -197,12 +218,12 @@ def dead_letters_list(
             for d, cname in session.execute(query)
         ]
     if as_json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json_text(rows))
         return
     table = Table("id", "connection", "stream", "external id", "attempts", "error")
     for r in rows:
-        table.add_row(str(r["id"]), r["connection"], r["stream"], r["external_id"] or "",
-                      str(r["attempts"]), r["error"])
+        table.add_row(str(r["id"]), safe(r["connection"]), safe(r["stream"]), safe(r["external_id"]),
+                      str(r["attempts"]), safe(r["error"]))
     console.print(table)
 
 
@@ -249,6 +270,6 @@ def publish_command(
     result = publish_customers(_engine(), connection)
     console.print(f"written {result.written}, unchanged {result.unchanged}, failed {result.failed}")
     for error in result.errors[:20]:
-        err.print(f"  [red]{error}[/red]")
+        err.print(f"  [red]{safe(error)}[/red]")
     if result.failed:
         raise typer.Exit(1)
