@@ -36,7 +36,8 @@ def find_orders(session: Session, ref: str | None = None, customer: str | None =
         )
         query = query.where(or_(Order.number == ref, Order.reference == ref, Order.id.in_(linked)))
     if customer:
-        query = query.where(GoldenCustomer.name.ilike(f"%{customer}%"))
+        # autoescape: "%" and "_" the user typed are characters of the name, not wildcards
+        query = query.where(GoldenCustomer.name.icontains(customer, autoescape=True))
     rows = session.execute(query.order_by(Order.ordered_on.desc(), Order.id.desc()).limit(limit)).all()
     numbers = _numbers(session, [order.id for order, _name in rows])
     return [
