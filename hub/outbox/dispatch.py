@@ -16,7 +16,9 @@ Claiming a delivery pushes its ``next_attempt_at`` out by a lease: a worker kill
 leaves it due again later, and the connectors' idempotent writes (look up by the stable
 ``hub_ref`` before creating) make the retry harmless. A system that is down gets retried with
 exponential backoff; a record it refuses (``RecordError``) is dead at once; both are kept with
-their error and can be replayed.
+their error and can be replayed. What a write made is linked in a savepoint: a link the hub
+cannot record (the target answered with a record already linked to another hub record) makes
+that delivery dead, named, and the batch's other records are still linked and sent.
 """
 
 from __future__ import annotations

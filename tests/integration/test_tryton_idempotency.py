@@ -144,6 +144,10 @@ def _dying_dispatch(database_url: str, mappings_dir: Path, hub_ref: str) -> subp
                           capture_output=True, text=True, timeout=120)
 
 
+# The scale-out path, where workers get killed: on PostgreSQL only (a minute of kills is enough
+# once; the other tests of this file run on SQLite as well).
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_orders_per_po_number_survive_twenty_kills_between_tryton_answering_and_the_hub_committing(
     systems: Systems, database_url: str, mappings_dir: Path
 ) -> None:
