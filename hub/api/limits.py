@@ -109,15 +109,23 @@ def _safe_error(error: dict[str, Any]) -> dict[str, Any]:
         out["msg"] = ascii(out["msg"])[:MAX_ECHO_CHARS]
         out["loc"] = [part if isinstance(part, int) else ascii(part)[1:-1] for part in out["loc"]]
     if "input" in error:
-        value = jsonable_encoder(error["input"], custom_encoder={float: _plain_float})
-        if _encodable(value):
+        value = _plain(error["input"])
+        if (value is not None or error["input"] is None) and _encodable(value):
             out["input"] = value
     ctx = {k: v for k, v in (error.get("ctx") or {}).items() if k != "error"}  # an exception: {} as JSON
     if ctx:
-        ctx = jsonable_encoder(ctx, custom_encoder={float: _plain_float})
+        ctx = _plain(ctx)
         if _encodable(ctx):
             out["ctx"] = ctx
     return out
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-able data, or None when it is not (bytes that are not UTF-8, say)."""
+    try:
+        return jsonable_encoder(value, custom_encoder={float: _plain_float})
+    except (TypeError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
 
 
 def _plain_float(value: float) -> Any:

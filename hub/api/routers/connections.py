@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
+from hub.bounds import MAX_ID, Id, Input, text
 from hub.sync.connections import ConnectionConfigError, add_connection, describe, remove_connection, secrets_of
 from hub.sync.engine import SyncEngine, _connection
 from hub.sync.models import Connection, DeadLetter
@@ -19,21 +20,21 @@ from hub.sync.secrets import SecretsError, resolve_key
 router = APIRouter(prefix="/api/v1", tags=["connections and syncs"])
 
 
-class NewConnection(BaseModel):
+class NewConnection(Input):
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: str
+    kind: text(40)  # type: ignore[valid-type]
     settings: dict[str, Any] = {}
     secrets: dict[str, str] = Field(default={}, description="Stored encrypted; never returned.")
-    interval_seconds: int | None = Field(default=None, ge=10)
+    interval_seconds: int | None = Field(default=None, ge=10, le=MAX_ID)
 
 
-class SyncRequest(BaseModel):
-    streams: list[str] | None = None
+class SyncRequest(Input):
+    streams: list[text(80)] | None = Field(None, max_length=100, description="Default: all of the connection's streams.")  # type: ignore[valid-type]
     full: bool = False
 
 
-class ReplayRequest(BaseModel):
-    ids: list[int] | None = None
+class ReplayRequest(Input):
+    ids: list[Id] | None = Field(None, max_length=10_000)
 
 
 class DeadLetterOut(BaseModel):
@@ -127,9 +128,25 @@ def list_dead_letters(
         select(DeadLetter).where(DeadLetter.status == status).order_by(DeadLetter.id).limit(limit)
     )
     return [DeadLetterOut.model_validate(r, from_attributes=True) for r in rows]
+    if body.streams:
+        _check_streams(session, settings, name, body.streams)
 
 
 @router.post("/dead-letters/replay")
 def replay_dead_letters(body: ReplayRequest, settings: SettingsDep, _token: ItRole) -> dict[str, int]:
+def _check_streams(session: Any, settings: Any, name: str, streams: list[str]) -> None:
+    """422 naming the streams the connection lacks, before anything is queued (the sync
+    itself would stop at the first unknown one, after the streams before it ran)."""
+    connector = _engine(settings).connector(_connection(session, name))
+    try:
+        known = [s.name for s in connector.streams]
+    finally:
+        connector.close()
+    unknown = [s for s in streams if s not in known]
+    if unknown:
+        raise HTTPException(422, f"connection {name!r} has no stream {', '.join(map(repr, unknown))} "
+                                 f"(streams: {', '.join(known)})")
+
+
     ok, still = _engine(settings).replay(body.ids)
     return {"replayed": ok, "still_failing": still}

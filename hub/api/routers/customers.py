@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from hub.api.deps import AnyRole, ItRole, SessionDep, SettingsDep
+from hub.bounds import Id, Input, text
 from hub.master import search
 from hub.master.models import GoldenCustomer, MergeEvent
 from hub.master.steward import Steward, StewardError
@@ -30,10 +31,10 @@ class CustomerHit(BaseModel):
     matched_on: str
 
 
-class MergeRequest(BaseModel):
-    survivor_id: int
-    absorbed_id: int
-    reason: str | None = None
+class MergeRequest(Input):
+    survivor_id: Id
+    absorbed_id: Id
+    reason: text(2000) | None = None  # type: ignore[valid-type]
 
 
 class MergeEventOut(BaseModel):
@@ -55,13 +56,13 @@ class MergeEventOut(BaseModel):
 def find_customers(
     session: SessionDep,
     _token: AnyRole,
-    q: str | None = Query(None, description="Name, typed roughly"),
-    tax_id: str | None = None,
-    phone: str | None = None,
-    email: str | None = None,
-    country: str | None = Query(None, description="Helps read a national phone or tax id"),
-    system: str | None = None,
-    external_id: str | None = None,
+    q: text(300) | None = Query(None, description="Name, typed roughly"),  # type: ignore[valid-type]
+    tax_id: text(60) | None = None,  # type: ignore[valid-type]
+    phone: text(60) | None = None,  # type: ignore[valid-type]
+    email: text(254) | None = None,  # type: ignore[valid-type]
+    country: text(60) | None = Query(None, description="Helps read a national phone or tax id"),  # type: ignore[valid-type]
+    system: text(80) | None = None,  # type: ignore[valid-type]
+    external_id: text(200) | None = None,  # type: ignore[valid-type]
     limit: int = Query(20, ge=1, le=200),
 ) -> list[dict[str, Any]]:
     try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
+from hub.bounds import Id, Input, text
 from hub.api.routers.connections import _engine
 from hub.outbox.dispatch import Dispatcher
 from hub.outbox.models import OutboxDelivery
@@ -26,7 +27,7 @@ def outbox_counts(settings: SettingsDep, _token: ItRole) -> dict[str, dict[str, 
 def list_deliveries(
     session: SessionDep, _token: ItRole,
     status: Annotated[str, Query(pattern="^(pending|sent|dead)$")] = "dead",
-    target: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    target: Annotated[text(80) | None, Query()] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,  # type: ignore[valid-type]
 ) -> list[dict[str, Any]]:
     query = select(OutboxDelivery).where(OutboxDelivery.status == status)
     if target:
@@ -39,9 +40,9 @@ def list_deliveries(
     ]
 
 
-class ReplayIn(BaseModel):
-    ids: list[int] | None = None
-    target: str | None = None
+class ReplayIn(Input):
+    ids: list[Id] | None = Field(None, max_length=10_000)
+    target: text(80) | None = None  # type: ignore[valid-type]
 
 
 @router.post("/deliveries/replay")

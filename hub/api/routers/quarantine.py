@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
+from hub.bounds import Id, Input
 from hub.sync.imports import replay_quarantined
 from hub.sync.models import SyncRun
 from hub.sync.quarantine import open_records
@@ -29,8 +30,8 @@ class QuarantinedOut(BaseModel):
     created_at: datetime
 
 
-class ReplayRequest(BaseModel):
-    ids: list[int] | None = None
+class ReplayRequest(Input):
+    ids: list[Id] | None = Field(None, max_length=10_000)
 
 
 class ReplayResult(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
+from hub.bounds import Input, text
 from hub.master.models import CustomerSource, GoldenCustomer, ReviewPair
 from hub.master.steward import Steward, StewardError
 from hub.master.views import customer_summary
@@ -16,9 +17,9 @@ from hub.master.views import customer_summary
 router = APIRouter(prefix="/api/v1/steward", tags=["data steward"])
 
 
-class Decision(BaseModel):
+class Decision(Input):
     same: bool
-    note: str | None = None
+    note: text(2000) | None = None  # type: ignore[valid-type]
 
 
 class PairOut(BaseModel):
