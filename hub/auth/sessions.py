@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken, PageSession
@@ -45,6 +45,7 @@ def start_session(session: Session, token: ApiToken, settings: Settings) -> tupl
     """A new session for ``token``; returns the row and the clear id (for the cookie only)."""
     clear = secrets.token_urlsafe(32)
     now = utcnow()
+    prune(session, settings)
     row = PageSession(session_hash=_digest(clear), token_id=token.id, csrf_secret=secrets.token_urlsafe(32),
                       created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours))
     session.add(row)
@@ -85,4 +86,14 @@ def end_sessions_of(session: Session, token_id: int) -> int:
     """Every open session of a token (it was revoked); returns how many ended."""
     result = session.execute(update(PageSession).where(PageSession.token_id == token_id,
                                                        PageSession.ended_at.is_(None)).values(ended_at=utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def prune(session: Session, settings: Settings) -> int:
+    """Delete sessions that can no longer sign anyone in (ended, or expired either way), so the
+    table holds about the live ones. Run at each sign-in: rare enough to afford the scan."""
+    now = utcnow()
+    result = session.execute(delete(PageSession).where(or_(
+        PageSession.ended_at.is_not(None), PageSession.expires_at <= now,
+        PageSession.last_seen_at <= now - timedelta(minutes=settings.session_idle_minutes))))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -10,7 +10,10 @@ How to add a page (see ``pages.py`` for the login and home page):
    API (routers stay thin);
 3. include the router in ``hub/web/app.py:mount_pages`` and add a link in ``NAV``.
 
-People log in with an API token (``hub token create --role sales``); it is kept in an HttpOnly,
-SameSite=Strict cookie, so the pages need no second account system and a revoked token locks
-its pages at once.
+People log in with an API token (``hub token create --role sales``), which buys a page session
+(``hub.auth.sessions``): the cookie (HttpOnly, SameSite=Strict) holds a random session id, not
+the token, and logout, revoking the token or time end it server-side. So the pages need no
+second account system and a revoked token locks its pages at once. A page's POST forms carry a
+hidden ``csrf`` field (``{{ csrf }}``, filled in by ``render``): the guard refuses a post
+without it. Keep templates free of inline script and style: the CSP (``security.py``) blocks them.
 """

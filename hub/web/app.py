@@ -34,9 +34,7 @@ def render(request: Request, name: str, user: PageUser | None, status_code: int 
 
 
 def mount_pages(app: FastAPI) -> None:
-    from hub.web import orders, pages
-    from hub.web import receivables
-    from hub.web import it
+    from hub.web import it, orders, pages, receivables
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)

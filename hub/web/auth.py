@@ -33,17 +33,17 @@ class PageUser:
     csrf: str
 
 
-class LoginRequired(Exception):  # noqa: N818 - control flow, handled by the app
+class LoginRequired(Exception):
     def __init__(self, next_url: str):
         self.next_url = next_url
 
 
-class PageForbidden(Exception):  # noqa: N818
+class PageForbidden(Exception):
     def __init__(self, user: PageUser, allowed: set[Role]):
         self.user, self.allowed = user, allowed
 
 
-class CsrfRefused(Exception):  # noqa: N818
+class CsrfRefused(Exception):
     """A form posted without this session's CSRF token (forged, or from a page shown before
     the person signed in again)."""
 

@@ -205,10 +205,18 @@ def test_another_origin_cannot_frame_the_it_page(browser: Any, settings: Setting
         page.goto(f"{site}/frame.html")
         page.wait_for_timeout(500)
         [framed] = [f for f in page.frames if f != page.main_frame]
-        shown = ""
         try:
             shown = framed.evaluate("document.body ? document.body.innerText : ''")
-        except Exception:  # noqa: BLE001 - a blocked frame may refuse the evaluation altogether
-            pass
+        except Exception as exc:  # noqa: BLE001 - a blocked frame may refuse the evaluation altogether
+            shown = f"(not evaluable: {exc})"
         assert "Systems and syncs" not in shown and "Replay" not in shown
         context.close()
+
+
+def test_signing_in_clears_away_sessions_that_ended(client: TestClient, database_url: str) -> None:
+    _id, token = _token(database_url, Role.sales)
+    for _ in range(3):
+        client.post("/logout", data={"csrf": sign_in_client(client, token)})
+    sign_in_client(client, token)
+    with session_scope(database_url) as session:
+        assert [row.ended_at for row in session.scalars(select(PageSession))] == [None]  # only the live one
