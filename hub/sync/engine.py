@@ -317,6 +317,17 @@ def _check_circuit(session: Session, connection_id: int) -> None:
         )
 
 
+def close_circuit(session: Session, name: str) -> bool:
+    """Let a connection be synced again at once (``hub connections reset``, or a successful
+    ``connections test``): an operator who fixed the system should not wait out the breaker.
+    True when the circuit was open."""
+    connection = _connection(session, name)
+    was_open = bool(connection.open_until and as_utc(connection.open_until) > utcnow())
+    connection.consecutive_failures = 0
+    connection.open_until = None
+    return was_open
+
+
 def take_lease(session: Session, connection_id: int, stream: str, owner: str) -> str | None:
     """Take the stream's lease atomically (SyncBusy if another run holds it); return its cursor."""
     # two workers taking a stream's (or a lane's) first lease at once both get a row to compete for

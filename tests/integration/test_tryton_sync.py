@@ -180,6 +180,43 @@ def test_one_run_at_a_time_and_a_circuit_breaker_for_a_dead_system(erp, server, 
     server.start()
 
 
+def test_an_open_circuit_closes_by_reset_or_a_successful_test(erp, server, settings, token_for):
+    """Once the system is back, IT need not wait out the breaker's pause: a connection test
+    that succeeds closes it, and `hub connections reset` / POST …/reset do so outright."""
+    from fastapi.testclient import TestClient
+
+    from hub.api.app import create_app
+    from hub.auth.models import Role
+    from hub.sync.engine import CircuitOpen
+
+    client = TestClient(create_app(settings.model_copy(update={"secret_key": KEY})))
+    server.stop()
+    try:
+        for _ in range(3):
+            assert erp.sync("erp", ["orders"])[0].status == "failed"
+    finally:
+        server.start()
+    with pytest.raises(CircuitOpen):
+        erp.sync("erp", ["orders"])
+    it = token_for(Role.it)
+    tested = client.post("/api/v1/connections/erp/test", headers=it)
+    assert tested.status_code == 200 and tested.json()["ok"] is True
+    assert erp.sync("erp", ["orders"])[0].status == "done"
+
+    server.stop()
+    try:
+        for _ in range(3):
+            erp.sync("erp", ["orders"])
+    finally:
+        server.start()
+    with pytest.raises(CircuitOpen):
+        erp.sync("erp", ["orders"])
+    reset = client.post("/api/v1/connections/erp/reset", headers=it)
+    assert reset.status_code == 200 and reset.json()["was_open"] is True
+    assert erp.sync("erp", ["orders"])[0].status == "done"
+    assert client.post("/api/v1/connections/nope/reset", headers=it).status_code == 404
+
+
 def test_the_cli_adds_tests_and_syncs_a_connection(server, database_url, mappings_dir, tmp_path):
     import json
     import os
