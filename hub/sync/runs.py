@@ -7,7 +7,9 @@ when its process is gone (same host, pid no longer alive) or, for a run on anoth
 worker container), when its heartbeat is older than ``run_stale_seconds``. ``mark_interrupted``
 marks those failed with the reason "interrupted"; it is called when an import, a sync or the
 server starts and whenever runs are listed, so what a person sees is never a dead "running".
-(The sync engine also marks a stream's running runs failed when it takes that stream's lease.)
+A dead sync run's stream lease is released too, unless another live run is on that stream, so
+the next sync need not wait for the 10-minute lease to expire. (The sync engine also marks a
+stream's running runs failed when it takes that stream's lease.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.db import as_utc, utcnow
-from hub.sync.models import SyncRun
+from hub.sync.models import SyncCursor, SyncRun
 
 INTERRUPTED = "interrupted: its process stopped before the run finished"
 
@@ -49,14 +51,28 @@ def mark_interrupted(session: Session, stale_after: timedelta | None = None) -> 
     now = utcnow()
     host = socket.gethostname()
     dead: list[int] = []
-    for run_id, run_host, pid, heartbeat, started in session.execute(
-        select(SyncRun.id, SyncRun.host, SyncRun.pid, SyncRun.heartbeat_at, SyncRun.started_at)
+    streams: set[tuple[int, str]] = set()  # (connection, stream) of the dead sync runs
+    alive: set[tuple[int, str]] = set()
+    for run_id, run_host, pid, heartbeat, started, connection_id, stream in session.execute(
+        select(SyncRun.id, SyncRun.host, SyncRun.pid, SyncRun.heartbeat_at, SyncRun.started_at,
+               SyncRun.connection_id, SyncRun.stream)
         .where(SyncRun.status == "running")
     ):
         last = as_utc(heartbeat) or as_utc(started)
         gone = run_host == host and pid is not None and not _alive(pid)
         if gone or (last is not None and now - last > stale_after):
             dead.append(run_id)
+            if connection_id is not None and stream is not None:
+                streams.add((connection_id, stream))
+        elif connection_id is not None and stream is not None:
+            alive.add((connection_id, stream))
+    for connection_id, stream in streams - alive:  # the lease of a dead run: free it now
+        session.execute(
+            update(SyncCursor)
+            .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
+            .values(locked_by=None, locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
     if dead:
         session.execute(
             update(SyncRun)
