@@ -16,6 +16,7 @@ from hub.api.routers import connections, customers, orders, outbox, quarantine, 
 from hub.api.routers import receivables
 from hub.api.routers import metrics
 from hub.api.routers import quality
+from hub.observability.logs import install_query_redaction
 from hub.settings import Settings, get_settings
 from hub.sync.secrets import SecretsError
 from hub.web.app import mount_pages
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "(`hub token create --role R`) with a role that may use it.",
     )
     app.state.settings = settings or get_settings()
+    install_query_redaction()  # query values (e-mails, tax ids) stay out of the access log
 
     @app.get("/healthz", tags=["health"], include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +97,47 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+#: A query string in a logged path or URL: its values may be e-mails, tax ids, names, tokens.
+_QUERY = re.compile(r"\?([^\s\"']*)")
+REDACTED = "[redacted]"
+#: Loggers whose records carry request paths or URLs: uvicorn's access log, the HTTP clients.
+URL_LOGGERS = ("uvicorn.access", "httpx", "httpcore", "urllib3.connectionpool")
+
+
+def redact_query(text: str) -> str:
+    """``text`` with the value of every query parameter replaced: ``/c?email=a@b.c&x`` →
+    ``/c?email=[redacted]&x``. The names stay, so a log still says what was asked."""
+    def values(match: re.Match[str]) -> str:
+        return "?" + "&".join(
+            f"{pair.split('=', 1)[0]}={REDACTED}" if "=" in pair else pair for pair in match.group(1).split("&")
+        )
+
+    return _QUERY.sub(values, text) if "?" in text else text
+
+
+class RedactQueries(logging.Filter):
+    """Personal data in query strings stays out of the logs (access log, HTTP client logs):
+    a record's message and arguments get their query values redacted before any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(redact_query(a) if isinstance(a, str) else
+                                redact_query(str(a)) if "?" in str(a) and "://" in str(a) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact_query(record.msg)
+        return True
+
+
+def install_query_redaction() -> None:
+    """Add ``RedactQueries`` to the loggers that log paths and URLs (once each); called by
+    ``configure_logging`` and by the API app, so every way of serving the API has it."""
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactQueries) for f in logger.filters):
+            logger.addFilter(RedactQueries())
+
+
 def configure_logging(fmt: str | None = None, level: str | int | None = None,
                       stream: TextIO | None = None) -> logging.Handler:
     """Install the hub's handler on the root logger (replacing one installed before)."""
@@ -110,5 +152,6 @@ def configure_logging(fmt: str | None = None, level: str | int | None = None,
     for old in [h for h in root.handlers if h.get_name() == "hub"]:
         root.removeHandler(old)
     root.addHandler(handler)
+    install_query_redaction()
     root.setLevel(level or os.environ.get("HUB_LOG_LEVEL", "INFO").upper())
     return handler
