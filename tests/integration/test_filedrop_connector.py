@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
@@ -188,3 +189,60 @@ def test_a_crash_between_commit_and_move_imports_nothing_twice(drop, inbox, data
     with session_scope(database_url) as session:
         assert session.scalar(select(func.count()).select_from(Link).where(Link.system == "crmfiles")) == 5
     assert not (inbox / "accounts_de.csv").exists() and len(list((inbox / "done").iterdir())) == 1
+
+
+# --- only the inbox is read ----------------------------------------------------------------------
+
+def test_a_link_in_the_inbox_pointing_outside_is_refused_and_nothing_outside_is_read(drop, inbox, database_url, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = write_csv(outside / "payroll.csv", [HEADER, account("S-1", "Secret Payroll Ltd", "Zug", "CH")])
+    (outside / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    (inbox / "accounts_payroll.csv").symlink_to(secret)
+    (inbox / "accounts_passwd.csv").symlink_to(outside / "passwd")
+    os.link(secret, inbox / "accounts_hardlink.csv")  # the same file under a second name
+    write_csv(inbox / "accounts_ok.csv", [HEADER, account("A-1", "Alpha Technik GmbH", "Berlin", "DE")])
+
+    [result] = drop.sync("crmfiles", ["customers"])
+    assert (result.status, result.created, result.failed) == ("done", 1, 3)  # each refusal counted
+    assert golden_name(database_url, "S-1") is None
+    notes = {p.name.split(".")[0]: p.read_text(encoding="utf-8") for p in (inbox / "failed").glob("*.error.txt")}
+    assert set(notes) == {"accounts_payroll", "accounts_passwd", "accounts_hardlink"}
+    assert "a symbolic link" in notes["accounts_payroll"] and "hard links" in notes["accounts_hardlink"]
+    with session_scope(database_url) as session:
+        letters = " ".join(f"{l.error} {l.payload}" for l in session.scalars(select(DeadLetter)))
+    for text in [*notes.values(), letters]:  # not a byte of the outside files in any note or letter
+        assert "root:x" not in text and "Secret Payroll" not in text and "Account Name" not in text
+    # the links moved as links; what they pointed at is untouched
+    moved = sorted(p for p in (inbox / "failed").iterdir() if not p.name.endswith(".txt"))
+    assert sum(p.is_symlink() for p in moved) == 2
+    assert (outside / "passwd").read_text(encoding="utf-8").startswith("root:x") and secret.exists()
+
+
+def test_a_failed_folder_that_is_a_link_outside_is_not_written_to(drop, inbox, database_url, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (inbox / "failed").symlink_to(elsewhere, target_is_directory=True)
+    (inbox / "accounts_1.csv").write_bytes(b"\x00\x01\x02 binary")
+    [result] = drop.sync("crmfiles", ["customers"])
+    assert result.status == "failed" and "not a folder of the inbox" in (result.error or "")
+    assert list(elsewhere.iterdir()) == [] and (inbox / "accounts_1.csv").exists()
+
+
+def test_an_xlsx_zip_bomb_is_refused_fast_moved_to_failed_and_not_tried_again(drop, inbox, database_url):
+    import time as clock
+
+    from tests.support.xlsx_bomb import zip_bomb
+
+    zip_bomb(inbox / "accounts_bomb.xlsx")  # 526 KB that would unpack to 512 MB
+    started = clock.monotonic()
+    [result] = drop.sync("crmfiles", ["customers"])
+    assert clock.monotonic() - started < 5
+    assert (result.status, result.read, result.failed) == ("done", 1, 1)  # not "read 0, failed 0"
+    [note] = (inbox / "failed").glob("accounts_bomb.*.error.txt")
+    assert "xl/sharedStrings.xml is compressed" in note.read_text(encoding="utf-8")
+    with session_scope(database_url) as session:
+        [letter] = session.scalars(select(DeadLetter)).all()
+    assert letter.external_id == "accounts_bomb.xlsx" and "a zip bomb, not an export" in letter.error
+    [again] = drop.sync("crmfiles", ["customers"])
+    assert (again.read, again.failed) == (0, 0) and not (inbox / "accounts_bomb.xlsx").exists()
