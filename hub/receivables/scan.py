@@ -312,12 +312,14 @@ def scan(database_url: str, mappings_dir: Path, as_of: date | None = None, *, se
         result.set_aside = aside.summary()
         run.finished_at = utcnow()
         run.counts = {**result.as_dict(), "set_aside": aside.count}
-    for item in result.set_aside:  # beat's scans have no one reading their answer
-        logger.warning("receivables scan %s set aside %s %s (%s), step %s: %s", result.scan_id, item["record"],
-                    item["id"], item["label"], item["step"], item["reason"])
     if send:
         from hub.notify.settings import NotifySettings
         from hub.receivables.deliver import deliver_pending
 
-        result.sent, result.failed = deliver_pending(database_url, NotifySettings(), as_of)
+        delivering = SetAsideLog(result.scan_id)
+        result.sent, result.failed = deliver_pending(database_url, NotifySettings(), as_of, delivering)
+        result.set_aside += delivering.summary()
+    for item in result.set_aside:  # beat's scans have no one reading their answer
+        logger.warning("receivables scan %s set aside %s %s (%s), step %s: %s", result.scan_id, item["record"],
+                       item["id"], item["label"], item["step"], item["reason"])
     return result
