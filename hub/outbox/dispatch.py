@@ -260,7 +260,8 @@ class Dispatcher:
                    ) -> list[WriteResult | Exception]:
         """One write per record; ``concurrency`` (connection setting, default 1) of them at
         once — writes are I/O, and the records of a batch are distinct, so they cannot race.
-        After a system-down error the rest of the batch is not attempted."""
+        After a system-down error the rest of the batch is not attempted; a record the
+        connector fails on outside its contract (a bug) is retried alone, the others go on."""
         def write(item: tuple[list[OutboxDelivery], dict[str, Any], Any]) -> WriteResult | Exception:
             deliveries, payload, known = item
             if down.is_set():
@@ -272,6 +273,10 @@ class Dispatcher:
             except (ConnectorError, OSError) as exc:
                 down.set()
                 return exc
+            except Exception as exc:  # the connector failed on this record (a bug): set it aside alone
+                log.exception("outbox: writing %s %s to %s failed unexpectedly",
+                              deliveries[0].entity_type, deliveries[0].hub_id, deliveries[0].target)
+                return _Unexpected(f"{type(exc).__name__}: {exc}")
 
         down = threading.Event()
         workers = max(1, int(connector.settings.get("concurrency", 1)))
@@ -481,6 +486,11 @@ class _Error:
 _Written = tuple[list[OutboxDelivery], tuple[str, str | None, int] | None, WriteResult]
 
 
+class _Unexpected(Exception):  # noqa: N818
+    """The connector raised something outside its contract for this record: the record is
+    retried with backoff and ends dead, visible; the batch's other records go on."""
+
+
 class _Skipped(Exception):  # noqa: N818
     """Not attempted: the target failed earlier in the batch."""
 
@@ -505,8 +515,8 @@ class _Outcome:
             self.dead(deliveries, str(exc))
         elif isinstance(exc, _Skipped):
             self.retry(deliveries, f"not attempted: {exc}")
-        elif isinstance(exc, NotYet):
-            self.retry(deliveries, str(exc))
+        elif isinstance(exc, NotYet | _Unexpected):
+            self.retry(deliveries, str(exc))  # with backoff, then dead after the route's attempts
         else:
             reason = f"{type(exc).__name__}: {exc}"
             self.retry(deliveries, reason)

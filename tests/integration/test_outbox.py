@@ -3,7 +3,7 @@ once, with its customer created where it is missing, and failures kept and repla
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +19,9 @@ from hub.outbox.models import OutboxDelivery
 from hub.sync.connections import add_connection
 from hub.sync.engine import Applier, SyncEngine
 from hub.sync.models import Link
-from connectors.base import SourceRecord
+from connectors.base import SourceRecord, WriteResult
+from connectors.webhook import WebhookConnector
+from tests.support.faults import register_kind
 from tests.support.sink import Sink, webhook_sink
 
 KEY = "outbox-test-key"
@@ -222,3 +224,38 @@ def test_a_write_the_hub_cannot_link_sets_aside_that_delivery_only(
         assert session.scalar(select(Link.external_id).where(
             Link.system == "erp", Link.entity_type == "order", Link.hub_id == second)) == "SO-PO-1-B"
         assert session.get(OutboxDelivery, rows[second].id).status == "sent"  # type: ignore[union-attr]
+
+
+class BuggyWebhook(WebhookConnector):
+    """A web hook connector with a bug on some records: ``write`` raises a KeyError (outside
+    the connector contract) for the hub refs in the setting ``bug_on``."""
+
+    kind = "webhook-buggy"
+
+    def write(self, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
+        if data.get("hub_ref") in self.settings.get("bug_on", []):
+            raise KeyError("lines")
+        return super().write(stream, data, external_id)
+
+
+def test_a_record_the_connector_fails_on_is_set_aside_and_the_batch_goes_on(
+    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_kind(monkeypatch, "webhook-buggy", "tests.integration.test_outbox:BuggyWebhook")
+    for number in ("CRM-1", "CRM-2", "CRM-3"):
+        _enter_in_crm(database_url, mappings_dir, number=number)
+    with session_scope(database_url) as session:
+        first, second, third = session.scalars(select(Order.id).order_by(Order.id))
+    with webhook_sink(prefix="SO") as erp:
+        with session_scope(database_url) as session:
+            add_connection(session, name="erp", kind="webhook-buggy", secret_key=KEY,
+                           settings={"url": erp.url, "bug_on": [f"concord:order:{second}"]},
+                           secrets={"signing_secret": erp.secret})
+        dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
+        report = _dispatch(dispatcher)["erp"]  # nothing escapes: the batch is settled
+        assert (report.sent, report.retrying, report.dead) == (2, 1, 0), report
+        assert sorted(r["data"]["number"] for r in erp.of("orders")) == ["CRM-1", "CRM-3"]
+    with session_scope(database_url) as session:
+        stuck = session.scalars(select(OutboxDelivery).where(OutboxDelivery.hub_id == second)).one()
+    assert stuck.status == "pending" and "KeyError" in (stuck.last_error or "")  # with its reason
+    assert as_utc(stuck.next_attempt_at) > utcnow()  # and its retry schedule (backoff)
