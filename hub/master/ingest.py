@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.bounds import row_problems
+from hub.audit.models import AuditEntry
 from hub.bulk import any_of
 from hub.db import utcnow
 from hub.master.matching import Decision, Matcher, blocking_keys
@@ -143,6 +144,7 @@ class CustomerMaster:
 
         if link is not None:
             source = self.session.query(CustomerSource).filter_by(link_id=link.id).one()
+            audit_changes(self.session, SOURCE_ENTITY, source.id, source.data or {}, data, system)
             _fill(source, data, norm, when)
             record_link(
                 self.session, link, entity_type=ENTITY, hub_id=source.golden_id,
@@ -150,11 +152,12 @@ class CustomerMaster:
             )
             replace_keys(self.session, source.id, keys)
             replace_findings(self.session, source, norm)
-            self.refresh_golden(source.golden_id)
+            self.refresh_golden(source.golden_id, actor=system)
             return IngestOutcome(change, source.golden_id, source.id)
 
         decision = None if golden_id else self.matcher.decide(norm, self.index.candidates(keys))
         golden_id = golden_id or (decision.golden_id if decision else None)
+        fresh = golden_id is None
         if golden_id is None:
             golden = GoldenCustomer()
             self.session.add(golden)
@@ -172,7 +175,14 @@ class CustomerMaster:
         self.session.flush()
         replace_keys(self.session, source.id, keys)
         replace_findings(self.session, source, norm, new=True)
-        self.refresh_golden(golden_id)
+        # one entry says "created" (field "*"); a new golden record's values need no more
+        created = f"{system} {external_id}"
+        self.session.add(AuditEntry(entity_type=SOURCE_ENTITY, hub_id=source.id, field="*",
+                                    after=created, actor=system))
+        if fresh:
+            self.session.add(AuditEntry(entity_type=ENTITY, hub_id=golden_id, field="*",
+                                        after=created, actor=system))
+        self.refresh_golden(golden_id, actor=system, audit=not fresh)
         if decision is None:
             return IngestOutcome(change, golden_id, source.id, "attached")
         self._record_decision(source, golden_id, decision)
@@ -208,16 +218,41 @@ class CustomerMaster:
                     )
                 )
 
-    def refresh_golden(self, golden_id: int) -> GoldenCustomer:
-        """Recompute the golden values and their provenance from its source records."""
+    def refresh_golden(self, golden_id: int, actor: str = "engine", audit: bool = True) -> GoldenCustomer:
+        """Recompute the golden values and their provenance from its source records; each
+        golden value that changes is an audit entry naming ``actor`` (the system whose record
+        caused it, or who merged)."""
         golden = self.session.get(GoldenCustomer, golden_id)
         assert golden is not None, f"golden customer {golden_id} vanished"
         values, provenance = survive(sources_of(self.session, golden_id), self.survivorship)
+        if audit:
+            before = {field: getattr(golden, field) for field in values}
+            audit_changes(self.session, ENTITY, golden_id, before, values, actor)
         for field, value in values.items():
             setattr(golden, field, value)
         golden.provenance = provenance
         golden.updated_at = utcnow()
         return golden
+
+
+#: The entity type of a system's copy of a customer in ``audit_entries`` (``customer`` is
+#: the golden record, as in ``links``).
+SOURCE_ENTITY = "customer_source"
+
+
+def audit_changes(
+    session: Session, entity: str, hub_id: int, before: Mapping[str, Any],
+    after: Mapping[str, Any], actor: str,
+) -> None:
+    """One audit entry per field whose value changed (as in the document trail: text as shown)."""
+    for field, new in after.items():
+        old = before.get(field)
+        if old != new:
+            session.add(AuditEntry(
+                entity_type=entity, hub_id=hub_id, field=field,
+                before=None if old is None else str(old), after=None if new is None else str(new),
+                actor=actor[:120],
+            ))
 
 
 def replace_findings(

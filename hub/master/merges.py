@@ -53,7 +53,7 @@ def merge(
         moved_source_ids=moved, actor=actor, reason=reason,
     )
     master.session.add(event)
-    master.refresh_golden(survivor_id)
+    master.refresh_golden(survivor_id, actor=actor)
     _settle_reviews(master.session, survivor_id, actor)
     master.session.flush()
     return event
@@ -85,8 +85,8 @@ def unmerge(master: CustomerMaster, merge_event_id: int, actor: str, reason: str
     master.session.add(event)
     master.session.flush()
     merge.undone_by_id = event.id
-    master.refresh_golden(merge.survivor_id)
-    master.refresh_golden(absorbed.id)
+    master.refresh_golden(merge.survivor_id, actor=actor)
+    master.refresh_golden(absorbed.id, actor=actor)
     return event
 
 def _settle_reviews(session: Session, golden_id: int, actor: str) -> None:

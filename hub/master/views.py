@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.documents.models import Opportunity, ServiceCase
-from hub.master.models import GOLDEN_FIELDS, CustomerSource, GoldenCustomer, ReviewPair
+from hub.master.models import ENTITY, GOLDEN_FIELDS, CustomerSource, GoldenCustomer, ReviewPair
 from hub.sync.models import Link
 
 
@@ -69,10 +69,32 @@ def customer_detail(session: Session, golden: GoldenCustomer) -> dict[str, Any]:
             for source, link in rows
         ],
         "pending_reviews": pending or 0,
+        "changes": customer_changes(session, golden.id, [source.id for source, _ in rows]),
         **open_business(session, golden.id),
         "created_at": _iso(golden.created_at),
         "updated_at": _iso(golden.updated_at),
     }
+
+
+def customer_changes(
+    session: Session, golden_id: int, source_ids: list[int], limit: int = 50
+) -> list[dict[str, Any]]:
+    """The customer's timeline, newest first: golden values that changed and what each
+    system's copy changed (before/after, who, when), like a document's audit trail."""
+    from hub.audit.models import AuditEntry
+    from hub.master.ingest import SOURCE_ENTITY
+
+    golden = (AuditEntry.entity_type == ENTITY) & (AuditEntry.hub_id == golden_id)
+    copies = (AuditEntry.entity_type == SOURCE_ENTITY) & AuditEntry.hub_id.in_(source_ids or [-1])
+    entries = session.scalars(
+        select(AuditEntry).where(or_(golden, copies))
+        .order_by(AuditEntry.changed_at.desc(), AuditEntry.id.desc()).limit(limit)
+    )
+    return [
+        {"record": "golden" if e.entity_type == ENTITY else f"source {e.hub_id}", "field": e.field,
+         "before": e.before, "after": e.after, "actor": e.actor, "at": _iso(e.changed_at)}
+        for e in entries
+    ]
 
 
 def open_business(session: Session, golden_id: int) -> dict[str, list[dict[str, Any]]]:

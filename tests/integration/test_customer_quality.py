@@ -137,3 +137,26 @@ def test_hub_master_quality_prints_counts_and_writes_the_csv(database_url, mappi
     assert "not a known country" in result.stdout
     assert "4 findings written" in result.stderr
     assert len(list(csv.reader(out.open(encoding="utf-8")))) == 1 + 4
+
+
+def test_customer_changes_are_in_the_timeline_with_before_after_and_who(
+    client, token_for, database_url, mappings_dir, tmp_path
+):
+    """Issue 12: customer changes left no audit entry; now the golden record's and each
+    system's copy's changes are in the customer's timeline, like a document's."""
+    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, [
+        ("P-1", "Müller Bau GmbH", "DE136695976", "info@mueller-bau.de", "+49 30 1234567", "", "Berlin", "", "DE"),
+    ]))
+    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, [
+        ("P-1", "Müller Bau GmbH", "DE136695976", "info@mueller-bau.de", "+49 30 7654321", "", "Berlin", "", "DE"),
+    ]))
+    with session_scope(database_url) as session:
+        golden_id = search.by_external_id(session, "erp", "P-1").id
+    detail = client.get(f"/api/v1/customers/{golden_id}", headers=token_for(Role.it)).json()
+    changes = detail["changes"]
+    phone = [c for c in changes if c["field"] == "phone"]
+    assert {(c["record"].split()[0], c["before"], c["after"], c["actor"]) for c in phone} == {
+        ("golden", "+49301234567", "+49307654321", "erp"),
+        ("source", "+49 30 1234567", "+49 30 7654321", "erp"),
+    }
+    assert changes[-1]["field"] == "*"  # the oldest entry: created, from erp P-1
