@@ -9,6 +9,7 @@ about a second and little memory.
 from __future__ import annotations
 
 import zipfile
+from xml.sax.saxutils import escape
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -23,10 +24,13 @@ _CONTENT_TYPE = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="appli
                  b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
 
 
-def zip_bomb(path: Path, size: int = 512 * 1024 * 1024) -> Path:
-    """An XLSX at ``path`` with header ``id, name`` and one row whose name is ``size`` × "A"."""
+def zip_bomb(path: Path, size: int = 512 * 1024 * 1024, sheet: str = "Sheet",
+             columns: tuple[str, str] = ("id", "name")) -> Path:
+    """An XLSX at ``path`` (its sheet named ``sheet``) with a header of two ``columns`` and one
+    row: 1 and a string of ``size`` × "A"."""
     plain = path.with_name(path.name + ".plain")
     book = Workbook()
+    book.active.title = sheet
     book.active.append(["id", "name"])
     book.save(plain)
     with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
@@ -41,7 +45,8 @@ def zip_bomb(path: Path, size: int = 512 * 1024 * 1024) -> Path:
             bomb.writestr(item.filename, data)
         with bomb.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:
             out.write(b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="' + _MAIN + b'" count="3" '
-                      b'uniqueCount="3"><si><t>id</t></si><si><t>name</t></si><si><t>')
+                      b'uniqueCount="3"><si><t>' + escape(columns[0]).encode() + b"</t></si><si><t>"
+                      + escape(columns[1]).encode() + b"</t></si><si><t>")
             chunk = b"A" * (1024 * 1024)
             for _ in range(size // len(chunk)):
                 out.write(chunk)
