@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.exports import safe_csv_value
 from hub.master.models import CustomerFinding, CustomerSource
 
 
@@ -98,10 +99,8 @@ def export_rows(session: Session, system: str | None = None) -> Iterator[list[ob
 
 
 def safe_cell(value: object) -> object:
-    """A CSV cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a
-    leading apostrophe (OWASP's advice); numbers and dates stay as they are."""
+    """A CSV cell a spreadsheet will not run (``hub.exports.safe_csv_value``: text starting
+    with = + - @ tab or CR gets a leading apostrophe); timestamps as ISO text."""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return safe_csv_value(value)

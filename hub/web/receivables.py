@@ -1,4 +1,5 @@
-"""The finance page: overdue stage payments, worst first, and an ageing chart by stage.
+"""The finance page: overdue stage payments, worst first, and an ageing chart by stage, with the
+orders the receivables jobs set aside (not in the figures until corrected).
 Read through the same report functions as the API; the chart is server-drawn SVG (no script)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from hub.api.deps import SessionDep
 from hub.auth.models import Role
 from hub.receivables.reports import ageing, overdue
+from hub.receivables.service import set_aside
 from hub.web.app import render
 from hub.web.auth import PageUser, page_user
 
@@ -32,5 +34,6 @@ def chart(report: dict[str, Any], width: int = 320, bar: int = 22) -> dict[str, 
 def receivables_page(request: Request, session: SessionDep, user: Finance, as_of: date | None = None) -> HTMLResponse:
     day = as_of or date.today()
     report = ageing(session, day, "stage")
-    return render(request, "receivables.html", user, as_of=day, rows=overdue(session, day, limit=200),
-                  ageing=report, chart=chart(report))
+    rows = overdue(session, day, limit=200)  # may set aside an order it cannot read: listed below
+    return render(request, "receivables.html", user, as_of=day, rows=rows, ageing=report, chart=chart(report),
+                  set_aside=set_aside(session, 50))

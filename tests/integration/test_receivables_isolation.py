@@ -100,6 +100,7 @@ def test_an_order_that_cannot_be_enrolled_is_set_aside_and_the_others_are_alerte
     sign_in_client(client, _clear(database_url))
     page = client.get("/finance/receivables?as_of=2026-01-20")
     assert page.status_code == 200 and "SO-3/signing" in page.text
+    assert 'id="set-aside"' in page.text and "SO-2 (enrol:" in page.text  # finance sees what is missing
 
     # the CLI says so: exit 0 (the rest was done), a warning naming the order and why
     from tests.integration.test_cli import hub
