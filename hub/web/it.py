@@ -30,6 +30,7 @@ from hub.outbox.models import OutboxDelivery
 from hub.settings import Settings
 from hub.sync.connections import describe
 from hub.sync.models import Connection, DeadLetter, SyncRun
+from hub.sync.runs import mark_interrupted
 from hub.web.app import render
 from hub.web.auth import PageUser, page_user
 
@@ -40,6 +41,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def overview(session: Session, settings: Settings) -> dict[str, Any]:
+    mark_interrupted(session)  # a killed run is shown failed, not "running" for ever
     latest = select(func.max(SyncRun.id)).where(SyncRun.connection_id.is_not(None)).group_by(
         SyncRun.connection_id, SyncRun.stream)
     last_runs: dict[int, list[SyncRun]] = {}

@@ -14,6 +14,7 @@ from hub.bounds import Id, Input
 from hub.sync.imports import replay_quarantined
 from hub.sync.models import SyncRun
 from hub.sync.quarantine import open_records
+from hub.sync.runs import mark_interrupted
 
 router = APIRouter(prefix="/api/v1", tags=["quarantine and runs"])
 
@@ -81,5 +82,6 @@ def replay(body: ReplayRequest, settings: SettingsDep, _token: ItRole) -> Replay
 def list_runs(
     session: SessionDep, _token: ItRole, limit: int = Query(50, ge=1, le=500)
 ) -> list[Any]:
+    mark_interrupted(session)  # a killed run is shown failed, not "running" for ever
     runs = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit))
     return [RunOut.model_validate(r, from_attributes=True) for r in runs]
