@@ -56,33 +56,33 @@ def resolve_targets(session: Session, invoice_ids: Iterable[int], log: SetAsideL
 
 
 def _resolve(session: Session, chunk: list[int]) -> set[int]:
+    """Place one chunk of invoices (all or none)."""
     affected: set[int] = set()
-    if chunk:
-        invoices = list(session.scalars(select(Invoice).where(Invoice.id.in_(chunk))))
-        tokens = {t for inv in invoices for t in _tokens(inv)}
-        numbers = tokens | {t.split("/", 1)[0] for t in tokens}
-        instalments = _pairs(session, select(Instalment.reference, Instalment.id)
-                             .where(Instalment.reference.in_(tokens))) if tokens else {}
-        inst_orders = _pairs(session, select(Instalment.id, Instalment.order_id)
-                             .where(Instalment.id.in_(instalments.values()))) if instalments else {}
-        orders = _pairs(session, select(Order.number, Order.id).where(Order.number.in_(numbers))) if numbers else {}
-        old = _pairs(session, select(InvoiceTarget.invoice_id, InvoiceTarget.order_id)
-                     .where(InvoiceTarget.invoice_id.in_(chunk)))
-        affected |= {o for o in old.values() if o is not None}
-        session.execute(delete(InvoiceTarget).where(InvoiceTarget.invoice_id.in_(chunk)))
-        rows = []
-        for inv in invoices:
-            mine = _tokens(inv)
-            instalment = next((instalments[t] for t in sorted(mine) if t in instalments), None)
-            order = inv.order_id or (inst_orders.get(instalment) if instalment else None) or next(
-                (orders[t.split("/", 1)[0]] for t in sorted(mine) if t.split("/", 1)[0] in orders), None)
-            if instalment is not None and inst_orders.get(instalment) != order:
-                instalment = None  # names another order's instalment: the order it names wins
-            rows.append({"invoice_id": inv.id, "order_id": order, "instalment_id": instalment,
-                         "paid": ZERO, "credit": ZERO})
-            if order is not None:
-                affected.add(order)
-        insert_rows(session, InvoiceTarget, rows)
+    invoices = list(session.scalars(select(Invoice).where(Invoice.id.in_(chunk))))
+    tokens = {t for inv in invoices for t in _tokens(inv)}
+    numbers = tokens | {t.split("/", 1)[0] for t in tokens}
+    instalments = _pairs(session, select(Instalment.reference, Instalment.id)
+                         .where(Instalment.reference.in_(tokens))) if tokens else {}
+    inst_orders = _pairs(session, select(Instalment.id, Instalment.order_id)
+                         .where(Instalment.id.in_(instalments.values()))) if instalments else {}
+    orders = _pairs(session, select(Order.number, Order.id).where(Order.number.in_(numbers))) if numbers else {}
+    old = _pairs(session, select(InvoiceTarget.invoice_id, InvoiceTarget.order_id)
+                 .where(InvoiceTarget.invoice_id.in_(chunk)))
+    affected |= {o for o in old.values() if o is not None}
+    session.execute(delete(InvoiceTarget).where(InvoiceTarget.invoice_id.in_(chunk)))
+    rows = []
+    for inv in invoices:
+        mine = _tokens(inv)
+        instalment = next((instalments[t] for t in sorted(mine) if t in instalments), None)
+        order = inv.order_id or (inst_orders.get(instalment) if instalment else None) or next(
+            (orders[t.split("/", 1)[0]] for t in sorted(mine) if t.split("/", 1)[0] in orders), None)
+        if instalment is not None and inst_orders.get(instalment) != order:
+            instalment = None  # names another order's instalment: the order it names wins
+        rows.append({"invoice_id": inv.id, "order_id": order, "instalment_id": instalment,
+                     "paid": ZERO, "credit": ZERO})
+        if order is not None:
+            affected.add(order)
+    insert_rows(session, InvoiceTarget, rows)
     return affected
 
 
@@ -110,39 +110,39 @@ def allocate(session: Session, order_ids: Iterable[int], log: SetAsideLog | None
 
 
 def _allocate(session: Session, chunk: list[int]) -> int:
-    if chunk:
-        instalments: dict[int, list[Instalment]] = defaultdict(list)
-        for inst in session.scalars(select(Instalment).where(Instalment.order_id.in_(chunk))):
-            instalments[inst.order_id].append(inst)
-        targets = list(session.execute(
-            select(InvoiceTarget, Invoice).join(Invoice, Invoice.id == InvoiceTarget.invoice_id)
-            .where(InvoiceTarget.order_id.in_(chunk),
-                   or_(Invoice.status.is_(None), Invoice.status.not_in(SKIPPED_INVOICE_STATUS)))).all())
-        paid = _pairs(session, select(Payment.invoice_id, func.sum(Payment.amount))
-                      .where(Payment.invoice_id.in_([inv.id for _t, inv in targets])).group_by(Payment.invoice_id))
-        by_order: dict[int, list[tuple[InvoiceTarget, Invoice]]] = defaultdict(list)
-        for target, inv in targets:
-            by_order[target.order_id].append((target, inv))  # type: ignore[index]
-        session.execute(delete(InvoiceAllocation).where(InvoiceAllocation.instalment_id.in_(
-            select(Instalment.id).where(Instalment.order_id.in_(chunk)))))
-        rows: list[dict] = []
-        totals: list[dict] = []
-        for order_id in chunk:
-            made = _fill(sorted(instalments.get(order_id, []), key=_due_order), by_order.get(order_id, []), paid)
-            rows += made
-            per: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-            for row in made:
-                per[row["instalment_id"]][0] += row["amount"]
-                per[row["instalment_id"]][1] += row["paid"]
-            for inst in instalments.get(order_id, []):
-                invoiced, settled = per.get(inst.id, [ZERO, ZERO])
-                if (inst.invoiced, inst.paid, inst.outstanding) != (invoiced, settled, inst.amount - settled):
-                    # dirty: the next scan re-evaluates status and level (and resolves alerts)
-                    totals.append({"id": inst.id, "invoiced": invoiced, "paid": settled,
-                                   "outstanding": inst.amount - settled, "dirty": True})
-        insert_rows(session, InvoiceAllocation, rows)
-        if totals:
-            session.execute(update(Instalment), totals)
+    """Allocate one chunk of orders (all or none)."""
+    instalments: dict[int, list[Instalment]] = defaultdict(list)
+    for inst in session.scalars(select(Instalment).where(Instalment.order_id.in_(chunk))):
+        instalments[inst.order_id].append(inst)
+    targets = list(session.execute(
+        select(InvoiceTarget, Invoice).join(Invoice, Invoice.id == InvoiceTarget.invoice_id)
+        .where(InvoiceTarget.order_id.in_(chunk),
+               or_(Invoice.status.is_(None), Invoice.status.not_in(SKIPPED_INVOICE_STATUS)))).all())
+    paid = _pairs(session, select(Payment.invoice_id, func.sum(Payment.amount))
+                  .where(Payment.invoice_id.in_([inv.id for _t, inv in targets])).group_by(Payment.invoice_id))
+    by_order: dict[int, list[tuple[InvoiceTarget, Invoice]]] = defaultdict(list)
+    for target, inv in targets:
+        by_order[target.order_id].append((target, inv))  # type: ignore[index]
+    session.execute(delete(InvoiceAllocation).where(InvoiceAllocation.instalment_id.in_(
+        select(Instalment.id).where(Instalment.order_id.in_(chunk)))))
+    rows: list[dict] = []
+    totals: list[dict] = []
+    for order_id in chunk:
+        made = _fill(sorted(instalments.get(order_id, []), key=_due_order), by_order.get(order_id, []), paid)
+        rows += made
+        per: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        for row in made:
+            per[row["instalment_id"]][0] += row["amount"]
+            per[row["instalment_id"]][1] += row["paid"]
+        for inst in instalments.get(order_id, []):
+            invoiced, settled = per.get(inst.id, [ZERO, ZERO])
+            if (inst.invoiced, inst.paid, inst.outstanding) != (invoiced, settled, inst.amount - settled):
+                # dirty: the next scan re-evaluates status and level (and resolves alerts)
+                totals.append({"id": inst.id, "invoiced": invoiced, "paid": settled,
+                               "outstanding": inst.amount - settled, "dirty": True})
+    insert_rows(session, InvoiceAllocation, rows)
+    if totals:
+        session.execute(update(Instalment), totals)
     return len(chunk)
 
 
