@@ -240,7 +240,7 @@ def _scan(url: str, mappings_dir: Path) -> None:
 
 def _look(ready: Ready, project_number: str | None) -> None:
     """Find the three things worth a look (and a test's facts)."""
-    from hub.documents.status import find_orders
+    from hub.documents.search import find_orders
     from hub.master.models import CustomerSource
     from hub.master.search import by_tax_id
     from hub.receivables.models import Instalment

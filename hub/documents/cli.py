@@ -18,7 +18,8 @@ def orders_status(
     """Where an order is: stage, ERP state, shipped per line, deliveries, invoices, payments."""
     from hub.cli import console, db_url, fail
     from hub.db import session_scope
-    from hub.documents.status import find_orders, order_status
+    from hub.documents.search import find_orders
+    from hub.documents.status import order_status
 
     with session_scope(db_url()) as session:
         found = find_orders(session, ref=ref)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import ForeignKey, Index, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
@@ -137,3 +137,10 @@ class ServiceCase(Base):
     closed_on: Mapped[date | None]
     data: Mapped[dict] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Numbers are looked up in any case ("so00007" finds SO00007): hub.documents.search.
+Index("ix_orders_number_lower", func.lower(Order.number))
+Index("ix_orders_reference_lower", func.lower(Order.reference))
+Index("ix_shipments_number_lower", func.lower(Shipment.number))
+Index("ix_invoices_number_lower", func.lower(Invoice.number))

@@ -1,6 +1,6 @@
 """One order's status as every system knows it, for sales: one answer to "where is my order?".
 
-Found by any system's number (the CRM's, the ERP's sale number, the hub's), or by customer.
+Found by any system's number or by customer (hub.documents.search).
 Shows the stage, the ERP's state, shipped against ordered per line, each delivery, invoices,
 what is paid, the next instalment due and whether one is overdue, and a timeline of what each
 system changed and when. The API, ``hub orders status`` and the sales page share this shape.
@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select, text, union_all
+from sqlalchemy import Connection, Row, Select, bindparam, func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from hub.audit.models import AuditEntry
@@ -25,27 +25,6 @@ from hub.sync.models import Link
 
 #: Shipment codes (hub code lists) that mean the goods left.
 SHIPPED = ("shipped", "done", "delivered")
-
-
-def find_orders(session: Session, ref: str | None = None, customer: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Orders whose number in any system is ``ref``, or whose customer's name contains ``customer``."""
-    query = select(Order, GoldenCustomer.name).outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
-    if ref:
-        linked = select(Link.hub_id).where(
-            Link.entity_type == "order", or_(Link.external_ref == ref, Link.external_id == ref)
-        )
-        query = query.where(or_(Order.number == ref, Order.reference == ref, Order.id.in_(linked)))
-    if customer:
-        # autoescape: "%" and "_" the user typed are characters of the name, not wildcards
-        query = query.where(GoldenCustomer.name.icontains(customer, autoescape=True))
-    rows = session.execute(query.order_by(Order.ordered_on.desc(), Order.id.desc()).limit(limit)).all()
-    numbers = _numbers(session, [order.id for order, _name in rows])
-    return [
-        {"id": order.id, "number": order.number, "customer": name, "stage": order.stage,
-         "status": order.status, "ordered_on": _iso(order.ordered_on), "total": _money(order.total),
-         "currency": order.currency, "numbers": numbers.get(order.id, {})}
-        for order, name in rows
-    ]
 
 
 def _by_order(*columns: Any, where: Any, order_by: tuple[Any, ...] = ()) -> Select[Any]:
@@ -177,18 +156,6 @@ def _timeline(db: Connection, order_id: int) -> list[dict[str, Any]]:
          "what": "created" if r.field == "*" else r.field, "before": r.before, "after": r.after}
         for r in db.execute(_TIMELINE, {"order_id": order_id})
     ]
-
-
-def _numbers(session: Session, order_ids: list[int]) -> dict[int, dict[str, str]]:
-    """order id → system → that system's number for it."""
-    out: dict[int, dict[str, str]] = defaultdict(dict)
-    if order_ids:
-        for hub_id, system, ext, ref in session.execute(
-            select(Link.hub_id, Link.system, Link.external_id, Link.external_ref)
-            .where(Link.entity_type == "order", Link.hub_id.in_(order_ids))
-        ):
-            out[hub_id][system] = ref or ext
-    return out
 
 
 def _iso(value: Any) -> str | None:

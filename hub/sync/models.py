@@ -14,7 +14,7 @@ import os
 import socket
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
@@ -155,3 +155,8 @@ class SyncRun(Base):
     host: Mapped[str | None] = mapped_column(String(255), default=lambda: socket.gethostname())
     pid: Mapped[int | None] = mapped_column(default=lambda: os.getpid())
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# A link's number as people see it, in any case (hub.documents.search).
+Index("ix_links_entity_number_lower", Link.entity_type,
+      func.lower(func.coalesce(Link.external_ref, Link.external_id)))

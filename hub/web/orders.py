@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 from hub.api.deps import SessionDep
 from hub.auth.models import Role
 from hub.documents.ownership import for_viewer
-from hub.documents.status import find_orders, order_status
+from hub.documents.search import find_orders
+from hub.documents.status import order_status
 from hub.web.app import render
 from hub.web.auth import PageUser, page_user
 

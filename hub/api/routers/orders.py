@@ -10,7 +10,8 @@ from hub.api.deps import AnyRole, SessionDep, SettingsDep, require
 from hub.auth.models import ApiToken, Role
 from hub.documents.entry import OrderIn, enter_order
 from hub.documents.ownership import NotYourOrder, for_viewer
-from hub.documents.status import find_orders, order_status
+from hub.documents.search import find_orders
+from hub.documents.status import order_status
 from hub.outbox.routes import load_routes
 from hub.sync.links import Change
 from hub.sync.mapping import MappingError
