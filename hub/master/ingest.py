@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hub.bounds import row_problems
 from hub.audit.models import AuditEntry
+from hub.bounds import row_problems
 from hub.bulk import any_of
 from hub.db import utcnow
+from hub.master import merges, pages
 from hub.master.matching import Decision, Matcher, blocking_keys
-from hub.master import merges
 from hub.master.models import (
     ENTITY,
     CustomerFinding,
@@ -31,6 +31,7 @@ from hub.master.models import (
     ReviewPair,
 )
 from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
+from hub.master.pages import PageItem, audit_row
 from hub.master.rules import match_rules, survivorship_rules
 from hub.master.store import SqlIndex, replace_keys, sources_of
 from hub.master.survivorship import survive
@@ -125,8 +126,36 @@ class CustomerMaster:
         default_country: str | None = None,
         golden_id: int | None = None,
     ) -> IngestOutcome:
-        """Take one system's record in. ``golden_id`` attaches a new record to that golden
+        """Take one system's record in (the API, replays): a page of one, so a single record
+        and a page take the same decisions. ``golden_id`` attaches a new record to that golden
         record without matching: a copy the hub itself created in a system (enter once)."""
+        if golden_id is not None:
+            return self.ingest_one(system, external_id, fields, source_updated_at=source_updated_at,
+                                   default_country=default_country, golden_id=golden_id)
+        [result] = self.ingest_many(
+            system, [PageItem(external_id, fields, source_updated_at, default_country)]
+        )
+        if isinstance(result, RejectedRecord):
+            raise result
+        return result
+
+    def ingest_many(self, system: str, items: Sequence[PageItem]) -> list[IngestOutcome | RejectedRecord]:
+        """Take a page of one system's records in, set-wise (:mod:`hub.master.pages`): one
+        result per item, in order, an outcome or the reason it is refused (to quarantine)."""
+        return pages.ingest_many(self, system, items)
+
+    def ingest_one(
+        self,
+        system: str,
+        external_id: str,
+        fields: Mapping[str, Any],
+        *,
+        source_updated_at: datetime | None = None,
+        default_country: str | None = None,
+        golden_id: int | None = None,
+    ) -> IngestOutcome:
+        """One record by itself, about eleven statements: what a page falls back to for a
+        changed record, a merge, or a record the database refused within its page."""
         data = {k: _clean(fields.get(k)) for k in CUSTOMER_FIELDS}
         digest = content_hash(data)
         link = get_link(self.session, system, ENTITY, external_id)
@@ -245,14 +274,19 @@ def audit_changes(
     after: Mapping[str, Any], actor: str,
 ) -> None:
     """One audit entry per field whose value changed (as in the document trail: text as shown)."""
-    for field, new in after.items():
-        old = before.get(field)
-        if old != new:
-            session.add(AuditEntry(
-                entity_type=entity, hub_id=hub_id, field=field,
-                before=None if old is None else str(old), after=None if new is None else str(new),
-                actor=actor[:120],
-            ))
+    session.add_all(AuditEntry(**row) for row in audit_rows(entity, hub_id, before, after, actor, utcnow()))
+
+
+def audit_rows(
+    entity: str, hub_id: int, before: Mapping[str, Any], after: Mapping[str, Any], actor: str,
+    when: datetime,
+) -> list[dict[str, Any]]:
+    """The audit rows of :func:`audit_changes`, for a page to write set-wise."""
+    return [
+        audit_row(entity, hub_id, field, None if before.get(field) is None else str(before.get(field)),
+                  None if new is None else str(new), actor, when)
+        for field, new in after.items() if before.get(field) != new
+    ]
 
 
 def replace_findings(
@@ -282,17 +316,15 @@ def _clean(value: Any) -> str | None:
 
 
 def _fill(source: CustomerSource, data: dict[str, Any], norm: NormalisedCustomer, when: datetime) -> None:
-    source.data = data
-    source.name = norm.name
-    source.name_key = norm.name_key
-    source.legal_form = norm.legal_form
-    source.tax_id = norm.tax_id
-    source.email = norm.email
-    source.email_domain = norm.email_domain
-    source.phone = norm.phone
-    source.street = norm.street
-    source.city = norm.city
-    source.postcode = norm.postcode
-    source.country = norm.country
-    source.source_updated_at = when
-    source.received_at = utcnow()
+    for column, value in source_row(data, norm, when, utcnow()).items():
+        setattr(source, column, value)
+
+
+def source_row(
+    data: dict[str, Any], norm: NormalisedCustomer, when: datetime, received: datetime
+) -> dict[str, Any]:
+    """A source record's content columns: the record as mapped and its match form."""
+    return {
+        "data": data, **{column: getattr(norm, column) for column in _STORED_FIELDS},
+        "source_updated_at": when, "received_at": received,
+    }

@@ -150,7 +150,12 @@ def blocking_keys(rec: MatchRecord) -> list[str]:
             first = rec.name_tokens[0] if rec.name_tokens else ""
             if len(first) >= 4:
                 keys.append(f"w:{first}:{rec.country or ''}")
-    return keys
+    # a key is at most what match_keys.key holds (String(160)): a 300-character name still
+    # blocks, on its first 158 characters, instead of being refused by the database
+    return [key[:KEY_LENGTH] for key in keys]
+
+
+KEY_LENGTH = 160
 
 
 @dataclass(slots=True)
