@@ -17,10 +17,11 @@ One module for both sides, so the API and the connectors can never disagree on w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+import re
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema, model_validator
 from sqlalchemy import Float, Numeric, String, Table
 
 #: ``Numeric(18, 4)``, the hub's money and quantity column: 14 digits before the point.
@@ -75,11 +76,16 @@ def _clean_text(value: str) -> str:
     return value
 
 
-def text(max_length: int, min_length: int = 0, pattern: str | None = None) -> Any:
+#: What :func:`text` documents in the OpenAPI: no NUL (lone surrogates, which no JSON schema
+#: pattern can name, are refused by the validator alone).
+NO_NUL = r"^[^\x00]*$"
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
     """A string type for an API model that fits a ``String(max_length)`` column."""
     return Annotated[
         str,
-        StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern),
+        StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL),
         AfterValidator(_clean_text),
     ]
 
@@ -102,11 +108,48 @@ def number_problem(value: Any, precision: int = MONEY_PRECISION, scale: int = MO
     return None
 
 
-#: Money or a quantity in an API model: finite, 4 decimals at most, and fits ``Numeric(18, 4)``.
-Money = Annotated[
-    Decimal,
-    Field(allow_inf_nan=False, gt=-MONEY_LIMIT, lt=MONEY_LIMIT, decimal_places=MONEY_SCALE),
-]
+#: The plain decimal strings an API model takes for money (at most 14 digits, 4 decimals).
+_DIGITS = r"(?:0|[1-9][0-9]{0,13})(?:\.[0-9]{1,4})?"
+_PATTERNS = {
+    "any": rf"^-?{_DIGITS}$",
+    "nonnegative": rf"^{_DIGITS}$",
+    # above zero: 1 … 99999999999999.9999, or 0.0001 … 0.9999
+    "positive": r"^(?:[1-9][0-9]{0,13}(?:\.[0-9]{1,4})?|0\.(?:[1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$",
+}
+_LARGEST = 10**14 - 1  # a JSON number's bound: float cannot hold 99999999999999.9999
+_MINIMUM = {"any": -_LARGEST, "nonnegative": 0, "positive": 0.0001}
+_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
+
+
+def money(sign: Literal["any", "nonnegative", "positive"] = "any") -> Any:
+    """Money or a quantity in an API model, as its OpenAPI says and nothing else: a JSON
+    number within the bounds (rounded to 4 decimals, as the column would), or a plain decimal
+    string (``"25.50"``) that fits ``Numeric(18, 4)`` exactly. Infinity, NaN, 1e30, a bool
+    and strings like ``"1e3"`` are refused with 422."""
+    pattern = re.compile(_PATTERNS[sign])
+    minimum = _MINIMUM[sign]
+
+    def parse(value: Any) -> Decimal:
+        if isinstance(value, str):
+            if not pattern.fullmatch(value):
+                raise ValueError(f"not a decimal of at most 14 digits and 4 decimals{' above 0' if sign == 'positive' else ''}"
+                                 f"{', not negative' if sign == 'nonnegative' else ''}: {_short(value)}")
+            return Decimal(value)
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise ValueError("a number or a decimal string is required")
+        problem = number_problem(value)
+        if problem:
+            raise ValueError(problem)
+        if not minimum <= value <= _LARGEST:
+            raise ValueError(f"{_short(value)} is out of range ({minimum} … {_LARGEST})")
+        return Decimal(str(value)).quantize(_QUANTUM, ROUND_HALF_EVEN)
+
+    schema = {"anyOf": [{"type": "number", "minimum": minimum, "maximum": _LARGEST},
+                        {"type": "string", "pattern": _PATTERNS[sign]}]}
+    return Annotated[Decimal, PlainValidator(parse, json_schema_input_type=Any), WithJsonSchema(schema, mode="validation")]
+
+
+Money = money()
 #: A hub id in an API model (a database primary key).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 

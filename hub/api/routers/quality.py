@@ -4,6 +4,7 @@ them, and a CSV for the source system's owners (hub.master.quality)."""
 from __future__ import annotations
 
 import csv
+import re
 import io
 from typing import Annotated
 
@@ -68,6 +69,7 @@ def finding_export(
     writer = csv.writer(out)
     for row in quality.export_rows(session, system):
         writer.writerow([quality.safe_cell(v) for v in row])
-    name = f"customer-findings-{system or 'all'}.csv".replace('"', "")
+    # a header is latin-1: any other character of the system's name (and quotes) become "_"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"customer-findings-{system or 'all'}") + ".csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

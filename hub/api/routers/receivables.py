@@ -178,12 +178,16 @@ def counts(field: str, session: SessionDep, _t: Finance) -> list[dict[str, Any]]
     return _call(reports.code_counts, session, field)  # type: ignore[no-any-return]
 
 
-@router.get("/export/{report}.{fmt}")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/export/{report}.{fmt}", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}, "description": "The report as a file"}})
 def export(report: str, fmt: Literal["csv", "xlsx"], session: SessionDep, _t: Finance,
            as_of: date | None = None, by: Literal["stage", "customer", "owner"] = "stage") -> Response:
     """``ageing``, ``funnel``, ``overdue`` or ``counts:<field>`` as CSV or XLSX."""
     rows = _call(reports.report_rows, session, report, as_of or date.today(), by)
-    media = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    media = "text/csv" if fmt == "csv" else XLSX
     filename = f"{report.replace(':', '-')}.{fmt}"
     return Response(reports.export(rows, fmt, report.replace(":", "-")), media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
