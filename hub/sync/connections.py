@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from connectors.registry import available
 from hub.outbox.models import OutboxDelivery
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
-from hub.sync.secrets import decrypt, encrypt, rotate, split_credentials
+from hub.sync.secrets import SecretsError, decrypt, encrypt, rotate, split_credentials
 
 #: Deliveries that still wait for their target (``dead`` ones are kept and replayable).
 WAITING = ("pending",)
@@ -126,6 +126,10 @@ def rotate_key(session: Session, old_key: str, new_key: str) -> int:
     count = 0
     for connection in session.scalars(select(Connection)):
         if connection.secrets_encrypted:
-            connection.secrets_encrypted = rotate(connection.secrets_encrypted, old_key, new_key)
+            try:
+                connection.secrets_encrypted = rotate(connection.secrets_encrypted, old_key, new_key)
+            except SecretsError:
+                raise SecretsError(f"--old-key is not the key connection {connection.name!r}'s secrets were "
+                                   "stored with; nothing was re-encrypted") from None
             count += 1
     return count

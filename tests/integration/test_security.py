@@ -65,6 +65,7 @@ ROLES: dict[str, set[str]] = {
     "POST /api/v1/connections": IT,
     "POST /api/v1/connections/{name}/test": IT,
     "POST /api/v1/connections/{name}/sync": IT,
+    "DELETE /api/v1/connections/{name}": IT,
     "GET /api/v1/dead-letters": IT,
     "POST /api/v1/dead-letters/replay": IT,
     "GET /api/v1/orders": ANY,
@@ -291,7 +292,7 @@ def test_secrets_are_ciphertext_at_rest_and_the_rotation_command_moves_them_to_a
            "HUB_SECRET_KEY": "new-key"}
     wrong = _hub(env, "secrets", "rotate", "--old-key", "not-the-key")
     assert wrong.returncode != 0
-    assert "HUB_SECRET_KEY is not the key they were stored with" in wrong.stdout + wrong.stderr
+    assert "--old-key is not the key connection" in wrong.stdout + wrong.stderr
     assert _stored(database_url) == before  # all or nothing
 
     done = _hub(env, "secrets", "rotate", "--old-key", "old-key")
