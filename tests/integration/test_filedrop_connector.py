@@ -247,3 +247,39 @@ def test_an_xlsx_zip_bomb_is_refused_fast_moved_to_failed_and_not_tried_again(dr
     assert letter.external_id == "accounts_bomb.xlsx" and "a zip bomb, not an export" in letter.error
     [again] = drop.sync("crmfiles", ["customers"])
     assert (again.read, again.failed) == (0, 0) and not (inbox / "accounts_bomb.xlsx").exists()
+
+
+def test_a_killed_sync_is_marked_failed_and_the_next_sync_goes_on_at_once(drop, inbox, database_url, mappings_dir):
+    import signal
+    import subprocess
+    import sys
+    import time as clock
+
+    from hub.sync.models import SyncRun
+
+    write_csv(inbox / "accounts_de.csv", [HEADER, *(account(f"A-{i}", f"Firma Nummer {i} GmbH", "Berlin", "DE")
+                                                   for i in range(150))])
+    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir),
+           "HUB_SECRET_KEY": KEY}
+    child = subprocess.Popen([sys.executable, "-c", "from hub.cli import main; main()", "sync", "crmfiles",
+                              "--stream", "customers"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = clock.monotonic() + 60
+        while clock.monotonic() < deadline:
+            with session_scope(database_url) as session:
+                if (session.scalar(select(SyncRun.read)) or 0) > 0:
+                    break
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            clock.sleep(0.1)
+        child.send_signal(signal.SIGKILL)  # mid-run: the run says "running", the lease is held
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    [rerun] = drop.sync("crmfiles", ["customers"])  # not "busy" for the 10 minutes of the dead lease
+    assert rerun.status == "done" and rerun.created + rerun.unchanged == 150
+    with session_scope(database_url) as session:
+        runs = session.execute(select(SyncRun.status, SyncRun.error).order_by(SyncRun.id)).all()
+        assert session.scalar(select(func.count()).select_from(Link).where(Link.system == "crmfiles")) == 150
+    assert [(status, (error or "").split(":")[0]) for status, error in runs] == [
+        ("failed", "interrupted"), ("done", "")]
