@@ -89,8 +89,14 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="uvicorn worker processes."),
+    scheduler: bool = typer.Option(
+        True, help="Without a broker: dispatch the outbox, run due syncs and the receivables "
+        "scan in this process (what beat and workers do when scaled out).",
+    ),
 ) -> None:
     """Apply migrations, then serve the API (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
     from hub.db import session_scope
@@ -99,6 +105,10 @@ def serve(
     url = db_url()
     with session_scope(url) as session:
         mark_interrupted(session)  # runs of a process killed before this start
+    if scheduler and not get_settings().broker_url:
+        os.environ["HUB_EMBEDDED_SCHEDULER"] = "1"  # read by each uvicorn worker's settings
+        get_settings.cache_clear()  # this process's too: hub.api.main builds its app from them
+        err.print("embedded scheduler: outbox every 2 s, due syncs every 30 s, receivables scan hourly")
     err.print(f"database {url}; API docs at http://{host}:{port}/docs")
     err.print("create a token with: hub token create --role admin")
     # log_config=None: uvicorn's access log goes through the hub's formatter (JSON or text)

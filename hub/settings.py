@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         description="Folder of YAML mappings: column maps, matching rules, survivorship "
         "(default ./mappings when it exists, else the bundled folder).",
     )
+    embedded_scheduler: bool = Field(
+        default=False,
+        description="Run beat's schedule (outbox dispatch, due syncs, receivables scan) inside the "
+        "serving process; `hub serve` and `hub demo` turn it on when no broker is set.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Key that encrypts connection secrets at rest.",

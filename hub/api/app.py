@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="One customer master, enter-once documents and receivables per sales stage, "
         "between ERP, finance and legacy CRM systems. Every /api route needs an API token "
         "(`hub token create --role R`) with a role that may use it.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings or get_settings()
     install_query_redaction()  # query values (e-mails, tax ids) stay out of the access log
@@ -50,6 +53,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_limits(app)  # body size (413 before parsing or auth), 422s that always encode
     install_security(app)  # headers and the cross-origin refusal on every answer, pages and API
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The embedded default runs its own beat (hub.scheduler) while it serves: dispatch, due
+    syncs and the receivables scan happen without a command, as workers and beat do them in
+    the scaled-out setup. Off unless asked (``hub serve``/``hub demo`` ask), so an app made
+    for a test or behind real workers never dispatches on its own."""
+    settings: Settings = app.state.settings
+    if settings.embedded_scheduler and settings.broker_url is None:
+        from hub.scheduler import running
+
+        with running(settings.database_url):
+            yield
+    else:
+        yield
 
 
 def _client_errors(app: FastAPI) -> None:

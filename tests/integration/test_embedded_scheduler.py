@@ -1,0 +1,111 @@
+"""The embedded default delivers on its own (issue 16): `hub serve` with no broker runs beat's
+schedule in-process, so an order posted once reaches the ERP in seconds without a command.
+
+A real `hub serve` process on SQLite, a real web-hook target; nothing here calls the
+dispatcher."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.auth.models import Role
+from hub.auth.tokens import create_token
+from hub.db import session_scope
+from hub.master.ingest import CustomerMaster
+from hub.migrate import upgrade
+from hub.sync.connections import add_connection
+from tests.support.sink import webhook_sink
+
+KEY = "scheduler-test-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "serve", "--port", str(port), *extra],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"hub serve did not start: {proc.stderr.read() if proc.stderr else ''}")
+
+
+@pytest.fixture
+def served(tmp_path: Path, mappings_dir: Path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url)
+    (mappings_dir / "routes.yaml").write_text(
+        "routes:\n  order:\n    entered_in: [crm, hub]\n    send_to: [{connection: erp, stream: orders}]\n"
+        "ownership:\n  order: {status: erp}\n"
+    )
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_MAPPINGS_DIR": str(mappings_dir),
+           "HUB_SECRET_KEY": KEY}
+    env.pop("HUB_BROKER_URL", None)
+    with webhook_sink(prefix="SO") as sink, session_scope(url) as session:
+        add_connection(session, name="erp", kind="webhook", settings={"url": sink.url},
+                       secrets={"signing_secret": sink.secret}, secret_key=KEY)
+        golden = CustomerMaster(session, mappings_dir).ingest(
+            "crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"}).golden_id
+        token = create_token(session, Role.sales, "a.sales")[1]
+        session.commit()
+        yield env, sink, golden, token
+
+
+def _post_order(port: int, token: str, golden: int) -> None:
+    answer = httpx.post(
+        f"http://127.0.0.1:{port}/api/v1/orders", headers={"Authorization": f"Bearer {token}"},
+        json={"number": "WEB-1", "customer_id": golden, "owner": "a.sales",
+              "lines": [{"product": "P-100", "quantity": "3", "unit_price": "25.50"}]},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_an_order_posted_to_hub_serve_reaches_the_erp_without_a_command(served):
+    env, sink, golden, token = served
+    port = _free_port()
+    proc = _serve(env, port)
+    try:
+        started = time.monotonic()
+        _post_order(port, token, golden)
+        while not sink.of("orders") and time.monotonic() - started < 20:
+            time.sleep(0.2)
+        took = time.monotonic() - started
+        assert [o["data"]["number"] for o in sink.of("orders")] == ["WEB-1"], "never delivered"
+        assert took < 10, f"delivered after {took:.1f} s"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_no_scheduler_means_nothing_moves_on_its_own(served):
+    """The switch works both ways: `--no-scheduler` (or a broker) leaves it to beat."""
+    env, sink, golden, token = served
+    port = _free_port()
+    proc = _serve(env, port, "--no-scheduler")
+    try:
+        _post_order(port, token, golden)
+        time.sleep(5)
+        assert sink.of("orders") == []
+    finally:
+        proc.terminate()
+        proc.wait(10)
