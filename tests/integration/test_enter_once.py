@@ -84,7 +84,7 @@ def test_an_order_entered_in_the_crm_becomes_one_sale_in_tryton_and_the_crm_lear
     assert _deliveries(database_url) == sent
 
     # A retried delivery (the answer was lost: the hub never linked the sale) finds the sale
-    # Tryton already has by its reference and makes no second one.
+    # Tryton already has by the hub's ref (a line of its comment) and makes no second one.
     with session_scope(database_url) as session:
         session.execute(delete(Link).where(Link.id == erp_order.id))
         session.execute(update(OutboxDelivery).where(OutboxDelivery.target == "erp").values(

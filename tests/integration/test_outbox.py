@@ -245,7 +245,7 @@ def test_a_record_the_connector_fails_on_is_set_aside_and_the_batch_goes_on(
     for number in ("CRM-1", "CRM-2", "CRM-3"):
         _enter_in_crm(database_url, mappings_dir, number=number)
     with session_scope(database_url) as session:
-        first, second, third = session.scalars(select(Order.id).order_by(Order.id))
+        _first, second, _third = session.scalars(select(Order.id).order_by(Order.id))
     with webhook_sink(prefix="SO") as erp:
         with session_scope(database_url) as session:
             add_connection(session, name="erp", kind="webhook-buggy", secret_key=KEY,

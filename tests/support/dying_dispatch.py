@@ -43,7 +43,7 @@ def main(hub_ref: str, batch: int) -> None:
         init(self, engine, batch_size)
 
     TrytonConnector.write = write_then_die  # type: ignore[method-assign]
-    Dispatcher.__init__ = small_batches  # type: ignore[method-assign]
+    Dispatcher.__init__ = small_batches  # type: ignore[method-assign,assignment]
     app(["outbox", "dispatch"], standalone_mode=True)
 
 
