@@ -6,8 +6,8 @@ Per (connection, stream) run:
    connection's circuit breaker;
 2. read pages since the cursor minus an overlap window — equal timestamps and clock skew lose
    nothing, and re-read records are recognised as unchanged by their content hash;
-3. map each record (``mappings/connectors/<kind>.yaml``) and apply the page: customers one by
-   one to the master, documents set-wise to the document store; a record that fails is kept
+3. map each record (``mappings/connectors/<kind>.yaml``) and apply the page: customers set-wise
+   to the master, documents set-wise to the document store; a record that fails is kept
    as a dead letter with its payload and error, and the batch goes on;
 4. commit each page together with the cursor (for streams read in cursor order; otherwise the
    cursor moves once, after the last page), so the cursor never passes uncommitted records.
@@ -37,6 +37,7 @@ from hub.db import as_utc, insert_if_absent, session_scope, utcnow
 from hub.documents.ingest import DocumentStore
 from hub.jsonable import jsonable
 from hub.master.ingest import CustomerMaster, RejectedRecord
+from hub.master.pages import PageItem
 from hub.observability import logs, metrics
 from hub.outbox.routes import load_routes
 from hub.receivables.scan import refresh as refresh_receivables
@@ -112,12 +113,15 @@ class Applier:
 
         Documents go in as one set-wise page; should the database refuse the page (a value too
         long for its column, say), it is retried record by record so only the culprit fails.
-        Customers go one by one (each is matched against the ones before it), but unchanged
-        ones are recognised for the whole page in one query first.
+        Customers go in as one set-wise page of the customer master too
+        (``CustomerMaster.ingest_many``: each is matched against the store and the page's
+        earlier records, and one the database refuses fails alone).
         """
         if entity == "customer":
-            same = self.master.unchanged(self.system, [(r.external_id, f) for r, f in page])
-            return [Change.unchanged if r.external_id in same else self._one(entity, r, f) for r, f in page]
+            outcomes = self.master.ingest_many(
+                self.system, [PageItem(r.external_id, f, _when(r.cursor)) for r, f in page]
+            )
+            return [o if isinstance(o, Exception) else o.change for o in outcomes]
         try:
             with self.session.begin_nested():
                 return list(self.documents.apply_many(self.system, entity, [(r.external_id, f) for r, f in page]))

@@ -7,7 +7,9 @@ with its row number (as a spreadsheet shows it) and reason, like a row without a
 repeated id or a field over ``import_max_field_chars``; every other row goes in. Only what
 concerns the whole file (no header, binary, an XLSX over its size limits) refuses it.
 
-Each row runs in its own savepoint. Work is committed in batches, so an interrupted import
+Rows go into the customer master as set-wise pages (``CustomerMaster.ingest_many``: matched
+against the store and against each other, written in a few statements; a row the database
+refuses is quarantined alone). Work is committed in batches, so an interrupted import
 keeps what it did and a re-run finds those rows unchanged; a row still bad refreshes its open
 quarantine entry instead of adding one, and a corrected row closes it. A run whose process
 was killed is marked failed (``hub.sync.runs``) when the next import starts. A full export
@@ -31,6 +33,7 @@ from connectors.files.limits import Limits
 from hub.config.loader import ConfigError, load_model, read_yaml, line_of
 from hub.db import session_scope, utcnow
 from hub.master.ingest import CUSTOMER_FIELDS, ENTITY, CustomerMaster, RejectedRecord
+from hub.master.pages import PageItem
 from hub.sync.links import Change, mark_missing
 from hub.sync.models import QuarantinedRecord, SyncRun
 from hub.settings import get_settings
@@ -230,6 +233,21 @@ def _apply_batch(
     file, max_chars = Path(source_name).name, get_settings().import_max_field_chars
     with session_scope(database_url) as session:
         master = CustomerMaster(session, mappings_dir)
+        page: list[tuple[Row, str, dict[str, Any], PageItem]] = []  # rows fit to go in
+
+        def set_aside(row: Row, external_id: str, fields: dict[str, Any], reason: str, key: str | None) -> None:
+            summary.quarantined += 1
+            if len(summary.reasons) < 20:
+                summary.reasons.append(f"row {row.number}: {reason}")
+            shown = {f: v if v is None or len(v) <= max_chars else f"{v[:200]}… ({len(v):,} characters)"
+                     for f, v in fields.items()}
+            quarantine(
+                session, entity_type=ENTITY, system=system, source=source_name,
+                reason=reason, row_number=row.number, external_id=external_id or None,
+                run_id=summary.run_id, key=key,
+                payload={"fields": shown, "row": row.values or row.raw, "default_country": mapping.default_country},
+            )
+
         for row in batch:
             summary.read += 1
             values = row.values
@@ -237,41 +255,30 @@ def _apply_batch(
             fields = {f: values.get(column) for f, column in mapping.columns.items()}
             if row.error and len(row.raw) > id_position:  # which record the bad row was, for people
                 external_id = row.raw[id_position].strip()[:200]
-            key = None  # the record's own entry (by id), unless the row is the problem:
-            try:
-                problem = _problem(row, mapping, fields, file, seen, max_chars)
-                if problem is not None:
-                    if row.error or not external_id or external_id in seen:
-                        key = row_key(None, values or row.raw, source_name)  # this row of this file
-                    raise RejectedRecord(problem)
-                seen[external_id] = row.number
-                when = None
-                if mapping.updated_at_column and values.get(mapping.updated_at_column):
-                    try:
-                        when = _timestamp(values[mapping.updated_at_column])
-                    except ValueError:
-                        raise RejectedRecord(
-                            f"{mapping.updated_at_column} {values[mapping.updated_at_column]!r}: not a date/time"
-                        ) from None
-                with session.begin_nested():
-                    outcome = master.ingest(
-                        system, external_id, fields,
-                        source_updated_at=when, default_country=mapping.default_country,
-                    )
-            except RejectedRecord as exc:
-                summary.quarantined += 1
-                if len(summary.reasons) < 20:
-                    summary.reasons.append(f"row {row.number}: {exc.reason}")
-                shown = {f: v if v is None or len(v) <= max_chars else f"{v[:200]}… ({len(v):,} characters)"
-                         for f, v in fields.items()}
-                quarantine(
-                    session, entity_type=ENTITY, system=system, source=source_name,
-                    reason=exc.reason, row_number=row.number, external_id=external_id or None,
-                    run_id=summary.run_id, key=key,
-                    payload={"fields": shown, "row": values or row.raw, "default_country": mapping.default_country},
-                )
+            problem = _problem(row, mapping, fields, file, seen, max_chars)
+            if problem is not None:
+                key = None  # the record's own entry (by id), unless the row is the problem:
+                if row.error or not external_id or external_id in seen:
+                    key = row_key(None, values or row.raw, source_name)  # this row of this file
+                set_aside(row, external_id, fields, problem, key)
                 continue
-            if outcome.change is Change.created:
+            seen[external_id] = row.number
+            when = None
+            if mapping.updated_at_column and values.get(mapping.updated_at_column):
+                try:
+                    when = _timestamp(values[mapping.updated_at_column])
+                except ValueError:
+                    set_aside(row, external_id, fields,
+                              f"{mapping.updated_at_column} {values[mapping.updated_at_column]!r}: not a date/time",
+                              None)
+                    continue
+            page.append((row, external_id, fields, PageItem(external_id, fields, when, mapping.default_country)))
+        # the rows fit to go in, as one set-wise page of the customer master
+        outcomes = master.ingest_many(system, [item for *_, item in page])
+        for (row, external_id, fields, _item), outcome in zip(page, outcomes, strict=True):
+            if isinstance(outcome, RejectedRecord):
+                set_aside(row, external_id, fields, outcome.reason, None)
+            elif outcome.change is Change.created:
                 summary.created += 1
                 summary.decisions[outcome.decision or "new"] += 1
             elif outcome.change is Change.updated:
