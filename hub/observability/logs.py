@@ -154,4 +154,7 @@ def configure_logging(fmt: str | None = None, level: str | int | None = None,
     root.addHandler(handler)
     install_query_redaction()
     root.setLevel(level or os.environ.get("HUB_LOG_LEVEL", "INFO").upper())
+    # Alembic's INFO lines ("setup plugin …", "Running upgrade …") are for whoever debugs a
+    # migration, not every command's output: shown only when the hub logs at DEBUG
+    logging.getLogger("alembic").setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     return handler
