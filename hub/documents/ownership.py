@@ -46,9 +46,11 @@ def check_may_update(principal: Principal, existing_owner: str | None, *, exists
                      new_owner: str | None) -> str | None:
     """The owner an entered order is stored with, or ``NotYourOrder`` when a sales caller
     updates an order that is not its own (``exists`` and another ``existing_owner``) or names
-    another salesperson as ``new_owner``. A sales caller's order without owner becomes its own."""
+    another salesperson as ``new_owner``. A sales caller's order without owner becomes its own;
+    an update that names no owner keeps the stored one (a client leaving the field out does not
+    take the order away from its salesperson)."""
     if principal.role != Role.sales:
-        return new_owner
+        return new_owner if new_owner is not None or not exists else existing_owner
     if exists and not owns(principal, existing_owner):
         raise NotYourOrder(f"this order belongs to {existing_owner or 'no salesperson'}; "
                            "a sales token may update only its own orders")

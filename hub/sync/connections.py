@@ -16,9 +16,9 @@ are dropped (counted) and the waiting deliveries marked dead (replayable once it
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from connectors.registry import available
@@ -110,15 +110,20 @@ def remove_connection(session: Session, name: str, force: bool = False) -> dict[
             f"connection {name!r} has {letters} open dead letter(s) and {waiting} delivery(ies) waiting for it: "
             "replay them first, or remove with --force to drop the dead letters and mark the deliveries dead"
         )
-    cursors = session.execute(delete(SyncCursor).where(SyncCursor.connection_id == connection.id)).rowcount
-    dropped = session.execute(delete(DeadLetter).where(DeadLetter.connection_id == connection.id)).rowcount
+    cursors = _count(session.execute(delete(SyncCursor).where(SyncCursor.connection_id == connection.id)))
+    dropped = _count(session.execute(delete(DeadLetter).where(DeadLetter.connection_id == connection.id)))
     session.execute(update(OutboxDelivery).where(OutboxDelivery.target == name, OutboxDelivery.status.in_(WAITING))
                     .values(status="dead", last_error=f"connection {name!r} was removed"))
-    runs = session.execute(update(SyncRun).where(SyncRun.connection_id == connection.id)
-                           .values(connection_id=None)).rowcount
+    runs = _count(session.execute(update(SyncRun).where(SyncRun.connection_id == connection.id)
+                                  .values(connection_id=None)))
     session.delete(connection)
     session.flush()
     return {"cursors": cursors, "dead_letters_dropped": dropped, "deliveries_marked_dead": waiting, "runs_kept": runs}
+
+
+def _count(result: Any) -> int:
+    """Rows a DELETE or UPDATE touched (``CursorResult.rowcount``; ``execute`` is typed wider)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def rotate_key(session: Session, old_key: str, new_key: str) -> int:

@@ -81,6 +81,8 @@ def test_another_salesperson_cannot_rewrite_or_take_over_an_order(client: Any, d
     _i, it = _named(database_url, Role.it, "it desk")
     assert client.post("/api/v1/orders", json=_order(golden_id, price="90", owner="bert"), headers=it).status_code == 200
     assert _state(database_url)[0] == "bert"  # IT may reassign
+    assert client.post("/api/v1/orders", json=_order(golden_id, price="80"), headers=it).json()["change"] == "updated"
+    assert _state(database_url)[0] == "bert"  # an update naming no owner keeps the owner
 
 
 def test_only_the_owner_and_finance_see_the_payment_side_of_an_order(client: Any, database_url: str, golden_id: int) -> None:
