@@ -2,7 +2,9 @@
 
 Each view is one grouped query (the database does the summing over a million instalments);
 Python only pivots the handful of groups it returns. Ageing buckets are days past the due date,
-with the edges from the pipeline (``ageing_buckets``) or the caller. The overdue list reads
+with the edges from the pipeline (``ageing_buckets``) or the caller. Orders set aside (figures
+or dates a job could not process) are left out of every view until corrected; the finance
+page and ``GET …/set-aside`` list them. The overdue list reads
 rows into Python: a row it cannot read (a date or figure written around the hub) sets its
 order aside (``isolation.py``, step ``report``) and the list shows the others. Exports go
 through ``hub.exports``: no text from the data becomes a spreadsheet formula.
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from hub.documents.models import Opportunity, Order, ServiceCase
 from hub.exports import table_bytes
 from hub.master.models import GoldenCustomer
-from hub.receivables.isolation import SetAsideLog, guarded, order_label
+from hub.receivables.isolation import SetAsideLog, guarded, not_set_aside, order_label
 from hub.receivables.models import Alert, Instalment, OrderStage, ReceivableOrder
 from hub.receivables.pipeline import current_versions, load_version
 
@@ -60,7 +62,8 @@ def ageing(session: Session, as_of: date, by: AgeingBy = "stage", buckets: list[
     key = {"stage": Instalment.stage, "customer": Order.customer_id, "owner": ReceivableOrder.owner}[by]
     query = select(key.label("key"), Instalment.currency, bucket.label("bucket"), func.sum(Instalment.outstanding),
                    func.count()).where(
-        Instalment.due_date.is_not(None), Instalment.status != "paid", Instalment.outstanding > 0)
+        Instalment.due_date.is_not(None), Instalment.status != "paid", Instalment.outstanding > 0,
+        not_set_aside(session, Instalment.order_id))
     if by == "customer":
         query = query.join(Order, Order.id == Instalment.order_id)
     elif by == "owner":
@@ -97,7 +100,7 @@ def funnel(session: Session, pipeline: str | None = None) -> dict[str, Any]:
         .join(Order, Order.id == OrderStage.order_id)
         .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
         .join(PipelineVersion, PipelineVersion.id == ReceivableOrder.pipeline_version_id)
-        .where(PipelineVersion.pipeline == spec.name).group_by(OrderStage.stage))}
+        .where(PipelineVersion.pipeline == spec.name, not_set_aside(session, Order.id)).group_by(OrderStage.stage))}
     enrolled = session.scalar(select(func.count()).select_from(ReceivableOrder).join(PipelineVersion)
                               .where(PipelineVersion.pipeline == spec.name)) or 0
     out, previous = [], enrolled
@@ -122,7 +125,7 @@ def overdue(session: Session, as_of: date, owner: str | None = None, limit: int 
     """Overdue instalments, worst first, with their open alert. Orders whose rows cannot be
     read are set aside (in ``log``, else recorded for the next scan to re-check) and left out."""
     log = log if log is not None else SetAsideLog()
-    where = [Instalment.status == "overdue"]
+    where = [Instalment.status == "overdue", not_set_aside(session, Instalment.order_id)]
     if owner is not None:
         where.append(ReceivableOrder.owner == owner)
     order_by = (Instalment.alert_level.desc(), Instalment.overdue_from, Instalment.id)

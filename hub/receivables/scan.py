@@ -31,12 +31,20 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, insert, literal, or_, select, text, true, update
+from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
 
 from hub.db import serialize, session_scope, utcnow
 from hub.receivables.allocation import allocate, changed_since, resolve_targets
-from hub.receivables.isolation import SetAsideLog, describe, earlier, guarded, is_record_error, order_label
+from hub.receivables.isolation import (
+    MONEY_LIMIT,
+    SetAsideLog,
+    describe,
+    earlier,
+    guarded,
+    is_record_error,
+    order_label,
+)
 from hub.receivables.models import (
     Alert,
     AlertDelivery,
@@ -139,6 +147,8 @@ def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_
         alert_due = alert_due_expression(level, as_of)
         candidates = and_(Instalment.pipeline_version_id == version_id,
                           or_(may_change(pipeline, previous, as_of), Instalment.alert_level > Instalment.alerted_level))
+        if session.get_bind().dialect.name == "sqlite":
+            set_aside_unstorable(session, log, candidates)
 
         def run(ids: list[int] | None, status: Any = status, level: Any = level, differs: Any = differs,
                 alert_due: Any = alert_due, candidates: Any = candidates, version_id: int = version_id) -> list[Any]:
@@ -184,6 +194,21 @@ def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_
     for version_id, pipeline in versions.items():
         counts["deliveries_queued"] += _queue_deliveries(session, version_id, pipeline, scan_id)
     return counts
+
+
+def set_aside_unstorable(session: Session, log: SetAsideLog, where: Any) -> None:
+    """SQLite keeps any value in a ``Numeric(18, 4)`` column (text, 1e30) where PostgreSQL
+    refuses it: such a figure was written around the hub. The rows ``where`` admits that hold
+    one set their order aside, as their evaluation would have failed on PostgreSQL."""
+    money = (Instalment.amount, Instalment.paid, Instalment.invoiced, Instalment.tolerance)
+    bad = or_(*[or_(func.typeof(c).not_in(["integer", "real"]), func.abs(c) >= MONEY_LIMIT) for c in money])
+    label = order_label(session)
+    for order_id, reference in session.execute(select(Instalment.order_id, Instalment.reference)
+                                               .where(where, bad, log.not_set_aside(Instalment.order_id))).all():
+        if order_id not in log.ids():
+            log.set_aside(session, "order", order_id, "evaluate",
+                          f"{reference}: an amount that is not a number or beyond the largest the hub keeps "
+                          f"({MONEY_LIMIT:,} less a cent)", label(order_id))
 
 
 def alert_due_expression(level: Any, as_of: date) -> Any:
