@@ -10,6 +10,29 @@ from hub.terminal import json_text, safe
 orders_app = typer.Typer(help="Orders across every system.", no_args_is_help=True)
 
 
+def describe_instalment(instalment: dict | None, currency: str | None) -> str:
+    """"30 % on delivery: 1,200.00 EUR due 2026-12-31 (outstanding 1,200.00)" — a person's
+    line, not a Python dict."""
+    if not instalment:
+        return "nothing due"
+    amount = instalment.get("outstanding") or instalment.get("amount")
+    parts = [f"{instalment['stage']}: " if instalment.get("stage") else ""]
+    parts.append(f"{_money(amount)} {currency or ''}".rstrip() if amount is not None else "an amount")
+    parts.append(f" due {instalment.get('due_date') or 'when the stage is reached'}")
+    if instalment.get("status"):
+        parts.append(f" ({instalment['status']})")
+    return "".join(parts)
+
+
+def _money(value: object) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
 @orders_app.command("status")
 def orders_status(
     ref: str = typer.Argument(help="An order number from any system (CRM, ERP, hub)."),
@@ -42,8 +65,7 @@ def orders_status(
         lines.add_row(safe(line["product"]), safe(line["ordered"]), safe(line["shipped"]))
     console.print(lines)
     console.print(f"invoices: {len(status['invoices'])}, paid {safe(status['paid'])} {safe(status['currency'])}")
-    if status["next_instalment"]:
-        console.print(f"next due: {safe(status['next_instalment'])}")
+    console.print(f"next due: {safe(describe_instalment(status['next_instalment'], status['currency']))}")
     timeline = Table("when", "source", "what", "before", "after", title="timeline")
     for event in status["timeline"][:20]:
         timeline.add_row(*(safe(event[k]) for k in ("at", "source", "what", "before", "after")))

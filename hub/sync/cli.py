@@ -157,7 +157,7 @@ def connections_reset(name: str) -> None:
 
 
 def sync_command(
-    name: str,
+    name: str = typer.Argument(None, help="The connection (hub connections list); omit to see them."),
     stream: list[str] = typer.Option([], "--stream", help="Only these streams (repeatable)."),
     full: bool = typer.Option(False, "--full", help="Read everything, not only changes; flags vanished records."),
 ) -> None:
@@ -168,6 +168,16 @@ def sync_command(
     from hub.sync.secrets import SecretsError
 
     engine = _engine()
+    if not name:
+        from sqlalchemy import select
+
+        from hub.db import session_scope
+        from hub.sync.models import Connection
+
+        with session_scope(engine.database_url) as session:
+            names = [f"{c.name} ({c.kind})" for c in session.scalars(select(Connection).order_by(Connection.name))]
+        fail("which connection? " + (", ".join(names) if names else
+                                     "there are none yet: hub connections add NAME --kind KIND ..."), code=2)
     with progress_bar() as bar:
         tasks: dict[str, int] = {}
 

@@ -20,3 +20,20 @@ def test_a_command_on_a_new_database_prints_no_migration_chatter(tmp_path: Path)
                                 "HUB_LOG_LEVEL": "DEBUG"},
                            capture_output=True, text=True, timeout=120)
     assert "Running upgrade" in debug.stderr  # still there for whoever debugs a migration
+
+
+def test_hub_sync_without_a_name_lists_the_connections(tmp_path: Path) -> None:
+    from hub.db import session_scope
+    from hub.migrate import upgrade
+    from hub.sync.connections import add_connection
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        add_connection(session, name="erp", kind="webhook", settings={"url": "http://127.0.0.1:9/x"},
+                       secrets={"signing_secret": "s"}, secret_key="k")
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_SECRET_KEY": "k"}
+    result = subprocess.run([sys.executable, "-m", "hub", "sync"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "erp (webhook)" in result.stderr and "Traceback" not in result.stderr
