@@ -74,4 +74,5 @@ def sign_in(page: Any, base_url: str, token: str) -> None:
     page.goto(f"{base_url}/login")
     page.fill("#token", token)
     page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)  # signed in: redirected away from the form
     page.wait_for_load_state()
