@@ -27,7 +27,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -46,28 +45,18 @@ from hub.master.models import GOLDEN_FIELDS, GoldenCustomer
 from hub.observability import logs, metrics
 from hub.outbox.loaded import Loaded
 from hub.outbox.models import OutboxDelivery, OutboxEvent
+from hub.outbox.outcome import DeliveryReport, NotYet, Outcome, Skipped, Unexpected, Written
 from hub.outbox.routes import Routes, Target, load_routes
 from hub.sync.engine import SyncEngine, _connection, release_lease, renew_lease, take_lease
 from hub.sync.models import Link
+
+__all__ = ["DeliveryReport", "Dispatcher", "NotYet"]  # outcomes live in hub.outbox.outcome
 
 CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF_FIRST = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(hours=1)
 LEASE_STREAM = "~outbox"
 log = logging.getLogger(__name__)
-
-
-class NotYet(Exception):  # noqa: N818 - a state, not a failure
-    """The target lacks something this record refers to (its order, say): try again later."""
-
-
-@dataclass
-class DeliveryReport:
-    target: str
-    sent: int = 0
-    retrying: int = 0
-    dead: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 class Dispatcher:
@@ -178,7 +167,7 @@ class Dispatcher:
         self, target: str, connector: Connector, report: DeliveryReport, progress: Callable[[int], None] | None,
         claimed: list[OutboxDelivery], by_record: dict[tuple[str, int], list[OutboxDelivery]],
     ) -> bool:
-        outcome = _Outcome()
+        outcome = Outcome()
         system_down: str | None = None
         with session_scope(self.engine.database_url) as session:
             loaded = Loaded.read(session, list(by_record), {d.event_id for d in claimed})
@@ -186,12 +175,12 @@ class Dispatcher:
             for (entity, hub_id), deliveries in by_record.items():  # payloads; missing customers made
                 try:
                     if system_down:
-                        raise _Skipped(system_down)
+                        raise Skipped(system_down)
                     payload = self.payload(session, connector, target, entity, hub_id, loaded)
                     ready.append((deliveries, payload, loaded.links.get((entity, hub_id), {}).get(target)))
-                except (RecordError, NotYet, ConnectorError, OSError, _Skipped) as exc:
+                except (RecordError, NotYet, ConnectorError, OSError, Skipped) as exc:
                     system_down = outcome.failed_with(deliveries, exc) or system_down
-            written: list[_Written] = []
+            written: list[Written] = []
             for (deliveries, _payload, known), result in zip(ready, self._write_all(connector, ready), strict=True):
                 if isinstance(result, WriteResult):
                     written.append((deliveries, known, result))
@@ -229,7 +218,7 @@ class Dispatcher:
             session.expunge_all()
         return claimed
 
-    def _settle(self, session: Session, outcome: _Outcome, report: DeliveryReport) -> None:
+    def _settle(self, session: Session, outcome: Outcome, report: DeliveryReport) -> None:
         now = utcnow()
         if outcome.sent_rows:
             session.execute(update(OutboxDelivery), [
@@ -265,7 +254,7 @@ class Dispatcher:
         def write(item: tuple[list[OutboxDelivery], dict[str, Any], Any]) -> WriteResult | Exception:
             deliveries, payload, known = item
             if down.is_set():
-                return _Skipped("the target failed earlier in this batch")
+                return Skipped("the target failed earlier in this batch")
             try:
                 return connector.write(deliveries[0].stream, payload, known[0] if known else None)
             except RecordError as exc:
@@ -276,7 +265,7 @@ class Dispatcher:
             except Exception as exc:  # the connector failed on this record (a bug): set it aside alone
                 log.exception("outbox: writing %s %s to %s failed unexpectedly",
                               deliveries[0].entity_type, deliveries[0].hub_id, deliveries[0].target)
-                return _Unexpected(f"{type(exc).__name__}: {exc}")
+                return Unexpected(f"{type(exc).__name__}: {exc}")
 
         down = threading.Event()
         workers = max(1, int(connector.settings.get("concurrency", 1)))
@@ -285,8 +274,8 @@ class Dispatcher:
         with ThreadPoolExecutor(workers, thread_name_prefix="outbox") as pool:
             return list(pool.map(write, ready))
 
-    def _link_all(self, session: Session, target: str, written: list[_Written], loaded: Loaded,
-                  outcome: _Outcome) -> None:
+    def _link_all(self, session: Session, target: str, written: list[Written], loaded: Loaded,
+                  outcome: Outcome) -> None:
         """Link what the writes made, set-wise; a link the hub cannot record sets aside its own
         record only.
 
@@ -313,7 +302,7 @@ class Dispatcher:
                 except SQLAlchemyError as exc:
                     if known is None:  # not linked after all
                         loaded.links.get((deliveries[0].entity_type, deliveries[0].hub_id), {}).pop(target, None)
-                    self._not_linked(session, target, deliveries, result, exc, outcome)
+                    self._unlinkable(session, target, deliveries, result, exc, outcome)
                 else:
                     outcome.sent(deliveries, result.external_id)
             return
@@ -321,8 +310,8 @@ class Dispatcher:
             outcome.sent(deliveries, result.external_id)
 
     @staticmethod
-    def _not_linked(session: Session, target: str, deliveries: list[OutboxDelivery], result: WriteResult,
-                    exc: SQLAlchemyError, outcome: _Outcome) -> None:
+    def _unlinkable(session: Session, target: str, deliveries: list[OutboxDelivery], result: WriteResult,
+                    exc: SQLAlchemyError, outcome: Outcome) -> None:
         """Why the hub could not record what the target answered, naming both records."""
         entity, hub_id = deliveries[0].entity_type, deliveries[0].hub_id
         if isinstance(exc, IntegrityError):
@@ -474,51 +463,3 @@ def _not_linked(session: Session, wanted: list[tuple[str, int, Target]]) -> set[
             Link.hub_id.in_([p for p in parents.values() if p is not None]))))
         skip |= {(entity, i, connection) for i in ids if parents.get(i) not in linked}
     return skip
-
-
-@dataclass(frozen=True)
-class _Error:
-    text: str
-    fatal: bool  # the target refused the record: retrying the same data cannot help
-
-
-#: A record the target took: its deliveries, the link the hub had, the target's answer.
-_Written = tuple[list[OutboxDelivery], tuple[str, str | None, int] | None, WriteResult]
-
-
-class _Unexpected(Exception):  # noqa: N818
-    """The connector raised something outside its contract for this record: the record is
-    retried with backoff and ends dead, visible; the batch's other records go on."""
-
-
-class _Skipped(Exception):  # noqa: N818
-    """Not attempted: the target failed earlier in the batch."""
-
-
-@dataclass
-class _Outcome:
-    sent_rows: list[tuple[int, str]] = field(default_factory=list)
-    failed: list[tuple[OutboxDelivery, _Error]] = field(default_factory=list)
-
-    def sent(self, deliveries: list[OutboxDelivery], external_id: str) -> None:
-        self.sent_rows += [(d.id, external_id) for d in deliveries]
-
-    def retry(self, deliveries: list[OutboxDelivery], text: str) -> None:
-        self.failed += [(d, _Error(text, fatal=False)) for d in deliveries]
-
-    def dead(self, deliveries: list[OutboxDelivery], text: str) -> None:
-        self.failed += [(d, _Error(text, fatal=True)) for d in deliveries]
-
-    def failed_with(self, deliveries: list[OutboxDelivery], exc: Exception) -> str | None:
-        """Record why these were not sent; returns the reason when the target itself is down."""
-        if isinstance(exc, RecordError):
-            self.dead(deliveries, str(exc))
-        elif isinstance(exc, _Skipped):
-            self.retry(deliveries, f"not attempted: {exc}")
-        elif isinstance(exc, NotYet | _Unexpected):
-            self.retry(deliveries, str(exc))  # with backoff, then dead after the route's attempts
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
-            self.retry(deliveries, reason)
-            return reason
-        return None
