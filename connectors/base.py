@@ -49,6 +49,8 @@ class WriteResult:
     external_id: str
     created: bool
     version: str | None = None
+    #: False when the system already held every value: nothing was written (not counted)
+    changed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,10 +33,19 @@ from connectors.tryton.sales import create_sale, update_sale
 __all__ = ["TrytonConnector"]
 
 
-def _stamp(row: Mapping[str, Any]) -> str:
-    """The record's change time as an ISO string in UTC (its cursor value)."""
-    changed = max(d for d in (row.get("create_date"), row.get("write_date")) if d is not None)
+def _stamp(row: Mapping[str, Any], *parts: Mapping[str, Any] | None) -> str:
+    """The record's change time as an ISO string in UTC (its cursor value): the newest of its
+    own and its ``parts``' (a party's addresses and contact mechanisms, edited in Tryton
+    without touching the party's write date)."""
+    changed = max(d for r in (row, *parts) if r for d in (r.get("create_date"), r.get("write_date"))
+                  if d is not None)
     return changed.replace(tzinfo=timezone.utc).isoformat()
+
+
+#: A party's parts edited on their own in Tryton (a new phone number, a corrected street):
+#: the party itself keeps its write date, so an incremental read follows these too.
+_PARTY_PARTS = ("addresses", "contact_mechanisms", "identifiers")
+_STAMPED = ["create_date", "write_date"]
 
 
 def _naive_utc(since: str) -> datetime:
@@ -132,7 +141,10 @@ class TrytonConnector(Connector):
     def _changed_ids(self, model: str, since: str | None, domain: list[Any]) -> Iterator[list[int]]:
         if since:
             stamp = _naive_utc(since)
-            domain = [*domain, ["OR", ("create_date", ">=", stamp), ("write_date", ">=", stamp)]]
+            touched: list[Any] = [("create_date", ">=", stamp), ("write_date", ">=", stamp)]
+            if model == "party.party":
+                touched += [(f"{part}.{field}", ">=", stamp) for part in _PARTY_PARTS for field in _STAMPED]
+            domain = [*domain, ["OR", *touched]]
         last = 0
         while True:
             ids = self.rpc.search(model, [*domain, ("id", ">", last)], self.page_size, [("id", "ASC")])
@@ -173,12 +185,13 @@ class TrytonConnector(Connector):
         )
         first_address = [p["addresses"][0] for p in parties if p["addresses"]]
         addresses = {a["id"]: a for a in self.rpc.read(
-            "party.address", first_address, ["street", "city", "postal_code", "country"])}
+            "party.address", first_address, ["street", "city", "postal_code", "country", *_STAMPED])}
         countries = self._lookup("country.country", {a["country"] for a in addresses.values() if a["country"]}, "code")
         mechanisms = {m["id"]: m for m in self.rpc.read(
-            "party.contact_mechanism", [m for p in parties for m in p["contact_mechanisms"]], ["type", "value"])}
+            "party.contact_mechanism", [m for p in parties for m in p["contact_mechanisms"]],
+            ["type", "value", *_STAMPED])}
         identifiers = {i["id"]: i for i in self.rpc.read(
-            "party.identifier", [i for p in parties for i in p["identifiers"]], ["type", "code"])}
+            "party.identifier", [i for p in parties for i in p["identifiers"]], ["type", "code", *_STAMPED])}
         out = []
         for party in parties:
             address = addresses.get(party["addresses"][0]) if party["addresses"] else None
@@ -186,9 +199,10 @@ class TrytonConnector(Connector):
             # untyped identifiers are references (the hub's own key), not tax numbers
             codes = [identifiers[i]["code"] for i in party["identifiers"]
                      if i in identifiers and identifiers[i]["type"]]
+            parts = [address, *contacts, *(identifiers.get(i) for i in party["identifiers"])]
             out.append(SourceRecord(
                 external_id=str(party["id"]),
-                cursor=_stamp(party),
+                cursor=_stamp(party, *parts),
                 data={
                     "id": party["id"], "code": party["code"], "name": party["name"],
                     "email": next((c["value"] for c in contacts if c["type"] == "email"), None),

@@ -104,8 +104,10 @@ def update_party(rpc: TrytonRPC, data: Mapping[str, Any], party_id: int) -> Writ
     if not rows:
         raise RecordError(f"tryton: party {party_id} does not exist (deleted in Tryton?)")
     [party] = rows
+    wrote = False  # a publish counts only real writes (WriteResult.changed)
     if data.get("name") and data["name"] != party["name"]:
         rpc.write("party.party", [party_id], {"name": data["name"]})
+        wrote = True
     mechanisms = rpc.read("party.contact_mechanism", party["contact_mechanisms"], ["type", "value"])
     for kind in ("email", "phone"):
         value = data.get(kind)
@@ -114,15 +116,19 @@ def update_party(rpc: TrytonRPC, data: Mapping[str, Any], party_id: int) -> Writ
         existing = next((m for m in mechanisms if m["type"] == kind), None)
         if existing is None:
             rpc.create("party.contact_mechanism", [{"party": party_id, "type": kind, "value": value}])
+            wrote = True
         elif existing["value"] != value:
             rpc.write("party.contact_mechanism", [existing["id"]], {"value": value})
+            wrote = True
     wanted = _address_values(rpc, data, f"party {party_id}")
     if wanted:
         if not party["addresses"]:
             rpc.create("party.address", [{"party": party_id, **wanted}])
+            wrote = True
         else:
             [address] = rpc.read("party.address", party["addresses"][:1], list(wanted))
             changed = {k: v for k, v in wanted.items() if address.get(k) != v}
             if changed:
                 rpc.write("party.address", [address["id"]], changed)
-    return WriteResult(str(party_id), created=False, version=party["code"])
+                wrote = True
+    return WriteResult(str(party_id), created=False, version=party["code"], changed=wrote)

@@ -278,8 +278,14 @@ def publish_command(
     from hub.sync.publish import publish_customers
 
     result = publish_customers(_engine(), connection)
-    console.print(f"written {result.written}, unchanged {result.unchanged}, failed {result.failed}")
+    console.print(f"written {result.written}, unchanged {result.unchanged}, failed {result.failed}, "
+                  f"conflicts {len(result.conflicts)}, duplicates {len(result.duplicates)}")
     for error in result.errors[:20]:
         err.print(f"  [red]{safe(error)}[/red]")
+    for conflict in result.conflicts[:20]:
+        err.print(f"  conflict, not written: {safe(conflict)}")
+    for golden_id, others in list(result.duplicates.items())[:20]:
+        err.print(f"  customer {golden_id} is {len(others) + 1} records in {safe(connection)}: "
+                  f"merge {safe(', '.join(others))} there (only the primary was written)")
     if result.failed:
         raise typer.Exit(1)

@@ -306,3 +306,73 @@ def test_golden_values_are_published_back_to_the_party_once(erp, server, databas
         assert search.by_external_id(session, "erp", str(mueller["id"])).email == "buchhaltung@mueller-maschinenbau.example"
     again = publish_customers(erp, "erp")
     assert again.written == 0 and again.unchanged == first.written + first.unchanged
+
+
+def _mueller_phone_mechanism(server) -> tuple[int, str]:
+    mueller = server.seed["customers"]["mueller"]
+    with server.client() as client:
+        [party] = client.read("party.party", [mueller["id"]], ["contact_mechanisms"])
+        [phone] = [m for m in client.read("party.contact_mechanism", party["contact_mechanisms"], ["type", "value"])
+                   if m["type"] == "phone"]
+    return phone["id"], phone["value"]
+
+
+def test_a_phone_edited_in_tryton_arrives_with_the_next_incremental_sync(erp, server, database_url):
+    """Tryton keeps a party's write date when only a contact mechanism or an address changes:
+    the incremental read follows the party's parts too (issue 12)."""
+    erp.sync("erp", ["customers"])
+    mechanism, _old = _mueller_phone_mechanism(server)
+    with server.client() as client:
+        client.write("party.contact_mechanism", [mechanism], {"value": "+49 30 7777777"})
+        mueller = server.seed["customers"]["mueller"]
+        [party] = client.read("party.party", [mueller["id"]], ["addresses"])
+        client.write("party.address", party["addresses"][:1], {"street": "Neue Straße 1"})
+    [result] = erp.sync("erp", ["customers"])
+    assert result.updated == 1
+    with session_scope(database_url) as session:
+        golden = search.by_external_id(session, "erp", str(mueller["id"]))
+        assert golden.phone == "+49307777777" and golden.street == "Neue Straße 1"
+
+
+def test_publish_keeps_the_systems_newer_edit_and_writes_one_party_per_customer(
+    erp, server, database_url, mappings_dir, tmp_path
+):
+    """Issue 12: publish reverted a phone changed in Tryton minutes before, wrote one golden
+    name onto every party of that customer, and counted writes that changed nothing."""
+    import time
+
+    from hub.sync.imports import import_customers
+    from hub.sync.publish import publish_customers
+    from tests.integration.customer_files import write_crm
+
+    mueller = server.seed["customers"]["mueller"]
+    _mechanism, old_phone = _mueller_phone_mechanism(server)
+    with server.client() as client:  # the same company entered twice in Tryton
+        [dup] = client.create("party.party", [{
+            "name": "Müller Maschinenbau Werk Zwei",
+            "contact_mechanisms": [["create", [{"type": "email", "value": mueller["email"]},
+                                               {"type": "phone", "value": old_phone}]]],
+        }])
+    erp.sync("erp", ["customers"])
+    write_crm(tmp_path, [("A900", "Müller Maschinenbau", "", "", old_phone, "Stuttgart", "DE")])
+    import_customers(database_url, mappings_dir, "crm", tmp_path / "crm_accounts.csv")
+    time.sleep(0.5)
+    mechanism, _ = _mueller_phone_mechanism(server)
+    with server.client() as client:  # Tryton's own newer edit
+        client.write("party.contact_mechanism", [mechanism], {"value": "+49 30 7777777"})
+    erp.sync("erp", ["customers"])
+    with session_scope(database_url) as session:
+        golden = search.by_external_id(session, "erp", str(mueller["id"]))
+        assert search.by_external_id(session, "erp", str(dup)).id == golden.id
+        assert golden.phone != "+49307777777"  # two sources still say the old number
+
+    first = publish_customers(erp, "erp")
+    assert first.written == 0 and first.failed == 0
+    assert [c for c in first.conflicts if " phone:" in c], first.conflicts
+    assert first.duplicates == {golden.id: [str(dup)]}
+    with server.client() as client:
+        assert _mueller_phone_mechanism(server)[1] == "+49 30 7777777"  # not reverted
+        [party] = client.read("party.party", [dup], ["name"])
+        assert party["name"] == "Müller Maschinenbau Werk Zwei"  # its own legal name kept
+    again = publish_customers(erp, "erp")
+    assert again.written == 0
