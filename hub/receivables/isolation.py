@@ -37,6 +37,7 @@ T = TypeVar("T")
 _VALUE_ERRORS = (ArithmeticError, ValueError, TypeError, AttributeError, LookupError)
 #: Largest amount a ``Numeric(18, 4)`` column holds; PostgreSQL refuses more, SQLite stores it.
 MONEY_LIMIT = 10 ** 14
+MONEY_TEXT = "at most 99,999,999,999,999.9999"
 
 
 def is_record_error(exc: BaseException) -> bool:

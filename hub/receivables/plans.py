@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hub.bulk import insert_rows
 from hub.db import utcnow
 from hub.documents.models import Order
-from hub.receivables.isolation import MONEY_LIMIT, SetAsideLog, isolated, order_label
+from hub.receivables.isolation import MONEY_LIMIT, MONEY_TEXT, SetAsideLog, isolated, order_label
 from hub.receivables.models import Instalment, PipelineVersion, ReceivableOrder
 from hub.receivables.pipeline import Pipeline, load_version
 
@@ -40,8 +40,7 @@ def layout(order: Order, pipeline: Pipeline, plan_key: str, version_id: int) -> 
     plan = pipeline.plans[plan_key]
     total = Decimal(order.total or 0)
     if not total.is_finite() or abs(total) >= MONEY_LIMIT:
-        raise ValueError(f"order total {order.total} is beyond the largest amount the hub keeps "
-                         f"({MONEY_LIMIT:,} less a cent)")
+        raise ValueError(f"order total {total:.4g} is beyond the largest amount the hub keeps ({MONEY_TEXT})")
     amounts: list[Decimal] = []
     for template in plan.instalments:
         if template.percent is not None:

@@ -38,6 +38,7 @@ from hub.db import serialize, session_scope, utcnow
 from hub.receivables.allocation import allocate, changed_since, resolve_targets
 from hub.receivables.isolation import (
     MONEY_LIMIT,
+    MONEY_TEXT,
     SetAsideLog,
     describe,
     earlier,
@@ -208,7 +209,7 @@ def set_aside_unstorable(session: Session, log: SetAsideLog, where: Any) -> None
         if order_id not in log.ids():
             log.set_aside(session, "order", order_id, "evaluate",
                           f"{reference}: an amount that is not a number or beyond the largest the hub keeps "
-                          f"({MONEY_LIMIT:,} less a cent)", label(order_id))
+                          f"({MONEY_TEXT})", label(order_id))
 
 
 def alert_due_expression(level: Any, as_of: date) -> Any:
