@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,13 +30,13 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from connectors.files import FileFormatError, Row, TableFormat, open_table
 from connectors.files.limits import Limits
-from hub.config.loader import ConfigError, load_model, read_yaml, line_of
+from hub.config.loader import ConfigError, line_of, load_model, read_yaml
 from hub.db import session_scope, utcnow
 from hub.master.ingest import CUSTOMER_FIELDS, ENTITY, CustomerMaster, RejectedRecord
 from hub.master.pages import PageItem
+from hub.settings import get_settings
 from hub.sync.links import Change, mark_missing
 from hub.sync.models import QuarantinedRecord, SyncRun
-from hub.settings import get_settings
 from hub.sync.quarantine import quarantine, replay, resolve_taken_in, row_key
 from hub.sync.runs import mark_interrupted
 
@@ -107,7 +107,7 @@ def _timestamp(value: str) -> datetime:
     if pd.isna(stamp):
         raise ValueError("empty")
     dt = stamp.to_pydatetime()
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _table_format(data_file: Path, mapping: ImportMapping) -> TableFormat:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -70,7 +70,7 @@ def resolve_taken_in(
     closed = 0
     ids = list(external_ids)
     for start in range(0, len(ids), 500):
-        closed += session.execute(
+        result = session.execute(
             update(QuarantinedRecord)
             .where(QuarantinedRecord.entity_type == entity_type, QuarantinedRecord.system == system,
                    QuarantinedRecord.external_id.in_(ids[start:start + 500]),
@@ -78,7 +78,8 @@ def resolve_taken_in(
                    or_(QuarantinedRecord.run_id.is_(None), QuarantinedRecord.run_id != run_id))
             .values(resolved_at=utcnow())
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        closed += int(cast(CursorResult[Any], result).rowcount)
     return closed
 
 

@@ -9,8 +9,8 @@ about a second and little memory.
 from __future__ import annotations
 
 import zipfile
-from xml.sax.saxutils import escape
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 
