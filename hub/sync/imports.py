@@ -140,7 +140,14 @@ def import_customers(
     mapping = load_model(mapping_path, ImportMapping)
     fmt, limits = _table_format(data_file, mapping), Limits.from_settings()
     raw = data_file.read_bytes()
-    table = open_table(data_file, fmt, raw, limits)
+    try:
+        table = open_table(data_file, fmt, raw, limits)
+    except FileFormatError as exc:  # refused as a whole: a failed run says so, not only the console
+        with session_scope(database_url) as session:
+            mark_interrupted(session)
+            session.add(SyncRun(system=system, entity_type=ENTITY, source=str(data_file), status="failed",
+                                error=f"file refused: {exc}", finished_at=utcnow()))
+        raise
     check_columns(mapping_path, mapping, table.columns, data_file)
     is_full = mapping.export == "full" if full is None else full
     total = _count(data_file, fmt, raw, limits)

@@ -172,3 +172,19 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_a_file_refused_as_a_whole_is_a_failed_run_with_its_reason(database_url, mappings_dir, tmp_path):
+    import pytest
+
+    from connectors.files import FileFormatError
+    from tests.support.xlsx_bomb import zip_bomb
+
+    bomb = zip_bomb(tmp_path / "erp_parties.xlsx", columns=("Party", "Name"))
+    started = time.monotonic()
+    with pytest.raises(FileFormatError, match="a zip bomb, not an export"):
+        import_customers(database_url, mappings_dir, "erp", bomb)
+    assert time.monotonic() - started < 5
+    with session_scope(database_url) as session:
+        [run] = session.scalars(select(SyncRun)).all()
+    assert run.status == "failed" and run.source == str(bomb) and "xl/sharedStrings.xml is compressed" in run.error
