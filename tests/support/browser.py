@@ -74,5 +74,10 @@ def sign_in(page: Any, base_url: str, token: str) -> None:
     page.goto(f"{base_url}/login")
     page.fill("#token", token)
     page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)  # signed in: redirected away from the form
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:  # signed in: redirected away from the form
+        page.wait_for_url(lambda url: "/login" not in url)
+    except PlaywrightTimeout:
+        raise AssertionError(f"sign-in stayed on {page.url}: {page.inner_text('body')[:300]!r}") from None
     page.wait_for_load_state()
