@@ -165,6 +165,12 @@ class TrytonConnector(Connector):
         if reader is None:
             self.stream(stream)  # raises with the list of streams
         model, domain = self._source(stream)
+        if stream == "customers":
+            # the companies' own parties are the seller, not customers (a golden "customer"
+            # named after the company itself, every supplier's invoice address...)
+            own = [c["party"] for c in self.rpc.read(
+                "company.company", self.rpc.search("company.company", []), ["party"])]
+            domain = [*domain, ("id", "not in", own)] if own else domain
         for ids in self._changed_ids(model, since, domain):
             yield reader(ids)
 

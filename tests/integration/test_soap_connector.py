@@ -246,4 +246,4 @@ def test_crm_accounts_join_the_erp_parties_of_the_same_companies(tryton_server, 
             erp = search.by_external_id(session, "erp", str(party["id"]))
             crm_golden = search.by_external_id(session, "crm", f"CRM-{key}")
             assert erp is not None and crm_golden is not None and erp.id == crm_golden.id, key
-        assert session.scalar(select(func.count()).select_from(GoldenCustomer)) == 5 + 1  # + the company
+        assert session.scalar(select(func.count()).select_from(GoldenCustomer)) == 5  # the company's own party is no customer

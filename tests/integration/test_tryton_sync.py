@@ -59,7 +59,7 @@ def test_a_full_sync_brings_everything_in_and_a_second_changes_nothing(erp, serv
     results = {r.stream: r for r in erp.sync("erp")}
     assert all(r.status == "done" for r in results.values()), results
     seed = server.seed
-    assert results["customers"].created == len(seed["customers"]) + 1  # + the company's party
+    assert results["customers"].created == len(seed["customers"])  # the company's own party is not one
     assert results["customers"].failed == 0
 
     with session_scope(database_url) as session:
@@ -132,12 +132,12 @@ def test_tryton_down_mid_sync_fails_the_run_and_the_next_run_loses_nothing(erp, 
     server.start()
     results = {r.stream: r for r in erp.sync("erp")}
     assert all(r.status == "done" for r in results.values()), results
-    assert results["customers"].created == len(server.seed["customers"]) + 1 - 2
+    assert results["customers"].created == len(server.seed["customers"]) - 2
     assert results["customers"].unchanged == 2  # the two committed before the outage
     with session_scope(database_url) as session:
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
         parties = session.scalar(select(func.count()).select_from(Link).where(Link.entity_type == "customer"))
-        assert parties == len(server.seed["customers"]) + 1
+        assert parties == len(server.seed["customers"])
 
 
 def test_a_record_that_does_not_map_is_a_dead_letter_and_replays_once(erp, server, database_url, mappings_dir):
@@ -376,3 +376,13 @@ def test_publish_keeps_the_systems_newer_edit_and_writes_one_party_per_customer(
         assert party["name"] == "Müller Maschinenbau Werk Zwei"  # its own legal name kept
     again = publish_customers(erp, "erp")
     assert again.written == 0
+
+
+def test_the_companys_own_party_is_not_a_customer(erp, server, database_url):
+    erp.sync("erp", ["customers"])
+    company_party = str(server.seed["company"]["party_id"])
+    with session_scope(database_url) as session:
+        assert search.by_external_id(session, "erp", company_party) is None
+        linked = session.scalar(select(func.count()).select_from(Link).where(
+            Link.system == "erp", Link.entity_type == "customer"))
+    assert linked == len(server.seed["customers"])
