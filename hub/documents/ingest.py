@@ -237,6 +237,10 @@ class DocumentStore:
                 before = getattr(old, column)
                 if owner is not None and owner != system:
                     doc.row[column] = before
+                elif doc.row[column] is None and before is not None and owner != system:
+                    # a system that does not hold the field (the ERP has no salesperson)
+                    # never clears it: only its owner may
+                    doc.row[column] = before
                 elif _differs(before, doc.row[column]):
                     doc.diff.append((name, before, doc.row[column]))
 

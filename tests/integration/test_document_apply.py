@@ -234,3 +234,42 @@ def _customers_in(session: Any, system: str, external_id: str, same_as: str) -> 
     """Link a second system's copy of a customer to the same golden record."""
     golden = session.scalar(select(Link.hub_id).where(Link.system == SYSTEM, Link.external_id == same_as))
     session.add(Link(entity_type="customer", hub_id=golden, system=system, external_id=external_id, content_hash="-"))
+
+
+def test_a_read_back_never_clears_or_overwrites_what_the_system_does_not_own(database_url: str) -> None:
+    """Issue 16: after the ERP was read back, an order's timeline showed "owner: a.sales → —".
+    With the bundled routes, owner, stage and reference belong to the system the order was
+    entered in (or the CRM, for the stage); another system sending nothing or something else
+    for them changes nothing, whichever system it is."""
+    from hub.outbox.routes import load_routes
+
+    ownership = load_routes(BUNDLED_MAPPINGS).ownership
+    _customers(database_url, "C1")
+    with session_scope(database_url) as session:
+        _customers_in(session, "erp", "E1", "C1")
+    entered = {**_order("SO1", "C1", [("L1", "P1", "1")]), "owner": "a.sales", "stage": "negotiation",
+               "reference": "PO-77"}
+    with session_scope(database_url) as session:
+        DocumentStore(session, ownership).apply(SYSTEM, "order", "O1", entered)
+        hub_id = session.scalar(select(Order.id))
+        session.add(Link(entity_type="order", hub_id=hub_id, system="erp", external_id="7", content_hash="-"))
+    for erp_copy in (
+        {**_order("SO1", "E1", [("L1", "P1", "1")]), "status": "processing"},  # holds none of them
+        {**_order("SO1", "E1", [("L1", "P1", "1")]), "status": "processing", "owner": "erp-admin",
+         "stage": "won", "reference": "SO00007"},                               # says otherwise
+    ):
+        with session_scope(database_url) as session:
+            DocumentStore(session, ownership).apply("erp", "order", "7", erp_copy)
+        with session_scope(database_url) as session:
+            order = session.get(Order, hub_id)
+            assert (order.owner, order.stage, order.reference, order.status) == (
+                "a.sales", "negotiation", "PO-77", "processing")
+            cleared = session.scalars(select(AuditEntry.field).where(
+                AuditEntry.entity_type == "order", AuditEntry.actor == "erp",
+                AuditEntry.field.in_(["owner", "stage", "reference"]))).all()
+            assert cleared == []
+    # the owner itself may change them
+    with session_scope(database_url) as session:
+        DocumentStore(session, ownership).apply(SYSTEM, "order", "O1", {**entered, "stage": "won"})
+    with session_scope(database_url) as session:
+        assert session.get(Order, hub_id).stage == "won"
