@@ -396,8 +396,13 @@ def _write(master: CustomerMaster, system: str, recs: list[_New], results: list[
         audit.append(audit_row(SOURCE_ENTITY, sid, "*", None, created, system, now))
         if rec.fresh:
             audit.append(audit_row(ENTITY, golden(rec.golden_vid), "*", None, created, system, now))
-    audit += _survive(master, system, {golden(rec.golden_vid) for rec in recs},
-                      {golden_ids[rec.golden_vid] for rec in fresh}, now)
+    page = {
+        sid: (golden(rec.golden_vid), _Source(
+            sid, system, rec.item.external_id, rec.data, rec.item.source_updated_at or now,
+            *(getattr(rec.norm, f) for f in GOLDEN_FIELDS)))
+        for rec, sid in zip(recs, source_ids)
+    }
+    audit += _survive(master, system, page, set(golden_ids.values()), now)
     insert_rows(session, AuditEntry, audit, analyze=False)
     for rec, sid in zip(recs, source_ids):
         assert rec.decision is not None
@@ -412,41 +417,81 @@ def audit_row(entity: str, hub_id: int, field: str, before: str | None, after: s
             "after": after, "actor": actor[:120], "changed_at": when}
 
 
+@dataclass(slots=True)
+class _Source:
+    """What survivorship reads of a source record (``CustomerSource``'s attributes), without
+    loading ORM objects: a page's own sources come from memory, the others in one query."""
+
+    id: int
+    system: str
+    external_id: str
+    data: dict[str, Any]
+    source_updated_at: datetime
+    name: str | None
+    tax_id: str | None
+    email: str | None
+    phone: str | None
+    street: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+
+
+_SURVIVOR_COLUMNS = (CustomerSource.id, CustomerSource.system, CustomerSource.external_id,
+                     CustomerSource.data, CustomerSource.source_updated_at,
+                     *(getattr(CustomerSource, f) for f in GOLDEN_FIELDS))
+
+
 def _survive(
-    master: CustomerMaster, actor: str, touched: set[int], fresh: set[int], now: datetime
+    master: CustomerMaster, actor: str, page: dict[int, tuple[int, _Source]], fresh: set[int],
+    now: datetime,
 ) -> list[dict[str, Any]]:
-    """Survivorship once per touched golden record, its sources read in one query; the audit
-    rows of its values that changed. A golden record created in this page counts as it was
-    with its first source (as one by one, where later sources of the page change it)."""
+    """Survivorship once per golden record the page touched (``page``: source id → (golden id,
+    source)); the audit rows of its values that changed. A golden record created in this page
+    counts as it was with its first source (as one by one, where later sources of the page
+    change it); the others' sources and values are read in one query each."""
     from hub.master.ingest import audit_rows
 
     session = master.session
-    by_golden: dict[int, list[CustomerSource]] = {gid: [] for gid in touched}
-    for src in session.scalars(
-        select(CustomerSource).where(any_of(session, CustomerSource.golden_id, sorted(touched)))
-        .order_by(CustomerSource.id)
-    ):
-        by_golden[src.golden_id].append(src)
-    known = {
-        row[0]: dict(zip(GOLDEN_FIELDS, row[1:]))
+    by_golden: dict[int, list[Any]] = {}
+    for sid in sorted(page):
+        gid, src = page[sid]
+        by_golden.setdefault(gid, []).append(src)
+    known = sorted(set(by_golden) - fresh)
+    before: dict[int, dict[str, Any]] = {}
+    if known:
+        for gid in known:
+            by_golden[gid] = []
         for row in session.execute(
-            select(GoldenCustomer.id, *(getattr(GoldenCustomer, f) for f in GOLDEN_FIELDS))
-            .where(any_of(session, GoldenCustomer.id, sorted(touched - fresh)))
-        )
-    } if touched - fresh else {}
+            select(CustomerSource.golden_id, *_SURVIVOR_COLUMNS)
+            .where(any_of(session, CustomerSource.golden_id, known)).order_by(CustomerSource.id)
+        ):
+            by_golden[row[0]].append(page[row[1]][1] if row[1] in page else _Source(*row[1:]))
+        before = {
+            row[0]: dict(zip(GOLDEN_FIELDS, row[1:]))
+            for row in session.execute(
+                select(GoldenCustomer.id, *(getattr(GoldenCustomer, f) for f in GOLDEN_FIELDS))
+                .where(any_of(session, GoldenCustomer.id, known))
+            )
+        }
     updates, audit = [], []
     for gid, sources in by_golden.items():
         values, provenance = survive(sources, master.survivorship)
         if gid in fresh:
-            before = survive(sources[:1], master.survivorship)[0] if len(sources) > 1 else values
+            was = survive(sources[:1], master.survivorship)[0] if len(sources) > 1 else values
         else:
-            before = known[gid]
-        audit += audit_rows(ENTITY, gid, before, values, actor, now)
-        updates.append({"id": gid, **values, "provenance": provenance, "updated_at": now})
-    if updates:
-        session.execute(update(GoldenCustomer), updates)
+            was = before[gid]
+        audit += audit_rows(ENTITY, gid, was, values, actor, now)
+        updates.append({"v_id": gid, **{f"v_{f}": v for f, v in values.items()},
+                        "v_provenance": provenance, "v_updated_at": now})
+    table = GoldenCustomer.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("v_id"))
+        .values({f: bindparam(f"v_{f}") for f in (*GOLDEN_FIELDS, "provenance", "updated_at")}),
+        updates,
+    )
     for obj in list(session.identity_map.values()):  # loaded before the page: now stale
-        if isinstance(obj, GoldenCustomer) and obj.id in touched:
+        if isinstance(obj, GoldenCustomer) and obj.id in by_golden:
             session.expire(obj)
     return audit
 

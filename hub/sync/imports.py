@@ -133,7 +133,7 @@ def import_customers(
     mapping_path: Path | None = None,
     full: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
-    batch_size: int = 500,
+    batch_size: int = 2000,
 ) -> ImportSummary:
     """Import one export file; ``progress(done, total)`` is called as rows go in."""
     mapping_path = mapping_path or mapping_file(mappings_dir, system)
