@@ -43,6 +43,11 @@ def _active(session: Session, golden_ids: list[int]) -> list[GoldenCustomer]:
     return list(out.values())
 
 
+def live_customers(session: Session, golden_ids: list[int]) -> list[GoldenCustomer]:
+    """The live golden records of these ids (a merged-away id gives its survivor)."""
+    return _active(session, golden_ids)
+
+
 def _by_source_column(session: Session, column, value: str, label: str) -> list[Hit]:  # type: ignore[no-untyped-def]
     ids = list(
         session.scalars(select(CustomerSource.golden_id).where(column == value).distinct().limit(50))

@@ -17,6 +17,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 
 #: (path, label, roles that see the link; admin sees all)
 NAV: list[tuple[str, str, set[str]]] = [
+    ("/customers", "Customers", {"sales", "it", "finance"}),
     ("/orders", "Orders", {"sales", "it", "finance"}),
     ("/finance/receivables", "Receivables", {"finance"}),
     ("/it", "IT", {"it"}),
@@ -34,10 +35,11 @@ def render(request: Request, name: str, user: PageUser | None, status_code: int 
 
 
 def mount_pages(app: FastAPI) -> None:
-    from hub.web import it, orders, pages, receivables
+    from hub.web import customers, it, orders, pages, receivables
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(customers.router)
     app.include_router(orders.router)
     app.include_router(receivables.router)
     app.include_router(it.router)
