@@ -1,7 +1,8 @@
 """The connector contract: all a system must offer for the hub to sync with it.
 
 A connector knows one protocol and nothing of the hub's tables. It lists its streams, reads a
-stream in pages of records changed since a cursor, writes one record idempotently (the hub
+stream in pages of records changed since a cursor, may read one record by id (``read_one``,
+used to replay a dead letter with the record's current state), writes one record idempotently (the hub
 passes the external id it already links, if any), and says whether the system is healthy.
 Mapping to canonical fields, links, retries of whole runs, dead letters and cursors are the
 sync engine's (``hub.sync.engine``), so a connector stays small.
@@ -87,6 +88,20 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
         """Pages of records changed since the cursor (all records when ``since`` is None)."""
+
+    def read_one(self, stream: str, external_id: str) -> SourceRecord | None:
+        """The record's current state in the system, or None when the system no longer has it.
+
+        Optional (see ``can_read_one``): a replayed dead letter is re-read through it, so what
+        goes in is what the system holds now and never a stale stored copy over newer data. A
+        connector that cannot fetch one record (a file, a feed) leaves it out; the engine then
+        applies the stored copy only if nothing newer went in since."""
+        raise NotImplementedError(f"{self.kind} cannot read one record of {stream}")
+
+    @property
+    def can_read_one(self) -> bool:
+        """Whether this connector implements ``read_one``."""
+        return type(self).read_one is not Connector.read_one
 
     def write(self, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
         """Create (``external_id`` None) or update a record; must be safe to retry."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -94,7 +94,7 @@ class TrytonConnector(Connector):
             secrets.get("password", ""), timeout=float(settings.get("timeout", 60)),
         )
         self.page_size = int(settings.get("page_size", 200))
-        self._names: dict[tuple[str, int], Any] = {}
+        self._names: dict[tuple[str, str, int], Any] = {}
 
     def close(self) -> None:
         self.rpc.close()
@@ -154,16 +154,42 @@ class TrytonConnector(Connector):
             last = ids[-1]
 
     def _lookup(self, model: str, ids: set[int], field: str) -> dict[int, Any]:
-        """Small reference tables (currencies, products, countries), read once per run."""
-        missing = [i for i in ids if (model, i) not in self._names]
+        """Small reference tables (currencies, products, countries), read once per run; each
+        (model, field) cached on its own (a product's code and its type)."""
+        missing = [i for i in ids if (model, field, i) not in self._names]
         for row in self.rpc.read(model, missing, [field]):
-            self._names[(model, row["id"])] = row[field]
-        return {i: self._names.get((model, i)) for i in ids}
+            self._names[(model, field, row["id"])] = row[field]
+        return {i: self._names.get((model, field, i)) for i in ids}
 
-    def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
-        reader = getattr(self, f"_read_{stream}", None)
+    def _reader(self, stream: str) -> Callable[[list[int]], list[SourceRecord]]:
+        reader: Callable[[list[int]], list[SourceRecord]] | None = getattr(self, f"_read_{stream}", None)
         if reader is None:
             self.stream(stream)  # raises with the list of streams
+            raise KeyError(stream)
+        return reader
+
+    def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
+        reader = self._reader(stream)
+        model, domain = self._domain(stream)
+        for ids in self._changed_ids(model, since, domain):
+            yield reader(ids)
+
+    def read_one(self, stream: str, external_id: str) -> SourceRecord | None:
+        """The record as Tryton holds it now, read by the stream's own reader (one id), or None
+        when Tryton no longer has it (deleted, or no longer one of the stream's: a party that
+        became the company's). A payment's id is its move line: read through its invoice."""
+        reader = self._reader(stream)
+        if not external_id.isdigit():
+            raise RecordError(f"tryton: {stream}: external id {external_id!r} is not a Tryton id")
+        model, domain = self._domain(stream)
+        key = int(external_id)
+        where = ("payment_lines", "in", [key]) if stream == "payments" else ("id", "=", key)
+        ids = self.rpc.search(model, [*domain, where], 1, [("id", "ASC")])
+        found = [r for r in reader(ids) if r.external_id == external_id] if ids else []
+        return found[0] if found else None
+
+    def _domain(self, stream: str) -> tuple[str, list[Any]]:
+        """The stream's model and the domain of its records."""
         model, domain = self._source(stream)
         if stream == "customers":
             # the companies' own parties are the seller, not customers (a golden "customer"
@@ -171,8 +197,7 @@ class TrytonConnector(Connector):
             own = [c["party"] for c in self.rpc.read(
                 "company.company", self.rpc.search("company.company", []), ["party"])]
             domain = [*domain, ("id", "not in", own)] if own else domain
-        for ids in self._changed_ids(model, since, domain):
-            yield reader(ids)
+        return model, domain
 
     @staticmethod
     def _source(stream: str) -> tuple[str, list[Any]]:
@@ -225,13 +250,16 @@ class TrytonConnector(Connector):
     def _read_orders(self, ids: list[int]) -> list[SourceRecord]:
         sales = self.rpc.read(
             "sale.sale", ids,
-            ["number", "reference", "party", "state", "sale_date", "currency", "total_amount",
-             "lines", "create_date", "write_date"],
+            ["number", "reference", "party", "state", "sale_date", "currency", "untaxed_amount", "tax_amount",
+             "total_amount", "lines", "create_date", "write_date"],
         )
         lines = {l["id"]: l for l in self.rpc.read(
             "sale.line", [i for s in sales for i in s["lines"]],
             ["type", "product", "description", "quantity", "unit_price"])}
-        products = self._lookup("product.product", {l["product"] for l in lines.values() if l["product"]}, "code")
+        with_product = {l["product"] for l in lines.values() if l["product"]}
+        products = self._lookup("product.product", with_product, "code")
+        # a service (installation, freight) or a line without product has no stock move: it never ships
+        kinds = self._lookup("product.product", with_product, "type")
         currencies = self._lookup("currency.currency", {s["currency"] for s in sales}, "code")
         return [
             SourceRecord(
@@ -239,11 +267,15 @@ class TrytonConnector(Connector):
                 data={
                     "id": sale["id"], "number": sale["number"], "reference": sale["reference"],
                     "party": sale["party"], "state": sale["state"], "sale_date": sale["sale_date"],
-                    "currency": currencies.get(sale["currency"]), "total_amount": sale["total_amount"],
+                    "currency": currencies.get(sale["currency"]),
+                    # Tryton shows the total with tax; the hub keeps it and the untaxed one
+                    "untaxed_amount": sale["untaxed_amount"], "tax_amount": sale["tax_amount"],
+                    "total_amount": sale["total_amount"],
                     "lines": [
                         {"id": l["id"], "product": products.get(l["product"]),
                          "description": l["description"], "quantity": l["quantity"],
-                         "unit_price": l["unit_price"]}
+                         "unit_price": l["unit_price"], "product_type": kinds.get(l["product"]),
+                         "shippable": bool(l["product"]) and kinds.get(l["product"]) != "service"}
                         for l in (lines[i] for i in sale["lines"] if i in lines) if l["type"] == "line"
                     ],
                 },
@@ -282,8 +314,8 @@ class TrytonConnector(Connector):
     def _invoices(self, ids: list[int]) -> list[dict[str, Any]]:
         return self.rpc.read(
             "account.invoice", ids,
-            ["number", "party", "state", "invoice_date", "currency", "total_amount",
-             "amount_to_pay", "lines", "lines_to_pay", "payment_lines", "create_date", "write_date"],
+            ["number", "party", "state", "invoice_date", "currency", "untaxed_amount", "tax_amount",
+             "total_amount", "amount_to_pay", "lines", "lines_to_pay", "payment_lines", "create_date", "write_date"],
         )
 
     def _read_invoices(self, ids: list[int]) -> list[SourceRecord]:
@@ -306,6 +338,7 @@ class TrytonConnector(Connector):
                     "id": inv["id"], "number": inv["number"], "party": inv["party"],
                     "state": inv["state"], "invoice_date": inv["invoice_date"],
                     "currency": currencies.get(inv["currency"]), "total_amount": inv["total_amount"],
+                    "untaxed_amount": inv["untaxed_amount"], "tax_amount": inv["tax_amount"],
                     "amount_to_pay": inv["amount_to_pay"],
                     "sale": min(sales) if sales else None,
                     "maturities": [

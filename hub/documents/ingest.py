@@ -73,11 +73,13 @@ ORDER = Ref("order", "order", "order_id")
 
 KINDS: dict[str, Kind] = {
     "order": Kind(
-        Order, ("number", "reference", "status", "stage", "owner", "ordered_on", "currency", "total"), (CUSTOMER,)
+        Order,
+        ("number", "reference", "status", "stage", "owner", "ordered_on", "currency", "total", "untaxed_total"),
+        (CUSTOMER,),
     ),
     "shipment": Kind(Shipment, ("number", "status", "planned_on", "shipped_on"), (ORDER,)),
     "invoice": Kind(
-        Invoice, ("number", "status", "issued_on", "currency", "total", "amount_due", "due_dates"),
+        Invoice, ("number", "status", "issued_on", "currency", "total", "untaxed_total", "amount_due", "due_dates"),
         (CUSTOMER, ORDER), {"due_dates": []},
     ),
     "payment": Kind(

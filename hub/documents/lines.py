@@ -55,7 +55,7 @@ def _lines(doc: _Doc) -> list[Mapping[str, Any]]:
     return list(doc.fields.get("lines") or [])
 
 
-LINE_FIELDS = ("product", "description", "quantity", "unit_price")
+LINE_FIELDS = ("product", "description", "quantity", "unit_price", "shippable")
 
 
 def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], changed: list[_Doc]) -> None:
@@ -84,6 +84,8 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
                 "order_id": doc.hub_id, "product": line.get("product"),
                 "description": line.get("description"), "quantity": line.get("quantity") or Decimal(0),
                 "unit_price": line.get("unit_price"),
+                # only a line said not to ship (a service) is left out of "fully shipped"
+                "shippable": line.get("shippable") is not False,
             }
             label = f"lines[{row['product'] or ext}]"
             digest = content_hash(stored)

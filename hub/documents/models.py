@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, func
+from sqlalchemy import ForeignKey, Index, Numeric, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
@@ -31,7 +31,9 @@ class Order(Base):
     owner: Mapped[str | None] = mapped_column(String(120))
     ordered_on: Mapped[date | None]
     currency: Mapped[str | None] = mapped_column(String(3))
+    #: With tax, as the ERP shows it (Tryton's ``total_amount``); ``untaxed_total`` without.
     total: Mapped[Decimal | None] = mapped_column(Money)
+    untaxed_total: Mapped[Decimal | None] = mapped_column(Money)
     data: Mapped[dict] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -45,6 +47,8 @@ class OrderLine(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     quantity: Mapped[Decimal] = mapped_column(Money)
     unit_price: Mapped[Decimal | None] = mapped_column(Money)
+    #: False for a line that never ships (a service: no stock move); "fully shipped" skips it.
+    shippable: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Shipment(Base):
@@ -80,7 +84,9 @@ class Invoice(Base):
     status: Mapped[str | None] = mapped_column(String(30))
     issued_on: Mapped[date | None]
     currency: Mapped[str | None] = mapped_column(String(3))
+    #: With tax, as the ERP shows it; ``untaxed_total`` without.
     total: Mapped[Decimal | None] = mapped_column(Money)
+    untaxed_total: Mapped[Decimal | None] = mapped_column(Money)
     amount_due: Mapped[Decimal | None] = mapped_column(Money)
     #: [{"date": "YYYY-MM-DD", "amount": "…"}]: the maturity dates.
     due_dates: Mapped[list] = mapped_column(default=list)

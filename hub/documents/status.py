@@ -40,7 +40,7 @@ _ORDER = (
     .where(Order.id == bindparam("order_id"))
 )
 _LINES = _by_order(OrderLine.id, OrderLine.product, OrderLine.description, OrderLine.quantity, OrderLine.unit_price,
-                   where=OrderLine.order_id, order_by=(OrderLine.id,))
+                   OrderLine.shippable, where=OrderLine.order_id, order_by=(OrderLine.id,))
 _DELIVERIES = _by_order(
     Shipment.id, Shipment.number, Shipment.status, Shipment.planned_on, Shipment.shipped_on,
     ShipmentLine.order_line_id, ShipmentLine.product, ShipmentLine.quantity,
@@ -110,7 +110,7 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
              "shipped": _qty(shipped.get(line.id, Decimal(0))), "unit_price": _money(line.unit_price)}
             for line in lines
         ],
-        "fully_shipped": bool(lines) and all(shipped.get(line.id, Decimal(0)) >= line.quantity for line in lines),
+        "fully_shipped": _fully_shipped(lines, shipped),
         "deliveries": list(batches.values()),
         "invoices": [
             {"id": i.id, "number": i.number, "status": i.status, "issued_on": _iso(i.issued_on),
@@ -121,6 +121,14 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
         **_instalments(db, order_id, invoices, today or date.today()),
         "timeline": _timeline(db, order_id),
     }
+
+
+def _fully_shipped(lines: Sequence[Row[Any]], shipped: dict[int, Decimal]) -> bool:
+    """Every line that ships has shipped in full. A service line (installation, freight)
+    never has a stock move, so it is not waited for; an order of services only has nothing
+    to ship and is not called "fully shipped"."""
+    goods = [line for line in lines if line.shippable]
+    return bool(goods) and all(shipped.get(line.id, Decimal(0)) >= line.quantity for line in goods)
 
 
 def _instalments(db: Connection, order_id: int, invoices: Sequence[Row[Any]], today: date) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from uuid import uuid4
 
 from sqlalchemy import or_, select, update
@@ -41,7 +41,7 @@ from hub.master.pages import PageItem
 from hub.observability import logs, metrics
 from hub.outbox.routes import load_routes
 from hub.receivables.scan import refresh as refresh_receivables
-from hub.sync.links import Change, mark_missing
+from hub.sync.links import Change, get_link, mark_missing
 from hub.sync.mapping import ConnectorMap, MappingError, load_connector_map
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
 from hub.sync.runs import mark_interrupted
@@ -274,33 +274,116 @@ class SyncEngine:
         return newest
 
     # --- dead letters ----------------------------------------------------------------------
-    def replay(self, dead_letter_ids: list[int] | None = None, connection: str | None = None) -> tuple[int, int]:
-        """Apply open dead letters again with today's mapping; (now in, still failing)."""
-        ok = still = 0
-        with session_scope(self.database_url) as session:
-            query = select(DeadLetter).where(DeadLetter.status == "open").order_by(DeadLetter.id)
-            if dead_letter_ids:
-                query = query.where(DeadLetter.id.in_(dead_letter_ids))
-            if connection:
-                query = query.where(DeadLetter.connection_id == _connection(session, connection).id)
-            letters = list(session.scalars(query))
-            for letter in letters:
-                conn = session.get(Connection, letter.connection_id)
-                assert conn is not None
-                stream = self.connector(conn).stream(letter.stream)
-                mapping = self._mapping(conn)
-                apply = Applier(session, self.mappings_dir, conn.name)
-                try:
-                    with session.begin_nested():
-                        fields = mapping.apply(letter.stream, letter.payload["data"])
-                        apply(stream.entity, letter.external_id or "", fields, letter.payload.get("cursor"))
-                except RECORD_ERRORS as exc:
-                    letter.error, letter.attempts = str(exc), letter.attempts + 1
-                    still += 1
-                    continue
-                letter.status, letter.resolved_at = "replayed", utcnow()
-                ok += 1
-        return ok, still
+    def replay(self, dead_letter_ids: list[int] | None = None, connection: str | None = None) -> Replayed:
+        """Apply open dead letters again with today's mapping: (now in, still failing), and
+        ``superseded``, those closed because newer data went in since.
+
+        A stored payload is the record as it was when it failed; applied later it would undo
+        whatever changed since (a shipment done meanwhile back to "not shipped"). So the record
+        is re-read from its system where the connector can (``Connector.read_one``) and its
+        current state goes in; a record the system no longer has stays open, saying so. Where
+        the connector cannot re-read, the stored copy goes in only if nothing newer was applied
+        since the letter was written (its link untouched since, no newer letter of it open);
+        else the letter is closed as superseded, with that reason.
+        """
+        ok = still = superseded = 0
+        connectors: dict[int, Connector] = {}
+        try:
+            with session_scope(self.database_url) as session:
+                query = select(DeadLetter).where(DeadLetter.status == "open").order_by(DeadLetter.id)
+                if dead_letter_ids:
+                    query = query.where(DeadLetter.id.in_(dead_letter_ids))
+                if connection:
+                    query = query.where(DeadLetter.connection_id == _connection(session, connection).id)
+                letters = list(session.scalars(query))
+                for letter in letters:
+                    conn = session.get(Connection, letter.connection_id)
+                    assert conn is not None
+                    if letter.connection_id not in connectors:
+                        connectors[letter.connection_id] = self.connector(conn)
+                    outcome = self._replay_one(session, conn, connectors[letter.connection_id], letter)
+                    if outcome == "replayed":
+                        ok += 1
+                    elif outcome == "superseded":
+                        superseded += 1
+                    else:
+                        still += 1
+        finally:
+            for connector in connectors.values():
+                connector.close()
+        return Replayed(ok, still, superseded)
+
+    def _replay_one(self, session: Session, conn: Connection, connector: Connector, letter: DeadLetter) -> str:
+        """One letter: ``replayed``, ``superseded`` or ``open`` (its error and attempts updated)."""
+        stream = connector.stream(letter.stream)
+        external_id = letter.external_id or ""
+        record: SourceRecord | None
+        if connector.can_read_one and external_id:
+            try:
+                record = connector.read_one(letter.stream, external_id)
+            except RecordError as exc:
+                return _still_open(letter, str(exc))
+            except (ConnectorError, OSError) as exc:
+                # the stored copy may be stale; only the system can say what is current
+                return _still_open(letter, f"could not re-read it from {conn.name} ({exc}); replay again later")
+            if record is None:
+                return _still_open(letter, f"no longer in {conn.name}: {letter.stream} {external_id} was not found there")
+            letter.payload = {"data": jsonable(dict(record.data)), "cursor": record.cursor}
+        else:
+            newer = _newer_than(session, conn.name, stream.entity, letter)
+            if newer:
+                letter.status, letter.resolved_at = "superseded", utcnow()
+                letter.error = f"superseded: {newer}; the stored copy was not applied"
+                return "superseded"
+            record = SourceRecord(external_id, letter.payload["data"], letter.payload.get("cursor"))
+        try:
+            with session.begin_nested():
+                if record.error:
+                    raise RecordError(record.error)
+                fields = self._mapping(conn).apply(letter.stream, record.data)
+                Applier(session, self.mappings_dir, conn.name)(stream.entity, external_id, fields, record.cursor)
+        except RECORD_ERRORS as exc:
+            return _still_open(letter, str(exc))
+        letter.status, letter.resolved_at = "replayed", utcnow()
+        return "replayed"
+
+
+class Replayed(tuple[int, int]):
+    """What a replay did: ``(replayed, still failing)`` as a pair, and ``superseded``, the
+    letters closed unapplied because newer data of their record went in since."""
+
+    superseded: int
+
+    def __new__(cls, replayed: int, still: int, superseded: int = 0) -> Self:
+        result = super().__new__(cls, (replayed, still))
+        result.superseded = superseded
+        return result
+
+
+def _still_open(letter: DeadLetter, error: str) -> str:
+    letter.error, letter.attempts = error, letter.attempts + 1
+    return "open"
+
+
+def _newer_than(session: Session, system: str, entity: str, letter: DeadLetter) -> str | None:
+    """What newer than the letter's stored copy went in, or None: the record's link updated
+    after the letter was written (a later sync applied it), or a newer open letter of it."""
+    external_id = letter.external_id or ""
+    link = get_link(session, system, entity, external_id)
+    written = as_utc(letter.created_at)
+    assert written is not None
+    applied = as_utc(link.updated_at) if link is not None else None
+    if applied is not None and applied > written:
+        return f"{system} {letter.stream} {external_id} was applied again at {applied.isoformat()}, after this letter"
+    later_letter = session.scalar(
+        select(DeadLetter.id).where(
+            DeadLetter.connection_id == letter.connection_id, DeadLetter.stream == letter.stream,
+            DeadLetter.external_id == letter.external_id, DeadLetter.status == "open", DeadLetter.id > letter.id,
+        ).order_by(DeadLetter.id.desc()).limit(1)
+    )
+    if later_letter is not None:
+        return f"dead letter #{later_letter} holds a newer copy of {letter.stream} {external_id}"
+    return None
 
 
 def _connection(session: Session, name: str) -> Connection:
