@@ -1,10 +1,11 @@
-"""Security by default, checked from the outside: every route against every role, the whole
-OpenAPI fuzzed by schemathesis, pages closed to strangers, connection secrets at rest.
+"""Security by default, checked from the outside: every route against every role, pages closed
+to strangers, connection secrets at rest (the whole OpenAPI fuzzed by schemathesis, every role
+and none, is tests/integration/test_schemathesis.py).
 
 Checked elsewhere and not repeated here:
 * a missing or unknown token is 401 on every /api route, with a fixed body
-  (tests/integration/test_api_customers.py::test_no_api_route_answers_without_a_token; here
-  schemathesis adds generated parameters and bodies);
+  (tests/integration/test_api_customers.py::test_no_api_route_answers_without_a_token;
+  test_schemathesis.py adds generated parameters and bodies);
 * the secrets cipher round trip, a wrong key's message, the key file's mode
   (tests/unit/test_secrets.py); a Tryton password absent from the stored column and a wrong
   HUB_SECRET_KEY refused by the CLI (test_tryton_sync.py::test_the_cli_adds_tests_and_syncs_a_connection);
@@ -25,12 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import schemathesis
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given
-from hypothesis import settings as hypothesis_settings
-from schemathesis.checks import not_a_server_error
 from sqlalchemy import text
 
 from hub.api.app import create_app
@@ -99,6 +96,8 @@ ROLES: dict[str, set[str]] = {
     "GET /metrics": IT,
     # pages (the login cookie instead of the header)
     "GET /": ANY,
+    "GET /customers": ANY,
+    "GET /customers/{golden_id}": ANY,
     "GET /orders": ANY,
     "GET /orders/{order_id}": ANY,
     "GET /finance/receivables": FINANCE,
@@ -189,56 +188,8 @@ def test_every_page_sends_a_stranger_to_login(client: TestClient) -> None:
         assert response.headers["location"].startswith("/login?next="), route
 
 
-# --- schemathesis over the whole OpenAPI -----------------------------------------------------
-# Each operation gets a few generated requests (valid and invalid parameters and bodies),
-# derandomized so a failure repeats. PostgreSQL only (the stricter of the two: 32-bit INTEGER ids),
-# to keep the run short. Operations are walked in the test rather than through
-# ``schemathesis.pytest.from_fixture``, which fails under pytest 9 (``'Function' object has no
-# attribute '_nodeid'``).
-
-FUZZ = hypothesis_settings(max_examples=8, deadline=None, derandomize=True, database=None,
-                           phases=[Phase.explicit, Phase.generate],  # no shrinking: report, fast
-                           suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture
-def pg_settings(postgres_url: str, mappings_dir: Path) -> Settings:
-    # the fuzzer sends hundreds of made-up bearer tokens from one address: no throttling here
-    return Settings(database_url=postgres_url, mappings_dir=mappings_dir, broker_url=None, auth_failures_max=10**6)
-
-
-def _fuzz(settings: Settings, check: Callable[[schemathesis.Case], None]) -> int:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-
-        @given(case=operation.as_strategy())
-        @FUZZ
-        def run(case: schemathesis.Case) -> None:
-            check(case)
-
-        try:
-            run()
-        except Exception as exc:  # noqa: BLE001 - one line per operation, then all of them at once
-            failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:600]}")
-    assert failures == []
-    return operations
-
-
-@pytest.mark.postgres
-def test_no_route_answers_with_a_server_error(pg_settings: Settings) -> None:
-    from hub.auth.tokens import create_token
-
-    with session_scope(pg_settings.database_url) as session:
-        admin = {"Authorization": f"Bearer {create_token(session, Role.admin, 'fuzz')[1]}"}
-
-    def no_server_error(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=admin, checks=[not_a_server_error])
-
-    assert _fuzz(pg_settings, no_server_error) >= 38
+# --- schemathesis over the whole OpenAPI ---------------------------------------------------
+# In tests/integration/test_schemathesis.py: every operation, every check, every role and none.
 
 
 def test_an_id_beyond_the_databases_integer_range_is_a_client_error(settings: Settings, token_for: Callable[[Role], dict[str, str]]) -> None:
@@ -254,15 +205,6 @@ def test_an_ageing_date_at_the_calendar_edge_is_a_client_error(settings: Setting
     admin = token_for(Role.admin)
     for params in ({"as_of": "0001-01-01"}, {"buckets": [30, 10**10]}):
         assert client.get("/api/v1/receivables/ageing", params=params, headers=admin).status_code == 422, params
-
-
-@pytest.mark.postgres
-def test_no_route_answers_without_a_token(pg_settings: Settings) -> None:
-    def stranger(case: schemathesis.Case) -> None:
-        response = case.call()
-        assert response.status_code == 401, (case.method, case.formatted_path, response.status_code, response.text[:200])
-
-    _fuzz(pg_settings, stranger)
 
 
 # --- connection secrets at rest --------------------------------------------------------------
