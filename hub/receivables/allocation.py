@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from hub.bulk import insert_rows
 from hub.documents.models import Invoice, Order, Payment
 from hub.receivables.isolation import SetAsideLog, invoice_label, isolated, order_label
-from hub.receivables.models import Instalment, InvoiceAllocation, InvoiceTarget
+from hub.receivables.models import Instalment, InstalmentDue, InvoiceAllocation, InvoiceTarget
 
 ZERO = Decimal(0)
 SKIPPED_INVOICE_STATUS = ("draft", "cancelled")
@@ -114,48 +114,161 @@ def _allocate(session: Session, chunk: list[int]) -> int:
     instalments: dict[int, list[Instalment]] = defaultdict(list)
     for inst in session.scalars(select(Instalment).where(Instalment.order_id.in_(chunk))):
         instalments[inst.order_id].append(inst)
-    targets = list(session.execute(
+    targets = [(t, inv) for t, inv in session.execute(
         select(InvoiceTarget, Invoice).join(Invoice, Invoice.id == InvoiceTarget.invoice_id)
         .where(InvoiceTarget.order_id.in_(chunk),
-               or_(Invoice.status.is_(None), Invoice.status.not_in(SKIPPED_INVOICE_STATUS)))).all())
+               or_(Invoice.status.is_(None), Invoice.status != "draft"))).all() if counts(inv)]
     paid = _pairs(session, select(Payment.invoice_id, func.sum(Payment.amount))
                   .where(Payment.invoice_id.in_([inv.id for _t, inv in targets])).group_by(Payment.invoice_id))
     by_order: dict[int, list[tuple[InvoiceTarget, Invoice]]] = defaultdict(list)
     for target, inv in targets:
         by_order[target.order_id].append((target, inv))  # type: ignore[index]
-    session.execute(delete(InvoiceAllocation).where(InvoiceAllocation.instalment_id.in_(
-        select(Instalment.id).where(Instalment.order_id.in_(chunk)))))
+    mine = select(Instalment.id).where(Instalment.order_id.in_(chunk))
+    session.execute(delete(InvoiceAllocation).where(InvoiceAllocation.instalment_id.in_(mine)))
+    session.execute(delete(InstalmentDue).where(InstalmentDue.instalment_id.in_(mine)))
     rows: list[dict] = []
+    dues: list[dict] = []
     totals: list[dict] = []
     for order_id in chunk:
-        made = _fill(sorted(instalments.get(order_id, []), key=_due_order), by_order.get(order_id, []), paid)
+        plan = sorted(instalments.get(order_id, []), key=_plan_order)
+        made, pieces = _fill(plan, by_order.get(order_id, []), paid)
         rows += made
-        per: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-        for row in made:
-            per[row["instalment_id"]][0] += row["amount"]
-            per[row["instalment_id"]][1] += row["paid"]
-        for inst in instalments.get(order_id, []):
-            invoiced, settled = per.get(inst.id, [ZERO, ZERO])
-            if (inst.invoiced, inst.paid, inst.outstanding) != (invoiced, settled, inst.amount - settled):
-                # dirty: the next scan re-evaluates status and level (and resolves alerts)
-                totals.append({"id": inst.id, "invoiced": invoiced, "paid": settled,
-                               "outstanding": inst.amount - settled, "dirty": True})
+        for inst in plan:
+            invoiced, settled, credited = pieces.figures[inst.id]
+            due = max(inst.amount - credited, invoiced)
+            schedule = pieces.of(inst, invoiced, due)
+            dues += schedule
+            due_date = _due_date(inst, schedule)
+            overdue_from = None if due_date is None else due_date + timedelta(days=inst.grace_days)
+            values = {"invoiced": invoiced, "paid": settled, "credited": credited,
+                      "outstanding": due - settled, "due_date": due_date, "overdue_from": overdue_from}
+            if any(getattr(inst, k) != v for k, v in values.items()):
+                # dirty: the next scan (and the refresh after a sync) re-evaluates status and level
+                totals.append({"id": inst.id, **values, "dirty": True})
     insert_rows(session, InvoiceAllocation, rows)
+    insert_rows(session, InstalmentDue, dues)
     if totals:
         session.execute(update(Instalment), totals)
     return len(chunk)
 
 
-def _due_order(inst: Instalment) -> tuple[bool, date, int]:
-    return (inst.due_date is None, inst.due_date or date.max, inst.seq)
+def counts(inv: Invoice) -> bool:
+    """Whether an invoice counts towards its order: not a draft, and not cancelled, unless a
+    credit note cancelled it (Tryton's "cancelled with a cancel move", which it counts as paid):
+    that one stays invoiced, and its credit note takes it back and off what is due."""
+    if inv.status in SKIPPED_INVOICE_STATUS:
+        return inv.status == "cancelled" and bool((inv.data or {}).get("credited"))
+    return True
+
+
+def plan_due(inst: Instalment) -> date | None:
+    """The plan's due date: the stage's date plus the instalment's terms (as ``stages.date_instalments``)."""
+    if inst.trigger_date is None:
+        return None
+    start = inst.trigger_date
+    if inst.due_end_of_month:
+        start = (start.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return start + timedelta(days=inst.due_days)
+
+
+def _plan_order(inst: Instalment) -> tuple[bool, date, int]:
+    due = plan_due(inst)
+    return (due is None, due or date.max, inst.seq)
+
+
+def _due_date(inst: Instalment, schedule: list[dict]) -> date | None:
+    """The earliest date with money open; when nothing is open, the last date there was (the
+    plan's when no invoice touched the instalment)."""
+    if not schedule:
+        return plan_due(inst)
+    open_dates = [d["due_date"] for d in schedule if d["amount"] - d["paid"] > inst.tolerance and d["due_date"]]
+    if open_dates:
+        return min(open_dates)
+    dated = [d["due_date"] for d in schedule if d["due_date"]]
+    return max(dated) if dated else plan_due(inst)
+
+
+class _Pieces:
+    """What each invoice's maturities put on each instalment, for the due dates and ageing."""
+
+    def __init__(self) -> None:
+        #: instalment id -> [invoice id, maturity date, amount, paid]
+        self.parts: dict[int, list[list[Any]]] = defaultdict(list)
+        self.touched: set[int] = set()
+        #: instalment id -> (invoiced, paid, credited)
+        self.figures: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+
+    def add(self, inv: Invoice, inst_id: int, amount: Decimal, paid: Decimal, used: Decimal) -> None:
+        """Split an invoice's part on an instalment over the invoice's maturities, in date
+        order (``used``: how much of the invoice earlier parts took); payments pay the earliest first."""
+        self.touched.add(inst_id)
+        for when, share in _maturity_slices(inv, used, amount):
+            pay = min(paid, share)
+            paid -= pay
+            self.parts[inst_id].append([inv.id, when, share, pay])
+
+    def take_back(self, inst_id: int, amount: Decimal) -> None:
+        """A credit note un-invoices ``amount``: from the latest open maturities first."""
+        self.touched.add(inst_id)
+        for part in sorted(self.parts[inst_id], key=lambda p: (p[1] or date.max), reverse=True):
+            take = min(amount, part[2] - part[3])
+            if take > 0:
+                part[2] -= take
+                amount -= take
+
+    def of(self, inst: Instalment, invoiced: Decimal, due: Decimal) -> list[dict]:
+        """The due rows of an instalment an invoice or credit note touched (none otherwise: it
+        keeps the plan's date): its invoices' maturities, and the part not invoiced yet at the plan's date."""
+        if inst.id not in self.touched:
+            return []
+        plan = plan_due(inst)  # an invoice without maturities is due when the plan says
+        rows = [{"instalment_id": inst.id, "invoice_id": inv_id, "due_date": when or plan, "amount": amount,
+                 "paid": paid} for inv_id, when, amount, paid in self.parts[inst.id] if amount > 0]
+        rest = due - invoiced
+        if rest > 0:
+            rows.append({"instalment_id": inst.id, "invoice_id": None, "due_date": plan_due(inst),
+                         "amount": rest, "paid": ZERO})
+        return rows
+
+
+def _maturity_slices(inv: Invoice, start: Decimal, amount: Decimal) -> list[tuple[date | None, Decimal]]:
+    """The slice ``[start, start + amount)`` of an invoice's total, cut at its maturities (date
+    order; the last one takes what the maturities do not cover). No maturities: the issue date."""
+    maturities = sorted(((_day(m.get("date")), Decimal(str(m.get("amount") or 0))) for m in inv.due_dates or []
+                         if isinstance(m, dict) and _day(m.get("date")) is not None),
+                        key=lambda m: m[0])  # type: ignore[arg-type, return-value]
+    maturities = [(d, a) for d, a in maturities if a > 0]
+    if not maturities:
+        return [(None, amount)]
+    out: list[tuple[date | None, Decimal]] = []
+    low, end = ZERO, start + amount
+    for i, (when, size) in enumerate(maturities):
+        high = low + size if i < len(maturities) - 1 else max(low + size, end)
+        share = min(high, end) - max(low, start)
+        if share > 0:
+            out.append((when, share))
+        low = high
+    return out
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _fill(instalments: list[Instalment], invoices: list[tuple[InvoiceTarget, Invoice]],
-          payments: dict[int, Decimal]) -> list[dict]:
+          payments: dict[int, Decimal]) -> tuple[list[dict], _Pieces]:
+    pieces = _Pieces()
     if not instalments:
-        return []
+        return [], pieces
     room = {i.id: Decimal(i.amount) for i in instalments}
     invoiced = {i.id: ZERO for i in instalments}
+    settled_on = {i.id: ZERO for i in instalments}
+    credited = {i.id: ZERO for i in instalments}
     made: list[dict] = []
 
     def order_for(target: InvoiceTarget, reverse: bool = False) -> list[Instalment]:
@@ -179,23 +292,37 @@ def _fill(instalments: list[Instalment], invoices: list[tuple[InvoiceTarget, Inv
                     invoiced[inst.id] += take
                     left -= take
             if left > 0:  # invoiced beyond the plan: shows as invoiced > amount
-                parts.append([target.instalment_id or instalments[-1].id, left])
+                extra = target.instalment_id or instalments[-1].id
+                parts.append([extra, left])
+                invoiced[extra] += left
             settled = Decimal(payments.get(inv.id) or 0)
             if inv.status == "paid" and settled < total:
                 settled = total  # the system says paid; its payment may not be in the hub
             target.paid, target.credit = settled, max(settled - total, ZERO)
-            to_spread = min(settled, total)
+            to_spread, used = min(settled, total), ZERO
             for inst_id, amount in parts:
                 pay = min(to_spread, amount)
                 to_spread -= pay
+                settled_on[inst_id] += pay
                 made.append({"invoice_id": inv.id, "instalment_id": inst_id, "amount": amount, "paid": pay})
-        else:  # credit note: takes back what was invoiced
+                pieces.add(inv, inst_id, amount, pay, used)
+                used += amount
+        else:  # credit note: takes back what was invoiced and not paid, and reduces what is due
             left = -total
-            for inst in order_for(target, reverse=True):
-                take = min(left, invoiced[inst.id])
-                if take > 0:
+            for taking_back in (True, False):  # invoiced instalments first, then what is still to invoice
+                for inst in order_for(target, reverse=True):
+                    due = max(inst.amount - credited[inst.id], invoiced[inst.id])
+                    room_left = (invoiced[inst.id] if taking_back else due) - settled_on[inst.id]
+                    take = min(left, room_left)
+                    if take <= 0:
+                        continue
+                    back = max(min(take, invoiced[inst.id] - settled_on[inst.id]), ZERO)
+                    invoiced[inst.id] -= back
+                    room[inst.id] += back
+                    credited[inst.id] += take
+                    pieces.take_back(inst.id, back)
                     made.append({"invoice_id": inv.id, "instalment_id": inst.id, "amount": -take, "paid": ZERO})
-                    invoiced[inst.id] -= take
-                    room[inst.id] += take
                     left -= take
-    return made
+            target.credit = left  # credited beyond what the order has open: shown, never lost
+    pieces.figures = {i.id: (invoiced[i.id], settled_on[i.id], credited[i.id]) for i in instalments}
+    return made, pieces

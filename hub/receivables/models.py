@@ -116,7 +116,10 @@ class Instalment(Base):
     overdue_from: Mapped[date | None]
     invoiced: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     paid: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    #: What credit notes took off: what is due is ``max(amount, invoiced) - credited``.
+    credited: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default=text("0"))
     outstanding: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    #: "paid" means nothing is left to pay (paid, or taken off by credit notes).
     status: Mapped[str] = mapped_column(String(12), default="pending")
     alert_level: Mapped[int] = mapped_column(default=0)
     #: Highest level an alert was raised for: the scan raises one only where alert_level is higher.
@@ -126,6 +129,23 @@ class Instalment(Base):
     #: Changed since the last scan evaluated it (see the class docstring).
     dirty: Mapped[bool] = mapped_column(default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstalmentDue(Base):
+    """What is due on an instalment at one date: a maturity of an invoice allocated to it (the
+    ERP's payment terms; ``invoice_id`` set) or the part not invoiced yet, at the plan's date
+    (``invoice_id`` None; ``due_date`` None while its stage is not reached). Written by the
+    allocation for instalments an invoice or credit note touches; ageing reads what is open
+    (``amount - paid``) at each date, and the instalment's ``due_date`` is the earliest open one."""
+
+    __tablename__ = "instalment_dues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instalment_id: Mapped[int] = mapped_column(ForeignKey("instalments.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    due_date: Mapped[date | None]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
 
 
 class InvoiceTarget(Base):

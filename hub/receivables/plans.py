@@ -61,7 +61,7 @@ def layout(order: Order, pipeline: Pipeline, plan_key: str, version_id: int) -> 
             "reference": f"{order.number or order.id}/{template.stage}{suffix}", "amount": amount,
             "currency": order.currency, "due_days": template.due.days,
             "due_end_of_month": template.due.end_of_month, "grace_days": template.grace_days,
-            "tolerance": template.tolerance, "invoiced": Decimal(0), "paid": Decimal(0), "outstanding": amount,
+            "tolerance": template.tolerance, "invoiced": Decimal(0), "paid": Decimal(0), "credited": Decimal(0), "outstanding": amount,
             "status": "pending", "alert_level": 0, "alerted_level": 0, "blocked": False, "dirty": True,
             "updated_at": utcnow(),
         })

@@ -15,14 +15,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select, union_all
 from sqlalchemy.orm import Session
 
 from hub.documents.models import Opportunity, Order, ServiceCase
 from hub.exports import table_bytes
 from hub.master.models import GoldenCustomer
 from hub.receivables.isolation import SetAsideLog, guarded, not_set_aside, order_label
-from hub.receivables.models import Alert, Instalment, OrderStage, ReceivableOrder
+from hub.receivables.models import Alert, Instalment, InstalmentDue, OrderStage, ReceivableOrder
 from hub.receivables.pipeline import current_versions, load_version
 
 AgeingBy = Literal["stage", "customer", "owner"]
@@ -50,32 +50,30 @@ def default_buckets(session: Session) -> list[int]:
 
 
 def ageing(session: Session, as_of: date, by: AgeingBy = "stage", buckets: list[int] | None = None) -> dict[str, Any]:
-    """Outstanding money of instalments past their trigger, by days past due."""
+    """Open money by days past its due date. What is open at each date counts at that date: an
+    invoiced instalment's money at its invoice's maturities (``instalment_dues``), the rest of
+    it at the plan's date; an instalment no invoice touched, its outstanding at its due date."""
     edges = buckets or default_buckets(session)
     labels = bucket_labels(edges)
+    dues = union_all(
+        select(Instalment.id.label("instalment_id"), Instalment.due_date.label("due_date"),
+               Instalment.outstanding.label("open"))
+        .where(Instalment.due_date.is_not(None), Instalment.outstanding > 0,
+               ~exists().where(InstalmentDue.instalment_id == Instalment.id)),
+        select(InstalmentDue.instalment_id, InstalmentDue.due_date, (InstalmentDue.amount - InstalmentDue.paid)),
+    ).subquery("dues")
     bucket = case(
-        (Instalment.due_date >= as_of, labels[0]),
-        *[(Instalment.due_date >= as_of - timedelta(days=edge), labels[i + 1]) for i, edge in enumerate(edges)],
+        (dues.c.due_date >= as_of, labels[0]),
+        *[(dues.c.due_date >= as_of - timedelta(days=edge), labels[i + 1]) for i, edge in enumerate(edges)],
         else_=labels[-1],
     )
     # group by a narrow key (an id), and name the few groups afterwards, not the million rows
     key = {"stage": Instalment.stage, "customer": Order.customer_id, "owner": ReceivableOrder.owner}[by]
-    query = select(key.label("key"), Instalment.currency, bucket.label("bucket"), func.sum(Instalment.outstanding),
-                   func.count()).where(
-        Instalment.due_date.is_not(None), Instalment.status != "paid", Instalment.outstanding > 0,
+    query = select(key.label("key"), Instalment.currency, bucket.label("bucket"), func.sum(dues.c.open),
+                   func.count(func.distinct(Instalment.id))).select_from(Instalment).join(
+        dues, dues.c.instalment_id == Instalment.id).where(
+        dues.c.due_date.is_not(None), Instalment.status != "paid", dues.c.open > 0,
         not_set_aside(session, Instalment.order_id))
-    if by == "customer":
-        query = query.join(Order, Order.id == Instalment.order_id)
-    elif by == "owner":
-        query = query.join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
-    query = query.group_by(key, Instalment.currency, bucket)
-    if by == "customer":
-        groups = query.subquery()
-        query = select(func.coalesce(GoldenCustomer.name, "(unknown)"), *list(groups.c)[1:]).outerjoin_from(
-            groups, GoldenCustomer, GoldenCustomer.id == groups.c.key)
-    elif by == "owner":
-        groups = query.subquery()
-        query = select(func.coalesce(groups.c.key, "(none)"), *list(groups.c)[1:])
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for name, currency, label, amount, count in session.execute(query):
         row = rows.setdefault((name, currency or ""), {by: name, "currency": currency, **{lb: 0.0 for lb in labels},

@@ -89,17 +89,31 @@ class ScanResult:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
 
 
+def due_expression() -> Any:
+    """What is due on an instalment: its plan amount less what credit notes took off, or what
+    was invoiced when that is more (the ERP's open invoices are owed whatever the plan said)."""
+    reduced = Instalment.amount - Instalment.credited
+    return case((Instalment.invoiced > reduced, Instalment.invoiced), else_=reduced)
+
+
+def open_expression() -> Any:
+    """What is left to pay (``outstanding``); allocation computes the same in Python."""
+    return due_expression() - Instalment.paid
+
+
 def overdue_condition(as_of: date) -> Any:
-    return and_(Instalment.paid < Instalment.amount - Instalment.tolerance,
-                Instalment.trigger_date.is_not(None), Instalment.overdue_from < as_of)
+    return and_(Instalment.paid < due_expression() - Instalment.tolerance,
+                Instalment.due_date.is_not(None), Instalment.overdue_from < as_of)
 
 
 def status_expression(as_of: date) -> Any:
+    """``paid``: nothing left to pay; ``pending``: not due yet (stage not reached, nothing
+    invoiced); then overdue past the earliest open due date (+ grace), else invoiced or due."""
     return case(
-        (Instalment.paid >= Instalment.amount - Instalment.tolerance, "paid"),
-        (Instalment.trigger_date.is_(None), "pending"),
+        (Instalment.paid >= due_expression() - Instalment.tolerance, "paid"),
+        (Instalment.due_date.is_(None), "pending"),
         (Instalment.overdue_from < as_of, "overdue"),
-        (Instalment.invoiced >= Instalment.amount - Instalment.tolerance, "invoiced"),
+        (Instalment.invoiced >= due_expression() - Instalment.tolerance, "invoiced"),
         else_="due",
     )
 
@@ -144,7 +158,7 @@ def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_
     for version_id, pipeline in versions.items():
         status, level = status_expression(as_of), level_expression(pipeline, as_of)
         differs = ((Instalment.status != status) | (Instalment.alert_level != level)
-                   | (Instalment.outstanding != Instalment.amount - Instalment.paid))
+                   | (Instalment.outstanding != open_expression()))
         alert_due = alert_due_expression(level, as_of)
         candidates = and_(Instalment.pipeline_version_id == version_id,
                           or_(may_change(pipeline, previous, as_of), Instalment.alert_level > Instalment.alerted_level))
@@ -157,9 +171,12 @@ def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_
             # one write per row: a second UPDATE of rows this transaction wrote fires their FK checks
             rows = session.execute(
                 update(Instalment)
-                .where(candidates, differs | alert_due, only)
+                # a dirty row with alerts is returned even when the refresh after a sync already
+                # set its status: the scan resolves the alerts of rows that became paid
+                .where(candidates, differs | alert_due | and_(Instalment.dirty == true(), Instalment.alerted_level > 0),
+                       only)
                 .values(status=status, alert_level=level,
-                        alerted_level=case((alert_due, level), else_=Instalment.alerted_level), outstanding=Instalment.amount - Instalment.paid, dirty=False, updated_at=utcnow())
+                        alerted_level=case((alert_due, level), else_=Instalment.alerted_level), outstanding=open_expression(), dirty=False, updated_at=utcnow())
                 .returning(Instalment.id, Instalment.status, Instalment.alert_level, Instalment.alerted_level)
                 .execution_options(synchronize_session=False)).all()
             # dirty rows whose figures changed without changing status or level: evaluated, so clean
@@ -201,7 +218,7 @@ def set_aside_unstorable(session: Session, log: SetAsideLog, where: Any) -> None
     """SQLite keeps any value in a ``Numeric(18, 4)`` column (text, 1e30) where PostgreSQL
     refuses it: such a figure was written around the hub. The rows ``where`` admits that hold
     one set their order aside, as their evaluation would have failed on PostgreSQL."""
-    money = (Instalment.amount, Instalment.paid, Instalment.invoiced, Instalment.tolerance)
+    money = (Instalment.amount, Instalment.paid, Instalment.invoiced, Instalment.credited, Instalment.tolerance)
     bad = or_(*[or_(func.typeof(c).not_in(["integer", "real"]), func.abs(c) >= MONEY_LIMIT) for c in money])
     label = order_label(session)
     for order_id, reference in session.execute(select(Instalment.order_id, Instalment.reference)
@@ -282,9 +299,11 @@ def _queue_deliveries(session: Session, version_id: int, pipeline: Pipeline, sca
 
 
 def refresh(session: Session, mappings_dir: Path, as_of: date, since: Any = None,
-            log: SetAsideLog | None = None) -> dict[str, int]:
-    """Everything before the overdue evaluation: pipeline files, enrolment, stages, allocation.
-    Cheap when little changed; call it after a sync page to see stages and invoices at once.
+            log: SetAsideLog | None = None, *, statuses: bool = True) -> dict[str, int]:
+    """Everything before the overdue evaluation: pipeline files, enrolment, stages, allocation,
+    and (``statuses``) the status and open amount of what changed, as of ``as_of``, so the order
+    status and ageing are right after a sync, not only after the next scan (which raises the
+    alerts). Cheap when little changed; call it after a sync page to see stages and invoices at once.
     One refresh at a time: two syncs finishing together would enrol the same new orders.
     What earlier runs set aside is retried; what fails now is set aside in ``log``."""
     log = log if log is not None else SetAsideLog()
@@ -295,7 +314,30 @@ def refresh(session: Session, mappings_dir: Path, as_of: date, since: Any = None
     stages = detect(session, versions, as_of, log)
     invoices = changed_since(session, since) | earlier(session, "invoice")
     orders = resolve_targets(session, invoices, log) | set(enrolled) | earlier(session, "order", ["allocate"])
-    return {"enrolled": len(enrolled), "stages_reached": stages, "orders_allocated": allocate(session, orders, log)}
+    allocated = allocate(session, orders, log)
+    if statuses:
+        settle_statuses(session, used_versions(session), as_of, log)
+    return {"enrolled": len(enrolled), "stages_reached": stages, "orders_allocated": allocated}
+
+
+def settle_statuses(session: Session, versions: dict[int, Pipeline], as_of: date, log: SetAsideLog) -> None:
+    """Status and open amount of the rows changed since the last evaluation (``dirty``), as of
+    ``as_of``. Levels and alerts are the scan's: the rows stay ``dirty``, so the next scan
+    evaluates them in full (and resolves alerts of those now paid)."""
+    status = status_expression(as_of)
+    for version_id in versions:
+        where = and_(Instalment.pipeline_version_id == version_id, Instalment.dirty == true(),
+                     (Instalment.status != status) | (Instalment.outstanding != open_expression()))
+
+        def run(ids: list[int] | None, where: Any = where) -> None:
+            only = and_(true() if ids is None else Instalment.order_id.in_(ids), log.not_set_aside(Instalment.order_id))
+            session.execute(update(Instalment).where(where, only)
+                            .values(status=status, outstanding=open_expression(), updated_at=utcnow())
+                            .execution_options(synchronize_session=False))
+
+        guarded(session, log, "evaluate", run,
+                lambda where=where: list(session.scalars(select(Instalment.order_id).distinct().where(where))),
+                label=order_label(session))
 
 
 def used_versions(session: Session) -> dict[int, Pipeline]:
@@ -330,7 +372,7 @@ def scan(database_url: str, mappings_dir: Path, as_of: date | None = None, *, se
         session.add(run)
         session.flush()
         aside = SetAsideLog(run.id)
-        result = ScanResult(run.id, as_of, **refresh(session, mappings_dir, as_of, since, aside))
+        result = ScanResult(run.id, as_of, **refresh(session, mappings_dir, as_of, since, aside, statuses=False))
         for key, value in evaluate(session, used_versions(session), as_of, run.id, aside).items():
             setattr(result, key, value)
         recheck_reports(session, aside)
