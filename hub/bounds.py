@@ -16,12 +16,21 @@ One module for both sides, so the API and the connectors can never disagree on w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from sqlalchemy import Float, Numeric, String, Table
 
 #: ``Numeric(18, 4)``, the hub's money and quantity column: 14 digits before the point.
@@ -136,7 +145,7 @@ def money(sign: Literal["any", "nonnegative", "positive"] = "any") -> Any:
                                  f"{', not negative' if sign == 'nonnegative' else ''}: {_short(value)}")
             return Decimal(value)
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise ValueError("a number or a decimal string is required")
+            raise ValueError("a number or a decimal string is required")  # noqa: TRY004 - pydantic reports ValueError
         problem = number_problem(value)
         if problem:
             raise ValueError(problem)

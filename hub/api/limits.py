@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -129,7 +130,7 @@ def _plain(value: Any) -> Any:
 
 
 def _plain_float(value: float) -> Any:
-    return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    return value if math.isfinite(value) else str(value)  # JSON has no inf or NaN
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

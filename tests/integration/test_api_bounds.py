@@ -30,9 +30,10 @@ from tests.support.browser import live_hub
 Headers = Callable[[Role], dict[str, str]]
 JSON = {"content-type": "application/json"}
 
-#: 336 bytes of YAML that expand to 9**9 (387 million) strings.
+#: 284 bytes of YAML that expand to 9**7 (4.8 million) strings: 7 s of CPU before the fix
+#: (each further line multiplies that by nine).
 ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi"))
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdef", "bcdefg"))
 
 
 @pytest.fixture
@@ -153,7 +154,8 @@ def test_an_oversized_body_is_413_before_it_is_read_or_its_token_checked(setting
             sent = 0
             sock.settimeout(0.05)
             status = None
-            while sent < 100 * limit:  # a 100 MB order, unless the server stops it
+            deadline = time.monotonic() + 10
+            while sent < 100 * limit and time.monotonic() < deadline:  # 100 MB, unless the server stops it
                 try:
                     sock.sendall(chunk)
                 except (BrokenPipeError, ConnectionResetError):
@@ -162,11 +164,14 @@ def test_an_oversized_body_is_413_before_it_is_read_or_its_token_checked(setting
                 try:
                     status = _status(sock)
                     break
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     continue
-            sock.settimeout(5)
             if status is None:
-                status = _status(sock)
+                sock.settimeout(5)
+                try:
+                    status = _status(sock)
+                except (TimeoutError, IndexError, ValueError):
+                    status = 0  # no answer: the server is still reading
         assert status == 413
         assert sent < 20 * limit, f"the server read {sent} bytes before refusing"
 

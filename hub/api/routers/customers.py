@@ -48,7 +48,7 @@ class MergeEventOut(BaseModel):
     undone_by_id: int | None
 
     @classmethod
-    def of(cls, event: MergeEvent) -> "MergeEventOut":
+    def of(cls, event: MergeEvent) -> MergeEventOut:
         return cls.model_validate(event, from_attributes=True)
 
 

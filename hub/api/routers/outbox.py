@@ -9,8 +9,8 @@ from pydantic import Field
 from sqlalchemy import select
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
-from hub.bounds import Id, Input, text
 from hub.api.routers.connections import _engine
+from hub.bounds import Id, Input, text
 from hub.outbox.dispatch import Dispatcher
 from hub.outbox.models import OutboxDelivery
 
