@@ -12,10 +12,16 @@ from sqlalchemy import select
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
 from hub.bounds import MAX_ID, Id, Input, text
-from hub.sync.connections import ConnectionConfigError, add_connection, describe, remove_connection, secrets_of
+from hub.sync.connections import (
+    ConnectionConfigError,
+    add_connection,
+    describe,
+    remove_connection,
+    secrets_of,
+)
 from hub.sync.engine import SyncEngine, _connection
 from hub.sync.models import Connection, DeadLetter
-from hub.sync.secrets import SecretsError, resolve_key
+from hub.sync.secrets import resolve_key
 
 router = APIRouter(prefix="/api/v1", tags=["connections and syncs"])
 
@@ -116,24 +122,12 @@ def sync_connection(
         secrets_of(session, name, resolve_key(settings.secret_key))  # before queueing: fails now, clearly
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
+    if body.streams:
+        _check_streams(session, settings, name, body.streams)
     result = sync_task.delay(name, body.streams, body.full)
     return {"task_id": result.id, "queued": True}
 
 
-@router.get("/dead-letters", response_model=list[DeadLetterOut])
-def list_dead_letters(
-    session: SessionDep, _token: ItRole, status: str = "open", limit: int = Query(100, ge=1, le=1000)
-) -> list[Any]:
-    rows = session.scalars(
-        select(DeadLetter).where(DeadLetter.status == status).order_by(DeadLetter.id).limit(limit)
-    )
-    return [DeadLetterOut.model_validate(r, from_attributes=True) for r in rows]
-    if body.streams:
-        _check_streams(session, settings, name, body.streams)
-
-
-@router.post("/dead-letters/replay")
-def replay_dead_letters(body: ReplayRequest, settings: SettingsDep, _token: ItRole) -> dict[str, int]:
 def _check_streams(session: Any, settings: Any, name: str, streams: list[str]) -> None:
     """422 naming the streams the connection lacks, before anything is queued (the sync
     itself would stop at the first unknown one, after the streams before it ran)."""
@@ -148,5 +142,17 @@ def _check_streams(session: Any, settings: Any, name: str, streams: list[str]) -
                                  f"(streams: {', '.join(known)})")
 
 
+@router.get("/dead-letters", response_model=list[DeadLetterOut])
+def list_dead_letters(
+    session: SessionDep, _token: ItRole, status: str = "open", limit: int = Query(100, ge=1, le=1000)
+) -> list[Any]:
+    rows = session.scalars(
+        select(DeadLetter).where(DeadLetter.status == status).order_by(DeadLetter.id).limit(limit)
+    )
+    return [DeadLetterOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/dead-letters/replay")
+def replay_dead_letters(body: ReplayRequest, settings: SettingsDep, _token: ItRole) -> dict[str, int]:
     ok, still = _engine(settings).replay(body.ids)
     return {"replayed": ok, "still_failing": still}
