@@ -88,32 +88,50 @@ class PageIndex:
     Candidates come out in exactly :class:`~hub.master.store.SqlIndex`'s order (keys shared,
     then first shared key, then source id): the store's part of each block first (ascending
     ids, as read), then the page's records in page order (which is the order of the ids they
-    get when written). A block counts both parts against ``max_block_size``.
+    get when written). A block counts both parts against ``max_block_size``; a key the store
+    already holds more often is no evidence at all. A record is prepared for scoring only
+    once it is a candidate: most records of a block never rank.
     """
 
     def __init__(self, max_block_size: int, max_candidates: int):
         self.max_block_size = max_block_size
         self.max_candidates = max_candidates
         self.blocks: dict[str, list[int]] = {}
+        self.too_large = (0,) * (max_block_size + 1)  # what a skipped block looks like
+        self.large: set[str] = set()
         self.records: dict[int, tuple[int, Prepared]] = {}
+        self.stored: dict[int, tuple[int, Sequence[Any]]] = {}
 
     def load(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Rows of (key, source id, golden id, match columns…) in key, source id order."""
+        """Rows of :func:`_store_blocks`: (key, source id) of a block, (key, None) of a block
+        too large, (None, source id, golden id, match columns…) of each source in a block."""
         for row in rows:
-            self.blocks.setdefault(row[0], []).append(row[1])
-            if row[1] not in self.records and row[2] is not None:
-                self.records[row[1]] = (row[2], prepare(_stored(row[3:])))
+            if row[0] is None:
+                self.stored[row[1]] = (row[2], row[3:])
+            elif row[1] is None:
+                self.large.add(row[0])
+            else:
+                self.blocks.setdefault(row[0], []).append(row[1])
+        for block in self.blocks.values():
+            block.sort()
 
     def candidates(self, keys: Sequence[str]) -> list[Candidate]:
-        wanted = rank_candidates(
-            [self.blocks.get(key, ()) for key in keys], self.max_block_size, self.max_candidates
-        )
-        return [Candidate(sid, *self.records[sid]) for sid in wanted]
+        blocks = [self.too_large if key in self.large else self.blocks.get(key, ()) for key in keys]
+        wanted = rank_candidates(blocks, self.max_block_size, self.max_candidates)
+        return [Candidate(sid, *self._record(sid)) for sid in wanted]
+
+    def _record(self, source_id: int) -> tuple[int, Prepared]:
+        found = self.records.get(source_id)
+        if found is None:
+            golden_id, values = self.stored[source_id]
+            found = self.records[source_id] = (golden_id, prepare(_stored(values)))
+        return found
 
     def add(self, source_id: int, golden_id: int, record: Prepared, keys: Sequence[str]) -> None:
         self.records[source_id] = (golden_id, record)
         for key in keys:
-            self.blocks.setdefault(key, []).append(source_id)
+            if key not in self.large:
+                self.blocks.setdefault(key, []).append(source_id)
 
 
 def _stored(values: Sequence[Any]) -> StoredRecord:
@@ -273,8 +291,9 @@ def _new_records(master: CustomerMaster, system: str, new: list[_New], results: 
 
 
 def _store_blocks(master: CustomerMaster, keys: list[str]) -> list[Sequence[Any]]:
-    """(key, source id, golden id, match columns…) of at most ``max_block_size + 1`` sources
-    per key, ordered by key and source id; columns are NULL in blocks already too large."""
+    """The store's side of a page's blocks, for :meth:`PageIndex.load`: per key at most
+    ``max_block_size + 1`` index entries (as :class:`~hub.master.store.SqlIndex` reads them),
+    a block beyond ``max_block_size`` as one row, each source's match fields once."""
     if not keys:
         return []
     session = master.session
@@ -283,13 +302,23 @@ def _store_blocks(master: CustomerMaster, keys: list[str]) -> list[Sequence[Any]
     if session.get_bind().dialect.name == "postgresql":
         return list(session.execute(_PG_BLOCKS, {**params, "keys": keys}))
     rows: list[Sequence[Any]] = []
-    for start in range(0, len(keys), 500):
-        part = keys[start : start + 500]
-        rows += session.execute(_GENERIC_BLOCKS, {**params, "keys": part}).all()
+    for start in range(0, len(keys), 500):  # SQLite's bound on one statement's parameters
+        rows += session.execute(_GENERIC_BLOCKS, {**params, "keys": keys[start : start + 500]}).all()
     return rows
 
 
 _COLUMNS = ", ".join(f"s.{name}" for name in _MATCH_NAMES)
+_NULLS = ", ".join("NULL" for _ in _MATCH_NAMES)
+#: Three kinds of rows, told apart by which of key and source id is NULL (see PageIndex.load).
+_BLOCK_ROWS = f"""
+    SELECT NULL AS key, s.id AS source_id, s.golden_id, {_COLUMNS}
+    FROM customer_sources AS s
+    WHERE s.id IN (SELECT source_id FROM hits WHERE block <= :max_block)
+    UNION ALL
+    SELECT key, source_id, NULL, {_NULLS} FROM hits WHERE block <= :max_block
+    UNION ALL
+    SELECT key, NULL, NULL, {_NULLS} FROM (SELECT DISTINCT key FROM hits WHERE block > :max_block) AS large
+"""
 
 _PG_BLOCKS = text(
     f"""
@@ -300,24 +329,21 @@ _PG_BLOCKS = text(
             ORDER BY source_id LIMIT :scan
         ) AS m
     )
-    SELECT h.key, h.source_id, s.golden_id, {_COLUMNS}
-    FROM hits AS h LEFT JOIN customer_sources AS s ON s.id = h.source_id AND h.block <= :max_block
-    ORDER BY h.key, h.source_id
+    {_BLOCK_ROWS}
     """
 )
 
 _GENERIC_BLOCKS = text(
     f"""
-    WITH hits AS (
+    WITH numbered AS (
         SELECT key, source_id,
                row_number() OVER (PARTITION BY key ORDER BY source_id) AS n,
                count(*) OVER (PARTITION BY key) AS block
         FROM match_keys WHERE key IN :keys
+    ), hits AS (
+        SELECT key, source_id, block FROM numbered WHERE n <= :scan
     )
-    SELECT h.key, h.source_id, s.golden_id, {_COLUMNS}
-    FROM hits AS h LEFT JOIN customer_sources AS s ON s.id = h.source_id AND h.block <= :max_block
-    WHERE h.n <= :scan
-    ORDER BY h.key, h.source_id
+    {_BLOCK_ROWS}
     """
 ).bindparams(bindparam("keys", expanding=True))
 
