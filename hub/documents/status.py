@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hub.audit.models import AuditEntry
 from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, ShipmentLine
 from hub.master.models import GoldenCustomer
+from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.receivables.models import Instalment
 from hub.sync.models import Link
 
@@ -51,6 +52,14 @@ _PAID = (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoic
 _INVOICES = _by_order(Invoice.id, Invoice.number, Invoice.status, Invoice.issued_on, Invoice.total,
                       Invoice.amount_due, Invoice.due_dates, _PAID.label("paid"),
                       where=Invoice.order_id, order_by=(Invoice.issued_on, Invoice.id))
+# Where the hub sent the order (hub.outbox): the last delivery per target says whether it
+# reached that system; through the order's events, whose index leads to their deliveries.
+_SENT = (
+    select(OutboxDelivery.target, OutboxDelivery.status, OutboxDelivery.attempts, OutboxDelivery.last_error)
+    .join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id)
+    .where(OutboxEvent.entity_type == "order", OutboxEvent.hub_id == bindparam("order_id"))
+    .order_by(OutboxDelivery.id)
+)
 _NUMBERS = _by_order(Link.system, Link.external_id, Link.external_ref, where=Link.hub_id).where(Link.entity_type == "order")
 
 
@@ -119,8 +128,19 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
         ],
         "paid": _money(sum((Decimal(i.paid or 0) for i in invoices), Decimal(0))),
         **_instalments(db, order_id, invoices, today or date.today()),
+        "sent_to": _sent_to(db, order_id),
         "timeline": _timeline(db, order_id),
     }
+
+
+def _sent_to(db: Connection, order_id: int) -> list[dict[str, Any]]:
+    """Each target's last delivery of the order: ``sent``, ``pending`` (with the error of the
+    last try, if any) or ``dead`` — an order that never reached the ERP must not look normal."""
+    last: dict[str, Row[Any]] = {}
+    for row in db.execute(_SENT, {"order_id": order_id}):
+        last[row.target] = row
+    return [{"target": r.target, "status": r.status, "attempts": r.attempts, "error": r.last_error}
+            for r in last.values()]
 
 
 def _fully_shipped(lines: Sequence[Row[Any]], shipped: dict[int, Decimal]) -> bool:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from hub.web.auth import CsrfRefused, LoginRequired, PageForbidden, PageUser, login_redirect
+from hub.web.auth import CsrfRefused, LoginRequired, PageForbidden, PageNotFound, PageUser, login_redirect
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -47,6 +47,11 @@ def mount_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     def _login(request: Request, exc: LoginRequired) -> Response:
         return login_redirect(exc.next_url)
+
+    @app.exception_handler(PageNotFound)
+    def _not_found(request: Request, exc: PageNotFound) -> Response:
+        return render(request, "error.html", exc.user, status_code=404, title="Not found",
+                      message=exc.message)
 
     @app.exception_handler(PageForbidden)
     def _forbidden(request: Request, exc: PageForbidden) -> Response:

@@ -43,6 +43,15 @@ class PageForbidden(Exception):
         self.user, self.allowed = user, allowed
 
 
+class PageNotFound(Exception):
+    """A page asked for something that does not exist: answered with the error page (404),
+    not the API's JSON."""
+
+    def __init__(self, message: str, user: PageUser):
+        super().__init__(message)
+        self.message, self.user = message, user
+
+
 class CsrfRefused(Exception):
     """A form posted without this session's CSRF token (forged, or from a page shown before
     the person signed in again)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from hub.master.lookup import lookup
 from hub.master.models import GoldenCustomer
 from hub.master.views import customer_detail
 from hub.web.app import render
-from hub.web.auth import PageUser, page_user
+from hub.web.auth import PageNotFound, PageUser, page_user
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[PageUser, Depends(page_user(Role.sales, Role.it, Role.finance))]
@@ -48,7 +48,7 @@ def customers_page(request: Request, session: SessionDep, user: Viewer, q: str =
 def customer_view(request: Request, golden_id: int, session: SessionDep, user: Viewer) -> HTMLResponse:
     golden = session.get(GoldenCustomer, golden_id)
     if golden is None:
-        raise HTTPException(404, f"no customer {golden_id}")
+        raise PageNotFound(f"no customer {golden_id}", user)
     if golden.merged_into_id:
         golden = session.get(GoldenCustomer, golden.merged_into_id) or golden
     detail = customer_detail(session, golden)

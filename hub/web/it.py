@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from hub.sync.connections import describe
 from hub.sync.models import Connection, DeadLetter, SyncRun
 from hub.sync.runs import mark_interrupted
 from hub.web.app import render
-from hub.web.auth import PageUser, page_user
+from hub.web.auth import PageNotFound, PageUser, page_user
 
 It = Annotated[PageUser, Depends(page_user(Role.it))]
 
@@ -72,7 +72,7 @@ def check_connection(request: Request, name: str, session: SessionDep, settings:
     """The connector's own health check, shown on the page it was asked from."""
     connection = session.scalar(select(Connection).where(Connection.name == name))
     if connection is None:
-        raise HTTPException(404, f"no connection named {name!r}")
+        raise PageNotFound(f"no connection named {name!r}", user)
     connector = _engine(settings).connector(connection)
     try:
         health = connector.check()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hub.api.deps import SessionDep
@@ -14,7 +14,7 @@ from hub.documents.ownership import for_viewer
 from hub.documents.search import find_orders
 from hub.documents.status import order_status
 from hub.web.app import render
-from hub.web.auth import PageUser, page_user
+from hub.web.auth import PageNotFound, PageUser, page_user
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[PageUser, Depends(page_user(Role.sales, Role.it, Role.finance))]
@@ -33,5 +33,5 @@ def orders_page(request: Request, session: SessionDep, user: Viewer, q: str = ""
 def order_page(request: Request, order_id: int, session: SessionDep, user: Viewer) -> HTMLResponse:
     status = order_status(session, order_id)
     if status is None:
-        raise HTTPException(404, f"no order {order_id}")
+        raise PageNotFound(f"no order {order_id}", user)
     return render(request, "order.html", user, o=for_viewer(user, status))

@@ -1,0 +1,62 @@
+"""What sales meets on the order page (issue 16): an order that never reached the ERP says so,
+a draft order has a title, an unknown order is a page, not raw JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hub.auth.models import Role
+from hub.auth.tokens import create_token
+from hub.db import session_scope
+from hub.master.ingest import CustomerMaster
+from hub.outbox.dispatch import Dispatcher
+from hub.sync.connections import add_connection
+from hub.sync.engine import SyncEngine
+from tests.support.pages import sign_in_client
+
+KEY = "order-page-key"
+
+
+def _setup(database_url: str, mappings_dir: Path) -> tuple[int, str]:
+    (mappings_dir / "routes.yaml").write_text(
+        "routes:\n  order:\n    entered_in: [crm, hub]\n    send_to: [{connection: erp, stream: orders}]\n"
+    )
+    with session_scope(database_url) as session:
+        # the ERP is down: nothing listens on port 9
+        add_connection(session, name="erp", kind="webhook", settings={"url": "http://127.0.0.1:9/hook"},
+                       secrets={"signing_secret": "s"}, secret_key=KEY)
+        golden = CustomerMaster(session, mappings_dir).ingest(
+            "crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"}).golden_id
+        token = create_token(session, Role.sales, "a.sales")[1]
+    return golden, token
+
+
+def test_an_order_that_did_not_reach_the_erp_says_so(client: Any, database_url: str, mappings_dir: Path) -> None:
+    golden, token = _setup(database_url, mappings_dir)
+    posted = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, json={
+        "number": "WEB-9", "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]})
+    assert posted.status_code == 201, posted.text
+    dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
+    dispatcher.route()
+    dispatcher.deliver("erp")
+    status = client.get(posted.json()["status_url"], headers={"Authorization": f"Bearer {token}"}).json()
+    [sent] = status["sent_to"]
+    assert sent["target"] == "erp" and sent["status"] != "sent" and sent["error"]
+    sign_in_client(client, token)
+    page = client.get(f"/orders/{posted.json()['id']}")
+    assert page.status_code == 200 and 'id="not-delivered"' in page.text and "erp" in page.text
+
+
+def test_a_draft_order_has_a_title_and_an_unknown_order_is_a_page(
+    client: Any, database_url: str, mappings_dir: Path
+) -> None:
+    golden, token = _setup(database_url, mappings_dir)
+    posted = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, json={
+        "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]})
+    sign_in_client(client, token)
+    page = client.get(f"/orders/{posted.json()['id']}")
+    assert "Order None" not in page.text
+    missing = client.get("/orders/999999")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html") and "no order 999999" in missing.text
