@@ -320,8 +320,18 @@ class TrytonConnector(Connector):
 
     def _read_invoices(self, ids: list[int]) -> list[SourceRecord]:
         invoices = self._invoices(ids)
+        # a credit note cancelling an invoice: Tryton counts the invoice paid ("cancel move")
+        cancelled_by = {i["id"]: i["cancel_move"] for i in self.rpc.read("account.invoice", ids, ["cancel_move"])}
         lines = {l["id"]: l for l in self.rpc.read(
             "account.invoice.line", [i for inv in invoices for i in inv["lines"]], ["origin"])}
+        # a credit note's lines come from the invoice lines they credit: their sale is the order's
+        credited_lines = {l["id"]: l for l in self.rpc.read(
+            "account.invoice.line", {_origin_id(l["origin"], "account.invoice.line") for l in lines.values()} - {None},
+            ["origin"])}
+        for line in lines.values():
+            credited = credited_lines.get(_origin_id(line["origin"], "account.invoice.line"))
+            if credited is not None:
+                line["origin"] = credited["origin"]
         sale_lines = {l["id"]: l["sale"] for l in self.rpc.read(
             "sale.line", {_origin_id(l["origin"], "sale.line") for l in lines.values()} - {None}, ["sale"])}
         to_pay = {m["id"]: m for m in self.rpc.read(
@@ -341,6 +351,8 @@ class TrytonConnector(Connector):
                     "untaxed_amount": inv["untaxed_amount"], "tax_amount": inv["tax_amount"],
                     "amount_to_pay": inv["amount_to_pay"],
                     "sale": min(sales) if sales else None,
+                    "credit_note": (inv["total_amount"] or Decimal(0)) < 0,
+                    "cancelled_by_credit_note": bool(cancelled_by.get(inv["id"])),
                     "maturities": [
                         {"date": m["maturity_date"], "amount": (m["debit"] or Decimal(0)) - (m["credit"] or Decimal(0))}
                         for m in (to_pay[i] for i in inv["lines_to_pay"] if i in to_pay)

@@ -74,6 +74,18 @@ def ageing(session: Session, as_of: date, by: AgeingBy = "stage", buckets: list[
         dues, dues.c.instalment_id == Instalment.id).where(
         dues.c.due_date.is_not(None), Instalment.status != "paid", dues.c.open > 0,
         not_set_aside(session, Instalment.order_id))
+    if by == "customer":
+        query = query.join(Order, Order.id == Instalment.order_id)
+    elif by == "owner":
+        query = query.join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
+    query = query.group_by(key, Instalment.currency, bucket)
+    if by == "customer":
+        groups = query.subquery()
+        query = select(func.coalesce(GoldenCustomer.name, "(unknown)"), *list(groups.c)[1:]).outerjoin_from(
+            groups, GoldenCustomer, GoldenCustomer.id == groups.c.key)
+    elif by == "owner":
+        groups = query.subquery()
+        query = select(func.coalesce(groups.c.key, "(none)"), *list(groups.c)[1:])
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for name, currency, label, amount, count in session.execute(query):
         row = rows.setdefault((name, currency or ""), {by: name, "currency": currency, **{lb: 0.0 for lb in labels},

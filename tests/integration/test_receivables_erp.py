@@ -1,0 +1,155 @@
+"""Receivables that agree with the ERP (a real Tryton 8.2), right after a sync, before any scan.
+
+Three orders, made once per module in one Tryton:
+
+* "split": 8 pumps (10,000 EUR) with the payment term "30 % now, 70 % in 30 days", invoiced in
+  full, payment term date 20 days ago (3,000 due 20 days ago, 7,000 in 10 days), 1,000 paid;
+* "credited": a Net 30 order shipped and invoiced, its invoice cancelled by a credit note
+  (Tryton: invoice cancelled with a cancel move, credit note paid, sale paid and done);
+* the seed's "paid" order (shipped, invoiced, paid in full).
+
+The hub's plan for all of them is 30/60/10 by stage; what is due, when, must be the ERP's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.db import session_scope
+from hub.documents.models import Invoice, Order
+from hub.documents.status import order_status
+from hub.receivables.models import Instalment
+from hub.receivables.reports import ageing
+from hub.sync.connections import add_connection
+from hub.sync.engine import SyncEngine
+from tests.support import tryton
+from tests.support.finance import KEY
+from tests.support.tryton_seed import _one2many, _sale_values, _ship, _skip_vat_warnings
+
+pytestmark = [pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON),
+              pytest.mark.timeout(600)]
+
+TODAY = dt.date.today()
+FIRST_DUE = TODAY - dt.timedelta(days=20)  # the payment term date: "30 % now"
+SECOND_DUE = FIRST_DUE + dt.timedelta(days=30)  # "70 % in 30 days": in 10 days
+
+
+def _sale(client: tryton.TrytonClient, setup: dict[str, Any], reference: str, payment_term: int,
+          pumps: float) -> dict[str, Any]:
+    """A confirmed sale of pumps for Müller, invoiced on order (the invoice exists, draft)."""
+    values = _sale_values(setup["customers"]["mueller"], [(setup["products"]["P-100"], pumps)], setup,
+                          reference=reference, today=TODAY)
+    values.update(payment_term=payment_term, invoice_method="order")
+    [sale_id] = client.create("sale.sale", [values])
+    client.button("sale.sale", "quote", [sale_id])
+    client.button("sale.sale", "confirm", [sale_id])  # queues process: invoice and shipment exist now
+    [sale] = client.read("sale.sale", [sale_id], ["number", "shipments", "invoices"])
+    return sale
+
+
+@pytest.fixture(scope="module")
+def erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[tryton.TrytonServer, dict[str, Any]]]:
+    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-receivables-erp")) as server:
+        setup = server.seed
+        with server.client() as client:
+            _skip_vat_warnings(client)  # the credit note's post asks about Müller's unchecked VAT number
+            [split_term] = client.create("account.invoice.payment_term", [{
+                "name": "30 % now, 70 % in 30 days",
+                "lines": _one2many([
+                    {"type": "percent", "ratio": Decimal("0.3"), "divisor": Decimal("3.33333333"),
+                     "relativedeltas": _one2many([])},
+                    {"type": "remainder", "relativedeltas": _one2many([{"days": 30}])}])}])
+            split = _sale(client, setup, "PRJ-ERP-SPLIT", split_term, 8.0)
+            [invoice_id] = split["invoices"]
+            client.write("account.invoice", [invoice_id], {"payment_term_date": FIRST_DUE})
+            client.button("account.invoice", "post", [invoice_id], skip_warnings=True)
+            client.wizard("account.invoice.pay", [
+                ("choice", {"payment_method": setup["payment_method"]["id"], "date": TODAY,
+                            "description": "Bank transfer", "amount": Decimal(1000)}),
+                ("pay", {"type": "partial"})], active_model="account.invoice", active_ids=[invoice_id])
+            [split_invoice] = client.read("account.invoice", [invoice_id],
+                                          ["state", "amount_to_pay", "amount_to_pay_today", "total_amount"])
+
+            credited = _sale(client, setup, "PRJ-ERP-CREDIT", setup["payment_term"]["id"], 2.0)
+            _ship(client, credited["shipments"])
+            [credited_invoice] = credited["invoices"]
+            client.button("account.invoice", "post", [credited_invoice], skip_warnings=True)
+            client.wizard("account.invoice.credit", [("credit", {"with_refund": True})],
+                          active_model="account.invoice", active_ids=[credited_invoice])
+            [credited_sale] = client.read("sale.sale", [client.search("sale.sale", [("number", "=", credited["number"])])[0]],
+                                          ["state", "invoice_state"])
+            [cancelled] = client.read("account.invoice", [credited_invoice], ["state"])
+        facts = {"split": split["number"], "split_invoice": split_invoice, "credited": credited["number"],
+                 "credited_sale": credited_sale, "credited_invoice": cancelled,
+                 "paid": setup["sales"]["paid"]["number"]}
+        yield server, facts
+
+
+@pytest.fixture
+def synced(erp, database_url: str, mappings_dir) -> tuple[str, dict[str, Any]]:
+    """One sync of everything from the ERP into the hub; no receivables scan."""
+    server, facts = erp
+    with session_scope(database_url) as session:
+        add_connection(session, name="erp", kind="tryton", secret_key=KEY,
+                       settings={"url": server.url, "database": server.database, "login": server.login},
+                       secrets={"password": server.password})
+    assert all(r.status == "done" for r in SyncEngine(database_url, mappings_dir, KEY).sync("erp"))
+    return database_url, facts
+
+
+def _order(session: Any, number: str) -> Order:
+    return session.scalar(select(Order).where(Order.number == number))
+
+
+def _plan(session: Any, order: Order) -> dict[str, Instalment]:
+    return {i.stage: i for i in session.scalars(select(Instalment).where(Instalment.order_id == order.id))}
+
+
+def test_an_invoiced_order_is_due_at_its_invoice_maturities_and_overdue_at_the_first(synced):
+    url, facts = synced
+    invoice = facts["split_invoice"]
+    assert (invoice["state"], Decimal(str(invoice["amount_to_pay_today"]))) == ("posted", Decimal(2000))
+    with session_scope(url) as session:
+        order = _order(session, facts["split"])
+        plan = _plan(session, order)
+        # the ERP's payment terms, not the plan's 14 days after signing: 3,000 twenty days ago,
+        # of which 1,000 paid; the rest in ten days
+        assert {s: (i.due_date, i.outstanding) for s, i in plan.items()} == {
+            "signing": (FIRST_DUE, Decimal(2000)), "delivery": (SECOND_DUE, Decimal(6000)),
+            "acceptance": (SECOND_DUE, Decimal(1000))}
+        status = order_status(session, order.id, TODAY)
+        assert status["overdue"] is True
+        assert (status["next_instalment"]["due_date"], status["next_instalment"]["outstanding"]) == (
+            FIRST_DUE.isoformat(), "2000.00")  # what Tryton calls amount to pay today
+        report = ageing(session, TODAY)
+    # past due: only the 2,000 still open at the first maturity (the other orders are due later)
+    late = {(r["stage"], bucket): r[bucket] for r in report["rows"] for bucket in report["buckets"][1:] if r[bucket]}
+    assert late == {("signing", "1-30"): 2000.0}
+
+
+def test_an_invoice_cancelled_by_a_credit_note_leaves_nothing_due_on_its_order(synced):
+    url, facts = synced
+    assert (facts["credited_sale"]["invoice_state"], facts["credited_invoice"]["state"]) == ("paid", "cancelled")
+    with session_scope(url) as session:
+        order = _order(session, facts["credited"])
+        notes = session.scalars(select(Invoice).where(Invoice.order_id == order.id, Invoice.total < 0)).all()
+        assert len(notes) == 1  # the credit note is the order's
+        assert {s: i.outstanding for s, i in _plan(session, order).items()} == {
+            "signing": 0, "delivery": 0, "acceptance": 0}
+        status = order_status(session, order.id, TODAY)
+        assert (status["next_instalment"], status["overdue"]) == (None, False)
+
+
+def test_a_paid_order_shows_nothing_due_right_after_the_sync(synced):
+    url, facts = synced
+    with session_scope(url) as session:
+        order = _order(session, facts["paid"])
+        assert {i.status for i in _plan(session, order).values()} == {"paid"}
+        status = order_status(session, order.id, TODAY)
+        assert (status["next_instalment"], status["overdue"]) == (None, False)
