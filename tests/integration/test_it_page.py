@@ -146,3 +146,29 @@ def test_it_actions_refuse_another_origin_and_other_roles(it_settings, database_
 
         csrf = sign_in_client(client, _token(database_url, Role.sales))
         assert client.post("/it/pairs/1/decision", data={"same": "true", "csrf": csrf}).status_code == 403
+
+
+def test_the_it_page_fits_a_phone(browser: Any, it_settings, database_url, mappings_dir):
+    """Issue 16: the IT page was 525 px wide on a 390 px phone (tables of runs, dead letters
+    and review evidence wider than the screen)."""
+    from tests.support.browser import PHONE
+
+    with session_scope(database_url) as session:  # errors as real systems write them: unbroken
+        event = OutboxEvent(entity_type="order", hub_id=7, action="created", origin="hub", payload={})
+        session.add(event)
+        session.flush()
+        session.add(OutboxDelivery(
+            event_id=event.id, target="crmfiles_with_a_long_connection_name", stream="orders_and_more",
+            entity_type="order", hub_id=7, status="dead", attempts=8,
+            last_error="HTTPError:https://erp.example.internal/api/v2/sales/orders/7/lines?expand=taxes,"
+                       "moves,invoice_lines&context=%7B%22company%22%3A1%7D:Server_Error_500_Internal"))
+    it_token = _token(database_url, Role.it)
+    with live_hub(it_settings) as url:
+        page = browser.new_page(**PHONE)
+        sign_in(page, url, it_token)
+        page.goto(f"{url}/it")
+        assert page.locator("#dead-letters tbody tr").count() == 1
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(mappings_dir.parent / "it-phone.png"), full_page=True)
+        assert width <= PHONE["viewport"]["width"], f"the IT page is {width} px wide on a phone"
+        page.close()
