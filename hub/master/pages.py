@@ -17,8 +17,8 @@ decision, survivorship…); a first load of 200,000 customers took an hour. A pa
    per touched golden record, its sources read in one query.
 
 A record that bridges two golden records (a merge) is rare: the page is written up to it, it
-goes one by one, and the rest of the page starts again. Should the database refuse the page,
-it is retried record by record in savepoints so only the culprit is refused.
+goes one by one, and the page goes on with the merge applied to its index. Should the database
+refuse the page, it is retried record by record in savepoints so only the culprit is refused.
 """
 
 from __future__ import annotations
@@ -127,6 +127,13 @@ class PageIndex:
             found = self.records[source_id] = (golden_id, prepare(_stored(values)))
         return found
 
+    def regolden(self, moved: Mapping[int, int]) -> None:
+        """Records of golden records that now have another id (written, or merged away)."""
+        for table in (self.records, self.stored):
+            for sid, (golden_id, record) in table.items():
+                if golden_id in moved:
+                    table[sid] = (moved[golden_id], record)  # type: ignore[assignment]
+
     def add(self, source_id: int, golden_id: int, record: Prepared, keys: Sequence[str]) -> None:
         self.records[source_id] = (golden_id, record)
         for key in keys:
@@ -191,10 +198,14 @@ def _page_or_one_by_one(
 
 
 def _one(master: CustomerMaster, system: str, item: PageItem) -> IngestOutcome:
-    return master.ingest_one(
+    """One record by the one-by-one path, flushed: the page's set-wise writes that follow
+    bypass the ORM and must find its changes in the database."""
+    outcome = master.ingest_one(
         system, item.external_id, item.fields,
         source_updated_at=item.source_updated_at, default_country=item.default_country,
     )
+    master.session.flush()
+    return outcome
 
 
 def _page(
@@ -252,37 +263,47 @@ def _links(session: Any, system: str, external_ids: list[str]) -> dict[str, tupl
 
 
 def _new_records(master: CustomerMaster, system: str, new: list[_New], results: list[Any]) -> int:
-    """Decide and write the new records in order; returns how many were handled (all, or up
-    to and including one that bridged golden records and went one by one)."""
+    """Decide and write the new records in order; returns how many were handled (all, unless
+    a record that bridged golden records was not decided one by one as the page expected).
+
+    A bridging record is the rare one that goes one by one: the records before it are written
+    first (so it meets them in the store), then its merge is applied to the page's index, and
+    the page goes on with the same index."""
     from hub.master.ingest import RejectedRecord
 
     index = PageIndex(master.rules.blocking.max_block_size, master.rules.blocking.max_candidates)
     index.load(_store_blocks(master, sorted({k for rec in new for k in rec.keys})))
+    golden_ids: dict[int, int] = {}  # virtual → real, over all writes of this page
+    source_ids: dict[int, int] = {}
     decided: list[_New] = []
-    bridging: _New | None = None
     for number, rec in enumerate(new, start=1):
         decision = master.matcher.decide(rec.norm, index.candidates(rec.keys))
+        record = prepare(_stored([getattr(rec.norm, name) for name in _MATCH_NAMES]))
         if decision.bridged:
-            bridging = rec
-            break
+            _write(master, system, decided, results, golden_ids, source_ids)
+            decided = []
+            index.regolden(golden_ids)
+            survivor = golden_ids.get(decision.best[0].golden_id, decision.best[0].golden_id)
+            try:
+                outcome = results[rec.position] = _one(master, system, rec.item)
+            except RejectedRecord as exc:
+                results[rec.position] = exc
+                continue
+            if outcome.golden_id != survivor:  # not what the page foresaw: read the store again
+                return number
+            index.regolden({golden_ids.get(g, g): survivor for g in decision.bridged})
+            index.add(outcome.source_id, survivor, record, rec.keys)
+            continue
         rec.decision = decision
         rec.source_vid = -number
         if decision.golden_id is None:
             rec.golden_vid, rec.fresh = -number, True
         else:
             rec.golden_vid = decision.golden_id
-        stored = _stored([getattr(rec.norm, name) for name in _MATCH_NAMES])
-        index.add(rec.source_vid, rec.golden_vid, prepare(stored), rec.keys)
+        index.add(rec.source_vid, rec.golden_vid, record, rec.keys)
         decided.append(rec)
-    if decided:
-        _write(master, system, decided, results)
-    if bridging is None:
-        return len(new)
-    try:
-        results[bridging.position] = _one(master, system, bridging.item)
-    except RejectedRecord as exc:
-        results[bridging.position] = exc
-    return len(decided) + 1
+    _write(master, system, decided, results, golden_ids, source_ids)
+    return len(new)
 
 
 # ------------------------------------------------------------------------------------------
@@ -353,20 +374,24 @@ _GENERIC_BLOCKS = text(
 # ------------------------------------------------------------------------------------------
 
 
-def _write(master: CustomerMaster, system: str, recs: list[_New], results: list[Any]) -> None:
+def _write(
+    master: CustomerMaster, system: str, recs: list[_New], results: list[Any],
+    golden_ids: dict[int, int], sources: dict[int, int],
+) -> None:
+    """Write the decided records set-wise; ``golden_ids`` and ``sources`` map the page's
+    virtual ids to real ones (earlier writes of the page filled them; this one adds its own)."""
     from hub.master.ingest import SOURCE_ENTITY, IngestOutcome, source_row
 
+    if not recs:
+        return
     session = master.session
     now = utcnow()
     fresh = [rec for rec in recs if rec.fresh]
-    golden_ids = dict(zip(
-        (rec.golden_vid for rec in fresh),
-        insert_rows(session, GoldenCustomer, ids=True, rows=[
-            {"provenance": {}, "status": "active", "created_at": now, "updated_at": now}
-            for _ in fresh
-        ]),
-        strict=True,
-    ))
+    new_golden = insert_rows(session, GoldenCustomer, ids=True, rows=[
+        {"provenance": {}, "status": "active", "created_at": now, "updated_at": now}
+        for _ in fresh
+    ])
+    golden_ids.update(zip((rec.golden_vid for rec in fresh), new_golden, strict=True))
 
     def golden(vid: int) -> int:
         return golden_ids[vid] if vid < 0 else vid
@@ -383,7 +408,7 @@ def _write(master: CustomerMaster, system: str, recs: list[_New], results: list[
          "external_id": rec.item.external_id}
         for rec, link_id in zip(recs, link_ids, strict=True)
     ])
-    sources = {rec.source_vid: sid for rec, sid in zip(recs, source_ids, strict=True)}
+    sources.update((rec.source_vid, sid) for rec, sid in zip(recs, source_ids, strict=True))
 
     def source(vid: int) -> int:
         return sources[vid] if vid < 0 else vid
@@ -428,7 +453,7 @@ def _write(master: CustomerMaster, system: str, recs: list[_New], results: list[
             *(getattr(rec.norm, f) for f in GOLDEN_FIELDS)))
         for rec, sid in zip(recs, source_ids)
     }
-    audit += _survive(master, system, page, set(golden_ids.values()), now)
+    audit += _survive(master, system, page, set(new_golden), now)
     insert_rows(session, AuditEntry, audit, analyze=False)
     for rec, sid in zip(recs, source_ids):
         assert rec.decision is not None
