@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError
 
 import hub
 from hub.api.deps import AnyRole
+from hub.api.docs import install_docs
 from hub.api.errors import ERRORS
 from hub.api.limits import install_limits
 from hub.api.routers import connections, customers, orders, outbox, quarantine, steward
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "between ERP, finance and legacy CRM systems. Every /api route needs an API token "
         "(`hub token create --role R`) with a role that may use it.",
         lifespan=_lifespan,
+        docs_url=None,  # hub.api.docs serves both from local assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings or get_settings()
     install_query_redaction()  # query values (e-mails, tax ids) stay out of the access log
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, responses=ERRORS)  # every error documented (hub.api.errors)
     _client_errors(app)
     mount_pages(app)
+    install_docs(app)
     install_limits(app)  # body size (413 before parsing or auth), 422s that always encode
     install_security(app)  # headers and the cross-origin refusal on every answer, pages and API
     return app

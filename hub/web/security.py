@@ -8,8 +8,8 @@ state-changing requests sent from another origin, and the sign-in form's CSRF to
   put CSS in ``static/``), ``nosniff``, ``Referrer-Policy: same-origin`` and
   ``Cache-Control: no-store`` on everything but ``/static`` (pages and API answers carry
   customer data; a shared or back-button cache must not keep them). FastAPI's ``/docs`` and
-  ``/redoc`` load Swagger UI/ReDoc from their CDN with inline script: they get a CSP that allows
-  just that.
+  ``/redoc`` (Swagger UI/ReDoc from the hub's own assets, hub.api.docs) run an inline start
+  script: they get a CSP that allows just that.
 * Origin check: a POST (any unsafe method) whose ``Origin`` — or, without one, ``Referer`` —
   names another scheme-less host:port than the ``Host`` it was sent to is refused 403. Cookies
   do not isolate ports and SameSite counts another port of the host as the same site, so this
@@ -41,11 +41,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 PAGE_CSP = ("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
             "object-src 'none'")
-#: Swagger UI and ReDoc as FastAPI serves them: CDN scripts and styles, an inline start script.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-            "https://cdn.redoc.ly; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
+#: Swagger UI and ReDoc (hub.api.docs): the hub's own copies of their scripts and styles, and
+#: FastAPI's inline start script; ReDoc runs a worker from a blob.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
             "object-src 'none'")
 DOCS_PATHS = ("/docs", "/redoc")
 

@@ -63,3 +63,20 @@ def test_the_login_cookie_is_out_of_reach_of_scripts(browser: Any, hub_url: str,
 def test_login_never_redirects_off_the_hub(client: Any, database_url: str) -> None:
     answer = post_login(client, _token(database_url, Role.it), "//evil.example/x")
     assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_the_api_docs_render_without_internet(browser: Any, hub_url: str) -> None:
+    """Issue 16: /docs was a blank page on a machine without internet (Swagger UI from a CDN).
+    This machine has none: the page must render from the hub's own assets."""
+    page = browser.new_page()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{hub_url}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert "Concord hub" in page.inner_text(".swagger-ui .info .title")
+    assert page.locator(".opblock").count() > 10  # the operations are listed
+    assert all(url.startswith(hub_url) for url in asked), [u for u in asked if not u.startswith(hub_url)]
+    page.goto(f"{hub_url}/redoc")
+    page.wait_for_selector("h1", timeout=15_000)
+    assert "Concord hub" in page.inner_text("h1")
+    page.close()
