@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import uuid4
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,6 @@ from hub.documents.ingest import HUB, DocumentStore
 from hub.documents.models import Order
 from hub.documents.ownership import Principal, check_may_update
 from hub.outbox.routes import Routes
-from hub.settings import get_settings
 from hub.sync.links import Change
 from hub.sync.mapping import MappingError
 from hub.sync.models import Link
@@ -47,14 +46,6 @@ class OrderIn(Input):
     stage: text(30) | None = None  # type: ignore[valid-type]
     owner: text(120) | None = None  # type: ignore[valid-type]
     lines: list[OrderLineIn] = Field(min_length=1, description="At most HUB_MAX_ORDER_LINES (default 1000).")
-
-    @field_validator("lines")
-    @classmethod
-    def _not_too_many(cls, lines: list[OrderLineIn]) -> list[OrderLineIn]:
-        most = get_settings().max_order_lines
-        if len(lines) > most:
-            raise ValueError(f"an order has at most {most} lines (HUB_MAX_ORDER_LINES), this one {len(lines)}")
-        return lines
 
 
 def order_total(order: OrderIn) -> Decimal:

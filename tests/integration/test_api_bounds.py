@@ -71,10 +71,15 @@ def test_an_order_with_a_price_of_1e30_is_refused_and_scans_keep_working(
     assert api.post("/api/v1/receivables/scan", json={}, headers=finance).status_code == 200
 
 
-def test_an_order_has_at_most_the_configured_number_of_lines(api: TestClient, database_url: str, token_for: Headers) -> None:
-    golden = _golden(database_url)
-    too_many = api.post("/api/v1/orders", json=_order(golden, lines=1001), headers=token_for(Role.sales))
-    assert too_many.status_code == 422 and "at most 1000 lines" in too_many.text
+def test_an_order_has_at_most_the_configured_number_of_lines(
+    api: TestClient, settings: Settings, database_url: str, token_for: Headers
+) -> None:
+    golden, sales = _golden(database_url), token_for(Role.sales)
+    too_many = api.post("/api/v1/orders", json=_order(golden, lines=1001), headers=sales)
+    assert too_many.status_code == 422 and "at most 1000 lines" in too_many.text  # the default
+    five = TestClient(create_app(settings.model_copy(update={"max_order_lines": 5})))
+    assert five.post("/api/v1/orders", json=_order(golden, lines=6), headers=sales).status_code == 422
+    assert five.post("/api/v1/orders", json=_order(golden, lines=5), headers=sales).status_code == 201
 
 
 def test_nul_and_lone_surrogates_are_refused_with_422(api: TestClient, database_url: str, token_for: Headers) -> None:
