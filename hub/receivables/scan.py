@@ -50,6 +50,7 @@ from hub.receivables.models import (
     Alert,
     AlertDelivery,
     Instalment,
+    InstalmentDue,
     PipelineVersion,
     ReceivableOrder,
     ScanRun,
@@ -313,11 +314,21 @@ def refresh(session: Session, mappings_dir: Path, as_of: date, since: Any = None
     versions = used_versions(session)
     stages = detect(session, versions, as_of, log)
     invoices = changed_since(session, since) | earlier(session, "invoice")
-    orders = resolve_targets(session, invoices, log) | set(enrolled) | earlier(session, "order", ["allocate"])
+    orders = (resolve_targets(session, invoices, log) | set(enrolled) | earlier(session, "order", ["allocate"])
+              | newly_dated(session))
     allocated = allocate(session, orders, log)
     if statuses:
         settle_statuses(session, used_versions(session), as_of, log)
     return {"enrolled": len(enrolled), "stages_reached": stages, "orders_allocated": allocated}
+
+
+def newly_dated(session: Session) -> set[int]:
+    """Orders with a part not invoiced yet whose plan date was unknown (its stage not reached)
+    when they were allocated, and whose stage is reached now: allocated again, for that date."""
+    return set(session.scalars(
+        select(Instalment.order_id).distinct().join(InstalmentDue, InstalmentDue.instalment_id == Instalment.id)
+        .where(InstalmentDue.invoice_id.is_(None), InstalmentDue.due_date.is_(None),
+               Instalment.trigger_date.is_not(None))))
 
 
 def settle_statuses(session: Session, versions: dict[int, Pipeline], as_of: date, log: SetAsideLog) -> None:
