@@ -113,10 +113,10 @@ def deliver_task(target: str, lane: int = 0) -> dict[str, Any]:
 
 def _sync_engine() -> Any:
     from hub.sync.engine import SyncEngine
-    from hub.sync.secrets import resolve_key
+    from hub.sync.secrets import key_of
 
     settings = get_settings()
-    return SyncEngine(settings.database_url, settings.mappings_dir, resolve_key(settings.secret_key))
+    return SyncEngine(settings.database_url, settings.mappings_dir, key_of(settings))
 
 
 @celery_app.task(name="hub.schedule_syncs")

@@ -271,6 +271,8 @@ def _print_ready(console: Console, ready: Ready) -> None:
     for role, token in ready.tokens.items():
         console.print(f"    {role:<8} {token}")
     console.print("  systems: " + "   ".join(f"{name} {url}" for name, url in ready.systems.items()))
+    # a second terminal's `hub …` sees this demo with its database (the key sits beside it)
+    console.print(f"  the CLI in another terminal: export HUB_DATABASE_URL={os.environ['HUB_DATABASE_URL']}")
     console.print("  three things to look at:")
     if ready.showcase_order:
         order, numbers = ready.showcase_order, ready.showcase_order["numbers"]

@@ -29,10 +29,10 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 def _engine():  # type: ignore[no-untyped-def]
     from hub.cli import db_url
     from hub.sync.engine import SyncEngine
-    from hub.sync.secrets import resolve_key
+    from hub.sync.secrets import key_of
 
     settings = get_settings()
-    return SyncEngine(db_url(), settings.mappings_dir, resolve_key(settings.secret_key))
+    return SyncEngine(db_url(), settings.mappings_dir, key_of(settings))
 
 
 @connections_app.command("add")
@@ -245,8 +245,9 @@ def dead_letters_replay(
     """Apply dead letters again (after the cause was fixed); each goes in at most once."""
     from hub.cli import console
 
-    ok, still = _engine().replay(ids or None, connection)
-    console.print(f"replayed {ok}, still failing {still}")
+    done = _engine().replay(ids or None, connection)
+    ok, still = done
+    console.print(f"replayed {ok}, still failing {still}, superseded by newer data {done.superseded}")
 
 
 @secrets_app.command("rotate")

@@ -14,10 +14,13 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken
+
+if TYPE_CHECKING:
+    from hub.settings import Settings
 
 DEFAULT_KEY_FILE = Path("var") / "secret.key"
 
@@ -37,6 +40,21 @@ def _fernet(key: str) -> Fernet:
     # Any passphrase works: it is stretched to the 32 bytes Fernet wants.
     digest = hashlib.sha256(key.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def key_file_for(database_url: str) -> Path:
+    """Where the embedded default keeps the key of this database: beside its SQLite file (so a
+    second terminal pointed at the demo's ``var/demo/hub.db`` finds the demo's key), else
+    ``var/secret.key``."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and database_url[len(prefix):] not in ("", ":memory:"):
+        return Path(database_url[len(prefix):]).parent / "secret.key"
+    return DEFAULT_KEY_FILE
+
+
+def key_of(settings: "Settings") -> str:
+    """The secret key the hub runs with: ``HUB_SECRET_KEY``, else the key file of its database."""
+    return resolve_key(settings.secret_key, key_file_for(settings.database_url))
 
 
 def resolve_key(configured: str | None, key_file: Path = DEFAULT_KEY_FILE) -> str:

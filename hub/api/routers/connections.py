@@ -19,9 +19,9 @@ from hub.sync.connections import (
     remove_connection,
     secrets_of,
 )
-from hub.sync.engine import SyncEngine, _connection
+from hub.sync.engine import SyncEngine, _connection, close_circuit
 from hub.sync.models import Connection, DeadLetter
-from hub.sync.secrets import resolve_key
+from hub.sync.secrets import key_of
 
 router = APIRouter(prefix="/api/v1", tags=["connections and syncs"])
 
@@ -63,7 +63,7 @@ def secrets_unreadable(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _engine(settings: Any) -> SyncEngine:
-    return SyncEngine(settings.database_url, settings.mappings_dir, resolve_key(settings.secret_key))
+    return SyncEngine(settings.database_url, settings.mappings_dir, key_of(settings))
 
 
 @router.get("/connections")
@@ -78,7 +78,7 @@ def create_connection(
     try:
         row = add_connection(
             session, name=body.name, kind=body.kind, settings=body.settings, secrets=body.secrets,
-            secret_key=resolve_key(settings.secret_key), interval_seconds=body.interval_seconds,
+            secret_key=key_of(settings), interval_seconds=body.interval_seconds,
         )
     except ConnectionConfigError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -108,7 +108,19 @@ def test_connection(name: str, session: SessionDep, settings: SettingsDep, _toke
         health = connector.check()
     finally:
         connector.close()
+    if health.ok:
+        close_circuit(session, name)  # the system answers again: syncs need not wait
     return {"ok": health.ok, "detail": health.detail, "latency_ms": health.latency_ms}
+
+
+@router.post("/connections/{name}/reset")
+def reset_connection(name: str, session: SessionDep, _token: ItRole) -> dict[str, Any]:
+    """Close the connection's circuit breaker so syncs run again at once."""
+    try:
+        was_open = close_circuit(session, name)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    return {"name": name, "was_open": was_open}
 
 
 @router.post("/connections/{name}/sync", status_code=202)
@@ -119,7 +131,7 @@ def sync_connection(
     from hub.tasks import sync_task
 
     try:
-        secrets_of(session, name, resolve_key(settings.secret_key))  # before queueing: fails now, clearly
+        secrets_of(session, name, key_of(settings))  # before queueing: fails now, clearly
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
     if body.streams:
