@@ -4,8 +4,8 @@ them, and a CSV for the source system's owners (hub.master.quality)."""
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
