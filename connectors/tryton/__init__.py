@@ -28,7 +28,7 @@ from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult
 from connectors.errors import ConnectorError, RecordError
 from connectors.tryton.parties import create_party, update_party
 from connectors.tryton.rpc import TrytonError, TrytonRPC
-from connectors.tryton.sales import create_sale, update_sale
+from connectors.tryton.sales import create_sale, hub_ref_of, update_sale
 
 __all__ = ["TrytonConnector"]
 
@@ -251,7 +251,7 @@ class TrytonConnector(Connector):
         sales = self.rpc.read(
             "sale.sale", ids,
             ["number", "reference", "party", "state", "sale_date", "currency", "untaxed_amount", "tax_amount",
-             "total_amount", "lines", "create_date", "write_date"],
+             "total_amount", "lines", "comment", "create_date", "write_date"],
         )
         lines = {l["id"]: l for l in self.rpc.read(
             "sale.line", [i for s in sales for i in s["lines"]],
@@ -267,6 +267,9 @@ class TrytonConnector(Connector):
                 data={
                     "id": sale["id"], "number": sale["number"], "reference": sale["reference"],
                     "party": sale["party"], "state": sale["state"], "sale_date": sale["sale_date"],
+                    # the hub's key on a sale it created: read back, it joins that hub order even
+                    # when the hub never recorded Tryton's answer (a crash between the two)
+                    "hub_ref": hub_ref_of(sale["comment"]),
                     "currency": currencies.get(sale["currency"]),
                     # Tryton shows the total with tax; the hub keeps it and the untaxed one
                     "untaxed_amount": sale["untaxed_amount"], "tax_amount": sale["tax_amount"],

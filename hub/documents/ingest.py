@@ -14,6 +14,8 @@ code path. Each created or updated document writes its outbox event in the same 
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +72,9 @@ class Kind:
 
 CUSTOMER = Ref("customer", "customer", "customer_id")
 ORDER = Ref("order", "order", "order_id")
+
+#: The hub's own key on a record it wrote to a system (hub.outbox): ``concord:order:42``.
+_HUB_REF = re.compile(r"concord:([a-z_]+):([0-9]+)")
 
 KINDS: dict[str, Kind] = {
     "order": Kind(
@@ -159,6 +164,8 @@ class DocumentStore:
         chunk: list[int], outcomes: list[Outcome | None],
     ) -> None:
         links = self._links(system, entity, [items[i][0] for i in chunk])
+        if self._adopt(system, entity, kind, items, chunk, links):
+            links = self._links(system, entity, [items[i][0] for i in chunk])
         docs: list[_Doc] = []
         for i in chunk:
             external_id, fields = items[i]
@@ -273,6 +280,37 @@ class DocumentStore:
         ])
 
     # --- links -----------------------------------------------------------------------------
+    def _adopt(
+        self, system: str, entity: str, kind: Kind, items: Sequence[tuple[str, Mapping[str, Any]]],
+        chunk: list[int], links: Mapping[str, Any],
+    ) -> bool:
+        """Link records that carry the hub's own key (``hub_ref`` ``concord:<entity>:<id>``, what
+        the outbox writes) to that hub record, when this system has no record of it linked yet.
+
+        The hub's write reached the system but its answer was lost (a crash between the two):
+        the system's copy is the hub's record, never a second one. Returns whether it linked."""
+        wanted: dict[str, int] = {}
+        for i in chunk:
+            external_id, fields = items[i]
+            found = _HUB_REF.fullmatch(str(fields.get("hub_ref") or ""))
+            if external_id not in links and found and found[1] == entity:
+                wanted[external_id] = int(found[2])
+        if not wanted:
+            return False
+        model = kind.model
+        exists = set(self.session.scalars(select(model.id).where(model.id.in_(set(wanted.values())))))
+        taken = set(self.session.scalars(select(Link.hub_id).where(
+            Link.system == system, Link.entity_type == entity, Link.hub_id.in_(exists))))
+        adopted = [(ext, hub_id) for ext, hub_id in wanted.items() if hub_id in exists and hub_id not in taken]
+        if not adopted:
+            return False
+        now = utcnow()
+        insert_rows(self.session, Link, [  # hash "": the record is applied as an update next
+            {"entity_type": entity, "hub_id": hub_id, "system": system, "external_id": ext,
+             "content_hash": "", "external_ref": None, "created_at": now, "updated_at": now}
+            for ext, hub_id in adopted])
+        return True
+
     def _links(self, system: str, entity: str, external_ids: list[str]) -> dict[str, tuple[int, int, str, bool]]:
         """external id → (link id, hub id, content hash, missing) for those already linked."""
         rows = self.session.execute(

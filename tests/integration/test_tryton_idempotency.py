@@ -201,3 +201,34 @@ def test_two_orders_per_po_number_survive_twenty_kills_between_tryton_answering_
         assert session.scalar(select(func.count()).select_from(mine.subquery())) == 2 * pairs
         assert session.scalar(select(func.count()).select_from(OrderLine).where(OrderLine.order_id.in_(mine))) == 3 * pairs
     print(f"20 kills in {killing:.1f} s")
+
+
+def test_a_sync_between_a_lost_answer_and_its_retry_links_the_sale_to_its_order(
+    systems: Systems, database_url: str, mappings_dir: Path
+) -> None:
+    """The window the kills leave: Tryton has the hub's sale, the hub never recorded it, and a
+    Tryton sync runs before the delivery is retried. The sale carries the hub's key, so the
+    sync links it to the hub order it was made for — no second hub order, and the retry then
+    finds it sent (was: a duplicate hub order, and the retry dead on "links to order X")."""
+    entered = _enter(systems, 90, "ACME-RFQ-90", [("P-100", "3", "1250.00")])
+    _sync(systems.hub, "crm", ["customers", "orders"])
+    systems.dispatcher.route()
+    order_id = _hub_orders(database_url)[entered["order_number"]]
+    died = _dying_dispatch(database_url, mappings_dir, f"concord:order:{order_id}")
+    assert died.returncode == -9, (died.returncode, died.stdout, died.stderr)
+    assert order_id not in _sale_links(database_url)
+    [sale] = _tryton_sales(systems.erp, "ACME-RFQ-90")
+
+    back = _sync(systems.hub, "erp", ["customers", "orders"])  # before the retry
+    assert back["orders"].failed == 0
+    assert _sale_links(database_url).get(order_id) == str(sale["id"])
+    with session_scope(database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Order).where(
+            Order.reference == "ACME-RFQ-90")) == 1
+        session.execute(update(OutboxDelivery).where(OutboxDelivery.status == "pending")
+                        .values(next_attempt_at=utcnow()))
+        session.execute(update(SyncCursor).where(SyncCursor.stream.like("~outbox%")).values(locked_until=utcnow()))
+    _dispatch(systems.dispatcher)
+    assert len(_tryton_sales(systems.erp, "ACME-RFQ-90")) == 1
+    erp = [(status, error) for target, _e, status, error in _deliveries(database_url) if target == "erp"]
+    assert erp and all(status == "sent" for status, _error in erp), erp
