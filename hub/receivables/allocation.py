@@ -283,17 +283,17 @@ def _fill(instalments: list[Instalment], invoices: list[tuple[InvoiceTarget, Inv
     for target, inv in sorted(invoices, key=key):
         total = Decimal(inv.total or 0)
         if total >= 0:
-            left, parts = total, []
+            left, parts = total, list[tuple[int, Decimal]]()
             for inst in order_for(target):
                 take = min(left, room[inst.id])
                 if take > 0:
-                    parts.append([inst.id, take])
+                    parts.append((inst.id, take))
                     room[inst.id] -= take
                     invoiced[inst.id] += take
                     left -= take
             if left > 0:  # invoiced beyond the plan: shows as invoiced > amount
                 extra = target.instalment_id or instalments[-1].id
-                parts.append([extra, left])
+                parts.append((extra, left))
                 invoiced[extra] += left
             settled = Decimal(payments.get(inv.id) or 0)
             if inv.status == "paid" and settled < total:

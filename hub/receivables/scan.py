@@ -31,7 +31,20 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, func, insert, literal, or_, select, text, true, update
+from sqlalchemy import (
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from hub.db import serialize, session_scope, utcnow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from typing import Any
 
@@ -11,7 +12,15 @@ from sqlalchemy.orm import Session
 from hub.db import as_utc
 from hub.documents.models import Opportunity, Order
 from hub.receivables.allocation import allocate
-from hub.receivables.models import Alert, Instalment, OrderStage, PipelineVersion, ReceivableOrder, SetAside
+from hub.receivables.models import (
+    Alert,
+    Instalment,
+    InstalmentDue,
+    OrderStage,
+    PipelineVersion,
+    ReceivableOrder,
+    SetAside,
+)
 from hub.receivables.pipeline import latest, load_version, save_version
 from hub.receivables.plans import open_orders_of, relayout
 from hub.receivables.stages import record_stage
@@ -35,6 +44,11 @@ def order_detail(session: Session, order_id: int) -> dict[str, Any]:
     assert order is not None and version is not None
     stages = session.scalars(select(OrderStage).where(OrderStage.order_id == order_id)).all()
     instalments = session.scalars(select(Instalment).where(Instalment.order_id == order_id).order_by(Instalment.seq))
+    dues: dict[int, list[dict[str, Any]]] = defaultdict(list)  # when each part is due: the ERP's maturities
+    for due in session.scalars(select(InstalmentDue).join(Instalment).where(Instalment.order_id == order_id)
+                               .order_by(InstalmentDue.due_date, InstalmentDue.id)):
+        dues[due.instalment_id].append({"invoice_id": due.invoice_id, "due_date": due.due_date,
+                                        "amount": due.amount, "paid": due.paid})
     return {
         "order_id": order_id, "number": order.number, "reference": order.reference, "total": order.total,
         "currency": order.currency, "pipeline": version.pipeline, "version": version.version, "plan": head.plan,
@@ -45,8 +59,9 @@ def order_detail(session: Session, order_id: int) -> dict[str, Any]:
         "instalments": [{
             "id": i.id, "seq": i.seq, "stage": i.stage, "reference": i.reference, "amount": i.amount,
             "currency": i.currency, "trigger_date": i.trigger_date, "due_date": i.due_date,
-            "invoiced": i.invoiced, "paid": i.paid, "outstanding": i.outstanding, "status": i.status,
-            "alert_level": i.alert_level, "blocked": i.blocked} for i in instalments],
+            "invoiced": i.invoiced, "paid": i.paid, "credited": i.credited, "outstanding": i.outstanding,
+            "status": i.status, "alert_level": i.alert_level, "blocked": i.blocked, "dues": dues.get(i.id, [])}
+            for i in instalments],
     }
 
 
