@@ -328,7 +328,6 @@ class SyncEngine:
                 return _still_open(letter, f"could not re-read it from {conn.name} ({exc}); replay again later")
             if record is None:
                 return _still_open(letter, f"no longer in {conn.name}: {letter.stream} {external_id} was not found there")
-            letter.payload = {"data": jsonable(dict(record.data)), "cursor": record.cursor}
         else:
             newer = _newer_than(session, conn.name, stream.entity, letter)
             if newer:
@@ -343,6 +342,8 @@ class SyncEngine:
                 fields = self._mapping(conn).apply(letter.stream, record.data)
                 Applier(session, self.mappings_dir, conn.name)(stream.entity, external_id, fields, record.cursor)
         except RECORD_ERRORS as exc:
+            # kept as the system holds it now, so the next replay's "newer?" test compares that
+            letter.payload = {"data": jsonable(dict(record.data)), "cursor": record.cursor}
             return _still_open(letter, str(exc))
         letter.status, letter.resolved_at = "replayed", utcnow()
         return "replayed"

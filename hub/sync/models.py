@@ -119,7 +119,7 @@ class DeadLetter(Base):
     payload: Mapped[dict]
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=1)
-    #: open | replayed
+    #: open | replayed | superseded (closed unapplied: newer data of the record went in since)
     status: Mapped[str] = mapped_column(String(12), default="open")
     run_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

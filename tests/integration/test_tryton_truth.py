@@ -159,6 +159,24 @@ def test_a_dead_letter_of_a_record_gone_from_tryton_stays_open_saying_so(erp, se
         assert session.scalar(select(Link).where(Link.entity_type == "order", Link.external_id == str(draft_id))) is None
 
 
+def test_read_one_reads_each_stream_as_a_sync_does_and_none_for_what_tryton_lacks(server):
+    if not server.running:
+        server.start()
+    connector = TrytonConnector({"url": server.url, "database": server.database, "login": server.login},
+                                {"password": server.password})
+    try:
+        for stream in connector.streams:
+            records = [r for page in connector.read(stream.name, None) for r in page]
+            assert records, stream.name
+            for record in (records[0], records[-1]):
+                assert connector.read_one(stream.name, record.external_id) == record, stream.name
+            assert connector.read_one(stream.name, "999999") is None, stream.name
+        company_party = server.seed["company"]["party_id"]
+        assert connector.read_one("customers", str(company_party)) is None  # the seller is no customer
+    finally:
+        connector.close()
+
+
 def _taxed_products(client: tryton.TrytonClient, seed: dict[str, Any]) -> tuple[int, dict[str, dict[str, Any]]]:
     """A 19 % VAT, and two products under it: goods (a pump) and a service (its installation)."""
     company = seed["company"]["id"]
