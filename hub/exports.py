@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 
 #: What a spreadsheet reads as the start of a formula (or, tab and CR, of a shifted cell).
@@ -33,6 +35,13 @@ def safe_csv_text(value: str) -> str:
 def safe_csv_value(value: Any) -> Any:
     """A CSV cell: text neutralised (``safe_csv_text``), anything else unchanged."""
     return safe_csv_text(value) if isinstance(value, str) else value
+
+
+#: How amounts and dates show in XLSX exports.
+MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+CENTS = Decimal("0.01")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def write_csv(handle: IO[str], header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> int:
@@ -74,6 +83,10 @@ def xlsx_bytes(header: Sequence[str] | None, rows: Iterable[Sequence[Any]], shee
                 cell.value = value.replace(tzinfo=None)  # XLSX has no time zones: written as UTC
             else:
                 cell.value = value
+            if isinstance(value, (Decimal, float)):
+                cell.number_format = MONEY_FORMAT
+            elif isinstance(value, date) and not isinstance(value, datetime):
+                cell.number_format = DATE_FORMAT
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -97,11 +110,26 @@ def flatten(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[Any
     return columns, [[row.get(c) for c in columns] for row in flat]
 
 
+def typed(value: Any) -> Any:
+    """A report value as a spreadsheet should hold it: an amount (the reports' floats) as a
+    decimal of two places, an ISO date string as a date; the rest as it is."""
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(CENTS, rounding=ROUND_HALF_UP)
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 def table_bytes(rows: Sequence[Mapping[str, Any]], fmt: str, sheet: str = "report") -> bytes:
-    """Report rows as ``csv`` or ``xlsx`` bytes."""
+    """Report rows as ``csv`` or ``xlsx`` bytes: amounts with two decimals (numbers in XLSX,
+    ``126.10`` in CSV), dates as dates in XLSX and ISO dates in CSV."""
     header, values = flatten(rows)
+    cells = [[typed(v) for v in row] for row in values]
     if fmt == "csv":
-        return csv_bytes(header, ([v.isoformat() if isinstance(v, date) else v for v in row] for row in values))
+        return csv_bytes(header, ([v.isoformat() if isinstance(v, date) else v for v in row] for row in cells))
     if fmt == "xlsx":
-        return xlsx_bytes(header, values, sheet)
+        return xlsx_bytes(header, cells, sheet)
     raise ValueError(f"unknown export format {fmt!r}; formats: csv, xlsx")

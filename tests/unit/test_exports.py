@@ -40,3 +40,21 @@ def test_report_rows_with_nested_values_become_dotted_columns():
                              [["SO-1", None, None, None], ["=SO-2", None, 7, 2]])
     text = table_bytes(rows, "csv").decode("utf-8-sig").splitlines()
     assert text == ["order,alert,alert.id,alert.level", "SO-1,,,", "'=SO-2,,7,2"]
+
+
+def test_exports_are_typed_dates_as_dates_amounts_with_two_decimals():
+    """Issue 16: finance opens the export in a spreadsheet and sums, sorts and filters it."""
+    import io
+
+    import openpyxl
+
+    from hub.exports import table_bytes
+
+    rows = [{"stage": "delivery", "due_date": "2026-10-20", "outstanding": 126.1, "orders": 3}]
+    sheet = openpyxl.load_workbook(io.BytesIO(table_bytes(rows, "xlsx"))).active
+    stage, due, outstanding, orders = sheet[2]
+    assert due.is_date and due.value.date().isoformat() == "2026-10-20" and due.number_format == "yyyy-mm-dd"
+    assert outstanding.data_type == "n" and float(outstanding.value) == 126.1 and outstanding.number_format == "#,##0.00"
+    assert orders.value == 3 and stage.data_type == "s"
+    text = table_bytes(rows, "csv").decode("utf-8-sig")
+    assert text.splitlines()[1] == "delivery,2026-10-20,126.10,3"
