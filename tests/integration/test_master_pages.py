@@ -250,12 +250,17 @@ def test_a_connector_syncs_customers_as_pages(database_url, mappings_dir, tmp_pa
     with session_scope(database_url) as session:
         add_connection(session, name="crm", kind="sql", secret_key="k", secrets={}, settings={
             "url": legacy, "tables": "legacy_crm", "mapping": "legacy_sql", "page_size": 60})
-    with _statements(database_url) as seen:
+    with _statements(database_url) as seen, _refusing(database_url, "7"):
         [result] = SyncEngine(database_url, mappings_dir, "k").sync("crm", ["customers"])
-    assert (result.status, result.created, result.failed) == ("done", 121, 0)
-    assert sum("match_keys" in s and "SELECT" in s for s in seen) <= 3  # per page, not per record
+    assert (result.status, result.created, result.failed) == ("done", 120, 1)
+    assert sum("match_keys" in s and "SELECT" in s for s in seen) <= 3 + 60  # its page went one by one
     with session_scope(database_url) as session:
         ids = {ext: gid for ext, gid in session.execute(
             select(CustomerSource.external_id, CustomerSource.golden_id))}
         assert ids["121"] == ids["1"]  # the copy in the third page joined its first
-        assert session.scalars(select(DeadLetter)).all() == []
+        [letter] = session.scalars(select(DeadLetter)).all()
+        assert letter.external_id == "7" and "the hub's database refused it" in letter.error
+    with _statements(database_url) as seen:
+        [again] = SyncEngine(database_url, mappings_dir, "k").sync("crm", ["customers"])
+    assert (again.read, again.unchanged, again.created, again.failed) == (121, 120, 1, 0)  # "7" now in
+    assert sum("match_keys" in s and "SELECT" in s for s in seen) <= 3
