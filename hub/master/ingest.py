@@ -13,12 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from hub.audit.models import AuditEntry
 from hub.bounds import row_problems
-from hub.bulk import any_of
 from hub.db import utcnow
 from hub.master import merges, pages
 from hub.master.matching import Decision, Matcher, blocking_keys
@@ -36,7 +35,6 @@ from hub.master.rules import match_rules, survivorship_rules
 from hub.master.store import SqlIndex, replace_keys, sources_of
 from hub.master.survivorship import survive
 from hub.sync.links import Change, classify, content_hash, get_link, record_link
-from hub.sync.models import Link
 
 #: Canonical customer fields a mapping can fill.
 CUSTOMER_FIELDS = ("name", "tax_id", "email", "phone", "street", "city", "postcode", "country")
@@ -100,21 +98,6 @@ class CustomerMaster:
         self.index = SqlIndex(
             session, self.rules.blocking.max_block_size, self.rules.blocking.max_candidates
         )
-
-    def unchanged(self, system: str, items: Sequence[tuple[str, Mapping[str, Any]]]) -> set[str]:
-        """The external ids whose content equals what the hub last took in: one query for a
-        whole page, so re-reading thousands of unchanged records costs no per-record work."""
-        digests = {
-            external_id: content_hash({k: _clean(fields.get(k)) for k in CUSTOMER_FIELDS})
-            for external_id, fields in items
-        }
-        rows = self.session.execute(
-            select(Link.external_id, Link.content_hash).where(
-                Link.system == system, Link.entity_type == ENTITY,
-                any_of(self.session, Link.external_id, list(digests)), Link.missing_since.is_(None),
-            )
-        )
-        return {ext for ext, digest in rows if digests.get(ext) == digest}
 
     def ingest(
         self,
