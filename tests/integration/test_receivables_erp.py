@@ -32,8 +32,8 @@ from tests.support import tryton
 from tests.support.finance import KEY
 from tests.support.tryton_seed import _one2many, _sale_values, _ship, _skip_vat_warnings
 
-pytestmark = [pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON),
-              pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
+needs_tryton = pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON)
 
 TODAY = dt.date.today()
 FIRST_DUE = TODAY - dt.timedelta(days=20)  # the payment term date: "30 % now"
@@ -111,6 +111,7 @@ def _plan(session: Any, order: Order) -> dict[str, Instalment]:
     return {i.stage: i for i in session.scalars(select(Instalment).where(Instalment.order_id == order.id))}
 
 
+@needs_tryton
 def test_an_invoiced_order_is_due_at_its_invoice_maturities_and_overdue_at_the_first(synced):
     url, facts = synced
     invoice = facts["split_invoice"]
@@ -133,6 +134,7 @@ def test_an_invoiced_order_is_due_at_its_invoice_maturities_and_overdue_at_the_f
     assert late == {("signing", "1-30"): 2000.0}
 
 
+@needs_tryton
 def test_an_invoice_cancelled_by_a_credit_note_leaves_nothing_due_on_its_order(synced):
     url, facts = synced
     assert (facts["credited_sale"]["invoice_state"], facts["credited_invoice"]["state"]) == ("paid", "cancelled")
@@ -146,6 +148,7 @@ def test_an_invoice_cancelled_by_a_credit_note_leaves_nothing_due_on_its_order(s
         assert (status["next_instalment"], status["overdue"]) == (None, False)
 
 
+@needs_tryton
 def test_a_paid_order_shows_nothing_due_right_after_the_sync(synced):
     url, facts = synced
     with session_scope(url) as session:
@@ -153,3 +156,30 @@ def test_a_paid_order_shows_nothing_due_right_after_the_sync(synced):
         assert {i.status for i in _plan(session, order).values()} == {"paid"}
         status = order_status(session, order.id, TODAY)
         assert (status["next_instalment"], status["overdue"]) == (None, False)
+
+
+def test_an_instalment_across_two_maturities_ages_each_part_at_its_own_date(database_url, mappings_dir):
+    """The plan's 3,000 at signing meets an invoice of 5,000 due 1,000 forty days ago and 4,000
+    in twenty days: 1,000 of signing is overdue (31-60 days), 2,000 is not due yet."""
+    from hub.documents.ingest import DocumentStore
+    from hub.receivables.scan import scan
+
+    past, later = TODAY - dt.timedelta(days=40), TODAY + dt.timedelta(days=20)
+    with session_scope(database_url) as session:
+        store = DocumentStore(session)
+        store.apply("erp", "order", "1", {"number": "SO-1", "status": "confirmed", "ordered_on": TODAY,
+                                          "currency": "EUR", "total": Decimal(10000), "lines": []})
+        store.apply("erp", "invoice", "I1", {
+            "number": "INV-1", "order": "1", "status": "open", "issued_on": past, "currency": "EUR",
+            "total": Decimal(5000), "amount_due": Decimal(5000),
+            "due_dates": [{"date": past, "amount": Decimal(1000)}, {"date": later, "amount": Decimal(4000)}]})
+    scan(database_url, mappings_dir, TODAY, send=False)
+    with session_scope(database_url) as session:
+        order = _order(session, "SO-1")
+        plan = _plan(session, order)
+        assert (plan["signing"].due_date, plan["signing"].status) == (past, "overdue")
+        assert (plan["delivery"].due_date, plan["delivery"].outstanding) == (later, Decimal(6000))
+        rows = {r["stage"]: r for r in ageing(session, TODAY)["rows"]}
+    assert (rows["signing"]["31-60"], rows["signing"]["current"]) == (1000.0, 2000.0)
+    # delivery: 2,000 invoiced, due in twenty days; 4,000 not invoiced, its stage not reached
+    assert (rows["delivery"]["current"], rows["delivery"]["total"]) == (2000.0, 2000.0)
