@@ -23,6 +23,7 @@ refuse the page, it is retried record by record in savepoints so only the culpri
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -535,16 +536,36 @@ def _survive(
         audit += audit_rows(ENTITY, gid, was, values, actor, now)
         updates.append({"v_id": gid, **{f"v_{f}": v for f, v in values.items()},
                         "v_provenance": provenance, "v_updated_at": now})
+    _update_golden(session, updates, now)
+    for obj in list(session.identity_map.values()):  # loaded before the page: now stale
+        if isinstance(obj, GoldenCustomer) and obj.id in by_golden:
+            session.expire(obj)
+    return audit
+
+
+def _update_golden(session: Any, updates: list[dict[str, Any]], now: datetime) -> None:
+    """The golden records' new values: on PostgreSQL one statement over arrays (an
+    executemany runs one UPDATE per record), elsewhere an executemany."""
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {"id": "integer", **{f: "varchar" for f in GOLDEN_FIELDS}, "provenance": "varchar"}
+        arrays = {
+            name: [json.dumps(u["v_provenance"], default=str) if name == "provenance" else u[f"v_{name}"]
+                   for u in updates]
+            for name in columns
+        }
+        unnest = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
+        sets = ", ".join(f"{f} = v.{f}" for f in GOLDEN_FIELDS)
+        session.execute(text(
+            f"UPDATE golden_customers AS g SET {sets}, provenance = CAST(v.provenance AS json), "
+            f"updated_at = :now FROM unnest({unnest}) AS v({', '.join(columns)}) WHERE g.id = v.id"
+        ), {**arrays, "now": now})
+        return
     table = GoldenCustomer.__table__
     session.execute(
         update(table).where(table.c.id == bindparam("v_id"))
         .values({f: bindparam(f"v_{f}") for f in (*GOLDEN_FIELDS, "provenance", "updated_at")}),
         updates,
     )
-    for obj in list(session.identity_map.values()):  # loaded before the page: now stale
-        if isinstance(obj, GoldenCustomer) and obj.id in by_golden:
-            session.expire(obj)
-    return audit
 
 
 def _without_repeats(items: Sequence[PageItem]) -> list[list[int]]:
