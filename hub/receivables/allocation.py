@@ -4,8 +4,11 @@ An invoice pays for the order it names (``invoices.order_id``), or for the order
 its number or reference names ("SO-1042", "SO-1042/delivery"). Within an order an invoice
 that names an instalment fills that one first; the rest fill the instalments oldest due first.
 A credit note (negative total) takes back invoiced amounts, from the instalment it names, else
-newest first. Payments (``payments.invoice_id``) pay their invoice's allocations in the order
-they were made; paying more than the invoice leaves a credit on it, shown, never lost.
+newest first, and reduces what is due by its amount (``credited``). An open invoice is paid at
+least as far as its system's open amount (``amount_due``) says. Each part an invoice puts on an
+instalment is due at the invoice's maturities (``instalment_dues``), earliest paid first.
+Payments (``payments.invoice_id``) pay their invoice's allocations in the order they were made;
+paying more than the invoice leaves a credit on it, shown, never lost.
 
 This is per order and in Python: only orders whose documents changed since the last scan are
 recomputed, and the greedy fill reads more clearly here than as window functions. A chunk
@@ -298,6 +301,9 @@ def _fill(instalments: list[Instalment], invoices: list[tuple[InvoiceTarget, Inv
             settled = Decimal(payments.get(inv.id) or 0)
             if inv.status == "paid" and settled < total:
                 settled = total  # the system says paid; its payment may not be in the hub
+            elif inv.status == "open" and inv.amount_due is not None and 0 <= inv.amount_due < total - settled:
+                # the system's open amount is the truth (a write-off, a payment the hub has not read)
+                settled = total - Decimal(inv.amount_due)
             target.paid, target.credit = settled, max(settled - total, ZERO)
             to_spread, used = min(settled, total), ZERO
             for inst_id, amount in parts:

@@ -158,21 +158,27 @@ def test_a_paid_order_shows_nothing_due_right_after_the_sync(synced):
         assert (status["next_instalment"], status["overdue"]) == (None, False)
 
 
-def test_an_instalment_across_two_maturities_ages_each_part_at_its_own_date(database_url, mappings_dir):
-    """The plan's 3,000 at signing meets an invoice of 5,000 due 1,000 forty days ago and 4,000
-    in twenty days: 1,000 of signing is overdue (31-60 days), 2,000 is not due yet."""
+def _ordered_and_invoiced(url: str, amount_due: Decimal, due_dates: list[dict[str, Any]]) -> None:
+    """SO-1, 10,000 EUR confirmed today (30/60/10 plan), and an open invoice of 5,000 for it."""
     from hub.documents.ingest import DocumentStore
-    from hub.receivables.scan import scan
 
-    past, later = TODAY - dt.timedelta(days=40), TODAY + dt.timedelta(days=20)
-    with session_scope(database_url) as session:
+    with session_scope(url) as session:
         store = DocumentStore(session)
         store.apply("erp", "order", "1", {"number": "SO-1", "status": "confirmed", "ordered_on": TODAY,
                                           "currency": "EUR", "total": Decimal(10000), "lines": []})
         store.apply("erp", "invoice", "I1", {
-            "number": "INV-1", "order": "1", "status": "open", "issued_on": past, "currency": "EUR",
-            "total": Decimal(5000), "amount_due": Decimal(5000),
-            "due_dates": [{"date": past, "amount": Decimal(1000)}, {"date": later, "amount": Decimal(4000)}]})
+            "number": "INV-1", "order": "1", "status": "open", "issued_on": TODAY - dt.timedelta(days=40),
+            "currency": "EUR", "total": Decimal(5000), "amount_due": amount_due, "due_dates": due_dates})
+
+
+def test_an_instalment_across_two_maturities_ages_each_part_at_its_own_date(database_url, mappings_dir):
+    """The plan's 3,000 at signing meets an invoice of 5,000 due 1,000 forty days ago and 4,000
+    in twenty days: 1,000 of signing is overdue (31-60 days), 2,000 is not due yet."""
+    from hub.receivables.scan import scan
+
+    past, later = TODAY - dt.timedelta(days=40), TODAY + dt.timedelta(days=20)
+    _ordered_and_invoiced(database_url, Decimal(5000),
+                          [{"date": past, "amount": Decimal(1000)}, {"date": later, "amount": Decimal(4000)}])
     scan(database_url, mappings_dir, TODAY, send=False)
     with session_scope(database_url) as session:
         order = _order(session, "SO-1")
@@ -183,3 +189,18 @@ def test_an_instalment_across_two_maturities_ages_each_part_at_its_own_date(data
     assert (rows["signing"]["31-60"], rows["signing"]["current"]) == (1000.0, 2000.0)
     # delivery: 2,000 invoiced, due in twenty days; 4,000 not invoiced, its stage not reached
     assert (rows["delivery"]["current"], rows["delivery"]["total"]) == (2000.0, 2000.0)
+
+
+def test_what_the_erp_says_is_open_is_what_is_left_to_pay(database_url, mappings_dir):
+    """The ERP says 1,000 of the 5,000 invoice is open (a write-off, a payment the hub has not
+    read): 4,000 is paid, from the earliest due first."""
+    from hub.receivables.scan import scan
+
+    _ordered_and_invoiced(database_url, Decimal(1000), [{"date": TODAY - dt.timedelta(days=40), "amount": Decimal(5000)}])
+    scan(database_url, mappings_dir, TODAY, send=False)
+    with session_scope(database_url) as session:
+        plan = _plan(session, _order(session, "SO-1"))
+        assert {s: (i.paid, i.status) for s, i in plan.items()} == {
+            "signing": (Decimal(3000), "paid"), "delivery": (Decimal(1000), "overdue"),
+            "acceptance": (Decimal(0), "pending")}
+        assert plan["delivery"].outstanding == Decimal(5000)  # 1,000 invoiced and open, 4,000 still to invoice
