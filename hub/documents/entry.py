@@ -78,7 +78,8 @@ def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
         "number": number, "reference": order.reference, "customer": str(order.customer_id),
         "status": order.status, "stage": order.stage, "owner": owner,
         "ordered_on": order.ordered_on or date.today(), "currency": order.currency,
-        "total": order_total(order),
+        # before tax: the ERP's read-back brings the total with tax (routes.yaml: total: erp)
+        "total": (untaxed := order_total(order)), "untaxed_total": untaxed,
         "lines": [{"id": f"{number}/{n}", **line.model_dump()} for n, line in enumerate(order.lines, 1)],
     }
     change = DocumentStore(session, routes.ownership, actor=actor).apply(HUB, "order", number, fields)

@@ -228,7 +228,7 @@ class DocumentStore:
                 .where(any_of(self.session, table.c.id, [d.link[1] for d in changed if d.link]))
             )
         }
-        origins = self._origins(entity, list(current)) if "origin" in owners.values() else {}
+        holders = self._holders(entity, list(current)) if owners else {}
         for doc in changed:
             assert doc.link is not None
             doc.row["id"] = doc.link[1]
@@ -236,8 +236,14 @@ class DocumentStore:
             if old is None:
                 continue
             def owner_of(name: str, hub_id: int = doc.link[1]) -> str | None:
+                """The field's owner; the record's origin stands in for an owner that does
+                not hold the record (yet): an order entered through the API keeps its total
+                until the ERP has the order and says what it comes to with tax."""
                 owner = owners.get(name, owners.get("*"))
-                return origins.get(hub_id) if owner == "origin" else owner
+                origin, held_by = holders.get(hub_id, (None, set()))
+                if owner == "origin" or (owner is not None and owner not in held_by):
+                    return origin
+                return owner
 
             lines_owner = owner_of("lines")
             doc.owns_lines = lines_owner is None or lines_owner == system
@@ -253,14 +259,15 @@ class DocumentStore:
                 elif _differs(before, doc.row[column]):
                     doc.diff.append((name, before, doc.row[column]))
 
-    def _origins(self, entity: str, hub_ids: list[int]) -> dict[int, str]:
-        """The system each record was entered in: the one linked first."""
-        origins: dict[int, str] = {}
+    def _holders(self, entity: str, hub_ids: list[int]) -> dict[int, tuple[str, set[str]]]:
+        """Per record: the system it was entered in (the one linked first) and every system
+        that holds a copy."""
+        holders: dict[int, tuple[str, set[str]]] = {}
         for hub_id, system in self.session.execute(
             select(Link.hub_id, Link.system).where(Link.entity_type == entity, any_of(self.session, Link.hub_id, hub_ids)).order_by(Link.id)
         ):
-            origins.setdefault(hub_id, system)
-        return origins
+            holders.setdefault(hub_id, (system, set()))[1].add(system)
+        return holders
 
     def _record(self, system: str, entity: str, new: list[_Doc], moved: list[_Doc], now: Any) -> None:
         """The audit trail and the outbox events of what this page changed, in its transaction."""

@@ -281,3 +281,33 @@ def test_a_read_back_never_clears_or_overwrites_what_the_system_does_not_own(dat
         DocumentStore(session, ownership).apply(entered_in, "order", "O1", {**entered, "owner": "c.sales"})
     with session_scope(database_url) as session:
         assert session.get(Order, hub_id).owner == "c.sales"
+
+
+def test_an_orders_total_is_the_erps_with_tax_once_the_erp_has_it(database_url: str) -> None:
+    """Issue 12: totals were untaxed in the hub and taxed in Tryton. The origin's total stands
+    until the ERP holds the order; then the ERP's total with tax is the order's, its untaxed
+    total beside it."""
+    from hub.outbox.routes import load_routes
+
+    ownership = load_routes(BUNDLED_MAPPINGS).ownership
+    _customers(database_url, "C1")
+    with session_scope(database_url) as session:
+        _customers_in(session, "erp", "E1", "C1")
+        golden = session.scalar(select(Link.hub_id).where(Link.system == SYSTEM, Link.external_id == "C1",
+                                                          Link.entity_type == "customer"))
+    entered = {**_order("W1", str(golden), [("L1", "P1", "10")], total="100"), "untaxed_total": Decimal("100")}
+    with session_scope(database_url) as session:
+        DocumentStore(session, ownership).apply("hub", "order", "W1", entered)
+        hub_id = session.scalar(select(Order.id))
+    with session_scope(database_url) as session:  # the ERP does not have it yet: the hub's edit holds
+        DocumentStore(session, ownership).apply("hub", "order", "W1", {**entered, "total": Decimal("120"),
+                                                                        "untaxed_total": Decimal("120")})
+        assert session.get(Order, hub_id).total == Decimal("120")
+    with session_scope(database_url) as session:
+        session.add(Link(entity_type="order", hub_id=hub_id, system="erp", external_id="7", content_hash="-"))
+    erp_copy = {**_order("SO1", "E1", [("L1", "P1", "10")], total="142.80"), "untaxed_total": Decimal("120")}
+    with session_scope(database_url) as session:
+        DocumentStore(session, ownership).apply("erp", "order", "7", erp_copy)
+    with session_scope(database_url) as session:
+        order = session.get(Order, hub_id)
+        assert (order.total, order.untaxed_total, order.number) == (Decimal("142.80"), Decimal("120"), "W1")
