@@ -65,7 +65,8 @@ def for_viewer(principal: Principal, status: dict[str, Any]) -> dict[str, Any]:
     overdue flag and invoice amounts (or their changes in the timeline) when not theirs."""
     if can_see_payments(principal, status):
         return status
-    hidden = {key: value for key, value in status.items() if key not in ("paid", "next_instalment", "overdue")}
+    hidden = {key: value for key, value in status.items()
+              if key not in ("paid", "next_instalment", "instalments", "overdue")}
     hidden["invoices"] = [{"id": i["id"], "number": i["number"], "issued_on": i["issued_on"]}
                           for i in status.get("invoices", [])]
     hidden["timeline"] = [

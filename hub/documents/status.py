@@ -21,7 +21,7 @@ from hub.audit.models import AuditEntry
 from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, ShipmentLine
 from hub.master.models import GoldenCustomer
 from hub.outbox.models import OutboxDelivery, OutboxEvent
-from hub.receivables.models import Instalment
+from hub.receivables.models import Instalment, OrderStage
 from hub.sync.models import Link
 
 #: Shipment codes (hub code lists) that mean the goods left.
@@ -81,6 +81,10 @@ _TIMELINE = (
 )
 _INSTALMENTS = _by_order(Instalment.stage, Instalment.amount, Instalment.due_date, Instalment.outstanding,
                          Instalment.status, where=Instalment.order_id, order_by=(Instalment.seq,))
+#: The stages receivables has seen the order reach (an ERP shipment, a CRM stage, a recorded
+#: acceptance): the order's stage when the CRM names none.
+_STAGES = _by_order(OrderStage.stage, OrderStage.reached_on, where=OrderStage.order_id,
+                    order_by=(OrderStage.reached_on, OrderStage.id))
 
 
 def order_status(session: Session, order_id: int, today: date | None = None) -> dict[str, Any] | None:
@@ -108,7 +112,7 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
         "number": order.number,
         "numbers": {r.system: r.external_ref or r.external_id for r in db.execute(_NUMBERS, key)},
         "customer": {"id": order.customer_id, "name": order.customer_name} if order.customer_id else None,
-        "stage": order.stage,
+        **_stage(db, order_id, order.stage),
         "status": order.status,
         "owner": order.owner,
         "ordered_on": _iso(order.ordered_on),
@@ -157,12 +161,12 @@ def _instalments(db: Connection, order_id: int, invoices: Sequence[Row[Any]], to
     rows = db.execute(_INSTALMENTS, {"order_id": order_id}).all()
     if rows:
         open_rows = [r for r in rows if r.status != "paid"]
-        upcoming = next((r for r in open_rows if r.due_date is not None), open_rows[0] if open_rows else None)
+        dated = [r for r in open_rows if r.due_date is not None]
+        # the one due first (an invoice's maturity may come before a later stage's plan date)
+        upcoming = min(dated, key=lambda r: r.due_date) if dated else (open_rows[0] if open_rows else None)
         return {
-            "next_instalment": None if upcoming is None else {
-                "stage": upcoming.stage, "amount": _money(upcoming.amount), "due_date": _iso(upcoming.due_date),
-                "outstanding": _money(upcoming.outstanding), "status": upcoming.status,
-            },
+            "next_instalment": None if upcoming is None else _instalment(upcoming),
+            "instalments": [_instalment(r) for r in rows],  # the whole schedule (30/60/10 …)
             "overdue": any(r.status == "overdue" for r in rows),
         }
     pending = sorted(
@@ -173,8 +177,23 @@ def _instalments(db: Connection, order_id: int, invoices: Sequence[Row[Any]], to
     upcoming_due = pending[0] if pending else None
     return {
         "next_instalment": None if upcoming_due is None else {"due_date": upcoming_due[0], "amount": upcoming_due[1]},
+        "instalments": [],
         "overdue": bool(upcoming_due and date.fromisoformat(upcoming_due[0][:10]) < today),
     }
+
+
+def _instalment(row: Row[Any]) -> dict[str, Any]:
+    return {"stage": row.stage, "amount": _money(row.amount), "due_date": _iso(row.due_date),
+            "outstanding": _money(row.outstanding), "status": row.status}
+
+
+def _stage(db: Connection, order_id: int, crm_stage: str | None) -> dict[str, Any]:
+    """The order's stage: the CRM's when it names one, else the last stage receivables saw
+    reached; with every stage reached and when."""
+    reached = [{"stage": r.stage, "reached_on": _iso(r.reached_on)}
+               for r in db.execute(_STAGES, {"order_id": order_id})]
+    stage = crm_stage or (reached[-1]["stage"] if reached else None)
+    return {"stage": stage, "stages_reached": reached}
 
 
 def _timeline(db: Connection, order_id: int) -> list[dict[str, Any]]:

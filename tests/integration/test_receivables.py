@@ -181,3 +181,25 @@ def test_an_edited_pipeline_is_a_new_version_and_open_orders_move_only_when_aske
     scan(sold, mappings_dir, D("2026-01-12"), send=False)  # an unchanged file adds no version
     with session_scope(sold) as session:
         assert session.scalar(select(func.count()).select_from(PipelineVersion)) == 2
+
+
+def test_the_order_status_shows_the_stage_reached_and_the_whole_schedule(sold, mappings_dir, client, token_for):
+    """Issue 16: every order showed "Stage —" although receivables knew the stages reached, and
+    the order page showed only the next instalment, not the 30/60/10 schedule."""
+    from hub.auth.models import Role
+    from hub.documents.models import Order
+    from tests.support.pages import sign_in_client
+
+    scan(sold, mappings_dir, D("2026-01-10"), send=False)
+    with session_scope(sold) as session:
+        order_id = session.scalar(select(Order.id))
+    finance = token_for(Role.finance)
+    status = client.get(f"/api/v1/orders/{order_id}/status", headers=finance).json()
+    assert status["stage"] == "signing"
+    assert [s["stage"] for s in status["stages_reached"]] == ["signing"]
+    assert [(i["stage"], i["amount"]) for i in status["instalments"]] == [
+        ("signing", "3000.00"), ("delivery", "6000.00"), ("acceptance", "1000.00")]
+    assert status["next_instalment"]["stage"] == "signing"
+    sign_in_client(client, finance["Authorization"].split()[1])
+    page = client.get(f"/orders/{order_id}").text
+    assert 'id="schedule"' in page and "6000.00" in page and "acceptance" in page
