@@ -31,12 +31,16 @@ async def get_settings(request: Request) -> Settings:
 
 
 def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[Session]:
-    """One unit of work per request: committed when the route returns, rolled back on error."""
+    """One unit of work per request: committed when the route returns, rolled back on error.
+
+    Function-scoped (``SessionDep``): the commit happens before the answer is sent. With the
+    default request scope it ran after — a browser following a sign-in's redirect, or a client
+    reading the order it just posted, could arrive before the commit and see nothing."""
     with session_scope(settings.database_url) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
