@@ -9,7 +9,7 @@ reason per system, which records carry them (to fix at the source), as a list or
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -36,9 +36,6 @@ class FindingRow:
     value: str
     reason: str
     found_at: datetime
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 #: Columns of the CSV export, in order.

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from hub.api.deps import ItRole, SessionDep
 from hub.master import quality
@@ -18,24 +17,7 @@ from hub.master import quality
 router = APIRouter(prefix="/api/v1/master/quality", tags=["customers"])
 
 
-class FindingCountOut(BaseModel):
-    system: str
-    field: str
-    reason: str
-    count: int
-
-
-class FindingOut(BaseModel):
-    system: str
-    external_id: str
-    golden_id: int
-    field: str
-    value: str
-    reason: str
-    found_at: str
-
-
-@router.get("", response_model=list[FindingCountOut])
+@router.get("", response_model=list[quality.FindingCount])
 def finding_counts(
     session: SessionDep, _token: ItRole,
     system: Annotated[str | None, Query(max_length=80)] = None,
@@ -45,7 +27,7 @@ def finding_counts(
     return quality.counts(session, system)
 
 
-@router.get("/findings", response_model=list[FindingOut])
+@router.get("/findings", response_model=list[quality.FindingRow])
 def finding_list(
     session: SessionDep, _token: ItRole,
     system: Annotated[str | None, Query(max_length=80)] = None,
@@ -53,9 +35,8 @@ def finding_list(
     field: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-) -> list[dict[str, object]]:
-    rows = quality.findings(session, system, reason, field, limit, offset)
-    return [{**r.as_dict(), "found_at": r.found_at.isoformat()} for r in rows]
+) -> list[quality.FindingRow]:
+    return quality.findings(session, system, reason, field, limit, offset)
 
 
 @router.get("/export.csv", response_class=Response,
