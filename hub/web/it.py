@@ -24,6 +24,7 @@ from hub.api.deps import SessionDep, SettingsDep
 from hub.api.routers.connections import _engine
 from hub.api.routers.steward import _pair
 from hub.auth.models import Role
+from hub.master import quality
 from hub.master.steward import Steward, StewardError
 from hub.outbox.dispatch import Dispatcher
 from hub.outbox.models import OutboxDelivery
@@ -58,6 +59,7 @@ def overview(session: Session, settings: Settings) -> dict[str, Any]:
         "deliveries": list(session.scalars(select(OutboxDelivery).where(OutboxDelivery.status == "dead")
                                            .order_by(OutboxDelivery.id).limit(200))),
         "pairs": [_pair(session, p) for p in Steward(session, settings.mappings_dir).pending(50)],
+        "findings": quality.counts(session)[:50],  # customer fields the hub could not use, per system
     }
 
 

@@ -160,3 +160,12 @@ def test_customer_changes_are_in_the_timeline_with_before_after_and_who(
         ("source", "+49 30 1234567", "+49 30 7654321", "erp"),
     }
     assert changes[-1]["field"] == "*"  # the oldest entry: created, from erp P-1
+
+
+def test_the_it_page_counts_the_findings(client, token_for, database_url, mappings_dir, tmp_path):
+    from tests.support.pages import sign_in_client
+
+    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, MESSY))
+    sign_in_client(client, token_for(Role.it)["Authorization"].split()[1])
+    page = client.get("/it").text
+    assert 'id="findings"' in page and "not a known country" in page
