@@ -40,6 +40,8 @@ def find_party(rpc: TrytonRPC, hub_ref: str) -> int | None:
 def tax_identifier_type(rpc: TrytonRPC, tax_id: str, country: str | None) -> str | None:
     """Which Tryton identifier type a tax number is, or None when Tryton has no fitting type
     (then the number is left out rather than stored as something it is not)."""
+    if "-" in tax_id or tax_id.startswith("?"):
+        return None  # a second kind of identifier (AU-ACN-…, CN-REG-…) or a weak one: no type fits
     types = {t for t, _label in rpc.call("model.party.identifier.get_types") if t}
     prefix = tax_id[:2].upper()
     if prefix in EU_VAT_PREFIXES and "eu_vat" in types:
@@ -48,6 +50,17 @@ def tax_identifier_type(rpc: TrytonRPC, tax_id: str, country: str | None) -> str
         if code and f"{code.lower()}_vat" in types:
             return f"{code.lower()}_vat"
     return None
+
+
+def tryton_code(kind: str, tax_id: str) -> str:
+    """The hub's canonical tax id (ISO country + number) as Tryton's identifier type wants it:
+    an EU VAT number and the Swiss UID (CHE…) keep their prefix, the national schemes (a
+    Japanese corporate number, a Chinese USCC, a US EIN …) are the bare number, which their
+    python-stdnum checks in Tryton expect."""
+    prefix = tax_id[:2]
+    if kind == "eu_vat" or tax_id.startswith("CHE") or kind != f"{prefix.lower()}_vat":
+        return tax_id
+    return tax_id[2:]
 
 
 def _country_id(rpc: TrytonRPC, code: str, where: str) -> int:
@@ -89,7 +102,7 @@ def create_party(rpc: TrytonRPC, data: Mapping[str, Any]) -> WriteResult:
     if data.get("tax_id"):
         kind = tax_identifier_type(rpc, str(data["tax_id"]), data.get("country"))
         if kind is not None:
-            identifiers.append({"type": kind, "code": data["tax_id"]})
+            identifiers.append({"type": kind, "code": tryton_code(kind, str(data["tax_id"]))})
     identifiers.append({"type": None, "code": hub_ref})
     values["identifiers"] = [["create", identifiers]]
     [party_id] = rpc.create("party.party", [values])

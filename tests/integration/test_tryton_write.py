@@ -96,6 +96,25 @@ def test_a_customer_is_created_once_and_reads_back_with_the_same_fields(erp, ser
     assert _count(server, "party.party", [("name", "=", data["name"])]) == 1
 
 
+@pytest.mark.parametrize(("tax_id", "country"), [("JP9234567890123", "JP"), ("CN91310000MA1FL8XQ37", "CN")])
+def test_a_national_tax_number_is_written_as_tryton_checks_it(erp, server, mapping, tax_id, country):
+    """The demo's Japanese and Chinese customers were dead deliveries: Tryton checks a
+    corporate number or USCC without the hub's ISO prefix ("JP9234567890123" is not valid)."""
+    # (the test server's chart has no JP or CN country: the number's prefix alone picks the type)
+    data = _customer(tax_id=tax_id, country=None, phone=None, postcode=None)
+    created = erp.write("customers", data, None)
+    assert created.created
+    with server.client() as client:
+        [party] = client.read("party.party", [int(created.external_id)], ["identifiers"])
+        codes = {i["code"] for i in client.read("party.identifier", party["identifiers"], ["code", "type"]) if i["type"]}
+    compact = {"".join(ch for ch in code if ch.isalnum()) for code in codes}  # Tryton formats it
+    assert compact == {tax_id[2:]}
+    from hub.master.normalise import normalise_tax_id
+
+    read = _read(erp, mapping, "customers", created.external_id)
+    assert normalise_tax_id(read["tax_id"], country) == tax_id  # read back, the hub's own id again
+
+
 def test_a_lost_answer_to_the_create_does_not_make_a_second_party(erp, server):
     class LoseFirstCreateAnswer(httpx.BaseTransport):
         """Tryton gets and commits the create; the answer never comes back."""
