@@ -73,8 +73,21 @@ def db_url() -> str:
     from hub.migrate import upgrade
 
     url = get_settings().database_url
+    _hint_demo(url)
     upgrade(url)
     return url
+
+
+def _hint_demo(url: str) -> None:
+    """A second terminal next to `hub demo` would otherwise create an empty var/hub.db and
+    answer from it without a word: say where the demo's hub is."""
+    import os
+
+    demo = Path("var/demo/hub.db")
+    if "HUB_DATABASE_URL" not in os.environ and url.endswith("/var/hub.db") \
+            and not Path("var/hub.db").exists() and demo.exists():
+        err.print(f"note: creating a new hub in var/hub.db; the demo's hub is {demo} "
+                  f"(export HUB_DATABASE_URL=sqlite:///{demo.resolve()})")
 
 
 @app.command()

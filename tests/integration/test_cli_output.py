@@ -37,3 +37,13 @@ def test_hub_sync_without_a_name_lists_the_connections(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "erp (webhook)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_second_terminal_beside_the_demo_is_told_where_the_demo_is(tmp_path: Path) -> None:
+    (tmp_path / "var" / "demo").mkdir(parents=True)
+    (tmp_path / "var" / "demo" / "hub.db").write_bytes(b"")
+    env = {k: v for k, v in os.environ.items() if k != "HUB_DATABASE_URL"}
+    result = subprocess.run([sys.executable, "-m", "hub", "token", "list"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "var/demo/hub.db" in result.stderr and "export HUB_DATABASE_URL=" in result.stderr
