@@ -59,9 +59,11 @@ class Loaded:
         for entity, ids in wanted.items():
             for hub_id, system, ext, ref, link_id in session.execute(
                 select(Link.hub_id, Link.system, Link.external_id, Link.external_ref, Link.id)
-                .where(Link.entity_type == entity, Link.hub_id.in_(ids))
+                .where(Link.entity_type == entity, Link.hub_id.in_(ids)).order_by(Link.id)
             ):
-                links.setdefault((entity, hub_id), {})[system] = (ext, ref, link_id)
+                # one customer entered twice in a system: its first record there is the one
+                # written to (hub.sync.publish does the same), never whichever was linked last
+                links.setdefault((entity, hub_id), {}).setdefault(system, (ext, ref, link_id))
         lines: dict[int, list[dict[str, Any]]] = {}
         order_ids = [i for e, i in records if e == "order"]
         if order_ids:

@@ -12,8 +12,8 @@ With care, because a golden value is a decision and the system's own edit may be
   the ERP minutes ago is the ERP's own newer edit: it is reported as a conflict for a data
   steward, never reverted.
 * One golden record linked to several records of the same system is one customer entered
-  twice there: only the primary record (the one the golden values come from, else the first
-  linked) is written; the others are reported as duplicates to merge in that system, so three
+  twice there: only the primary record (the first linked, where the outbox sends that
+  customer's orders too) is written; the others are reported as duplicates to merge in that system, so three
   legal names are not overwritten with one spelling.
 * A write the system reports as changing nothing is counted as unchanged, not written.
 """
@@ -58,13 +58,9 @@ def _differs(field_name: str, golden: str | None, source: CustomerSource) -> boo
     return ours != theirs
 
 
-def _primary(sources: list[CustomerSource], golden: GoldenCustomer) -> CustomerSource:
-    """The system's record the golden record speaks for: the one its values come from, else
-    the first linked."""
-    named = {(p.get("system"), p.get("external_id")) for p in (golden.provenance or {}).values()}
-    for source in sources:
-        if (source.system, source.external_id) in named:
-            return source
+def _primary(sources: list[CustomerSource]) -> CustomerSource:
+    """The system's record the golden record speaks for: the first linked (the outbox sends
+    that customer's orders to the same one, hub.outbox.loaded)."""
     return min(sources, key=lambda s: s.id)
 
 
@@ -96,7 +92,7 @@ def publish_customers(engine: SyncEngine, name: str) -> PublishResult:
         try:
             for golden_id, sources in by_golden.items():
                 golden = goldens[golden_id]
-                source = _primary(sources, golden)
+                source = _primary(sources)
                 if len(sources) > 1:
                     result.duplicates[golden_id] = sorted(s.external_id for s in sources if s is not source)
                 changes = {}

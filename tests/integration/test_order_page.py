@@ -60,3 +60,39 @@ def test_a_draft_order_has_a_title_and_an_unknown_order_is_a_page(
     missing = client.get("/orders/999999")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("text/html") and "no order 999999" in missing.text
+
+
+def test_an_order_goes_to_the_customers_first_record_in_a_system_that_has_it_twice(
+    client: Any, database_url: str, mappings_dir: Path
+) -> None:
+    """Issue 12: a sale went to whichever duplicate party was linked last."""
+    from sqlalchemy import select
+
+    from hub.sync.models import Link
+    from tests.support.sink import webhook_sink
+
+    (mappings_dir / "routes.yaml").write_text(
+        "routes:\n  order:\n    entered_in: [crm, hub]\n    send_to: [{connection: erp, stream: orders}]\n"
+    )
+    with webhook_sink(prefix="SO") as sink:
+        with session_scope(database_url) as session:
+            add_connection(session, name="erp", kind="webhook", settings={"url": sink.url},
+                           secrets={"signing_secret": sink.secret}, secret_key=KEY)
+            golden = CustomerMaster(session, mappings_dir).ingest(
+                "crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"}).golden_id
+            for party in ("P-1", "P-9"):  # the same customer twice in the ERP, P-1 first
+                session.add(Link(entity_type="customer", hub_id=golden, system="erp", external_id=party,
+                                 content_hash="-"))
+                session.flush()
+            token = create_token(session, Role.sales, "a.sales")[1]
+        posted = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, json={
+            "number": "WEB-7", "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]})
+        assert posted.status_code == 201, posted.text
+        dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
+        dispatcher.route()
+        assert dispatcher.deliver("erp").sent == 1
+        [sent] = sink.of("orders")
+        assert sent["data"]["customer"] == "P-1"
+        with session_scope(database_url) as session:
+            assert session.scalar(select(Link.external_id).where(
+                Link.system == "erp", Link.entity_type == "order")) is not None
