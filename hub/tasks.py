@@ -103,7 +103,7 @@ def deliver_task(target: str, lane: int = 0) -> dict[str, Any]:
     from dataclasses import asdict
 
     from hub.outbox.dispatch import Dispatcher
-    from hub.sync.engine import SyncBusy
+    from hub.sync.leases import SyncBusy
 
     try:
         return asdict(Dispatcher(_sync_engine()).deliver(target, lane=lane))

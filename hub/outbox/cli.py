@@ -39,7 +39,7 @@ def outbox_status(as_json: bool = typer.Option(False, "--json")) -> None:
 def outbox_dispatch(target: list[str] = typer.Option([], "--target", help="Only these targets.")) -> None:
     """Route new events and send what is due now, with a progress bar."""
     from hub.cli import console, fail, progress_bar
-    from hub.sync.engine import SyncBusy
+    from hub.sync.leases import SyncBusy
 
     dispatcher = _dispatcher()
     routed = dispatcher.route()

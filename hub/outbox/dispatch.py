@@ -47,7 +47,9 @@ from hub.outbox.loaded import Loaded
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.outbox.outcome import DeliveryReport, NotYet, Outcome, Skipped, Unexpected, Written
 from hub.outbox.routes import Routes, Target, load_routes
-from hub.sync.engine import SyncEngine, _connection, release_lease, renew_lease, take_lease
+from hub.sync.connections import get_connection
+from hub.sync.engine import SyncEngine
+from hub.sync.leases import release_lease, renew_lease, take_lease
 from hub.sync.models import Link
 
 __all__ = ["DeliveryReport", "Dispatcher", "NotYet"]  # outcomes live in hub.outbox.outcome
@@ -111,14 +113,14 @@ class Dispatcher:
         A record always travels in the same lane (its hub id modulo lanes), so one record's
         writes never race; a system that must be written serially keeps one lane."""
         with session_scope(self.engine.database_url) as session:
-            return max(1, int(_connection(session, target).settings.get("lanes", 1)))
+            return max(1, int(get_connection(session, target).settings.get("lanes", 1)))
 
     def deliver(self, target: str, progress: Callable[[int], None] | None = None, lane: int = 0) -> DeliveryReport:
         """Send the target's due deliveries in one lane, batch after batch, until none is due."""
         report = DeliveryReport(target)
         owner = uuid4().hex
         with session_scope(self.engine.database_url) as session:
-            connection = _connection(session, target)
+            connection = get_connection(session, target)
             lanes = max(1, int(connection.settings.get("lanes", 1)))
             lease = LEASE_STREAM if lanes == 1 else f"{LEASE_STREAM}/{lane}"
             take_lease(session, connection.id, lease, owner)

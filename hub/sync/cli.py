@@ -115,7 +115,7 @@ def connections_test(name: str) -> None:
     """Reach and log in to the system."""
     from hub.cli import console, fail
     from hub.db import session_scope
-    from hub.sync.engine import _connection
+    from hub.sync.connections import get_connection
 
     from connectors.errors import ConnectorError
     from hub.sync.secrets import SecretsError
@@ -123,7 +123,7 @@ def connections_test(name: str) -> None:
     engine = _engine()
     try:
         with session_scope(engine.database_url) as session:
-            connector = engine.connector(_connection(session, name))
+            connector = engine.connector(get_connection(session, name))
     except (KeyError, ConnectorError, SecretsError) as exc:
         fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
     try:
@@ -132,7 +132,7 @@ def connections_test(name: str) -> None:
         connector.close()
     if not health.ok:
         fail(f"{name}: {health.detail}")
-    from hub.sync.engine import close_circuit
+    from hub.sync.leases import close_circuit
 
     with session_scope(engine.database_url) as session:
         reopened = close_circuit(session, name)  # the system answers: syncs may run again
@@ -146,7 +146,7 @@ def connections_reset(name: str) -> None:
     pause that repeated failures started."""
     from hub.cli import console, fail
     from hub.db import session_scope
-    from hub.sync.engine import close_circuit
+    from hub.sync.leases import close_circuit
 
     try:
         with session_scope(_engine().database_url) as session:
@@ -164,7 +164,7 @@ def sync_command(
     """Sync a connection now: incremental since the cursor, with a progress bar."""
     from connectors.errors import ConnectorError
     from hub.cli import console, err, fail, progress_bar
-    from hub.sync.engine import CircuitOpen, SyncBusy
+    from hub.sync.leases import CircuitOpen, SyncBusy
     from hub.sync.secrets import SecretsError
 
     engine = _engine()

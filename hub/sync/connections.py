@@ -34,6 +34,15 @@ class ConnectionConfigError(ValueError):
     """A connection request that cannot be carried out; the message says why."""
 
 
+def get_connection(session: Session, name: str) -> Connection:
+    """The connection called ``name``; KeyError naming the command that lists them."""
+    connection = session.scalar(select(Connection).where(Connection.name == name))
+    if connection is None:
+        raise KeyError(f"no connection named {name!r} (hub connections list)")
+    return connection
+
+
+
 def add_connection(
     session: Session,
     *,

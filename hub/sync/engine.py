@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, SourceRecord, Stream
 from connectors.errors import ConnectorError, RecordError
 from connectors.registry import connector_class
-from hub.db import as_utc, insert_if_absent, session_scope, utcnow
+from hub.db import as_utc, session_scope, utcnow
 from hub.documents.ingest import DocumentStore
 from hub.jsonable import jsonable
 from hub.master.ingest import CustomerMaster, RejectedRecord
@@ -41,6 +41,8 @@ from hub.master.pages import PageItem
 from hub.observability import logs, metrics
 from hub.outbox.routes import load_routes
 from hub.receivables.scan import refresh as refresh_receivables
+from hub.sync.connections import get_connection
+from hub.sync.leases import check_circuit, count_outcome, release_lease, renew_lease, take_lease
 from hub.sync.links import Change, get_link, mark_missing
 from hub.sync.mapping import ConnectorMap, MappingError, load_connector_map
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
@@ -50,18 +52,7 @@ from hub.sync.secrets import decrypt, merge_credentials
 #: Errors that belong to one record: it becomes a dead letter, the run goes on.
 RECORD_ERRORS = (MappingError, RejectedRecord, RecordError)
 
-LEASE = timedelta(minutes=10)
-FAILURE_THRESHOLD = 3
-OPEN_FOR = timedelta(minutes=5)
 log = logging.getLogger(__name__)
-
-
-class SyncBusy(RuntimeError):
-    """Another run holds this stream's lease."""
-
-
-class CircuitOpen(RuntimeError):
-    """The connection failed too often lately; it is left alone until the circuit closes."""
 
 
 @dataclass
@@ -171,7 +162,7 @@ class SyncEngine:
     ) -> list[StreamResult]:
         with session_scope(self.database_url) as session:
             mark_interrupted(session)  # any stream's run whose process was killed
-            connection = _connection(session, name)
+            connection = get_connection(session, name)
             connector = self.connector(connection)
             mapping = self._mapping(connection)
         wanted = list(streams) if streams else [s.name for s in connector.streams]
@@ -193,7 +184,7 @@ class SyncEngine:
         owner = uuid4().hex
         overlap = timedelta(seconds=int(connection.settings.get("overlap_seconds", 300)))
         with session_scope(self.database_url) as session:
-            _check_circuit(session, connection.id)
+            check_circuit(session, connection.id)
             cursor = take_lease(session, connection.id, stream.name, owner)
             run = SyncRun(
                 connection_id=connection.id, stream=stream.name, system=connection.name,
@@ -294,7 +285,7 @@ class SyncEngine:
                 if dead_letter_ids:
                     query = query.where(DeadLetter.id.in_(dead_letter_ids))
                 if connection:
-                    query = query.where(DeadLetter.connection_id == _connection(session, connection).id)
+                    query = query.where(DeadLetter.connection_id == get_connection(session, connection).id)
                 letters = list(session.scalars(query))
                 for letter in letters:
                     conn = session.get(Connection, letter.connection_id)
@@ -387,74 +378,6 @@ def _newer_than(session: Session, system: str, entity: str, letter: DeadLetter) 
     return None
 
 
-def _connection(session: Session, name: str) -> Connection:
-    connection = session.scalar(select(Connection).where(Connection.name == name))
-    if connection is None:
-        raise KeyError(f"no connection named {name!r} (hub connections list)")
-    return connection
-
-
-def _check_circuit(session: Session, connection_id: int) -> None:
-    connection = session.get(Connection, connection_id)
-    assert connection is not None
-    open_until = as_utc(connection.open_until)
-    if open_until and open_until > utcnow():
-        raise CircuitOpen(
-            f"connection {connection.name!r} failed {connection.consecutive_failures} times in a "
-            f"row; next attempt after {open_until.isoformat()}"
-        )
-
-
-def close_circuit(session: Session, name: str) -> bool:
-    """Let a connection be synced again at once (``hub connections reset``, or a successful
-    ``connections test``): an operator who fixed the system should not wait out the breaker.
-    True when the circuit was open."""
-    connection = _connection(session, name)
-    was_open = bool(connection.open_until and as_utc(connection.open_until) > utcnow())
-    connection.consecutive_failures = 0
-    connection.open_until = None
-    return was_open
-
-
-def take_lease(session: Session, connection_id: int, stream: str, owner: str) -> str | None:
-    """Take the stream's lease atomically (SyncBusy if another run holds it); return its cursor."""
-    # two workers taking a stream's (or a lane's) first lease at once both get a row to compete for
-    insert_if_absent(session, SyncCursor, connection_id=connection_id, stream=stream)
-    now = utcnow()
-    taken = session.execute(
-        update(SyncCursor)
-        .where(
-            SyncCursor.connection_id == connection_id,
-            SyncCursor.stream == stream,
-            or_(SyncCursor.locked_until.is_(None), SyncCursor.locked_until < now),
-        )
-        .values(locked_by=owner, locked_until=now + LEASE)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
-        raise SyncBusy(f"stream {stream!r} is being synced by another run")
-    # A run still "running" without the lease was cut off (its worker was killed): say so.
-    session.execute(
-        update(SyncRun)
-        .where(SyncRun.connection_id == connection_id, SyncRun.stream == stream, SyncRun.status == "running")
-        .values(status="failed", finished_at=now,
-                error="interrupted: its worker stopped before the run finished (the next run resumed from the cursor)")
-        .execution_options(synchronize_session=False)
-    )
-    return session.scalar(
-        select(SyncCursor.value).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
-    )
-
-
-def renew_lease(session: Session, connection_id: int, stream: str, owner: str) -> None:
-    session.execute(
-        update(SyncCursor)
-        .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream,
-               SyncCursor.locked_by == owner)
-        .values(locked_until=utcnow() + LEASE)
-    )
-
-
 def _advance(session: Session, connection_id: int, stream: str, value: str, kind: str) -> None:
     cursor = session.scalar(
         select(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
@@ -483,23 +406,8 @@ def _finish(session: Session, result: StreamResult, connection_id: int, stream: 
     log.log(logging.WARNING if failed else logging.INFO, "sync run %s: read %d, created %d, updated %d, unchanged %d, "
             "failed %d%s", result.status, result.read, result.created, result.updated, result.unchanged,
             result.failed, f" ({result.error})" if result.error else "")
-    if failed:
-        connection.consecutive_failures += 1
-        if connection.consecutive_failures >= FAILURE_THRESHOLD:
-            connection.open_until = utcnow() + OPEN_FOR
-    else:
-        connection.consecutive_failures = 0
-        connection.open_until = None
+    count_outcome(connection, failed)
     release_lease(session, connection_id, stream, owner)
-
-
-def release_lease(session: Session, connection_id: int, stream: str, owner: str) -> None:
-    session.execute(
-        update(SyncCursor)
-        .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream,
-               SyncCursor.locked_by == owner)
-        .values(locked_by=None, locked_until=None)
-    )
 
 
 def _dead_letter(

@@ -30,7 +30,8 @@ from connectors.errors import ConnectorError
 from hub.db import as_utc, session_scope
 from hub.master.models import CustomerSource, GoldenCustomer
 from hub.master.normalise import normalise_customer
-from hub.sync.engine import SyncEngine, _connection
+from hub.sync.connections import get_connection
+from hub.sync.engine import SyncEngine
 
 DEFAULT_FIELDS = ("name", "email", "phone")
 
@@ -75,7 +76,7 @@ def _newer_at_source(field_name: str, golden: GoldenCustomer, source: CustomerSo
 def publish_customers(engine: SyncEngine, name: str) -> PublishResult:
     result = PublishResult()
     with session_scope(engine.database_url) as session:
-        connection = _connection(session, name)
+        connection = get_connection(session, name)
         fields = tuple(connection.settings.get("publish_fields", DEFAULT_FIELDS))
         connector = engine.connector(connection)
         pairs = session.execute(

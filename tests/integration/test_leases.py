@@ -8,7 +8,7 @@ import pytest
 
 from hub.db import session_scope
 from hub.sync.connections import add_connection
-from hub.sync.engine import SyncBusy, take_lease
+from hub.sync.leases import SyncBusy, take_lease
 
 
 @pytest.mark.postgres

@@ -163,7 +163,7 @@ def test_a_record_that_does_not_map_is_a_dead_letter_and_replays_once(erp, serve
 
 
 def test_one_run_at_a_time_and_a_circuit_breaker_for_a_dead_system(erp, server, database_url):
-    from hub.sync.engine import CircuitOpen, SyncBusy, take_lease
+    from hub.sync.leases import CircuitOpen, SyncBusy, take_lease
 
     with session_scope(database_url) as session:
         connection_id = session.scalar(select(Connection.id).where(Connection.name == "erp"))
@@ -187,7 +187,7 @@ def test_an_open_circuit_closes_by_reset_or_a_successful_test(erp, server, setti
 
     from hub.api.app import create_app
     from hub.auth.models import Role
-    from hub.sync.engine import CircuitOpen
+    from hub.sync.leases import CircuitOpen
 
     client = TestClient(create_app(settings.model_copy(update={"secret_key": KEY})))
     server.stop()

@@ -16,10 +16,12 @@ from hub.sync.connections import (
     ConnectionConfigError,
     add_connection,
     describe,
+    get_connection,
     remove_connection,
     secrets_of,
 )
-from hub.sync.engine import SyncEngine, _connection, close_circuit
+from hub.sync.engine import SyncEngine
+from hub.sync.leases import close_circuit
 from hub.sync.models import Connection, DeadLetter
 from hub.sync.secrets import key_of
 
@@ -101,7 +103,7 @@ def delete_connection(name: str, session: SessionDep, _token: ItRole, force: boo
 def test_connection(name: str, session: SessionDep, settings: SettingsDep, _token: ItRole) -> dict[str, Any]:
     engine = _engine(settings)
     try:
-        connector = engine.connector(_connection(session, name))
+        connector = engine.connector(get_connection(session, name))
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
     try:
@@ -143,7 +145,7 @@ def sync_connection(
 def _check_streams(session: Any, settings: Any, name: str, streams: list[str]) -> None:
     """422 naming the streams the connection lacks, before anything is queued (the sync
     itself would stop at the first unknown one, after the streams before it ran)."""
-    connector = _engine(settings).connector(_connection(session, name))
+    connector = _engine(settings).connector(get_connection(session, name))
     try:
         known = [s.name for s in connector.streams]
     finally:
