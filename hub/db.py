@@ -32,6 +32,17 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict: JSON, list: JSON, datetime: DateTime(timezone=True)}
 
 
+def beside_database(database_url: str, name: str, default: Path) -> Path:
+    """A file that belongs with an embedded database (its secret key, the scheduler's lock):
+    beside the SQLite file, so another process pointed at the same database finds it;
+    ``default`` for a server database or an in-memory one."""
+    prefix = "sqlite:///"
+    path = database_url[len(prefix):] if database_url.startswith(prefix) else ""
+    if path in ("", ":memory:"):
+        return default
+    return Path(path).parent / name
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from hub.db import beside_database
+
 log = logging.getLogger(__name__)
 
 
@@ -91,11 +93,9 @@ class EmbeddedScheduler:
 
 
 def lock_path_for(database_url: str) -> Path:
-    """``var/scheduler.lock`` beside a SQLite file, else under ./var."""
-    prefix = "sqlite:///"
-    if database_url.startswith(prefix) and database_url != prefix + ":memory:":
-        return Path(database_url[len(prefix):]).resolve().parent / "scheduler.lock"
-    return Path(os.environ.get("HUB_VAR_DIR", "var")).resolve() / "scheduler.lock"
+    """``scheduler.lock`` beside a SQLite file, else under ./var (``HUB_VAR_DIR``)."""
+    default = Path(os.environ.get("HUB_VAR_DIR", "var")) / "scheduler.lock"
+    return beside_database(database_url, "scheduler.lock", default).resolve()
 
 
 @contextlib.contextmanager

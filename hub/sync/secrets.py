@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from hub.db import beside_database
+
 if TYPE_CHECKING:
     from hub.settings import Settings
 
@@ -46,10 +48,7 @@ def key_file_for(database_url: str) -> Path:
     """Where the embedded default keeps the key of this database: beside its SQLite file (so a
     second terminal pointed at the demo's ``var/demo/hub.db`` finds the demo's key), else
     ``var/secret.key``."""
-    prefix = "sqlite:///"
-    if database_url.startswith(prefix) and database_url[len(prefix):] not in ("", ":memory:"):
-        return Path(database_url[len(prefix):]).parent / "secret.key"
-    return DEFAULT_KEY_FILE
+    return beside_database(database_url, "secret.key", DEFAULT_KEY_FILE)
 
 
 def key_of(settings: "Settings") -> str:
