@@ -58,5 +58,8 @@ class OutboxDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(200))
+    #: How the write was checked: ``read back equal``, or ``not verified: <why>`` where the
+    #: target cannot be read back (a write that did not take effect is ``dead`` instead).
+    verified: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]

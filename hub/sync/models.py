@@ -14,7 +14,7 @@ import os
 import socket
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, utcnow
@@ -110,7 +110,10 @@ class DeadLetter(Base):
     """A record a sync could not apply, with its payload and error; replayable."""
 
     __tablename__ = "dead_letters"
-    __table_args__ = (Index("ix_dead_letters_open", "connection_id", "status"),)
+    __table_args__ = (
+        Index("ix_dead_letters_open", "connection_id", "status"),
+        Index("ix_dead_letters_record", "connection_id", "stream", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
@@ -119,6 +122,10 @@ class DeadLetter(Base):
     payload: Mapped[dict]
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=1)
+    #: How many runs found the record bad (one open letter per record: a re-read updates it,
+    #: ``seen_count``, ``last_seen_at``, ``error`` and ``payload``, instead of adding another).
+    seen_count: Mapped[int] = mapped_column(default=1, server_default="1")
+    last_seen_at: Mapped[datetime | None]
     #: open | replayed | superseded (closed unapplied: newer data of the record went in since)
     status: Mapped[str] = mapped_column(String(12), default="open")
     run_id: Mapped[int | None]
@@ -151,6 +158,8 @@ class SyncRun(Base):
     unchanged: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
     missing: Mapped[int] = mapped_column(default=0)
+    #: A full read (``hub sync --full``): the next full read's length is compared with it.
+    full: Mapped[bool] = mapped_column(default=False, server_default=false())
     error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255), default=lambda: socket.gethostname())
     pid: Mapped[int | None] = mapped_column(default=lambda: os.getpid())
