@@ -31,6 +31,10 @@ class Stream:
     #: Records come sorted by cursor, so the cursor may advance page by page.
     ordered: bool = True
     writable: bool = False
+    #: Each record comes at most once per read (with one change stamp): a second copy means
+    #: the system's paging is unstable, and the run fails (``hub.sync.checks``). False where
+    #: a record may come twice legitimately (the same customer in two dropped files).
+    unique_ids: bool = True
 
 
 @dataclass(frozen=True, slots=True)

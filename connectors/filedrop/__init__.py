@@ -89,7 +89,7 @@ class FileDropConnector(Connector):
         self.settle = float(settings.get("settle_seconds", 5))
         self.limits = Limits.from_settings()
         self.streams = tuple(
-            Stream(name, entity, cursor="time", ordered=False) for name, entity in self.layout.streams().items()
+            Stream(name, entity, cursor="time", ordered=False, unique_ids=False) for name, entity in self.layout.streams().items()
         )
 
     # --- the inbox -----------------------------------------------------------------------------
