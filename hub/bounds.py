@@ -31,7 +31,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from sqlalchemy import Float, Numeric, String, Table
+from sqlalchemy import Float, FromClause, Numeric, String
 
 #: ``Numeric(18, 4)``, the hub's money and quantity column: 14 digits before the point.
 MONEY_PRECISION, MONEY_SCALE = 18, 4
@@ -180,7 +180,7 @@ class Input(BaseModel):
 
 # --- rows from connectors ----------------------------------------------------------------
 
-def row_problems(table: Table, values: Mapping[str, Any], prefix: str = "", check_text: bool = True) -> list[str]:
+def row_problems(table: FromClause, values: Mapping[str, Any], prefix: str = "", check_text: bool = True) -> list[str]:
     """What in ``values`` (canonical field → value) does not fit ``table``'s columns of the
     same name: numbers beyond their ``Numeric``, strings beyond their ``String``, and (with
     ``check_text``) a NUL or lone surrogate anywhere in ``values``, nested too: the record is also
@@ -203,7 +203,7 @@ def row_problems(table: Table, values: Mapping[str, Any], prefix: str = "", chec
     return problems
 
 
-def check_row(table: Table, values: Mapping[str, Any], prefix: str = "") -> None:
+def check_row(table: FromClause, values: Mapping[str, Any], prefix: str = "") -> None:
     """Raise :class:`OutOfBounds` naming every value of ``values`` that ``table`` cannot hold."""
     problems = row_problems(table, values, prefix)
     if problems:

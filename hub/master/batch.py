@@ -30,7 +30,7 @@ def _normalise(values: tuple[str | None, ...]) -> NormalisedCustomer:
     return normalise_customer(dict(zip(FIELDS, values)))
 
 
-def _normalise_chunk(chunk: list[tuple[str | None, ...]]) -> list[tuple[object, ...]]:
+def _normalise_chunk(chunk: list[tuple[str | None, ...]]) -> list[tuple[Any, ...]]:
     # Plain tuples cross the process boundary several times faster than dataclasses.
     return [tuple(getattr(n, f) for f in _NORM_FIELDS) for n in map(_normalise, chunk)]
 

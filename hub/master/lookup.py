@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hub.master import search
 from hub.master.models import ENTITY, GoldenCustomer
 from hub.master.normalise import NormalisationError
-from hub.sync.models import Link
+from hub.sync.links import Binder
 
 _PHONE_RE = re.compile(r"^\+?[\d\s()./-]{6,}$")
 #: Countries tried for a national phone number or a tax id without a prefix.
@@ -36,7 +36,7 @@ def home_countries(session: Session, limit: int = _COUNTRIES_TRIED) -> list[str]
         select(GoldenCustomer.country, func.count()).where(GoldenCustomer.country.is_not(None))
         .group_by(GoldenCustomer.country).order_by(func.count().desc()).limit(limit)
     )
-    return [country for country, _n in rows]
+    return [str(country) for country, _n in rows]
 
 
 def lookup(session: Session, text: str, country: str | None = None, limit: int = 20) -> list[Found]:
@@ -80,12 +80,7 @@ def _by_any_number(session: Session, query: str) -> list[Found]:
     from hub.documents.search import order_ids_by_ref
 
     key = query.lower()
-    ids = list(session.scalars(
-        select(Link.hub_id).where(
-            Link.entity_type == ENTITY,
-            func.lower(func.coalesce(Link.external_ref, Link.external_id)) == key,
-        ).limit(20)
-    ))
+    ids = list(session.scalars(Binder(session).numbered(ENTITY, key).limit(20)))
     matched = "customer number"
     if not ids:
         order_ids = order_ids_by_ref(session, query)

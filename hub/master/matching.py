@@ -32,18 +32,38 @@ from hub.master.similarity import (
 
 
 class MatchRecord(Protocol):
-    """What the engine needs of a record (``NormalisedCustomer`` has it)."""
+    """What the engine needs of a record (``NormalisedCustomer`` has it); read-only, so frozen
+    dataclasses and row views qualify."""
 
-    name_key: str | None
-    name_tokens: tuple[str, ...]
-    tax_id: str | None
-    email: str | None
-    email_domain: str | None
-    phone: str | None
-    street: str | None
-    city: str | None
-    postcode: str | None
-    country: str | None
+    @property
+    def name_key(self) -> str | None: ...
+
+    @property
+    def name_tokens(self) -> tuple[str, ...]: ...
+
+    @property
+    def tax_id(self) -> str | None: ...
+
+    @property
+    def email(self) -> str | None: ...
+
+    @property
+    def email_domain(self) -> str | None: ...
+
+    @property
+    def phone(self) -> str | None: ...
+
+    @property
+    def street(self) -> str | None: ...
+
+    @property
+    def city(self) -> str | None: ...
+
+    @property
+    def postcode(self) -> str | None: ...
+
+    @property
+    def country(self) -> str | None: ...
 
 
 #: (field, level, weight, ours, theirs, similarity): one field's comparison, before it becomes
@@ -389,11 +409,11 @@ class Matcher:
         if ranked and ranked[0].score >= thresholds.link:
             known = set(tax_ids.get(ranked[0].golden_id, ()))
             bridged = []
-            for other in ranked[1:]:
-                theirs = tax_ids.get(other.golden_id, set())
-                if other.score >= thresholds.link and not _disagree(known, theirs):
-                    bridged.append(other.golden_id)
-                    known |= theirs
+            for runner_up in ranked[1:]:
+                their_ids = tax_ids.get(runner_up.golden_id, set())
+                if runner_up.score >= thresholds.link and not _disagree(known, their_ids):
+                    bridged.append(runner_up.golden_id)
+                    known |= their_ids
             return Decision("linked", ranked, bridged)
         if ranked and ranked[0].score >= thresholds.review:
             return Decision("review", ranked)

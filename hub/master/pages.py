@@ -27,9 +27,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.audit.models import AuditEntry
@@ -49,8 +49,7 @@ from hub.master.models import (
 from hub.master.normalise import NormalisedCustomer, normalise_customer
 from hub.master.page_index import MATCH_NAMES, PageIndex, store_blocks, stored
 from hub.master.survivorship import survive
-from hub.sync.links import Change, content_hash
-from hub.sync.models import Link
+from hub.sync.links import Binder, Change, NewLink, content_hash
 
 if TYPE_CHECKING:
     from hub.master.ingest import CustomerMaster, IngestOutcome
@@ -150,7 +149,8 @@ def _page(
     session = master.session
     data = {p: {k: _clean(items[p].fields.get(k)) for k in CUSTOMER_FIELDS} for p in chunk}
     digests = {p: content_hash(data[p]) for p in chunk}
-    links = _links(session, system, [items[p].external_id for p in chunk])
+    # one query for the page's links, each with its source record
+    links = Binder(session).states(system, ENTITY, [items[p].external_id for p in chunk], joined=CustomerSource)
     new: list[_New] = []
     for position in chunk:
         link = links.get(items[position].external_id)
@@ -165,8 +165,8 @@ def _page(
                 continue
             keys = list(dict.fromkeys(blocking_keys(norm)))
             new.append(_New(position, item, data[position], digests[position], norm, keys))
-        elif link[2] == digests[position] and not link[3] and link[4] is not None:
-            results[position] = IngestOutcome(Change.unchanged, link[1], link[4])
+        elif link.content_hash == digests[position] and not link.missing and link.joined_id is not None:
+            results[position] = IngestOutcome(Change.unchanged, link.hub_id, link.joined_id)
         else:
             try:  # a changed record: few in steady state, the one-by-one path
                 results[position] = _one(master, system, items[position])
@@ -175,18 +175,6 @@ def _page(
     while new:
         done = _new_records(master, system, new, results)
         new = new[done:]
-
-
-def _links(session: Any, system: str, external_ids: list[str]) -> dict[str, tuple[Any, ...]]:
-    """external id → (link id, hub id, content hash, missing?, source id) for the page."""
-    rows = session.execute(
-        select(Link.external_id, Link.id, Link.hub_id, Link.content_hash, Link.missing_since,
-               CustomerSource.id)
-        .outerjoin(CustomerSource, CustomerSource.link_id == Link.id)
-        .where(Link.system == system, Link.entity_type == ENTITY,
-               any_of(session, Link.external_id, external_ids))
-    )
-    return {row[0]: (row[1], row[2], row[3], row[4] is not None, row[5]) for row in rows}
 
 
 def _new_records(master: CustomerMaster, system: str, new: list[_New], results: list[Any]) -> int:
@@ -261,12 +249,9 @@ def _write(
     def golden(vid: int) -> int:
         return golden_ids[vid] if vid < 0 else vid
 
-    link_ids = insert_rows(session, Link, ids=True, rows=[
-        {"entity_type": ENTITY, "hub_id": golden(rec.golden_vid), "system": system,
-         "external_id": rec.item.external_id, "content_hash": rec.digest,
-         "created_at": now, "updated_at": now}
-        for rec in recs
-    ])
+    link_ids = Binder(session).bind_many(system, ENTITY, [
+        NewLink(rec.item.external_id, golden(rec.golden_vid), rec.digest) for rec in recs
+    ], ids=True, now=now)
     source_ids = insert_rows(session, CustomerSource, ids=True, rows=[
         {**source_row(rec.data, rec.norm, rec.item.source_updated_at or now, now),
          "link_id": link_id, "golden_id": golden(rec.golden_vid), "system": system,
@@ -424,7 +409,7 @@ def _update_golden(session: Any, updates: list[dict[str, Any]], now: datetime) -
             f"updated_at = :now FROM unnest({unnest}) AS v({', '.join(columns)}) WHERE g.id = v.id"
         ), {**arrays, "now": now})
         return
-    table = GoldenCustomer.__table__
+    table = cast(Table, GoldenCustomer.__table__)
     session.execute(
         update(table).where(table.c.id == bindparam("v_id"))
         .values({f: bindparam(f"v_{f}") for f in (*GOLDEN_FIELDS, "provenance", "updated_at")}),

@@ -7,7 +7,7 @@ tuning takes effect on the next record without a restart.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -115,19 +115,19 @@ class SurvivorshipRules(_Strict):
 _cache: dict[tuple[Path, type], tuple[float, object]] = {}
 
 
-def _load_cached(path: Path, model: type) -> object:
+def _load_cached(path: Path, model: type) -> Any:
     mtime = path.stat().st_mtime
     hit = _cache.get((path, model))
     if hit and hit[0] == mtime:
         return hit[1]
-    value = load_model(path, model)
+    value: Any = load_model(path, model)
     _cache[(path, model)] = (mtime, value)
     return value
 
 
 def match_rules(mappings_dir: Path) -> MatchRules:
-    return _load_cached(mappings_dir / "matching.yaml", MatchRules)  # type: ignore[return-value]
+    return _load_cached(mappings_dir / "matching.yaml", MatchRules)
 
 
 def survivorship_rules(mappings_dir: Path) -> SurvivorshipRules:
-    return _load_cached(mappings_dir / "survivorship.yaml", SurvivorshipRules)  # type: ignore[return-value]
+    return _load_cached(mappings_dir / "survivorship.yaml", SurvivorshipRules)

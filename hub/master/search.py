@@ -7,11 +7,13 @@ Name search reuses the blocking keys of the matching engine and ranks by similar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.master.ingest import ENTITY
 from hub.master.models import CustomerSource, GoldenCustomer, MatchKey
 from hub.master.normalise import (
     NormalisationError,
@@ -21,7 +23,6 @@ from hub.master.normalise import (
     normalise_tax_id,
 )
 from hub.sync.links import get_link
-from hub.master.ingest import ENTITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def live_customers(session: Session, golden_ids: list[int]) -> list[GoldenCustom
     return _active(session, golden_ids)
 
 
-def _by_source_column(session: Session, column, value: str, label: str) -> list[Hit]:  # type: ignore[no-untyped-def]
+def _by_source_column(session: Session, column: Any, value: str, label: str) -> list[Hit]:
     ids = list(
         session.scalars(select(CustomerSource.golden_id).where(column == value).distinct().limit(50))
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, text, union_all
@@ -44,19 +45,19 @@ _MATCH_COLUMNS = (
 )
 
 
-def _stored(row: Sequence[object]) -> StoredRecord:
-    name_key = row[2]
+def _stored(row: Sequence[Any]) -> StoredRecord:
+    name_key: str | None = row[2]
     return StoredRecord(
-        name_key=name_key,  # type: ignore[arg-type]
-        name_tokens=tuple(name_key.split()) if name_key else (),  # type: ignore[union-attr]
-        tax_id=row[3],  # type: ignore[arg-type]
-        email=row[4],  # type: ignore[arg-type]
-        email_domain=row[5],  # type: ignore[arg-type]
-        phone=row[6],  # type: ignore[arg-type]
-        street=row[7],  # type: ignore[arg-type]
-        city=row[8],  # type: ignore[arg-type]
-        postcode=row[9],  # type: ignore[arg-type]
-        country=row[10],  # type: ignore[arg-type]
+        name_key=name_key,
+        name_tokens=tuple(name_key.split()) if name_key else (),
+        tax_id=row[3],
+        email=row[4],
+        email_domain=row[5],
+        phone=row[6],
+        street=row[7],
+        city=row[8],
+        postcode=row[9],
+        country=row[10],
     )
 
 
@@ -106,7 +107,7 @@ class SqlIndex:
             select(*_MATCH_COLUMNS).where(CustomerSource.id.in_(wanted))
         ).all()
         rank = {sid: position for position, sid in enumerate(wanted)}
-        found.sort(key=lambda row: rank[row[0]])
+        found = sorted(found, key=lambda row: rank[row[0]])
         return [Candidate(row[0], row[1], prepare(_stored(row))) for row in found]
 
 

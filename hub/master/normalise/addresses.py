@@ -83,7 +83,7 @@ _STREET_WORDS = {
 
 
 def _street_tokens(tokens: list[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     last = len(tokens) - 1
     for i, tok in enumerate(tokens):
         if tok == "st":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -58,13 +59,13 @@ _PHONE_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cos
 
 
 @lru_cache(maxsize=512)
-def _phone_region(region: str) -> tuple[object, int, str, re.Pattern[str] | None, tuple] | None:
+def _phone_region(region: str) -> tuple[Any, int, str, re.Pattern[str] | None, tuple[Any, ...]] | None:
     metadata = _PhoneMetadata.metadata_for_region(region, None)
     if metadata is None:
         return None
     idd = metadata.international_prefix
     descs = tuple(d for d in (getattr(metadata, t) for t in _PHONE_TYPES) if d is not None)
-    return (metadata, metadata.country_code, str(metadata.country_code),
+    return (metadata, int(metadata.country_code or 0), str(metadata.country_code),
             re.compile(idd) if idd else None, descs)
 
 
@@ -93,7 +94,7 @@ def _parse_phone_fast(s: str, region: str | None) -> phonenumbers.PhoneNumber | 
         else:
             return None
         national = digits[n:]
-        metadata = _PhoneMetadata.metadata_for_region_or_calling_code(cc, _CC_TO_REGIONS[cc][0])
+        metadata: Any = _PhoneMetadata.metadata_for_region_or_calling_code(cc, _CC_TO_REGIONS[cc][0])
         if metadata is None:
             return None
     else:
@@ -150,9 +151,10 @@ def phone_of(text: str, country: str | None) -> str:
         number = _parse_phone(s, country)
     except NumberParseException:
         raise NormalisationError("phone", text, _phone_reason(s, country, international)) from None
-    expected = _CC_TO_REGIONS.get(number.country_code, (None,))[0] if international else country
+    code = int(number.country_code or 0)
+    expected = (_CC_TO_REGIONS.get(code) or (None,))[0] if international else country
     if not _phone_valid(number, expected):
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+        region = phonenumbers.region_code_for_country_code(code)
         if region == "ZZ":
             region = f"+{number.country_code}"
         raise NormalisationError("phone", text, f"not a valid phone number for {region}")

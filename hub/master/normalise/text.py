@@ -53,7 +53,7 @@ _SPECIAL_FOLD = {
 _APOSTROPHES = "'`´‘’ʼ′"
 
 
-class _FoldTable(dict):  # type: ignore[type-arg]
+class _FoldTable(dict[int, str | None]):
     """str.translate table for casefolded text: accent-fold Latin letters, keep other letters,
     digits and marks, turn punctuation/symbols/controls into a space, delete apostrophes.
 
