@@ -87,7 +87,7 @@ def _keep_statistics_fresh(session: Session, table: str, inserted: int) -> None:
     quadratically. Analysing at each doubling keeps the lookups on the index, at a logarithmic
     cost (each ANALYZE samples at most 30,000 rows, so a late one costs no more than an early one).
     """
-    key = (str(session.get_bind().url), table)
+    key = (str(session.get_bind().engine.url), table)
     grown, base = _growth.get(key, (0, 0))
     grown += inserted
     if grown >= max(1000, base):

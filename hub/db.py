@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -66,7 +66,7 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -107,9 +107,14 @@ def serialize(session: Session, key: str) -> None:
 def insert_if_absent(session: Session, model: type[Base], **values: Any) -> None:
     """Insert a row unless one with the same unique key exists or is being inserted: the way
     two workers can both create a row on first use without one failing."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an INSERT … SELECT, UPDATE or DELETE touched (``CursorResult.rowcount``, which
+    ``Session.execute`` is typed too wide to show); 0 where the driver cannot tell (-1)."""
+    return max(int(cast(CursorResult[Any], result).rowcount or 0), 0)

@@ -69,6 +69,7 @@ def xlsx_bytes(header: Sequence[str] | None, rows: Iterable[Sequence[Any]], shee
 
     book = Workbook()
     ws = book.active
+    assert ws is not None  # a new workbook always has its one sheet
     ws.title = sheet[:31] or "report"
     lines: Iterable[Sequence[Any]] = rows if header is None else [header, *rows]
     for r, row in enumerate(lines, start=1):

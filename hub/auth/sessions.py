@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken, PageSession
-from hub.db import as_utc, utcnow
+from hub.db import as_utc, rowcount, utcnow
 from hub.settings import Settings
 
 #: ``last_seen_at`` is written at most this often (a write per page view would queue the
@@ -79,14 +79,14 @@ def end_session(session: Session, clear: str) -> bool:
     """Logout: the session behind this cookie no longer works, even if the cookie is replayed."""
     result = session.execute(update(PageSession).where(PageSession.session_hash == _digest(clear),
                                                        PageSession.ended_at.is_(None)).values(ended_at=utcnow()))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 def end_sessions_of(session: Session, token_id: int) -> int:
     """Every open session of a token (it was revoked); returns how many ended."""
     result = session.execute(update(PageSession).where(PageSession.token_id == token_id,
                                                        PageSession.ended_at.is_(None)).values(ended_at=utcnow()))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def prune(session: Session, settings: Settings) -> int:
@@ -96,4 +96,4 @@ def prune(session: Session, settings: Settings) -> int:
     result = session.execute(delete(PageSession).where(or_(
         PageSession.ended_at.is_not(None), PageSession.expires_at <= now,
         PageSession.last_seen_at <= now - timedelta(minutes=settings.session_idle_minutes))))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)

@@ -1,7 +1,8 @@
 """Alembic environment: the hub passes the database URL in; there is no alembic.ini to edit."""
 
-from alembic import context
+from typing import Any
 
+from alembic import context
 
 from hub.db import get_engine
 from hub.models import Base
@@ -28,7 +29,7 @@ def run_migrations_online() -> None:
         conn.commit()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Any) -> None:
     context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

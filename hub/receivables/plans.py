@@ -92,7 +92,8 @@ def enrol_new_orders(session: Session, versions: list[PipelineVersion], batch: i
 
 def _enrol(session: Session, pipelines: list[tuple[PipelineVersion, Pipeline]], ids: list[int]) -> list[int]:
     """Enrol these orders (one chunk, all or none)."""
-    heads, lines = [], []
+    heads: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
     for order in session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id)):
         version, pipeline = next((v, p) for v, p in pipelines if p.applies_to.admits(order.status, order.reference))
         plan = pipeline.pick_plan(order_facts(order))

@@ -116,7 +116,7 @@ def funnel(session: Session, pipeline: str | None = None) -> dict[str, Any]:
     out, previous = [], enrolled
     for stage in spec.ordered_stages():
         n, value = counts.get(stage.code, (0, 0))
-        out.append({"stage": stage.code, "name": stage.name, "orders": n, "value": float(value),
+        out.append({"stage": stage.code, "name": stage.name, "orders": n, "value": float(value or 0),
                     "conversion": round(n / previous, 4) if previous else None})
         previous = n
     return {"pipeline": spec.name, "enrolled": enrolled, "stages": out}

@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hub.db import serialize, session_scope, utcnow
+from hub.db import rowcount, serialize, session_scope, utcnow
 from hub.receivables.allocation import allocate, changed_since, resolve_targets
 from hub.receivables.isolation import (
     MONEY_LIMIT,
@@ -197,12 +197,13 @@ def evaluate(session: Session, versions: dict[int, Pipeline], as_of: date, scan_
             session.execute(update(Instalment)
                             .where(Instalment.pipeline_version_id == version_id, Instalment.dirty == true(), ~differs, only)
                             .values(dirty=False).execution_options(synchronize_session=False))
-            return rows
+            return list(rows)
 
-        changed = [row for rows in guarded(
-            session, log, "evaluate", run,
-            lambda candidates=candidates: list(session.scalars(select(Instalment.order_id).distinct().where(candidates))),
-            label=order_label(session)) for row in rows]
+        def touched(candidates: Any = candidates) -> list[int]:
+            return list(session.scalars(select(Instalment.order_id).distinct().where(candidates)))
+
+        changed = [row for rows in guarded(session, log, "evaluate", run, touched, label=order_label(session))
+                   for row in rows]
         counts["instalments_changed"] += len(changed)
         now_paid += [i for i, new, _level, alerted in changed if new == "paid" and alerted > 0]
         alerted = [i for i, _new, lvl, top in changed if lvl > 0 and lvl == top]
@@ -265,7 +266,7 @@ def _raise_alerts(session: Session, pipeline: Pipeline, as_of: date, scan_id: in
         result = session.execute(insert(Alert).from_select(
             ["instalment_id", "level", "raised_on", "scan_id", "status", "credit_hold"], query)
             .execution_options(preserve_rowcount=True))
-        raised += max(result.rowcount or 0, 0)
+        raised += rowcount(result)
     return raised
 
 
@@ -302,13 +303,13 @@ def _queue_deliveries(session: Session, version_id: int, pipeline: Pipeline, sca
         for channel, recipient in targets:
             query = (select(Alert.id, literal(channel), recipient, literal("pending"), literal(0))
                      .join(Instalment, Instalment.id == Alert.instalment_id).where(raised))
-            queued += max(session.execute(insert(AlertDelivery).from_select(columns, query).execution_options(preserve_rowcount=True)).rowcount or 0, 0)
+            queued += rowcount(session.execute(insert(AlertDelivery).from_select(columns, query).execution_options(preserve_rowcount=True)))
         if "sales_owner" in level.notify:
             query = (select(Alert.id, literal("email"), ReceivableOrder.owner, literal("pending"), literal(0))
                      .join(Instalment, Instalment.id == Alert.instalment_id)
                      .join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
                      .where(raised, ReceivableOrder.owner.like("%@%")))
-            queued += max(session.execute(insert(AlertDelivery).from_select(columns, query).execution_options(preserve_rowcount=True)).rowcount or 0, 0)
+            queued += rowcount(session.execute(insert(AlertDelivery).from_select(columns, query).execution_options(preserve_rowcount=True)))
     return queued
 
 
@@ -359,9 +360,10 @@ def settle_statuses(session: Session, versions: dict[int, Pipeline], as_of: date
                             .values(status=status, outstanding=open_expression(), updated_at=utcnow())
                             .execution_options(synchronize_session=False))
 
-        guarded(session, log, "evaluate", run,
-                lambda where=where: list(session.scalars(select(Instalment.order_id).distinct().where(where))),
-                label=order_label(session))
+        def touched(where: Any = where) -> list[int]:
+            return list(session.scalars(select(Instalment.order_id).distinct().where(where)))
+
+        guarded(session, log, "evaluate", run, touched, label=order_label(session))
 
 
 def used_versions(session: Session) -> dict[int, Pipeline]:
@@ -396,7 +398,9 @@ def scan(database_url: str, mappings_dir: Path, as_of: date | None = None, *, se
         session.add(run)
         session.flush()
         aside = SetAsideLog(run.id)
-        result = ScanResult(run.id, as_of, **refresh(session, mappings_dir, as_of, since, aside, statuses=False))
+        result = ScanResult(run.id, as_of)
+        for key, value in refresh(session, mappings_dir, as_of, since, aside, statuses=False).items():
+            setattr(result, key, value)
         for key, value in evaluate(session, used_versions(session), as_of, run.id, aside).items():
             setattr(result, key, value)
         recheck_reports(session, aside)

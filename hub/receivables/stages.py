@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, false, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
-from hub.db import utcnow
+from hub.db import rowcount, utcnow
 from hub.documents.models import Opportunity, Order, Shipment
 from hub.receivables.isolation import SetAsideLog, guarded, order_label
 from hub.receivables.models import Instalment, OrderStage, ReceivableOrder
@@ -87,11 +87,12 @@ def detect(session: Session, versions: dict[int, Pipeline], as_of: date, log: Se
                     result = session.execute(insert(OrderStage).from_select(
                         ["order_id", "reached_on", "source", "stage", "created_at"],
                         query.where(_only(ReceivableOrder.order_id, ids))).execution_options(preserve_rowcount=True))
-                    return max(result.rowcount or 0, 0)
+                    return rowcount(result)
 
-                reached += sum(guarded(session, log, "stages", run,
-                                       lambda base=base: list(session.scalars(select(ReceivableOrder.order_id).where(base))),
-                                       label=order_label(session)))
+                def touched(base: Any = base) -> list[int]:
+                    return list(session.scalars(select(ReceivableOrder.order_id).where(base)))
+
+                reached += sum(guarded(session, log, "stages", run, touched, label=order_label(session)))
         _mark_complete(session, version_id, pipeline)
     date_instalments(session, log)
     return reached

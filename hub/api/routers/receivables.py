@@ -86,7 +86,7 @@ def put_pipeline(name: str, session: SessionDep, token: Finance,
 @router.post("/pipelines/{name}/move")
 def move(name: str, body: MoveIn, session: SessionDep, _t: Finance) -> dict[str, Any]:
     """Move open orders (or the listed ones) to the pipeline's newest version."""
-    return _call(service.move_to_latest, session, name, body.order_ids)  # type: ignore[no-any-return]
+    return _call(service.move_to_latest, session, name, body.order_ids)
 
 
 @router.get("/orders/{order_id}")
@@ -94,18 +94,18 @@ def order(order_id: int, session: SessionDep, token: FinanceOrSales) -> dict[str
     detail = _call(service.order_detail, session, order_id)
     if not can_see_payments(token, detail):  # the one ownership rule (hub.documents.ownership)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "sales may read only the orders they own")
-    return detail  # type: ignore[no-any-return]
+    return detail
 
 
 @router.post("/orders/{order_id}/stages/{code}")
 def record_stage(order_id: int, code: str, body: StageIn, session: SessionDep, token: Finance) -> dict[str, Any]:
     """Record that an order reached a stage (an acceptance, say) on a date."""
-    return _call(service.record, session, order_id, code, body.date, token.name)  # type: ignore[no-any-return]
+    return _call(service.record, session, order_id, code, body.date, token.name)
 
 
 @router.put("/orders/{order_id}/plan")
 def set_plan(order_id: int, body: PlanIn, session: SessionDep, _t: Finance) -> dict[str, Any]:
-    return _call(service.set_plan, session, order_id, body.plan)  # type: ignore[no-any-return]
+    return _call(service.set_plan, session, order_id, body.plan)
 
 
 @router.put("/orders/{order_id}/opportunity", status_code=204)
@@ -143,7 +143,7 @@ def run_scan(body: ScanIn, settings: SettingsDep, _t: Finance) -> dict[str, Any]
     could not process are in ``set_aside`` (with the reason); everything else was done."""
     from hub.receivables.scan import scan
 
-    return _call(scan, settings.database_url, settings.mappings_dir, body.as_of).as_dict()  # type: ignore[no-any-return]
+    return _call(scan, settings.database_url, settings.mappings_dir, body.as_of).as_dict()
 
 
 @router.get("/set-aside")
@@ -175,7 +175,7 @@ def funnel(session: SessionDep, _t: Finance, pipeline: str | None = None) -> dic
 
 @router.get("/counts/{field}")
 def counts(field: str, session: SessionDep, _t: Finance) -> list[dict[str, Any]]:
-    return _call(reports.code_counts, session, field)  # type: ignore[no-any-return]
+    return _call(reports.code_counts, session, field)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
