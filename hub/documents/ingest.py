@@ -19,12 +19,12 @@ import re
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hub import canonical
 from hub.audit.models import AuditEntry
 from hub.bounds import row_problems
 from hub.bulk import Dumped, any_of, insert_rows
@@ -70,33 +70,36 @@ class Kind:
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
-CUSTOMER = Ref("customer", "customer", "customer_id")
-ORDER = Ref("order", "order", "order_id")
-
 #: The hub's own key on a record it wrote to a system (hub.outbox): ``concord:order:42``.
 _HUB_REF = re.compile(r"concord:([a-z_]+):([0-9]+)")
 
+
+def kind_of(record: type[canonical.Record], model: type[Base]) -> Kind:
+    """What the store keeps of a canonical record in its table: the record's fields that are
+    columns of the table (in the record's order), its references (``Ref``: a system's id in,
+    a hub id stored) and the defaults of NOT NULL columns. The record's other fields (an
+    order's ``hub_ref``, an invoice's ``reference``) live in the row's ``data`` only; the
+    database decides which is which, so the schema is never changed by the model."""
+    table = model.__table__  # type: ignore[attr-defined]
+    marked = canonical.refs(record)
+    columns = tuple(name for name in record.model_fields if name not in marked and name in table.c)
+    for name, marker in marked.items():
+        if marker.column not in table.c:
+            raise AssertionError(f"{record.__name__}.{name}: table {table.name} has no column {marker.column}")
+    return Kind(
+        model, columns, tuple(Ref(name, m.entity, m.column) for name, m in marked.items()),
+        {name: value for name, value in canonical.defaults(record).items() if name in columns},
+    )
+
+
+#: Each entity's canonical record (hub.canonical) and the table it is kept in.
 KINDS: dict[str, Kind] = {
-    "order": Kind(
-        Order,
-        ("number", "reference", "status", "stage", "owner", "ordered_on", "currency", "total", "untaxed_total"),
-        (CUSTOMER,),
-    ),
-    "shipment": Kind(Shipment, ("number", "status", "planned_on", "shipped_on"), (ORDER,)),
-    "invoice": Kind(
-        Invoice, ("number", "status", "issued_on", "currency", "total", "untaxed_total", "amount_due", "due_dates"),
-        (CUSTOMER, ORDER), {"due_dates": []},
-    ),
-    "payment": Kind(
-        Payment, ("reference", "amount", "currency", "paid_on"),
-        (Ref("invoice", "invoice", "invoice_id"), CUSTOMER), {"amount": Decimal(0)},
-    ),
-    "opportunity": Kind(
-        Opportunity,
-        ("number", "name", "stage", "amount", "currency", "expected_close", "owner", "loss_reason"),
-        (CUSTOMER,),
-    ),
-    "case": Kind(ServiceCase, ("number", "subject", "status", "priority", "opened_on", "closed_on"), (CUSTOMER,)),
+    "order": kind_of(canonical.Order, Order),
+    "shipment": kind_of(canonical.Shipment, Shipment),
+    "invoice": kind_of(canonical.Invoice, Invoice),
+    "payment": kind_of(canonical.Payment, Payment),
+    "opportunity": kind_of(canonical.Opportunity, Opportunity),
+    "case": kind_of(canonical.ServiceCase, ServiceCase),
 }
 ENTITIES = tuple(KINDS)
 #: The table of each kind's child rows (``lines``), checked against like the document's own.
