@@ -18,14 +18,15 @@ from sqlalchemy import Connection, Row, Select, bindparam, func, select, text, u
 from sqlalchemy.orm import Session
 
 from hub.audit.models import AuditEntry
+from hub.canonical import GOODS_LEFT
 from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, ShipmentLine
 from hub.master.models import GoldenCustomer
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.receivables.models import Instalment, OrderStage
 from hub.sync.models import Link
 
-#: Shipment codes (hub code lists) that mean the goods left.
-SHIPPED = ("shipped", "done", "delivered")
+#: Shipment statuses that mean the goods left (hub.canonical: the code list is the one definition).
+SHIPPED = GOODS_LEFT
 
 
 def _by_order(*columns: Any, where: Any, order_by: tuple[Any, ...] = ()) -> Select[Any]:
