@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.bounds import Id, Input, money, number_problem, text
+from hub.canonical import ENTERABLE_ORDER_STATUSES, OrderStatus
 from hub.documents.ingest import HUB, DocumentStore
 from hub.documents.models import Order
 from hub.documents.ownership import Principal, check_may_update
@@ -42,7 +43,7 @@ class OrderIn(Input):
     customer_id: Id = Field(description="The golden customer's id (GET /api/v1/customers).")
     ordered_on: date | None = None
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
-    status: str = Field("confirmed", pattern=r"^(draft|quotation|confirmed)$")
+    status: str = Field(OrderStatus.confirmed.value, pattern=f"^({'|'.join(ENTERABLE_ORDER_STATUSES)})$")
     stage: text(30) | None = None  # type: ignore[valid-type]
     owner: text(120) | None = None  # type: ignore[valid-type]
     lines: list[OrderLineIn] = Field(min_length=1, description="At most HUB_MAX_ORDER_LINES (default 1000).")
