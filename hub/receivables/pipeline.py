@@ -20,12 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.canonical import OrderStatus, SalesStage, ShipmentStatus
 from hub.config.loader import ConfigError, line_of, parse_yaml
 from hub.receivables.models import PipelineVersion
-
-SHIPMENT_CODES = {"planned", "picking", "packed", "shipped", "cancelled"}
-OPPORTUNITY_CODES = {"prospecting", "qualification", "proposal", "negotiation", "won", "lost"}
-ORDER_CODES = {"draft", "quotation", "confirmed", "processing", "done", "cancelled"}
 
 
 class _Strict(BaseModel):
@@ -34,11 +31,14 @@ class _Strict(BaseModel):
 
 class Trigger(_Strict):
     """One event that reaches a stage; a stage may list several: the first listed that has
-    happened sets the stage's date (detection runs them in order)."""
+    happened sets the stage's date (detection runs them in order). The codes are the hub's
+    (hub.canonical), kept as their plain strings: they are compared in SQL."""
 
-    opportunity_stage: list[Literal["prospecting", "qualification", "proposal", "negotiation", "won", "lost"]] | None = None
-    order_status: list[Literal["draft", "quotation", "confirmed", "processing", "done", "cancelled"]] | None = None
-    shipment_status: list[Literal["planned", "picking", "packed", "shipped", "cancelled"]] | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+    opportunity_stage: list[SalesStage] | None = None
+    order_status: list[OrderStatus] | None = None
+    shipment_status: list[ShipmentStatus] | None = None
     #: Reached only when someone records it in the hub (``POST …/stages/{code}``).
     recorded: bool = False
 
@@ -113,8 +113,11 @@ class OpportunityLink(_Strict):
 class AppliesTo(_Strict):
     """Which orders a pipeline enrols: by status, and optionally by how their reference starts."""
 
-    order_status: list[Literal["draft", "quotation", "confirmed", "processing", "done", "cancelled"]] = Field(
-        default_factory=lambda: ["confirmed", "processing", "done"], min_length=1)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+    order_status: list[OrderStatus] = Field(
+        default_factory=lambda: [OrderStatus.confirmed.value, OrderStatus.processing.value, OrderStatus.done.value],
+        min_length=1)
     reference_prefix: list[str] = Field(default_factory=list)
 
     def condition(self) -> Any:
