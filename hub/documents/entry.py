@@ -22,9 +22,8 @@ from hub.documents.ingest import HUB, DocumentStore
 from hub.documents.models import Order
 from hub.documents.ownership import Principal, check_may_update
 from hub.outbox.routes import Routes
-from hub.sync.links import Change
+from hub.sync.links import Binder, Change
 from hub.sync.mapping import MappingError
-from hub.sync.models import Link
 
 
 class OrderLineIn(Input):
@@ -69,10 +68,8 @@ def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
     number = order.number or f"H-{uuid4().hex[:10].upper()}"
     owner = order.owner
     if principal is not None:
-        existing = session.execute(
-            select(Order.owner).join(Link, Link.hub_id == Order.id)
-            .where(Link.system == HUB, Link.entity_type == "order", Link.external_id == number)
-        ).first()
+        linked = Binder(session).to_hub(HUB, "order", [number])
+        existing = session.execute(select(Order.owner).where(Order.id == linked[number])).first() if linked else None
         owner = check_may_update(principal, existing.owner if existing else None,
                                  exists=existing is not None, new_owner=order.owner)
     fields = {
@@ -84,5 +81,4 @@ def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
         "lines": [{"id": f"{number}/{n}", **line.model_dump()} for n, line in enumerate(order.lines, 1)],
     }
     change = DocumentStore(session, routes.ownership, actor=actor).apply(HUB, "order", number, fields)
-    link = session.query(Link).filter_by(system=HUB, entity_type="order", external_id=number).one()
-    return link.hub_id, change
+    return Binder(session).to_hub(HUB, "order", [number])[number], change

@@ -19,16 +19,15 @@ orders, also those taken in before a merge), then a plain part of the golden nam
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hub.documents.models import Invoice, Order, Shipment
 from hub.documents.status import _iso, _money
 from hub.master.models import GoldenCustomer
-from hub.sync.models import Link
+from hub.sync.links import Binder
 
 #: Shortest text searched as the start of a number ("SO0" finds SO00071 …).
 MIN_PREFIX = 3
@@ -37,22 +36,16 @@ MIN_PREFIX = 3
 _DOCUMENTS: tuple[tuple[str, Any], ...] = (("shipment", Shipment), ("invoice", Invoice))
 
 
-def _human_number() -> ColumnElement[str]:
-    """A link's number as people see it: its number, else (no number at all) its id."""
-    return func.lower(func.coalesce(Link.external_ref, Link.external_id))
-
-
 def _ids_by_number(session: Session, key: str) -> set[int]:
     """Orders carrying ``key`` (lower-cased) as a number in any system, theirs or their
     delivery notes' and invoices'."""
+    binder = Binder(session)
     found = set(session.scalars(select(Order.id).where(func.lower(Order.number) == key)))
-    found |= set(session.scalars(
-        select(Link.hub_id).where(Link.entity_type == "order", _human_number() == key)
-    ))
+    found |= set(session.scalars(binder.numbered("order", key)))
     for entity, model in _DOCUMENTS:
         found |= {i for i in session.scalars(
             select(model.order_id).where(func.lower(model.number) == key)) if i is not None}
-        linked = select(Link.hub_id).where(Link.entity_type == entity, _human_number() == key)
+        linked = binder.numbered(entity, key)
         found |= {i for i in session.scalars(
             select(model.order_id).where(model.id.in_(linked))) if i is not None}
     return found
@@ -63,11 +56,7 @@ def _ids_by_prefix(session: Session, key: str, limit: int) -> set[int]:
     found = set(session.scalars(
         select(Order.id).where(func.lower(Order.number).like(pattern, escape="\\")).limit(limit)
     ))
-    found |= set(session.scalars(
-        select(Link.hub_id)
-        .where(Link.entity_type == "order", _human_number().like(pattern, escape="\\"))
-        .limit(limit)
-    ))
+    found |= set(session.scalars(Binder(session).numbered("order", _escape(key), prefix=True).limit(limit)))
     return found
 
 
@@ -130,11 +119,4 @@ def find_orders(
 
 def numbers_of(session: Session, order_ids: list[int]) -> dict[int, dict[str, str]]:
     """order id → system → that system's number for it (its id only where it has none)."""
-    out: dict[int, dict[str, str]] = defaultdict(dict)
-    if order_ids:
-        for hub_id, system, ext, ref in session.execute(
-            select(Link.hub_id, Link.system, Link.external_id, Link.external_ref)
-            .where(Link.entity_type == "order", Link.hub_id.in_(order_ids))
-        ):
-            out[hub_id][system] = ref or ext
-    return out
+    return Binder(session).external_refs("order", order_ids)

@@ -23,7 +23,7 @@ from hub.documents.models import Invoice, Order, OrderLine, Payment, Shipment, S
 from hub.master.models import GoldenCustomer
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.receivables.models import Instalment, OrderStage
-from hub.sync.models import Link
+from hub.sync.links import Binder
 
 #: Shipment statuses that mean the goods left (hub.canonical: the code list is the one definition).
 SHIPPED = GOODS_LEFT
@@ -61,7 +61,6 @@ _SENT = (
     .where(OutboxEvent.entity_type == "order", OutboxEvent.hub_id == bindparam("order_id"))
     .order_by(OutboxDelivery.id)
 )
-_NUMBERS = _by_order(Link.system, Link.external_id, Link.external_ref, where=Link.hub_id).where(Link.entity_type == "order")
 
 
 def _audit_of(entity: str, document: Any = None) -> Select[Any]:
@@ -111,7 +110,7 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
     return {
         "id": order.id,
         "number": order.number,
-        "numbers": {r.system: r.external_ref or r.external_id for r in db.execute(_NUMBERS, key)},
+        "numbers": Binder(session).external_refs("order", [order_id]).get(order_id, {}),
         "customer": {"id": order.customer_id, "name": order.customer_name} if order.customer_id else None,
         **_stage(db, order_id, order.stage),
         "status": order.status,

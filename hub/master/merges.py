@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.master.models import ENTITY, CustomerSource, GoldenCustomer, MergeEvent, ReviewPair
-from hub.sync.models import Link
+from hub.sync.links import Binder
 
 if TYPE_CHECKING:
     from hub.master.ingest import CustomerMaster
@@ -116,10 +116,6 @@ def _move(session: Session, source_ids: list[int], golden_id: int) -> None:
         .values(golden_id=golden_id)
     )
     link_ids = select(CustomerSource.link_id).where(CustomerSource.id.in_(source_ids))
-    session.execute(
-        update(Link)
-        .where(Link.id.in_(link_ids), Link.entity_type == ENTITY)
-        .values(hub_id=golden_id, updated_at=utcnow())
-    )
+    Binder(session).rebind(ENTITY, link_ids, golden_id)
     session.expire_all()
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.documents.models import Opportunity, ServiceCase
 from hub.master.models import ENTITY, GOLDEN_FIELDS, CustomerSource, GoldenCustomer, ReviewPair
-from hub.sync.models import Link
+from hub.sync.links import Binder
 
 
 def _iso(value: Any) -> str | None:
@@ -24,12 +24,13 @@ def customer_summary(golden: GoldenCustomer) -> dict[str, Any]:
 
 
 def customer_detail(session: Session, golden: GoldenCustomer) -> dict[str, Any]:
-    rows = session.execute(
-        select(CustomerSource, Link)
-        .join(Link, Link.id == CustomerSource.link_id)
+    sources = list(session.scalars(
+        select(CustomerSource)
         .where(CustomerSource.golden_id == golden.id)
         .order_by(CustomerSource.system, CustomerSource.external_id)
-    ).all()
+    ))
+    links = Binder(session).by_ids([source.link_id for source in sources])
+    rows = [(source, links[source.link_id]) for source in sources]
     pending = session.scalar(
         select(func.count())
         .select_from(ReviewPair)
