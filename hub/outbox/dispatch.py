@@ -19,6 +19,10 @@ exponential backoff; a record it refuses (``RecordError``) is dead at once; both
 their error and can be replayed. What a write made is linked in a savepoint: a link the hub
 cannot record (the target answered with a record already linked to another hub record) makes
 that delivery dead, named, and the batch's other records are still linked and sent.
+
+Each write is read back where the target allows it (``hub.outbox.verify``): a write that did
+not take effect is linked (it made a record there) but its delivery is dead with the
+difference; a target that cannot be read back is sent with ``verified`` saying so.
 """
 
 from __future__ import annotations
@@ -47,9 +51,11 @@ from hub.outbox.loaded import Loaded
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.outbox.outcome import DeliveryReport, NotYet, Outcome, Skipped, Unexpected, Written
 from hub.outbox.routes import Routes, Target, load_routes
-from hub.sync.connections import get_connection
-from hub.sync.engine import SyncEngine
+from hub.outbox.verify import VERIFIED, Verdict, verify_write
+from hub.sync.connections import ConnectionConfigError, get_connection
+from hub.sync.engine import SyncEngine, connection_map
 from hub.sync.leases import release_lease, renew_lease, take_lease
+from hub.sync.mapping import ConnectorMap
 from hub.sync.models import Link
 
 __all__ = ["DeliveryReport", "Dispatcher", "NotYet"]  # outcomes live in hub.outbox.outcome
@@ -125,6 +131,11 @@ class Dispatcher:
             lease = LEASE_STREAM if lanes == 1 else f"{LEASE_STREAM}/{lane}"
             take_lease(session, connection.id, lease, owner)
             connector = self.engine.connector(connection)
+        try:
+            self._field_map: ConnectorMap | str = connection_map(
+                self.engine.mappings_dir, connection.name, connection.kind, connection.settings)
+        except ConnectionConfigError as exc:
+            self._field_map = f"no field map to read it back with ({exc})"
         bound = logs.bind(connection=target, stream=f"{LEASE_STREAM}/{lane}", run_id=owner)  # the lease owner
         try:
             while self._deliver_batch(connection.id, target, connector, report, (lease, owner), progress, (lane, lanes)):
@@ -184,8 +195,9 @@ class Dispatcher:
                     system_down = outcome.failed_with(deliveries, exc) or system_down
             written: list[Written] = []
             for (deliveries, _payload, known), result in zip(ready, self._write_all(connector, ready), strict=True):
-                if isinstance(result, WriteResult):
-                    written.append((deliveries, known, result))
+                if isinstance(result, tuple):
+                    outcome.checked(deliveries, result[1])
+                    written.append((deliveries, known, result[0]))
                 else:
                     system_down = outcome.failed_with(deliveries, result) or system_down
                 if progress:
@@ -224,9 +236,12 @@ class Dispatcher:
         now = utcnow()
         if outcome.sent_rows:
             session.execute(update(OutboxDelivery), [
-                {"id": i, "status": "sent", "delivered_at": now, "external_id": ext, "last_error": None}
-                for i, ext in outcome.sent_rows
+                {"id": i, "status": "sent", "delivered_at": now, "external_id": ext, "last_error": None,
+                 "verified": note[:300]}
+                for i, ext, note in outcome.sent_rows
             ])
+            report.unverified += sum(1 for _i, _ext, note in outcome.sent_rows if note != VERIFIED)
+            report.notes += [note for _i, _ext, note in outcome.sent_rows if note != VERIFIED]
         rows = []
         for delivery, error in outcome.failed:
             route = self.routes.target(delivery.entity_type, delivery.target)
@@ -248,17 +263,18 @@ class Dispatcher:
 
     # --- one record --------------------------------------------------------------------------
     def _write_all(self, connector: Connector, ready: list[tuple[list[OutboxDelivery], dict[str, Any], Any]]
-                   ) -> list[WriteResult | Exception]:
+                   ) -> list[tuple[WriteResult, Verdict] | Exception]:
         """One write per record; ``concurrency`` (connection setting, default 1) of them at
         once — writes are I/O, and the records of a batch are distinct, so they cannot race.
         After a system-down error the rest of the batch is not attempted; a record the
         connector fails on outside its contract (a bug) is retried alone, the others go on."""
-        def write(item: tuple[list[OutboxDelivery], dict[str, Any], Any]) -> WriteResult | Exception:
+        def write(item: tuple[list[OutboxDelivery], dict[str, Any], Any]) -> tuple[WriteResult, Verdict] | Exception:
             deliveries, payload, known = item
             if down.is_set():
                 return Skipped("the target failed earlier in this batch")
             try:
-                return connector.write(deliveries[0].stream, payload, known[0] if known else None)
+                result = connector.write(deliveries[0].stream, payload, known[0] if known else None)
+                return result, self._verify(connector, deliveries[0], payload, result)
             except RecordError as exc:
                 return exc
             except (ConnectorError, OSError) as exc:
@@ -275,6 +291,14 @@ class Dispatcher:
             return [write(item) for item in ready]
         with ThreadPoolExecutor(workers, thread_name_prefix="outbox") as pool:
             return list(pool.map(write, ready))
+
+    def _verify(self, connector: Connector, delivery: OutboxDelivery, payload: dict[str, Any],
+                result: WriteResult) -> Verdict:
+        """Read the written record back (``hub.outbox.verify``), leaving out the fields the
+        target decides itself."""
+        own = self.routes.ownership.get(delivery.entity_type, {})
+        owned = {"*"} if own.get("*") == delivery.target else {f for f, o in own.items() if o == delivery.target}
+        return verify_write(connector, self._field_map, delivery.stream, payload, result.external_id, owned)
 
     def _link_all(self, session: Session, target: str, written: list[Written], loaded: Loaded,
                   outcome: Outcome) -> None:

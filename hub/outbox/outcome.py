@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from connectors.base import WriteResult
 from connectors.errors import RecordError
 from hub.outbox.models import OutboxDelivery
+from hub.outbox.verify import Verdict
 
 __all__ = ["DeliveryReport", "Failure", "NotYet", "Outcome", "Skipped", "Unexpected", "Written"]
 
@@ -27,6 +28,9 @@ class DeliveryReport:
     retrying: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+    #: sent, but not read back to check (``notes`` says why: the target cannot, …)
+    unverified: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,24 @@ class Skipped(Exception):  # noqa: N818
 
 @dataclass
 class Outcome:
-    sent_rows: list[tuple[int, str]] = field(default_factory=list)
+    #: (delivery id, the target's id, how the write was verified)
+    sent_rows: list[tuple[int, str, str]] = field(default_factory=list)
     failed: list[tuple[OutboxDelivery, Failure]] = field(default_factory=list)
+    #: first delivery id of a record → what reading its write back found (``checked``)
+    verdicts: dict[int, Verdict] = field(default_factory=dict)
+
+    def checked(self, deliveries: list[OutboxDelivery], verdict: Verdict) -> None:
+        """What reading the write back found; applied when the record is ``sent``."""
+        self.verdicts[deliveries[0].id] = verdict
 
     def sent(self, deliveries: list[OutboxDelivery], external_id: str) -> None:
-        self.sent_rows += [(d.id, external_id) for d in deliveries]
+        """Linked: sent, or dead when reading it back showed the write did not take effect."""
+        verdict = self.verdicts.pop(deliveries[0].id, None)
+        if verdict is not None and not verdict.taken:
+            self.dead(deliveries, verdict.note)
+            return
+        note = verdict.note if verdict is not None else "not verified"
+        self.sent_rows += [(d.id, external_id, note) for d in deliveries]
 
     def retry(self, deliveries: list[OutboxDelivery], text: str) -> None:
         self.failed += [(d, Failure(text, fatal=False)) for d in deliveries]

@@ -113,11 +113,10 @@ def connections_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @connections_app.command("test")
 def connections_test(name: str) -> None:
     """Reach and log in to the system."""
+    from connectors.errors import ConnectorError
     from hub.cli import console, fail
     from hub.db import session_scope
     from hub.sync.connections import get_connection
-
-    from connectors.errors import ConnectorError
     from hub.sync.secrets import SecretsError
 
     engine = _engine()
@@ -160,13 +159,18 @@ def sync_command(
     name: str = typer.Argument(None, help="The connection (hub connections list); omit to see them."),
     stream: list[str] = typer.Option([], "--stream", help="Only these streams (repeatable)."),
     full: bool = typer.Option(False, "--full", help="Read everything, not only changes; flags vanished records."),
+    force: bool = typer.Option(False, "--force", help="With --full: flag vanished records even when the full "
+                               "read is empty or much shorter than the last one."),
 ) -> None:
     """Sync a connection now: incremental since the cursor, with a progress bar."""
     from connectors.errors import ConnectorError
     from hub.cli import console, err, fail, progress_bar
+    from hub.sync.connections import ConnectionConfigError
     from hub.sync.leases import CircuitOpen, SyncBusy
     from hub.sync.secrets import SecretsError
 
+    if force and not full:
+        fail("--force only applies to a full read: hub sync NAME --full --force", code=2)
     engine = _engine()
     if not name:
         from sqlalchemy import select
@@ -187,8 +191,8 @@ def sync_command(
             bar.advance(tasks[stream_name], count)
 
         try:
-            results = engine.sync(name, stream or None, full, advance)
-        except (KeyError, ConnectorError, SecretsError, SyncBusy, CircuitOpen) as exc:
+            results = engine.sync(name, stream or None, full, advance, force=force)
+        except (KeyError, ConnectorError, SecretsError, SyncBusy, CircuitOpen, ConnectionConfigError) as exc:
             fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
     failed = False
     for r in results:

@@ -13,7 +13,10 @@ Per (connection, stream) run:
    cursor moves once, after the last page), so the cursor never passes uncommitted records.
 
 A system that is down fails the run (its cursor stays), counts toward the circuit breaker,
-and the next run resumes from the last committed page.
+and the next run resumes from the last committed page. A run that read a record twice (unstable
+paging) or a full read much shorter than the last one fails too, naming what it found, without
+flagging records missing (``hub.sync.checks``); neither counts toward the breaker: the system
+answered.
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ from hub.master.pages import PageItem
 from hub.observability import logs, metrics
 from hub.outbox.routes import load_routes
 from hub.receivables.scan import refresh as refresh_receivables
-from hub.sync.connections import get_connection
+from hub.sync.checks import MIN_FULL_READ_RATIO, Seen, short_full_read
+from hub.sync.connections import ConnectionConfigError, get_connection
 from hub.sync.leases import check_circuit, count_outcome, release_lease, renew_lease, take_lease
 from hub.sync.links import Change, get_link, mark_missing
 from hub.sync.mapping import ConnectorMap, MappingError, load_connector_map
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
+from hub.sync.quarantine import dead_letter
 from hub.sync.runs import mark_interrupted
 from hub.sync.secrets import decrypt, merge_credentials
 
@@ -149,8 +154,7 @@ class SyncEngine:
         return cls({"mappings_dir": str(self.mappings_dir), **stored}, secrets)
 
     def _mapping(self, connection: Connection) -> ConnectorMap:
-        name = connection.settings.get("mapping", connection.kind)
-        return load_connector_map(self.mappings_dir, name)
+        return connection_map(self.mappings_dir, connection.name, connection.kind, connection.settings)
 
     # --- runs ------------------------------------------------------------------------------
     def sync(
@@ -159,7 +163,11 @@ class SyncEngine:
         streams: Iterable[str] | None = None,
         full: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        force: bool = False,
     ) -> list[StreamResult]:
+        """Sync the connection's streams (all, or ``streams``); ``full`` reads everything and
+        flags records gone from the system, ``force`` even when the full read is much shorter
+        than the last one (``hub.sync.checks``)."""
         with session_scope(self.database_url) as session:
             mark_interrupted(session)  # any stream's run whose process was killed
             connection = get_connection(session, name)
@@ -171,7 +179,8 @@ class SyncEngine:
             for stream_name in wanted:
                 with logs.log_context(connection=name, stream=stream_name, run_id=None):  # run_id: set below
                     results.append(
-                        self._sync_stream(connection, connector, mapping, connector.stream(stream_name), full, progress)
+                        self._sync_stream(connection, connector, mapping, connector.stream(stream_name), full, progress,
+                                          force)
                     )
         finally:
             connector.close()
@@ -179,7 +188,7 @@ class SyncEngine:
 
     def _sync_stream(
         self, connection: Connection, connector: Connector, mapping: ConnectorMap,
-        stream: Stream, full: bool, progress: Callable[[str, int], None] | None,
+        stream: Stream, full: bool, progress: Callable[[str, int], None] | None, force: bool = False,
     ) -> StreamResult:
         owner = uuid4().hex
         overlap = timedelta(seconds=int(connection.settings.get("overlap_seconds", 300)))
@@ -188,27 +197,34 @@ class SyncEngine:
             cursor = take_lease(session, connection.id, stream.name, owner)
             run = SyncRun(
                 connection_id=connection.id, stream=stream.name, system=connection.name,
-                entity_type=stream.entity, source=f"{connection.kind}:{stream.name}",
+                entity_type=stream.entity, source=f"{connection.kind}:{stream.name}", full=full,
             )
             session.add(run)
             session.flush()
             result = StreamResult(stream.name, run.id)
             logs.bind(run_id=run.id)  # undone when sync()'s log_context ends
             since = None if full else since_with_overlap(stream, cursor, overlap)
-        seen: set[str] = set()
+        seen = Seen(unique=stream.unique_ids)
         newest: str | None = None
         try:
-            for page in connector.read(stream.name, since):
-                newest = self._apply_page(connection, mapping, stream, page, result, seen, newest, owner)
+            for number, page in enumerate(connector.read(stream.name, since), start=1):
+                newest = self._apply_page(connection, mapping, stream, page, result, (seen, number), newest, owner)
                 connector.acknowledge(stream.name, page)
                 if progress:
                     progress(stream.name, len(page))
             with session_scope(self.database_url) as session:
-                if not stream.ordered and newest:
+                result.error = seen.problem(connection.name, stream.name)
+                if result.error:  # unstable paging: read it all again next time
+                    _advance(session, connection.id, stream.name, cursor, stream.cursor, back=True)
+                elif not stream.ordered and newest:
                     _advance(session, connection.id, stream.name, newest, stream.cursor)
-                if full:
-                    result.missing = len(mark_missing(session, connection.name, stream.entity, seen))
-                result.status = "done"
+                if full and not result.error:
+                    ratio = float(connection.settings.get("min_full_read_ratio", MIN_FULL_READ_RATIO))
+                    result.error = None if force else short_full_read(
+                        session, connection.id, connection.name, stream.name, stream.entity, len(seen.ids()), ratio)
+                    if not result.error:
+                        result.missing = len(mark_missing(session, connection.name, stream.entity, seen.ids()))
+                result.status = "failed" if result.error else "done"
                 _finish(session, result, connection.id, stream.name, owner, failed=False)
         except BaseException as exc:
             # Whatever stopped the run, it is recorded as failed and the lease is released;
@@ -235,7 +251,7 @@ class SyncEngine:
 
     def _apply_page(
         self, connection: Connection, mapping: ConnectorMap, stream: Stream,
-        page: list[SourceRecord], result: StreamResult, seen: set[str], newest: str | None,
+        page: list[SourceRecord], result: StreamResult, seen: tuple[Seen, int], newest: str | None,
         owner: str,
     ) -> str | None:
         with session_scope(self.database_url) as session:
@@ -243,7 +259,7 @@ class SyncEngine:
             mapped: list[tuple[SourceRecord, dict[str, Any]]] = []
             for record in page:
                 result.read += 1
-                seen.add(record.external_id)
+                seen[0].add(record, seen[1])
                 newest = later(newest, record.cursor, stream.cursor)
                 try:
                     if record.error:
@@ -378,12 +394,15 @@ def _newer_than(session: Session, system: str, entity: str, letter: DeadLetter) 
     return None
 
 
-def _advance(session: Session, connection_id: int, stream: str, value: str, kind: str) -> None:
+def _advance(session: Session, connection_id: int, stream: str, value: str | None, kind: str,
+             back: bool = False) -> None:
+    """Move the stream's cursor up to ``value`` (never down), or with ``back`` set it to
+    ``value``: where the run started, when what it read cannot be trusted."""
     cursor = session.scalar(
         select(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
     )
     assert cursor is not None
-    cursor.value = later(cursor.value, value, kind)
+    cursor.value = value if back else later(cursor.value, value, kind)
     cursor.updated_at = utcnow()
 
 
@@ -403,7 +422,7 @@ def _finish(session: Session, result: StreamResult, connection_id: int, stream: 
     connection = session.get(Connection, connection_id)
     assert connection is not None
     metrics.count_run(connection.name, stream, result)
-    log.log(logging.WARNING if failed else logging.INFO, "sync run %s: read %d, created %d, updated %d, unchanged %d, "
+    log.log(logging.WARNING if failed or result.error else logging.INFO, "sync run %s: read %d, created %d, updated %d, unchanged %d, "
             "failed %d%s", result.status, result.read, result.created, result.updated, result.unchanged,
             result.failed, f" ({result.error})" if result.error else "")
     count_outcome(connection, failed)
@@ -414,10 +433,24 @@ def _dead_letter(
     session: Session, connection_id: int, stream: str, record: SourceRecord, error: str, run_id: int
 ) -> None:
     log.warning("dead letter %s: %s", record.external_id, error)
-    session.add(
-        DeadLetter(
-            connection_id=connection_id, stream=stream, external_id=record.external_id,
-            payload={"data": jsonable(dict(record.data)), "cursor": record.cursor},
-            error=error, run_id=run_id,
+    dead_letter(session, connection_id=connection_id, stream=stream, external_id=record.external_id,
+                payload={"data": jsonable(dict(record.data)), "cursor": record.cursor}, error=error, run_id=run_id)
+
+
+def connection_map(mappings_dir: Path, name: str, kind: str, settings: dict[str, Any]) -> ConnectorMap:
+    """The connection's field map (setting ``mapping``, default its kind), or a
+    ``ConnectionConfigError`` saying which file is missing or wrong and how to name another:
+    a sync must never die on it with a traceback."""
+    mapping = str(settings.get("mapping", kind))
+    if not (mappings_dir / "connectors" / f"{mapping}.yaml").is_file():
+        known = sorted(p.stem for p in (mappings_dir / "connectors").glob("*.yaml"))
+        how = "" if "mapping" in settings else " (no setting 'mapping', so the connector's kind was tried)"
+        raise ConnectionConfigError(
+            f"connection {name!r}: our configuration is wrong: no field map {mapping!r}{how}: "
+            f"{mappings_dir / 'connectors' / (mapping + '.yaml')} does not exist; set one with "
+            f"hub connections update {name} -s mapping=NAME (field maps: {', '.join(known) or 'none'})"
         )
-    )
+    try:
+        return load_connector_map(mappings_dir, mapping)
+    except ValueError as exc:  # a ConfigError names file, line and field
+        raise ConnectionConfigError(f"connection {name!r}: our field map {mapping!r} is wrong: {exc}") from None

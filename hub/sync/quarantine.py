@@ -1,5 +1,8 @@
 """Quarantine: records that could not be taken in, kept with where they came from and why.
 
+Two kinds: rows of a file import (``quarantine``) and records a sync could not apply (dead
+letters, ``dead_letter``); either keeps one open entry per record, refreshed when it comes again.
+
 Nothing is dropped silently and one bad record never stops a batch; once its cause is fixed
 (a mapping, a code list, the source data) the record is replayed through the same path.
 """
@@ -15,7 +18,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
-from hub.sync.models import QuarantinedRecord
+from hub.sync.models import DeadLetter, QuarantinedRecord
 
 
 def row_key(external_id: str | None, content: Any = None, source: str = "") -> str:
@@ -110,3 +113,30 @@ def replay(
         return record.reason
     record.resolved_at = utcnow()
     return None
+
+
+def dead_letter(
+    session: Session, *, connection_id: int, stream: str, external_id: str | None, payload: dict[str, Any],
+    error: str, run_id: int | None,
+) -> DeadLetter:
+    """Keep a record a sync could not apply: one open letter per record. A run that finds the
+    same record bad again updates its open letter (``seen_count``, ``last_seen_at``, the error
+    and the payload as the system holds it now) instead of adding another, so the open letters
+    are the records to fix, not the number of runs since."""
+    now = utcnow()
+    letter = None
+    if external_id:
+        letter = session.scalar(
+            select(DeadLetter).where(
+                DeadLetter.connection_id == connection_id, DeadLetter.stream == stream,
+                DeadLetter.external_id == external_id, DeadLetter.status == "open",
+            ).order_by(DeadLetter.id.desc()).limit(1)
+        )
+    if letter is None:
+        letter = DeadLetter(connection_id=connection_id, stream=stream, external_id=external_id,
+                            seen_count=1, created_at=now)
+        session.add(letter)
+    else:
+        letter.seen_count = (letter.seen_count or 1) + 1
+    letter.payload, letter.error, letter.run_id, letter.last_seen_at = payload, error, run_id, now
+    return letter
