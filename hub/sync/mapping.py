@@ -6,6 +6,12 @@ strip, phone), ``codes`` (a code list translating the system's values into the h
 choices — an unknown value is an error, never passed through as free text), ``default``,
 ``required`` and ``each`` (a field map applied to every item of a list, e.g. order lines).
 Errors name the stream, the field and the value, so a dead letter says what to fix.
+
+The left side of each field is a field of the stream's canonical record (``hub.canonical``:
+the stream's ``entity``, or the one its name stands for, ``orders`` → order); a code list's
+targets are codes of that field's code list. Loading a map checks both and names file, line
+and field (``hub.config.checked``), so ``totl:`` or a state mapped to ``delivered`` stops the
+map from loading instead of silently dropping the total or never reaching a stage.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict
 
-from hub.config.loader import ConfigError, load_model
+from hub.canonical import RECORDS, STREAMS, code_list, describe, item_model
+from hub.config.checked import Problem, load_checked
+from hub.config.loader import ConfigError
 
 Transform = Literal["date", "datetime", "decimal", "int", "upper", "lower", "strip"]
 
@@ -41,6 +50,9 @@ class FieldSpec(BaseModel):
 class StreamMap(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: The canonical entity the stream feeds; by default the one its name stands for
+    #: (hub.canonical.STREAMS: ``orders`` → order).
+    entity: str | None = None
     id: str = "id"
     fields: dict[str, str | FieldSpec]
 
@@ -60,14 +72,37 @@ class ConnectorMap(BaseModel):
     streams: dict[str, StreamMap]
     codes: dict[str, CodeList] = {}
 
-    @model_validator(mode="after")
-    def _codes_exist(self) -> "ConnectorMap":
-        missing = sorted(
-            {spec.codes for spec in _specs(self) if spec.codes and spec.codes not in self.codes}
-        )
-        if missing:
-            raise ValueError(f"code list(s) {missing} used but not defined under `codes`")
-        return self
+    def problems(self) -> list[Problem]:
+        """Every field the map fills that its canonical record lacks, every code list target
+        that is no code of its field, every coded field filled without a code list, and every
+        code list used but not defined: each with its place in the file."""
+        out: list[Problem] = []
+        used: dict[str, list[tuple[str, type[StrEnum]]]] = {}
+        for name, stream in self.streams.items():
+            entity = stream.entity or STREAMS.get(name)
+            if entity is None:
+                out.append((("streams", name), f"stream {name!r} feeds no canonical entity by its name; say which "
+                            f"with `entity:` ({', '.join(RECORDS)})"))
+            elif entity not in RECORDS:
+                out.append((("streams", name, "entity"), f"unknown entity {entity!r} (entities: {', '.join(RECORDS)})"))
+            else:
+                out += _field_problems(RECORDS[entity], entity, name, stream.fields, ("streams", name, "fields"),
+                                       self.codes, used)
+        for list_name, users in used.items():
+            table = self.codes.get(list_name)
+            if table is None:
+                continue  # reported where it is used
+            for enum in dict.fromkeys(e for _, e in users):
+                where = ", ".join(w for w, e in users if e is enum)
+                allowed = {member.value for member in enum}
+                for source, code in table.values.items():
+                    if code not in allowed:
+                        out.append((("codes", list_name, "values", source),
+                                    f"{code!r} is no hub code of {describe(enum)}, for {where}"))
+                if table.default is not None and table.default not in allowed:
+                    out.append((("codes", list_name, "default"),
+                                f"{table.default!r} is no hub code of {describe(enum)}, for {where}"))
+        return out
 
     def apply(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.streams.get(stream)
@@ -76,18 +111,37 @@ class ConnectorMap(BaseModel):
         return _apply_fields(spec.fields, record, self.codes, stream)
 
 
-def _specs(cmap: ConnectorMap) -> list[FieldSpec]:
-    out: list[FieldSpec] = []
-
-    def walk(fields: Mapping[str, str | FieldSpec]) -> None:
-        for value in fields.values():
-            if isinstance(value, FieldSpec):
-                out.append(value)
-                if value.each:
-                    walk(value.each)
-
-    for stream in cmap.streams.values():
-        walk(stream.fields)
+def _field_problems(
+    model: type[BaseModel], what: str, stream: str, fields: Mapping[str, str | FieldSpec], loc: tuple[Any, ...],
+    codes: Mapping[str, CodeList], used: dict[str, list[tuple[str, type[StrEnum]]]],
+) -> list[Problem]:
+    """The problems of one field map (a stream's, or an ``each`` of its items) against ``model``."""
+    out: list[Problem] = []
+    for name, spec in fields.items():
+        here = loc + (name,)
+        if name not in model.model_fields:
+            out.append((here, f"{what} has no field {name!r} (fields: {', '.join(model.model_fields)})"))
+            continue
+        enum = code_list(model, name)
+        if isinstance(spec, FieldSpec) and spec.each is not None:
+            item = item_model(model, name)
+            if item is None:
+                out.append((here + ("each",), f"{what}.{name} is no list of items: `each` does not apply"))
+            else:
+                out += _field_problems(item, f"{what}.{name}", stream, spec.each, here + ("each",), codes, used)
+        if isinstance(spec, FieldSpec) and spec.codes:
+            if spec.codes not in codes:
+                out.append((here + ("codes",), f"code list {spec.codes!r} is used but not defined under `codes`"
+                            f" (defined: {', '.join(codes) or 'none'})"))
+            if enum is None:
+                out.append((here + ("codes",), f"{what}.{name} is no coded field: a code list does not apply"))
+            else:
+                used.setdefault(spec.codes, []).append((f"{stream}.{name}", enum))
+                if spec.default is not None and str(spec.default) not in {m.value for m in enum}:
+                    out.append((here + ("default",), f"{spec.default!r} is no hub code of {describe(enum)}"))
+        elif enum is not None:
+            out.append((here, f"{what}.{name} takes the hub's codes of {describe(enum)}: map it through a code list "
+                        "(`codes:`), or the system's values go in as free text"))
     return out
 
 
@@ -176,4 +230,4 @@ def load_connector_map(mappings_dir: Path, name: str) -> ConnectorMap:
     path = mappings_dir / "connectors" / f"{name}.yaml"
     if not path.exists():
         raise ConfigError(path, [(None, "", "no such mapping file")])
-    return load_model(path, ConnectorMap)
+    return load_checked(path, ConnectorMap)

@@ -15,7 +15,7 @@ streams:
   orders:
     fields:
       number: number
-      city: address.city
+      reference: address.city
       status: {path: state, codes: sale_state}
       total: {path: total_amount, transform: decimal, required: true}
       ordered_on: {path: sale_date, transform: date}
@@ -26,7 +26,7 @@ streams:
           quantity: {path: quantity, transform: decimal}
 codes:
   sale_state:
-    values: {draft: draft, quotation: quoted, confirmed: confirmed}
+    values: {draft: draft, quote: quotation, confirmed: confirmed}
 """
 
 
@@ -39,11 +39,11 @@ def cmap(tmp_path: Path) -> ConnectorMap:
 
 def test_a_record_maps_to_canonical_fields(cmap):
     out = cmap.apply("orders", {
-        "number": "SO-1", "address": {"city": "Köln"}, "state": "quotation", "total_amount": "12.50",
+        "number": "SO-1", "address": {"city": "Köln"}, "state": "quote", "total_amount": "12.50",
         "sale_date": "2026-11-02", "lines": [{"product": {"code": "P1"}, "quantity": "2"}],
     })
-    assert out["status"] == "quoted" and out["total"] == Decimal("12.50")
-    assert str(out["ordered_on"]) == "2026-11-02" and out["city"] == "Köln"
+    assert out["status"] == "quotation" and out["total"] == Decimal("12.50")
+    assert str(out["ordered_on"]) == "2026-11-02" and out["reference"] == "Köln"
     assert out["lines"] == [{"product": "P1", "quantity": Decimal("2")}]
 
 
