@@ -1,9 +1,11 @@
 """SOAP services described by YAML: one connector class for any WSDL (legacy CRMs).
 
 Settings: ``service`` (the file ``mappings/soap/<service>.yaml``), optionally ``wsdl`` (overrides
-the file's), ``timeout`` (seconds, default 30), ``page_size`` (default 100), ``attempts``
-(default 4), ``mappings_dir`` (default: the hub's ``HUB_MAPPINGS_DIR``) and, for the hub's field
-map, ``mapping`` (``mappings/connectors/<mapping>.yaml``). Secrets: ``username``, ``password``.
+the file's; a relative path is the mappings folder's), ``timeout`` (seconds, default 30),
+``page_size`` (default 100), ``attempts`` (default 4), ``mappings_dir`` (default: the hub's
+``HUB_MAPPINGS_DIR``) and, for the hub's field map, ``mapping``
+(``mappings/connectors/<mapping>.yaml``; writes translate codes by its inverse, see
+``writes.py``). Secrets: ``username``, ``password``.
 
 The streams come from the service file, so two connections of kind ``soap`` can offer
 different streams. Records are handed to the hub as the service describes them (after the
@@ -17,11 +19,13 @@ import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult, config_file
 from connectors.errors import ConnectorError, RecordError
 from connectors.soap.client import SoapClient
+from connectors.soap.loading import resolve_location
 from connectors.soap.service import (
     RecordShape,
     SoapService,
@@ -30,7 +34,8 @@ from connectors.soap.service import (
     WriteCall,
     load_service,
 )
-from connectors.soap.templates import as_list, get, pairs_to_dict
+from connectors.soap.templates import as_list, get, missing_step, pairs_to_dict
+from connectors.soap.writes import WriteTranslation
 from hub.config.loader import ConfigError
 
 __all__ = ["SoapConnector"]
@@ -62,19 +67,26 @@ class SoapConnector(Connector):
         name = settings.get("service")
         if not name:
             raise ConnectorError("soap connection needs the setting 'service' (a file in mappings/soap/)")
+        path = config_file(settings, "soap", str(name))
         try:
-            self.service: SoapService = load_service(config_file(settings, "soap", str(name)))
+            self.service: SoapService = load_service(path)
         except ConfigError as exc:
             raise ConnectorError(f"soap service {name!r}: {exc}") from None
         self.name = str(name)
+        # the mappings folder: relative WSDL paths are its, whatever the working directory
+        base = Path(settings["mappings_dir"]) if settings.get("mappings_dir") else path.resolve().parent.parent
+        mapping = settings.get("mapping")
+        self.translation = WriteTranslation.load(base / "connectors" / f"{mapping}.yaml" if mapping else None)
         self.page_size = int(settings.get("page_size", 100))
         self.streams = tuple(
             Stream(stream, cfg.entity, cursor="time", ordered=cfg.ordered, writable=cfg.write is not None)
             for stream, cfg in self.service.streams.items()
         )
         self.client = SoapClient(
-            self.name, str(settings.get("wsdl") or self.service.wsdl), self.service.auth, secrets,
+            self.name, resolve_location(str(settings.get("wsdl") or self.service.wsdl), base),
+            self.service.auth, secrets,
             timeout=float(settings.get("timeout", 30)), attempts=int(settings.get("attempts", 4)),
+            plugins=tuple(self.service.plugins), local_roots=(base, path.resolve().parent),
         )
 
 
@@ -82,14 +94,37 @@ class SoapConnector(Connector):
         self.client.close()
 
     def check(self) -> Health:
+        """The WSDL loads, every operation the service file names is in it with the parts the
+        file gives, and the login works (where there is one)."""
         started = time.perf_counter()
         try:
             self.client.zeep  # noqa: B018 - loads the WSDL
+            checked = self.check_operations()
             self.client.context()  # logs in, where the service has a login
         except ConnectorError as exc:
             return Health(False, str(exc))
-        return Health(True, f"{self.name}: WSDL loaded, authenticated ({self.service.auth.kind})",
-                      (time.perf_counter() - started) * 1000)
+        return Health(True, f"{self.name}: WSDL loaded, {checked} operation call(s) fit it, authenticated "
+                            f"({self.service.auth.kind})", (time.perf_counter() - started) * 1000)
+
+    def check_operations(self) -> int:
+        """Each call of the service file against the WSDL (operation and rpc parts); raises the
+        first that does not fit, naming stream, operation and parts."""
+        calls: list[tuple[str, Any, Any]] = []
+        if self.service.auth.login is not None:
+            calls.append(("login", None, self.service.auth.login))
+        for stream, cfg in self.service.streams.items():
+            calls.append((stream, cfg.endpoint, cfg.list))
+            for call in (cfg.write.create, cfg.write.update) if cfg.write else ():
+                if call is not None:
+                    calls.append((stream, cfg.endpoint, call))
+                    if call.read is not None:
+                        calls.append((stream, cfg.endpoint, call.read))
+        for stream, endpoint, call in calls:
+            try:
+                self.client.check_parts(endpoint, call, call.params)
+            except ConnectorError as exc:
+                raise ConnectorError(f"{exc} [stream {stream}]") from None
+        return len(calls)
 
     def _config(self, stream: str) -> StreamConfig:
         self.stream(stream)  # raises, naming the streams there are
@@ -107,6 +142,13 @@ class SoapConnector(Connector):
                 cfg.endpoint, cfg.list, {"since": since_at, "next": token, "page_size": self.page_size},
                 write=False,
             )
+            missing = missing_step(answer, cfg.list.records)
+            if missing is not None:
+                have = ", ".join(sorted(answer)) if isinstance(answer, Mapping) else type(answer).__name__
+                raise ConnectorError(
+                    f"{self.name} {cfg.list.operation}: the service file's records: path {cfg.list.records!r} "
+                    f"finds nothing in the answer ({missing!r} is not there; the answer has: {have}): "
+                    f"the path is wrong for this system, so no record was read")
             raw = as_list(get(answer, cfg.list.records))
             if not raw:
                 return
@@ -164,7 +206,7 @@ class SoapConnector(Connector):
         if write is None or call is None:
             action = "create" if external_id is None else "update"
             raise ConnectorError(f"{self.name}: stream {stream!r} declares no {action} operation")
-        values = _outgoing(write, data, f"{self.name} {stream}")
+        values = _outgoing(write, data, f"{self.name} {stream}", self.translation, stream)
         if external_id is not None and not values:
             # nothing this system takes has a value (the ERP's number of a draft, say): a
             # call would only touch the record's modification time
@@ -195,14 +237,17 @@ class SoapConnector(Connector):
         return WriteResult(str(written), created=external_id is None)
 
 
-def _outgoing(write: Write, data: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The system's fields and values for the hub's record; a hub field the service neither
-    writes nor ignores is refused (a field map out of step must not lose data silently)."""
+def _outgoing(write: Write, data: Mapping[str, Any], where: str, translation: WriteTranslation,
+              stream: str) -> dict[str, Any]:
+    """The system's fields and values for the hub's record, in the system's codes; a hub field
+    the service neither writes nor ignores is refused (a field map out of step must not lose
+    data silently)."""
     covered = {path.split(".", 1)[0] for path in write.fields} | set(write.ignore)
     unknown = sorted(k for k, v in data.items() if v is not None and k not in covered)
     if unknown:
         raise RecordError(f"{where}: cannot write {', '.join(unknown)} (writable: {', '.join(write.fields)})")
-    values = {field: get(data, path) for path, field in write.fields.items()}
+    values = {field: translation.value(stream, path, field, get(data, path), where)
+              for path, field in write.fields.items()}
     return {field: value for field, value in values.items() if value is not None}
 
 

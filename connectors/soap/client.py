@@ -15,6 +15,10 @@ HTTP 5xx without a SOAP fault                                                   
 SOAP fault on a write                  RecordError with the fault text (dead letter) no
 SOAP fault on a read                   ConnectorError (the page cannot be read)     no
 auth fault (``auth.faults``)           log in again once, then AuthError            no
+a fault answering the login            AuthError "login refused" (only a fault is)  no
+our request not fitting the WSDL       ConnectorError / RecordError "our request    no
+(a part missing or unknown, a value    …", raised before anything is sent
+of the wrong type)
 malformed / truncated XML, a DTD,      ConnectorError naming service, operation     no
 entities, an answer not fitting the    and what was refused (never the content)
 WSDL
@@ -28,7 +32,8 @@ dead letter and its page goes on.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -40,12 +45,16 @@ from zeep.wsse.username import UsernameToken
 
 from connectors.errors import AuthError, ConnectorError, RecordError
 from connectors.retry import Retryable, call_with_retries, parse_retry_after
+from connectors.soap.encoding import SoapEncoding, allow_empty_arrays, parts, uses_encoding
+from connectors.soap.loading import guard_load, named_plugins
 from connectors.soap.service import Auth, Call, Endpoint
 from connectors.soap.templates import TemplateError, fill, get
 
 #: zeep as the hub runs it; see the module docstring.
+#: External references are refused by the transport instead (``loading.guard_load``), which
+#: serves the bundled SOAP-encoding and WSDL schemas in place of their URLs.
 SETTINGS = zeep.Settings(
-    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True,
+    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=False,
 )
 
 
@@ -77,12 +86,14 @@ class _Transport(Transport):
 class SoapClient:
     def __init__(
         self, name: str, wsdl: str, auth: Auth, secrets: Mapping[str, str], *, timeout: float = 30.0,
-        attempts: int = 4,
+        attempts: int = 4, plugins: tuple[str, ...] = (), local_roots: tuple[Path, ...] = (),
     ) -> None:
         self.name, self.wsdl, self.auth = name, wsdl, auth
         self._secrets = secrets
         self.timeout, self.attempts = timeout, attempts
+        self.plugin_names, self.local_roots = plugins, local_roots
         self._zeep: zeep.Client | None = None
+        self._encoding: SoapEncoding | None = None
         self._session: str | None = None
 
     # --- the client and its session --------------------------------------------------------
@@ -91,14 +102,23 @@ class SoapClient:
         """Loaded on first use: a connector is also built just to list its streams."""
         if self._zeep is None:
             transport = _Transport(timeout=self.timeout, operation_timeout=self.timeout)
+            transport.load = guard_load(transport.load, self.wsdl, self.local_roots)  # type: ignore[method-assign]
             wsse = None
             if self.auth.kind == "wsse":
                 wsse = UsernameToken(self._secrets.get("username", ""), self._secrets.get("password", ""))
-            self._zeep = call_with_retries(
+            plugins = named_plugins(self.plugin_names, self.name)
+            client = call_with_retries(
                 lambda: self._guard("loading the WSDL", lambda: zeep.Client(
-                    self.wsdl, transport=transport, settings=SETTINGS, wsse=wsse), write=False),
+                    self.wsdl, transport=transport, settings=SETTINGS, wsse=wsse, plugins=plugins), write=False),
                 attempts=self.attempts, what=f"{self.name}: WSDL {self.wsdl}: ",
             )
+            if uses_encoding(client):  # rpc/encoded: arrays as section 5 wants them
+                allow_empty_arrays(client)
+                named = [p for p in client.plugins if isinstance(p, SoapEncoding)]
+                self._encoding = named[0] if named else SoapEncoding()
+                if not named:
+                    client.plugins.append(self._encoding)
+            self._zeep = client
         return self._zeep
 
     def context(self) -> dict[str, Any]:
@@ -112,22 +132,50 @@ class SoapClient:
         password = self._secrets.get("password", "")
         secrets = {"username": self._secrets.get("username", ""), "password": password,
                    "password_md5": hashlib.md5(password.encode()).hexdigest()}
-        try:
-            answer = self._call(None, self.auth.login, secrets, write=False, relogin=False)
-        except (RecordError, ConnectorError) as exc:
-            if isinstance(exc, AuthError):
-                raise
-            raise AuthError(f"{self.name}: login refused: {exc}") from None
+        # a fault is the server refusing the credentials; anything else (our request missing
+        # a part, an answer not fitting the WSDL) says so itself and is no credentials problem
+        answer = self._call(None, self.auth.login, secrets, write=False, relogin=False, login=True)
         session = get(answer, self.auth.session)
-        if not session:
+        if not session or str(session) in ("-1", "0"):
             raise AuthError(f"{self.name}: {self.auth.login.operation} answered without a session at "
-                            f"{self.auth.session!r}")
+                            f"{self.auth.session!r}: login refused")
         return str(session)
 
     def close(self) -> None:
         if self._zeep is not None:
             self._zeep.transport.session.close()
             self._zeep = None
+
+    # --- the WSDL --------------------------------------------------------------------------
+    def operation(self, endpoint: Endpoint | None, name: str) -> Any:
+        """zeep's operation object (its binding's), for checking a service file against it."""
+        proxy = self.zeep.bind(endpoint.service, endpoint.port) if endpoint else self.zeep.service
+        try:
+            getattr(proxy, name)
+        except AttributeError:
+            raise ConnectorError(f"{self.name}: the WSDL has no operation {name!r} (our service file names it; "
+                                 f"the WSDL has: {', '.join(sorted(proxy._binding._operations))})") from None
+        return proxy._binding._operations[name]
+
+    def check_parts(self, endpoint: Endpoint | None, call: Call, given: Iterable[str]) -> None:
+        """Our request against the WSDL: every rpc part given (``null`` for nil, ``[]`` for an
+        empty array), none it does not have. Raises naming the missing or unknown parts."""
+        wanted = parts(self.operation(endpoint, call.operation))
+        if wanted is None:
+            return
+        given = list(given)
+        missing = [p for p in wanted if p not in given]
+        unknown = [p for p in given if p not in wanted]
+        problems = []
+        if missing:
+            problems.append(f"lacks the part(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"has part(s) the WSDL does not: {', '.join(unknown)}")
+        if problems:
+            raise ConnectorError(
+                f"{self.name} {call.operation}: our request {' and '.join(problems)} (the WSDL's parts: "
+                f"{', '.join(wanted)}); the service file's params must give each (null sends nil, [] an "
+                "empty array)")
 
     # --- calls -----------------------------------------------------------------------------
     def call(self, endpoint: Endpoint | None, call: Call, values: Mapping[str, Any], *, write: bool,
@@ -136,19 +184,24 @@ class SoapClient:
         return self._call(endpoint, call, {**self.context(), **values}, write=write, creates=creates)
 
     def _call(self, endpoint: Endpoint | None, call: Call, context: Mapping[str, Any], *, write: bool,
-              creates: bool = False, relogin: bool = True) -> Any:
+              creates: bool = False, relogin: bool = True, login: bool = False) -> Any:
         try:
             params = fill(call.params, context)
         except TemplateError as exc:
             raise ConnectorError(f"{self.name} {call.operation}: {exc}") from None
         proxy = self.zeep.bind(endpoint.service, endpoint.port) if endpoint else self.zeep.service
-        try:
-            operation = getattr(proxy, call.operation)
-        except AttributeError:
-            raise ConnectorError(f"{self.name}: the WSDL has no operation {call.operation!r}") from None
+        operation = getattr(proxy, call.operation, None) if call.operation in proxy._binding._operations else None
+        if operation is None:
+            self.operation(endpoint, call.operation)  # raises, naming the operations there are
+        self.check_parts(endpoint, call, params)
+        nils = {name for name, value in params.items() if value is None}
+        sent = {name: value for name, value in params.items() if value is not None}
 
         def once() -> Any:
-            return self._guard(call.operation, lambda: operation(**params), write=write, creates=creates)
+            if self._encoding is not None:
+                self._encoding.nils = nils
+            return self._guard(call.operation, lambda: operation(**sent), write=write, creates=creates,
+                               login=login)
 
         try:
             answer = call_with_retries(once, attempts=self.attempts, what=f"{self.name} {call.operation}: ")
@@ -160,13 +213,16 @@ class SoapClient:
                               relogin=False)
         return serialize_object(answer, dict)
 
-    def _guard(self, operation: str, send: Callable[[], Any], *, write: bool, creates: bool = False) -> Any:
+    def _guard(self, operation: str, send: Callable[[], Any], *, write: bool, creates: bool = False,
+               login: bool = False) -> Any:
         """Run one request; translate whatever goes wrong (see the table above)."""
         where = f"{self.name} {operation}"
         try:
             return send()
         except zx.Fault as fault:
             text = f"{fault.message}" + (f" ({fault.code})" if fault.code else "")
+            if login:
+                raise AuthError(f"{where}: login refused: {text}") from None
             if any(marker in f"{fault.code} {fault.message}" for marker in self.auth.faults):
                 raise AuthError(f"{where}: credentials or session refused: {text}") from None
             if write:
@@ -188,6 +244,12 @@ class SoapClient:
             reason = _first_line(exc.message).split("invalid XML: ", 1)[-1]
             raise ConnectorError(f"{where}: refused the answer (HTTP {exc.status_code}): not well-formed "
                                  f"XML: {reason}") from None
+        except TypeError as exc:  # zeep building the request: a parameter the operation lacks
+            what = f"{where}: our request does not fit the WSDL: {_first_line(str(exc))}"
+            raise (RecordError(what) if write else ConnectorError(what)) from None
+        except zx.ValidationError as exc:  # raised while building the request: ours is wrong
+            what = f"{where}: our request does not fit the WSDL: {_first_line(str(exc))}"
+            raise (RecordError(what) if write else ConnectorError(what)) from None
         except zx.Error as exc:  # malformed XML, a wrong root, elements the WSDL does not have
             raise ConnectorError(f"{where}: refused the answer: it does not fit the WSDL: "
                                  f"{_first_line(str(exc))}") from None

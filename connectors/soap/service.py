@@ -128,8 +128,14 @@ class StreamConfig(_Strict):
 
 
 class SoapService(_Strict):
+    #: A URL, or a file path; a relative path is the mappings folder's, never the working
+    #: directory's.
     wsdl: str
     auth: Auth = Auth()
+    #: zeep plugins by name (``connectors.soap.loading``: ``history``, ``soap-encoding``, or an
+    #: entry point of the group ``concord.soap_plugins``), for a system that needs one.
+    #: rpc/encoded WSDLs get ``soap-encoding`` without naming it.
+    plugins: list[str] = []
     streams: dict[str, StreamConfig]
 
 

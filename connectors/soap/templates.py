@@ -65,6 +65,31 @@ def get(value: Any, path: str) -> Any:
     return value
 
 
+def missing_step(value: Any, path: str) -> str | None:
+    """The first step of ``path`` that names something the answer does not have (a key absent
+    from a record, a name into a non-empty list), or None when the path exists — its value may
+    still be empty. An empty answer has nothing to miss."""
+    if value in (None, "", [], {}):
+        return None
+    for part in path.split(".") if path else []:
+        if value is None:
+            return None
+        select = _SELECT.match(part)
+        key = select[1] if select else part
+        if part.isdigit():
+            items = as_list(value)
+            value = items[int(part)] if int(part) < len(items) else None
+            continue
+        if isinstance(value, list):
+            if not value:
+                return None
+            return part
+        if not isinstance(value, Mapping) or key not in value:
+            return part
+        value = get(value, part)
+    return None
+
+
 def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
