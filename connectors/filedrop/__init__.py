@@ -78,6 +78,8 @@ class _Page(list[SourceRecord]):
 
 class FileDropConnector(Connector):
     kind = "files"
+    #: reading has effects (refused files move to failed/): ``hub connections test`` reads no page
+    sample_pages = False
 
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)

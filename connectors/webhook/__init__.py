@@ -31,6 +31,8 @@ DEFAULT_STREAMS = {"customers": "customer", "orders": "order", "shipments": "shi
 
 class WebhookConnector(Connector):
     kind = "webhook"
+    #: write-only: it reads nothing, so it needs no field map (``hub connections add`` checks)
+    reads = False
 
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)
