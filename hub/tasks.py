@@ -73,11 +73,11 @@ def import_customers_task(system: str, path: str, full: bool | None = None) -> d
 
 
 @celery_app.task(name="hub.sync")
-def sync_task(name: str, streams: list[str] | None = None, full: bool = False) -> list[dict[str, Any]]:
+def sync_task(name: str, streams: list[str] | None = None, full: bool = False, force: bool = False) -> list[dict[str, Any]]:
     """One connection's sync on a worker. A lease per stream keeps two workers apart."""
     from dataclasses import asdict
 
-    results = [asdict(r) for r in _sync_engine().sync(name, streams, full)]
+    results = [asdict(r) for r in _sync_engine().sync(name, streams, full, force=force)]
     if any(r["created"] or r["updated"] for r in results):
         dispatch_task.delay()  # what the sync changed goes on now, not at the next beat
     return results
