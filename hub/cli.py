@@ -377,11 +377,22 @@ def quarantine_replay(
 
 
 @mappings_app.command("check")
-def mappings_check() -> None:
-    """Validate every YAML mapping; errors name file, line and field."""
-    from hub.config.checks import check_all
+def mappings_check(
+    offline: bool = typer.Option(False, "--offline", help="Files only: do not read the connections from the database."),
+) -> None:
+    """Validate every YAML mapping; errors name file, line and field.
 
-    problems = check_all(get_settings().mappings_dir)
+    Field maps are checked against the canonical records and code lists, routes.yaml's
+    streams against the connector kinds and services; with the hub's database at hand, the
+    systems routes.yaml names against its connections and their streams."""
+    from hub.config.checks import check_all, stored_connections
+
+    settings = get_settings()
+    connections = None if offline else stored_connections(settings.database_url)
+    if isinstance(connections, str):
+        err.print(f"[yellow]routes.yaml not checked against the connections: {safe(connections)}[/yellow]")
+        connections = None
+    problems = check_all(settings.mappings_dir, connections)
     for problem in problems:
         err.print(f"[red]{safe(problem)}[/red]")
     if problems:

@@ -1,18 +1,36 @@
-"""``hub mappings check``: load every mapping the hub knows and report every problem."""
+"""``hub mappings check``: load every mapping the hub knows and report every problem.
+
+What is checked from the files alone: every YAML's shape; field maps against the canonical
+records and code lists (``hub.sync.mapping``); ``routes.yaml``'s entities, owned fields and
+``when_linked`` references (``hub.outbox.routes``); that each route's ``stream`` and
+``report_back`` is a writable stream of the route's entity in some connector kind or some
+service, table or file layout of the mappings folder (``hub.config.streams``); that the
+streams of those services feed canonical entities. What needs the hub's connections (rows of
+its database, not files) is checked when they are given: every system a route names is a
+connection, and each target's stream is one that connection's connector offers, writable,
+for the route's entity.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from hub.config.loader import ConfigError, load_model
+from hub.config.checked import Problem, load_checked
+from hub.config.loader import ConfigError, line_of, read_yaml
+
+#: name → (kind, settings) of each connection of the hub.
+Connections = Mapping[str, tuple[str, Mapping[str, Any]]]
 
 
-def check_all(mappings_dir: Path) -> list[str]:
+def check_all(mappings_dir: Path, connections: Connections | None = None) -> list[str]:
     """One line per problem, each naming file, line and field; empty when all is well."""
     from connectors.filedrop.layout import FileLayout
     from connectors.soap.service import SoapService
     from connectors.sql.tables import SqlTables
     from hub.master.rules import MatchRules, SurvivorshipRules
+    from hub.outbox.routes import Routes
     from hub.sync.imports import ImportMapping
     from hub.sync.mapping import ConnectorMap
 
@@ -30,9 +48,113 @@ def check_all(mappings_dir: Path) -> list[str]:
             problems.append(f"{path}: missing")
             continue
         try:
-            load_model(path, model)
+            loaded = load_checked(path, model)
         except ConfigError as exc:
             problems.extend(str(exc).splitlines())
+            continue
+        if isinstance(loaded, (SoapService, SqlTables)):
+            problems += _located(path, _entity_problems(loaded.streams))
+    routes_file = mappings_dir / "routes.yaml"
+    if routes_file.exists():  # optional: without it nothing is routed (hub.outbox.routes)
+        try:
+            routes = load_checked(routes_file, Routes)
+        except ConfigError as exc:
+            problems.extend(str(exc).splitlines())
+        else:
+            problems += _located(routes_file, route_problems(mappings_dir, routes, connections))
     from hub.receivables.pipeline import check_files
 
     return problems + check_files(mappings_dir)
+
+
+def _located(path: Path, found: list[Problem]) -> list[str]:
+    if not found:
+        return []
+    _data, positions = read_yaml(path)
+    return str(ConfigError(path, [(line_of(positions, loc), ".".join(str(p) for p in loc), message)
+                                  for loc, message in found])).splitlines()
+
+
+def _entity_problems(streams: Mapping[str, Any]) -> list[Problem]:
+    """A service's or table file's stream feeding an entity the hub does not have."""
+    from hub.canonical import RECORDS
+
+    return [(("streams", name, "entity"), f"unknown entity {spec.entity!r} (entities: {', '.join(RECORDS)})")
+            for name, spec in streams.items() if spec.entity not in RECORDS]
+
+
+def route_problems(mappings_dir: Path, routes: Any, connections: Connections | None) -> list[Problem]:
+    """Streams of ``routes.yaml`` that nothing offers, and (with ``connections``) systems that
+    are no connection and streams the named connection does not offer."""
+    from hub.canonical import RECORDS
+    from hub.config.streams import connection_streams, known_streams
+    from hub.outbox.routes import HUB, ORIGIN
+
+    offered = known_streams(mappings_dir)
+    stored: Connections = connections or {}
+    out: list[Problem] = []
+    for entity, route in routes.routes.items():
+        if entity not in RECORDS:
+            continue  # reported by Routes.problems
+        writable = sorted({o.stream for o in offered if o.entity == entity and o.writable})
+        for i, target in enumerate(route.send_to):
+            here = ("routes", entity, "send_to", i)
+            receivers = {"stream": [target.connection], "report_back": [s for s in route.entered_in if s != HUB]}
+            for key, stream in (("stream", target.stream), ("report_back", target.report_back)):
+                if stream is None:
+                    continue
+                if stream not in writable:
+                    out.append((here + (key,), f"no connector kind or service offers a writable {entity} stream "
+                                f"{stream!r} (writable {entity} streams: {', '.join(writable) or 'none'})"))
+                    continue
+                for system in receivers[key]:
+                    if system not in stored:
+                        continue  # reported below, once per place (or no connections given)
+                    kind, settings = stored[system]
+                    theirs = connection_streams(kind, settings, mappings_dir)
+                    if theirs is None:
+                        continue  # a kind that knows its streams only when connected
+                    own = sorted({o.stream for o in theirs if o.entity == entity and o.writable})
+                    if stream not in own:
+                        out.append((here + (key,), f"connection {system!r} ({kind}) has no writable {entity} stream "
+                                    f"{stream!r} (its writable {entity} streams: {', '.join(own) or 'none'})"))
+    if connections is not None:
+        known = ", ".join(sorted(connections)) or "none"
+        for loc, system in _named_systems(routes):
+            if system != HUB and system != ORIGIN and system not in connections:
+                out.append((loc, f"no connection {system!r} (connections: {known}; {HUB!r} is the hub's API)"))
+    return out
+
+
+def _named_systems(routes: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """(place, system) for every system name in ``routes.yaml``."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    for entity, route in routes.routes.items():
+        out += [(("routes", entity, "entered_in", j), s) for j, s in enumerate(route.entered_in)]
+        out += [(("routes", entity, "send_to", i, "connection"), t.connection) for i, t in enumerate(route.send_to)]
+    for entity, owners in routes.ownership.items():
+        out += [(("ownership", entity, field), owner) for field, owner in owners.items()]
+    return out
+
+
+def stored_connections(database_url: str) -> Connections | str:
+    """The hub's connections (name → kind, settings), or why they cannot be read: a database
+    that does not exist or was never initialised is reported, never created by a check."""
+    from sqlalchemy import inspect, select
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.db import get_engine, session_scope
+    from hub.sync.models import Connection
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(str(url.database)).exists():
+        return f"no database at {url.database}"
+    try:
+        if not inspect(get_engine(database_url)).has_table(Connection.__tablename__):
+            return f"the database {url.render_as_string(hide_password=True)} has no connections table (hub init)"
+        with session_scope(database_url) as session:
+            return {c.name: (c.kind, dict(c.settings or {})) for c in session.scalars(select(Connection))}
+    except SQLAlchemyError as exc:
+        return f"the database {url.render_as_string(hide_password=True)} cannot be read: {type(exc).__name__}"
