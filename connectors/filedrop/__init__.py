@@ -51,10 +51,10 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector, Health, SourceRecord, Stream, config_file
+from connectors.config import load_model
 from connectors.errors import ConnectorError
 from connectors.filedrop.layout import FileLayout, FilePattern
 from connectors.files import FileFormatError, Limits, Row, open_table
-from hub.config.loader import load_model
 
 __all__ = ["FileDropConnector"]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult, config_file
+from connectors.config import ConfigError
 from connectors.errors import ConnectorError, RecordError
 from connectors.soap.client import SoapClient
 from connectors.soap.loading import resolve_location
@@ -36,7 +37,6 @@ from connectors.soap.service import (
 )
 from connectors.soap.templates import as_list, get, missing_step, pairs_to_dict
 from connectors.soap.writes import WriteTranslation
-from hub.config.loader import ConfigError
 
 __all__ = ["SoapConnector"]
 

@@ -4,7 +4,7 @@ A service file describes one SOAP API so that the connector needs no code for it
 WSDL is, how to authenticate, and per stream which operation lists records, how its
 parameters are filled (templates, see ``templates.py``), where records, their id, their
 modification time and the next page sit in the answer, and which operations create and
-update records. Errors name the file, the line and the field (``hub.config.loader``).
+update records. Errors name the file, the line and the field (``connectors.config``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.config.loader import ConfigError, load_model
+from connectors.config import ConfigError, load_model
 
 
 class _Strict(BaseModel):

@@ -26,8 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from connectors.config import read_yaml
 from connectors.errors import RecordError
-from hub.config.loader import read_yaml
 
 
 @dataclass(frozen=True)

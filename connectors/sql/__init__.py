@@ -33,9 +33,9 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult, config_file
+from connectors.config import ConfigError, load_model
 from connectors.errors import ConnectorError, RecordError, TransientError
 from connectors.sql.tables import BoundStream, SqlTables, bind
-from hub.config.loader import ConfigError, load_model
 
 __all__ = ["SchemaMismatch", "SqlConnector"]
 

@@ -17,7 +17,7 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import NoSuchTableError
 
-from hub.config.loader import ConfigError, line_of, read_yaml
+from connectors.config import ConfigError, line_of, read_yaml
 
 Columns = list[str] | Literal["all"]
 
