@@ -14,9 +14,8 @@ code path. Each created or updated document writes its outbox event in the same 
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,9 +42,16 @@ from hub.documents.models import (
 from hub.jsonable import jsonable
 from hub.master.models import GoldenCustomer
 from hub.outbox.models import OutboxEvent
-from hub.sync.links import Change, canonical_json, content_hash
+from hub.sync.links import (
+    Binder,
+    Change,
+    LinkState,
+    NewLink,
+    canonical_json,
+    content_hash,
+    external_id_problems,
+)
 from hub.sync.mapping import MappingError
-from hub.sync.models import Link
 
 Outcome = Change | MappingError
 #: The system name of records entered through the hub's own API.
@@ -138,6 +144,7 @@ class DocumentStore:
     def __init__(self, session: Session, ownership: Mapping[str, Mapping[str, str]] | None = None,
                  actor: str | None = None):
         self.session = session
+        self.binder = Binder(session)
         self.ownership = ownership or {}
         self.actor = actor
 
@@ -265,12 +272,8 @@ class DocumentStore:
     def _holders(self, entity: str, hub_ids: list[int]) -> dict[int, tuple[str, set[str]]]:
         """Per record: the system it was entered in (the one linked first) and every system
         that holds a copy."""
-        holders: dict[int, tuple[str, set[str]]] = {}
-        for hub_id, system in self.session.execute(
-            select(Link.hub_id, Link.system).where(Link.entity_type == entity, any_of(self.session, Link.hub_id, hub_ids)).order_by(Link.id)
-        ):
-            holders.setdefault(hub_id, (system, set()))[1].add(system)
-        return holders
+        return {hub_id: (next(iter(copies)), set(copies))
+                for hub_id, copies in self.binder.copies(entity, hub_ids).items()}
 
     def _record(self, system: str, entity: str, new: list[_Doc], moved: list[_Doc], now: Any) -> None:
         """The audit trail and the outbox events of what this page changed, in its transaction."""
@@ -309,26 +312,16 @@ class DocumentStore:
             return False
         model = kind.model
         exists = set(self.session.scalars(select(model.id).where(model.id.in_(set(wanted.values())))))
-        taken = set(self.session.scalars(select(Link.hub_id).where(
-            Link.system == system, Link.entity_type == entity, Link.hub_id.in_(exists))))
-        adopted = [(ext, hub_id) for ext, hub_id in wanted.items() if hub_id in exists and hub_id not in taken]
+        taken = self.binder.to_external(entity, exists, system)
+        adopted = [NewLink(ext, hub_id) for ext, hub_id in wanted.items() if hub_id in exists and hub_id not in taken]
         if not adopted:
             return False
-        now = utcnow()
-        insert_rows(self.session, Link, [  # hash "": the record is applied as an update next
-            {"entity_type": entity, "hub_id": hub_id, "system": system, "external_id": ext,
-             "content_hash": "", "external_ref": None, "created_at": now, "updated_at": now}
-            for ext, hub_id in adopted])
+        self.binder.bind_many(system, entity, adopted)  # hash "": the record is applied as an update next
         return True
 
-    def _links(self, system: str, entity: str, external_ids: list[str]) -> dict[str, tuple[int, int, str, bool]]:
-        """external id → (link id, hub id, content hash, missing) for those already linked."""
-        rows = self.session.execute(
-            select(Link.external_id, Link.id, Link.hub_id, Link.content_hash, Link.missing_since).where(
-                Link.system == system, Link.entity_type == entity, any_of(self.session, Link.external_id, external_ids)
-            )
-        )
-        return {r[0]: (r[1], r[2], r[3], r[4] is not None) for r in rows}
+    def _links(self, system: str, entity: str, external_ids: list[str]) -> dict[str, LinkState]:
+        """external id → its link's state, for those already linked (hub.sync.links.Binder)."""
+        return self.binder.states(system, entity, external_ids)
 
     def hub_ids(self, system: str, entity: str, external_ids: set[str]) -> dict[str, int]:
         if not external_ids:
@@ -336,7 +329,7 @@ class DocumentStore:
         if system == HUB and entity == "customer":  # the hub's API names golden records directly
             wanted = {int(x) for x in external_ids if x.isdigit()}
             return {str(i): i for i in self.session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.id.in_(wanted)))}
-        return {ext: link[1] for ext, link in self._links(system, entity, sorted(external_ids)).items()}
+        return self.binder.to_hub(system, entity, sorted(external_ids))
 
     def _resolve(self, system: str, kind: Kind, docs: list[_Doc]) -> dict[tuple[str, str], int]:
         """(entity, external id) → hub id for every reference the page makes, one query each."""
@@ -364,18 +357,8 @@ class DocumentStore:
         new: list[tuple[str, int, str, str | None]], changed: list[tuple[int, int, str, str | None]],
     ) -> None:
         """Create links (external id, hub id, hash, number) and bring others (link id, …) up to date."""
-        insert_rows(
-            self.session, Link,
-            [{"entity_type": entity, "hub_id": hub_id, "system": system, "external_id": ext,
-              "content_hash": digest, "external_ref": ref, "created_at": now, "updated_at": now}
-             for ext, hub_id, digest, ref in new],
-        )
-        if changed:
-            self.session.execute(
-                update(Link),
-                [{"id": link_id, "hub_id": hub_id, "content_hash": digest, "external_ref": ref,
-                  "updated_at": now, "missing_since": None} for link_id, hub_id, digest, ref in changed],
-            )
+        self.binder.bind_many(system, entity, [NewLink(*link) for link in new], now=now)
+        self.binder.refresh_many(changed, now=now)
 
 
 def _without_repeats(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[int]]:
@@ -398,7 +381,7 @@ def _out_of_bounds(entity: str, kind: Kind, external_id: str, fields: Mapping[st
     PostgreSQL, and never a row that later breaks whatever reads it."""
     table = kind.model.__table__  # type: ignore[attr-defined]
     problems = row_problems(table, fields)  # text (NUL, surrogates) checked here, lines included
-    problems += row_problems(Link.__table__, {"external_id": external_id}, "id ", check_text=False)
+    problems += external_id_problems(external_id)
     lines = LINE_TABLES.get(entity)
     if lines is not None:
         for n, line in enumerate(fields.get("lines") or []):

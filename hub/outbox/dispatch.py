@@ -55,8 +55,8 @@ from hub.outbox.verify import VERIFIED, Verdict, verify_write
 from hub.sync.connections import ConnectionConfigError, get_connection
 from hub.sync.engine import SyncEngine, connection_map
 from hub.sync.leases import release_lease, renew_lease, take_lease
+from hub.sync.links import Binder, NewLink
 from hub.sync.mapping import ConnectorMap
-from hub.sync.models import Link
 
 __all__ = ["DeliveryReport", "Dispatcher", "NotYet"]  # outcomes live in hub.outbox.outcome
 
@@ -341,8 +341,7 @@ class Dispatcher:
         """Why the hub could not record what the target answered, naming both records."""
         entity, hub_id = deliveries[0].entity_type, deliveries[0].hub_id
         if isinstance(exc, IntegrityError):
-            other = session.scalar(select(Link.hub_id).where(
-                Link.system == target, Link.entity_type == entity, Link.external_id == result.external_id))
+            other = Binder(session).to_hub(target, entity, [result.external_id]).get(result.external_id)
             whose = f"{entity} {other}" if other is not None else "another hub record"
             outcome.dead(deliveries, (
                 f"{target} answered the write of {entity} {hub_id} with its record {result.external_id}, "
@@ -356,16 +355,14 @@ class Dispatcher:
                 known: tuple[str, str | None, int] | None, result: WriteResult, loaded: Loaded) -> None:
         """Link what the write created (its number too), and report back to the origin."""
         entity, hub_id = delivery.entity_type, delivery.hub_id
-        now = utcnow()
         if known is None:
             # content hash unknown until the record is read back: that read links it fully,
             # and finds nothing to change (no echo)
-            session.add(Link(entity_type=entity, hub_id=hub_id, system=target, external_id=result.external_id,
-                             content_hash="", external_ref=result.version, created_at=now, updated_at=now))
+            Binder(session).bind(target, entity, NewLink(result.external_id, hub_id, "", result.version))
             loaded.links.setdefault((entity, hub_id), {})[target] = (result.external_id, result.version, 0)
             self._report_back(session, delivery, target, loaded.origins.get(delivery.event_id))
         elif result.version and result.version != known[1]:
-            session.execute(update(Link).where(Link.id == known[2]).values(external_ref=result.version, updated_at=now))
+            Binder(session).set_external_ref(known[2], result.version)
 
     def payload(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int,
                 loaded: Loaded | None = None) -> dict[str, Any]:
@@ -423,8 +420,7 @@ class Dispatcher:
             golden = session.get(GoldenCustomer, golden.merged_into_id)
             assert golden is not None
         serialize(session, f"outbox.customer:{target}:{golden.id}")
-        linked = session.scalar(select(Link.external_id).where(
-            Link.system == target, Link.entity_type == "customer", Link.hub_id == golden.id).order_by(Link.id).limit(1))
+        linked = Binder(session).to_external("customer", [golden.id], target).get(golden.id)
         if linked is not None:  # another lane created it while this one waited
             return linked
         data = {f: getattr(golden, f) for f in GOLDEN_FIELDS} | {"hub_ref": f"concord:customer:{golden.id}"}
@@ -484,8 +480,6 @@ def _not_linked(session: Session, wanted: list[tuple[str, int, Target]]) -> set[
         ref = next(r for r in KINDS[entity].refs if r.field == field_name)
         table = KINDS[entity].model.__table__  # type: ignore[attr-defined]
         parents = dict(session.execute(select(table.c.id, table.c[ref.column]).where(table.c.id.in_(ids))).all())
-        linked = set(session.scalars(select(Link.hub_id).where(
-            Link.system == connection, Link.entity_type == ref.entity,
-            Link.hub_id.in_([p for p in parents.values() if p is not None]))))
+        linked = Binder(session).to_external(ref.entity, [p for p in parents.values() if p is not None], connection)
         skip |= {(entity, i, connection) for i in ids if parents.get(i) not in linked}
     return skip

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hub.documents.ingest import KINDS
 from hub.documents.models import OrderLine, ShipmentLine
 from hub.outbox.models import OutboxEvent
-from hub.sync.models import Link
+from hub.sync.links import Binder
 
 
 @dataclass
@@ -56,14 +56,11 @@ class Loaded:
                 if item.order_line_id is not None:
                     wanted.setdefault("order_line", set()).add(item.order_line_id)
         links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]] = {}
+        binder = Binder(session)
         for entity, ids in wanted.items():
-            for hub_id, system, ext, ref, link_id in session.execute(
-                select(Link.hub_id, Link.system, Link.external_id, Link.external_ref, Link.id)
-                .where(Link.entity_type == entity, Link.hub_id.in_(ids)).order_by(Link.id)
-            ):
-                # one customer entered twice in a system: its first record there is the one
-                # written to (hub.sync.publish does the same), never whichever was linked last
-                links.setdefault((entity, hub_id), {}).setdefault(system, (ext, ref, link_id))
+            # one customer entered twice in a system: its first record there is the one
+            # written to (hub.sync.publish does the same), never whichever was linked last
+            links.update(((entity, hub_id), dict(copies)) for hub_id, copies in binder.copies(entity, ids).items())
         lines: dict[int, list[dict[str, Any]]] = {}
         order_ids = [i for e, i in records if e == "order"]
         if order_ids:
