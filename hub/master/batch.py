@@ -16,13 +16,13 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from hub.canonical import CUSTOMER_FIELDS
 from hub.master.index import MemoryIndex
 from hub.master.matching import Candidate, Matcher, MatchRecord, blocking_keys, prepare
 from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
 from hub.master.rules import MatchRules, match_rules
 
-INPUT_COLUMNS = ("source_system", "source_id", "name", "tax_id", "email", "phone", "street",
-                 "city", "postcode", "country")
+INPUT_COLUMNS = ("source_system", "source_id", *CUSTOMER_FIELDS)
 FIELDS = INPUT_COLUMNS[2:]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from hub import canonical
 from hub.audit.models import AuditEntry
 from hub.bounds import row_problems
 from hub.db import utcnow
@@ -36,8 +37,8 @@ from hub.master.store import SqlIndex, replace_keys, sources_of
 from hub.master.survivorship import survive
 from hub.sync.links import Change, classify, content_hash, get_link, record_link
 
-#: Canonical customer fields a mapping can fill.
-CUSTOMER_FIELDS = ("name", "tax_id", "email", "phone", "street", "city", "postcode", "country")
+#: Canonical customer fields a mapping can fill (hub.canonical.Customer).
+CUSTOMER_FIELDS = canonical.CUSTOMER_FIELDS
 
 
 class RejectedRecord(ValueError):

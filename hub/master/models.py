@@ -14,13 +14,15 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub.canonical import CUSTOMER_FIELDS
 from hub.db import Base, utcnow
 
 #: The entity type of customers in ``links``.
 ENTITY = "customer"
 
-#: The golden fields, in display order. Survivorship rules and provenance use these names.
-GOLDEN_FIELDS = ("name", "tax_id", "email", "phone", "street", "city", "postcode", "country")
+#: The golden fields, in display order: the canonical customer's (hub.canonical). Survivorship
+#: rules and provenance use these names.
+GOLDEN_FIELDS = CUSTOMER_FIELDS
 
 
 class GoldenCustomer(Base):
