@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import SourceRecord
-from hub.sync.models import Link, SyncRun
+from hub.sync.links import Binder
+from hub.sync.models import SyncRun
 
 #: A full read shorter than this share of the last one flags nothing missing without --force.
 MIN_FULL_READ_RATIO = 0.5
@@ -73,8 +74,7 @@ def short_full_read(
             SyncRun.status == "done",
         ).order_by(SyncRun.id.desc()).limit(1)
     ).first()
-    held = session.scalar(select(func.count()).select_from(Link).where(
-        Link.system == system, Link.entity_type == entity, Link.missing_since.is_(None))) or 0
+    held = Binder(session).count(system, entity, present=True)
     if last is not None:
         baseline, what = last[0], (f"the last full read ({last[0]} on {last[1]:%Y-%m-%d %H:%M})"
                                    if last[1] else f"the last full read ({last[0]})")

@@ -254,6 +254,16 @@ class Binder:
             out.setdefault(hub_id, {})[system] = ref or ext
         return out
 
+    def count(self, system: str, entity: str | None = None, *, present: bool = False) -> int:
+        """How many records of ``system`` the hub links (of one ``entity``; with ``present``,
+        only those its last full read still had)."""
+        query = select(func.count()).select_from(Link).where(Link.system == system)
+        if entity is not None:
+            query = query.where(Link.entity_type == entity)
+        if present:
+            query = query.where(Link.missing_since.is_(None))
+        return self.session.scalar(query) or 0
+
     def by_ids(self, link_ids: Collection[int]) -> dict[int, Link]:
         """link id → link (a customer's sources, each with its link)."""
         if not link_ids:
