@@ -52,7 +52,8 @@ def outbox_dispatch(target: list[str] = typer.Option([], "--target", help="Only 
                 report = dispatcher.deliver(name, lambda n, task=task: bar.advance(task, n))
             except (KeyError, SyncBusy) as exc:
                 fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-            console.print(f"{safe(name)}: sent {report.sent}, retrying {report.retrying}, dead {report.dead}")
+            console.print(f"{safe(name)}: sent {report.sent}, retrying {report.retrying}, dead {report.dead}"
+                          + (f", not verified {report.unverified} ({safe(report.notes[0])})" if report.unverified else ""))
             for error in dict.fromkeys(report.errors):
                 console.print(f"  [red]{safe(error)}[/red]")
             failed = failed or bool(report.dead or report.retrying)

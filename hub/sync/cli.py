@@ -37,26 +37,47 @@ def _engine():  # type: ignore[no-untyped-def]
 
 @connections_app.command("add")
 def connections_add(
-    name: str,
-    kind: str = typer.Option(..., help="Connector kind, e.g. tryton."),
+    name: Optional[str] = typer.Argument(None, help="The connection's name (the system's name in the hub)."),
+    kind: Optional[str] = typer.Option(None, help="Connector kind, e.g. tryton."),
     setting: list[str] = typer.Option([], "--setting", "-s", help="KEY=VALUE, repeatable."),
     secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE, repeatable; stored encrypted."),
     interval: Optional[int] = typer.Option(None, help="Seconds between scheduled syncs."),
+    help_kind: Optional[str] = typer.Option(
+        None, "--help-kind", metavar="KIND", help="List connector KIND's settings and secrets (type, default, "
+        "meaning) and exit."),
 ) -> None:
-    """Add a connection; secrets are encrypted with HUB_SECRET_KEY before they are stored."""
-    from hub.cli import console, fail
+    """Add a connection; its settings and secrets are checked against the connector's (a bad
+    value is refused now, not at the first sync); secrets are encrypted with HUB_SECRET_KEY."""
+    from connectors.registry import available, connector_class
+    from connectors.settings import SettingsError, describe_kind, validate_connection
+    from hub.cli import console, err, fail
     from hub.db import session_scope
     from hub.sync.connections import ConnectionConfigError, add_connection
     from hub.sync.secrets import SecretsError
 
+    if help_kind is not None:
+        if help_kind not in available():
+            fail(f"no connector of kind {help_kind!r}; installed: {', '.join(sorted(available()))}")
+        print(describe_kind(connector_class(help_kind)))
+        return
+    if name is None or kind is None:
+        fail("give NAME and --kind KIND (hub connections add --help-kind KIND lists what a kind takes)", code=2)
+    settings, secrets = _pairs(setting, "setting"), _pairs(secret, "secret")
+    if kind in available():
+        try:
+            checked = validate_connection(connector_class(kind), settings, secrets)
+        except SettingsError as exc:
+            fail("; ".join(exc.problems) + f" (hub connections add --help-kind {kind} lists its settings)")
+        for note in checked.notes:
+            err.print(f"note: {safe(note)}")
+        settings, secrets = checked.stored_settings(), checked.secret_values
     engine = _engine()
-    settings = _pairs(setting, "setting")
     with session_scope(engine.database_url) as session:
         try:
             row = add_connection(
                 session, name=name, kind=kind, settings=settings,
-                secrets=_pairs(secret, "secret"), secret_key=engine.secret_key,
-                interval_seconds=interval,
+                secrets=secrets, secret_key=engine.secret_key,
+                interval_seconds=interval, mappings_dir=engine.mappings_dir,
             )
         except (ConnectionConfigError, SecretsError) as exc:
             fail(str(exc))
@@ -64,10 +85,40 @@ def connections_add(
         console.print(f"connection {safe(repr(row.name))} ({safe(row.kind)}) added{moved}")
 
 
+@connections_app.command("update")
+def connections_update(
+    name: str,
+    setting: list[str] = typer.Option([], "--setting", "-s", help="KEY=VALUE, repeatable; replaces that setting."),
+    secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE, repeatable; stored encrypted."),
+    unset: list[str] = typer.Option([], "--unset", help="A setting or secret to remove, repeatable."),
+    interval: Optional[int] = typer.Option(None, help="Seconds between scheduled syncs (0: only on demand)."),
+) -> None:
+    """Change a connection's settings or secrets; the others stay as they are."""
+    from hub.cli import console, fail
+    from hub.db import session_scope
+    from hub.sync.connections import ConnectionConfigError, update_connection
+    from hub.sync.secrets import SecretsError
+
+    engine = _engine()
+    try:
+        with session_scope(engine.database_url) as session:
+            _row, changed = update_connection(
+                session, name, settings=_pairs(setting, "setting"), secrets=_pairs(secret, "secret"),
+                unset=unset, secret_key=engine.secret_key, interval_seconds=interval,
+                mappings_dir=engine.mappings_dir,
+            )
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    except (ConnectionConfigError, SecretsError) as exc:
+        fail(str(exc))
+    console.print(f"connection {safe(repr(name))} updated: " + (safe(", ".join(changed)) if changed else "nothing changed"))
+
+
 @connections_app.command("remove")
 def connections_remove(
     name: str,
-    force: bool = typer.Option(False, "--force", help="Also drop its open dead letters; mark its waiting deliveries dead."),
+    force: bool = typer.Option(False, "--force", help="Even with links, open dead letters or waiting deliveries: "
+                               "keep the links, drop the dead letters, mark the deliveries dead."),
 ) -> None:
     """Remove a connection: its settings, secrets and cursors go; links, documents and runs stay."""
     from hub.cli import console, fail
@@ -84,7 +135,7 @@ def connections_remove(
     console.print(
         f"connection {safe(repr(name))} removed: {gone['cursors']} cursor(s) deleted, "
         f"{gone['dead_letters_dropped']} dead letter(s) dropped, {gone['deliveries_marked_dead']} delivery(ies) "
-        f"marked dead; {gone['runs_kept']} run(s), its links and documents kept"
+        f"marked dead; {gone['runs_kept']} run(s), its links and documents kept ({gone['links_kept']} link(s))"
     )
 
 
@@ -112,31 +163,34 @@ def connections_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @connections_app.command("test")
 def connections_test(name: str) -> None:
-    """Reach and log in to the system."""
-    from connectors.errors import ConnectorError
-    from hub.cli import console, fail
-    from hub.db import session_scope
-    from hub.sync.connections import get_connection
+    """Reach and log in to the system, then read one page of each stream and map it."""
+    from hub.cli import console, err, fail
+    from hub.sync.probe import probe
     from hub.sync.secrets import SecretsError
 
-    engine = _engine()
     try:
-        with session_scope(engine.database_url) as session:
-            connector = engine.connector(get_connection(session, name))
-    except (KeyError, ConnectorError, SecretsError) as exc:
-        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-    try:
-        health = connector.check()
-    finally:
-        connector.close()
-    if not health.ok:
-        fail(f"{name}: {health.detail}")
-    from hub.sync.leases import close_circuit
-
-    with session_scope(engine.database_url) as session:
-        reopened = close_circuit(session, name)  # the system answers: syncs may run again
-    console.print(f"{safe(name)}: OK ({safe(health.detail)}, {health.latency_ms or 0:.0f} ms)"
-                  + (" - circuit breaker closed" if reopened else ""))
+        result = probe(_engine(), name)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    except SecretsError as exc:
+        fail(str(exc))
+    if result.configuration:
+        err.print(f"[red]error:[/red] {safe(result.configuration)}")
+    if result.health is not None:
+        line = (f"{safe(name)}: OK ({safe(result.health.detail)}, {result.health.latency_ms or 0:.0f} ms)"
+                if result.health.ok else f"{safe(name)}: not reachable: {safe(result.health.detail)}")
+        (console if result.health.ok else err).print(line + (" - circuit breaker closed" if result.circuit_closed else ""))
+    for s in result.streams:
+        if s.skipped:
+            console.print(f"  {safe(s.stream)}: {safe(s.skipped)}")
+        elif s.error:
+            err.print(f"  {safe(s.stream)}: [red]error:[/red] {safe(s.error)}")
+        else:
+            fit = (f"{s.unfit} would be dead letters (first: {safe(s.first_unfit or '')})" if s.unfit
+                   else "all fit the field map")
+            (err if s.unfit else console).print(f"  {safe(s.stream)}: {s.read} record(s) on the first page, {fit}")
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @connections_app.command("reset")
@@ -228,16 +282,17 @@ def dead_letters_list(
             query = query.where(Connection.name == connection)
         rows = [
             {"id": d.id, "connection": cname, "stream": d.stream, "external_id": d.external_id,
-             "error": d.error, "attempts": d.attempts}
+             "error": d.error, "attempts": d.attempts, "seen": d.seen_count,
+             "last_seen": d.last_seen_at.isoformat() if d.last_seen_at else None}
             for d, cname in session.execute(query)
         ]
     if as_json:
         print(json_text(rows))
         return
-    table = Table("id", "connection", "stream", "external id", "attempts", "error")
+    table = Table("id", "connection", "stream", "external id", "seen", "attempts", "error")
     for r in rows:
         table.add_row(str(r["id"]), safe(r["connection"]), safe(r["stream"]), safe(r["external_id"]),
-                      str(r["attempts"]), safe(r["error"]))
+                      str(r["seen"]), str(r["attempts"]), safe(r["error"]))
     console.print(table)
 
 
@@ -284,7 +339,8 @@ def publish_command(
 
     result = publish_customers(_engine(), connection)
     console.print(f"written {result.written}, unchanged {result.unchanged}, failed {result.failed}, "
-                  f"conflicts {len(result.conflicts)}, duplicates {len(result.duplicates)}")
+                  f"conflicts {len(result.conflicts)}, duplicates {len(result.duplicates)}"
+                  + (f", not verified {result.unverified} ({safe(result.notes[0])})" if result.unverified else ""))
     for error in result.errors[:20]:
         err.print(f"  [red]{safe(error)}[/red]")
     for conflict in result.conflicts[:20]:

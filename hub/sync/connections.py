@@ -1,4 +1,9 @@
-"""Configured systems: add, list, describe (never their secrets), remove, rotate the secrets key.
+"""Configured systems: add, update, list, describe (never their secrets), remove, rotate the key.
+
+A connection that reads (every kind but a write-only web hook) needs its field map
+(``mappings/connectors/<mapping>.yaml``, setting ``mapping``, default its kind): ``add`` and
+``update`` refuse it when that map is missing or wrong (``connection_map``), so the mistake is
+named where it is made and never surfaces as a traceback in ``hub sync``.
 
 A credential typed into a setting (a password in a URL, ``?api_key=…``, a setting named
 ``password``) is moved into the encrypted secrets at ``add`` (``split_credentials``) and merged
@@ -6,24 +11,31 @@ back when the connector is built; listings never show it. A connection cannot be
 the stored secrets do not open with the current key: it would be stored under a key that
 opens nothing else.
 
+``update`` sets settings and secrets (merged into the stored ones; ``unset`` takes settings
+away), with the same credential split as ``add``.
+
 Removing a connection keeps what it brought: links (its ``system`` name in them), documents,
 golden records, runs (their ``connection_id`` set to null; ``system`` keeps the name) and the
 outbox's delivered history stay, so adding it again under the same name picks them up. Its
-settings, secrets and cursors go. Open dead letters and deliveries still waiting for it would
-be lost or stuck, so removal refuses while there are any, unless forced: then the dead letters
-are dropped (counted) and the waiting deliveries marked dead (replayable once it is back).
+settings, secrets and cursors go. Its links would be orphaned (no connection to sync or write
+them until one of that name is added again), open dead letters lost and deliveries waiting for
+it stuck, so removal refuses while there are any, saying how many of each, unless forced: then
+the links stay as they are, the dead letters are dropped and the waiting deliveries marked dead
+(replayable once it is back), all counted.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from connectors.registry import available
+from connectors.registry import available, connector_class
 from hub.outbox.models import OutboxDelivery
-from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
+from hub.sync.mapping import ConnectorMap, load_connector_map
+from hub.sync.models import Connection, DeadLetter, Link, SyncCursor, SyncRun
 from hub.sync.secrets import SecretsError, decrypt, encrypt, rotate, split_credentials
 
 #: Deliveries that still wait for their target (``dead`` ones are kept and replayable).
@@ -52,7 +64,9 @@ def add_connection(
     secrets: dict[str, str],
     secret_key: str,
     interval_seconds: int | None = None,
+    mappings_dir: Path | None = None,
 ) -> Connection:
+    """A new connection; with ``mappings_dir`` (the CLI, the API) its field map is checked too."""
     if kind not in available():
         raise ConnectionConfigError(
             f"unknown connector kind {kind!r}; installed: {', '.join(sorted(available()))}"
@@ -60,6 +74,8 @@ def add_connection(
     if session.scalar(select(Connection).where(Connection.name == name)) is not None:
         raise ConnectionConfigError(f"a connection named {name!r} exists already")
     check_key(session, secret_key)
+    if mappings_dir is not None:
+        check_field_map(mappings_dir, name, kind, settings)
     clean, moved = split_credentials(settings)
     secrets = {**secrets, **moved}
     connection = Connection(
@@ -69,6 +85,51 @@ def add_connection(
     session.add(connection)
     session.flush()
     return connection
+
+
+def update_connection(
+    session: Session,
+    name: str,
+    *,
+    settings: dict[str, Any],
+    secrets: dict[str, str],
+    secret_key: str,
+    unset: list[str] | None = None,
+    interval_seconds: int | None = None,
+    mappings_dir: Path | None = None,
+) -> tuple[Connection, list[str]]:
+    """Set settings and secrets of connection ``name`` (merged into the stored ones; ``unset``
+    removes settings or secrets); the connection and the keys that changed. Credentials typed
+    into a setting move into the secrets as at ``add``; the field map is checked again."""
+    connection = get_connection(session, name)
+    check_key(session, secret_key)
+    stored, stored_secrets = dict(connection.settings), decrypt(connection.secrets_encrypted, secret_key, name)
+    unknown = [k for k in unset or [] if k not in stored and k not in stored_secrets]
+    if unknown:
+        raise ConnectionConfigError(f"connection {name!r} has no setting or secret {', '.join(map(repr, unknown))} "
+                                    f"to unset (settings: {', '.join(sorted(stored)) or 'none'})")
+    merged = {k: v for k, v in {**stored, **settings}.items() if k not in (unset or [])}
+    if mappings_dir is not None:
+        check_field_map(mappings_dir, name, connection.kind, merged)
+    clean, moved = split_credentials(merged)
+    new_secrets = {k: v for k, v in {**stored_secrets, **secrets, **moved}.items() if k not in (unset or [])}
+    changed = sorted({k for k in {**stored, **clean} if stored.get(k) != clean.get(k)}
+                     | {k for k in {**stored_secrets, **new_secrets} if stored_secrets.get(k) != new_secrets.get(k)})
+    connection.settings = clean
+    connection.secrets_encrypted = encrypt(new_secrets, secret_key) if new_secrets else None
+    if interval_seconds is not None:
+        changed += [] if connection.interval_seconds == interval_seconds else ["interval_seconds"]
+        connection.interval_seconds = interval_seconds or None  # 0: only on demand
+    session.flush()
+    return connection, changed
+
+
+def check_field_map(mappings_dir: Path, name: str, kind: str, settings: dict[str, Any]) -> ConnectorMap | None:
+    """The field map a connection of ``kind`` with ``settings`` reads with, or None for a kind
+    that reads nothing (a web hook); ``ConnectionConfigError`` naming the file and the setting."""
+    if not getattr(connector_class(kind), "reads", True):
+        return None
+    return connection_map(mappings_dir, name, kind, settings)
 
 
 def describe(session: Session, connection: Connection) -> dict[str, Any]:
@@ -114,10 +175,13 @@ def remove_connection(session: Session, name: str, force: bool = False) -> dict[
         DeadLetter.connection_id == connection.id, DeadLetter.status == "open")) or 0
     waiting = session.scalar(select(func.count()).select_from(OutboxDelivery).where(
         OutboxDelivery.target == name, OutboxDelivery.status.in_(WAITING))) or 0
-    if (letters or waiting) and not force:
+    links = session.scalar(select(func.count()).select_from(Link).where(Link.system == name)) or 0
+    if (letters or waiting or links) and not force:
         raise ConnectionConfigError(
-            f"connection {name!r} has {letters} open dead letter(s) and {waiting} delivery(ies) waiting for it: "
-            "replay them first, or remove with --force to drop the dead letters and mark the deliveries dead"
+            f"connection {name!r} is still in use; removing it would orphan {links} link(s) of hub records to "
+            f"its records (kept, but nothing syncs or writes them until a connection named {name!r} is added "
+            f"again), drop {letters} open dead letter(s) and leave {waiting} delivery(ies) waiting for it "
+            "(marked dead). Replay the dead letters and deliveries first, or remove it with --force"
         )
     cursors = _count(session.execute(delete(SyncCursor).where(SyncCursor.connection_id == connection.id)))
     dropped = _count(session.execute(delete(DeadLetter).where(DeadLetter.connection_id == connection.id)))
@@ -127,7 +191,8 @@ def remove_connection(session: Session, name: str, force: bool = False) -> dict[
                                   .values(connection_id=None)))
     session.delete(connection)
     session.flush()
-    return {"cursors": cursors, "dead_letters_dropped": dropped, "deliveries_marked_dead": waiting, "runs_kept": runs}
+    return {"cursors": cursors, "dead_letters_dropped": dropped, "deliveries_marked_dead": waiting, "runs_kept": runs,
+            "links_kept": links}
 
 
 def _count(result: Any) -> int:
@@ -147,3 +212,22 @@ def rotate_key(session: Session, old_key: str, new_key: str) -> int:
                                    "stored with; nothing was re-encrypted") from None
             count += 1
     return count
+
+
+def connection_map(mappings_dir: Path, name: str, kind: str, settings: dict[str, Any]) -> ConnectorMap:
+    """The connection's field map (setting ``mapping``, default its kind), or a
+    ``ConnectionConfigError`` saying which file is missing or wrong and how to name another:
+    a sync must never die on it with a traceback."""
+    mapping = str(settings.get("mapping", kind))
+    if not (mappings_dir / "connectors" / f"{mapping}.yaml").is_file():
+        known = sorted(p.stem for p in (mappings_dir / "connectors").glob("*.yaml"))
+        how = "" if "mapping" in settings else " (no setting 'mapping', so the connector's kind was tried)"
+        raise ConnectionConfigError(
+            f"connection {name!r}: our configuration is wrong: no field map {mapping!r}{how}: "
+            f"{mappings_dir / 'connectors' / (mapping + '.yaml')} does not exist; set one with "
+            f"hub connections update {name} -s mapping=NAME (field maps: {', '.join(known) or 'none'})"
+        )
+    try:
+        return load_connector_map(mappings_dir, mapping)
+    except ValueError as exc:  # a ConfigError names file, line and field
+        raise ConnectionConfigError(f"connection {name!r}: our field map {mapping!r} is wrong: {exc}") from None

@@ -45,10 +45,10 @@ from hub.observability import logs, metrics
 from hub.outbox.routes import load_routes
 from hub.receivables.scan import refresh as refresh_receivables
 from hub.sync.checks import MIN_FULL_READ_RATIO, Seen, short_full_read
-from hub.sync.connections import ConnectionConfigError, get_connection
+from hub.sync.connections import connection_map, get_connection
 from hub.sync.leases import check_circuit, count_outcome, release_lease, renew_lease, take_lease
 from hub.sync.links import Change, get_link, mark_missing
-from hub.sync.mapping import ConnectorMap, MappingError, load_connector_map
+from hub.sync.mapping import ConnectorMap, MappingError
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
 from hub.sync.quarantine import dead_letter
 from hub.sync.runs import mark_interrupted
@@ -435,22 +435,3 @@ def _dead_letter(
     log.warning("dead letter %s: %s", record.external_id, error)
     dead_letter(session, connection_id=connection_id, stream=stream, external_id=record.external_id,
                 payload={"data": jsonable(dict(record.data)), "cursor": record.cursor}, error=error, run_id=run_id)
-
-
-def connection_map(mappings_dir: Path, name: str, kind: str, settings: dict[str, Any]) -> ConnectorMap:
-    """The connection's field map (setting ``mapping``, default its kind), or a
-    ``ConnectionConfigError`` saying which file is missing or wrong and how to name another:
-    a sync must never die on it with a traceback."""
-    mapping = str(settings.get("mapping", kind))
-    if not (mappings_dir / "connectors" / f"{mapping}.yaml").is_file():
-        known = sorted(p.stem for p in (mappings_dir / "connectors").glob("*.yaml"))
-        how = "" if "mapping" in settings else " (no setting 'mapping', so the connector's kind was tried)"
-        raise ConnectionConfigError(
-            f"connection {name!r}: our configuration is wrong: no field map {mapping!r}{how}: "
-            f"{mappings_dir / 'connectors' / (mapping + '.yaml')} does not exist; set one with "
-            f"hub connections update {name} -s mapping=NAME (field maps: {', '.join(known) or 'none'})"
-        )
-    try:
-        return load_connector_map(mappings_dir, mapping)
-    except ValueError as exc:  # a ConfigError names file, line and field
-        raise ConnectionConfigError(f"connection {name!r}: our field map {mapping!r} is wrong: {exc}") from None

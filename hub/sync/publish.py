@@ -16,6 +16,9 @@ With care, because a golden value is a decision and the system's own edit may be
   customer's orders too) is written; the others are reported as duplicates to merge in that system, so three
   legal names are not overwritten with one spelling.
 * A write the system reports as changing nothing is counted as unchanged, not written.
+* A write is read back where the connector can (``hub.outbox.verify``): one that did not take
+  effect is failed, naming each field sent and read back; where it cannot be read back, the
+  result says so (``unverified``), never a silent ok.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from connectors.errors import ConnectorError
 from hub.db import as_utc, session_scope
 from hub.master.models import CustomerSource, GoldenCustomer
 from hub.master.normalise import normalise_customer
-from hub.sync.connections import get_connection
-from hub.sync.engine import SyncEngine
+from hub.outbox.verify import VERIFIED, verify_write
+from hub.sync.connections import ConnectionConfigError, get_connection
+from hub.sync.engine import SyncEngine, connection_map
+from hub.sync.mapping import ConnectorMap
 
 DEFAULT_FIELDS = ("name", "email", "phone")
 
@@ -46,6 +51,9 @@ class PublishResult:
     conflicts: list[str] = field(default_factory=list)
     #: golden id -> the system's other record ids of that customer (duplicates to merge there)
     duplicates: dict[int, list[str]] = field(default_factory=dict)
+    #: written, but not read back to check; ``notes`` says why
+    unverified: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def _differs(field_name: str, golden: str | None, source: CustomerSource) -> bool:
@@ -79,6 +87,11 @@ def publish_customers(engine: SyncEngine, name: str) -> PublishResult:
         connection = get_connection(session, name)
         fields = tuple(connection.settings.get("publish_fields", DEFAULT_FIELDS))
         connector = engine.connector(connection)
+        try:
+            field_map: ConnectorMap | str = connection_map(
+                engine.mappings_dir, connection.name, connection.kind, connection.settings)
+        except ConnectionConfigError as exc:
+            field_map = f"no field map to read it back with ({exc})"
         pairs = session.execute(
             select(CustomerSource, GoldenCustomer)
             .join(GoldenCustomer, GoldenCustomer.id == CustomerSource.golden_id)
@@ -116,10 +129,18 @@ def publish_customers(engine: SyncEngine, name: str) -> PublishResult:
                     result.failed += 1
                     result.errors.append(f"{name} {source.external_id}: {exc}")
                     continue
-                if getattr(written, "changed", True):
-                    result.written += 1
-                else:
+                if not getattr(written, "changed", True):
                     result.unchanged += 1
+                    continue
+                verdict = verify_write(connector, field_map, "customers", changes, written.external_id)
+                if not verdict.taken:
+                    result.failed += 1
+                    result.errors.append(f"{name} {source.external_id}: {verdict.note}")
+                    continue
+                result.written += 1
+                if verdict.note != VERIFIED:
+                    result.unverified += 1
+                    result.notes.append(verdict.note)
         finally:
             connector.close()
     return result

@@ -19,10 +19,12 @@ from hub.sync.connections import (
     get_connection,
     remove_connection,
     secrets_of,
+    update_connection,
 )
 from hub.sync.engine import SyncEngine
 from hub.sync.leases import close_circuit
 from hub.sync.models import Connection, DeadLetter
+from hub.sync.probe import probe
 from hub.sync.secrets import key_of
 
 router = APIRouter(prefix="/api/v1", tags=["connections and syncs"])
@@ -36,9 +38,18 @@ class NewConnection(Input):
     interval_seconds: int | None = Field(default=None, ge=10, le=MAX_ID)
 
 
+class ConnectionChange(Input):
+    settings: dict[str, Any] = Field(default={}, description="Settings to set; the others stay.")
+    secrets: dict[str, str] = Field(default={}, description="Secrets to set; stored encrypted, never returned.")
+    unset: list[text(80)] = Field(default=[], max_length=100, description="Settings or secrets to remove.")  # type: ignore[valid-type]
+    interval_seconds: int | None = Field(default=None, ge=0, le=MAX_ID, description="0: only on demand.")
+
+
 class SyncRequest(Input):
     streams: list[text(80)] | None = Field(None, max_length=100, description="Default: all of the connection's streams.")  # type: ignore[valid-type]
     full: bool = False
+    force: bool = Field(False, description="With full: flag vanished records even when the read is much shorter "
+                                          "than the last full read.")
 
 
 class ReplayRequest(Input):
@@ -52,6 +63,9 @@ class DeadLetterOut(BaseModel):
     external_id: str | None
     error: str
     attempts: int
+    #: runs that found the record bad (one open letter per record), the last one when
+    seen_count: int
+    last_seen_at: datetime | None
     status: str
     payload: dict[str, Any]
     created_at: datetime
@@ -80,11 +94,28 @@ def create_connection(
     try:
         row = add_connection(
             session, name=body.name, kind=body.kind, settings=body.settings, secrets=body.secrets,
-            secret_key=key_of(settings), interval_seconds=body.interval_seconds,
+            secret_key=key_of(settings), interval_seconds=body.interval_seconds, mappings_dir=settings.mappings_dir,
         )
     except ConnectionConfigError as exc:
         raise HTTPException(422, str(exc)) from None
     return describe(session, row)
+
+
+@router.patch("/connections/{name}")
+def change_connection(
+    name: str, body: ConnectionChange, session: SessionDep, settings: SettingsDep, _token: ItRole
+) -> dict[str, Any]:
+    """Set settings or secrets of a connection (the others stay); its field map is checked again."""
+    try:
+        row, changed = update_connection(
+            session, name, settings=body.settings, secrets=body.secrets, unset=list(body.unset),
+            secret_key=key_of(settings), interval_seconds=body.interval_seconds, mappings_dir=settings.mappings_dir,
+        )
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    except ConnectionConfigError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {**describe(session, row), "changed": changed}
 
 
 @router.delete("/connections/{name}")
@@ -101,18 +132,13 @@ def delete_connection(name: str, session: SessionDep, _token: ItRole, force: boo
 
 @router.post("/connections/{name}/test")
 def test_connection(name: str, session: SessionDep, settings: SettingsDep, _token: ItRole) -> dict[str, Any]:
-    engine = _engine(settings)
+    """The connector's check, then one page of each stream read and mapped (``hub.sync.probe``);
+    a successful test closes the circuit breaker."""
     try:
-        connector = engine.connector(get_connection(session, name))
+        secrets_of(session, name, key_of(settings))
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
-    try:
-        health = connector.check()
-    finally:
-        connector.close()
-    if health.ok:
-        close_circuit(session, name)  # the system answers again: syncs need not wait
-    return {"ok": health.ok, "detail": health.detail, "latency_ms": health.latency_ms}
+    return probe(_engine(settings), name).as_dict()
 
 
 @router.post("/connections/{name}/reset")
@@ -138,7 +164,9 @@ def sync_connection(
         raise HTTPException(404, str(exc.args[0])) from None
     if body.streams:
         _check_streams(session, settings, name, body.streams)
-    result = sync_task.delay(name, body.streams, body.full)
+    if body.force and not body.full:
+        raise HTTPException(422, "force only applies to a full read (full: true)")
+    result = sync_task.delay(name, body.streams, body.full, body.force)
     return {"task_id": result.id, "queued": True}
 
 
