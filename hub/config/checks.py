@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from hub.config.checked import Problem, load_checked
 from hub.config.loader import ConfigError, line_of, read_yaml
 
@@ -34,13 +36,14 @@ def check_all(mappings_dir: Path, connections: Connections | None = None) -> lis
     from hub.sync.imports import ImportMapping
     from hub.sync.mapping import ConnectorMap
 
-    targets: list[tuple[Path, type]] = [
+    targets: list[tuple[Path, type[BaseModel]]] = [
         (mappings_dir / "matching.yaml", MatchRules),
         (mappings_dir / "survivorship.yaml", SurvivorshipRules),
     ]
     targets += [(p, ImportMapping) for p in sorted((mappings_dir / "imports" / "customers").glob("*.yaml"))]
     targets += [(p, ConnectorMap) for p in sorted((mappings_dir / "connectors").glob("*.yaml"))]
-    for folder, model in (("soap", SoapService), ("sql", SqlTables), ("files", FileLayout)):
+    own: tuple[tuple[str, type[BaseModel]], ...] = (("soap", SoapService), ("sql", SqlTables), ("files", FileLayout))
+    for folder, model in own:
         targets += [(p, model) for p in sorted((mappings_dir / folder).glob("*.yaml"))]
     problems: list[str] = []
     for path, model in targets:

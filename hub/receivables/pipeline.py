@@ -115,9 +115,9 @@ class AppliesTo(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
 
-    order_status: list[OrderStatus] = Field(
-        default_factory=lambda: [OrderStatus.confirmed.value, OrderStatus.processing.value, OrderStatus.done.value],
-        min_length=1)
+    order_status: list[OrderStatus] = Field(  # validated, so the default is plain text too
+        default_factory=lambda: [OrderStatus.confirmed, OrderStatus.processing, OrderStatus.done],
+        min_length=1, validate_default=True)
     reference_prefix: list[str] = Field(default_factory=list)
 
     def condition(self) -> Any:
