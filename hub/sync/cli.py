@@ -189,6 +189,9 @@ def connections_test(name: str) -> None:
             fit = (f"{s.unfit} would be dead letters (first: {safe(s.first_unfit or '')})" if s.unfit
                    else "all fit the field map")
             (err if s.unfit else console).print(f"  {safe(s.stream)}: {s.read} record(s) on the first page, {fit}")
+            if s.empty_fields:
+                console.print(f"    found nothing in any of them: {safe(', '.join(s.empty_fields))} "
+                              "(a wrong path, or fields this system leaves empty)")
     if not result.ok:
         raise typer.Exit(1)
 

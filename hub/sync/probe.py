@@ -37,6 +37,9 @@ class StreamProbe:
     error: str | None = None
     #: why no page was read (a write-only connection, reading would move files …)
     skipped: str | None = None
+    #: fields of the field map whose path found nothing in any record of the page (a typo in
+    #: a path, or a field this system leaves empty): a finding to look at, not a failure
+    empty_fields: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,7 +65,8 @@ class Probe:
             "ok": self.ok, "detail": self.health.detail if self.health else self.configuration,
             "latency_ms": self.health.latency_ms if self.health else None, "configuration": self.configuration,
             "streams": [{"stream": s.stream, "read": s.read, "unfit": s.unfit, "first_unfit": s.first_unfit,
-                         "error": s.error, "skipped": s.skipped} for s in self.streams],
+                         "error": s.error, "skipped": s.skipped, "empty_fields": s.empty_fields}
+                        for s in self.streams],
         }
 
 
@@ -135,14 +139,25 @@ def _sample(connector: Connector, field_map: ConnectorMap | None, stream: str) -
         if close:
             close()
     out.read = len(page)
+    found: dict[str, bool] = {}
     for record in page:
         problem = record.error
         if problem is None and field_map is not None:
             try:
-                field_map.apply(stream, record.data)
+                mapped = field_map.apply(stream, record.data)
             except RECORD_ERRORS as exc:
                 problem = f"our field map: {exc}"
+            else:
+                for name, value in mapped.items():
+                    found[name] = found.get(name, False) or value not in (None, "", [])
         if problem:
             out.unfit += 1
             out.first_unfit = out.first_unfit or f"{record.external_id}: {problem}"
+    if field_map is not None and stream in field_map.streams:
+        paths = field_map.streams[stream].fields
+        out.empty_fields = [f"{n} ({_path(paths[n])!r})" for n, seen in found.items() if not seen and n in paths]
     return out
+
+
+def _path(spec: object) -> str:
+    return spec if isinstance(spec, str) else str(getattr(spec, "path", spec))

@@ -103,6 +103,8 @@ def test_connections_test_reads_a_page_of_each_stream_and_says_what_does_not_fit
     assert tested.exit_code == 1  # a record the field map cannot take is a finding
     assert "crm: OK (in memory" in tested.stdout
     assert "customers: 2 record(s) on the first page, all fit the field map" in tested.stdout
+    # a path that finds nothing in a non-empty page is named (the memory system has no phones)
+    assert "found nothing in any of them: phone ('phone')" in tested.stdout
     said = " ".join(tested.stderr.split())
     assert "orders: 1 record(s) on the first page, 1 would be dead letters (first: O1: our field map: orders: " \
            "ordered_on: 'yesterday'" in said
