@@ -53,7 +53,7 @@ from hub.outbox.outcome import DeliveryReport, NotYet, Outcome, Skipped, Unexpec
 from hub.outbox.routes import Routes, Target, load_routes
 from hub.outbox.verify import VERIFIED, Verdict, verify_write
 from hub.sync.connections import ConnectionConfigError, get_connection
-from hub.sync.engine import SyncEngine, connection_map
+from hub.sync.engine import SyncEngine
 from hub.sync.leases import release_lease, renew_lease, take_lease
 from hub.sync.links import Binder, NewLink
 from hub.sync.mapping import ConnectorMap
@@ -132,8 +132,7 @@ class Dispatcher:
             take_lease(session, connection.id, lease, owner)
             connector = self.engine.connector(connection)
         try:
-            self._field_map: ConnectorMap | str = connection_map(
-                self.engine.mappings_dir, connection.name, connection.kind, connection.settings)
+            self._field_map: ConnectorMap | str = self.engine.connections.field_map(connection)
         except ConnectionConfigError as exc:
             self._field_map = f"no field map to read it back with ({exc})"
         bound = logs.bind(connection=target, stream=f"{LEASE_STREAM}/{lane}", run_id=owner)  # the lease owner

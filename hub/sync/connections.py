@@ -26,17 +26,28 @@ the links stay as they are, the dead letters are dropped and the waiting deliver
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from connectors.base import Connector
 from connectors.registry import available, connector_class
 from hub.outbox.models import OutboxDelivery
+from hub.sync.links import Binder
 from hub.sync.mapping import ConnectorMap, load_connector_map
-from hub.sync.models import Connection, DeadLetter, Link, SyncCursor, SyncRun
-from hub.sync.secrets import SecretsError, decrypt, encrypt, rotate, split_credentials
+from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
+from hub.sync.secrets import (
+    SecretsError,
+    decrypt,
+    encrypt,
+    merge_credentials,
+    rotate,
+    split_credentials,
+)
 
 #: Deliveries that still wait for their target (``dead`` ones are kept and replayable).
 WAITING = ("pending",)
@@ -175,7 +186,7 @@ def remove_connection(session: Session, name: str, force: bool = False) -> dict[
         DeadLetter.connection_id == connection.id, DeadLetter.status == "open")) or 0
     waiting = session.scalar(select(func.count()).select_from(OutboxDelivery).where(
         OutboxDelivery.target == name, OutboxDelivery.status.in_(WAITING))) or 0
-    links = session.scalar(select(func.count()).select_from(Link).where(Link.system == name)) or 0
+    links = Binder(session).count(name)
     if (letters or waiting or links) and not force:
         raise ConnectionConfigError(
             f"connection {name!r} is still in use; removing it would orphan {links} link(s) of hub records to "
@@ -228,6 +239,72 @@ def connection_map(mappings_dir: Path, name: str, kind: str, settings: dict[str,
             f"hub connections update {name} -s mapping=NAME (field maps: {', '.join(known) or 'none'})"
         )
     try:
-        return load_connector_map(mappings_dir, mapping)
+        return _cached_map(mappings_dir, mapping)
     except ValueError as exc:  # a ConfigError names file, line and field
         raise ConnectionConfigError(f"connection {name!r}: our field map {mapping!r} is wrong: {exc}") from None
+
+
+#: (mappings folder, map name) → ((mtime, size) of its file, the map): a map is parsed and
+#: checked once per change of its file, not at each sync, delivery and replayed letter.
+_MAPS: dict[tuple[Path, str], tuple[tuple[int, int], ConnectorMap]] = {}
+
+
+def _cached_map(mappings_dir: Path, name: str) -> ConnectorMap:
+    """The field map, parsed again only when its file changed: a map edited for a replay
+    ("today's mapping") is the one the replay uses, in a server running for weeks too."""
+    path = mappings_dir / "connectors" / f"{name}.yaml"
+    info = path.stat()
+    stamp = (info.st_mtime_ns, info.st_size)
+    cached = _MAPS.get((mappings_dir, name))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    field_map = load_connector_map(mappings_dir, name)
+    _MAPS[(mappings_dir, name)] = (stamp, field_map)
+    return field_map
+
+
+class ConnectionService:
+    """The one way to a configured system, for the sync engine, the dispatcher, the publisher,
+    the API and the CLI alike (``hub.services`` builds it): the connection by name, its
+    secrets opened with the hub's key, its connector — ``with service.open(session, name) as
+    connector:`` closes it whatever happens — and its field map, cached until its file changes.
+    """
+
+    def __init__(self, mappings_dir: Path, secret_key: str):
+        self.mappings_dir = mappings_dir
+        self.secret_key = secret_key
+
+    def get(self, session: Session, name: str) -> Connection:
+        """The connection called ``name``; KeyError naming the command that lists them."""
+        return get_connection(session, name)
+
+    def secrets(self, connection: Connection) -> dict[str, str]:
+        """The connection's secrets; ``SecretsError`` naming it when the key does not open them."""
+        return decrypt(connection.secrets_encrypted, self.secret_key, connection.name)
+
+    def connector(self, connection: Connection) -> Connector:
+        """A new connector for the connection; the caller closes it (or use ``open``)."""
+        cls = connector_class(connection.kind)
+        # credentials taken out of the settings at ``add`` go back in here, never into the row
+        stored, secrets = merge_credentials(connection.settings, self.secrets(connection))
+        return cls({"mappings_dir": str(self.mappings_dir), **stored}, secrets)
+
+    @contextmanager
+    def open(self, session: Session, name: str) -> Iterator[Connector]:
+        """The connector of connection ``name``, closed when the block ends."""
+        with self.opened(get_connection(session, name)) as connector:
+            yield connector
+
+    @contextmanager
+    def opened(self, connection: Connection) -> Iterator[Connector]:
+        """The connector of a connection already read, closed when the block ends."""
+        connector = self.connector(connection)
+        try:
+            yield connector
+        finally:
+            connector.close()
+
+    def field_map(self, connection: Connection) -> ConnectorMap:
+        """The connection's field map (``connection_map``: a missing or wrong one is a
+        ``ConnectionConfigError`` naming file and setting), cached until its file changes."""
+        return connection_map(self.mappings_dir, connection.name, connection.kind, connection.settings)

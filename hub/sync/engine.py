@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Connector, SourceRecord, Stream
 from connectors.errors import ConnectorError, RecordError
-from connectors.registry import connector_class
 from hub.db import as_utc, session_scope, utcnow
 from hub.documents.ingest import DocumentStore
 from hub.jsonable import jsonable
@@ -45,14 +44,13 @@ from hub.observability import logs, metrics
 from hub.outbox.routes import load_routes
 from hub.receivables.scan import refresh as refresh_receivables
 from hub.sync.checks import MIN_FULL_READ_RATIO, Seen, short_full_read
-from hub.sync.connections import connection_map, get_connection
+from hub.sync.connections import ConnectionService, get_connection
 from hub.sync.leases import check_circuit, count_outcome, release_lease, renew_lease, take_lease
 from hub.sync.links import Change, get_link, mark_missing
 from hub.sync.mapping import ConnectorMap, MappingError
 from hub.sync.models import Connection, DeadLetter, SyncCursor, SyncRun
 from hub.sync.quarantine import dead_letter
 from hub.sync.runs import mark_interrupted
-from hub.sync.secrets import decrypt, merge_credentials
 
 #: Errors that belong to one record: it becomes a dead letter, the run goes on.
 RECORD_ERRORS = (MappingError, RejectedRecord, RecordError)
@@ -143,18 +141,15 @@ class SyncEngine:
         self.database_url = database_url
         self.mappings_dir = mappings_dir
         self.secret_key = secret_key
+        #: connectors and field maps come from the connection service, as everywhere
+        self.connections = ConnectionService(mappings_dir, secret_key)
 
     # --- connections -----------------------------------------------------------------------
     def connector(self, connection: Connection) -> Connector:
-        cls = connector_class(connection.kind)
-        # credentials taken out of the settings at ``add`` go back in here, never into the row
-        stored, secrets = merge_credentials(
-            connection.settings, decrypt(connection.secrets_encrypted, self.secret_key, connection.name)
-        )
-        return cls({"mappings_dir": str(self.mappings_dir), **stored}, secrets)
+        return self.connections.connector(connection)
 
     def _mapping(self, connection: Connection) -> ConnectorMap:
-        return connection_map(self.mappings_dir, connection.name, connection.kind, connection.settings)
+        return self.connections.field_map(connection)
 
     # --- runs ------------------------------------------------------------------------------
     def sync(

@@ -35,7 +35,7 @@ from hub.master.models import CustomerSource, GoldenCustomer
 from hub.master.normalise import normalise_customer
 from hub.outbox.verify import VERIFIED, verify_write
 from hub.sync.connections import ConnectionConfigError, get_connection
-from hub.sync.engine import SyncEngine, connection_map
+from hub.sync.engine import SyncEngine
 from hub.sync.mapping import ConnectorMap
 
 DEFAULT_FIELDS = ("name", "email", "phone")
@@ -88,8 +88,7 @@ def publish_customers(engine: SyncEngine, name: str) -> PublishResult:
         fields = tuple(connection.settings.get("publish_fields", DEFAULT_FIELDS))
         connector = engine.connector(connection)
         try:
-            field_map: ConnectorMap | str = connection_map(
-                engine.mappings_dir, connection.name, connection.kind, connection.settings)
+            field_map: ConnectorMap | str = engine.connections.field_map(connection)
         except ConnectionConfigError as exc:
             field_map = f"no field map to read it back with ({exc})"
         pairs = session.execute(

@@ -19,7 +19,6 @@ from connectors.tryton import TrytonConnector
 from hub.db import session_scope
 from hub.documents.models import Invoice, Order, Shipment
 from hub.documents.status import order_status
-from hub.sync import engine as engine_module
 from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
 from hub.sync.models import DeadLetter, Link
@@ -128,7 +127,7 @@ def test_a_stored_copy_older_than_what_went_in_since_is_superseded_not_applied(
     erp.sync("erp", ["shipments"])  # the shipment, done now, goes in with this sync
     shipped_on = _tryton_shipment(server, shipment_id)["effective_date"]
     assert _hub_shipment(database_url, shipment_id).shipped_on == shipped_on
-    monkeypatch.setattr(engine_module, "connector_class", lambda kind: _CannotReadOne)
+    monkeypatch.setattr("hub.sync.connections.connector_class", lambda kind: _CannotReadOne)  # the one factory
 
     outcome = erp.replay()
 
