@@ -7,6 +7,11 @@ passes the external id it already links, if any), and says whether the system is
 Mapping to canonical fields, links, retries of whole runs, dead letters and cursors are the
 sync engine's (``hub.sync.engine``), so a connector stays small.
 
+Each connector declares its ``Settings`` and ``Secrets`` (pydantic models, ``connectors.settings``):
+they are checked when a connection is added and parsed when the connector is built
+(``self.options``, ``self.credentials``); ``self.settings`` / ``self.secrets`` keep the plain
+mappings as stored (the hub's own keys, such as ``lanes``, are read from there).
+
 Third parties register a connector class under the entry point group ``concord.connectors``
 (``[project.entry-points."concord.connectors"] mysystem = "pkg.module:MyConnector"``).
 """
@@ -14,10 +19,22 @@ Third parties register a connector class under the entry point group ``concord.c
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+
+from connectors.settings import (
+    ConnectorSecrets,
+    ConnectorSettings,
+    OpenSecrets,
+    OpenSettings,
+    parse,
+)
+
+#: The repository's own ``mappings/``: where a connector's YAML is found when nothing says where.
+BUNDLED_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +85,14 @@ class Health:
 def config_file(settings: Mapping[str, Any], folder: str, name: str) -> Path:
     """A connector's own YAML (a SOAP service, SQL tables, a file layout): a path ending in
     ``.yaml``, or a name under ``<mappings_dir>/<folder>/`` — the engine passes its mappings
-    folder in ``settings["mappings_dir"]``; outside a sync, the hub's ``HUB_MAPPINGS_DIR``."""
+    folder in ``settings["mappings_dir"]``; outside a sync, ``HUB_MAPPINGS_DIR``, else
+    ``./mappings`` when there is one, else the bundled folder (the hub's own default, read here
+    without importing the hub)."""
     if name.endswith((".yaml", ".yml")):
         return Path(name)
-    root = settings.get("mappings_dir")
+    root = settings.get("mappings_dir") or os.environ.get("HUB_MAPPINGS_DIR")
     if not root:
-        from hub.settings import get_settings
-
-        root = get_settings().mappings_dir
+        root = Path("mappings").resolve() if Path("mappings").is_dir() else BUNDLED_MAPPINGS
     return Path(root) / folder / f"{name}.yaml"
 
 
@@ -84,10 +101,19 @@ class Connector(abc.ABC):
     #: A class attribute for a fixed protocol (Tryton); a connector configured by YAML (SOAP,
     #: SQL) sets it per instance in ``__init__`` from its settings.
     streams: tuple[Stream, ...]
+    #: What a connection of this kind takes (checked at ``hub connections add``); a connector
+    #: that declares none takes any setting as given.
+    Settings: ClassVar[type[ConnectorSettings]] = OpenSettings
+    Secrets: ClassVar[type[ConnectorSecrets]] = OpenSecrets
 
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         self.settings = settings
         self.secrets = secrets
+        kind = getattr(self, "kind", type(self).__name__)
+        # a stale name of a stored connection is left out; a bad value is a SettingsError
+        self.options: ConnectorSettings = parse(self.Settings, settings, kind=kind, known_only=True)
+        self.credentials: ConnectorSecrets = parse(self.Secrets, secrets, kind=kind, what="secret",
+                                                   known_only=True)
 
     @abc.abstractmethod
     def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:

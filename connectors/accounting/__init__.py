@@ -12,9 +12,10 @@ lost earlier attempt may have made (contacts by ``Name``, invoices by ``InvoiceN
 ``Reference``, payments by ``Reference`` on the same invoice) and that look-up and the create
 are retried together, never the create alone.
 
-Settings: ``url`` (API host; ``/api.xro/2.0/`` is appended), ``token_url`` (default
-``{url}/connect/token``; Xero's is ``https://identity.xero.com/connect/token``), ``tenant_id``
-(sent as ``Xero-tenant-id``), ``page_size`` (100), ``timeout`` (30 s), ``retry_attempts`` (4),
+Settings (``connectors.accounting.settings``): ``base_url`` (was ``url``; API host,
+``/api.xro/2.0/`` is appended), ``token_url`` (default ``{base_url}/connect/token``; Xero's is
+``https://identity.xero.com/connect/token``), ``tenant_id`` (sent as ``Xero-tenant-id``),
+``page_size`` (100), ``timeout`` (30 s), ``retries`` (3; was ``retry_attempts``, 4 tries),
 ``sales_account`` ("200", for invoice lines), ``bank_account`` ("090", for payments), ``scope``.
 Secrets: ``client_id`` and ``client_secret`` (OAuth2 client credentials), or ``access_token``.
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 from connectors.accounting import records
 from connectors.accounting.client import XeroClient
+from connectors.accounting.settings import AccountingSecrets, AccountingSettings
 from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult
 from connectors.errors import ConnectorError, RecordError
 
@@ -64,24 +66,20 @@ class AccountingConnector(Connector):
         Stream("payments", "payment", writable=True),
     )
 
+    Settings = AccountingSettings
+    Secrets = AccountingSecrets
+    options: AccountingSettings
+    credentials: AccountingSecrets
+
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)
-        if not settings.get("url"):
-            raise ConnectorError("accounting connection needs the setting 'url'")
-        if not (secrets.get("client_id") and secrets.get("client_secret")) and not secrets.get("access_token"):
-            raise ConnectorError("accounting connection needs the secrets client_id and client_secret "
-                                 "(or access_token)")
-        self.page_size = int(settings.get("page_size", 100))
-        if not 1 <= self.page_size <= 1000:
-            raise ConnectorError(f"accounting: page_size must be 1-1000, not {self.page_size}")
-        self.sales_account = str(settings.get("sales_account", "200"))
-        self.bank_account = str(settings.get("bank_account", "090"))
+        o, s = self.options, self.credentials
+        self.page_size = o.page_size
+        self.sales_account, self.bank_account = o.sales_account, o.bank_account
         self.client = XeroClient(
-            settings["url"], settings.get("token_url") or settings["url"].rstrip("/") + "/connect/token",
-            client_id=secrets.get("client_id", ""), client_secret=secrets.get("client_secret", ""),
-            access_token=secrets.get("access_token"), tenant_id=settings.get("tenant_id"),
-            scope=settings.get("scope"), timeout=float(settings.get("timeout", 30)),
-            attempts=int(settings.get("retry_attempts", 4)),
+            o.base_url, o.token_url or o.base_url.rstrip("/") + "/connect/token",
+            client_id=s.client_id or "", client_secret=s.client_secret or "", access_token=s.access_token,
+            tenant_id=o.tenant_id, scope=o.scope, timeout=o.timeout, retries=o.retries,
         )
 
     def close(self) -> None:

@@ -2,8 +2,9 @@
 
 A token is fetched with the client credentials (HTTP Basic on ``token_url``) and kept until
 shortly before ``expires_in`` runs out; a 401 throws it away and the call is tried once more
-with a fresh one. Transport failures, 5xx and 429 are retried by ``connectors.retry`` (which
-waits what ``Retry-After`` says) and end as ``TransientError``. A 400 ``ValidationException``
+with a fresh one — inside the request, by ``connectors.auth.ClientCredentials``. Statuses are
+sorted by ``connectors.http``: transport failures, 5xx and 429 are retried by
+``connectors.retry`` (which waits what ``Retry-After`` says) and end as ``TransientError``. A 400 ``ValidationException``
 is the server refusing one record's data: ``RecordError`` with the server's messages.
 
 Only idempotent calls are retried here (:meth:`XeroClient.request`). A create is not: the
@@ -14,22 +15,19 @@ connector retries its whole look-up-then-create step instead (:meth:`XeroClient.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
 
+from connectors.auth import ClientCredentials
 from connectors.errors import AuthError, ConnectorError, RecordError
-from connectors.retry import Retryable, call_with_retries, parse_retry_after
+from connectors.http import raise_for_status, transport_failure
+from connectors.retry import call_with_retries
 
 T = TypeVar("T")
 API_PATH = "/api.xro/2.0/"
-
-
-class _Unauthorized(Exception):
-    """The API refused the token (expired or revoked)."""
 
 
 class NotFound(ConnectorError):
@@ -51,72 +49,45 @@ def validation_messages(body: Any) -> list[str]:
 class XeroClient:
     def __init__(self, base_url: str, token_url: str, *, client_id: str, client_secret: str,
                  access_token: str | None = None, tenant_id: str | None = None, scope: str | None = None,
-                 timeout: float = 30.0, attempts: int = 4):
+                 timeout: float = 30.0, retries: int = 3):
         self.api = base_url.rstrip("/") + API_PATH
         self.token_url = token_url
-        self._credentials = (client_id, client_secret)
-        self._fixed_token = access_token
-        self._scope = scope
         self._tenant = tenant_id
-        self._attempts = attempts
-        self._token: str | None = access_token
-        self._token_expires = float("inf") if access_token else 0.0
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
-        #: How many access tokens this client obtained (a test checks renewals by it).
-        self.tokens_fetched = 0
+        self._attempts = retries + 1
+        self.auth = ClientCredentials(token_url, client_id, client_secret, scope=scope,
+                                      access_token=access_token, what="accounting: the token endpoint")
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), auth=self.auth)
+
+    @property
+    def tokens_fetched(self) -> int:
+        """How many access tokens this client obtained (a test checks renewals by it)."""
+        return self.auth.logins
 
     def close(self) -> None:
         self._http.close()
 
-    # --- tokens ---------------------------------------------------------------------------------
-    def _access_token(self) -> str:
-        if self._token and time.monotonic() < self._token_expires:
-            return self._token
-        if self._fixed_token or not all(self._credentials):
-            raise AuthError("accounting: the connection has no usable token; set the secrets client_id "
-                            "and client_secret (or a fresh access_token)")
-        form = {"grant_type": "client_credentials", **({"scope": self._scope} if self._scope else {})}
-        try:
-            response = self._http.post(self.token_url, data=form, auth=self._credentials)
-        except httpx.TransportError as exc:
-            raise Retryable(f"token endpoint: {type(exc).__name__}: {exc}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise Retryable(f"token endpoint: HTTP {response.status_code}",
-                            parse_retry_after(response.headers.get("Retry-After")))
-        if response.status_code != 200:
-            error = _body(response)
-            reason = error.get("error") if isinstance(error, Mapping) else None
-            raise AuthError(f"accounting: the token endpoint refused the client credentials "
-                            f"(HTTP {response.status_code}, {reason or 'no reason given'})")
-        grant = _body(response)
-        lifetime = float(grant.get("expires_in") or 1800)
-        self._token = str(grant["access_token"])
-        # renew a little early, so a token never expires between our check and the server's
-        self._token_expires = time.monotonic() + lifetime - min(60.0, lifetime / 10)
-        self.tokens_fetched += 1
-        return self._token
-
     # --- one exchange ---------------------------------------------------------------------------
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               body: Any = None, since: str | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
         if self._tenant:
             headers["Xero-tenant-id"] = self._tenant
         if since:
             headers["If-Modified-Since"] = since
         what = f"{method} {path}"
+        request = self._http.build_request(
+            method, self.api + path, params=params, headers=headers,
+            content=None if body is None else json.dumps(body, default=_encode),
+        )
         try:
-            response = self._http.request(
-                method, self.api + path, params=params, headers=headers,
-                content=None if body is None else json.dumps(body, default=_encode),
-            )
+            response = self._http.send(request)  # the token: ClientCredentials, renewed once on a 401
         except httpx.TransportError as exc:
-            raise Retryable(f"{what}: {type(exc).__name__}: {exc}") from exc
+            raise transport_failure(exc, what) from exc
         status = response.status_code
         if status == 401:
-            raise _Unauthorized(what)
-        if status == 429 or status >= 500:
-            raise Retryable(f"{what}: HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+            refused = "the access_token was refused (expired?)" if not self.auth.can_log_in_again else \
+                "refused even with a fresh token"
+            raise AuthError(f"accounting: {what}: {refused}")
         if status == 403:
             raise AuthError(f"accounting: {what} forbidden for tenant {self._tenant!r}: "
                             f"{'; '.join(validation_messages(_body(response)))}")
@@ -127,27 +98,16 @@ class XeroClient:
             if method == "GET":  # our query was wrong, not a record
                 raise ConnectorError(f"accounting: {what} refused: {messages}")
             raise RecordError(f"accounting refused {what}: {messages}")
+        raise_for_status(response, f"accounting: {what}")  # 429/5xx: retryable; other 4xx: the record's
         if status != 200:
             raise ConnectorError(f"accounting: {what}: unexpected HTTP {status}")
         return _body(response)
-
-    def _with_fresh_token(self, step: Callable[[], T]) -> T:
-        try:
-            return step()
-        except _Unauthorized:
-            if self._fixed_token:
-                raise AuthError("accounting: the access_token was refused (expired?)") from None
-            self._token = None  # expired early or revoked: one fresh token, one more try
-            try:
-                return step()
-            except _Unauthorized as exc:
-                raise AuthError(f"accounting: {exc} refused even with a fresh token") from None
 
     # --- what the connector uses ------------------------------------------------------------------
     def attempt(self, method: str, path: str, **kwargs: Any) -> Any:
         """One exchange (with the token renewed once on 401), no retries: for non-idempotent
         steps the caller wraps in :meth:`retrying` as a whole."""
-        return self._with_fresh_token(lambda: self._send(method, path, **kwargs))
+        return self._send(method, path, **kwargs)
 
     def retrying(self, step: Callable[[], T]) -> T:
         return call_with_retries(step, attempts=self._attempts, what="accounting unreachable: ")

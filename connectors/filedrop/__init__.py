@@ -1,6 +1,6 @@
 """CSV and XLSX files dropped in an inbox folder, each imported once.
 
-Settings: ``inbox`` (a folder), ``files`` (the layout: a name under ``mappings/files/`` or a
+Settings (``connectors.filedrop.settings``): ``inbox`` (a folder), ``files`` (the layout: a name under ``mappings/files/`` or a
 path to a YAML file), ``page_size`` (rows per page, default 1000), ``settle_seconds`` (a file
 younger than this may still be being copied and waits for the next run; default 5).
 
@@ -54,6 +54,7 @@ from connectors.base import Connector, Health, SourceRecord, Stream, config_file
 from connectors.config import load_model
 from connectors.errors import ConnectorError
 from connectors.filedrop.layout import FileLayout, FilePattern
+from connectors.filedrop.settings import FileDropSecrets, FileDropSettings
 from connectors.files import FileFormatError, Limits, Row, open_table
 
 __all__ = ["FileDropConnector"]
@@ -81,14 +82,16 @@ class FileDropConnector(Connector):
     #: reading has effects (refused files move to failed/): ``hub connections test`` reads no page
     sample_pages = False
 
+    Settings = FileDropSettings
+    Secrets = FileDropSecrets
+    options: FileDropSettings
+
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)
-        if not settings.get("inbox"):
-            raise ConnectorError("files connection needs the setting 'inbox' (a folder)")
-        self.inbox = Path(settings["inbox"])
-        self.layout = load_model(config_file(settings, "files", str(settings.get("files", "crm"))), FileLayout)
-        self.page_size = int(settings.get("page_size", 1000))
-        self.settle = float(settings.get("settle_seconds", 5))
+        self.inbox = Path(self.options.inbox)
+        self.layout = load_model(config_file(settings, "files", self.options.files), FileLayout)
+        self.page_size = self.options.page_size
+        self.settle = self.options.settle_seconds
         self.limits = Limits.from_settings()
         self.streams = tuple(
             Stream(name, entity, cursor="time", ordered=False, unique_ids=False) for name, entity in self.layout.streams().items()

@@ -1,8 +1,9 @@
 """SOAP services described by YAML: one connector class for any WSDL (legacy CRMs).
 
-Settings: ``service`` (the file ``mappings/soap/<service>.yaml``), optionally ``wsdl`` (overrides
-the file's; a relative path is the mappings folder's), ``timeout`` (seconds, default 30),
-``page_size`` (default 100), ``attempts`` (default 4), ``mappings_dir`` (default: the hub's
+Settings (``connectors.soap.settings``): ``service`` (the file ``mappings/soap/<service>.yaml``),
+optionally ``wsdl`` (overrides the file's; a relative path is the mappings folder's), ``timeout``
+(seconds, default 30), ``page_size`` (default 100), ``retries`` (default 3; was ``attempts``,
+4 tries), ``mappings_dir`` (default: the hub's
 ``HUB_MAPPINGS_DIR``) and, for the hub's field map, ``mapping``
 (``mappings/connectors/<mapping>.yaml``; writes translate codes by its inverse, see
 ``writes.py``). Secrets: ``username``, ``password``.
@@ -35,6 +36,7 @@ from connectors.soap.service import (
     WriteCall,
     load_service,
 )
+from connectors.soap.settings import SoapSecrets, SoapSettings
 from connectors.soap.templates import as_list, get, missing_step, pairs_to_dict
 from connectors.soap.writes import WriteTranslation
 
@@ -61,12 +63,13 @@ def _text(value: Any) -> str:
 
 class SoapConnector(Connector):
     kind = "soap"
+    Settings = SoapSettings
+    Secrets = SoapSecrets
+    options: SoapSettings
 
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)
-        name = settings.get("service")
-        if not name:
-            raise ConnectorError("soap connection needs the setting 'service' (a file in mappings/soap/)")
+        name = self.options.service
         path = config_file(settings, "soap", str(name))
         try:
             self.service: SoapService = load_service(path)
@@ -77,15 +80,15 @@ class SoapConnector(Connector):
         base = Path(settings["mappings_dir"]) if settings.get("mappings_dir") else path.resolve().parent.parent
         mapping = settings.get("mapping")
         self.translation = WriteTranslation.load(base / "connectors" / f"{mapping}.yaml" if mapping else None)
-        self.page_size = int(settings.get("page_size", 100))
+        self.page_size = self.options.page_size
         self.streams = tuple(
             Stream(stream, cfg.entity, cursor="time", ordered=cfg.ordered, writable=cfg.write is not None)
             for stream, cfg in self.service.streams.items()
         )
         self.client = SoapClient(
-            self.name, resolve_location(str(settings.get("wsdl") or self.service.wsdl), base),
+            self.name, resolve_location(self.options.wsdl or self.service.wsdl, base),
             self.service.auth, secrets,
-            timeout=float(settings.get("timeout", 30)), attempts=int(settings.get("attempts", 4)),
+            timeout=self.options.timeout, attempts=self.options.retries + 1,
             plugins=tuple(self.service.plugins), local_roots=(base, path.resolve().parent),
         )
 

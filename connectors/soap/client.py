@@ -42,8 +42,10 @@ import zeep.exceptions as zx
 from zeep.helpers import serialize_object
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
+from zeep.xsd.const import Nil
 
 from connectors.errors import AuthError, ConnectorError, RecordError
+from connectors.http import classify
 from connectors.retry import Retryable, call_with_retries, parse_retry_after
 from connectors.soap.encoding import SoapEncoding, allow_empty_arrays, parts, uses_encoding
 from connectors.soap.loading import guard_load, named_plugins
@@ -77,7 +79,7 @@ class _Transport(Transport):
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         response = super().post(address, message, headers)
-        if (response.status_code >= 500 or response.status_code == 429) and b"Fault>" not in response.content:
+        if classify(response.status_code) == "retry" and b"Fault>" not in response.content:
             raise Retryable(f"HTTP {response.status_code} without a SOAP fault",
                             parse_retry_after(response.headers.get("Retry-After")))
         return response
@@ -116,8 +118,8 @@ class SoapClient:
                 allow_empty_arrays(client)
                 named = [p for p in client.plugins if isinstance(p, SoapEncoding)]
                 self._encoding = named[0] if named else SoapEncoding()
-                if not named:
-                    client.plugins.append(self._encoding)
+                if not named:  # first: the plugins after it (history) see the request as sent
+                    client.plugins.insert(0, self._encoding)
             self._zeep = client
         return self._zeep
 
@@ -157,12 +159,12 @@ class SoapClient:
                                  f"the WSDL has: {', '.join(sorted(proxy._binding._operations))})") from None
         return proxy._binding._operations[name]
 
-    def check_parts(self, endpoint: Endpoint | None, call: Call, given: Iterable[str]) -> None:
+    def check_parts(self, endpoint: Endpoint | None, call: Call, given: Iterable[str]) -> list[str] | None:
         """Our request against the WSDL: every rpc part given (``null`` for nil, ``[]`` for an
         empty array), none it does not have. Raises naming the missing or unknown parts."""
         wanted = parts(self.operation(endpoint, call.operation))
         if wanted is None:
-            return
+            return None
         given = list(given)
         missing = [p for p in wanted if p not in given]
         unknown = [p for p in given if p not in wanted]
@@ -176,6 +178,7 @@ class SoapClient:
                 f"{self.name} {call.operation}: our request {' and '.join(problems)} (the WSDL's parts: "
                 f"{', '.join(wanted)}); the service file's params must give each (null sends nil, [] an "
                 "empty array)")
+        return wanted
 
     # --- calls -----------------------------------------------------------------------------
     def call(self, endpoint: Endpoint | None, call: Call, values: Mapping[str, Any], *, write: bool,
@@ -193,13 +196,12 @@ class SoapClient:
         operation = getattr(proxy, call.operation, None) if call.operation in proxy._binding._operations else None
         if operation is None:
             self.operation(endpoint, call.operation)  # raises, naming the operations there are
-        self.check_parts(endpoint, call, params)
-        nils = {name for name, value in params.items() if value is None}
-        sent = {name: value for name, value in params.items() if value is not None}
+        wanted = self.check_parts(endpoint, call, params)
+        # a part given as None (YAML null) is sent as xsi:nil, never left out
+        sent = {name: Nil if value is None and wanted is not None else value for name, value in params.items()}
+        sent = {name: value for name, value in sent.items() if value is not None}
 
         def once() -> Any:
-            if self._encoding is not None:
-                self._encoding.nils = nils
             return self._guard(call.operation, lambda: operation(**sent), write=write, creates=creates,
                                login=login)
 
@@ -237,9 +239,9 @@ class SoapClient:
         except zx.ExternalReferenceForbidden as exc:
             raise ConnectorError(f"{where}: refused to fetch the external reference {exc.args[0]!r}") from None
         except zx.TransportError as exc:
-            if exc.status_code >= 500 or exc.status_code == 429:
+            if classify(exc.status_code) == "retry":
                 raise Retryable(f"HTTP {exc.status_code} without a SOAP fault") from None
-            if exc.status_code in (401, 403):
+            if classify(exc.status_code) == "auth":
                 raise AuthError(f"{where}: HTTP {exc.status_code}: credentials refused") from None
             reason = _first_line(exc.message).split("invalid XML: ", 1)[-1]
             raise ConnectorError(f"{where}: refused the answer (HTTP {exc.status_code}): not well-formed "
@@ -265,7 +267,7 @@ class SoapClient:
             raise Retryable(f"{self.wsdl.split('?')[0]} unreachable ({type(exc).__name__})") from None
         except requests.exceptions.HTTPError as exc:  # loading the WSDL
             status = exc.response.status_code if exc.response is not None else 0
-            if status >= 500:
+            if classify(status) == "retry":
                 raise Retryable(f"HTTP {status}") from None
             raise ConnectorError(f"{where}: HTTP {status}") from None
 

@@ -1,6 +1,6 @@
 """A legacy CRM's own database, read and written through SQLAlchemy Core.
 
-Settings: ``url`` (any SQLAlchemy URL, without the password), ``tables`` (a name under
+Settings (``connectors.sql.settings``): ``url`` (any SQLAlchemy URL, without the password), ``tables`` (a name under
 ``mappings/sql/`` or a path to a YAML file, see :mod:`connectors.sql.tables`), ``timezone``
 (the zone the database's naive date-times are local to; default UTC), ``page_size`` (default
 500). Secrets: ``password``, put into the URL object, never into a string that could be logged.
@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, create_engine, insert, or_, select, update
 from sqlalchemy.engine import URL, Engine, make_url
@@ -35,6 +35,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from connectors.base import Connector, Health, SourceRecord, Stream, WriteResult, config_file
 from connectors.config import ConfigError, load_model
 from connectors.errors import ConnectorError, RecordError, TransientError
+from connectors.sql.settings import SqlSecrets, SqlSettings
 from connectors.sql.tables import BoundStream, SqlTables, bind
 
 __all__ = ["SchemaMismatch", "SqlConnector"]
@@ -47,24 +48,26 @@ class SchemaMismatch(ConnectorError):
 class SqlConnector(Connector):
     kind = "sql"
 
+    Settings = SqlSettings
+    Secrets = SqlSecrets
+    options: SqlSettings
+    credentials: SqlSecrets
+
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)
-        if not settings.get("url") or not settings.get("tables"):
-            raise ConnectorError("sql connection needs the settings 'url' and 'tables'")
+        o = self.options
         try:
-            url: URL = make_url(settings["url"])
-            self.zone = ZoneInfo(str(settings.get("timezone", "UTC")))
+            url: URL = make_url(o.url)
         except ArgumentError as exc:
             raise ConnectorError(f"sql: setting 'url' is not an SQLAlchemy URL: {exc}") from None
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConnectorError(f"sql: unknown timezone {settings.get('timezone')!r}") from None
-        if secrets.get("password"):
-            url = url.set(password=secrets["password"])
+        self.zone = ZoneInfo(o.timezone)  # checked by SqlSettings
+        if self.credentials.password:
+            url = url.set(password=self.credentials.password)
         self.url = url
         self.where = url.render_as_string(hide_password=True)
-        self.tables_file = config_file(settings, "sql", str(settings["tables"]))
+        self.tables_file = config_file(settings, "sql", o.tables)
         self.config = load_model(self.tables_file, SqlTables)
-        self.page_size = int(settings.get("page_size", 500))
+        self.page_size = o.page_size
         self.streams = tuple(
             Stream(name, s.entity, cursor=s.incremental.kind, ordered=True, writable=s.write is not None)
             for name, s in self.config.streams.items()

@@ -11,8 +11,9 @@ before by the hub's own ``hub_ref`` (a party's untyped identifier, a line of the
 comment) — never by user data such as the customer's PO reference, which two orders may
 share — so a retried delivery never makes a second record nor lands on another order's.
 
-Settings: ``url``, ``database``, ``login`` (default ``admin``), ``page_size`` (default 200).
-Secrets: ``password``.
+Settings (``connectors.tryton.settings``): ``base_url`` (was ``url``), ``database``, ``login``
+(default ``admin``), ``page_size`` (default 200), ``timeout`` (s, default 60), ``retries``
+(default 3). Secrets: ``password``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from connectors.errors import ConnectorError, RecordError
 from connectors.tryton.parties import create_party, update_party
 from connectors.tryton.rpc import TrytonError, TrytonRPC
 from connectors.tryton.sales import create_sale, hub_ref_of, update_sale
+from connectors.tryton.settings import TrytonSecrets, TrytonSettings
 
 __all__ = ["TrytonConnector"]
 
@@ -84,16 +86,17 @@ class TrytonConnector(Connector):
         Stream("payments", "payment", ordered=False),
     )
 
+    Settings = TrytonSettings
+    Secrets = TrytonSecrets
+    options: TrytonSettings
+    credentials: TrytonSecrets
+
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)
-        for key in ("url", "database"):
-            if not settings.get(key):
-                raise ConnectorError(f"tryton connection needs the setting {key!r}")
-        self.rpc = TrytonRPC(
-            settings["url"], settings["database"], settings.get("login", "admin"),
-            secrets.get("password", ""), timeout=float(settings.get("timeout", 60)),
-        )
-        self.page_size = int(settings.get("page_size", 200))
+        o = self.options
+        self.rpc = TrytonRPC(o.base_url, o.database, o.login, self.credentials.password,
+                             timeout=o.timeout, retries=o.retries)
+        self.page_size = o.page_size
         self._names: dict[tuple[str, str, int], Any] = {}
 
     def close(self) -> None:

@@ -2,10 +2,12 @@
 
 POST ``/<db>/rpc/`` with ``{"id", "method", "params"}``; every model call ends with the user's
 context (``model.res.user.get_preferences``: company, language). Decimals, dates and datetimes
-travel as ``{"__class__": ...}`` objects. An expired session answers HTTP 401: we log in again
-once. Transport failures, 5xx and 429 answers are retried (``connectors.retry``: backoff, or
-the server's Retry-After) and then raised as ``TransientError``, so the sync engine fails the
-run and keeps its cursor.
+travel as ``{"__class__": ...}`` objects. An expired session answers HTTP 401: the session
+log-in (:class:`TrytonSession`, a ``connectors.auth.SessionAuth``) logs in again once inside
+the request; a second 401 is an ``AuthError``. Statuses are sorted by ``connectors.http``:
+transport failures, 5xx and 429 answers are retried (``connectors.retry``: backoff, or the
+server's Retry-After) and then raised as ``TransientError``, so the sync engine fails the run
+and keeps its cursor.
 
 A call that is not safe to repeat (``create``, a write that adds one2many lines) is sent with
 ``once=True``: it is re-sent only when the request surely never reached Tryton (no
@@ -25,8 +27,10 @@ from typing import Any
 
 import httpx
 
-from connectors.errors import AuthError, RecordError, TransientError
-from connectors.retry import Retryable, call_with_retries, parse_retry_after
+from connectors.auth import SessionAuth
+from connectors.errors import AuthError, RecordError
+from connectors.http import raise_for_status, transport_failure
+from connectors.retry import call_with_retries
 
 _TRYTON_EXCEPTIONS = {"UserError", "UserWarning", "LoginException", "ConcurrencyException"}
 
@@ -87,86 +91,108 @@ def decode(dct: dict[str, Any]) -> Any:
     return dct
 
 
-class _Unauthorized(Exception):
-    pass
+class TrytonSession(SessionAuth):
+    """Tryton's session log-in (``common.db.login`` → user id and session key, sent as
+    ``Authorization: Session base64(login:user:session)``), renewed once on a 401 by
+    :class:`connectors.auth.SessionAuth`: Tryton answers 401 to an expired session and to a
+    method that needs a fresh one, and has then done nothing."""
+
+    def __init__(self, rpc_url: str, login: str, password: str):
+        super().__init__()
+        self.rpc_url, self.login_name, self.password = rpc_url, login, password
+        self.user_id: int | None = None
+        self.session: str | None = None
+
+    @property
+    def logged_in(self) -> bool:
+        return self.session is not None
+
+    def forget(self) -> None:
+        self.session = None
+
+    def login_request(self) -> httpx.Request:
+        body = json.dumps({"id": 0, "method": "common.db.login",
+                           "params": [self.login_name, {"password": self.password}, "en"]})
+        return httpx.Request("POST", self.rpc_url, content=body, headers={"Content-Type": "application/json"})
+
+    def read_login(self, response: httpx.Response) -> None:
+        refused = f"Tryton refused the login of {self.login_name!r}"
+        if response.status_code != 200:
+            raise AuthError(f"{refused}: HTTP {response.status_code}")
+        try:
+            data = json.loads(response.content, object_hook=decode)
+        except ValueError:
+            raise AuthError(f"{refused}: the answer is not JSON-RPC") from None
+        if data.get("error") is not None:
+            raise AuthError(f"{refused}: {TrytonError('common.db.login', data['error'])}")
+        result = data.get("result")
+        if not result:
+            raise AuthError(f"{refused}: wrong login or password")
+        self.user_id, self.session = result[0], result[1]
+
+    def apply(self, request: httpx.Request) -> None:
+        token = f"{self.login_name}:{self.user_id}:{self.session}".encode()
+        request.headers["Authorization"] = "Session " + base64.b64encode(token).decode()
 
 
 class TrytonRPC:
     def __init__(self, url: str, database: str, login: str, password: str, *,
-                 timeout: float = 60.0, attempts: int = 4):
+                 timeout: float = 60.0, retries: int = 3):
         self.rpc_url = f"{url.rstrip('/')}/{database}/rpc/"
-        self.login_name, self.password = login, password
-        self.user_id: int | None = None
-        self.session: str | None = None
+        self.login_name = login
+        self.auth = TrytonSession(self.rpc_url, login, password)
         self.context: dict[str, Any] = {}
         self._ids = 0
         self._http = httpx.Client(timeout=timeout)
-        self._attempts = attempts
+        self._attempts = retries + 1
+
+    @property
+    def session(self) -> str | None:
+        """The session key held (None before the first call)."""
+        return self.auth.session
+
+    @property
+    def user_id(self) -> int | None:
+        return self.auth.user_id
 
     def close(self) -> None:
         self._http.close()
 
-    def _post_once(self, method: str, params: Sequence[Any], auth: bool, once: bool = False) -> Any:
+    def _post_once(self, method: str, params: Sequence[Any], once: bool = False) -> Any:
         self._ids += 1
         body = json.dumps({"id": self._ids, "method": method, "params": list(params)},
                           default=encode, separators=(",", ":"))
-        headers = {"Content-Type": "application/json"}
-        if auth and self.session is not None:
-            token = f"{self.login_name}:{self.user_id}:{self.session}".encode()
-            headers["Authorization"] = "Session " + base64.b64encode(token).decode()
-        try:
-            response = self._http.post(self.rpc_url, content=body, headers=headers)
+        request = self._http.build_request("POST", self.rpc_url, content=body,
+                                           headers={"Content-Type": "application/json"})
+        try:  # the session rides on the request (``auth=``), so a swapped client keeps it
+            response = self._http.send(request, auth=self.auth)
         except httpx.TransportError as exc:
-            unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-            if once and not unsent:
-                raise TransientError(
-                    f"Tryton unreachable: {method}: {type(exc).__name__}: {exc} "
-                    "(not re-sent: Tryton may have done it; the next attempt looks first)"
-                ) from exc
-            raise Retryable(f"{method}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code == 401:
-            raise _Unauthorized(method)
-        if once and response.status_code >= 500:
-            raise TransientError(f"Tryton unreachable: {method}: HTTP {response.status_code} (not re-sent)")
-        if response.status_code >= 500 or response.status_code == 429:
-            raise Retryable(
-                f"{method}: HTTP {response.status_code}",
-                parse_retry_after(response.headers.get("Retry-After")),
-            )
-        response.raise_for_status()
+            raise transport_failure(exc, f"Tryton {method}", once=once) from exc
+        try:
+            raise_for_status(response, f"Tryton {method}", once=once)
+        except AuthError:
+            if response.status_code != 401:
+                raise
+            raise AuthError(f"Tryton keeps refusing {method} after a fresh login (HTTP 401)") from None
         data = json.loads(response.content, object_hook=decode)
         if data.get("error") is not None:
             raise TrytonError(method, data["error"])
         return data.get("result")
 
-    def _post(self, method: str, params: Sequence[Any], auth: bool, once: bool = False) -> Any:
-        return call_with_retries(
-            lambda: self._post_once(method, params, auth, once),
-            attempts=self._attempts, what="Tryton unreachable: ",
-        )
+    def _post(self, method: str, params: Sequence[Any], once: bool = False) -> Any:
+        return call_with_retries(lambda: self._post_once(method, params, once), attempts=self._attempts)
 
     def login(self) -> None:
-        try:
-            result = self._post(
-                "common.db.login", [self.login_name, {"password": self.password}, "en"], False
-            )
-        except (_Unauthorized, TrytonError) as exc:
-            raise AuthError(f"Tryton refused the login of {self.login_name!r}: {exc}") from None
-        self.user_id, self.session = result[0], result[1]
-        self.context = self._post("model.res.user.get_preferences", [True, {}], True)
+        """Log in now (a fresh session) and read the user's context: what ``check`` does."""
+        self.auth.forget()
+        self.context = self._post("model.res.user.get_preferences", [True, {}])
 
     def call(self, method: str, *params: Any, once: bool = False) -> Any:
-        """``once``: the call is not safe to repeat (see the module's docstring)."""
-        if self.session is None:
+        """``once``: the call is not safe to repeat (see the module's docstring). An expired
+        session is renewed once inside the request (:class:`TrytonSession`)."""
+        if not self.context:
             self.login()
-        try:
-            return self._post(method, [*params, self.context], True, once)
-        except _Unauthorized:  # the session expired (nothing was done): log in again, once
-            self.login()
-            try:
-                return self._post(method, [*params, self.context], True, once)
-            except _Unauthorized:
-                raise AuthError(f"Tryton keeps refusing {method} after a fresh login") from None
+        return self._post(method, [*params, self.context], once)
 
     def search(self, model: str, domain: Sequence[Any], limit: int | None = None,
                order: Sequence[Sequence[str]] | None = None) -> list[int]:

@@ -51,7 +51,7 @@ def server():
 
 def test_retry_after_is_honoured_then_the_call_succeeds(server):
     Throttling.throttle = 2
-    rpc = TrytonRPC(server, "db", "admin", "pw", attempts=4)
+    rpc = TrytonRPC(server, "db", "admin", "pw", retries=3)
     rpc.login()
     assert rpc.session == "session-token"
     gaps = [b - a for a, b in zip(Throttling.seen, Throttling.seen[1:3])]
@@ -60,7 +60,7 @@ def test_retry_after_is_honoured_then_the_call_succeeds(server):
 
 def test_a_system_that_keeps_throttling_is_a_transient_error(server):
     Throttling.throttle = 99
-    rpc = TrytonRPC(server, "db", "admin", "pw", attempts=3)
+    rpc = TrytonRPC(server, "db", "admin", "pw", retries=2)
     with pytest.raises(TransientError, match="HTTP 429") as caught:
         rpc.login()
     assert caught.value.retry_after == pytest.approx(0.3)
