@@ -142,7 +142,8 @@ def _named_systems(routes: Any) -> list[tuple[tuple[Any, ...], str]]:
 
 def stored_connections(database_url: str) -> Connections | str:
     """The hub's connections (name → kind, settings), or why they cannot be read: a database
-    that does not exist or was never initialised is reported, never created by a check."""
+    that does not exist or was never initialised is reported, never created by a check; so
+    is a hub without connections."""
     from sqlalchemy import inspect, select
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
@@ -158,6 +159,9 @@ def stored_connections(database_url: str) -> Connections | str:
         if not inspect(get_engine(database_url)).has_table(Connection.__tablename__):
             return f"the database {url.render_as_string(hide_password=True)} has no connections table (hub init)"
         with session_scope(database_url) as session:
-            return {c.name: (c.kind, dict(c.settings or {})) for c in session.scalars(select(Connection))}
+            found = {c.name: (c.kind, dict(c.settings or {})) for c in session.scalars(select(Connection))}
     except SQLAlchemyError as exc:
         return f"the database {url.render_as_string(hide_password=True)} cannot be read: {type(exc).__name__}"
+    # routes are written before the systems are connected: only a hub with connections says
+    # which names are typos
+    return found or "the hub has no connections yet (hub connections add)"

@@ -125,3 +125,31 @@ def test_the_command_exits_non_zero_naming_file_and_line(mappings, tmp_path):
     assert f"{path}:{line}: codes.shipment_state.values.done: 'delivered'" in err
     assert "not checked against the connections: no database at" in err  # said, not silently skipped
     assert not (tmp_path / "none.db").exists()  # a check creates no database
+
+
+def test_the_hubs_own_connections_are_what_a_route_may_name(mappings, tmp_path):
+    """Read from the hub's database: a system that is no connection, and a connection whose
+    connector lacks the route's stream (a web hook that takes only orders), are refused; a hub
+    without connections yet says so instead of refusing every route."""
+    from hub.config.checks import stored_connections
+    from hub.db import session_scope
+    from hub.migrate import upgrade
+    from hub.sync.models import Connection
+
+    url = f"sqlite:///{tmp_path}/hub.db"
+    upgrade(url)
+    assert stored_connections(url) == "the hub has no connections yet (hub connections add)"
+    with session_scope(url) as session:
+        session.add_all([Connection(name="erp", kind="tryton", settings={}),
+                         Connection(name="crm", kind="webhook", settings={"url": "https://crm.example/h", "streams": ["orders"]})])
+    connections = stored_connections(url)
+    assert not isinstance(connections, str) and sorted(connections) == ["crm", "erp"]
+    problems = "\n".join(check_all(mappings, connections))
+    path = mappings / "routes.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    shipments = next(n for n, text in enumerate(lines, 1) if "stream: shipments" in text)
+    finance = next(n for n, text in enumerate(lines, 1) if "entered_in: [finance]" in text)
+    assert f"{path}:{shipments}: routes.shipment.send_to.0.stream: connection 'crm' (webhook) has no writable shipment stream " \
+           "'shipments' (its writable shipment streams: none)" in problems
+    assert f"{path}:{finance}: routes.payment.entered_in.0: no connection 'finance' (connections: crm, erp;" in problems
+    assert "report_back" not in problems  # the web hook takes orders: the CRM learns the ERP's number
