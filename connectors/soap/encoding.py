@@ -7,8 +7,8 @@ field empty and answers with its id as if all went well. This module closes the 
 
 - ``SoapEncoding`` (a zeep plugin, on for every rpc operation of a WSDL that uses SOAP-ENC
   arrays): each array in the request carries ``SOAP-ENC:arrayType="tns:name_value[3]"`` and
-  ``xsi:type``; the operation element carries ``SOAP-ENV:encodingStyle``; a part given as
-  ``None`` (YAML ``null``) is sent as ``xsi:nil="true"`` instead of being left out;
+  ``xsi:type``; the operation element carries ``SOAP-ENV:encodingStyle`` (a part given as
+  ``None``, YAML ``null``, the client sends as zeep's ``Nil``: ``xsi:nil="true"``);
 - ``allow_empty_arrays``: zeep's array members are ``minOccurs=1``, so ``[]`` (an empty
   ``select_fields``, say) would be refused before sending; section 5 allows empty arrays;
 - ``parts`` lists an operation's rpc parts, so a request missing one is refused on our side
@@ -57,11 +57,7 @@ def parts(operation: Any) -> list[str] | None:
 
 
 class SoapEncoding(Plugin):
-    """Annotates rpc/encoded requests (see the module docstring). ``nils`` are the parts the
-    next request sends as nil; the client sets them per call (one client, one call at a time)."""
-
-    def __init__(self) -> None:
-        self.nils: set[str] = set()
+    """Annotates rpc/encoded requests (see the module docstring)."""
 
     def egress(self, envelope: etree._Element, http_headers: dict[str, str], operation: Any,
                binding_options: Any) -> tuple[etree._Element, dict[str, str]]:
@@ -75,20 +71,10 @@ class SoapEncoding(Plugin):
         namespaces: dict[str, str] = {}
         wrapper.set(f"{{{_ENV}}}encodingStyle", ENC)
         present = {etree.QName(child).localname: child for child in wrapper}
-        position = 0
         for name, element in message.body.type.elements:
             node = present.get(name)
-            if node is None:
-                if name in self.nils:
-                    node = etree.Element(name)
-                    node.set(f"{{{XSI}}}nil", "true")
-                    wrapper.insert(position, node)
-                else:
-                    continue
-            else:
+            if node is not None and node.get(f"{{{XSI}}}nil") != "true":
                 _annotate(node, element.type, namespaces)
-            position += 1
-        self.nils = set()
         if not namespaces:
             return envelope, http_headers
         # QNames inside attribute values need their prefixes declared: on a new root
