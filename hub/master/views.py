@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from hub.canonical import CLOSED_STAGES, CaseStatus
 from hub.documents.models import Opportunity, ServiceCase
 from hub.master.models import ENTITY, GOLDEN_FIELDS, CustomerSource, GoldenCustomer, ReviewPair
 from hub.sync.links import Binder
@@ -104,12 +105,12 @@ def open_business(session: Session, golden_id: int) -> dict[str, list[dict[str, 
     ids = [golden_id, *session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.merged_into_id == golden_id))]
     cases = session.scalars(
         select(ServiceCase)
-        .where(ServiceCase.customer_id.in_(ids), or_(ServiceCase.status.is_(None), ServiceCase.status != "closed"))
+        .where(ServiceCase.customer_id.in_(ids), or_(ServiceCase.status.is_(None), ServiceCase.status != CaseStatus.closed.value))
         .order_by(ServiceCase.opened_on.desc(), ServiceCase.id)
     )
     deals = session.scalars(
         select(Opportunity)
-        .where(Opportunity.customer_id.in_(ids), Opportunity.stage.not_in(["won", "lost"]))
+        .where(Opportunity.customer_id.in_(ids), Opportunity.stage.not_in([stage.value for stage in CLOSED_STAGES]))
         .order_by(Opportunity.expected_close, Opportunity.id)
     )
     return {
