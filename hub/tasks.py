@@ -86,9 +86,9 @@ def sync_task(name: str, streams: list[str] | None = None, full: bool = False, f
 @celery_app.task(name="hub.dispatch")
 def dispatch_task() -> dict[str, int]:
     """Route new outbox events, then one delivery task per target with due deliveries."""
-    from hub.outbox.dispatch import Dispatcher
+    from hub import services
 
-    dispatcher = Dispatcher(_sync_engine())
+    dispatcher = services.dispatcher(get_settings())
     routed = dispatcher.route()
     targets = dispatcher.due_targets()
     for target in targets:
@@ -102,21 +102,19 @@ def deliver_task(target: str, lane: int = 0) -> dict[str, Any]:
     """One lane of a target's due deliveries; a worker finding the lane's lease taken steps back."""
     from dataclasses import asdict
 
-    from hub.outbox.dispatch import Dispatcher
+    from hub import services
     from hub.sync.leases import SyncBusy
 
     try:
-        return asdict(Dispatcher(_sync_engine()).deliver(target, lane=lane))
+        return asdict(services.dispatcher(get_settings()).deliver(target, lane=lane))
     except SyncBusy:
         return {"target": target, "lane": lane, "busy": True}
 
 
 def _sync_engine() -> Any:
-    from hub.sync.engine import SyncEngine
-    from hub.sync.secrets import key_of
+    from hub import services
 
-    settings = get_settings()
-    return SyncEngine(settings.database_url, settings.mappings_dir, key_of(settings))
+    return services.sync_engine(get_settings())
 
 
 @celery_app.task(name="hub.schedule_syncs")

@@ -1,4 +1,6 @@
-"""FastAPI dependencies: the database session of a request and the caller's role.
+"""FastAPI dependencies: the database session of a request, the caller's role, and the
+services that talk to systems (``ConnectionsDep``, ``EngineDep``, ``DispatcherDep``, built by
+``hub.services`` as the CLI, the tasks and the demo build them).
 
 Every route declares the roles it admits with ``Depends(require(...))``; ``admin`` is admitted
 everywhere. A missing or unknown token is 401, a known token with the wrong role is 403.
@@ -13,13 +15,17 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from hub import services
 from hub.auth.models import ApiToken, Role
 from hub.auth.sessions import COOKIE as PAGE_COOKIE
 from hub.auth.sessions import resolve_session
 from hub.auth.throttle import client_address, failed_tokens
 from hub.auth.tokens import verify_token
 from hub.db import session_scope
+from hub.outbox.dispatch import Dispatcher
 from hub.settings import Settings
+from hub.sync.connections import ConnectionService
+from hub.sync.engine import SyncEngine
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `hub token create`.")
 
@@ -42,6 +48,23 @@ def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterato
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_connections(settings: SettingsDep) -> ConnectionService:
+    return services.connection_service(settings)
+
+
+async def get_sync_engine(settings: SettingsDep) -> SyncEngine:
+    return services.sync_engine(settings)
+
+
+async def get_dispatcher(settings: SettingsDep) -> Dispatcher:
+    return services.dispatcher(settings)
+
+
+ConnectionsDep = Annotated[ConnectionService, Depends(get_connections)]
+EngineDep = Annotated[SyncEngine, Depends(get_sync_engine)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 
 def current_token(

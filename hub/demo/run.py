@@ -156,10 +156,11 @@ def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, c
         add_connection(session, name="finance", kind="accounting", secret_key=key,
                        settings={"url": finance.url, "tenant_id": finance.tenant_id},
                        secrets={"client_id": finance.client_id, "client_secret": finance.client_secret})
+    from hub import services
     from hub.outbox.dispatch import Dispatcher
     from hub.sync.engine import SyncEngine
 
-    engine = SyncEngine(url, settings.mappings_dir, key)
+    engine = services.sync_engine(settings, url)  # the one provider, as the CLI and the API
     names = (["erp"] if systems.tryton else []) + ["crm", "finance"]
     for name in names:
         problems += steps.run(f"sync {name}", lambda name=name: _sync(engine, name))

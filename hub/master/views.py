@@ -125,3 +125,30 @@ def open_business(session: Session, golden_id: int) -> dict[str, list[dict[str, 
             for o in deals
         ],
     }
+
+
+def review_pair(session: Session, pair: ReviewPair) -> dict[str, Any]:
+    """A pair the matcher was unsure about, as the steward judges it: the incoming record (its
+    system, id and data) beside the golden record it may be. One shape for the API's steward
+    routes and the IT page."""
+    source = session.get(CustomerSource, pair.source_id)
+    candidate = session.get(GoldenCustomer, pair.candidate_golden_id)
+    if source is None or candidate is None:  # both are kept for ever; say which is gone
+        raise LookupError(f"review pair {pair.id}: its source {pair.source_id} or candidate "
+                          f"{pair.candidate_golden_id} no longer exists")
+    return {
+        "id": pair.id,
+        "status": pair.status,
+        "score": pair.score,
+        "evidence": pair.evidence,
+        "source": {
+            "source_id": source.id,
+            "system": source.system,
+            "external_id": source.external_id,
+            "golden_id": source.golden_id,
+            "data": source.data,
+        },
+        "candidate": customer_summary(candidate),
+        "decided_by": pair.decided_by,
+        "decided_at": pair.decided_at,
+    }

@@ -7,16 +7,18 @@ import json
 import typer
 from rich.table import Table
 
+from hub.settings import get_settings
 from hub.terminal import safe
 
 outbox_app = typer.Typer(help="Changes on their way to other systems.", no_args_is_help=True)
 
 
 def _dispatcher():  # type: ignore[no-untyped-def]
-    from hub.outbox.dispatch import Dispatcher
-    from hub.sync.cli import _engine
+    """The dispatcher on the migrated database (``hub.services``, as the API and tasks get it)."""
+    from hub import services
+    from hub.cli import db_url
 
-    return Dispatcher(_engine())
+    return services.dispatcher(get_settings(), db_url())
 
 
 @outbox_app.command("status")

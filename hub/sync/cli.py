@@ -27,12 +27,13 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 
 
 def _engine():  # type: ignore[no-untyped-def]
+    """The sync engine on the migrated database (``hub.services``, as the API and tasks get it)."""
+    from hub import services
     from hub.cli import db_url
     from hub.sync.engine import SyncEngine
     from hub.sync.secrets import key_of
 
-    settings = get_settings()
-    return SyncEngine(db_url(), settings.mappings_dir, key_of(settings))
+    return services.sync_engine(get_settings(), db_url())
 
 
 @connections_app.command("add")

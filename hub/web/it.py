@@ -20,13 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.api.deps import SessionDep, SettingsDep
-from hub.api.routers.connections import _engine
-from hub.api.routers.steward import _pair
+from hub.api.deps import ConnectionsDep, DispatcherDep, EngineDep, SessionDep, SettingsDep
 from hub.auth.models import Role
 from hub.master import quality
 from hub.master.steward import Steward, StewardError
-from hub.outbox.dispatch import Dispatcher
+from hub.master.views import review_pair
 from hub.outbox.models import OutboxDelivery
 from hub.settings import Settings
 from hub.sync.connections import describe
@@ -58,7 +56,7 @@ def overview(session: Session, settings: Settings) -> dict[str, Any]:
         "dead_letters": [(names.get(d.connection_id, "?"), d) for d in letters],
         "deliveries": list(session.scalars(select(OutboxDelivery).where(OutboxDelivery.status == "dead")
                                            .order_by(OutboxDelivery.id).limit(200))),
-        "pairs": [_pair(session, p) for p in Steward(session, settings.mappings_dir).pending(50)],
+        "pairs": [review_pair(session, p) for p in Steward(session, settings.mappings_dir).pending(50)],
         "findings": quality.counts(session)[:50],  # customer fields the hub could not use, per system
     }
 
@@ -70,16 +68,14 @@ def it_page(request: Request, session: SessionDep, settings: SettingsDep, user: 
 
 
 @router.post("/it/connections/{name}/check", response_class=HTMLResponse)
-def check_connection(request: Request, name: str, session: SessionDep, settings: SettingsDep, user: It) -> HTMLResponse:
+def check_connection(request: Request, name: str, session: SessionDep, settings: SettingsDep,
+                     connections: ConnectionsDep, user: It) -> HTMLResponse:
     """The connector's own health check, shown on the page it was asked from."""
     connection = session.scalar(select(Connection).where(Connection.name == name))
     if connection is None:
         raise PageNotFound(f"no connection named {name!r}", user)
-    connector = _engine(settings).connector(connection)
-    try:
+    with connections.opened(connection) as connector:
         health = connector.check()
-    finally:
-        connector.close()
     return render(request, "it.html", user, done={}, check={"name": name, "ok": health.ok, "detail": health.detail,
                   "latency_ms": health.latency_ms}, **overview(session, settings))
 
@@ -89,16 +85,16 @@ def _back(anchor: str, **done: Any) -> RedirectResponse:
 
 
 @router.post("/it/dead-letters/replay")
-def replay_dead_letters(settings: SettingsDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
+def replay_dead_letters(engine: EngineDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
     """One dead letter (``id``) or all open ones, with today's mappings."""
-    ok, still = _engine(settings).replay([id] if id else None)
+    ok, still = engine.replay([id] if id else None)
     return _back("dead-letters", replayed=ok, still=still)
 
 
 @router.post("/it/deliveries/replay")
-def replay_deliveries(settings: SettingsDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
+def replay_deliveries(dispatcher: DispatcherDep, _user: It, id: Annotated[int | None, Form()] = None) -> Response:
     """Dead outbox deliveries become due again; the dispatcher sends them on its next round."""
-    return _back("deliveries", due_again=Dispatcher(_engine(settings)).replay([id] if id else None))
+    return _back("deliveries", due_again=dispatcher.replay([id] if id else None))
 
 
 @router.post("/it/pairs/{pair_id}/decision")

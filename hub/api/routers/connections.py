@@ -10,18 +10,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.api.deps import ItRole, SessionDep, SettingsDep
+from hub.api.deps import ConnectionsDep, EngineDep, ItRole, SessionDep, SettingsDep
 from hub.bounds import MAX_ID, Id, Input, text
 from hub.sync.connections import (
     ConnectionConfigError,
+    ConnectionService,
     add_connection,
     describe,
-    get_connection,
     remove_connection,
     secrets_of,
     update_connection,
 )
-from hub.sync.engine import SyncEngine
 from hub.sync.leases import close_circuit
 from hub.sync.models import Connection, DeadLetter
 from hub.sync.probe import probe
@@ -78,10 +77,6 @@ def secrets_unreadable(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=409)
 
 
-def _engine(settings: Any) -> SyncEngine:
-    return SyncEngine(settings.database_url, settings.mappings_dir, key_of(settings))
-
-
 @router.get("/connections")
 def list_connections(session: SessionDep, _token: ItRole) -> list[dict[str, Any]]:
     return [describe(session, c) for c in session.scalars(select(Connection).order_by(Connection.name))]
@@ -131,14 +126,16 @@ def delete_connection(name: str, session: SessionDep, _token: ItRole, force: boo
 
 
 @router.post("/connections/{name}/test")
-def test_connection(name: str, session: SessionDep, settings: SettingsDep, _token: ItRole) -> dict[str, Any]:
+def test_connection(
+    name: str, session: SessionDep, settings: SettingsDep, engine: EngineDep, _token: ItRole
+) -> dict[str, Any]:
     """The connector's check, then one page of each stream read and mapped (``hub.sync.probe``);
     a successful test closes the circuit breaker."""
     try:
         secrets_of(session, name, key_of(settings))
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
-    return probe(_engine(settings), name).as_dict()
+    return probe(engine, name).as_dict()
 
 
 @router.post("/connections/{name}/reset")
@@ -153,7 +150,8 @@ def reset_connection(name: str, session: SessionDep, _token: ItRole) -> dict[str
 
 @router.post("/connections/{name}/sync", status_code=202)
 def sync_connection(
-    name: str, body: SyncRequest, session: SessionDep, settings: SettingsDep, _token: ItRole
+    name: str, body: SyncRequest, session: SessionDep, settings: SettingsDep, connections: ConnectionsDep,
+    _token: ItRole,
 ) -> dict[str, Any]:
     """Queue a sync (runs at once, in-process, in the embedded mode)."""
     from hub.tasks import sync_task
@@ -163,21 +161,18 @@ def sync_connection(
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
     if body.streams:
-        _check_streams(session, settings, name, body.streams)
+        _check_streams(session, connections, name, body.streams)
     if body.force and not body.full:
         raise HTTPException(422, "force only applies to a full read (full: true)")
     result = sync_task.delay(name, body.streams, body.full, body.force)
     return {"task_id": result.id, "queued": True}
 
 
-def _check_streams(session: Any, settings: Any, name: str, streams: list[str]) -> None:
+def _check_streams(session: Any, connections: ConnectionService, name: str, streams: list[str]) -> None:
     """422 naming the streams the connection lacks, before anything is queued (the sync
     itself would stop at the first unknown one, after the streams before it ran)."""
-    connector = _engine(settings).connector(get_connection(session, name))
-    try:
+    with connections.open(session, name) as connector:
         known = [s.name for s in connector.streams]
-    finally:
-        connector.close()
     unknown = [s for s in streams if s not in known]
     if unknown:
         raise HTTPException(422, f"connection {name!r} has no stream {', '.join(map(repr, unknown))} "
@@ -195,6 +190,6 @@ def list_dead_letters(
 
 
 @router.post("/dead-letters/replay")
-def replay_dead_letters(body: ReplayRequest, settings: SettingsDep, _token: ItRole) -> dict[str, int]:
-    ok, still = _engine(settings).replay(body.ids)
+def replay_dead_letters(body: ReplayRequest, engine: EngineDep, _token: ItRole) -> dict[str, int]:
+    ok, still = engine.replay(body.ids)
     return {"replayed": ok, "still_failing": still}

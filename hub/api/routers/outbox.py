@@ -8,19 +8,17 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlalchemy import select
 
-from hub.api.deps import ItRole, SessionDep, SettingsDep
-from hub.api.routers.connections import _engine
+from hub.api.deps import DispatcherDep, ItRole, SessionDep
 from hub.bounds import Id, Input, text
-from hub.outbox.dispatch import Dispatcher
 from hub.outbox.models import OutboxDelivery
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"])
 
 
 @router.get("")
-def outbox_counts(settings: SettingsDep, _token: ItRole) -> dict[str, dict[str, int]]:
+def outbox_counts(dispatcher: DispatcherDep, _token: ItRole) -> dict[str, dict[str, int]]:
     """Deliveries per target and status, and events not routed yet."""
-    return Dispatcher(_engine(settings)).counts()
+    return dispatcher.counts()
 
 
 @router.get("/deliveries")
@@ -46,6 +44,6 @@ class ReplayIn(Input):
 
 
 @router.post("/deliveries/replay")
-def replay_deliveries(body: ReplayIn, settings: SettingsDep, _token: ItRole) -> dict[str, int]:
+def replay_deliveries(body: ReplayIn, dispatcher: DispatcherDep, _token: ItRole) -> dict[str, int]:
     """Dead deliveries (all, some, or one target's) become due again."""
-    return {"due_again": Dispatcher(_engine(settings)).replay(body.ids, body.target)}
+    return {"due_again": dispatcher.replay(body.ids, body.target)}

@@ -10,9 +10,8 @@ from pydantic import BaseModel
 
 from hub.api.deps import ItRole, SessionDep, SettingsDep
 from hub.bounds import Input, text
-from hub.master.models import CustomerSource, GoldenCustomer, ReviewPair
 from hub.master.steward import Steward, StewardError
-from hub.master.views import customer_summary
+from hub.master.views import review_pair
 
 router = APIRouter(prefix="/api/v1/steward", tags=["data steward"])
 
@@ -33,27 +32,6 @@ class PairOut(BaseModel):
     decided_at: datetime | None
 
 
-def _pair(session: Any, pair: ReviewPair) -> PairOut:
-    source = session.get(CustomerSource, pair.source_id)
-    candidate = session.get(GoldenCustomer, pair.candidate_golden_id)
-    return PairOut(
-        id=pair.id,
-        status=pair.status,
-        score=pair.score,
-        evidence=pair.evidence,
-        source={
-            "source_id": source.id,
-            "system": source.system,
-            "external_id": source.external_id,
-            "golden_id": source.golden_id,
-            "data": source.data,
-        },
-        candidate=customer_summary(candidate),
-        decided_by=pair.decided_by,
-        decided_at=pair.decided_at,
-    )
-
-
 @router.get("/pairs", response_model=list[PairOut])
 def pending_pairs(
     session: SessionDep,
@@ -63,7 +41,7 @@ def pending_pairs(
     offset: int = Query(0, ge=0),
 ) -> list[PairOut]:
     steward = Steward(session, settings.mappings_dir)
-    return [_pair(session, p) for p in steward.pending(limit, offset)]
+    return [PairOut(**review_pair(session, p)) for p in steward.pending(limit, offset)]
 
 
 @router.post("/pairs/{pair_id}/decision", response_model=PairOut)
@@ -76,4 +54,4 @@ def decide_pair(
         )
     except StewardError as exc:
         raise HTTPException(409, str(exc)) from None
-    return _pair(session, pair)
+    return PairOut(**review_pair(session, pair))
