@@ -158,7 +158,6 @@ def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, c
                        secrets={"client_id": finance.client_id, "client_secret": finance.client_secret})
     from hub import services
     from hub.outbox.dispatch import Dispatcher
-    from hub.sync.engine import SyncEngine
 
     engine = services.sync_engine(settings, url)  # the one provider, as the CLI and the API
     names = (["erp"] if systems.tryton else []) + ["crm", "finance"]

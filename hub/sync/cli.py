@@ -30,8 +30,6 @@ def _engine():  # type: ignore[no-untyped-def]
     """The sync engine on the migrated database (``hub.services``, as the API and tasks get it)."""
     from hub import services
     from hub.cli import db_url
-    from hub.sync.engine import SyncEngine
-    from hub.sync.secrets import key_of
 
     return services.sync_engine(get_settings(), db_url())
 
