@@ -47,6 +47,7 @@ from zeep.xsd.const import Nil
 from connectors.errors import AuthError, ConnectorError, RecordError
 from connectors.http import classify
 from connectors.retry import Retryable, call_with_retries, parse_retry_after
+from connectors.soap.decoding import decode_answers
 from connectors.soap.encoding import SoapEncoding, allow_empty_arrays, parts, uses_encoding
 from connectors.soap.loading import guard_load, named_plugins
 from connectors.soap.service import Auth, Call, Endpoint
@@ -116,6 +117,7 @@ class SoapClient:
             )
             if uses_encoding(client):  # rpc/encoded: arrays as section 5 wants them
                 allow_empty_arrays(client)
+                decode_answers(client)  # answers straight into dicts and lists (decoding.py)
                 named = [p for p in client.plugins if isinstance(p, SoapEncoding)]
                 self._encoding = named[0] if named else SoapEncoding()
                 if not named:  # first: the plugins after it (history) see the request as sent
