@@ -57,10 +57,10 @@ class Loaded:
                     wanted.setdefault("order_line", set()).add(item.order_line_id)
         links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]] = {}
         binder = Binder(session)
-        for entity, ids in wanted.items():
+        for entity, hub_ids in wanted.items():
             # one customer entered twice in a system: its first record there is the one
             # written to (hub.sync.publish does the same), never whichever was linked last
-            links.update(((entity, hub_id), dict(copies)) for hub_id, copies in binder.copies(entity, ids).items())
+            links.update(((entity, hub_id), dict(copies)) for hub_id, copies in binder.copies(entity, hub_ids).items())
         lines: dict[int, list[dict[str, Any]]] = {}
         order_ids = [i for e, i in records if e == "order"]
         if order_ids:

@@ -270,7 +270,7 @@ class Binder:
             return {}
         return {link.id: link for link in self.session.scalars(select(Link).where(Link.id.in_(list(link_ids))))}
 
-    def numbered(self, entity: str, key: str, *, prefix: bool = False) -> Select[tuple[int]]:
+    def numbered(self, entity: str, key: str, *, prefix: bool = False) -> Select[int]:
         """The hub ids whose number (``human_number``) in any system is ``key`` (lower-cased),
         or starts with it (``key`` escaped for LIKE with ``\\``). A query, to run or to nest."""
         number = human_number()
