@@ -17,6 +17,9 @@ T = TypeVar("T")
 class Retryable(Exception):
     """Raised inside a call that may succeed if repeated; ``retry_after`` in seconds if known."""
 
+    #: The HTTP status of the answer that caused it, where there was one (``connectors.http``).
+    status: int | None = None
+
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after

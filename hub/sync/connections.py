@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Connector
 from connectors.registry import available, connector_class
+from connectors.settings import SettingsError, validate_connection
 from hub.outbox.models import OutboxDelivery
 from hub.sync.links import Binder
 from hub.sync.mapping import ConnectorMap, load_connector_map
@@ -77,7 +78,9 @@ def add_connection(
     interval_seconds: int | None = None,
     mappings_dir: Path | None = None,
 ) -> Connection:
-    """A new connection; with ``mappings_dir`` (the CLI, the API) its field map is checked too."""
+    """A new connection; its settings and secrets checked against the connector's
+    (``connectors.settings``: stored under today's names, values parsed); with ``mappings_dir``
+    (the CLI, the API) its field map is checked too."""
     if kind not in available():
         raise ConnectionConfigError(
             f"unknown connector kind {kind!r}; installed: {', '.join(sorted(available()))}"
@@ -85,6 +88,11 @@ def add_connection(
     if session.scalar(select(Connection).where(Connection.name == name)) is not None:
         raise ConnectionConfigError(f"a connection named {name!r} exists already")
     check_key(session, secret_key)
+    try:  # the connector's own Settings and Secrets: a bad value is refused now, not at the first sync
+        checked = validate_connection(connector_class(kind), settings, secrets)
+    except SettingsError as exc:
+        raise ConnectionConfigError(f"{exc} (hub connections add --help-kind {kind} lists them)") from None
+    settings, secrets = checked.stored_settings(), checked.secret_values
     if mappings_dir is not None:
         check_field_map(mappings_dir, name, kind, settings)
     clean, moved = split_credentials(settings)
