@@ -71,6 +71,8 @@ def check_all(mappings_dir: Path, connections: Connections | None = None) -> lis
             problems.extend(str(exc).splitlines())
         else:
             problems += _located(routes_file, route_problems(mappings_dir, routes, connections))
+    if connections:
+        problems += field_map_problems(mappings_dir, connections)
     from hub.receivables.pipeline import check_files
 
     return problems + check_files(mappings_dir)
@@ -161,6 +163,78 @@ def route_problems(
                         f"no connection {system!r} (connections: {known}; {HUB!r} is the hub's API)",
                     )
                 )
+    return out
+
+
+def field_map_problems(mappings_dir: Path, connections: Connections) -> list[str]:
+    """Each connection's field map against the streams its connector offers: a stream the map
+    lacks (every record of it would be a dead letter), a stream it maps to another entity
+    than the connector feeds, and a stream no connection reading with the map offers (a typo:
+    the real stream then has no map)."""
+    from hub.canonical import STREAMS
+    from hub.config.streams import connection_streams
+    from hub.sync.mapping import ConnectorMap
+
+    readers: dict[str, list[tuple[str, str, list[Any]]]] = {}
+    out: list[str] = []
+    for name, (kind, settings) in sorted(connections.items()):
+        if kind == "webhook":
+            continue  # write-only: it reads nothing, so it needs no field map
+        offered = connection_streams(kind, settings, mappings_dir)
+        if offered is not None:
+            readers.setdefault(str(settings.get("mapping", kind)), []).append((name, kind, offered))
+    for map_name, users in readers.items():
+        path = mappings_dir / "connectors" / f"{map_name}.yaml"
+        if not path.exists():
+            out += [
+                f"{path}:?: (file): missing: connection {name!r} ({kind}) reads with it"
+                for name, kind, _offered in users
+            ]
+            continue
+        try:
+            cmap = load_checked(path, ConnectorMap)
+        except ConfigError:
+            continue  # its own problems are reported with the other field maps
+        found: list[Problem] = []
+        for name, _kind, offered in users:
+            for stream in offered:
+                spec = cmap.streams.get(stream.stream)
+                if spec is None:
+                    found.append(
+                        (
+                            ("streams",),
+                            (
+                                f"connection {name!r} ({stream.source}) offers stream "
+                                f"{stream.stream!r} ({stream.entity}), which this map does not map: each of its "
+                                "records would be a dead letter"
+                            ),
+                        )
+                    )
+                elif (spec.entity or STREAMS.get(stream.stream)) != stream.entity:
+                    found.append(
+                        (
+                            ("streams", stream.stream),
+                            (
+                                f"maps {stream.stream!r} as "
+                                f"{spec.entity or STREAMS.get(stream.stream)}, but connection {name!r} "
+                                f"({stream.source}) feeds {stream.entity} from it"
+                            ),
+                        )
+                    )
+        offered_names = {o.stream for _name, _kind, offered in users for o in offered}
+        for stream_name in cmap.streams:
+            if stream_name not in offered_names:
+                who = ", ".join(repr(name) for name, _kind, _offered in users)
+                found.append(
+                    (
+                        ("streams", stream_name),
+                        (
+                            f"no connection reading with this map ({who}) offers "
+                            f"a stream {stream_name!r} (they offer: {', '.join(sorted(offered_names))})"
+                        ),
+                    )
+                )
+        out += _located(path, found)
     return out
 
 

@@ -259,3 +259,32 @@ def test_the_hubs_own_connections_are_what_a_route_may_name(mappings, tmp_path):
     assert (
         "report_back" not in problems
     )  # the web hook takes orders: the CRM learns the ERP's number
+
+
+def test_a_connections_field_map_must_map_every_stream_its_connector_offers(mappings):
+    """The CRM's SOAP service offers shipments; read with the typed shape's map (nav), which
+    has none, every shipment would become a dead letter. A stream renamed in the map (a typo)
+    is named too: no connection reading with that map offers it."""
+    nav = mappings / "connectors" / "nav.yaml"
+    problems = check_all(
+        mappings, {**DEMO, "crm": ("soap", {"service": "sugar", "mapping": "nav"})}
+    )
+    assert any(
+        p.startswith(f"{nav}:")
+        and "connection 'crm' (soap service sugar) offers stream 'shipments' (shipment), which this map "
+        "does not map"
+        in p
+        for p in problems
+    ), problems
+    sugar, line = _break(
+        mappings,
+        "connectors/sugar.yaml",
+        "  cases:\n    fields:",
+        "  cses:\n    entity: case\n    fields:",
+    )
+    problems = check_all(mappings, DEMO)
+    assert (
+        f"{sugar}:{line}: streams.cses: no connection reading with this map ('crm') offers a stream "
+        "'cses'" in "\n".join(problems)
+    )
+    assert any("offers stream 'cases' (case), which this map does not map" in p for p in problems)
