@@ -16,6 +16,7 @@ declared flattening); mapping them to canonical fields is the field map's busine
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -71,6 +72,9 @@ class SoapConnector(Connector):
         super().__init__(settings, secrets)
         name = self.options.service
         path = config_file(settings, "soap", str(name))
+        root = settings.get("mappings_dir") or os.environ.get("HUB_MAPPINGS_DIR")
+        if root and not path.is_absolute() and str(name).endswith((".yaml", ".yml")) and (Path(root) / path).exists():
+            path = Path(root) / path  # a relative service path is the mappings folder's first, not the cwd's
         try:
             self.service: SoapService = load_service(path)
         except ConfigError as exc:

@@ -14,11 +14,7 @@ move) declares ``sample_pages = False`` and is only checked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-
-from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Health
 from connectors.errors import ConnectorError
@@ -74,14 +70,11 @@ class Probe:
         }
 
 
-def probe(engine: SyncEngine, name: str, session: Session | None = None) -> Probe:
+def probe(engine: SyncEngine, name: str) -> Probe:
     """Check connection ``name`` and read one page of each stream; KeyError if there is none,
-    ``SecretsError`` when its secrets do not open. A successful probe closes its circuit.
-
-    ``session``: the caller's (an API request's), used for the look-up and the breaker; on
-    SQLite a second connection could not write while the request holds its lock."""
+    ``SecretsError`` when its secrets do not open. A successful probe closes its circuit."""
     result = Probe(name)
-    with _scope(engine, session) as session:
+    with session_scope(engine.database_url) as session:
         connection = get_connection(session, name)
         try:
             field_map = check_field_map(engine.mappings_dir, name, connection.kind, connection.settings)
@@ -106,18 +99,9 @@ def probe(engine: SyncEngine, name: str, session: Session | None = None) -> Prob
     finally:
         connector.close()
     if result.health.ok:
-        with _scope(engine, session) as session:
+        with session_scope(engine.database_url) as session:
             result.circuit_closed = close_circuit(session, name)  # the system answers: syncs may run again
     return result
-
-
-@contextmanager
-def _scope(engine: SyncEngine, session: Session | None) -> Iterator[Session]:
-    if session is not None:
-        yield session
-        return
-    with session_scope(engine.database_url) as own:
-        yield own
 
 
 def _check(connector: Connector) -> Health:

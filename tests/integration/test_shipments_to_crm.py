@@ -26,6 +26,7 @@ from tests.support.enter_once import (  # noqa: F401
     link,
     sync,
     systems_fixture,
+    tryton_server_fixture,
 )
 
 pytestmark = [

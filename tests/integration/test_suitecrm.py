@@ -253,7 +253,7 @@ def test_a_relative_wsdl_path_is_the_mappings_folders_whatever_the_working_direc
     (mappings_dir / "soap" / "suitecrm.wsdl").write_bytes(requests.get(suitecrm.WSDL, timeout=30).content)
     service = mappings_dir / "soap" / "suitecrm.yaml"  # and a part sent as nil (YAML null)
     service.write_text(service.read_text().replace("favorites: false", "favorites: null"))
-    engine = _connect(database_url, mappings_dir, wsdl="soap/suitecrm.wsdl")
+    engine = _connect(database_url, mappings_dir, wsdl="soap/suitecrm.wsdl", service="soap/suitecrm.yaml")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

@@ -126,13 +126,16 @@ def delete_connection(name: str, session: SessionDep, _token: ItRole, force: boo
 
 
 @router.post("/connections/{name}/test")
-def test_connection(name: str, session: SessionDep, engine: EngineDep, _token: ItRole) -> dict[str, Any]:
+def test_connection(
+    name: str, session: SessionDep, settings: SettingsDep, engine: EngineDep, _token: ItRole
+) -> dict[str, Any]:
     """The connector's check, then one page of each stream read and mapped (``hub.sync.probe``);
-    a successful test closes the circuit breaker (in the request's session)."""
+    a successful test closes the circuit breaker."""
     try:
-        return probe(engine, name, session).as_dict()
+        secrets_of(session, name, key_of(settings))
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
+    return probe(engine, name).as_dict()
 
 
 @router.post("/connections/{name}/reset")
