@@ -80,8 +80,10 @@ class SessionAuth(httpx.Auth, abc.ABC):
         response = yield request
         status = response.status_code
         if status == 429 or status >= 500:
-            raise Retryable(f"log-in at {request.url.copy_with(query=None)}: HTTP {status}",
-                            parse_retry_after(response.headers.get("Retry-After")))
+            raise Retryable(
+                f"log-in at {request.url.copy_with(query=None)}: HTTP {status}",
+                parse_retry_after(response.headers.get("Retry-After")),
+            )
         self.read_login(response)
         self.logins += 1
 
@@ -117,8 +119,16 @@ class OAuth2Token(SessionAuth):
 
     ``access_token`` alone (no way to get another) is used as it is: a 401 is then final."""
 
-    def __init__(self, token_url: str, client_id: str = "", client_secret: str = "", *,
-                 scope: str | None = None, access_token: str | None = None, what: str = "the token endpoint"):
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str = "",
+        client_secret: str = "",
+        *,
+        scope: str | None = None,
+        access_token: str | None = None,
+        what: str = "the token endpoint",
+    ):
         super().__init__()
         self.token_url, self.scope, self.what = token_url, scope, what
         self._credentials = (client_id, client_secret)
@@ -147,19 +157,31 @@ class OAuth2Token(SessionAuth):
 
     def login_request(self) -> httpx.Request:
         if not self.can_grant:
-            raise AuthError(f"{self.what}: no usable token; set the secrets client_id and client_secret "
-                            "(or a fresh access_token)")
+            raise AuthError(
+                f"{self.what}: no usable token; set the secrets client_id and client_secret "
+                "(or a fresh access_token)"
+            )
         form = {**self.grant(), **({"scope": self.scope} if self.scope else {})}
-        return httpx.Request("POST", self.token_url, data=form,
-                             headers={"Accept": "application/json", "Authorization": basic(*self._credentials)})
+        return httpx.Request(
+            "POST",
+            self.token_url,
+            data=form,
+            headers={"Accept": "application/json", "Authorization": basic(*self._credentials)},
+        )
 
     def read_login(self, response: httpx.Response) -> None:
         body = json_body(response)
-        if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+        if (
+            response.status_code != 200
+            or not isinstance(body, dict)
+            or not body.get("access_token")
+        ):
             reason = body.get("error") if isinstance(body, dict) else None
             grant = self.grant()["grant_type"].replace("_", " ")
-            raise AuthError(f"{self.what} refused the {grant} grant "
-                            f"(HTTP {response.status_code}, {reason or 'no reason given'})")
+            raise AuthError(
+                f"{self.what} refused the {grant} grant "
+                f"(HTTP {response.status_code}, {reason or 'no reason given'})"
+            )
         lifetime = float(body.get("expires_in") or 1800)
         self.token = str(body["access_token"])
         # renew a little early, so a token never expires between our check and the server's
@@ -185,8 +207,16 @@ class RefreshToken(OAuth2Token):
     refresh tokens sends a new one with each answer; it replaces the old one here, and
     ``on_rotate`` (if given) is told, so the caller can store it — the old one no longer works."""
 
-    def __init__(self, token_url: str, client_id: str, client_secret: str, refresh_token: str, *,
-                 on_rotate: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        on_rotate: Any = None,
+        **kwargs: Any,
+    ):
         self.refresh_token = refresh_token
         self.on_rotate = on_rotate
         super().__init__(token_url, client_id, client_secret, **kwargs)

@@ -4,6 +4,9 @@
 class ConnectorError(Exception):
     """Base class; the message names the system and what failed."""
 
+    #: The HTTP status of the answer that caused it, where there was one (``connectors.http``).
+    status: int | None = None
+
 
 class TransientError(ConnectorError):
     """The system is down, slow or throttling: retry later; the run fails, the cursor stays."""

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import httpx
 
-from connectors.errors import AuthError, RecordError, TransientError
+from connectors.errors import AuthError, ConnectorError, RecordError, TransientError
 from connectors.jsonable import jsonable
 from connectors.retry import Retryable, parse_retry_after
 from connectors.signing import sign
@@ -67,21 +67,27 @@ def raise_for_status(response: httpx.Response, what: str, *, once: bool = False)
     kind = classify(status)
     if kind == "ok":
         return response
-    error: Exception
+    error: ConnectorError | Retryable
     if kind == "retry":
         if once and status != 429:
-            error = TransientError(f"{what}: HTTP {status} (not re-sent: the system may have done it; "
-                                   "the next attempt looks first)")
+            error = TransientError(
+                f"{what}: HTTP {status} (not re-sent: the system may have done it; "
+                "the next attempt looks first)"
+            )
         else:
-            error = Retryable(f"{what}: HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+            error = Retryable(
+                f"{what}: HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
+            )
     elif kind == "auth":
         detail = excerpt(response)
-        error = AuthError(f"{what}: HTTP {status}: credentials or session refused"
-                          + (f" ({detail})" if detail else ""))
+        error = AuthError(
+            f"{what}: HTTP {status}: credentials or session refused"
+            + (f" ({detail})" if detail else "")
+        )
     else:
         detail = excerpt(response)
         error = RecordError(f"{what}: HTTP {status}" + (f": {detail}" if detail else ""))
-    error.status = status  # type: ignore[attr-defined]  # the answer's status, for a caller's message
+    error.status = status  # the answer's status, for a caller's message (the notifier's)
     raise error
 
 
@@ -94,12 +100,16 @@ def transport_failure(exc: httpx.TransportError, what: str, *, once: bool = Fals
     """The error a transport failure becomes: retryable, unless the call is not safe to repeat
     and may have reached the system. Raise the result (``raise transport_failure(...) from exc``)."""
     if once and not never_sent(exc):
-        return TransientError(f"{what}: {type(exc).__name__}: {exc} (not re-sent: the system may have "
-                              "done it; the next attempt looks first)")
+        return TransientError(
+            f"{what}: {type(exc).__name__}: {exc} (not re-sent: the system may have "
+            "done it; the next attempt looks first)"
+        )
     return Retryable(f"{what}: {type(exc).__name__}: {exc}")
 
 
-def send(client: httpx.Client, request: httpx.Request, what: str, *, once: bool = False) -> httpx.Response:
+def send(
+    client: httpx.Client, request: httpx.Request, what: str, *, once: bool = False
+) -> httpx.Response:
     """One exchange through ``client`` (and its ``auth``), the answer classified."""
     try:
         response = client.send(request)
@@ -110,19 +120,32 @@ def send(client: httpx.Client, request: httpx.Request, what: str, *, once: bool 
 
 # --- signed web hooks ---------------------------------------------------------------------------
 
+
 def signed_body(payload: Any) -> bytes:
     """The JSON text a hook sends: compact, UTF-8, connector values (Decimal, dates) as text."""
-    return json.dumps(jsonable(payload), ensure_ascii=False, default=str, separators=(",", ":")).encode()
+    return json.dumps(
+        jsonable(payload), ensure_ascii=False, default=str, separators=(",", ":")
+    ).encode()
 
 
-def post_signed(client: httpx.Client, url: str, secret: str, payload: Any, *,
-                headers: Mapping[str, str] | None = None) -> httpx.Response:
+def post_signed(
+    client: httpx.Client,
+    url: str,
+    secret: str,
+    payload: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
     """POST ``payload`` as JSON to ``url``, signed with HMAC-SHA256 over timestamp and body
     (``connectors.signing``), the answer classified (:func:`raise_for_status`).
 
     The webhook connector and the notifier (``hub.notify.webhook``) both send through this,
     so a receiver checks one signature scheme. A retry signs again (a fresh timestamp)."""
     body = signed_body(payload)
-    request = client.build_request("POST", url, content=body, headers={
-        "Content-Type": "application/json", **(headers or {}), **sign(secret, body)})
+    request = client.build_request(
+        "POST",
+        url,
+        content=body,
+        headers={"Content-Type": "application/json", **(headers or {}), **sign(secret, body)},
+    )
     return send(client, request, f"webhook {url}")

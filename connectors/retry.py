@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -17,17 +20,30 @@ T = TypeVar("T")
 class Retryable(Exception):
     """Raised inside a call that may succeed if repeated; ``retry_after`` in seconds if known."""
 
+    #: The HTTP status of the answer that caused it, where there was one (``connectors.http``).
+    status: int | None = None
+
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds form; dates are treated as absent)."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds, or an HTTP date (RFC 9110 §10.2.3)
+    counted from ``now`` (default: this clock); anything else is treated as absent."""
+    if not value:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _wait(backoff: wait_exponential, cap: float) -> Callable[[RetryCallState], float]:

@@ -96,7 +96,9 @@ class _Model(BaseModel):
     @classmethod
     def accepted_names(cls) -> set[str]:
         """Every name this model takes: its fields and the old names still accepted."""
-        return set(cls.model_fields) | {old for old, (new, _c) in cls.renamed.items() if new in cls.model_fields}
+        return set(cls.model_fields) | {
+            old for old, (new, _c) in cls.renamed.items() if new in cls.model_fields
+        }
 
 
 class ConnectorSettings(_Model):
@@ -104,22 +106,48 @@ class ConnectorSettings(_Model):
 
     #: names of the fields above that are the hub's, not the connector's (``--help-kind`` lists them apart)
     HUB_FIELDS: ClassVar[tuple[str, ...]] = (
-        "mapping", "mappings_dir", "overlap_seconds", "lanes", "concurrency", "publish_fields")
+        "mapping",
+        "mappings_dir",
+        "overlap_seconds",
+        "lanes",
+        "concurrency",
+        "publish_fields",
+    )
 
-    renamed = {"attempts": ("retries", _tries_to_retries), "retry_attempts": ("retries", _tries_to_retries),
-               "url": ("base_url", _same)}
+    renamed = {
+        "attempts": ("retries", _tries_to_retries),
+        "retry_attempts": ("retries", _tries_to_retries),
+        "url": ("base_url", _same),
+    }
 
-    mapping: str | None = Field(None, description="The field map, mappings/connectors/<mapping>.yaml "
-                                "(default: the connector's kind).")
-    mappings_dir: str | None = Field(None, description="Folder of the mappings (default: HUB_MAPPINGS_DIR; "
-                                     "the sync engine passes its own).")
-    overlap_seconds: int = Field(300, ge=0, description="Seconds each incremental read goes back before "
-                                 "its cursor (records changed while the last run read).")
-    lanes: int = Field(1, ge=1, description="Parallel delivery lanes when the hub writes to this system; a "
-                       "record always takes the same lane.")
+    mapping: str | None = Field(
+        None,
+        description="The field map, mappings/connectors/<mapping>.yaml "
+        "(default: the connector's kind).",
+    )
+    mappings_dir: str | None = Field(
+        None,
+        description="Folder of the mappings (default: HUB_MAPPINGS_DIR; "
+        "the sync engine passes its own).",
+    )
+    overlap_seconds: int = Field(
+        300,
+        ge=0,
+        description="Seconds each incremental read goes back before "
+        "its cursor (records changed while the last run read).",
+    )
+    lanes: int = Field(
+        1,
+        ge=1,
+        description="Parallel delivery lanes when the hub writes to this system; a "
+        "record always takes the same lane.",
+    )
     concurrency: int = Field(1, ge=1, description="Records written at once within a lane.")
-    publish_fields: Names | None = Field(None, description="Golden customer fields written back to this "
-                                         "system (default: name, email, phone).")
+    publish_fields: Names | None = Field(
+        None,
+        description="Golden customer fields written back to this "
+        "system (default: name, email, phone).",
+    )
 
 
 class OpenSettings(ConnectorSettings):
@@ -139,10 +167,16 @@ class OpenSecrets(ConnectorSecrets):
 # --- checking ------------------------------------------------------------------------------------
 
 _MESSAGES = {
-    "int_parsing": "not an integer", "int_type": "not an integer", "int_from_float": "not an integer",
-    "float_parsing": "not a number", "float_type": "not a number",
-    "bool_parsing": "not true or false", "bool_type": "not true or false",
-    "string_type": "not text", "list_type": "not a list", "missing": "required",
+    "int_parsing": "not an integer",
+    "int_type": "not an integer",
+    "int_from_float": "not an integer",
+    "float_parsing": "not a number",
+    "float_type": "not a number",
+    "bool_parsing": "not true or false",
+    "bool_type": "not true or false",
+    "string_type": "not text",
+    "list_type": "not a list",
+    "missing": "required",
 }
 
 
@@ -152,7 +186,9 @@ def _problems(exc: ValidationError, model: type[_Model], what: str) -> list[str]
         name = ".".join(str(part) for part in error["loc"]) or f"{what}s"
         kind = error["type"]
         if kind == "extra_forbidden":
-            known = ", ".join(sorted(n for n in model.model_fields if n not in ConnectorSettings.HUB_FIELDS))
+            known = ", ".join(
+                sorted(n for n in model.model_fields if n not in ConnectorSettings.HUB_FIELDS)
+            )
             message = f"unknown {what} (known: {known or 'none'})"
         elif kind == "missing":
             message = f"required {what}"
@@ -162,8 +198,14 @@ def _problems(exc: ValidationError, model: type[_Model], what: str) -> list[str]
     return out
 
 
-def parse(model: type[M], values: Mapping[str, Any], *, kind: str, what: str = "setting",
-          known_only: bool = False) -> M:
+def parse(
+    model: type[M],
+    values: Mapping[str, Any],
+    *,
+    kind: str,
+    what: str = "setting",
+    known_only: bool = False,
+) -> M:
     """``values`` as ``model``; :class:`SettingsError` naming each problem. ``known_only``
     leaves out names the model does not take (a stored connection's stale setting)."""
     data = dict(values)
@@ -192,20 +234,27 @@ class Checked:
         return self.settings.model_dump(mode="json", exclude_unset=True)
 
 
-def validate_connection(cls: type[Any], settings: Mapping[str, Any], secrets: Mapping[str, str]) -> Checked:
+def validate_connection(
+    cls: type[Any], settings: Mapping[str, Any], secrets: Mapping[str, str]
+) -> Checked:
     """Check a new connection's settings and secrets against connector class ``cls`` (its
     ``Settings`` and ``Secrets``); :class:`SettingsError` lists every problem of both. One of
     the connector's secrets given as a setting (``-s password=…``) is taken as that secret."""
     kind = getattr(cls, "kind", cls.__name__)
     settings_model: type[ConnectorSettings] = getattr(cls, "Settings", OpenSettings)
     secrets_model: type[ConnectorSecrets] = getattr(cls, "Secrets", OpenSecrets)
-    misplaced = [k for k in settings if k in secrets_model.model_fields and k not in settings_model.model_fields]
+    misplaced = [
+        k
+        for k in settings
+        if k in secrets_model.model_fields and k not in settings_model.model_fields
+    ]
     secret_values = {**{k: str(settings[k]) for k in misplaced}, **secrets}
     problems: list[str] = []
     checked_settings = checked_secrets = None
     try:
-        checked_settings = parse(settings_model, {k: v for k, v in settings.items() if k not in misplaced},
-                                 kind=kind)
+        checked_settings = parse(
+            settings_model, {k: v for k, v in settings.items() if k not in misplaced}, kind=kind
+        )
     except SettingsError as exc:
         problems += exc.problems
     try:
@@ -214,13 +263,17 @@ def validate_connection(cls: type[Any], settings: Mapping[str, Any], secrets: Ma
         problems += exc.problems
     if problems or checked_settings is None or checked_secrets is None:
         raise SettingsError(kind, problems)
-    notes = [f"{old}: deprecated, now {new}" for old, (new, _c) in settings_model.renamed.items()
-             if old in settings and new in settings_model.model_fields]
+    notes = [
+        f"{old}: deprecated, now {new}"
+        for old, (new, _c) in settings_model.renamed.items()
+        if old in settings and new in settings_model.model_fields
+    ]
     notes += [f"{k}: a secret of {kind}, stored encrypted with the secrets" for k in misplaced]
     return Checked(checked_settings, checked_secrets, secret_values, notes)
 
 
 # --- describing ----------------------------------------------------------------------------------
+
 
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
@@ -233,13 +286,19 @@ def _type_name(annotation: Any) -> str:
         return "list (comma-separated)"
     if origin is typing.Literal:
         return "one of " + ", ".join(str(a) for a in typing.get_args(annotation))
-    return {int: "integer", float: "number", bool: "true/false", str: "text"}.get(annotation, str(annotation))
+    return {int: "integer", float: "number", bool: "true/false", str: "text"}.get(
+        annotation, str(annotation)
+    )
 
 
 def _default(info: FieldInfo) -> str:
     if info.is_required():
         return "required"
-    value = info.get_default(call_default_factory=True) if info.default is PydanticUndefined else info.default
+    value = (
+        info.get_default(call_default_factory=True)
+        if info.default is PydanticUndefined
+        else info.default
+    )
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return "-" if value is None else f"default {value}"
@@ -253,8 +312,15 @@ def _rows(model: type[_Model], names: list[str]) -> list[tuple[str, str, str, st
         olds = [o for o, (new, _c) in model.renamed.items() if new == name]
         if olds:
             meaning += f" (old name{'s' if len(olds) > 1 else ''}: {', '.join(olds)})"
-        rows.append((name, _type_name(info.annotation) + (" (seconds)" if name.endswith(("timeout", "seconds"))
-                                                           else ""), _default(info), meaning))
+        rows.append(
+            (
+                name,
+                _type_name(info.annotation)
+                + (" (seconds)" if name.endswith(("timeout", "seconds")) else ""),
+                _default(info),
+                meaning,
+            )
+        )
     return rows
 
 
@@ -264,7 +330,9 @@ def describe_kind(cls: type[Any]) -> str:
     secrets_model: type[ConnectorSecrets] = getattr(cls, "Secrets", OpenSecrets)
     module = sys.modules.get(cls.__module__)
     doc = (cls.__doc__ or (module.__doc__ if module else None) or "").strip()
-    lines = [f"{getattr(cls, 'kind', cls.__name__)}: {doc.splitlines()[0] if doc else ''}".rstrip(": ")]
+    lines = [
+        f"{getattr(cls, 'kind', cls.__name__)}: {doc.splitlines()[0] if doc else ''}".rstrip(": ")
+    ]
 
     def table(title: str, rows: list[tuple[str, str, str, str]]) -> None:
         lines.append("")
@@ -273,15 +341,29 @@ def describe_kind(cls: type[Any]) -> str:
             lines.append("  (none)")
         width = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
         for row in rows:
-            lines.append("  " + "  ".join(cell.ljust(width[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+            lines.append(
+                "  "
+                + "  ".join(cell.ljust(width[i]) for i, cell in enumerate(row[:3]))
+                + "  "
+                + row[3]
+            )
 
     own = [n for n in settings_model.model_fields if n not in ConnectorSettings.HUB_FIELDS]
     table("settings (-s NAME=VALUE):", _rows(settings_model, own))
-    table("secrets (--secret NAME=VALUE, stored encrypted):",
-          _rows(secrets_model, list(secrets_model.model_fields)))
-    table("settings of every connection (read by the hub):",
-          _rows(settings_model, [n for n in ConnectorSettings.HUB_FIELDS if n in settings_model.model_fields]))
+    table(
+        "secrets (--secret NAME=VALUE, stored encrypted):",
+        _rows(secrets_model, list(secrets_model.model_fields)),
+    )
+    table(
+        "settings of every connection (read by the hub):",
+        _rows(
+            settings_model,
+            [n for n in ConnectorSettings.HUB_FIELDS if n in settings_model.model_fields],
+        ),
+    )
     if settings_model.model_config.get("extra") == "allow":
         lines.append("")
-        lines.append("This connector declares no settings of its own: any -s NAME=VALUE is passed to it as given.")
+        lines.append(
+            "This connector declares no settings of its own: any -s NAME=VALUE is passed to it as given."
+        )
     return "\n".join(lines)

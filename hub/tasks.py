@@ -127,11 +127,12 @@ def schedule_syncs() -> list[str]:
 
     from sqlalchemy import func, select
 
+    from hub import services
     from hub.db import as_utc, session_scope, utcnow
     from hub.sync.models import Connection, SyncRun
 
     due: list[tuple[str, list[str]]] = []
-    engine = _sync_engine()
+    connections = services.connection_service(get_settings())
     with session_scope(get_settings().database_url) as session:
         last = dict(
             session.execute(
@@ -143,7 +144,8 @@ def schedule_syncs() -> list[str]:
         ):
             started = as_utc(last.get(connection.id))
             if started is None or utcnow() - started >= timedelta(seconds=connection.interval_seconds or 0):
-                due.append((connection.name, [s.name for s in engine.connector(connection).streams]))
+                with connections.opened(connection) as connector:  # closed: it may hold a session
+                    due.append((connection.name, [s.name for s in connector.streams]))
     for name, streams in due:
         chain(*(sync_task.si(name, [stream]) for stream in streams)).delay()
     return [name for name, _streams in due]

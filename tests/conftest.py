@@ -24,6 +24,7 @@ from hub.models import Base
 from hub.settings import BUNDLED_MAPPINGS, Settings
 from tests.support import servers
 from tests.support.browser import browser  # noqa: F401 - one Chromium for the whole run
+from tests.support.tryton import tryton_server_fixture  # noqa: F401 - one Tryton for the whole run
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,11 @@ class CasePriority(StrEnum):
 
 
 #: Statuses an order may be entered with through the hub's API (the rest are the ERP's to set).
-ENTERABLE_ORDER_STATUSES: tuple[OrderStatus, ...] = (OrderStatus.draft, OrderStatus.quotation, OrderStatus.confirmed)
+ENTERABLE_ORDER_STATUSES: tuple[OrderStatus, ...] = (
+    OrderStatus.draft,
+    OrderStatus.quotation,
+    OrderStatus.confirmed,
+)
 #: Shipment statuses that mean the goods left: what "shipped" counts on the status page.
 GOODS_LEFT: frozenset[ShipmentStatus] = frozenset({ShipmentStatus.shipped})
 #: Sales stages that close an opportunity (it is no longer in the pipeline).

@@ -63,6 +63,7 @@ class Item(BaseModel):
 
 # --- customers ------------------------------------------------------------------------------
 
+
 class Customer(Record):
     """A customer as systems send it; the master matches it to its golden record."""
 
@@ -79,6 +80,7 @@ class Customer(Record):
 
 
 # --- orders ---------------------------------------------------------------------------------
+
 
 class OrderLine(Item):
     #: The sending system's id of the line (links it to the order's line in the hub).
@@ -115,6 +117,7 @@ class Order(Record):
 
 # --- shipments ------------------------------------------------------------------------------
 
+
 class ShipmentLine(Item):
     #: The sending system's id of the order line shipped.
     order_line: str | int | None = None
@@ -134,6 +137,7 @@ class Shipment(Record):
 
 
 # --- invoices and payments ------------------------------------------------------------------
+
 
 class DueDate(Item):
     """One maturity of an invoice: what is due when."""
@@ -175,6 +179,7 @@ class Payment(Record):
 
 # --- the CRM's ------------------------------------------------------------------------------
 
+
 class Opportunity(Record):
     entity: ClassVar[str] = "opportunity"
 
@@ -203,18 +208,25 @@ class ServiceCase(Record):
 
 #: Every canonical entity by its name in ``links``, the outbox and ``mappings/routes.yaml``.
 RECORDS: dict[str, type[Record]] = {
-    model.entity: model for model in (Customer, Order, Shipment, Invoice, Payment, Opportunity, ServiceCase)
+    model.entity: model
+    for model in (Customer, Order, Shipment, Invoice, Payment, Opportunity, ServiceCase)
 }
 #: The usual stream name of each entity: a field map's stream of that name feeds it.
 STREAMS: dict[str, str] = {
-    "customers": "customer", "orders": "order", "shipments": "shipment", "invoices": "invoice",
-    "payments": "payment", "opportunities": "opportunity", "cases": "case",
+    "customers": "customer",
+    "orders": "order",
+    "shipments": "shipment",
+    "invoices": "invoice",
+    "payments": "payment",
+    "opportunities": "opportunity",
+    "cases": "case",
 }
 #: The customer's fields, in display order (golden records, imports, survivorship).
 CUSTOMER_FIELDS: tuple[str, ...] = tuple(Customer.model_fields)
 
 
 # --- reading the models ---------------------------------------------------------------------
+
 
 def _plain(annotation: Any) -> list[Any]:
     """The types of an annotation without ``None`` (``X | None`` → [X])."""
@@ -244,8 +256,10 @@ def item_model(model: type[BaseModel], name: str) -> type[Item] | None:
 def refs(model: type[BaseModel]) -> dict[str, Ref]:
     """Field → :class:`Ref` for the fields that name another record."""
     return {
-        name: marker for name, info in model.model_fields.items()
-        for marker in info.metadata if isinstance(marker, Ref)
+        name: marker
+        for name, info in model.model_fields.items()
+        for marker in info.metadata
+        if isinstance(marker, Ref)
     }
 
 

@@ -191,7 +191,7 @@ def _start_erp(steps: Steps, systems: Systems, cache: Path, workdir: Path) -> di
     with steps.step("ERP: customers and sales at every stage"):
         rpc = tryton.client()
         try:
-            erp_numbers = story.seed_erp(rpc, tryton.setup)
+            erp_numbers = story.seed_erp(rpc, tryton.seed)
         finally:
             rpc.close()
         for old in cache.glob("story-*"):

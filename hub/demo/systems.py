@@ -31,7 +31,7 @@ class Systems:
     crm: RunningCrm | None = None
     crm_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     finance: FinanceServer | None = None
-    tryton: erp.Tryton | None = None
+    tryton: erp.TrytonServer | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def __post_init__(self) -> None:
@@ -39,8 +39,9 @@ class Systems:
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, _terminate)
 
-    def start_tryton(self, cache: Path, workdir: Path, source: Path | None = None) -> erp.Tryton:
-        self.tryton = erp.start(cache, workdir, source)
+    def start_tryton(self, cache: Path, workdir: Path, source: Path | None = None) -> erp.TrytonServer:
+        """Tryton on the cached setup (the story is seeded on it), or on ``source``."""
+        self.tryton = erp.start(cache, workdir, source=source, setup_only=True)
         self._stack.callback(self.tryton.stop)
         return self.tryton
 

@@ -1,6 +1,8 @@
 """Telling people and systems: e-mail over SMTP and signed JSON webhooks.
 
-Transport only — what to say is the caller's. Webhook signatures (``signing.py``)::
+Transport only — what to say is the caller's. Webhooks go out through the connectors' one signed
+sender (``connectors.http.post_signed``, which the webhook connector uses too); signatures
+(``connectors.signing``, re-exported by ``hub.notify.signing``)::
 
     X-Concord-Timestamp: <unix seconds>
     X-Concord-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>

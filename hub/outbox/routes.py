@@ -68,9 +68,9 @@ class Routes(BaseModel):
                     out.append((("routes", entity, "send_to", i, "connection"),
                                 f"{HUB!r} is the hub's own API: it receives nothing"))
                 if target.when_linked is not None and target.when_linked not in linkable:
-                    out.append((("routes", entity, "send_to", i, "when_linked"),
-                                f"{entity} has no reference {target.when_linked!r} "
-                                f"(references: {', '.join(linkable) or 'none'})"))
+                    message = (f"{entity} has no reference {target.when_linked!r} "
+                               f"(references: {', '.join(linkable) or 'none'})")
+                    out.append((("routes", entity, "send_to", i, "when_linked"), message))
         for entity, owners in self.ownership.items():
             record = RECORDS.get(entity)
             if record is None:

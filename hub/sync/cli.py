@@ -65,11 +65,12 @@ def connections_add(
     if kind in available():
         try:
             checked = validate_connection(connector_class(kind), settings, secrets)
-        except SettingsError as exc:
-            fail("; ".join(exc.problems) + f" (hub connections add --help-kind {kind} lists its settings)")
-        for note in checked.notes:
-            err.print(f"note: {safe(note)}")
-        settings, secrets = checked.stored_settings(), checked.secret_values
+        except SettingsError:
+            pass  # add_connection names every problem (after checking the secrets key)
+        else:
+            for note in checked.notes:
+                err.print(f"note: {safe(note)}")
+            settings, secrets = checked.stored_settings(), checked.secret_values
     engine = _engine()
     with session_scope(engine.database_url) as session:
         try:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Connector
 from connectors.registry import available, connector_class
+from connectors.settings import SettingsError, validate_connection
 from hub.outbox.models import OutboxDelivery
 from hub.sync.links import Binder
 from hub.sync.mapping import ConnectorMap, load_connector_map
@@ -77,7 +78,9 @@ def add_connection(
     interval_seconds: int | None = None,
     mappings_dir: Path | None = None,
 ) -> Connection:
-    """A new connection; with ``mappings_dir`` (the CLI, the API) its field map is checked too."""
+    """A new connection; its settings and secrets checked against the connector's
+    (``connectors.settings``: stored under today's names, values parsed); with ``mappings_dir``
+    (the CLI, the API) its field map is checked too."""
     if kind not in available():
         raise ConnectionConfigError(
             f"unknown connector kind {kind!r}; installed: {', '.join(sorted(available()))}"
@@ -85,6 +88,11 @@ def add_connection(
     if session.scalar(select(Connection).where(Connection.name == name)) is not None:
         raise ConnectionConfigError(f"a connection named {name!r} exists already")
     check_key(session, secret_key)
+    try:  # the connector's own Settings and Secrets: a bad value is refused now, not at the first sync
+        checked = validate_connection(connector_class(kind), settings, secrets)
+    except SettingsError as exc:
+        raise ConnectionConfigError(f"{exc} (hub connections add --help-kind {kind} lists them)") from None
+    settings, secrets = checked.stored_settings(), checked.secret_values
     if mappings_dir is not None:
         check_field_map(mappings_dir, name, kind, settings)
     clean, moved = split_credentials(settings)
@@ -114,22 +122,31 @@ def update_connection(
     into a setting move into the secrets as at ``add``; the field map is checked again."""
     connection = get_connection(session, name)
     check_key(session, secret_key)
-    stored, stored_secrets = dict(connection.settings), decrypt(connection.secrets_encrypted, secret_key, name)
-    unknown = [k for k in unset or [] if k not in stored and k not in stored_secrets]
+    drop = set(unset or [])
+    # as given at ``add``: credentials moved out of the settings go back in first
+    given, given_secrets = merge_credentials(dict(connection.settings),
+                                             decrypt(connection.secrets_encrypted, secret_key, name))
+    unknown = sorted(k for k in drop if k not in given and k not in given_secrets)
     if unknown:
         raise ConnectionConfigError(f"connection {name!r} has no setting or secret {', '.join(map(repr, unknown))} "
-                                    f"to unset (settings: {', '.join(sorted(stored)) or 'none'})")
-    merged = {k: v for k, v in {**stored, **settings}.items() if k not in (unset or [])}
+                                    f"to unset (settings: {', '.join(sorted(given)) or 'none'})")
+    merged = {k: v for k, v in {**given, **settings}.items() if k not in drop}
+    merged_secrets = {k: v for k, v in {**given_secrets, **secrets}.items() if k not in drop}
+    try:  # the connector's own Settings and Secrets, as at ``add``
+        checked = validate_connection(connector_class(connection.kind), merged, merged_secrets)
+    except SettingsError as exc:
+        raise ConnectionConfigError(f"{exc} (hub connections add --help-kind {connection.kind} lists them)") from None
+    merged, merged_secrets = checked.stored_settings(), checked.secret_values
     if mappings_dir is not None:
         check_field_map(mappings_dir, name, connection.kind, merged)
+    changed = sorted({k for k in {**given, **merged} if given.get(k) != merged.get(k)}
+                     | {k for k in {**given_secrets, **merged_secrets} if given_secrets.get(k) != merged_secrets.get(k)})
     clean, moved = split_credentials(merged)
-    new_secrets = {k: v for k, v in {**stored_secrets, **secrets, **moved}.items() if k not in (unset or [])}
-    changed = sorted({k for k in {**stored, **clean} if stored.get(k) != clean.get(k)}
-                     | {k for k in {**stored_secrets, **new_secrets} if stored_secrets.get(k) != new_secrets.get(k)})
+    new_secrets = {**merged_secrets, **moved}
     connection.settings = clean
     connection.secrets_encrypted = encrypt(new_secrets, secret_key) if new_secrets else None
-    if interval_seconds is not None:
-        changed += [] if connection.interval_seconds == interval_seconds else ["interval_seconds"]
+    if interval_seconds is not None and connection.interval_seconds != (interval_seconds or None):
+        changed = sorted([*changed, "interval_seconds"])
         connection.interval_seconds = interval_seconds or None  # 0: only on demand
     session.flush()
     return connection, changed

@@ -373,7 +373,7 @@ def _newer_than(session: Session, system: str, entity: str, letter: DeadLetter) 
     after the letter was written (a later sync applied it), or a newer open letter of it."""
     external_id = letter.external_id or ""
     link = get_link(session, system, entity, external_id)
-    written = as_utc(letter.created_at)
+    written = as_utc(letter.last_seen_at or letter.created_at)  # its copy is the last run's
     assert written is not None
     applied = as_utc(link.updated_at) if link is not None else None
     if applied is not None and applied > written:

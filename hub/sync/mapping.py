@@ -17,11 +17,11 @@ map from loading instead of silently dropping the total or never reaching a stag
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -44,7 +44,7 @@ class FieldSpec(BaseModel):
     codes: str | None = None
     default: Any = None
     required: bool = False
-    each: dict[str, Union[str, "FieldSpec"]] | None = None
+    each: dict[str, str | FieldSpec] | None = None
 
 
 class StreamMap(BaseModel):
@@ -81,8 +81,9 @@ class ConnectorMap(BaseModel):
         for name, stream in self.streams.items():
             entity = stream.entity or STREAMS.get(name)
             if entity is None:
-                out.append((("streams", name), f"stream {name!r} feeds no canonical entity by its name; say which "
-                            f"with `entity:` ({', '.join(RECORDS)})"))
+                message = (f"stream {name!r} feeds no canonical entity by its name; say which with `entity:` "
+                           f"({', '.join(RECORDS)})")
+                out.append((("streams", name), message))
             elif entity not in RECORDS:
                 out.append((("streams", name, "entity"), f"unknown entity {entity!r} (entities: {', '.join(RECORDS)})"))
             else:
@@ -131,8 +132,9 @@ def _field_problems(
                 out += _field_problems(item, f"{what}.{name}", stream, spec.each, here + ("each",), codes, used)
         if isinstance(spec, FieldSpec) and spec.codes:
             if spec.codes not in codes:
-                out.append((here + ("codes",), f"code list {spec.codes!r} is used but not defined under `codes`"
-                            f" (defined: {', '.join(codes) or 'none'})"))
+                message = (f"code list {spec.codes!r} is used but not defined under `codes` "
+                           f"(defined: {', '.join(codes) or 'none'})")
+                out.append((here + ("codes",), message))
             if enum is None:
                 out.append((here + ("codes",), f"{what}.{name} is no coded field: a code list does not apply"))
             else:
@@ -140,8 +142,9 @@ def _field_problems(
                 if spec.default is not None and str(spec.default) not in {m.value for m in enum}:
                     out.append((here + ("default",), f"{spec.default!r} is no hub code of {describe(enum)}"))
         elif enum is not None:
-            out.append((here, f"{what}.{name} takes the hub's codes of {describe(enum)}: map it through a code list "
-                        "(`codes:`), or the system's values go in as free text"))
+            message = (f"{what}.{name} takes the hub's codes of {describe(enum)}: map it through a code list "
+                       "(`codes:`), or the system's values go in as free text")
+            out.append((here, message))
     return out
 
 
@@ -179,7 +182,7 @@ def _transform(kind: Transform, value: Any) -> Any:
         return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     if kind == "datetime":
         stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
     text = str(value)
     return {"upper": text.upper, "lower": text.lower, "strip": text.strip}[kind]()
 

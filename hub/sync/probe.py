@@ -14,7 +14,11 @@ move) declares ``sample_pages = False`` and is only checked.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Health
 from connectors.errors import ConnectorError
@@ -70,11 +74,14 @@ class Probe:
         }
 
 
-def probe(engine: SyncEngine, name: str) -> Probe:
+def probe(engine: SyncEngine, name: str, session: Session | None = None) -> Probe:
     """Check connection ``name`` and read one page of each stream; KeyError if there is none,
-    ``SecretsError`` when its secrets do not open. A successful probe closes its circuit."""
+    ``SecretsError`` when its secrets do not open. A successful probe closes its circuit.
+
+    ``session``: the caller's (an API request's), used for the look-up and the breaker; on
+    SQLite a second connection could not write while the request holds its lock."""
     result = Probe(name)
-    with session_scope(engine.database_url) as session:
+    with _scope(engine, session) as session:
         connection = get_connection(session, name)
         try:
             field_map = check_field_map(engine.mappings_dir, name, connection.kind, connection.settings)
@@ -99,9 +106,18 @@ def probe(engine: SyncEngine, name: str) -> Probe:
     finally:
         connector.close()
     if result.health.ok:
-        with session_scope(engine.database_url) as session:
+        with _scope(engine, session) as session:
             result.circuit_closed = close_circuit(session, name)  # the system answers: syncs may run again
     return result
+
+
+@contextmanager
+def _scope(engine: SyncEngine, session: Session | None) -> Iterator[Session]:
+    if session is not None:
+        yield session
+        return
+    with session_scope(engine.database_url) as own:
+        yield own
 
 
 def _check(connector: Connector) -> Health:

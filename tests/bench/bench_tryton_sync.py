@@ -3,7 +3,7 @@
     python tests/bench/bench_tryton_sync.py [--parties 2000 --sales 5000]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Starts Tryton from the bulk seed cache (built once, see tests/support/tryton_seed.py), creates a
+Starts Tryton from the bulk seed cache (built once, see hub/demo/erp_seed.py), creates a
 fresh hub database on the given PostgreSQL server, runs a full sync, an incremental sync with
 nothing changed, and an incremental sync after 100 sales were touched in Tryton. Prints a table
 and writes it to tests/bench/results/tryton-sync-<date>.md. The overlap window is set to 1 s

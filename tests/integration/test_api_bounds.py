@@ -120,7 +120,8 @@ def test_an_alias_bomb_is_refused_at_once(api: TestClient, token_for: Headers) -
 def test_an_unknown_sync_stream_is_a_422_naming_the_streams(api: TestClient, token_for: Headers) -> None:
     it = token_for(Role.it)
     created = api.post("/api/v1/connections", json={"name": "erp", "kind": "tryton",
-                                                    "settings": {"url": "http://127.0.0.1:1", "database": "d"}}, headers=it)
+                                                    "settings": {"url": "http://127.0.0.1:1", "database": "d"},
+                                                    "secrets": {"password": "p"}}, headers=it)
     assert created.status_code == 201, created.text
     answer = api.post("/api/v1/connections/erp/sync", json={"streams": ["orders", "nope"]}, headers=it)
     assert answer.status_code == 422, answer.text

@@ -161,3 +161,20 @@ def test_the_api_updates_tests_and_removes_a_connection(
         assert refused.status_code == 409 and "orphan 1 link(s)" in refused.json()["detail"]
         gone = client.delete("/api/v1/connections/crm?force=true", headers=it)
         assert gone.status_code == 200 and gone.json()["links_kept"] == 1
+
+
+@pytest.mark.usefixtures("memory_hub")
+def test_update_checks_the_connectors_own_settings_as_add_does(
+    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    added = _hub(monkeypatch, database_url, mappings_dir, "connections", "add", "hook", "--kind", "webhook",
+                 "-s", "base_url=http://127.0.0.1:9/in", "--secret", "signing_secret=s3cret")
+    assert added.exit_code == 0, added.stderr
+    refused = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook", "-s", "retries=many")
+    assert refused.exit_code == 1 and "retries" in refused.stderr and "Traceback" not in refused.stderr
+    gone = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook", "--unset", "signing_secret")
+    assert gone.exit_code == 1 and "signing_secret" in gone.stderr  # a required secret cannot be unset
+    ok = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook", "-s", "retries=5")
+    assert ok.exit_code == 0 and "updated: retries" in ok.stdout, ok.stderr
+    with session_scope(database_url) as session:
+        assert session.scalars(select(Connection)).one().settings["retries"] == 5  # parsed, as at add

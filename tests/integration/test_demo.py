@@ -2,9 +2,9 @@
 start, the story is seeded and synced, the pages answer with the printed tokens, and Ctrl-C
 leaves no process behind.
 
-The demo's Tryton database is cached next to the test suite's (``$CONCORD_TEST_CACHE`` or
-``~/.cache/concord-tests``/``demo``): the first run builds it (~30-50 s), later runs start
-from it and from the day's seeded story.
+The demo's Tryton database is the test suite's own cache (``$CONCORD_TEST_CACHE`` or
+``~/.cache/concord-tests``; one build for both, ``hub/demo/erp.py``): the first run builds
+it (~40 s), later runs start from it and from the day's seeded story.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_the_demo_serves_the_story_and_ctrl_c_stops_every_system(tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("hub")), "demo", "--port", str(port), "--var", str(var),
-         "--cache", str(_cache_root() / "demo")],
+         "--cache", str(_cache_root())],
         cwd=tmp_path, env={**env, "COLUMNS": "200"}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
     try:

@@ -20,7 +20,7 @@ from hub.master.models import GoldenCustomer
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.sync.models import Link
 from tests.support import tryton
-from tests.support.enter_once import Systems, systems_fixture, tryton_server_fixture  # noqa: F401 - fixtures
+from tests.support.enter_once import Systems, systems_fixture  # noqa: F401 - fixtures
 from tests.support.enter_once import deliveries as _deliveries
 from tests.support.enter_once import dispatch as _dispatch
 from tests.support.enter_once import link as _link

@@ -113,6 +113,9 @@ def test_the_same_source_page_ten_times_makes_one_record_and_no_echo(
             add_connection(session, name="erp", kind="webhook", settings={"url": erp.url},
                            secrets={"signing_secret": erp.secret}, secret_key=KEY)
         results = {r.stream: r for r in engine.sync("crm", ["customers", "orders"])}
+        # a page served twice is unstable paging: the run says so (and keeps its cursor) …
+        assert results["customers"].status == "failed" and "read twice in one run" in (results["customers"].error or "")
+        # … and what it read still went in once per record
         assert (results["customers"].read, results["customers"].created, results["customers"].unchanged) == (60, 6, 54)
         assert (results["orders"].read, results["orders"].created, results["orders"].unchanged) == (30, 3, 27)
 

@@ -28,7 +28,9 @@ from connectors.tryton.rpc import TrytonRPC, TrytonSession
 from tests.support import tryton
 from tests.support.finance import finance_server
 
-if not hasattr(tryton, "tryton_server_fixture"):  # no run-wide Tryton in conftest: one for this module
+if not hasattr(
+    tryton, "tryton_server_fixture"
+):  # no run-wide Tryton in conftest: one for this module
 
     @pytest.fixture(scope="module")
     def tryton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
@@ -50,8 +52,12 @@ def erp(tryton_server: tryton.TrytonServer) -> tryton.TrytonServer:
 def _log_out(rpc_url: str, login: str, user_id: int | None, session: str | None) -> None:
     """End a session on the Tryton server itself: from now on it answers 401 to that session."""
     token = base64.b64encode(f"{login}:{user_id}:{session}".encode()).decode()
-    answer = httpx.post(rpc_url, json={"id": 1, "method": "common.db.logout", "params": []},
-                        headers={"Authorization": f"Session {token}"}, timeout=30)
+    answer = httpx.post(
+        rpc_url,
+        json={"id": 1, "method": "common.db.logout", "params": []},
+        headers={"Authorization": f"Session {token}"},
+        timeout=30,
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -60,7 +66,9 @@ def _company(rpc: TrytonRPC) -> int:
     return int(company)
 
 
-def test_an_expired_tryton_session_logs_in_again_once_inside_the_request(erp: tryton.TrytonServer) -> None:
+def test_an_expired_tryton_session_logs_in_again_once_inside_the_request(
+    erp: tryton.TrytonServer,
+) -> None:
     rpc = TrytonRPC(erp.url, erp.database, erp.login, erp.password, retries=0)
     try:
         company = _company(rpc)
@@ -68,8 +76,15 @@ def test_an_expired_tryton_session_logs_in_again_once_inside_the_request(erp: tr
         assert rpc.auth.logins == 1
         _log_out(rpc.rpc_url, rpc.login_name, rpc.user_id, first)
         with httpx.Client() as probe:  # the old session is really dead on the server
-            request = probe.build_request("POST", rpc.rpc_url, json={
-                "id": 1, "method": "model.company.company.search", "params": [[], 0, 1, None, rpc.context]})
+            request = probe.build_request(
+                "POST",
+                rpc.rpc_url,
+                json={
+                    "id": 1,
+                    "method": "model.company.company.search",
+                    "params": [[], 0, 1, None, rpc.context],
+                },
+            )
             rpc.auth.apply(request)
             assert probe.send(request).status_code == 401
         assert _company(rpc) == company  # the same call, answered after one fresh log-in
@@ -89,7 +104,9 @@ class _Doomed(TrytonSession):
         _log_out(self.rpc_url, self.login_name, self.user_id, self.session)
 
 
-def test_a_second_401_after_a_fresh_log_in_is_an_auth_error_not_a_loop(erp: tryton.TrytonServer) -> None:
+def test_a_second_401_after_a_fresh_log_in_is_an_auth_error_not_a_loop(
+    erp: tryton.TrytonServer,
+) -> None:
     rpc = TrytonRPC(erp.url, erp.database, erp.login, erp.password, retries=3)
     try:
         _company(rpc)
@@ -98,7 +115,9 @@ def test_a_second_401_after_a_fresh_log_in_is_an_auth_error_not_a_loop(erp: tryt
         doomed.session, doomed.user_id = session, user_id  # the session taken over, then ended
         _log_out(rpc.rpc_url, erp.login, user_id, session)
         started = time.monotonic()
-        with pytest.raises(AuthError, match="keeps refusing model.company.company.search after a fresh login"):
+        with pytest.raises(
+            AuthError, match="keeps refusing model.company.company.search after a fresh login"
+        ):
             _company(rpc)
         assert doomed.logins == 1  # one fresh log-in, not one per retry
         assert time.monotonic() - started < 10  # refused at once: no backoff, no loop
@@ -117,10 +136,17 @@ def test_a_wrong_tryton_password_is_an_auth_error_naming_the_user(erp: tryton.Tr
 
 # --- OAuth2 ----------------------------------------------------------------------------------------
 
+
 def test_client_credentials_renew_an_expired_token_once_then_refuse() -> None:
     with finance_server() as server:
-        client = XeroClient(server.url, server.token_url, client_id=server.client_id,
-                            client_secret=server.client_secret, tenant_id=server.tenant_id, retries=0)
+        client = XeroClient(
+            server.url,
+            server.token_url,
+            client_id=server.client_id,
+            client_secret=server.client_secret,
+            tenant_id=server.tenant_id,
+            retries=0,
+        )
         try:
             client.request("GET", "Contacts", params={"page": 1, "pageSize": 1})
             server.expire_tokens()
@@ -161,14 +187,21 @@ class _Provider(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
+        form = {
+            k: v[0]
+            for k, v in parse_qs(
+                self.rfile.read(int(self.headers["Content-Length"])).decode()
+            ).items()
+        }
         cls = type(self)
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != cls.refresh:
             return self._json(400, {"error": "invalid_grant"})
         number = len(cls.grants) + 1
         cls.grants.append(form["refresh_token"])
         cls.refresh, cls.access = f"r-{number + 1}", f"a-{number}"
-        self._json(200, {"access_token": cls.access, "expires_in": 3600, "refresh_token": cls.refresh})
+        self._json(
+            200, {"access_token": cls.access, "expires_in": 3600, "refresh_token": cls.refresh}
+        )
 
     def do_GET(self) -> None:  # noqa: N802
         if self.headers.get("Authorization") != f"Bearer {type(self).access}":
@@ -189,10 +222,18 @@ def test_a_refresh_token_is_rotated_and_the_new_one_is_handed_to_the_caller(prov
     rotated: list[str] = []
     auth = RefreshToken(f"{provider}/token", "client", "", "r-1", on_rotate=rotated.append)
     with httpx.Client(auth=auth) as client:
-        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {"ok": True}
+        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {
+            "ok": True
+        }
         _Provider.access = "revoked-elsewhere"  # the provider no longer takes our access token
-        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {"ok": True}
-        assert _Provider.grants == ["r-1", "r-2"] and rotated == ["r-2", "r-3"] and auth.refresh_token == "r-3"
+        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {
+            "ok": True
+        }
+        assert (
+            _Provider.grants == ["r-1", "r-2"]
+            and rotated == ["r-2", "r-3"]
+            and auth.refresh_token == "r-3"
+        )
 
         _Provider.refresh = "taken-by-someone-else"  # our refresh token is no longer valid
         _Provider.access = "revoked-again"

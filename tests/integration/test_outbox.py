@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from connectors.base import SourceRecord, WriteResult
+from connectors.webhook import WebhookConnector
+from connectors.webhook.settings import WebhookSettings
 from hub.db import as_utc, session_scope, utcnow
 from hub.documents.models import Order
 from hub.outbox.dispatch import Dispatcher
@@ -19,8 +22,6 @@ from hub.outbox.models import OutboxDelivery
 from hub.sync.connections import add_connection
 from hub.sync.engine import Applier, SyncEngine
 from hub.sync.models import Link
-from connectors.base import SourceRecord, WriteResult
-from connectors.webhook import WebhookConnector
 from tests.support.faults import register_kind
 from tests.support.sink import Sink, webhook_sink
 
@@ -231,6 +232,9 @@ class BuggyWebhook(WebhookConnector):
     the connector contract) for the hub refs in the setting ``bug_on``."""
 
     kind = "webhook-buggy"
+
+    class Settings(WebhookSettings):  # a connector's own setting, checked at add like the others
+        bug_on: list[str] = []
 
     def write(self, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
         if data.get("hub_ref") in self.settings.get("bug_on", []):

@@ -13,6 +13,7 @@ The hub's plan for all of them is 30/60/10 by stage; what is due, when, must be 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,6 +23,10 @@ import pytest
 from sqlalchemy import select
 
 from hub.db import session_scope
+from hub.demo.erp_bulk import skip_vat_warnings as _skip_vat_warnings
+from hub.demo.erp_scenario import sale_values as _sale_values
+from hub.demo.erp_scenario import ship as _ship
+from hub.demo.erp_setup import one2many as _one2many
 from hub.documents.models import Invoice, Order
 from hub.documents.status import order_status
 from hub.receivables.models import Instalment
@@ -30,7 +35,6 @@ from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
 from tests.support import tryton
 from tests.support.finance import KEY
-from tests.support.tryton_seed import _one2many, _sale_values, _ship, _skip_vat_warnings
 
 pytestmark = pytest.mark.timeout(600)
 needs_tryton = pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON)
@@ -54,8 +58,9 @@ def _sale(client: tryton.TrytonClient, setup: dict[str, Any], reference: str, pa
 
 
 @pytest.fixture(scope="module")
-def erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[tryton.TrytonServer, dict[str, Any]]]:
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-receivables-erp")) as server:
+def erp(tryton_server: tryton.TrytonServer) -> Iterator[tuple[tryton.TrytonServer, dict[str, Any]]]:
+    # The run's one Tryton (tests/conftest.py), from the pristine seed plus this module's orders.
+    with contextlib.nullcontext(tryton_server.reset_database()) as server:
         setup = server.seed
         with server.client() as client:
             _skip_vat_warnings(client)  # the credit note's post asks about Müller's unchecked VAT number

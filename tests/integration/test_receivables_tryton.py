@@ -6,13 +6,14 @@ finance resolves it; scanning again sends nothing twice."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from hub.db import session_scope
+from hub.demo.erp_scenario import sale_values as _sale_values
+from hub.demo.erp_scenario import ship as _ship
 from hub.documents.models import Order
 from hub.receivables.models import Alert, Instalment
 from hub.receivables.scan import scan
@@ -21,16 +22,14 @@ from hub.sync.engine import SyncEngine
 from tests.integration.test_receivables_notify import notify_to, smtp, webhook  # noqa: F401 - fixtures
 from tests.support import tryton
 from tests.support.finance import KEY, connect, finance_server
-from tests.support.tryton_seed import _sale_values, _ship
 
 pytestmark = [pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON),
               pytest.mark.timeout(600)]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-receivables")) as srv:
-        yield srv
+@pytest.fixture
+def server(tryton_server: tryton.TrytonServer) -> tryton.TrytonServer:
+    return tryton_server.start()  # the run's one Tryton (tests/conftest.py); the test resets it
 
 
 def _shipped_sale(server: tryton.TrytonServer) -> str:

@@ -225,7 +225,7 @@ def test_secrets_are_ciphertext_at_rest_and_the_rotation_command_moves_them_to_a
     clear = {"password": "Pa55-w0rd-ERP!", "client_secret": "cs_live_9f8e7d", "signing_secret": "whsec_42"}
     with session_scope(database_url) as session:
         add_connection(session, name="finance", kind="accounting", settings={"url": "http://127.0.0.1:1"},
-                       secrets={"client_secret": clear["client_secret"]}, secret_key="old-key")
+                       secrets={"client_id": "hub", "client_secret": clear["client_secret"]}, secret_key="old-key")
         add_connection(session, name="erp", kind="tryton", settings={"url": "http://127.0.0.1:1", "database": "d"},
                        secrets={"password": clear["password"]}, secret_key="old-key")
         add_connection(session, name="hook", kind="webhook", settings={"url": "http://127.0.0.1:1"},
@@ -247,7 +247,7 @@ def test_secrets_are_ciphertext_at_rest_and_the_rotation_command_moves_them_to_a
     assert "re-encrypted the secrets of 3 connection(s)" in done.stdout
     after = _stored(database_url)
     assert decrypt(after["erp"], "new-key") == {"password": clear["password"]}
-    assert decrypt(after["finance"], "new-key") == {"client_secret": clear["client_secret"]}
+    assert decrypt(after["finance"], "new-key") == {"client_id": "hub", "client_secret": clear["client_secret"]}
     assert decrypt(after["hook"], "new-key") == {"signing_secret": clear["signing_secret"]}
     for name in before:
         assert after[name] != before[name]

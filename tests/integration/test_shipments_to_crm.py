@@ -26,7 +26,6 @@ from tests.support.enter_once import (  # noqa: F401
     link,
     sync,
     systems_fixture,
-    tryton_server_fixture,
 )
 
 pytestmark = [

@@ -178,3 +178,20 @@ def test_a_write_read_back_equal_is_sent_and_one_that_cannot_be_read_back_says_s
         crm = session.scalars(select(OutboxDelivery).where(OutboxDelivery.target == "crm")).one()
         assert crm.status == "sent" and (crm.verified or "").startswith("not verified")
     assert _delivery(database_url).verified == "read back equal"
+
+
+@pytest.mark.usefixtures("memory_hub")
+def test_a_published_value_the_system_did_not_store_is_a_failed_write_naming_the_field(
+    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hub.master.models import GoldenCustomer
+
+    _store("crm", customer(1))
+    _connection(database_url, "crm", drops=["phone"])  # answers ok, keeps no phone
+    assert hub_cli(monkeypatch, database_url, mappings_dir, KEY, "sync", "crm", "--stream", "customers").exit_code == 0
+    with session_scope(database_url) as session:  # a phone the hub learnt elsewhere
+        session.scalars(select(GoldenCustomer)).one().phone = "+49 30 1234567"
+    published = hub_cli(monkeypatch, database_url, mappings_dir, KEY, "publish", "crm")
+    assert published.exit_code == 1 and "written 0, unchanged 0, failed 1" in published.stdout, published.stdout
+    assert "crm C1: the write to customers C1 did not take effect: phone: sent '+49 30 1234567', read back None" in (
+        " ".join(published.stderr.split()))

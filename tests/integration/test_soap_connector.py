@@ -211,16 +211,6 @@ def test_opportunities_and_cases_map_to_hub_codes_and_land_in_the_hub(shape, dat
         assert session.scalar(select(func.count()).select_from(ServiceCase).where(ServiceCase.status == "closed")) > 0
 
 
-@pytest.fixture(scope="module")
-def tryton_server(tmp_path_factory: pytest.TempPathFactory):
-    from tests.support import tryton
-
-    if not tryton.trytond_available():
-        pytest.skip(tryton.SKIP_REASON)
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-soap")) as server:
-        yield server
-
-
 @pytest.mark.timeout(600)
 def test_crm_accounts_join_the_erp_parties_of_the_same_companies(tryton_server, shape, database_url, mappings_dir):
     from hub.sync.connections import add_connection

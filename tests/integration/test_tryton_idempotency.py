@@ -26,7 +26,7 @@ from hub.documents.models import Order, OrderLine
 from hub.outbox.models import OutboxDelivery
 from hub.sync.models import Link, SyncCursor
 from tests.support import tryton
-from tests.support.enter_once import Systems, systems_fixture, tryton_server_fixture  # noqa: F401 - fixtures
+from tests.support.enter_once import Systems, systems_fixture  # noqa: F401 - fixtures
 from tests.support.enter_once import deliveries as _deliveries
 from tests.support.enter_once import dispatch as _dispatch
 from tests.support.enter_once import sync as _sync

@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 
-import httpx
 import pytest
 
+from connectors.errors import TransientError
 from tests.support import tryton
 
 pytestmark = [
@@ -23,10 +23,10 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
-    # A private server: the tests below stop, restart and reset it.
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton")) as srv:
-        yield srv
+def server(tryton_server: tryton.TrytonServer) -> tryton.TrytonServer:
+    # The run's one Tryton (tests/conftest.py), from the pristine seed: the tests below read
+    # the seed's records, and stop, restart, kill and reset it (each leaves it running).
+    return tryton_server.reset_database()
 
 
 @pytest.fixture
@@ -193,7 +193,7 @@ def test_stop_and_restart(server: tryton.TrytonServer) -> None:
 
         server.stop()
         assert not server.running
-        with pytest.raises(httpx.TransportError):
+        with pytest.raises(TransientError):  # the product's client: retried, then transient
             client.read("party.party", [party], ["name"])
 
         server.start()

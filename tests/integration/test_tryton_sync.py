@@ -3,7 +3,6 @@ and an outage in the middle of a run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -26,10 +25,9 @@ pytestmark = [
 KEY = "test-secret-key"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-sync")) as srv:
-        yield srv
+@pytest.fixture
+def server(tryton_server: tryton.TrytonServer) -> tryton.TrytonServer:
+    return tryton_server.start()  # the run's one Tryton (tests/conftest.py); erp resets it per test
 
 
 @pytest.fixture

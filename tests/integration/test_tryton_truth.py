@@ -6,7 +6,6 @@ shipped"; taxed and untaxed totals are both kept, as Tryton shows them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,15 @@ from sqlalchemy import select
 from connectors.base import Connector
 from connectors.tryton import TrytonConnector
 from hub.db import session_scope
+from hub.demo.erp_scenario import sale_values as _sale_values
+from hub.demo.erp_scenario import ship as _ship
+from hub.demo.erp_setup import one2many as _one2many
 from hub.documents.models import Invoice, Order, Shipment
 from hub.documents.status import order_status
 from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
 from hub.sync.models import DeadLetter, Link
 from tests.support import tryton
-from tests.support.tryton_seed import _one2many, _sale_values, _ship
 
 pytestmark = [
     pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON),
@@ -33,10 +34,9 @@ pytestmark = [
 KEY = "test-secret-key"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-truth")) as srv:
-        yield srv
+@pytest.fixture
+def server(tryton_server: tryton.TrytonServer) -> tryton.TrytonServer:
+    return tryton_server.start()  # the run's one Tryton (tests/conftest.py); erp resets it per test
 
 
 @pytest.fixture

@@ -25,10 +25,11 @@ pytestmark = [
 _serial = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-write")) as srv:
-        yield srv
+@pytest.fixture
+def server(tryton_server: tryton.TrytonServer) -> tryton.TrytonServer:
+    # The run's one Tryton, not reset: these tests write records of their own (their names,
+    # references and hub refs carry this module's serial numbers) and count only those.
+    return tryton_server.start()
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-"""Enter once with the real systems, shared by the end-to-end tests: a real Tryton (module
-scope, a fresh database per test), the legacy CRM's SOAP service on loopback with one account,
+"""Enter once with the real systems, shared by the end-to-end tests: the run's one Tryton
+(``tryton_server``, tests/conftest.py; a fresh database per test), the legacy CRM's SOAP service on loopback with one account,
 the connections ``crm`` (soap, sugar) and ``erp`` (tryton), and helpers to sync, dispatch and
 look at both systems and the hub.
 
-Test modules import the fixtures (``from tests.support.enter_once import systems_fixture,
-tryton_server_fixture``) so that pytest finds them as ``systems`` and ``tryton_server``.
+Test modules import the fixture (``from tests.support.enter_once import systems_fixture``)
+so that pytest finds it as ``systems``.
 """
 
 from __future__ import annotations
@@ -29,15 +29,9 @@ from simulators.legacy_crm import CrmStore, RunningCrm
 from tests.support import tryton
 from tests.support.legacy_crm import KEY, PASSWORD, USER, add_crm_connection, serve
 
-__all__ = ["Systems", "deliveries", "dispatch", "link", "parties", "sync", "systems_fixture", "tryton_sales", "tryton_server_fixture"]
+__all__ = ["Systems", "deliveries", "dispatch", "link", "parties", "sync", "systems_fixture", "tryton_sales"]
 
 _serial = itertools.count(1)
-
-
-@pytest.fixture(scope="module", name="tryton_server")
-def tryton_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
-    with tryton.start_tryton(tmp_path_factory.mktemp("tryton-enter-once")) as server:
-        yield server
 
 
 @dataclass

@@ -3,7 +3,7 @@
     with legacy_crm.serve(store) as crm:            # a real HTTP server on 127.0.0.1
         add_crm_connection(database_url, "crm", "sugar", crm, mappings_dir, page_size=4)
 
-``tryton_companies()`` are the Tryton seed's customers (``tests/support/tryton_seed.py``) as a
+``tryton_companies()`` are the Tryton seed's customers (``hub/demo/erp_scenario.py``) as a
 sales rep typed them into the CRM: another legal form or casing, a street abbreviated, but the
 same tax id or e-mail, so the hub can link them to the ERP's parties.
 """
@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from hub.db import session_scope
+from hub.demo import erp_scenario
 from hub.sync.connections import add_connection
 from simulators.legacy_crm import CrmStore, RunningCrm, serve
-from tests.support import tryton_seed
 
 __all__ = ["KEY", "PASSWORD", "USER", "add_crm_connection", "crm_store", "serve", "tryton_companies"]
 
 KEY = "test-secret-key"
 USER, PASSWORD = "hub-sync", "s3cret-crm-pw"
 
-#: How the CRM spells the ERP's customers (key in tryton_seed.CUSTOMERS → CRM name).
+#: How the CRM spells the ERP's customers (key in erp_scenario.CUSTOMERS → CRM name).
 CRM_SPELLING = {
     "mueller": "MUELLER MASCHINENBAU",
     "dupont": "Dupont Industrie S.A.R.L.",
@@ -36,7 +36,7 @@ CRM_SPELLING = {
 def tryton_companies() -> list[dict[str, Any]]:
     """CRM accounts for the Tryton seed's customers; ``id`` is ``CRM-<key>``."""
     accounts = []
-    for customer in tryton_seed.CUSTOMERS:
+    for customer in erp_scenario.CUSTOMERS:
         accounts.append({
             "id": f"CRM-{customer['key']}",
             "name": CRM_SPELLING[customer["key"]],
