@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, union_all
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ class StoredRecord:
     city: str | None
     postcode: str | None
     country: str | None
+    legal_form: str | None = None
 
 
 _MATCH_COLUMNS = (
@@ -42,6 +43,7 @@ _MATCH_COLUMNS = (
     CustomerSource.city,
     CustomerSource.postcode,
     CustomerSource.country,
+    CustomerSource.legal_form,
 )
 
 
@@ -58,6 +60,7 @@ def _stored(row: Sequence[Any]) -> StoredRecord:
         city=row[8],
         postcode=row[9],
         country=row[10],
+        legal_form=row[11],
     )
 
 
@@ -143,7 +146,7 @@ _PG_CANDIDATES = text(
         LIMIT :limit
     )
     SELECT s.id, s.golden_id, s.name_key, s.tax_id, s.email, s.email_domain, s.phone,
-           s.street, s.city, s.postcode, s.country
+           s.street, s.city, s.postcode, s.country, s.legal_form
     FROM ranked AS r JOIN customer_sources AS s ON s.id = r.source_id
     ORDER BY r.shared DESC, r.first, r.source_id
     """
