@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from hub.master.normalise import WEAK, is_weak, tax_relation
 from hub.master.rules import AgreeDisagree, MatchRules
@@ -40,6 +41,9 @@ class MatchRecord(Protocol):
 
     @property
     def name_tokens(self) -> tuple[str, ...]: ...
+
+    @property
+    def legal_form(self) -> str | None: ...
 
     @property
     def tax_id(self) -> str | None: ...
@@ -74,7 +78,7 @@ _Field = tuple[str, str, float, "str | None", "str | None", "float | None"]
 @dataclass(slots=True)
 class Evidence:
     field: str
-    level: str  # exact, high, medium, subset, low, agree, disagree
+    level: str  # exact, high, medium, subset, low, differs, agree, disagree, weak, capped
     weight: float
     ours: str | None
     theirs: str | None
@@ -190,6 +194,7 @@ class Prepared:
     cjk: bool
     name_compared: str | None  # CJK: without the city prefix; Latin: the key itself
     name_folded: str | None  # Latin: "ue"/"oe"/"ae" folded like "ü"/"ö"/"ä"
+    legal_form: str | None  # the form removed from the name: the name is a registered one
     tax_id: str | None
     email: str | None
     email_domain: str | None
@@ -215,6 +220,7 @@ def prepare(rec: MatchRecord | Prepared) -> Prepared:
         cjk=cjk,
         name_compared=without_city(key, rec.city) if key and cjk else key,
         name_folded=UMLAUTS.sub(r"\1", key) if key and not cjk else key,
+        legal_form=rec.legal_form,
         tax_id=rec.tax_id,
         email=rec.email,
         email_domain=rec.email_domain,
@@ -245,6 +251,8 @@ class Matcher:
             + w.name.disagree
         )
         self._precheck = address_only < rules.thresholds.review
+        #: the most a pair whose names conflict can score (see _cap_conflict): a review
+        self._conflict_cap = rules.thresholds.review
         self._exact_fields = (
             ("email", w.email),
             ("phone", w.phone),
@@ -254,12 +262,23 @@ class Matcher:
 
     # --- pairs -------------------------------------------------------------------------------
     def _name(self, a: Prepared, b: Prepared) -> _Field | None:
+        """The names' level and weight; None when either is missing or they are written in
+        different scripts ("上海明华电子科技" / "Shanghai Minghua Electronic Technology": no
+        string measure can compare them, so the name says nothing and the identifiers decide).
+
+        Two registered names (both with a legal form) where one has words the other lacks
+        ("Auto Hartmann GmbH" / "Auto Hartmann Immobilien GmbH", "…有限公司" / "…有限公司北京分公司")
+        are two legal entities of one group, not a trade name beside its legal name: level
+        ``differs``, weighted as a disagreement (and a conflict, see :meth:`_fields`).
+        """
         ka, kb = a.name_key, b.name_key
-        if not ka or not kb:
+        if not ka or not kb or a.cjk != b.cjk:
             return None
         w = self.rules.weights.name
         if ka == kb:
             return ("name", "exact", w.exact, ka, kb, 1.0)
+        if a.legal_form and b.legal_form and _legal_names_differ(a, b):
+            return ("name", "differs", w.disagree, ka, kb, None)
         # CJK names are compared without their city prefix: "深圳市佳美包装" is "佳美包装".
         ca, cb = a.name_compared or ka, b.name_compared or kb
         sim = max(fuzz.ratio(ca, cb), fuzz.token_sort_ratio(ca, cb)) / 100.0
@@ -295,8 +314,10 @@ class Matcher:
         w = self.rules.weights
         total = 0.0
         name = self._name(a, b)
+        conflict = False
         if name is not None:
             total += name[2]
+            conflict = name[1] == "differs" or (name[1] == "disagree" and _share_a_word(a, b))
             if out is not None:
                 out.append(name)
         ca, cb = a.city, b.city
@@ -326,7 +347,39 @@ class Matcher:
             if agree and a.street_numbers and b.street_numbers:
                 agree = a.street_numbers == b.street_numbers  # Prinsenlaan 134 is not 46
             total += self._agreement("street", agree, w.street, sa, sb, out, sim)
+        if conflict and total > self._conflict_cap:
+            total = self._cap_conflict(a, b, total, out)
         return total
+
+    def _cap_conflict(self, a: Prepared, b: Prepared, total: float, out: list[_Field] | None) -> float:
+        """Names that disagree (or two legal names of one group) are another company, whatever
+        the group shares: its domain, its HQ switchboard, its building. Such a pair links
+        only when the tax id is the same *and* the street agrees (one entity at one site,
+        typed very differently); otherwise it waits for a steward at most — a record
+        carrying the parent's tax id beside a sibling's name and address is the steward's
+        call, not the tax id's alone."""
+        if self._same_site_entity(a, b):
+            return total
+        cap = self._conflict_cap
+        if out is not None:
+            out.append(("name_conflict", "capped", cap - total, None, None, None))
+        return cap
+
+    def _same_site_entity(self, a: Prepared, b: Prepared) -> bool:
+        """The same checked tax id at the same street: one entity, whatever its names say."""
+        return bool(
+            a.tax_id and b.tax_id and tax_relation(a.tax_id, b.tax_id) == "same"
+            and a.street and b.street and self._streets_agree(a, b)
+        )
+
+    def _streets_agree(self, a: Prepared, b: Prepared) -> bool:
+        sa, sb = a.street or "", b.street or ""
+        agree = fuzz.token_sort_ratio(sa, sb) / 100.0 >= self.rules.similarity.street or (
+            a.street_cjk and contains(sa, sb, 4)
+        )
+        if agree and a.street_numbers and b.street_numbers:
+            agree = a.street_numbers == b.street_numbers
+        return agree
 
     def _tax(self, ta: str, tb: str, out: list[_Field] | None) -> float:
         """Tax ids by :func:`tax_relation`: only checked ids of one kind agree or disagree; a
@@ -371,11 +424,15 @@ class Matcher:
 
         A golden record scores as its best-matching source record; one whose records carry a
         different tax id than ``rec`` is vetoed outright (branches of one group share names,
-        addresses and domains, but never a tax id).
+        addresses and domains, but never a tax id). One holding a registered name that
+        differs from ``rec``'s ("Hunter Holdings Pty Ltd" against "Hunter Holdings Queensland
+        Pty Ltd") is another legal entity of the group however well a trade-name record of
+        it scores ("HUNTER HOLDINGS" on the group's switchboard): it scores at most a review.
         """
         rec = prepare(record)
         per_golden: dict[int, tuple[float, int, Prepared]] = {}
         vetoed: set[int] = set()
+        conflicted: dict[int, str] = {}  # golden -> its registered name that differs from ours
         tax_ids: dict[int, set[str]] = {}
         link = self.rules.thresholds.link
         for cand in candidates:
@@ -386,25 +443,36 @@ class Matcher:
                 if tax_relation(rec.tax_id, theirs) == "different":
                     vetoed.add(golden)
                     continue
+            other = prepare(cand.record)
+            if (
+                rec.legal_form and other.legal_form and golden not in conflicted
+                and other.name_key != rec.name_key and other.cjk == rec.cjk
+                and _legal_names_differ(rec, other) and not self._same_site_entity(rec, other)
+            ):
+                conflicted[golden] = other.name_key or ""
             best = per_golden.get(golden)
             if best is not None and best[0] >= link:
                 continue  # already linked through another of its records
-            other = prepare(cand.record)
             if self._precheck and not _may_match(rec, other):
                 continue
             score = self.score(rec, other)
             if best is None or score > best[0]:
                 per_golden[golden] = (score, cand.source_id, other)
+        cap = self._conflict_cap
         top = sorted(
-            ((score, golden, sid, other) for golden, (score, sid, other) in per_golden.items()
-             if golden not in vetoed),
+            ((min(score, cap) if golden in conflicted else score, golden, sid, other)
+             for golden, (score, sid, other) in per_golden.items() if golden not in vetoed),
             key=lambda item: item[0],
             reverse=True,
         )[:keep]
-        ranked = [
-            GoldenScore(golden, score, sid, self.compare(rec, other)[1])
-            for score, golden, sid, other in top
-        ]
+        ranked = []
+        for score, golden, sid, other in top:
+            evidence = self.compare(rec, other)[1]
+            pair_score = sum(e.weight for e in evidence)
+            if score < pair_score:  # capped by another of the golden record's names
+                evidence.append(Evidence("name_conflict", "capped", score - pair_score,
+                                         rec.name_key, conflicted.get(golden)))
+            ranked.append(GoldenScore(golden, score, sid, evidence))
         thresholds = self.rules.thresholds
         if ranked and ranked[0].score >= thresholds.link:
             known = set(tax_ids.get(ranked[0].golden_id, ()))
@@ -443,6 +511,47 @@ def _may_match(a: Prepared, b: Prepared) -> bool:
     if not a.token_set.isdisjoint(b.token_set):
         return True
     return fuzz.ratio(ka, kb) >= 50
+
+
+#: "集团" (group) is typed or left out at will: not a word that makes another entity
+_GROUP_WORD = "集团"
+#: legal-form abbreviations whose one-letter typos ("GmvH", "Ltf") are no word of a name
+_FORM_WORDS = ("gmbh", "ltd", "inc", "corp", "sarl", "llc", "plc", "pty")
+
+
+def _legal_names_differ(a: Prepared, b: Prepared) -> bool:
+    """Two registered names where one is the other plus words: "Auto Hartmann GmbH" and
+    "Auto Hartmann Immobilien GmbH". For CJK names the extra characters must follow the
+    shorter name ("明华电子" / "明华电子北京分公司"); a city in front ("上海明华电子") is a
+    region prefix, not another entity."""
+    if a.cjk:
+        ca = (a.name_compared or "").replace(_GROUP_WORD, "")
+        cb = (b.name_compared or "").replace(_GROUP_WORD, "")
+        short, long_ = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
+        # two or more characters more: one more is a typo ("星高精" / "星高精機")
+        return (len(short) >= 2 and len(long_) >= len(short) + 2 and short in long_
+                and not long_.endswith(short))
+    ta, tb = a.token_set, b.token_set
+    if ta == tb or not (ta < tb or tb < ta):
+        return False
+    # exact words only: a typo or an abbreviation ("Masch.-Bau") is no other legal entity
+    extra = (tb - ta) if ta < tb else (ta - tb)
+    return any(not _form_typo(word) for word in extra)
+
+
+def _share_a_word(a: Prepared, b: Prepared) -> bool:
+    """Names that disagree but share a word ("Coral Analytics" / "Coral Solutions"), or for
+    CJK names their first two characters: a group's brand with another company's name."""
+    if a.cjk:
+        ca, cb = a.name_compared or "", b.name_compared or ""
+        return len(ca) >= 2 and ca[:2] == cb[:2]
+    return not a.token_set.isdisjoint(b.token_set)
+
+
+def _form_typo(word: str) -> bool:
+    """A legal form mistyped beyond what names.py recognises ("gmvh"): not a word of the name."""
+    return any(Levenshtein.distance(word, form, score_cutoff=1) <= 1 for form in _FORM_WORDS
+               if abs(len(word) - len(form)) <= 1)
 
 
 def _is_subset(a: Prepared, b: Prepared) -> bool:

@@ -11,13 +11,15 @@ CLI::
     python tests/bench/customer_data.py --records 20000 --seed 1 --out /tmp/x [--show 20]
 
 writes DIR/input.csv (without entity_id), DIR/truth.csv (source_system,
-source_id, entity_id) and DIR/entities.csv (entity_id, kind, related_to: which
-entities are designed hard negatives of which, for error analysis).
+source_id, entity_id) and DIR/entities.csv (entity_id, kind, related_to,
+traits: which entities are designed hard negatives of which and which hard
+cases each carries, for error analysis).
 
 What the data looks like
 ------------------------
-Customers are companies in DE, GB, US, FR, NL, CN, JP (DE/GB/US/CN/JP weighted
-higher). Each appears in 1-3 of three source systems, each with its own habits:
+Customers are companies in DE, GB, US, FR, NL, CN, JP, AU, CA (DE/GB/US/CN/JP
+weighted higher, AU and CA 4 % each). Each appears in 1-3 of three source
+systems, each with its own habits:
 
 * ``erp``  (Tryton-like ERP): legal names ("Müller Bau GmbH", "Acme Industries
   Inc."), tax id 80 % present in its standard form, phones in E.164 or
@@ -43,8 +45,44 @@ brand, other division and legal entity, other tax id, sometimes a shared e-mail
 domain), which must not be merged.
 
 Tax ids have valid check digits for each scheme (DE USt-IdNr, GB VAT, FR TVA,
-NL btw, US EIN prefix, CN USCC, JP corporate number), computed with
-python-stdnum; a few carry typos that break the check digit.
+NL btw, US EIN prefix, CN USCC, JP corporate number, AU ABN/ACN, CA BN),
+computed with python-stdnum; a few carry typos that break the check digit.
+
+The cases of issue 17 (rates in the constants after ``DUP_P``; ``entities.csv``
+lists each entity's ``traits``):
+
+* Tax ids behind scheme words and labels: "USt-IdNr.: DE…", "UID-Nr. DE…",
+  "VAT Reg No GB …", "TVA FR …", "BTW-nr: NL…", "EIN 12-3456789",
+  "统一社会信用代码：…", "法人番号 …", "登録番号 T…", "ABN 51 824 753 556",
+  "BN 812345676 RT 0001", "GST/HST …" (crm/finance 12 %, erp 3 % of present
+  ids); the country prefix set off by a space or a dash, "DE-136695976",
+  "AU 51824753556" (crm/finance 8 %, erp 3 %).
+* AU: the ABN in the ERP (bare, "51 824 753 556", "ABN …"), the ACN it holds
+  ("ACN 004 085 616") in 40 % of crm/finance ids. CA: the BN15
+  "812345676RT0001" in the ERP, the BN9 "812345676" or "812345676 RT 0001"
+  elsewhere.
+* CN companies registered before 2015 (30 %): their crm/finance records carry
+  the 15-digit registration number (注册号) instead of the USCC in 60 % of the
+  ids present — two kinds of identifier of one company.
+* Placeholders for an absent tax id ("N/A", "n.a.", "TBD", "-", "000000000",
+  "999999999", "123456789"): 15 % (erp), 5 % (crm), 10 % (finance) of the
+  records without one.
+* Country spellings instead of the ISO code ("GER", "Deutschland", "U.K.",
+  "P.R. China", "China (PRC)", "中国", "中华人民共和国", "日本", "United States of
+  America", "Holland", ...): crm 10 %, finance 5 %, erp 1 % of records.
+* Phones that fail validation: 1.5 % of companies have a number two digits
+  short at the source (wrong in every system, same digits), 2 % of rendered
+  phones lose one digit.
+* Group companies: siblings (4.5 % of base entities, 1-2 each) and branches
+  (3 %: the parent's name plus a region, "Acme Industries West Inc.", CN
+  "…有限公司北京分公司", JP "…販売株式会社"), each with its own tax id; they share
+  the parent's domain (50 % / 80 %), its HQ phone (25 % / 45 %), its building
+  when in the same city (35 % / 45 %), and 25 % of them have one record that
+  carries the parent's tax id.
+* Cross-script names: 12 % of CN/JP companies have their English legal name
+  ("Shanghai Minghua Electronic Technology Co., Ltd.", "Towa Denki Co.,
+  Ltd.") in one system (the ERP when they are in it), with the tax id present
+  there 90 % of the time.
 
 Everything comes from the word lists below and one ``random.Random(seed)``, so
 the output depends only on (n_records, seed).
@@ -62,6 +100,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from stdnum import luhn
+from stdnum.au import abn as au_abn
+from stdnum.au import acn as au_acn
+from stdnum.ca import bn as ca_bn
 from stdnum.cn import uscc
 from stdnum.de import vat as de_vat
 from stdnum.fr import tva as fr_tva
@@ -92,6 +133,8 @@ COUNTRY_WEIGHTS = {
     "JP": 0.15,
     "FR": 0.07,
     "NL": 0.07,
+    "AU": 0.04,
+    "CA": 0.04,
 }
 
 # ---------------------------------------------------------------------------
@@ -211,6 +254,20 @@ EN_DIVISIONS = [
 ]
 GB_FORMS = [("Ltd", 50), ("Limited", 30), ("PLC", 6), ("LLP", 6)]
 US_FORMS = [("Inc.", 45), ("LLC", 30), ("Corp.", 10), ("Corporation", 5), ("Co.", 5), ("L.P.", 3)]
+AU_FORMS = [("Pty Ltd", 75), ("Limited", 15), ("Ltd", 10)]
+CA_FORMS = [("Inc.", 45), ("Ltd.", 25), ("Corp.", 15), ("Limited", 15)]
+AU_BRANDS = (
+    "Southern Cross Coastal Outback Harbour Eureka Wattle Banksia Jarrah Murray Kimberley Gippsland "
+    "Hunter Riverina Barossa Yarra Swan Pilbara Tasman Coral Sunshine Bondi Darling Flinders"
+).split()
+CA_BRANDS = (
+    "Maple Laurentian Cascadia Boreal Maritime Klondike Algonquin Rideau Fraser Niagara Superior "
+    "Muskoka Okanagan Cariboo Chinook Aurora Polaris Tundra Huron Yukon Acadia Kootenay Selkirk"
+).split()
+#: English-speaking countries: names, forms and brands
+EN_NAMES = {"GB": (GB_FORMS, GB_BRANDS), "US": (US_FORMS, US_BRANDS), "AU": (AU_FORMS, AU_BRANDS), "CA": (CA_FORMS, CA_BRANDS)}
+#: addresses of AU are written like GB's, of CA like US's
+ADDRESS_STYLE = {"AU": "GB", "CA": "US"}
 
 FR_SURNAMES = (
     "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre "
@@ -525,6 +582,8 @@ FIRST_NAMES = {
     "NL": "jan pieter sanne lotte daan bram eva anouk joost maarten".split(),
     "CN": "wei fang jing lei min jun yan hui qiang li na tao".split(),
     "JP": "hiroshi takashi yuki kenji akiko naoko satoshi yusuke mai daisuke".split(),
+    "AU": "jack olivia william charlotte noah mia thomas chloe lachlan emily".split(),
+    "CA": "liam emma noah olivia ethan sophie lucas chloe benjamin jessica".split(),
 }
 LAST_NAMES = {
     "CN": "wang li zhang liu chen yang zhao huang zhou wu xu sun".split(),
@@ -538,6 +597,8 @@ FREEMAIL = {
     "NL": ["gmail.com", "hotmail.nl", "ziggo.nl", "kpnmail.nl"],
     "CN": ["qq.com", "163.com", "126.com", "sina.com"],
     "JP": ["yahoo.co.jp", "gmail.com", "docomo.ne.jp", "nifty.com"],
+    "AU": ["gmail.com", "bigpond.com", "outlook.com", "yahoo.com.au"],
+    "CA": ["gmail.com", "shaw.ca", "rogers.com", "outlook.com"],
 }
 GENERIC_MAILBOX = {
     "DE": ["info", "vertrieb", "kontakt", "office", "zentrale"],
@@ -547,6 +608,8 @@ GENERIC_MAILBOX = {
     "NL": ["info", "verkoop", "contact"],
     "CN": ["info", "sales", "service"],
     "JP": ["info", "sales", "contact", "eigyo"],
+    "AU": ["info", "sales", "enquiries", "admin"],
+    "CA": ["info", "sales", "contact", "office"],
 }
 BILLING_MAILBOX = {
     "DE": ["buchhaltung", "rechnung", "rechnungen", "finanzen", "invoices"],
@@ -556,6 +619,8 @@ BILLING_MAILBOX = {
     "NL": ["facturen", "administratie", "crediteuren"],
     "CN": ["finance", "caiwu", "invoice"],
     "JP": ["keiri", "invoice", "seikyu"],
+    "AU": ["accounts", "accountspayable", "invoices"],
+    "CA": ["ap", "accountspayable", "billing", "invoices"],
 }
 TLDS = {
     "DE": [".de"],
@@ -565,6 +630,8 @@ TLDS = {
     "NL": [".nl", ".com"],
     "CN": [".com.cn", ".cn", ".com"],
     "JP": [".co.jp", ".jp"],
+    "AU": [".com.au"],
+    "CA": [".ca", ".com"],
 }
 
 # Cities: name, aliases typed elsewhere, phone area code (national, without trunk 0),
@@ -936,6 +1003,30 @@ CITIES = {
         ),
         ("浜松市", ["浜松", "Hamamatsu"], "53", ["430", "432", "433"], ["中央区", "浜名区"]),
     ],
+    "AU": [  # name, aliases, area code, postcode range
+        ("Sydney", [], "2", (2000, 2234)),
+        ("Melbourne", [], "3", (3000, 3207)),
+        ("Brisbane", [], "7", (4000, 4179)),
+        ("Perth", [], "8", (6000, 6199)),
+        ("Adelaide", [], "8", (5000, 5174)),
+        ("Canberra", [], "2", (2600, 2617)),
+        ("Hobart", [], "3", (7000, 7055)),
+        ("Gold Coast", [], "7", (4207, 4230)),
+        ("Newcastle", [], "2", (2280, 2310)),
+        ("Geelong", [], "3", (3211, 3227)),
+    ],
+    "CA": [  # name, aliases, area code, forward sortation areas
+        ("Toronto", [], "416", ["M5V", "M4W", "M5H", "M6K", "M5J"]),
+        ("Montréal", ["Montreal"], "514", ["H2X", "H3B", "H3A", "H2Y"]),
+        ("Vancouver", [], "604", ["V6B", "V6C", "V5K", "V6E"]),
+        ("Calgary", [], "403", ["T2P", "T2G", "T3E"]),
+        ("Ottawa", [], "613", ["K1P", "K2P", "K1N"]),
+        ("Edmonton", [], "780", ["T5J", "T6E"]),
+        ("Winnipeg", [], "204", ["R3C", "R3B"]),
+        ("Québec", ["Quebec City", "Quebec"], "418", ["G1R", "G1K"]),
+        ("Hamilton", [], "905", ["L8P", "L8N"]),
+        ("Halifax", [], "902", ["B3H", "B3J"]),
+    ],
 }
 COUNTRY_CALLING = {
     "DE": "49",
@@ -945,6 +1036,8 @@ COUNTRY_CALLING = {
     "NL": "31",
     "CN": "86",
     "JP": "81",
+    "AU": "61",
+    "CA": "1",
 }
 
 # Street names are composed from parts so that a city has thousands of them, as
@@ -1059,6 +1152,62 @@ SYSTEM_COUNT_P = ((1, 0.35), (2, 0.40), (3, 0.25))
 SINGLE_SYSTEM_P = (("crm", 0.5), ("erp", 0.3), ("finance", 0.2))
 PAIR_SYSTEM_P = ((("erp", "finance"), 0.40), (("erp", "crm"), 0.35), (("crm", "finance"), 0.25))
 DUP_P = {"crm": 0.10, "erp": 0.03, "finance": 0.015}  # within-system duplicates
+# The cases of issue 17, each at a few per cent (see the module docstring).
+BRANCH_P = 0.03  # per base entity: spawn a branch / regional subsidiary
+SHARED_PHONE_P = {"sibling": 0.25, "branch": 0.45}  # answers on the group's HQ switchboard
+SHARED_ADDRESS_P = {"sibling": 0.35, "branch": 0.45}  # same building (when in the same city)
+SHARED_DOMAIN_P = {"sibling": 0.5, "branch": 0.8}
+PARENT_TAX_P = 0.25  # per sibling/branch: one of its records carries the parent's tax id
+CN_REG_NO_P = 0.30  # CN entities registered before 2015: legacy systems keep the 15-digit number
+CN_REG_NO_USE_P = 0.6  # ...in a crm/finance record that has a tax id
+CROSS_SCRIPT_P = 0.12  # per CN/JP base entity: one system holds the English legal name
+BAD_PHONE_ENTITY_P = 0.015  # the company's number is wrong at the source (fails validation everywhere)
+BAD_PHONE_RECORD_P = 0.02  # one digit lost in one record's phone
+TAX_PLACEHOLDER_P = {"erp": 0.15, "crm": 0.05, "finance": 0.10}  # of the records without a tax id
+TAX_STYLE_P = {  # how a present tax id is written, per system
+    "erp": (("canonical", 0.94), ("labelled", 0.03), ("prefixed", 0.03)),
+    "crm": (("canonical", 0.30), ("spaced", 0.25), ("bare", 0.25), ("labelled", 0.12), ("prefixed", 0.08)),
+    "finance": (("canonical", 0.30), ("spaced", 0.25), ("bare", 0.25), ("labelled", 0.12), ("prefixed", 0.08)),
+}
+AU_ACN_P = 0.4  # an AU crm/finance record giving the ACN instead of the ABN
+COUNTRY_SPELLING_P = {"erp": 0.01, "crm": 0.10, "finance": 0.05}
+COUNTRY_SPELLINGS = {
+    "DE": ["GER", "Germany", "Deutschland", "DEU", "BRD"],
+    "GB": ["U.K.", "UK", "United Kingdom", "Great Britain", "GBR", "England"],
+    "US": ["USA", "U.S.A.", "United States of America", "United States", "U.S."],
+    "FR": ["France", "FRA", "Frankreich"],
+    "NL": ["Netherlands", "Holland", "Nederland", "NLD", "The Netherlands"],
+    "CN": ["P.R. China", "China (PRC)", "中国", "中华人民共和国", "CHN", "PRC", "China"],
+    "JP": ["日本", "Japan", "JPN", "日本国"],
+    "AU": ["Australia", "AUS", "Australien"],
+    "CA": ["Canada", "CAN", "Kanada"],
+}
+CN_INDUSTRY_EN = {
+    "tech": "Electronic Technology", "machinery": "Machinery Equipment", "trading": "Trading",
+    "logistics": "Logistics", "soft": "Software Technology", "material": "New Material",
+    "precision": "Precision Machinery", "chem": "Chemical", "medical": "Medical Instruments",
+    "autoparts": "Auto Parts", "construction": "Construction Engineering", "food": "Food",
+    "textile": "Textile", "electric": "Electric", "automation": "Automation Equipment",
+    "optoelec": "Optoelectronics", "packaging": "Packaging Materials", "imp-exp": "Import and Export",
+    "it": "Information Technology", "enviro": "Environmental Technology",
+}
+JP_INDUSTRY_EN = {
+    "ss": "Seisakusho", "denki": "Electric", "kogyo": "Industries", "seiki": "Seiki", "chem": "Chemical",
+    "shoji": "Shoji", "bussan": "Bussan", "kensetsu": "Construction", "unyu": "Transport",
+    "denshi": "Electronics", "systems": "Systems", "soft": "Software", "giken": "Giken",
+    "sangyo": "Sangyo", "seiyaku": "Pharmaceutical", "foods": "Foods", "sekkei": "Design",
+    "insatsu": "Printing", "kinzoku": "Metal", "kikai": "Machinery", "tech": "Technology",
+    "logi": "Logistics", "eng": "Engineering",
+}
+BRANCH_WORDS = {  # regional names of a branch / regional subsidiary
+    "DE": ["Nord", "Süd", "West", "Ost", "Bayern", "Sachsen", "Rhein-Main", "Berlin"],
+    "GB": ["North", "Scotland", "Midlands", "South West", "Wales", "London"],
+    "US": ["West", "Texas", "Midwest", "East Coast", "California", "Southeast"],
+    "FR": ["Sud", "Ouest", "Est", "Île-de-France", "Rhône-Alpes"],
+    "NL": ["Noord", "Zuid", "Oost", "Randstad"],
+    "AU": ["NSW", "Victoria", "Queensland", "WA"],
+    "CA": ["Ontario", "Québec", "West", "Atlantic"],
+}
 
 
 # ---------------------------------------------------------------------------
@@ -1243,7 +1392,20 @@ def make_tax_id(country: str, rng: random.Random, cn_region: str = "310115") -> 
     if country == "JP":
         body = rng.choice("123456789") + _digits(rng, 11)
         return jp_cn.calc_check_digit(body) + body
+    if country == "AU":  # the ABN of a company: two check digits + its ACN
+        body = _digits(rng, 8)
+        return au_acn.to_abn(body + au_acn.calc_check_digit(body))
+    if country == "CA":  # BN15: the BN9 of the legal entity + its GST/HST account RT0001
+        body = rng.choice("123456789") + _digits(rng, 7)
+        return body + luhn.calc_check_digit(body) + "RT0001"
     raise ValueError(country)
+
+
+def make_registration_number(region: str, rng: random.Random) -> str:
+    """A Chinese pre-2015 15-digit business registration number (注册号): region code, eight
+    digits, an ISO 7064 MOD 11,10 check digit. Superseded by the USCC but still in old records."""
+    body = region + _digits(rng, 8)
+    return body + mod_11_10.calc_check_digit(body)
 
 
 _TAX_VALIDATORS = {
@@ -1253,6 +1415,8 @@ _TAX_VALIDATORS = {
     "NL": nl_btw.is_valid,
     "CN": uscc.is_valid,
     "JP": jp_cn.is_valid,
+    "AU": au_abn.is_valid,
+    "CA": ca_bn.is_valid,
 }
 
 
@@ -1313,7 +1477,49 @@ def format_tax_id(country: str, tax: str, style: str, rng: random.Random) -> str
         if style == "bare":
             return "T" + tax  # qualified invoice issuer number = "T" + corporate number
         return "-".join((tax[0], tax[1:5], tax[5:9], tax[9:]))
+    if country == "AU":
+        if style == "bare":
+            return tax
+        return " ".join((tax[:2], tax[2:5], tax[5:8], tax[8:]))  # 51 824 753 556
+    if country == "CA":
+        if style == "bare":
+            return tax[:9]  # the BN9 alone
+        return f"{tax[:9]} {tax[9:11]} {tax[11:]}"  # 812345676 RT 0001
     raise ValueError(country)
+
+
+#: Scheme words and labels real exports put before the number ({t}: the canonical id, {s}: spaced,
+#: {b}: without country prefix); issue 17.
+TAX_LABELS = {
+    "DE": ["USt-IdNr.: {t}", "USt-IdNr. {s}", "VAT No. {t}", "UID-Nr. {t}", "UID: {t}"],
+    "GB": ["VAT Reg No {s}", "VAT: {t}", "VAT No. {s}"],
+    "FR": ["TVA {s}", "TVA: {t}", "VAT {t}"],
+    "NL": ["BTW {t}", "BTW-nr: {t}", "VAT No. {t}"],
+    "US": ["EIN {t}", "EIN: {b}", "Tax ID: {t}"],
+    "CN": ["统一社会信用代码：{t}", "USCC: {t}"],
+    "JP": ["法人番号 {t}", "登録番号 T{t}", "T{t}"],
+    "AU": ["ABN {s}", "ABN: {t}"],
+    "CA": ["BN {s}", "BN: {t}", "GST/HST {t}"],
+}
+
+
+def labelled_tax_id(country: str, tax: str, rng: random.Random) -> str:
+    """The id behind a scheme word ("ABN 51 824 753 556", "USt-IdNr.: DE…", "T" + 法人番号)."""
+    spaced = format_tax_id(country, tax, "spaced", rng)
+    bare = format_tax_id(country, tax, "bare", rng) if country in ("DE", "GB", "FR", "NL", "US") else tax
+    return rng.choice(TAX_LABELS[country]).format(t=tax, s=spaced, b=bare)
+
+
+def prefixed_tax_id(country: str, tax: str, rng: random.Random) -> str:
+    """The country prefix set off by a space or a dash ("DE-136695976", "AU 51824753556")."""
+    sep = rng.choice(["-", " "])
+    if country in ("DE", "GB", "FR", "NL"):
+        return tax[:2] + sep + tax[2:]
+    return country + sep + tax
+
+
+#: Values that stand for "no tax id" in real exports (issue 17)
+TAX_PLACEHOLDERS = ["N/A", "n.a.", "TBD", "-", "000000000", "999999999", "123456789"]
 
 
 # ---------------------------------------------------------------------------
@@ -1345,7 +1551,13 @@ class Entity:
     billing_mailbox: str = "invoices"
     contacts: list = field(default_factory=list)  # (first, last, pattern, freemail)
     systems: tuple = ()
-    related_to: str = ""  # for namesakes and siblings: the base entity
+    related_to: str = ""  # for namesakes, siblings and branches: the base entity
+    reg_no: str = ""  # CN: the pre-2015 15-digit registration number, kept by legacy systems
+    parent_tax: str = ""  # sibling/branch: the parent's tax id, carried by one of its records
+    parent_tax_system: str = ""
+    en_name: str = ""  # CN/JP: the English legal name, used by one system
+    en_system: str = ""
+    traits: list = field(default_factory=list)  # the issue-17 cases this entity carries
 
 
 def _form(rng, forms):
@@ -1399,8 +1611,9 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
         core = f"{pre} {sur}"
         return dict(legal=f"{core} {form}", trade=core, form=form, brand=core, stem=core)
 
-    if country in ("GB", "US"):
-        form = _form(rng, GB_FORMS if country == "GB" else US_FORMS)
+    if country in EN_NAMES:
+        forms, brands = EN_NAMES[country]
+        form = _form(rng, forms)
         if brand:
             div = rng.choice(EN_DIVISIONS)
             return dict(
@@ -1411,7 +1624,6 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
                 stem=f"{brand} {div}",
             )
         r = rng.random()
-        brands = GB_BRANDS if country == "GB" else US_BRANDS
         ind = rng.choice(EN_INDUSTRIES)
         if rng.random() < 0.3:
             ind = rng.choice(EN_QUALIFIERS) + " " + ind
@@ -1439,7 +1651,7 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
                 stem=f"{a}{b}",
             )
         s = rng.choice(EN_SURNAMES)
-        core = f"{s} & Sons" if country == "GB" else f"{s} Brothers"
+        core = f"{s} & Sons" if country in ("GB", "AU") else f"{s} Brothers"
         return dict(
             legal=f"{core} {form}", trade=s, form=form, brand=core, stem=f"{s} {core.split()[-1]}"
         )
@@ -1600,10 +1812,15 @@ def _postcode(country: str, city, rng: random.Random) -> str:
         return str(spec + rng.randint(0, 99) * 10 + rng.choice([0, 0, 1, 2]))
     if country == "JP":
         return rng.choice(spec) + "-" + "%04d" % rng.randint(1, 9999)
+    if country == "AU":
+        return "%04d" % rng.randint(*spec)
+    if country == "CA":
+        return f"{rng.choice(spec)} {rng.randint(0, 9)}{rng.choice('ABCEGHJKLMNPRSTVWXYZ')}{rng.randint(0, 9)}"
     raise ValueError(country)
 
 
 def _street(country: str, city, rng: random.Random) -> dict:
+    country = ADDRESS_STYLE.get(country, country)
     if country == "DE":
         if rng.random() < 0.12:
             name = f"{rng.choice(DE_FIRST)}-{rng.choice(DE_SURNAMES)}-Straße"
@@ -1654,6 +1871,7 @@ def _street(country: str, city, rng: random.Random) -> dict:
 
 
 def _street_canonical(country: str, sp: dict) -> str:
+    country = ADDRESS_STYLE.get(country, country)
     if country == "DE" or country == "NL":
         return f"{sp['name']} {sp['no']}"
     if country == "GB":
@@ -1678,8 +1896,10 @@ def _phone_sub(country: str, area: str, rng: random.Random) -> str:
         n = {2: 7, 3: rng.choice([6, 7]), 4: rng.choice([5, 6])}[len(area)]
     elif country == "GB":
         n = 10 - len(area)
-    elif country == "US":
+    elif country in ("US", "CA"):
         return rng.choice("23456789") + _digits(rng, 6)
+    elif country == "AU":
+        n = 8
     elif country == "FR":
         return _digits(rng, 8)
     elif country == "NL":
@@ -1825,6 +2045,62 @@ class _EntityFactory:
         e = self._from_name(country, "base", nm)
         self._fill_location(e, city_idx)
         self._fill_ids(e)
+        self._issue17_traits(e)
+        return e
+
+    def _issue17_traits(self, e: Entity) -> None:
+        """A wrong phone at the source, a CN registration number, an English legal name."""
+        rng = self.rng
+        if rng.random() < BAD_PHONE_ENTITY_P:
+            e.phone_sub = e.phone_sub[:-2]  # two digits short: fails validation in every system
+            e.traits.append("bad_phone")
+        if e.country == "CN" and rng.random() < CN_REG_NO_P:
+            e.reg_no = make_registration_number(CITIES["CN"][e.city_idx][4][0], rng)
+            e.traits.append("cn_reg_no")
+        if e.country in ("CN", "JP") and rng.random() < CROSS_SCRIPT_P:
+            e.en_name = _english_name(e, rng)
+            e.traits.append("cross_script")
+
+    def _share_with(self, e: Entity, base: Entity) -> None:
+        """What group companies share: the HQ switchboard, the building, the parent's tax id."""
+        rng = self.rng
+        if rng.random() < SHARED_PHONE_P[e.kind]:
+            e.phone_area, e.phone_sub = base.phone_area, base.phone_sub
+            e.traits.append("shared_phone")
+        if e.city_idx == base.city_idx and rng.random() < SHARED_ADDRESS_P[e.kind]:
+            e.street, e.street_parts, e.postcode = base.street, base.street_parts, base.postcode
+            e.traits.append("shared_address")
+        if e.domain == base.domain:
+            e.traits.append("shared_domain")
+        if rng.random() < PARENT_TAX_P:
+            e.parent_tax = base.tax_id
+            e.traits.append("parent_tax")
+
+    def branch(self, base: Entity) -> Entity:
+        """A branch or regional subsidiary: the parent's name with a region (CN: 分公司 of
+        another city), its own tax id, usually the parent's domain, often its switchboard."""
+        rng = self.rng
+        country = base.country
+        same_city = rng.random() < 0.4
+        city_idx = base.city_idx if same_city else rng.randrange(len(CITIES[country]))
+        if country == "CN":
+            city = CITIES["CN"][city_idx]
+            suffix = (city[4][2] if city_idx != base.city_idx else rng.choice(city[4][1])) + "分公司"
+            nm = dict(legal=base.legal + suffix, trade=base.trade + suffix, form=base.form, brand=base.brand,
+                      stem=base.domain_stem, parts=dict(base.name_parts, branch=suffix))
+        elif country == "JP":  # a regional sales subsidiary: 〇〇販売株式会社
+            core = base.name_parts["core"] + rng.choice(["販売", "サービス", "物流", "エンジニアリング"])
+            nm = dict(legal=core + "株式会社", trade=core, form="株式会社", brand=base.brand,
+                      stem=base.domain_stem, parts=dict(core=core, pos="post"))
+        else:
+            word = rng.choice(BRANCH_WORDS[country])
+            core = f"{_drop_form(base.legal, base.form)} {word}"
+            nm = dict(legal=f"{core} {base.form}", trade=core, form=base.form, brand=base.brand, stem=base.domain_stem)
+        e = self._from_name(country, "branch", nm)
+        e.related_to = base.entity_id
+        self._fill_location(e, city_idx)
+        self._fill_ids(e, shared_domain=base.domain if rng.random() < SHARED_DOMAIN_P["branch"] else None)
+        self._share_with(e, base)
         return e
 
     def namesake(self, base: Entity) -> Entity:
@@ -1859,6 +2135,8 @@ class _EntityFactory:
                 "US": US_FORMS,
                 "FR": FR_FORMS,
                 "NL": NL_FORMS,
+                "AU": AU_FORMS,
+                "CA": CA_FORMS,
             }[base.country]
             other = [f for f, _ in forms if f != base.form]
             new_form = rng.choice(other)
@@ -1888,8 +2166,23 @@ class _EntityFactory:
         e = self._from_name(country, "sibling", nm)
         e.related_to = base.entity_id
         self._fill_location(e, city_idx)
-        self._fill_ids(e, shared_domain=base.domain if rng.random() < 0.5 else None)
+        self._fill_ids(e, shared_domain=base.domain if rng.random() < SHARED_DOMAIN_P["sibling"] else None)
+        self._share_with(e, base)
         return e
+
+
+def _english_name(e: Entity, rng: random.Random) -> str:
+    """The English legal name a CN/JP company uses abroad ("Shanghai Minghua Electronic
+    Technology Co., Ltd.", "Towa Denki Co., Ltd.")."""
+    if e.country == "CN":
+        p = e.name_parts
+        region = CITIES["CN"][e.city_idx][1][-1]
+        pinyin = "".join(CN_CHARS[c] for c in p["brand"]).title()
+        ind = dict(CN_INDUSTRIES)[p["industry"]]
+        return f"{region} {pinyin} {CN_INDUSTRY_EN[ind]} Co., Ltd."
+    head, ind = e.domain_stem.split()[0], e.domain_stem.split()[-1]
+    head = head.upper() if len(head) <= 3 else head.title()
+    return f"{head} {JP_INDUSTRY_EN[ind]} " + rng.choice(["Co., Ltd.", "Co., Ltd.", "Corporation", "K.K."])
 
 
 # ---------------------------------------------------------------------------
@@ -1920,6 +2213,8 @@ def _drop_form(name: str, form: str) -> str:
 
 def _name_for(e: Entity, system: str, rng: random.Random) -> str:
     c = e.country
+    if e.en_name and system == e.en_system:
+        return e.en_name.upper() if system == "crm" and rng.random() < 0.25 else e.en_name
     if c == "CN":
         p = e.name_parts
         if system == "crm":
@@ -1931,7 +2226,7 @@ def _name_for(e: Entity, system: str, rng: random.Random) -> str:
                 group = "（集团）" if (p["group"] or rng.random() < 0.12) else ""
                 if group and rng.random() < 0.5:
                     group = "(集团)"
-                name = region + p["brand"] + p["industry"] + group + e.form
+                name = region + p["brand"] + p["industry"] + group + e.form + p.get("branch", "")
             if rng.random() < 0.08:
                 name = typo(name, rng)
             return name
@@ -2003,20 +2298,30 @@ def _name_for(e: Entity, system: str, rng: random.Random) -> str:
 
 
 def _tax_for(e: Entity, system: str, rng: random.Random) -> str:
+    c = e.country
+    if e.parent_tax and system == e.parent_tax_system:
+        return format_tax_id(c, e.parent_tax, "canonical", rng)  # billed through the parent
     p_present = {"erp": 0.80, "crm": 0.20, "finance": 0.70}[system]
+    if e.en_name and system == e.en_system:
+        p_present = 0.9  # the foreign subsidiary's ERP keeps the Chinese/Japanese id
     if rng.random() >= p_present:
-        return ""
+        return rng.choice(TAX_PLACEHOLDERS) if rng.random() < TAX_PLACEHOLDER_P[system] else ""
+    if e.reg_no and system != "erp" and rng.random() < CN_REG_NO_USE_P:
+        return e.reg_no if rng.random() < 0.7 else "注册号：" + e.reg_no
     tax = e.tax_id
     p_typo = {"erp": 0.015, "crm": 0.05, "finance": 0.03}[system]
     if rng.random() < p_typo:
-        tax = corrupt_tax_id(e.country, tax, rng)
-    if system == "erp":
-        style = "canonical"
-    elif system == "finance":
-        style = _pick_weighted(rng, (("canonical", 0.4), ("spaced", 0.3), ("bare", 0.3)))
+        tax = corrupt_tax_id(c, tax, rng)
+    if c == "AU" and system != "erp" and rng.random() < AU_ACN_P:
+        acn = tax[2:]
+        return rng.choice([f"ACN {acn[:3]} {acn[3:6]} {acn[6:]}", acn, f"ACN: {acn}"])
+    style = _pick_weighted(rng, TAX_STYLE_P[system])
+    if style == "labelled":
+        out = labelled_tax_id(c, tax, rng)
+    elif style == "prefixed":
+        out = prefixed_tax_id(c, tax, rng)
     else:
-        style = _pick_weighted(rng, (("canonical", 0.4), ("spaced", 0.3), ("bare", 0.3)))
-    out = format_tax_id(e.country, tax, style, rng)
+        out = format_tax_id(c, tax, style, rng)
     if system == "crm" and rng.random() < 0.2:
         out = out.lower()
     return out
@@ -2036,7 +2341,12 @@ def _fmt_phone(country: str, area: str, sub: str, style: str, rng: random.Random
     cc = COUNTRY_CALLING[country]
     if style == "e164":
         return f"+{cc}{area}{sub}"
-    if country == "US":
+    if country == "AU":
+        g = _group(sub, (4, 4))
+        return {"intl": f"+61 {area} {g}", "intl_trunk": f"0061 {area} {g}"}.get(
+            style, rng.choice([f"(0{area}) {g}", f"0{area} {g}"])
+        )
+    if country in ("US", "CA"):
         if style == "intl":
             return f"+1 {area} {sub[:3]} {sub[3:]}"
         if style == "intl_trunk":
@@ -2096,10 +2406,12 @@ def _mobile(country: str, rng: random.Random) -> str:
         return rng.choice(["0151 ", "0160 ", "0171 ", "+49 172 "]) + d(rng, 8)
     if country == "GB":
         return "07" + d(rng, 3) + " " + d(rng, 6)
-    if country == "US":
+    if country in ("US", "CA"):
         return (
             f"({rng.choice('23456789')}{d(rng, 2)}) {rng.choice('23456789')}{d(rng, 2)}-{d(rng, 4)}"
         )
+    if country == "AU":
+        return "04" + d(rng, 2) + " " + d(rng, 3) + " " + d(rng, 3)
     if country == "FR":
         return "06 " + " ".join(d(rng, 2) for _ in range(4))
     if country == "NL":
@@ -2138,6 +2450,12 @@ def _phone_for(e: Entity, system: str, rng: random.Random) -> str:
     )
 
 
+def _lose_digit(phone: str, rng: random.Random) -> str:
+    """One digit lost in typing: the number no longer validates."""
+    at = [i for i, ch in enumerate(phone) if ch.isdigit()][-rng.randint(1, 4)]
+    return phone[:at] + phone[at + 1 :]
+
+
 def _email_for(e: Entity, system: str, rng: random.Random) -> str:
     if system == "erp":
         return f"{e.generic_mailbox}@{e.domain}" if rng.random() < 0.75 else ""
@@ -2172,6 +2490,8 @@ def _street_for(e: Entity, system: str, rng: random.Random, upper: bool) -> str:
             "NL": f"Postbus {n}",
             "CN": f"{n}号信箱",
             "JP": f"私書箱{n}号",
+            "AU": f"PO Box {n}",
+            "CA": f"PO Box {n}",
         }[c]
     if system != "crm":
         s = e.street
@@ -2183,6 +2503,7 @@ def _street_for(e: Entity, system: str, rng: random.Random, upper: bool) -> str:
         return s
     if rng.random() < 0.1:
         return ""
+    c = ADDRESS_STYLE.get(c, c)
     if c == "DE":
         name = sp["name"]
         if rng.random() < 0.6:
@@ -2258,17 +2579,24 @@ def _postcode_for(e: Entity, system: str, rng: random.Random) -> str:
 def _render(e: Entity, system: str, rng: random.Random) -> dict:
     name = _name_for(e, system, rng)
     upper = system == "crm" and name.isupper()
+    phone = _phone_for(e, system, rng)
+    if phone and rng.random() < BAD_PHONE_RECORD_P:
+        phone = _lose_digit(phone, rng)
+    country = e.country
+    if rng.random() < COUNTRY_SPELLING_P[system]:
+        country = rng.choice(COUNTRY_SPELLINGS[country])
     return {
         "source_system": system,
         "name": name,
         "tax_id": _tax_for(e, system, rng),
         "email": _email_for(e, system, rng),
-        "phone": _phone_for(e, system, rng),
+        "phone": phone,
         "street": _street_for(e, system, rng, upper),
         "city": _city_for(e, system, rng, upper),
         "postcode": _postcode_for(e, system, rng),
-        "country": e.country,
+        "country": country,
         "entity_id": e.entity_id,
+        "iso_country": e.country,  # not an input column: for describe()
     }
 
 
@@ -2296,9 +2624,16 @@ def generate(n_records: int, seed: int) -> pd.DataFrame:
         if rng.random() < SIBLING_P:
             for _ in range(rng.choice([1, 1, 2])):
                 group.append(factory.sibling(base))
+        if rng.random() < BRANCH_P:
+            group.append(factory.branch(base))
         for e in group:
-            kinds[e.entity_id] = (e.kind, e.related_to)
-            for system in _choose_systems(rng):
+            e.systems = _choose_systems(rng)
+            if e.parent_tax:
+                e.parent_tax_system = rng.choice(e.systems)
+            if e.en_name:
+                e.en_system = "erp" if "erp" in e.systems else e.systems[0]
+            kinds[e.entity_id] = (e.kind, e.related_to, ";".join(e.traits))
+            for system in e.systems:
                 rows.append(_render(e, system, rng))
                 if rng.random() < DUP_P[system]:
                     rows.append(_render(e, system, rng))
@@ -2310,11 +2645,18 @@ def generate(n_records: int, seed: int) -> pd.DataFrame:
         counters[r["source_system"]] += 1
         r["source_id"] = fmt[r["source_system"]].format(counters[r["source_system"]])
     df = pd.DataFrame(rows, columns=INPUT_COLUMNS + ["entity_id"])
+    df.attrs["records_per_country"] = pd.Series([r["iso_country"] for r in rows]).value_counts().to_dict()
     present = sorted(df["entity_id"].unique())
     df.attrs["entity_kinds"] = pd.Series([kinds[e][0] for e in present]).value_counts().to_dict()
-    # entity_id, kind (base | namesake | sibling), related_to (the base entity of a
-    # namesake or sibling): lets an error analysis tell designed hard negatives apart.
+    # entity_id, kind (base | namesake | sibling | branch), related_to (the base entity of a
+    # namesake, sibling or branch), traits (the issue-17 cases it carries, ";"-joined): lets an
+    # error analysis tell designed hard negatives and the hard cases apart.
     df.attrs["entities"] = [(e, *kinds[e]) for e in present]
+    traits: dict[str, int] = {}
+    for e in present:
+        for t in filter(None, kinds[e][2].split(";")):
+            traits[t] = traits.get(t, 0) + 1
+    df.attrs["entity_traits"] = traits
     return df
 
 
@@ -2327,10 +2669,11 @@ def describe(df: pd.DataFrame) -> dict:
         "entities": int(sizes.size),
         "true_pairs": int((sizes * (sizes - 1) // 2).sum()),
         "records_per_system": df["source_system"].value_counts().to_dict(),
-        "records_per_country": df["country"].value_counts().to_dict(),
+        "records_per_country": df.attrs.get("records_per_country") or df["country"].value_counts().to_dict(),
         "within_system_duplicate_records": int((within - 1).sum()),
         "entity_size_histogram": sizes.value_counts().sort_index().to_dict(),
         "entity_kinds": df.attrs.get("entity_kinds", {}),
+        "entity_traits": df.attrs.get("entity_traits", {}),
     }
 
 
@@ -2341,7 +2684,7 @@ def write(df: pd.DataFrame, out_dir: str) -> tuple[str, str]:
     df[INPUT_COLUMNS].to_csv(inp, index=False)
     df[["source_system", "source_id", "entity_id"]].to_csv(truth, index=False)
     if "entities" in df.attrs:
-        pd.DataFrame(df.attrs["entities"], columns=["entity_id", "kind", "related_to"]).to_csv(
+        pd.DataFrame(df.attrs["entities"], columns=["entity_id", "kind", "related_to", "traits"]).to_csv(
             os.path.join(out_dir, "entities.csv"), index=False
         )
     return inp, truth

@@ -108,9 +108,15 @@ def normalise_street(value: str | None) -> str | None:
     return street_of(text)
 
 
+#: A Japanese block address, "6丁目15番9号" (chōme, banchi, gō), is written "6-15-9" as often.
+_JP_BLOCK = re.compile(r"(\d+)丁目(\d+)番(?:地)?(?:の)?(?:(\d+)号?)?")
+
+
 def street_of(text: str) -> str:
-    """:func:`normalise_street` of present text."""
+    """:func:`normalise_street` of present text; "6丁目15番9号" and "6-15-9" are one form."""
     s = nfkc(text)
+    if "丁目" in s:
+        s = _JP_BLOCK.sub(lambda m: "-".join(g for g in m.groups() if g), s)
     tokens = fold_tokens(s.casefold())
     if not tokens:
         raise NormalisationError("street", text, "no letters or digits")

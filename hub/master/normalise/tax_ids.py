@@ -76,9 +76,10 @@ _NON_ALNUM_RE = re.compile(r"[^0-9A-Za-z]+")
 # DE136695976", "UID CHE-123.456.788"); a word must end where the number's letters don't go on
 _SCHEME_WORD_RE = re.compile(
     r"^\s*(?:(?:ust|mwst)[\s.\-]*id[\s.\-]*(?:nr|no)?|vat(?:[\s.\-]*reg(?:istration)?)?"
-    r"(?:[\s.\-]*(?:no|nr|number|id))?|uid|mwst|tva|btw|iva|nif|cif|abn|acn|gst|hst|bn|ein|tin"
+    r"(?:[\s.\-]*(?:no|nr|number|id))?|uid(?:[\s.\-]*(?:nr|no))?|mwst|tva|btw|iva|nif|cif|abn|acn"
+    r"|gst(?:\s*/\s*hst)?|hst|bn|ein|tin"
     r"|uen|法人番号|登録番号|统一社会信用代码|統一社會信用代碼|注册号|註冊號)"
-    r"(?![A-Za-z])[\s.:#\-]*",
+    r"(?![A-Za-z])(?:[\s.\-]*(?:no|nr|number)(?![A-Za-z]))?[\s.:#\-]*",
     re.IGNORECASE,
 )
 #: Japanese invoice registration number: "T" + the 13-digit corporate number.
