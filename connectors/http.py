@@ -104,7 +104,7 @@ def transport_failure(exc: httpx.TransportError, what: str, *, once: bool = Fals
             f"{what}: {type(exc).__name__}: {exc} (not re-sent: the system may have "
             "done it; the next attempt looks first)"
         )
-    return Retryable(f"{what}: {type(exc).__name__}: {exc}")
+    return Retryable(f"{what}: unreachable ({type(exc).__name__}: {exc})")
 
 
 def send(
