@@ -237,3 +237,24 @@ def test_crm_accounts_join_the_erp_parties_of_the_same_companies(tryton_server, 
             crm_golden = search.by_external_id(session, "crm", f"CRM-{key}")
             assert erp is not None and crm_golden is not None and erp.id == crm_golden.id, key
         assert session.scalar(select(func.count()).select_from(GoldenCustomer)) == 5  # the company's own party is no customer
+
+
+def test_a_records_path_that_finds_nothing_fails_the_run_naming_the_path(crm, shape, database_url, mappings_dir):
+    service = mappings_dir / "soap" / f"{shape}.yaml"
+    wrong = {"sugar": ("records: entry_list.item", "records: entry_list.items", "items"),
+             "nav": ('records: ""', "records: Customer", "Customer")}[shape]
+    service.write_text(service.read_text().replace(wrong[0], wrong[1]))
+    add_crm_connection(database_url, "crm", shape, crm, mappings_dir, page_size=4)
+    [result] = SyncEngine(database_url, mappings_dir, KEY).sync("crm", ["customers"])
+    assert (result.status, result.read, result.created) == ("failed", 0, 0)  # never "done, read 0"
+    assert f"records: path {wrong[1].split(': ')[1]!r} finds nothing" in result.error, result.error
+    assert f"{wrong[2]!r} is not there" in result.error
+
+
+def test_the_connection_check_names_an_operation_the_wsdl_does_not_have(hub, crm, shape, mappings_dir):
+    service = mappings_dir / "soap" / f"{shape}.yaml"
+    operation = LIST_OPERATION[shape]
+    service.write_text(service.read_text().replace(f"operation: {operation}", f"operation: {operation}s", 1))
+    health = _connector(hub).check()
+    assert not health.ok
+    assert f"the WSDL has no operation {operation + 's'!r}" in health.detail and operation in health.detail
