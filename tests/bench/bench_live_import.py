@@ -6,6 +6,18 @@ duplicates, typos, shared tax ids, group companies), writes one CSV per system, 
 into an empty, migrated database (first load: every record is new and matched), then imports
 the same files again (unchanged re-load), and prints records/s for each.
 
+After the first load it also scores what the live path decided against the truth, beside the
+batch contract on the same records (issue 17: live F1 within 0.005 of batch, >= 99.5 % of
+records in the master):
+
+* share of records that reached a golden record (``customer_sources`` rows / records read);
+* live pairwise P/R/F1 (``customer_sources.golden_id`` per system and id; a record that is not
+  in the master counts as its own cluster);
+* batch P/R/F1 of ``match_file`` (what ``hub master match`` runs) on the same records in the
+  live order (system by system, as imported) and in the generator's shuffled order (what
+  tests/bench/bench_match.py feeds it). Decisions depend on arrival order, so the first is the
+  like-for-like comparison.
+
     .venv/bin/python tests/bench/bench_live_import.py --records 20000 [--url URL] [--keep]
 """
 
@@ -23,8 +35,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent.parent))
 
 import customer_data  # noqa: E402
+import metrics  # noqa: E402
 from bench_lookup import drop_database, ensure_database  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
+from hub.master.batch import match_file  # noqa: E402
 from hub.migrate import upgrade  # noqa: E402
 from hub.settings import BUNDLED_MAPPINGS  # noqa: E402
 from hub.sync.imports import import_customers  # noqa: E402
@@ -34,9 +49,8 @@ COLUMNS = ("name", "tax_id", "email", "phone", "street", "city", "postcode", "co
 MAPPING = "id_column: id\ncolumns:\n" + "".join(f"  {c}: {c}\n" for c in COLUMNS) + "export: delta\n"
 
 
-def write_files(n: int, seed: int, folder: Path) -> list[tuple[str, Path]]:
+def write_files(frame, folder: Path) -> list[tuple[str, Path]]:
     """One CSV per source system, in the generator's order within each system."""
-    frame = customer_data.generate(n, seed)
     files = []
     for system, part in frame.groupby("source_system", sort=True):
         path = folder / f"{system}.csv"
@@ -64,6 +78,49 @@ def run(url: str, files: list[tuple[str, Path]], mapping: Path, label: str) -> f
     return rate
 
 
+def live_output(url: str, out: Path) -> int:
+    """What the live path decided: one row (source_system, source_id, golden_id) per record in
+    the master, in bench_match's output format; returns the row count."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT system, external_id, golden_id FROM customer_sources")).all()
+    finally:
+        engine.dispose()
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source_system", "source_id", "golden_id"])
+        writer.writerows(rows)
+    return len(rows)
+
+
+def batch_output(frame, folder: Path, label: str) -> Path:
+    """``match_file`` (the batch contract) on ``frame``'s records in ``frame``'s order."""
+    source = folder / f"batch-{label}.csv"
+    frame[customer_data.INPUT_COLUMNS].to_csv(source, index=False)
+    out = folder / f"out-batch-{label}.csv"
+    match_file(source, out, BUNDLED_MAPPINGS)
+    return out
+
+
+def quality(frame, folder: Path, url: str) -> None:
+    """Share of records in the master, live F1 and batch F1 on the same records."""
+    truth = folder / "truth.csv"
+    frame[["source_system", "source_id", "entity_id"]].to_csv(truth, index=False)
+    live = folder / "out-live.csv"
+    inside = live_output(url, live)
+    print(f"records that reached a golden record: {inside} of {len(frame)} = {inside / len(frame):.2%}")
+    live_order = frame.sort_values("source_system", kind="stable")  # the order the files were imported in
+    results = [("live (import_customers, PostgreSQL)", live),
+               ("batch, same order as live", batch_output(live_order, folder, "live-order")),
+               ("batch, shuffled input order", batch_output(frame, folder, "shuffled"))]
+    for label, out in results:
+        scores, _diag = metrics.score_output(str(out), str(truth))
+        print(f"{label}: precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f} "
+              f"(pairs: {scores.true_positive_pairs} of {scores.predicted_pairs} predicted, "
+              f"{scores.true_pairs} true)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=20_000)
@@ -79,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(tmp)
             mapping = folder / "mapping.yaml"
             mapping.write_text(MAPPING, encoding="utf-8")
-            files = write_files(args.records, args.seed, folder)
+            frame = customer_data.generate(args.records, args.seed)
+            files = write_files(frame, folder)
             run(args.url, files, mapping, "first load")
+            quality(frame, folder, args.url)
             run(args.url, files, mapping, "unchanged re-load")
     finally:
         if not args.keep:
