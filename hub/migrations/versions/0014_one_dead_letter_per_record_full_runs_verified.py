@@ -35,7 +35,8 @@ def upgrade() -> None:
         "AND o.stream = dead_letters.stream AND o.external_id = dead_letters.external_id)"
     )
     op.execute(
-        "UPDATE dead_letters SET status = 'superseded', error = 'superseded: a newer letter of the same record "
+        "UPDATE dead_letters SET status = 'superseded', resolved_at = CURRENT_TIMESTAMP, "
+        "error = 'superseded: a newer letter of the same record "
         "is open' WHERE status = 'open' AND external_id IS NOT NULL AND id < (SELECT max(o.id) FROM dead_letters o "
         "WHERE o.status = 'open' AND o.connection_id = dead_letters.connection_id "
         "AND o.stream = dead_letters.stream AND o.external_id = dead_letters.external_id)"
