@@ -223,6 +223,7 @@ def sync_command(
     from connectors.errors import ConnectorError
     from hub.cli import console, err, fail, progress_bar
     from hub.sync.connections import ConnectionConfigError
+    from hub.sync.engine import SyncStopped
     from hub.sync.leases import CircuitOpen, SyncBusy
     from hub.sync.secrets import SecretsError
 
@@ -251,6 +252,11 @@ def sync_command(
             results = engine.sync(name, stream or None, full, advance, force=force)
         except (KeyError, ConnectorError, SecretsError, SyncBusy, CircuitOpen, ConnectionConfigError) as exc:
             fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
+        except SyncStopped as exc:  # a bug, the connector's or the hub's: one line, the traceback at DEBUG
+            import logging
+
+            logging.getLogger("hub.sync").debug("hub sync %s stopped", name, exc_info=True)
+            fail(f"{exc}; HUB_LOG_LEVEL=DEBUG shows the traceback")
     failed = False
     for r in results:
         line = (f"{r.stream}: {r.status}, read {r.read}, created {r.created}, updated {r.updated}, "

@@ -88,6 +88,11 @@ def later(a: str | None, b: str | None, kind: str) -> str | None:
     return a if as_utc(datetime.fromisoformat(a)) >= as_utc(datetime.fromisoformat(b)) else b  # type: ignore[operator]
 
 
+class SyncStopped(RuntimeError):
+    """A run stopped by an error outside the connector's contract (a bug, the connector's or
+    the hub's): the run is recorded failed; the message names connection, stream and error."""
+
+
 class Applier:
     """Applies mapped records to the hub, by the stream's entity."""
 
@@ -223,10 +228,15 @@ class SyncEngine:
                 _finish(session, result, connection.id, stream.name, owner, failed=False)
         except BaseException as exc:
             # Whatever stopped the run, it is recorded as failed and the lease is released;
-            # the system being unreachable is an outcome, anything else is also re-raised.
+            # the system being unreachable is an outcome, a bug is raised as SyncStopped (saying
+            # so, the original chained), an interrupt as itself.
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
             with session_scope(self.database_url) as session:
                 _finish(session, result, connection.id, stream.name, owner, failed=True)
+            if isinstance(exc, Exception) and not isinstance(exc, (ConnectorError, OSError)):
+                raise SyncStopped(
+                    f"{connection.name} {stream.name}: the sync stopped on an unexpected error: {result.error} "
+                    f"(run {result.run_id} is recorded as failed)") from exc
             if not isinstance(exc, (ConnectorError, OSError)):
                 raise
         if stream.entity != "customer" and (result.created or result.updated):

@@ -178,3 +178,20 @@ def test_update_checks_the_connectors_own_settings_as_add_does(
     assert ok.exit_code == 0 and "updated: retries" in ok.stdout, ok.stderr
     with session_scope(database_url) as session:
         assert session.scalars(select(Connection)).one().settings["retries"] == 5  # parsed, as at add
+
+
+@pytest.mark.usefixtures("memory_hub")
+def test_a_connector_bug_at_sync_is_one_line_and_a_failed_run_not_a_traceback(
+    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hub.sync.models import SyncRun
+
+    with session_scope(database_url) as session:
+        add_connection(session, name="crm", kind="memory", secret_key=KEY, secrets={},
+                       settings={"store": "crm", "crash": "AccountName"})
+    run = _hub(monkeypatch, database_url, mappings_dir, "sync", "crm", "--stream", "customers")
+    assert run.exit_code == 1 and "Traceback" not in run.stderr
+    said = " ".join(run.stderr.split())
+    assert "crm customers: the sync stopped on an unexpected error: KeyError: 'AccountName' (run 1 is recorded" in said
+    with session_scope(database_url) as session:
+        assert [r.status for r in session.scalars(select(SyncRun))] == ["failed"]

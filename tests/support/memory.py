@@ -6,7 +6,8 @@ are settings:
 
 * ``unstable``: page 2 serves page 1 again (a sort order the system ignored): the first page's
   records come twice and the second page's never;
-* ``drops``: fields a write answers "ok" for and does not store (an empty value instead).
+* ``drops``: fields a write answers "ok" for and does not store (an empty value instead);
+* ``crash``: reading raises a KeyError (a connector bug, outside its contract).
 
 ``BlindMemoryConnector`` is the same system without a way to read one record back.
 ``memory_hub`` registers both kinds and writes their field map (``mappings/connectors/memory.yaml``).
@@ -60,6 +61,8 @@ class BlindMemoryConnector(Connector):
 
     def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:
         self.stream(stream)
+        if self.settings.get("crash"):  # a connector bug: outside its contract
+            raise KeyError(self.settings["crash"])
         rows = sorted(self.store.get(stream, {}).values(), key=lambda r: (r.get("updated", ""), r["id"]))
         rows = [r for r in rows if since is None or r.get("updated", "") > since]
         size = int(self.settings.get("page_size", 2))
