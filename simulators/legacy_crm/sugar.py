@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import uuid
 from datetime import date, datetime
@@ -118,20 +119,28 @@ def _where(module: str, query: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _order(module: str, order_by: str) -> list[str]:
-    table, fields = MODULES[module]
+def _order(module: str, order_by: str) -> list[str] | None:
+    """The sort keys, as SuiteCRM takes ``order_by``: bare field names only. A qualified one
+    (``accounts.id``) is dropped without a word, as the real API does; with no order left the
+    rows come back in no particular order (None), so offset paging repeats and skips rows."""
+    _table, fields = MODULES[module]
     keys = []
     for part in order_by.split(",") if order_by.strip() else []:
         match = _ORDER.match(part)
-        if not match or (match[1] and match[1] != table) or match[2] not in fields:
+        if match and match[1]:
+            continue  # qualified: silently dropped
+        if not match or match[2] not in fields:
             raise Fault(f"unsupported order_by {order_by!r} (fields of {module}, ascending)")
         keys.append(match[2])
-    return [*keys, "id"]
+    return [*keys, "id"] if keys else None
 
 
 def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Element:
     table, fields = MODULES[module]
-    rows = store.select(table, _where(module, args.get("query") or ""), _order(module, args.get("order_by") or ""))
+    order = _order(module, args.get("order_by") or "")
+    rows = store.select(table, _where(module, args.get("query") or ""), order or ("id",))
+    if order is None:  # the database's own order, which differs from one query to the next
+        random.Random(len(store.calls)).shuffle(rows)
     offset, limit = int(args.get("offset") or 0), min(int(args.get("max_results") or 20), 1000)
     page = rows[offset: offset + limit]
     selected = [f for f in _items(args.get("select_fields")) if f] or list(fields)

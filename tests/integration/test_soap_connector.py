@@ -258,3 +258,13 @@ def test_the_connection_check_names_an_operation_the_wsdl_does_not_have(hub, crm
     health = _connector(hub).check()
     assert not health.ok
     assert f"the WSDL has no operation {operation + 's'!r}" in health.detail and operation in health.detail
+
+
+def test_a_qualified_order_by_that_sugar_drops_fails_the_run_instead_of_losing_records(crm, database_url,
+                                                                                     mappings_dir):
+    # SuiteCRM drops `accounts.id` silently; offset pages then come in the database's own order
+    service = mappings_dir / "soap" / "sugar.yaml"
+    service.write_text(service.read_text().replace("order_by: id\n", "order_by: accounts.id\n", 1))
+    add_crm_connection(database_url, "crm", "sugar", crm, mappings_dir, page_size=3)
+    [result] = SyncEngine(database_url, mappings_dir, KEY).sync("crm", ["customers"])
+    assert result.status == "failed" and "read twice" in result.error, result
