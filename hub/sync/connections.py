@@ -26,6 +26,7 @@ the links stay as they are, the dead letters are dropped and the waiting deliver
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -261,22 +262,22 @@ def connection_map(mappings_dir: Path, name: str, kind: str, settings: dict[str,
         raise ConnectionConfigError(f"connection {name!r}: our field map {mapping!r} is wrong: {exc}") from None
 
 
-#: (mappings folder, map name) → ((mtime, size) of its file, the map): a map is parsed and
-#: checked once per change of its file, not at each sync, delivery and replayed letter.
-_MAPS: dict[tuple[Path, str], tuple[tuple[int, int], ConnectorMap]] = {}
+#: (mappings folder, map name) → (digest of its file, the map): a map is parsed and checked
+#: once per content of its file, not at each sync, delivery and replayed letter.
+_MAPS: dict[tuple[Path, str], tuple[bytes, ConnectorMap]] = {}
 
 
 def _cached_map(mappings_dir: Path, name: str) -> ConnectorMap:
-    """The field map, parsed again only when its file changed: a map edited for a replay
-    ("today's mapping") is the one the replay uses, in a server running for weeks too."""
+    """The field map, parsed again whenever its file's content changed: a map edited for a
+    replay ("today's mapping") is the one the replay uses, in a server running for weeks too.
+    Keyed on the content, not the modification time, so an edit within one clock tick counts."""
     path = mappings_dir / "connectors" / f"{name}.yaml"
-    info = path.stat()
-    stamp = (info.st_mtime_ns, info.st_size)
+    digest = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
     cached = _MAPS.get((mappings_dir, name))
-    if cached is not None and cached[0] == stamp:
+    if cached is not None and cached[0] == digest:
         return cached[1]
     field_map = load_connector_map(mappings_dir, name)
-    _MAPS[(mappings_dir, name)] = (stamp, field_map)
+    _MAPS[(mappings_dir, name)] = (digest, field_map)
     return field_map
 
 
