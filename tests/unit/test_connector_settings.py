@@ -148,13 +148,16 @@ def test_help_kind_lists_every_setting_and_secret_with_type_default_and_meaning(
 
 
 def test_the_cli_refuses_a_bad_setting_and_stores_a_good_one_under_todays_names(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     from hub.cli import app
+    from hub.settings import get_settings
 
     database = tmp_path / "hub.db"
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{database}")
     monkeypatch.setenv("HUB_SECRET_KEY", "k")
+    get_settings.cache_clear()  # read this environment, not an earlier test's
+    request.addfinalizer(get_settings.cache_clear)
     runner = CliRunner()
     refused = runner.invoke(
         app,
