@@ -26,6 +26,7 @@ from __future__ import annotations
 import abc
 import base64
 import json
+import threading
 import time
 from collections.abc import Generator
 from typing import Any
@@ -48,6 +49,9 @@ class SessionAuth(httpx.Auth, abc.ABC):
 
     def __init__(self) -> None:
         self.logins = 0
+        # one log-in at a time: threads sharing a client (a delivery lane's workers) that all
+        # meet the expired session log in once and go on with the session the first one got
+        self._lock = threading.Lock()
 
     @abc.abstractmethod
     def login_request(self) -> httpx.Request:
@@ -87,15 +91,24 @@ class SessionAuth(httpx.Auth, abc.ABC):
         self.read_login(response)
         self.logins += 1
 
+    def _renew(self, seen: int | None) -> Generator[httpx.Request, httpx.Response, None]:
+        """Log in unless another thread did since ``seen`` (the log-in count when this request
+        was sent; None: log in if no session is held)."""
+        with self._lock:  # held across the log-in's exchange; released when it ends or fails
+            if self.logged_in and (seen is None or self.logins != seen):
+                return  # someone else's fresh session: use it
+            self.forget()
+            yield from self._log_in()
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self.logged_in:
-            yield from self._log_in()
+            yield from self._renew(None)
+        seen = self.logins
         self.apply(request)
         response = yield request
         if response.status_code == 401 and self.can_log_in_again:
             # the session expired (or was revoked): the system did nothing; log in again, once
-            self.forget()
-            yield from self._log_in()
+            yield from self._renew(seen)
             self.apply(request)
             yield request  # a second 401 goes back to the caller: an AuthError, not a loop
 

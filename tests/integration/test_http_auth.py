@@ -168,6 +168,38 @@ def test_client_credentials_renew_an_expired_token_once_then_refuse() -> None:
             client.close()
 
 
+def test_threads_sharing_a_client_renew_an_expired_token_once() -> None:
+    with finance_server() as server:
+        client = XeroClient(
+            server.url,
+            server.token_url,
+            client_id=server.client_id,
+            client_secret=server.client_secret,
+            tenant_id=server.tenant_id,
+            retries=0,
+        )
+        try:
+            client.request("GET", "Contacts", params={"page": 1, "pageSize": 1})
+            server.expire_tokens()
+            start, errors = threading.Barrier(6), []
+
+            def read() -> None:
+                start.wait()
+                try:
+                    client.request("GET", "Contacts", params={"page": 1, "pageSize": 1})
+                except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+                    errors.append(exc)
+
+            workers = [threading.Thread(target=read) for _ in range(6)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(30)
+            assert errors == [] and server.token_grants == 2  # the first token and ONE renewal
+        finally:
+            client.close()
+
+
 class _Provider(BaseHTTPRequestHandler):
     """A token endpoint that rotates refresh tokens, and an API that takes only the newest token."""
 
