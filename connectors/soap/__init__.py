@@ -180,7 +180,7 @@ class SoapConnector(Connector):
         for name, beside in shape.beside.items():
             entry = get(answer, f"{beside.list}.{index}")
             related = as_list(get(entry, beside.path))
-            record[name] = [pairs_to_dict(get(r, beside.pairs)) if beside.pairs else r for r in related]
+            record[name] = [pairs_to_dict(get(r, beside.pairs)) if beside.pairs is not None else r for r in related]
         if shape.empty_as_null:
             record = _nulls(record)
         return record

@@ -69,7 +69,8 @@ class Paging(_Strict):
 class Beside(_Strict):
     """Records that the answer lists beside the main list, one entry per record (Sugar's
     ``relationship_list``): ``list`` is that parallel list, ``path`` leads from its entry to the
-    related records, ``pairs`` (optional) flattens each related record's name/value pairs."""
+    related records, ``pairs`` (optional) flattens each related record's name/value pairs
+    (``""``: the related record is the pairs themselves, as in an encoded ``link_value``)."""
 
     list: str
     path: str

@@ -1,11 +1,18 @@
-"""The generic shape (SugarCRM v4_1 style): ``login``, ``get_entry_list``, ``set_entry``.
+"""The generic shape (SugarCRM / SuiteCRM v4_1): ``login``, ``get_entry_list``, ``set_entry``,
+rpc/encoded as NuSOAP serves it.
 
 Every value travels as text in ``name_value_list`` pairs; modules are the store's tables
-under Sugar's names. A record's lines are a link (``line_items``): read through
-``link_name_to_fields_array``; a module whose lines the outside may set (Shipments) takes
-them in ``set_entry`` as one pair named after the link, its value a JSON array of objects
-with the link's fields — how a Studio-built module with a lines TextArea stores them. ``query`` accepts only what this parser understands — conditions
-``[table.]field OP 'value'`` joined by AND — anything else is a fault, never ignored.
+under Sugar's names. Requests are read as NuSOAP reads them: an array is an array only when
+it carries ``SOAP-ENC:arrayType`` — without it, it is a struct, and ``set_entry`` stores a
+record with every field empty while answering with its id, as the real server does. Answers
+are section-5 encoded (arrays with ``arrayType``, part accessors unqualified). ``order_by``
+takes bare field names; a qualified one is dropped silently (see ``_order``). A record's lines
+are a link (``line_items``): read through ``link_name_to_fields_array`` and answered in
+``relationship_list``; a module whose lines the outside may set (Shipments) takes them in
+``set_entry`` as one pair named after the link, its value a JSON array of objects with the
+link's fields — how a Studio-built module with a lines TextArea stores them. ``query``
+accepts only what this parser understands — conditions ``[table.]field OP 'value'`` joined by
+AND — anything else is a fault, never ignored.
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ from typing import Any
 
 from lxml import etree
 
-from simulators.legacy_crm.envelope import Fault, local, to_python
+from simulators.legacy_crm.envelope import XSI, Fault, local
 from simulators.legacy_crm.store import CrmStore, StoreError
 
 NS = "http://www.sugarcrm.com/sugarcrm"
+ENC = "http://schemas.xmlsoap.org/soap/encoding/"
+XSD = "http://www.w3.org/2001/XMLSchema"
+_NSMAP = {"ns1": NS, "tns": NS, "SOAP-ENC": ENC, "xsi": XSI, "xsd": XSD}
 WSDL = (Path(__file__).parent / "sugar.wsdl").read_text(encoding="utf-8")
 
 #: module → (store table, its fields as Sugar names them)
@@ -55,7 +65,6 @@ LINKS = {
 }
 #: Links set_entry takes as a JSON pair (module → link name).
 WRITABLE_LINKS = {"Shipments": "line_items"}
-LISTS = frozenset({"item"})
 _CONDITION = re.compile(r"^\s*(?:(\w+)\.)?(\w+)\s*(>=|<=|=|>|<)\s*'([^']*)'\s*$")
 _ORDER = re.compile(r"^\s*(?:(\w+)\.)?(\w+)(?:\s+(ASC))?\s*$", re.IGNORECASE)
 
@@ -76,8 +85,7 @@ def text(value: Any) -> str:
 
 def handle(store: CrmStore, request: etree._Element) -> etree._Element:
     operation = local(request)
-    args = to_python(request, LISTS)
-    args = args if isinstance(args, dict) else {}
+    args = {local(part): _decode(part) for part in request if isinstance(part.tag, str)}
     if operation == "login":
         return _respond("login", _entry(_login(store, args), "Users", {}))
     if operation not in ("get_entry_list", "set_entry"):
@@ -148,29 +156,35 @@ def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree
     if unknown:
         raise Fault(f"{module} has no field(s) {', '.join(unknown)}")
     links = {link["name"]: _items(link.get("value")) for link in _items(args.get("link_name_to_fields_array"))}
-    result = etree.Element(f"{{{NS}}}return")
+    result = _el("return", "tns:get_entry_list_result_version2")
     for name, value in (("result_count", len(page)), ("total_count", len(rows)), ("next_offset", offset + len(page))):
-        etree.SubElement(result, f"{{{NS}}}{name}").text = str(value)
-    entries = etree.SubElement(result, f"{{{NS}}}entry_list")
-    relationships = etree.SubElement(result, f"{{{NS}}}relationship_list")
+        result.append(_el(name, "xsd:int", value))
+    entries, relationships = [], []
     for row in page:
         entries.append(_entry(row["id"], module, {f: row.get(f) for f in selected}, "item"))
-        link_list = etree.SubElement(relationships, f"{{{NS}}}item")
+        named = []
         for name, wanted in links.items():
             known = LINKS.get((module, name))
             if known is None:
                 raise Fault(f"{module} has no link {name!r}")
-            link = etree.SubElement(link_list, f"{{{NS}}}item")
-            etree.SubElement(link, f"{{{NS}}}name").text = name
-            records = etree.SubElement(link, f"{{{NS}}}records")
-            for line in row.get("lines") or []:
-                records.append(_pairs("item", {f: line.get(f) for f in (wanted or known)}))
+            link = _el("item", "tns:link_name_value")
+            link.append(_el("name", "xsd:string", name))
+            link.append(_array("records", "tns:link_array_list", "tns:link_value", [
+                _pairs("item", {f: line.get(f) for f in (wanted or known)}, "tns:link_value")
+                for line in row.get("lines") or []]))
+            named.append(link)
+        holder = _el("item", "tns:link_list2")
+        holder.append(_array("link_list", "tns:link_list", "tns:link_name_value", named))
+        relationships.append(holder)
+    result.append(_array("entry_list", "tns:entry_list", "tns:entry_value", entries))
+    result.append(_array("relationship_list", "tns:link_lists", "tns:link_list2", relationships))
     return _respond("get_entry_list", result)
 
 
 def _set_entry(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Element:
     table, fields = MODULES[module]
-    values = {pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list"))}
+    values = {pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list"))
+              if isinstance(pair, dict)}
     link = WRITABLE_LINKS.get(module)
     if link in values:
         values["lines"] = _json_lines(module, link, values.pop(link))
@@ -181,8 +195,8 @@ def _set_entry(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Ele
     if values.get("id") and values["id"] not in store.tables[table]:
         raise Fault(f"{module} record {values['id']!r} does not exist")
     row = store.save(table, values)
-    result = etree.Element(f"{{{NS}}}return")
-    etree.SubElement(result, f"{{{NS}}}id").text = row["id"]
+    result = _el("return", "tns:new_set_entry_result")
+    result.append(_el("id", "xsd:string", row["id"]))
     return _respond("set_entry", result)
 
 
@@ -202,32 +216,59 @@ def _json_lines(module: str, link: str, value: Any) -> list[dict[str, Any]]:
     return lines
 
 
+def _decode(node: etree._Element) -> Any:
+    """A request value as NuSOAP reads it: ``arrayType`` makes an array (a list), other
+    elements with children are structs (a dict, a repeated name keeps its last value)."""
+    if node.get(f"{{{XSI}}}nil") in ("true", "1"):
+        return None
+    children = [child for child in node if isinstance(child.tag, str)]
+    if node.get(f"{{{ENC}}}arrayType") is not None:
+        return [_decode(child) for child in children]
+    if children:
+        return {local(child): _decode(child) for child in children}
+    return node.text or ""
+
+
 def _items(value: Any) -> list[Any]:
-    """A Sugar array (``<x><item/>…</x>``) as a list."""
-    if isinstance(value, dict):
-        items = value.get("item", [])
-        return items if isinstance(items, list) else [items]
-    return []
+    """A SOAP-ENC array as a list; anything else (a struct where an array belongs) holds no items."""
+    return value if isinstance(value, list) else []
 
 
-def _pairs(tag: str, values: dict[str, Any]) -> etree._Element:
-    out = etree.Element(f"{{{NS}}}{tag}")
+def _el(tag: str, xsi_type: str | None = None, value: Any = None) -> etree._Element:
+    node = etree.Element(tag)
+    if xsi_type:
+        node.set(f"{{{XSI}}}type", xsi_type)
+    if value is not None:
+        node.text = str(value)
+    return node
+
+
+def _array(tag: str, array_type: str, member: str, items: list[etree._Element]) -> etree._Element:
+    node = _el(tag, array_type)
+    node.set(f"{{{ENC}}}arrayType", f"{member}[{len(items)}]")
+    node.extend(items)
+    return node
+
+
+def _pairs(tag: str, values: dict[str, Any], array_type: str = "tns:name_value_list") -> etree._Element:
+    items = []
     for name, value in values.items():
-        item = etree.SubElement(out, f"{{{NS}}}item")
-        etree.SubElement(item, f"{{{NS}}}name").text = name
-        etree.SubElement(item, f"{{{NS}}}value").text = text(value)
-    return out
+        item = _el("item", "tns:name_value")
+        item.append(_el("name", "xsd:string", name))
+        item.append(_el("value", "xsd:string", text(value)))
+        items.append(item)
+    return _array(tag, array_type, "tns:name_value", items)
 
 
 def _entry(entry_id: str, module: str, values: dict[str, Any], tag: str = "return") -> etree._Element:
-    entry = etree.Element(f"{{{NS}}}{tag}")
-    etree.SubElement(entry, f"{{{NS}}}id").text = entry_id
-    etree.SubElement(entry, f"{{{NS}}}module_name").text = module
+    entry = _el(tag, "tns:entry_value")
+    entry.append(_el("id", "xsd:string", entry_id))
+    entry.append(_el("module_name", "xsd:string", module))
     entry.append(_pairs("name_value_list", values))
     return entry
 
 
 def _respond(operation: str, result: etree._Element) -> etree._Element:
-    response = etree.Element(f"{{{NS}}}{operation}Response", nsmap={None: NS})
+    response = etree.Element(f"{{{NS}}}{operation}Response", nsmap=_NSMAP)
     response.append(result)
     return response
