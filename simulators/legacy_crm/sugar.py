@@ -3,8 +3,9 @@ rpc/encoded as NuSOAP serves it.
 
 Every value travels as text in ``name_value_list`` pairs; modules are the store's tables
 under Sugar's names. Requests are read as NuSOAP reads them: an array is an array only when
-it carries ``SOAP-ENC:arrayType`` — without it, it is a struct, and ``set_entry`` stores a
-record with every field empty while answering with its id, as the real server does. Answers
+it carries ``SOAP-ENC:arrayType`` — without it, it is a struct and ``set_entry`` sees no
+field at all (the real server then stores a record with every field empty and answers with its
+id; the simulator's store refuses a record without its required fields). Answers
 are section-5 encoded (arrays with ``arrayType``, part accessors unqualified). ``order_by``
 takes bare field names; a qualified one is dropped silently (see ``_order``). A record's lines
 are a link (``line_items``): read through ``link_name_to_fields_array`` and answered in
