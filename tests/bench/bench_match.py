@@ -3,7 +3,7 @@
 trivial exact-name baseline, on the same labelled data, one after the other.
 
     python tests/bench/bench_match.py --sizes 20000 200000 --seed 1 \\
-        [--hub-cmd "/work/venv/bin/hub master match"] \\
+        [--hub-cmd ".venv/bin/hub master match"] \\
         [--splink-python /work/venv-bench/bin/python] \\
         [--engines hub splink baseline] [--threshold 0.95] [--extra-thresholds 0.9 0.99]
 
@@ -459,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 200000])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--hub-cmd", default="/work/venv/bin/hub master match")
+    ap.add_argument("--hub-cmd", default=f"{REPO / '.venv' / 'bin' / 'hub'} master match")
     ap.add_argument("--splink-python", default="/work/venv-bench/bin/python")
     ap.add_argument(
         "--engines",

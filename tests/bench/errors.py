@@ -5,9 +5,12 @@
 DATA_DIR is one of bench_match.py's data directories (input.csv, truth.csv,
 entities.csv), OUT.csv an engine's output there (e.g. out-hub.csv). Prints the
 false-positive pairs (merged, different entities) by country and by kind —
-designed hard negatives (namesake / sibling of the same base company) versus
-unrelated companies — and the false-negative pairs (same entity, split) by
-country and by the systems involved, each with a few example record pairs.
+designed hard negatives (namesake / sibling / branch of the same base company)
+versus unrelated companies, and by the entity kinds and traits involved
+(entities.csv: shared phone, shared address, parent's tax id, cross-script
+name, ...) — and the false-negative pairs (same entity, split) by country, by
+the systems involved and by the entity's kind and traits, each with a few
+example record pairs.
 """
 
 from __future__ import annotations
@@ -47,12 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     m = load(args.data_dir, args.out_csv)
     ents_path = args.data_dir / "entities.csv"
     related: dict[str, str] = {}
+    kind_of: dict[str, str] = {}
     if ents_path.exists():
         ents = pd.read_csv(ents_path, dtype=str, keep_default_na=False)
         related = {e: (r or e) for e, r in zip(ents["entity_id"], ents["related_to"])}
+        traits = ents["traits"] if "traits" in ents.columns else [""] * len(ents)
+        kind_of = {e: k + (f" [{t}]" if t else "") for e, k, t in zip(ents["entity_id"], ents["kind"], traits)}
     recs = m.to_dict("records")
 
-    fp_kind, fp_country, fp_examples = Counter(), Counter(), []
+    fp_kind, fp_country, fp_examples, fp_traits = Counter(), Counter(), [], Counter()
     for _, idx in m.groupby("golden_id").indices.items():
         if len(idx) < 2:
             continue
@@ -64,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             kind = "hard negative (namesake/sibling)" if same_group else "unrelated companies"
             fp_kind[kind] += 1
             fp_country[a["country"]] += 1
+            if kind_of:
+                fp_traits[" + ".join(sorted((kind_of[a["entity_id"]], kind_of[b["entity_id"]])))] += 1
             fp_examples.append((kind, a, b))
 
-    fn_country, fn_systems, fn_examples = Counter(), Counter(), []
+    fn_country, fn_systems, fn_examples, fn_traits = Counter(), Counter(), [], Counter()
     for _, idx in m.groupby("entity_id").indices.items():
         if len(idx) < 2:
             continue
@@ -75,21 +83,23 @@ def main(argv: list[str] | None = None) -> int:
             if a["golden_id"] != b["golden_id"]:
                 fn_country[a["country"]] += 1
                 fn_systems["-".join(sorted((a["source_system"], b["source_system"])))] += 1
+                if kind_of:
+                    fn_traits[kind_of[a["entity_id"]]] += 1
                 fn_examples.append(("split", a, b))
 
     def show(title: str, counters: list[Counter], examples: list) -> None:
         total = sum(counters[0].values())
         print(f"\n== {title}: {total:,} pairs")
         for c in counters:
-            print("   " + ", ".join(f"{k}: {v:,}" for k, v in c.most_common()))
+            print("   " + ", ".join(f"{k}: {v:,}" for k, v in c.most_common(20)))
         for kind, a, b in rng.sample(examples, min(args.examples, len(examples))):
             print(f"-- {kind}: {a['entity_id']} vs {b['entity_id']}")
             print(pd.DataFrame([a, b])[COLS].to_string(index=False))
 
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 45)
-    show("false positives (merged, different entities)", [fp_kind, fp_country], fp_examples)
-    show("false negatives (same entity, split)", [fn_country, fn_systems], fn_examples)
+    show("false positives (merged, different entities)", [fp_kind, fp_country, fp_traits], fp_examples)
+    show("false negatives (same entity, split)", [fn_country, fn_systems, fn_traits], fn_examples)
     return 0
 
 
