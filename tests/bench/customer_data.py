@@ -82,7 +82,8 @@ lists each entity's ``traits``):
 * Cross-script names: 12 % of CN/JP companies have their English legal name
   ("Shanghai Minghua Electronic Technology Co., Ltd.", "Towa Denki Co.,
   Ltd.") in one system (the ERP when they are in it), with the tax id present
-  there 90 % of the time.
+  there 90 % of the time and, 40 % of the time, the billing e-mail address the
+  finance system holds.
 
 Everything comes from the word lists below and one ``random.Random(seed)``, so
 the output depends only on (n_records, seed).
@@ -1161,6 +1162,7 @@ PARENT_TAX_P = 0.25  # per sibling/branch: one of its records carries the parent
 CN_REG_NO_P = 0.30  # CN entities registered before 2015: legacy systems keep the 15-digit number
 CN_REG_NO_USE_P = 0.6  # ...in a crm/finance record that has a tax id
 CROSS_SCRIPT_P = 0.12  # per CN/JP base entity: one system holds the English legal name
+CROSS_SCRIPT_SHARED_MAIL_P = 0.4  # ...with the billing address the finance system has too
 BAD_PHONE_ENTITY_P = 0.015  # the company's number is wrong at the source (fails validation everywhere)
 BAD_PHONE_RECORD_P = 0.02  # one digit lost in one record's phone
 TAX_PLACEHOLDER_P = {"erp": 0.15, "crm": 0.05, "finance": 0.10}  # of the records without a tax id
@@ -2457,6 +2459,8 @@ def _lose_digit(phone: str, rng: random.Random) -> str:
 
 
 def _email_for(e: Entity, system: str, rng: random.Random) -> str:
+    if e.en_name and system == e.en_system and rng.random() < CROSS_SCRIPT_SHARED_MAIL_P:
+        return f"{e.billing_mailbox}@{e.domain}"  # the mailbox the finance system has too
     if system == "erp":
         return f"{e.generic_mailbox}@{e.domain}" if rng.random() < 0.75 else ""
     if system == "finance":
