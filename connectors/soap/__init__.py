@@ -121,6 +121,8 @@ class SoapConnector(Connector):
             calls.append(("login", None, self.service.auth.login))
         for stream, cfg in self.service.streams.items():
             calls.append((stream, cfg.endpoint, cfg.list))
+            if cfg.get is not None:
+                calls.append((stream, cfg.endpoint, cfg.get))
             for call in (cfg.write.create, cfg.write.update) if cfg.write else ():
                 if call is not None:
                     calls.append((stream, cfg.endpoint, call))
@@ -170,6 +172,28 @@ class SoapConnector(Connector):
                 if len(raw) < self.page_size or following in (None, token):
                     return
             token = following
+
+    @property
+    def can_read_one(self) -> bool:
+        """Only a service whose every stream says how to get one record (``get``)."""
+        return bool(self.service.streams) and all(cfg.get is not None for cfg in self.service.streams.values())
+
+    def read_one(self, stream: str, external_id: str) -> SourceRecord | None:
+        """The record as the system holds it now (the stream's ``get``), or None if it has none."""
+        cfg = self._config(stream)
+        if cfg.get is None:
+            raise ConnectorError(f"{self.name}: stream {stream!r} declares no get (one record by id)")
+        context = {"external_id": external_id, "external_id_sql": external_id.replace("'", "''"),
+                   "since": None, "next": None, "page_size": 1}
+        answer = self.client.call(cfg.endpoint, cfg.get, context, write=False)
+        missing = missing_step(answer, cfg.get.records)
+        if missing is not None:
+            raise ConnectorError(f"{self.name} {cfg.get.operation}: the service file's get records: path "
+                                 f"{cfg.get.records!r} finds nothing in the answer ({missing!r} is not there)")
+        raw = as_list(get(answer, cfg.get.records))
+        if not raw:
+            return None
+        return self._record(cfg.record, answer, 0, raw[0], f"{stream} {external_id}")
 
     def _shape(self, shape: RecordShape, answer: Any, index: int, item: Any) -> dict[str, Any]:
         """The record as the field map sees it: pairs flattened, related records beside it."""

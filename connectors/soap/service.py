@@ -93,6 +93,14 @@ class ListCall(Call):
     paging: Paging
 
 
+class GetCall(Call):
+    """One record by its id (``{external_id}``; ``{external_id_sql}`` with single quotes doubled,
+    for a query): ``records`` is where it sits in the answer (none there: the system no longer
+    has it). Lets the hub read a written record back and re-read a dead letter's record."""
+
+    records: str
+
+
 class WriteCall(Call):
     #: Where the record's id is in the answer.
     id: str
@@ -124,6 +132,9 @@ class StreamConfig(_Strict):
     #: advance page by page (``connectors.base.Stream.ordered``).
     ordered: bool = False
     list: ListCall
+    #: Reading one record by id (optional; a service whose every stream has one offers
+    #: ``read_one``: writes are verified by reading back, dead letters re-read).
+    get: GetCall | None = None
     record: RecordShape
     write: Write | None = None
 

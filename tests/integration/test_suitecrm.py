@@ -24,6 +24,7 @@ from hub.master import search
 from hub.master.ingest import CustomerMaster
 from hub.master.models import CustomerSource
 from hub.outbox.dispatch import Dispatcher
+from hub.outbox.models import OutboxDelivery
 from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
 from hub.sync.models import Connection, DeadLetter
@@ -161,7 +162,7 @@ def test_publish_writes_the_golden_values_into_suitecrm(hub, crm, database_url, 
             "name": "上海华信机械有限公司", "email": "sales@huaxin.example", "phone": "+86 21 5555 0101",
             "city": "上海", "country": "CN"})
     result = publish_customers(hub, "crm")
-    assert result.failed == 0 and result.written >= 1, result
+    assert result.failed == 0 and result.written >= 1 and result.unverified == 0, result  # each read back
     row = crm.row("accounts", account)
     with session_scope(database_url) as session:
         golden = search.by_external_id(session, "crm", account)
@@ -187,7 +188,9 @@ def test_a_customer_written_to_suitecrm_is_stored_with_every_field(hub, crm):
     connector.write("customers", {"phone": "+31 20 555 0199"}, written.external_id)
     row = crm.row("accounts", written.external_id)
     assert (row["phone_office"], row["name"], row["vat_id_c"]) == ("+31 20 555 0199", data["name"], data["tax_id"])
+    assert connector.read_one("customers", written.external_id).data["phone_office"] == "+31 20 555 0199"
     crm.sql("UPDATE accounts SET deleted = 1 WHERE id = %s", written.external_id)
+    assert connector.read_one("customers", written.external_id) is None  # deleted: no longer there
     connector.close()
 
 
@@ -204,6 +207,10 @@ def test_an_order_entered_as_a_quote_gets_the_erp_number_back_in_suitecrm_codes(
             for target in dispatcher.due_targets():
                 dispatcher.deliver(target)
         numbers = _erp_numbers(erp)
+    with session_scope(database_url) as session:  # each write to SuiteCRM was read back and compared
+        told = session.execute(select(OutboxDelivery.status, OutboxDelivery.verified)
+                               .where(OutboxDelivery.target == "crm")).all()
+    assert [tuple(t) for t in told] == [("sent", "read back equal")] * 2, told
     quotes = {q["name"]: q for q in crm.sql(
         "SELECT q.name, q.stage, c.erp_number_c FROM aos_quotes q LEFT JOIN aos_quotes_cstm c ON c.id_c = q.id "
         "WHERE q.deleted = 0")}
