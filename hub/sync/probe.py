@@ -81,8 +81,8 @@ def probe(engine: SyncEngine, name: str, session: Session | None = None) -> Prob
     ``session``: the caller's (an API request's), used for the look-up and the breaker; on
     SQLite a second connection could not write while the request holds its lock."""
     result = Probe(name)
-    with _scope(engine, session) as session:
-        connection = get_connection(session, name)
+    with _scope(engine, session) as looking:
+        connection = get_connection(looking, name)
         try:
             field_map = check_field_map(engine.mappings_dir, name, connection.kind, connection.settings)
         except ConnectionConfigError as exc:
@@ -106,8 +106,8 @@ def probe(engine: SyncEngine, name: str, session: Session | None = None) -> Prob
     finally:
         connector.close()
     if result.health.ok:
-        with _scope(engine, session) as session:
-            result.circuit_closed = close_circuit(session, name)  # the system answers: syncs may run again
+        with _scope(engine, session) as closing:
+            result.circuit_closed = close_circuit(closing, name)  # the system answers: syncs may run again
     return result
 
 

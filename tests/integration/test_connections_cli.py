@@ -5,6 +5,7 @@ wrong, never a traceback. Against a system held in memory (``tests.support.memor
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from hub.api.app import create_app
 from hub.auth.models import Role
-from hub.db import session_scope
+from hub.db import session_scope, utcnow
 from hub.settings import Settings
 from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
@@ -109,7 +110,13 @@ def test_connections_test_reads_a_page_of_each_stream_and_says_what_does_not_fit
     assert "orders: 1 record(s) on the first page, 1 would be dead letters (first: O1: our field map: orders: " \
            "ordered_on: 'yesterday'" in said
     STORES["crm"]["orders"]["O1"]["ordered_on"] = "2026-11-30"
-    assert _hub(monkeypatch, database_url, mappings_dir, "connections", "test", "crm").exit_code == 0
+    with session_scope(database_url) as session:  # syncs failed meanwhile: the breaker is open
+        row = session.scalars(select(Connection)).one()
+        row.consecutive_failures, row.open_until = 3, utcnow() + timedelta(minutes=5)
+    passed = _hub(monkeypatch, database_url, mappings_dir, "connections", "test", "crm")
+    assert passed.exit_code == 0 and "circuit breaker closed" in passed.stdout, passed.stderr
+    with session_scope(database_url) as session:
+        assert session.scalars(select(Connection)).one().open_until is None
 
 
 @pytest.mark.usefixtures("memory_hub")
