@@ -71,6 +71,8 @@ class Dispatcher:
     def __init__(self, engine: SyncEngine, batch: int = 500):
         self.engine = engine
         self.batch = batch
+        #: target → its field map for reading writes back (or why there is none), per deliver
+        self._field_maps: dict[str, ConnectorMap | str] = {}
 
     @property
     def routes(self) -> Routes:
@@ -132,9 +134,9 @@ class Dispatcher:
             take_lease(session, connection.id, lease, owner)
             connector = self.engine.connector(connection)
         try:
-            self._field_map: ConnectorMap | str = self.engine.connections.field_map(connection)
+            self._field_maps[target] = self.engine.connections.field_map(connection)
         except ConnectionConfigError as exc:
-            self._field_map = f"no field map to read it back with ({exc})"
+            self._field_maps[target] = f"no field map to read it back with ({exc})"
         bound = logs.bind(connection=target, stream=f"{LEASE_STREAM}/{lane}", run_id=owner)  # the lease owner
         try:
             while self._deliver_batch(connection.id, target, connector, report, (lease, owner), progress, (lane, lanes)):
@@ -297,7 +299,8 @@ class Dispatcher:
         target decides itself."""
         own = self.routes.ownership.get(delivery.entity_type, {})
         owned = {"*"} if own.get("*") == delivery.target else {f for f, o in own.items() if o == delivery.target}
-        return verify_write(connector, self._field_map, delivery.stream, payload, result.external_id, owned)
+        field_map = self._field_maps.get(delivery.target, "no field map to read it back with")
+        return verify_write(connector, field_map, delivery.stream, payload, result.external_id, owned)
 
     def _link_all(self, session: Session, target: str, written: list[Written], loaded: Loaded,
                   outcome: Outcome) -> None:
@@ -316,13 +319,13 @@ class Dispatcher:
         try:
             with session.begin_nested():
                 for deliveries, known, result in written:
-                    self._linked(session, target, deliveries[0], known, result, loaded)
+                    self._linked(session, target, deliveries[0], known, result, loaded, outcome)
                 session.flush()
         except SQLAlchemyError:
             for deliveries, known, result in written:
                 try:
                     with session.begin_nested():
-                        self._linked(session, target, deliveries[0], known, result, loaded)
+                        self._linked(session, target, deliveries[0], known, result, loaded, outcome)
                         session.flush()
                 except SQLAlchemyError as exc:
                     if known is None:  # not linked after all
@@ -351,15 +354,19 @@ class Dispatcher:
                                       f"{type(exc).__name__}: {exc}")
 
     def _linked(self, session: Session, target: str, delivery: OutboxDelivery,
-                known: tuple[str, str | None, int] | None, result: WriteResult, loaded: Loaded) -> None:
-        """Link what the write created (its number too), and report back to the origin."""
+                known: tuple[str, str | None, int] | None, result: WriteResult, loaded: Loaded,
+                outcome: Outcome | None = None) -> None:
+        """Link what the write created (its number too), and report back to the origin —
+        unless reading it back showed the write did not take effect (its delivery goes dead)."""
         entity, hub_id = delivery.entity_type, delivery.hub_id
         if known is None:
             # content hash unknown until the record is read back: that read links it fully,
             # and finds nothing to change (no echo)
             Binder(session).bind(target, entity, NewLink(result.external_id, hub_id, "", result.version))
             loaded.links.setdefault((entity, hub_id), {})[target] = (result.external_id, result.version, 0)
-            self._report_back(session, delivery, target, loaded.origins.get(delivery.event_id))
+            verdict = outcome.verdicts.get(delivery.id) if outcome is not None else None
+            if verdict is None or verdict.taken:
+                self._report_back(session, delivery, target, loaded.origins.get(delivery.event_id))
         elif result.version and result.version != known[1]:
             Binder(session).set_external_ref(known[2], result.version)
 

@@ -158,6 +158,8 @@ def test_a_write_the_target_did_not_store_is_a_dead_delivery_naming_the_field(
     assert "did not take effect: reference: sent 'PO-4711', read back None" in said
     delivery = _delivery(database_url)
     assert delivery.status == "dead" and "reference: sent 'PO-4711'" in (delivery.last_error or "")
+    with session_scope(database_url) as session:  # the CRM is not told a number of a write that failed
+        assert session.scalars(select(OutboxDelivery).where(OutboxDelivery.target == "crm")).all() == []
 
 
 @pytest.mark.usefixtures("memory_hub")
