@@ -112,6 +112,9 @@ class ConnectorSettings(_Model):
         "lanes",
         "concurrency",
         "publish_fields",
+        "min_full_read_ratio",
+        "verify",
+        "verify_fields",
     )
 
     renamed = {
@@ -147,6 +150,23 @@ class ConnectorSettings(_Model):
         None,
         description="Golden customer fields written back to this "
         "system (default: name, email, phone).",
+    )
+    min_full_read_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A full read shorter than this share of the last one flags no record "
+        "missing (the run fails naming the counts) unless hub sync --full --force.",
+    )
+    verify: bool = Field(
+        True,
+        description="Read each write back (where the connector can) and make a write that "
+        "did not take effect a dead delivery; false: not verified, and said so.",
+    )
+    verify_fields: dict[str, list[str]] | None = Field(
+        None,
+        description="Per stream, the fields compared when a write is read back (default: "
+        "those the field map reads, less the ones this system owns, number and the hub's refs).",
     )
 
 
