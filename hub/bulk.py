@@ -36,7 +36,7 @@ class Dumped:
     text: str
 
 
-def any_of(session: Session, column: InstrumentedAttribute[Any], values: Collection[Any]) -> ColumnElement[bool]:
+def any_of(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Collection[Any]) -> ColumnElement[bool]:
     """``column`` is one of ``values``: ``= ANY(array)`` on PostgreSQL, ``IN (...)`` elsewhere."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))

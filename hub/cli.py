@@ -359,7 +359,7 @@ def quarantine_list(
         return
     table = Table("id", "system", "file", "row", "external id", "reason")
     for r in rows:
-        table.add_row(str(r["id"]), safe(r["system"]), safe(Path(r["source"]).name), str(r["row"] or ""),
+        table.add_row(str(r["id"]), safe(r["system"]), safe(Path(str(r["source"])).name), str(r["row"] or ""),
                       safe(r["external_id"]), safe(r["reason"]))
     console.print(table)
 

@@ -195,7 +195,8 @@ class SoapClient:
         except TemplateError as exc:
             raise ConnectorError(f"{self.name} {call.operation}: {exc}") from None
         proxy = self.zeep.bind(endpoint.service, endpoint.port) if endpoint else self.zeep.service
-        operation = getattr(proxy, call.operation, None) if call.operation in proxy._binding._operations else None
+        operation: Callable[..., Any] | None = (
+            getattr(proxy, call.operation, None) if call.operation in proxy._binding._operations else None)
         if operation is None:
             self.operation(endpoint, call.operation)  # raises, naming the operations there are
         wanted = self.check_parts(endpoint, call, params)
@@ -204,6 +205,7 @@ class SoapClient:
         sent = {name: value for name, value in sent.items() if value is not None}
 
         def once() -> Any:
+            assert operation is not None  # self.operation raised otherwise
             return self._guard(call.operation, lambda: operation(**sent), write=write, creates=creates,
                                login=login)
 

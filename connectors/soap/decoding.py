@@ -65,7 +65,7 @@ class _Decoder:
 
             return serialize_object(self.zeep(envelope), dict)
         wrapper = body[0]
-        declared = self.message.body.type.elements
+        declared: Any = self.message.body.type.elements  # type: ignore[union-attr]
         parts = {name: _decode(_child(wrapper, name), element.type) for name, element in declared}
         if not parts:
             return None

@@ -18,7 +18,7 @@ field empty and answers with its id as if all went well. This module closes the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 from zeep import Plugin
@@ -43,7 +43,8 @@ def allow_empty_arrays(client: Any) -> None:
         if not getattr(xsd_type, "_array_type", None):
             continue
         for _name, element in xsd_type.elements_nested:
-            for inner in [element, *(element if isinstance(element, Indicator) else [])]:
+            nested: list[Any] = list(cast(Any, element)) if isinstance(element, Indicator) else []
+            for inner in [element, *nested]:
                 if isinstance(inner, AnyElement):
                     inner.min_occurs = 0
 

@@ -59,7 +59,7 @@ class WriteTranslation:
             for hub_field, read in ((spec or {}).get("fields") or {}).items():
                 if not isinstance(read, Mapping) or read.get("each") is not None:
                     continue
-                codes = None
+                codes: dict[str, str] | None = None
                 if read.get("codes") and read["codes"] in lists:
                     codes = {}
                     for system_value, hub_code in (lists[read["codes"]].get("values") or {}).items():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -74,6 +74,11 @@ def _origin_id(origin: Any, model: str) -> int | None:
     if isinstance(origin, str) and origin.startswith(model + ","):
         return int(origin.split(",", 1)[1])
     return None
+
+
+def _ids(values: Iterable[Any]) -> set[int]:
+    """The ids among ``values`` (an origin of another model, or no sale, gives None)."""
+    return {v for v in values if v is not None}
 
 
 class TrytonConnector(Connector):
@@ -204,13 +209,14 @@ class TrytonConnector(Connector):
 
     @staticmethod
     def _source(stream: str) -> tuple[str, list[Any]]:
-        return {
+        sources: dict[str, tuple[str, list[Any]]] = {
             "customers": ("party.party", []),
             "orders": ("sale.sale", []),
             "shipments": ("stock.shipment.out", []),
             "invoices": ("account.invoice", [("type", "=", "out")]),
             "payments": ("account.invoice", [("type", "=", "out"), ("payment_lines", "!=", None)]),
-        }[stream]
+        }
+        return sources[stream]
 
     def _read_customers(self, ids: list[int]) -> list[SourceRecord]:
         parties = self.rpc.read(
@@ -332,22 +338,21 @@ class TrytonConnector(Connector):
             "account.invoice.line", [i for inv in invoices for i in inv["lines"]], ["origin"])}
         # a credit note's lines come from the invoice lines they credit: their sale is the order's
         credited_lines = {l["id"]: l for l in self.rpc.read(
-            "account.invoice.line", {_origin_id(l["origin"], "account.invoice.line") for l in lines.values()} - {None},
+            "account.invoice.line", _ids(_origin_id(l["origin"], "account.invoice.line") for l in lines.values()),
             ["origin"])}
         for line in lines.values():
             credited = credited_lines.get(_origin_id(line["origin"], "account.invoice.line"))
             if credited is not None:
                 line["origin"] = credited["origin"]
         sale_lines = {l["id"]: l["sale"] for l in self.rpc.read(
-            "sale.line", {_origin_id(l["origin"], "sale.line") for l in lines.values()} - {None}, ["sale"])}
+            "sale.line", _ids(_origin_id(l["origin"], "sale.line") for l in lines.values()), ["sale"])}
         to_pay = {m["id"]: m for m in self.rpc.read(
             "account.move.line", [i for inv in invoices for i in inv["lines_to_pay"]],
             ["maturity_date", "debit", "credit"])}
         currencies = self._lookup("currency.currency", {i["currency"] for i in invoices}, "code")
         out = []
         for inv in invoices:
-            sales = {sale_lines.get(_origin_id(lines[i]["origin"], "sale.line")) for i in inv["lines"] if i in lines}
-            sales.discard(None)
+            sales = _ids(sale_lines.get(_origin_id(lines[i]["origin"], "sale.line")) for i in inv["lines"] if i in lines)
             out.append(SourceRecord(
                 external_id=str(inv["id"]), cursor=_stamp(inv),
                 data={

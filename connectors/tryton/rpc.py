@@ -196,7 +196,7 @@ class TrytonRPC:
 
     def search(self, model: str, domain: Sequence[Any], limit: int | None = None,
                order: Sequence[Sequence[str]] | None = None) -> list[int]:
-        return self.call(f"model.{model}.search", list(domain), 0, limit, order)  # type: ignore[no-any-return]
+        return self.call(f"model.{model}.search", list(domain), 0, limit, order)
 
     def read(self, model: str, ids: Iterable[int], fields: Sequence[str]) -> list[dict[str, Any]]:
         ids = list(ids)
@@ -206,7 +206,7 @@ class TrytonRPC:
         return [rows[i] for i in ids if i in rows]
 
     def create(self, model: str, values: Sequence[Mapping[str, Any]]) -> list[int]:
-        return self.call(f"model.{model}.create", [dict(v) for v in values], once=True)  # type: ignore[no-any-return]
+        return self.call(f"model.{model}.create", [dict(v) for v in values], once=True)
 
     def write(self, model: str, ids: Iterable[int], values: Mapping[str, Any], *, once: bool = False) -> None:
         self.call(f"model.{model}.write", list(ids), dict(values), once=once)

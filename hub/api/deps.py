@@ -8,7 +8,7 @@ everywhere. A missing or unknown token is 401, a known token with the wrong role
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -33,7 +33,8 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `hub token
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in its
 # thread pool, a hop that costs more than these functions do.
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_session(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[Session]:
@@ -96,7 +97,7 @@ def current_token(
     return token
 
 
-def require(*roles: Role) -> Callable[[ApiToken], ApiToken]:
+def require(*roles: Role) -> Callable[[ApiToken], Awaitable[ApiToken]]:
     allowed = {Role.admin, *roles}
 
     async def check(token: Annotated[ApiToken, Depends(current_token)]) -> ApiToken:

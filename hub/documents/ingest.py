@@ -18,9 +18,9 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from hub import canonical
@@ -86,7 +86,7 @@ def kind_of(record: type[canonical.Record], model: type[Base]) -> Kind:
     a hub id stored) and the defaults of NOT NULL columns. The record's other fields (an
     order's ``hub_ref``, an invoice's ``reference``) live in the row's ``data`` only; the
     database decides which is which, so the schema is never changed by the model."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = cast(Table, model.__table__)
     marked = canonical.refs(record)
     columns = tuple(name for name in record.model_fields if name not in marked and name in table.c)
     for name, marker in marked.items():
@@ -231,7 +231,7 @@ class DocumentStore:
             return
         owners = self.ownership.get(entity, {})
         columns = {name: name for name in kind.columns} | {ref.field: ref.column for ref in kind.refs}
-        table = kind.model.__table__  # type: ignore[attr-defined]
+        table = cast(Table, kind.model.__table__)
         current = {
             row.id: row for row in self.session.execute(
                 select(table.c.id, *(table.c[c] for c in columns.values()))
@@ -310,8 +310,8 @@ class DocumentStore:
                 wanted[external_id] = int(found[2])
         if not wanted:
             return False
-        model = kind.model
-        exists = set(self.session.scalars(select(model.id).where(model.id.in_(set(wanted.values())))))
+        table = cast(Table, kind.model.__table__)
+        exists = set(self.session.scalars(select(table.c.id).where(table.c.id.in_(set(wanted.values())))))
         taken = self.binder.to_external(entity, exists, system)
         adopted = [NewLink(ext, hub_id) for ext, hub_id in wanted.items() if hub_id in exists and hub_id not in taken]
         if not adopted:
@@ -379,7 +379,7 @@ def _out_of_bounds(entity: str, kind: Kind, external_id: str, fields: Mapping[st
     long for its column, a NUL. Checked before anything is written, so on SQLite (which
     enforces no column size) such a record is a dead letter with its reason like on
     PostgreSQL, and never a row that later breaks whatever reads it."""
-    table = kind.model.__table__  # type: ignore[attr-defined]
+    table = cast(Table, kind.model.__table__)
     problems = row_problems(table, fields)  # text (NUL, surrogates) checked here, lines included
     problems += external_id_problems(external_id)
     lines = LINE_TABLES.get(entity)

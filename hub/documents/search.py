@@ -99,7 +99,7 @@ def find_orders(
     session: Session, ref: str | None = None, customer: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Orders named by ``ref`` (any system's number), and/or of the customer ``customer``."""
-    query: Select[Any] = (
+    query: Select[*tuple[Any, ...]] = (
         select(Order, GoldenCustomer.name)
         .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
     )

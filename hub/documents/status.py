@@ -63,7 +63,7 @@ _SENT = (
 )
 
 
-def _audit_of(entity: str, document: Any = None) -> Select[Any]:
+def _audit_of(entity: str, document: Any = None) -> Select[*tuple[Any, ...]]:
     """Audit entries of the order (no ``document``), or of its shipments or invoices."""
     columns = (AuditEntry.changed_at, AuditEntry.id, AuditEntry.actor, AuditEntry.entity_type, AuditEntry.field,
                AuditEntry.before, AuditEntry.after)
@@ -140,7 +140,7 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
 def _sent_to(db: Connection, order_id: int) -> list[dict[str, Any]]:
     """Each target's last delivery of the order: ``sent``, ``pending`` (with the error of the
     last try, if any) or ``dead`` — an order that never reached the ERP must not look normal."""
-    last: dict[str, Row[Any]] = {}
+    last: dict[str, Row[*tuple[Any, ...]]] = {}
     for row in db.execute(_SENT, {"order_id": order_id}):
         last[row.target] = row
     return [{"target": r.target, "status": r.status, "attempts": r.attempts, "error": r.last_error}
