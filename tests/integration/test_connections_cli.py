@@ -185,6 +185,14 @@ def test_update_checks_the_connectors_own_settings_as_add_does(
     assert ok.exit_code == 0 and "updated: retries" in ok.stdout, ok.stderr
     with session_scope(database_url) as session:
         assert session.scalars(select(Connection)).one().settings["retries"] == 5  # parsed, as at add
+    # the hub's own settings of every kind: the full-read guard's ratio, the read-back
+    assert _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook",
+                "-s", "min_full_read_ratio=0.3", "-s", "verify=false").exit_code == 0
+    too_much = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook", "-s", "min_full_read_ratio=2")
+    assert too_much.exit_code == 1 and "min_full_read_ratio" in too_much.stderr
+    with session_scope(database_url) as session:
+        stored = session.scalars(select(Connection)).one().settings
+        assert (stored["min_full_read_ratio"], stored["verify"]) == (0.3, False)
 
 
 @pytest.mark.usefixtures("memory_hub")
