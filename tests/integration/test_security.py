@@ -63,6 +63,7 @@ ROLES: dict[str, set[str]] = {
     "POST /api/v1/connections/{name}/test": IT,
     "POST /api/v1/connections/{name}/sync": IT,
     "DELETE /api/v1/connections/{name}": IT,
+    "PATCH /api/v1/connections/{name}": IT,
     "POST /api/v1/connections/{name}/reset": IT,
     "GET /api/v1/master/quality": IT,
     "GET /api/v1/master/quality/findings": IT,
