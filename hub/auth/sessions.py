@@ -67,7 +67,7 @@ def resolve_session(session: Session, clear: str, settings: Settings) -> SignedI
     now = utcnow()
     last_seen = as_utc(row.last_seen_at)
     assert last_seen is not None
-    if (row.ended_at is not None or token.revoked_at is not None or now >= as_utc(row.expires_at)  # type: ignore[operator]
+    if (row.ended_at is not None or token.revoked_at is not None or now >= as_utc(row.expires_at)
             or now - last_seen >= timedelta(minutes=settings.session_idle_minutes)):
         return None
     if now - last_seen > LAST_SEEN_GRANULARITY:

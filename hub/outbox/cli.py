@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -10,10 +11,15 @@ from rich.table import Table
 from hub.settings import get_settings
 from hub.terminal import safe
 
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from hub.outbox.dispatch import Dispatcher
+
 outbox_app = typer.Typer(help="Changes on their way to other systems.", no_args_is_help=True)
 
 
-def _dispatcher():  # type: ignore[no-untyped-def]
+def _dispatcher() -> Dispatcher:
     """The dispatcher on the migrated database (``hub.services``, as the API and tasks get it)."""
     from hub import services
     from hub.cli import db_url
@@ -50,8 +56,12 @@ def outbox_dispatch(target: list[str] = typer.Option([], "--target", help="Only 
     with progress_bar() as bar:
         for name in target or dispatcher.due_targets():
             task = bar.add_task(f"to {name}", total=None)
+
+            def advance(n: int, task: TaskID = task) -> None:
+                bar.advance(task, n)
+
             try:
-                report = dispatcher.deliver(name, lambda n, task=task: bar.advance(task, n))
+                report = dispatcher.deliver(name, advance)
             except (KeyError, SyncBusy) as exc:
                 fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
             console.print(f"{safe(name)}: sent {report.sent}, retrying {report.retrying}, dead {report.dead}"

@@ -32,17 +32,17 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, WriteResult
 from connectors.errors import ConnectorError, RecordError
 from hub.bulk import insert_rows
-from hub.db import serialize, session_scope, utcnow
+from hub.db import rowcount, serialize, session_scope, utcnow
 from hub.documents.ingest import KINDS
 from hub.master.ingest import CustomerMaster
 from hub.master.models import GOLDEN_FIELDS, GoldenCustomer
@@ -457,9 +457,7 @@ class Dispatcher:
                 query = query.where(OutboxDelivery.id.in_(list(ids)))
             if target:
                 query = query.where(OutboxDelivery.target == target)
-            return session.execute(
-                query.values(status="pending", attempts=0, next_attempt_at=utcnow())
-            ).rowcount or 0
+            return rowcount(session.execute(query.values(status="pending", attempts=0, next_attempt_at=utcnow())))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """target → status → deliveries, for the CLI, the API and the metrics."""
@@ -484,7 +482,7 @@ def _not_linked(session: Session, wanted: list[tuple[str, int, Target]]) -> set[
     skip: set[tuple[str, int, str]] = set()
     for (entity, connection, field_name), ids in groups.items():
         ref = next(r for r in KINDS[entity].refs if r.field == field_name)
-        table = KINDS[entity].model.__table__  # type: ignore[attr-defined]
+        table = cast(Table, KINDS[entity].model.__table__)
         parents = dict(session.execute(select(table.c.id, table.c[ref.column]).where(table.c.id.in_(ids))).all())
         linked = Binder(session).to_external(ref.entity, [p for p in parents.values() if p is not None], connection)
         skip |= {(entity, i, connection) for i in ids if parents.get(i) not in linked}

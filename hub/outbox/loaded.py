@@ -8,9 +8,9 @@ payloads costs no query per record; the dispatcher translates references per tar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from hub.documents.ingest import KINDS
@@ -39,7 +39,7 @@ class Loaded:
             ids = [i for e, i in records if e == entity]
             wanted.setdefault(entity, set()).update(ids)
             kind = KINDS[entity]
-            table = kind.model.__table__  # type: ignore[attr-defined]
+            table = cast(Table, kind.model.__table__)
             for row in session.execute(select(table).where(table.c.id.in_(ids))).mappings():
                 rows[(entity, row["id"])] = row
                 for ref in kind.refs:

@@ -165,5 +165,5 @@ def set_aside(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
     rows = session.scalars(select(SetAside).order_by(SetAside.set_aside_at.desc(), SetAside.id.desc()).limit(limit))
     return [{"record": r.record, "id": r.record_id, "label": r.label, "step": r.step, "reason": r.reason,
              "attempts": r.attempts, "scan_id": r.scan_id,
-             "first_set_aside_at": as_utc(r.first_set_aside_at).isoformat(),  # type: ignore[union-attr]
-             "set_aside_at": as_utc(r.set_aside_at).isoformat()} for r in rows]  # type: ignore[union-attr]
+             "first_set_aside_at": as_utc(r.first_set_aside_at).isoformat(),
+             "set_aside_at": as_utc(r.set_aside_at).isoformat()} for r in rows]

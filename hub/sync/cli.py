@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 
 from hub.settings import get_settings
 from hub.terminal import json_text, safe
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from hub.sync.engine import SyncEngine
 
 connections_app = typer.Typer(help="Connections to external systems.", no_args_is_help=True)
 dead_letters_app = typer.Typer(help="Records a sync could not apply.", no_args_is_help=True)
@@ -26,7 +31,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> SyncEngine:
     """The sync engine on the migrated database (``hub.services``, as the API and tasks get it)."""
     from hub import services
     from hub.cli import db_url
@@ -241,7 +246,7 @@ def sync_command(
         fail("which connection? " + (", ".join(names) if names else
                                      "there are none yet: hub connections add NAME --kind KIND ..."), code=2)
     with progress_bar() as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(stream_name: str, count: int) -> None:
             if stream_name not in tasks:

@@ -85,7 +85,7 @@ def later(a: str | None, b: str | None, kind: str) -> str | None:
         return a or b
     if kind == "sequence":
         return a if int(a) >= int(b) else b
-    return a if as_utc(datetime.fromisoformat(a)) >= as_utc(datetime.fromisoformat(b)) else b  # type: ignore[operator]
+    return a if as_utc(datetime.fromisoformat(a)) >= as_utc(datetime.fromisoformat(b)) else b
 
 
 class SyncStopped(RuntimeError):

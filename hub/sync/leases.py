@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from hub.db import as_utc, insert_if_absent, utcnow
+from hub.db import as_utc, insert_if_absent, rowcount, utcnow
 from hub.sync.connections import get_connection
 from hub.sync.models import Connection, SyncCursor, SyncRun
 
@@ -69,7 +69,7 @@ def take_lease(session: Session, connection_id: int, stream: str, owner: str) ->
     # two workers taking a stream's (or a lane's) first lease at once both get a row to compete for
     insert_if_absent(session, SyncCursor, connection_id=connection_id, stream=stream)
     now = utcnow()
-    taken = session.execute(
+    taken = rowcount(session.execute(
         update(SyncCursor)
         .where(
             SyncCursor.connection_id == connection_id,
@@ -78,7 +78,7 @@ def take_lease(session: Session, connection_id: int, stream: str, owner: str) ->
         )
         .values(locked_by=owner, locked_until=now + LEASE)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not taken:
         raise SyncBusy(f"stream {stream!r} is being synced by another run")
     # A run still "running" without the lease was cut off (its worker was killed): say so.

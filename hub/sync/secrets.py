@@ -78,7 +78,8 @@ def decrypt(token: str | None, key: str, connection: str = "") -> dict[str, str]
     if not token:
         return {}
     try:
-        return json.loads(_fernet(key).decrypt(token.encode()))  # type: ignore[no-any-return]
+        secrets: dict[str, str] = json.loads(_fernet(key).decrypt(token.encode()))
+        return secrets
     except InvalidToken:
         raise SecretsError(wrong_key_message(repr(connection) if connection else "a")) from None
 
