@@ -8,7 +8,7 @@ real to match; others exist only in the CRM, including Chinese and Japanese comp
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from simulators.legacy_crm.store import CASE_PRIORITIES, CASE_STATUSES, SALES_STAGES, CrmStore
 
@@ -101,7 +101,7 @@ def demo_seed() -> dict[str, list[dict[str, Any]]]:
             "lost_reason_c": "price" if stage == "Closed Lost" else None,
         })
         if i % 2:
-            lines = [{"id": f"SO{i:05d}-{n}", "product_code": code, "name": label,
+            lines: list[dict[str, Any]] = [{"id": f"SO{i:05d}-{n}", "product_code": code, "name": label,
                       "product_qty": Decimal(n * 2), "product_unit_price": price}
                      for n, (code, label, price) in enumerate(_PRODUCTS[: 1 + i % 3], start=1)]
             orders.append({
@@ -125,5 +125,5 @@ def demo_seed() -> dict[str, list[dict[str, Any]]]:
 
 def demo_store() -> CrmStore:
     store = CrmStore()
-    store.seed(**demo_seed())
+    store.seed(**cast(dict[str, Any], demo_seed()))
     return store

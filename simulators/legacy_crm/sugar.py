@@ -184,10 +184,11 @@ def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree
 
 def _set_entry(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Element:
     table, fields = MODULES[module]
-    values = {pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list"))
-              if isinstance(pair, dict)}
+    # a pair without a name keeps the key None: it is then refused as an unknown field, as NuSOAP would
+    values: dict[Any, Any] = {pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list"))
+                              if isinstance(pair, dict)}
     link = WRITABLE_LINKS.get(module)
-    if link in values:
+    if link is not None and link in values:
         values["lines"] = _json_lines(module, link, values.pop(link))
     unknown = sorted(set(values) - set(fields) - {"lines"})
     if unknown:
