@@ -171,7 +171,7 @@ def bulk(
         try:
             rpc.button("party.identifier", "check_vies_button", chunk)
         except TrytonError as exc:  # VIES unavailable: the posts below skip the warnings
-            print(f"tryton_seed: VIES check failed: {exc}", file=sys.stderr)
+            print(f"erp_bulk: VIES check failed: {exc}", file=sys.stderr)
             break
     timings["parties"] = time.monotonic() - began
 
