@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from functools import partial
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -162,7 +163,7 @@ def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, c
     engine = services.sync_engine(settings, url)  # the one provider, as the CLI and the API
     names = (["erp"] if systems.tryton else []) + ["crm", "finance"]
     for name in names:
-        problems += steps.run(f"sync {name}", lambda name=name: _sync(engine, name))
+        problems += steps.run(f"sync {name}", partial(_sync, engine, name))
     if systems.tryton:
         notes = steps.run("outbox: CRM orders → ERP sales, ERP numbers → CRM, deliveries → CRM",
                           lambda: _dispatch(Dispatcher(engine)))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from hub.demo.erp_rpc import Rpc
 from simulators.finance import Books, seed_demo
@@ -148,7 +148,7 @@ def crm_store(user: str, password: str, today: dt.date | None = None) -> CrmStor
         order["order_date"] = (today - dt.timedelta(days=2 + 2 * n)).isoformat()
         order["status"] = "Confirmed"
     store = CrmStore(users={user: password})
-    store.seed(**data)
+    store.seed(**cast(dict[str, Any], data))
     return store
 
 
