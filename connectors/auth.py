@@ -171,8 +171,7 @@ class OAuth2Token(SessionAuth):
     def login_request(self) -> httpx.Request:
         if not self.can_grant:
             raise AuthError(
-                f"{self.what}: no usable token; set the secrets client_id and client_secret "
-                "(or a fresh access_token)"
+                f"{self.what}: no usable token; set the secrets client_id and client_secret (or a fresh access_token)"
             )
         form = {**self.grant(), **({"scope": self.scope} if self.scope else {})}
         return httpx.Request(
@@ -184,16 +183,11 @@ class OAuth2Token(SessionAuth):
 
     def read_login(self, response: httpx.Response) -> None:
         body = json_body(response)
-        if (
-            response.status_code != 200
-            or not isinstance(body, dict)
-            or not body.get("access_token")
-        ):
+        if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             reason = body.get("error") if isinstance(body, dict) else None
             grant = self.grant()["grant_type"].replace("_", " ")
             raise AuthError(
-                f"{self.what} refused the {grant} grant "
-                f"(HTTP {response.status_code}, {reason or 'no reason given'})"
+                f"{self.what} refused the {grant} grant (HTTP {response.status_code}, {reason or 'no reason given'})"
             )
         lifetime = float(body.get("expires_in") or 1800)
         self.token = str(body["access_token"])

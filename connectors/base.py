@@ -112,8 +112,7 @@ class Connector(abc.ABC):
         kind = getattr(self, "kind", type(self).__name__)
         # a stale name of a stored connection is left out; a bad value is a SettingsError
         self.options: ConnectorSettings = parse(self.Settings, settings, kind=kind, known_only=True)
-        self.credentials: ConnectorSecrets = parse(self.Secrets, secrets, kind=kind, what="secret",
-                                                   known_only=True)
+        self.credentials: ConnectorSecrets = parse(self.Secrets, secrets, kind=kind, what="secret", known_only=True)
 
     @abc.abstractmethod
     def read(self, stream: str, since: str | None) -> Iterator[list[SourceRecord]]:

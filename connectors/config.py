@@ -70,8 +70,10 @@ def _expanded_size(node: yaml.Node, limit: int, origin: Path | str) -> int:
             total += sum(size(item) for item in n.value)
         pending.discard(key)
         if total > limit:
-            message = (f"not accepted: its YAML aliases expand to more than {limit} values (an alias bomb?); "
-                       "write the values out")
+            message = (
+                f"not accepted: its YAML aliases expand to more than {limit} values (an alias bomb?); "
+                "write the values out"
+            )
             raise ConfigError(origin, [(n.start_mark.line + 1, "", message)])
         sizes[key] = total
         return total

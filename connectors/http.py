@@ -71,19 +71,13 @@ def raise_for_status(response: httpx.Response, what: str, *, once: bool = False)
     if kind == "retry":
         if once and status != 429:
             error = TransientError(
-                f"{what}: HTTP {status} (not re-sent: the system may have done it; "
-                "the next attempt looks first)"
+                f"{what}: HTTP {status} (not re-sent: the system may have done it; the next attempt looks first)"
             )
         else:
-            error = Retryable(
-                f"{what}: HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
-            )
+            error = Retryable(f"{what}: HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
     elif kind == "auth":
         detail = excerpt(response)
-        error = AuthError(
-            f"{what}: HTTP {status}: credentials or session refused"
-            + (f" ({detail})" if detail else "")
-        )
+        error = AuthError(f"{what}: HTTP {status}: credentials or session refused" + (f" ({detail})" if detail else ""))
     else:
         detail = excerpt(response)
         error = RecordError(f"{what}: HTTP {status}" + (f": {detail}" if detail else ""))
@@ -107,9 +101,7 @@ def transport_failure(exc: httpx.TransportError, what: str, *, once: bool = Fals
     return Retryable(f"{what}: unreachable ({type(exc).__name__}: {exc})")
 
 
-def send(
-    client: httpx.Client, request: httpx.Request, what: str, *, once: bool = False
-) -> httpx.Response:
+def send(client: httpx.Client, request: httpx.Request, what: str, *, once: bool = False) -> httpx.Response:
     """One exchange through ``client`` (and its ``auth``), the answer classified."""
     try:
         response = client.send(request)
@@ -123,9 +115,7 @@ def send(
 
 def signed_body(payload: Any) -> bytes:
     """The JSON text a hook sends: compact, UTF-8, connector values (Decimal, dates) as text."""
-    return json.dumps(
-        jsonable(payload), ensure_ascii=False, default=str, separators=(",", ":")
-    ).encode()
+    return json.dumps(jsonable(payload), ensure_ascii=False, default=str, separators=(",", ":")).encode()
 
 
 def post_signed(

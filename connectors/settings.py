@@ -96,9 +96,7 @@ class _Model(BaseModel):
     @classmethod
     def accepted_names(cls) -> set[str]:
         """Every name this model takes: its fields and the old names still accepted."""
-        return set(cls.model_fields) | {
-            old for old, (new, _c) in cls.renamed.items() if new in cls.model_fields
-        }
+        return set(cls.model_fields) | {old for old, (new, _c) in cls.renamed.items() if new in cls.model_fields}
 
 
 class ConnectorSettings(_Model):
@@ -125,13 +123,11 @@ class ConnectorSettings(_Model):
 
     mapping: str | None = Field(
         None,
-        description="The field map, mappings/connectors/<mapping>.yaml "
-        "(default: the connector's kind).",
+        description="The field map, mappings/connectors/<mapping>.yaml (default: the connector's kind).",
     )
     mappings_dir: str | None = Field(
         None,
-        description="Folder of the mappings (default: HUB_MAPPINGS_DIR; "
-        "the sync engine passes its own).",
+        description="Folder of the mappings (default: HUB_MAPPINGS_DIR; the sync engine passes its own).",
     )
     overlap_seconds: int = Field(
         300,
@@ -142,14 +138,12 @@ class ConnectorSettings(_Model):
     lanes: int = Field(
         1,
         ge=1,
-        description="Parallel delivery lanes when the hub writes to this system; a "
-        "record always takes the same lane.",
+        description="Parallel delivery lanes when the hub writes to this system; a record always takes the same lane.",
     )
     concurrency: int = Field(1, ge=1, description="Records written at once within a lane.")
     publish_fields: Names | None = Field(
         None,
-        description="Golden customer fields written back to this "
-        "system (default: name, email, phone).",
+        description="Golden customer fields written back to this system (default: name, email, phone).",
     )
     min_full_read_ratio: float = Field(
         0.5,
@@ -206,9 +200,7 @@ def _problems(exc: ValidationError, model: type[_Model], what: str) -> list[str]
         name = ".".join(str(part) for part in error["loc"]) or f"{what}s"
         kind = error["type"]
         if kind == "extra_forbidden":
-            known = ", ".join(
-                sorted(n for n in model.model_fields if n not in ConnectorSettings.HUB_FIELDS)
-            )
+            known = ", ".join(sorted(n for n in model.model_fields if n not in ConnectorSettings.HUB_FIELDS))
             message = f"unknown {what} (known: {known or 'none'})"
         elif kind == "missing":
             message = f"required {what}"
@@ -254,27 +246,19 @@ class Checked:
         return self.settings.model_dump(mode="json", exclude_unset=True)
 
 
-def validate_connection(
-    cls: type[Any], settings: Mapping[str, Any], secrets: Mapping[str, str]
-) -> Checked:
+def validate_connection(cls: type[Any], settings: Mapping[str, Any], secrets: Mapping[str, str]) -> Checked:
     """Check a new connection's settings and secrets against connector class ``cls`` (its
     ``Settings`` and ``Secrets``); :class:`SettingsError` lists every problem of both. One of
     the connector's secrets given as a setting (``-s password=…``) is taken as that secret."""
     kind = getattr(cls, "kind", cls.__name__)
     settings_model: type[ConnectorSettings] = getattr(cls, "Settings", OpenSettings)
     secrets_model: type[ConnectorSecrets] = getattr(cls, "Secrets", OpenSecrets)
-    misplaced = [
-        k
-        for k in settings
-        if k in secrets_model.model_fields and k not in settings_model.model_fields
-    ]
+    misplaced = [k for k in settings if k in secrets_model.model_fields and k not in settings_model.model_fields]
     secret_values = {**{k: str(settings[k]) for k in misplaced}, **secrets}
     problems: list[str] = []
     checked_settings = checked_secrets = None
     try:
-        checked_settings = parse(
-            settings_model, {k: v for k, v in settings.items() if k not in misplaced}, kind=kind
-        )
+        checked_settings = parse(settings_model, {k: v for k, v in settings.items() if k not in misplaced}, kind=kind)
     except SettingsError as exc:
         problems += exc.problems
     try:
@@ -306,19 +290,13 @@ def _type_name(annotation: Any) -> str:
         return "list (comma-separated)"
     if origin is typing.Literal:
         return "one of " + ", ".join(str(a) for a in typing.get_args(annotation))
-    return {int: "integer", float: "number", bool: "true/false", str: "text"}.get(
-        annotation, str(annotation)
-    )
+    return {int: "integer", float: "number", bool: "true/false", str: "text"}.get(annotation, str(annotation))
 
 
 def _default(info: FieldInfo) -> str:
     if info.is_required():
         return "required"
-    value = (
-        info.get_default(call_default_factory=True)
-        if info.default is PydanticUndefined
-        else info.default
-    )
+    value = info.get_default(call_default_factory=True) if info.default is PydanticUndefined else info.default
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return "-" if value is None else f"default {value}"
@@ -335,8 +313,7 @@ def _rows(model: type[_Model], names: list[str]) -> list[tuple[str, str, str, st
         rows.append(
             (
                 name,
-                _type_name(info.annotation)
-                + (" (seconds)" if name.endswith(("timeout", "seconds")) else ""),
+                _type_name(info.annotation) + (" (seconds)" if name.endswith(("timeout", "seconds")) else ""),
                 _default(info),
                 meaning,
             )
@@ -350,9 +327,7 @@ def describe_kind(cls: type[Any]) -> str:
     secrets_model: type[ConnectorSecrets] = getattr(cls, "Secrets", OpenSecrets)
     module = sys.modules.get(cls.__module__)
     doc = (cls.__doc__ or (module.__doc__ if module else None) or "").strip()
-    lines = [
-        f"{getattr(cls, 'kind', cls.__name__)}: {doc.splitlines()[0] if doc else ''}".rstrip(": ")
-    ]
+    lines = [f"{getattr(cls, 'kind', cls.__name__)}: {doc.splitlines()[0] if doc else ''}".rstrip(": ")]
 
     def table(title: str, rows: list[tuple[str, str, str, str]]) -> None:
         lines.append("")
@@ -361,12 +336,7 @@ def describe_kind(cls: type[Any]) -> str:
             lines.append("  (none)")
         width = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
         for row in rows:
-            lines.append(
-                "  "
-                + "  ".join(cell.ljust(width[i]) for i, cell in enumerate(row[:3]))
-                + "  "
-                + row[3]
-            )
+            lines.append("  " + "  ".join(cell.ljust(width[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
 
     own = [n for n in settings_model.model_fields if n not in ConnectorSettings.HUB_FIELDS]
     table("settings (-s NAME=VALUE):", _rows(settings_model, own))
@@ -383,7 +353,5 @@ def describe_kind(cls: type[Any]) -> str:
     )
     if settings_model.model_config.get("extra") == "allow":
         lines.append("")
-        lines.append(
-            "This connector declares no settings of its own: any -s NAME=VALUE is passed to it as given."
-        )
+        lines.append("This connector declares no settings of its own: any -s NAME=VALUE is passed to it as given.")
     return "\n".join(lines)

@@ -30,8 +30,9 @@ def sign(secret: str | bytes, body: bytes, timestamp: int | None = None) -> dict
     return {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: f"sha256={_mac(secret, stamp, body)}"}
 
 
-def verify(secret: str | bytes, headers: Mapping[str, str], body: bytes, *, max_skew: int = 300,
-           now: float | None = None) -> int:
+def verify(
+    secret: str | bytes, headers: Mapping[str, str], body: bytes, *, max_skew: int = 300, now: float | None = None
+) -> int:
     """Check a received request; returns its timestamp or raises SignatureError.
 
     ``headers`` may be any mapping (case-insensitive ones such as httpx's or Starlette's work;

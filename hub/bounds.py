@@ -46,6 +46,7 @@ class OutOfBounds(ValueError):
 
 # --- text --------------------------------------------------------------------------------
 
+
 def text_problem(value: str) -> str | None:
     """Why a string cannot be stored (a NUL, a lone surrogate), or None."""
     if "\x00" in value:
@@ -101,6 +102,7 @@ def text(max_length: int, min_length: int = 0) -> Any:
 
 # --- numbers -----------------------------------------------------------------------------
 
+
 def number_problem(value: Any, precision: int = MONEY_PRECISION, scale: int = MONEY_SCALE) -> str | None:
     """Why a number cannot be stored in ``Numeric(precision, scale)``, or None."""
     if isinstance(value, bool) or value is None:
@@ -141,8 +143,10 @@ def money(sign: Literal["any", "nonnegative", "positive"] = "any") -> Any:
     def parse(value: Any) -> Decimal:
         if isinstance(value, str):
             if not pattern.fullmatch(value):
-                raise ValueError(f"not a decimal of at most 14 digits and 4 decimals{' above 0' if sign == 'positive' else ''}"
-                                 f"{', not negative' if sign == 'nonnegative' else ''}: {_short(value)}")
+                raise ValueError(
+                    f"not a decimal of at most 14 digits and 4 decimals{' above 0' if sign == 'positive' else ''}"
+                    f"{', not negative' if sign == 'nonnegative' else ''}: {_short(value)}"
+                )
             return Decimal(value)
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise ValueError("a number or a decimal string is required")  # noqa: TRY004 - pydantic reports ValueError
@@ -153,9 +157,15 @@ def money(sign: Literal["any", "nonnegative", "positive"] = "any") -> Any:
             raise ValueError(f"{_short(value)} is out of range ({minimum} … {_LARGEST})")
         return Decimal(str(value)).quantize(_QUANTUM, ROUND_HALF_EVEN)
 
-    schema = {"anyOf": [{"type": "number", "minimum": minimum, "maximum": _LARGEST},
-                        {"type": "string", "pattern": _PATTERNS[sign]}]}
-    return Annotated[Decimal, PlainValidator(parse, json_schema_input_type=Any), WithJsonSchema(schema, mode="validation")]
+    schema = {
+        "anyOf": [
+            {"type": "number", "minimum": minimum, "maximum": _LARGEST},
+            {"type": "string", "pattern": _PATTERNS[sign]},
+        ]
+    }
+    return Annotated[
+        Decimal, PlainValidator(parse, json_schema_input_type=Any), WithJsonSchema(schema, mode="validation")
+    ]
 
 
 Money = money()
@@ -179,6 +189,7 @@ class Input(BaseModel):
 
 
 # --- rows from connectors ----------------------------------------------------------------
+
 
 def row_problems(table: FromClause, values: Mapping[str, Any], prefix: str = "", check_text: bool = True) -> list[str]:
     """What in ``values`` (canonical field → value) does not fit ``table``'s columns of the

@@ -36,7 +36,9 @@ class Dumped:
     text: str
 
 
-def any_of(session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Collection[Any]) -> ColumnElement[bool]:
+def any_of(
+    session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
     """``column`` is one of ``values``: ``= ANY(array)`` on PostgreSQL, ``IN (...)`` elsewhere."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
@@ -63,10 +65,12 @@ def insert_rows(
     if ids:
         # the sequence resolved once: pg_get_serial_sequence() per row costs 6x the nextval()s
         sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name})
-        new_ids = list(session.scalars(
-            text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :n)"),
-            {"sequence": sequence, "n": len(rows)},
-        ))
+        new_ids = list(
+            session.scalars(
+                text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :n)"),
+                {"sequence": sequence, "n": len(rows)},
+            )
+        )
         rows = [{**row, "id": new_id} for row, new_id in zip(rows, new_ids, strict=True)]
     _copy(session, table, rows)
     if analyze:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,7 +17,6 @@ from hub.documents.cli import orders_app
 from hub.outbox.cli import outbox_app
 from hub.receivables.cli import receivables_app
 from hub.settings import get_settings
-from hub.terminal import json_text, safe
 from hub.sync.cli import (
     connections_app,
     dead_letters_app,
@@ -25,6 +24,7 @@ from hub.sync.cli import (
     secrets_app,
     sync_command,
 )
+from hub.terminal import json_text, safe
 
 app = typer.Typer(help="Concord integration hub.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -34,9 +34,15 @@ master_app = typer.Typer(help="Matching engine, batch mode.", no_args_is_help=Tr
 quarantine_app = typer.Typer(help="Records that could not be taken in.", no_args_is_help=True)
 mappings_app = typer.Typer(help="YAML mappings.", no_args_is_help=True)
 for sub, name in (
-    (token_app, "token"), (import_app, "import"), (customers_app, "customers"),
-    (master_app, "master"), (quarantine_app, "quarantine"), (mappings_app, "mappings"),
-    (connections_app, "connections"), (dead_letters_app, "dead-letters"), (secrets_app, "secrets"),
+    (token_app, "token"),
+    (import_app, "import"),
+    (customers_app, "customers"),
+    (master_app, "master"),
+    (quarantine_app, "quarantine"),
+    (mappings_app, "mappings"),
+    (connections_app, "connections"),
+    (dead_letters_app, "dead-letters"),
+    (secrets_app, "secrets"),
 ):
     app.add_typer(sub, name=name)
 app.add_typer(receivables_app, name="receivables")
@@ -83,10 +89,16 @@ def _hint_demo(url: str) -> None:
     import os
 
     demo = Path("var/demo/hub.db")
-    if "HUB_DATABASE_URL" not in os.environ and url.endswith("/var/hub.db") \
-            and not Path("var/hub.db").exists() and demo.exists():
-        err.print(f"note: creating a new hub in var/hub.db; the demo's hub is {demo} "
-                  f"(export HUB_DATABASE_URL=sqlite:///{demo.resolve()})")
+    if (
+        "HUB_DATABASE_URL" not in os.environ
+        and url.endswith("/var/hub.db")
+        and not Path("var/hub.db").exists()
+        and demo.exists()
+    ):
+        err.print(
+            f"note: creating a new hub in var/hub.db; the demo's hub is {demo} "
+            f"(export HUB_DATABASE_URL=sqlite:///{demo.resolve()})"
+        )
 
 
 @app.command()
@@ -102,7 +114,8 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="uvicorn worker processes."),
     scheduler: bool = typer.Option(
-        True, help="Without a broker: dispatch the outbox, run due syncs and the receivables "
+        True,
+        help="Without a broker: dispatch the outbox, run due syncs and the receivables "
         "scan in this process (what beat and workers do when scaled out).",
     ),
 ) -> None:
@@ -153,8 +166,14 @@ def token_list() -> None:
     table = Table("id", "name", "role", "created", "last used", "revoked")
     with session_scope(db_url()) as session:
         for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
-            table.add_row(str(t.id), safe(t.name), t.role.value, str(t.created_at), str(t.last_used_at or ""),
-                          str(t.revoked_at or ""))
+            table.add_row(
+                str(t.id),
+                safe(t.name),
+                t.role.value,
+                str(t.created_at),
+                str(t.last_used_at or ""),
+                str(t.revoked_at or ""),
+            )
     console.print(table)
 
 
@@ -174,8 +193,10 @@ def token_revoke(token_id: int) -> None:
 def import_customers_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX export")],
     system: str = typer.Option(..., "--system", help="The system the export comes from."),
-    mapping: Optional[Path] = typer.Option(None, help="Column map (default mappings/imports/customers/SYSTEM.yaml)."),
-    full: Optional[bool] = typer.Option(None, "--full/--delta", help="Full export flags vanished records; default from the mapping."),
+    mapping: Path | None = typer.Option(None, help="Column map (default mappings/imports/customers/SYSTEM.yaml)."),
+    full: bool | None = typer.Option(
+        None, "--full/--delta", help="Full export flags vanished records; default from the mapping."
+    ),
 ) -> None:
     """Import customers; re-importing the same file changes nothing."""
     from connectors.files import FileFormatError
@@ -188,7 +209,12 @@ def import_customers_cmd(
         task = progress.add_task(f"importing {file.name}", total=None)
         try:
             summary = import_customers(
-                url, settings.mappings_dir, system, file, mapping_path=mapping, full=full,
+                url,
+                settings.mappings_dir,
+                system,
+                file,
+                mapping_path=mapping,
+                full=full,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         except (ConfigError, FileFormatError) as exc:
@@ -207,9 +233,9 @@ def import_customers_cmd(
 
 @customers_app.command("show")
 def customers_show(
-    customer_id: Optional[int] = typer.Argument(None, help="Golden customer id."),
-    system: Optional[str] = typer.Option(None, help="Find by a system's id: the system…"),
-    external_id: Optional[str] = typer.Option(None, help="…and the record's id there."),
+    customer_id: int | None = typer.Argument(None, help="Golden customer id."),
+    system: str | None = typer.Option(None, help="Find by a system's id: the system…"),
+    external_id: str | None = typer.Option(None, help="…and the record's id there."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One customer: golden fields with provenance and every linked source record."""
@@ -238,8 +264,13 @@ def customers_show(
     console.print(table)
     sources = Table("system", "external id", "name", "updated", "missing since", title="source records")
     for s in detail["sources"]:
-        sources.add_row(safe(s["system"]), safe(s["external_id"]), safe(s["data"].get("name")),
-                        safe(s["source_updated_at"]), safe(s["missing_since"]))
+        sources.add_row(
+            safe(s["system"]),
+            safe(s["external_id"]),
+            safe(s["data"].get("name")),
+            safe(s["source_updated_at"]),
+            safe(s["missing_since"]),
+        )
     console.print(sources)
     if detail["open_cases"]:
         cases = Table("case", "subject", "status", "priority", "opened", title="open service cases", style="red")
@@ -250,11 +281,11 @@ def customers_show(
 
 @customers_app.command("search")
 def customers_search(
-    name: Optional[str] = typer.Option(None, help="Name, typed roughly."),
-    tax_id: Optional[str] = typer.Option(None),
-    phone: Optional[str] = typer.Option(None),
-    email: Optional[str] = typer.Option(None),
-    country: Optional[str] = typer.Option(None, help="Reads a national phone or tax id."),
+    name: str | None = typer.Option(None, help="Name, typed roughly."),
+    tax_id: str | None = typer.Option(None),
+    phone: str | None = typer.Option(None),
+    email: str | None = typer.Option(None),
+    country: str | None = typer.Option(None, help="Reads a national phone or tax id."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Find golden customers by name, tax id, phone or e-mail."""
@@ -264,8 +295,7 @@ def customers_search(
 
     with session_scope(db_url()) as session:
         try:
-            hits = search.find(session, name=name, tax_id=tax_id, phone=phone, email=email,
-                               country=country)
+            hits = search.find(session, name=name, tax_id=tax_id, phone=phone, email=email, country=country)
         except ValueError as exc:
             fail(str(exc), 2)
         rows = [{**customer_summary(h.golden), "score": round(h.score, 3)} for h in hits]
@@ -274,8 +304,9 @@ def customers_search(
         return
     table = Table("id", "name", "tax id", "city", "country", "score")
     for r in rows:
-        table.add_row(str(r["id"]), safe(r["name"]), safe(r["tax_id"]), safe(r["city"]),
-                      safe(r["country"]), f"{r['score']:.2f}")
+        table.add_row(
+            str(r["id"]), safe(r["name"]), safe(r["tax_id"]), safe(r["city"]), safe(r["country"]), f"{r['score']:.2f}"
+        )
     console.print(table)
 
 
@@ -292,7 +323,9 @@ def master_match(
         task = progress.add_task("matching", total=None)
         try:
             stats = match_file(
-                input_csv, out, settings.mappings_dir,
+                input_csv,
+                out,
+                settings.mappings_dir,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         except ValueError as exc:
@@ -305,8 +338,8 @@ def master_match(
 
 @master_app.command("quality")
 def master_quality(
-    system: Annotated[Optional[str], typer.Option(help="Only this system's findings.")] = None,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write every finding to this CSV.")] = None,
+    system: Annotated[str | None, typer.Option(help="Only this system's findings.")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every finding to this CSV.")] = None,
 ) -> None:
     """Data-quality findings of the customer master: counts per system, field and reason.
 
@@ -340,7 +373,7 @@ def master_quality(
 
 @quarantine_app.command("list")
 def quarantine_list(
-    system: Optional[str] = typer.Option(None),
+    system: str | None = typer.Option(None),
     limit: int = typer.Option(100),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -350,8 +383,15 @@ def quarantine_list(
 
     with session_scope(db_url()) as session:
         rows = [
-            {"id": r.id, "entity_type": r.entity_type, "system": r.system, "source": r.source,
-             "row": r.row_number, "external_id": r.external_id, "reason": r.reason}
+            {
+                "id": r.id,
+                "entity_type": r.entity_type,
+                "system": r.system,
+                "source": r.source,
+                "row": r.row_number,
+                "external_id": r.external_id,
+                "reason": r.reason,
+            }
             for r in open_records(session, None, system, limit)
         ]
     if as_json:
@@ -359,14 +399,20 @@ def quarantine_list(
         return
     table = Table("id", "system", "file", "row", "external id", "reason")
     for r in rows:
-        table.add_row(str(r["id"]), safe(r["system"]), safe(Path(str(r["source"])).name), str(r["row"] or ""),
-                      safe(r["external_id"]), safe(r["reason"]))
+        table.add_row(
+            str(r["id"]),
+            safe(r["system"]),
+            safe(Path(str(r["source"])).name),
+            str(r["row"] or ""),
+            safe(r["external_id"]),
+            safe(r["reason"]),
+        )
     console.print(table)
 
 
 @quarantine_app.command("replay")
 def quarantine_replay(
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Record ids; none = all open ones.")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="Record ids; none = all open ones.")] = None,
 ) -> None:
     """Replay quarantined customer records through the same ingest path."""
     from hub.sync.imports import replay_quarantined
@@ -402,7 +448,6 @@ def mappings_check(
 
 def main() -> None:
     from hub.observability.logs import configure_logging
-
     from hub.sync.secrets import SecretsError
 
     configure_logging()  # HUB_LOG_FORMAT=json for log shippers; text by default
@@ -413,5 +458,3 @@ def main() -> None:
     except SecretsError as exc:  # a wrong HUB_SECRET_KEY, from any command: the fix, no traceback
         err.print(f"[red]error:[/red] {safe(str(exc))}")
         sys.exit(1)
-
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast, overload
@@ -37,14 +37,14 @@ def beside_database(database_url: str, name: str, default: Path) -> Path:
     beside the SQLite file, so another process pointed at the same database finds it;
     ``default`` for a server database or an in-memory one."""
     prefix = "sqlite:///"
-    path = database_url[len(prefix):] if database_url.startswith(prefix) else ""
+    path = database_url[len(prefix) :] if database_url.startswith(prefix) else ""
     if path in ("", ":memory:"):
         return default
     return Path(path).parent / name
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @overload
@@ -56,7 +56,7 @@ def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite hands timestamps back without their zone; they were stored in UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

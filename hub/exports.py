@@ -96,6 +96,7 @@ def xlsx_bytes(header: Sequence[str] | None, rows: Iterable[Sequence[Any]], shee
 def flatten(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     """Report rows (dicts, perhaps with nested dicts such as an alert) as a header and value
     lists: nested keys become ``outer.inner`` columns, in the order they first appear."""
+
     def items(row: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
         for key, value in row.items():
             if isinstance(value, Mapping):

@@ -1,15 +1,8 @@
 """Every table of the hub, imported in one place for Alembic and for ``create_all`` in tests."""
 
+from hub.audit.models import AuditEntry
 from hub.auth.models import ApiToken, PageSession, Role
 from hub.db import Base
-from hub.master.models import (
-    CustomerSource,
-    GoldenCustomer,
-    MatchDecision,
-    MatchKey,
-    MergeEvent,
-    ReviewPair,
-)
 from hub.documents.models import (
     Invoice,
     Opportunity,
@@ -20,7 +13,14 @@ from hub.documents.models import (
     Shipment,
     ShipmentLine,
 )
-from hub.audit.models import AuditEntry
+from hub.master.models import (
+    CustomerSource,
+    GoldenCustomer,
+    MatchDecision,
+    MatchKey,
+    MergeEvent,
+    ReviewPair,
+)
 from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.receivables.models import (  # noqa: F401 - registers the tables
     Alert,

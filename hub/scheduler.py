@@ -57,8 +57,10 @@ class EmbeddedScheduler:
 
         for name, entry in celery_app.conf.beat_schedule.items():
             thread = threading.Thread(
-                target=self._loop, args=(name, entry["task"], float(entry["schedule"])),
-                name=f"hub-beat-{name}", daemon=True,
+                target=self._loop,
+                args=(name, entry["task"], float(entry["schedule"])),
+                name=f"hub-beat-{name}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)

@@ -56,63 +56,76 @@ class Settings(BaseSettings):
     )
     # --- the API's limits (hub/api/limits.py, hub/bounds.py) ---
     max_body_bytes: int = Field(
-        default=10 * 1024 * 1024, ge=1024,
-        description="Largest request body the hub reads; a larger one is 413 before it is parsed or "
-        "its token checked.",
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the hub reads; a larger one is 413 before it is parsed or its token checked.",
     )
     max_order_lines: int = Field(
-        default=1000, ge=1,
+        default=1000,
+        ge=1,
         description="Lines one order entered through the API may have.",
     )
     # --- imported files (connectors/files): limits that refuse a file or set a row aside ---
     file_max_rows: int = Field(
-        default=1_000_000, ge=1,
+        default=1_000_000,
+        ge=1,
         description="Rows a CSV/XLSX file may have; a longer file is refused as a whole.",
     )
     file_max_cell_chars: int = Field(
-        default=32_767, ge=1,
+        default=32_767,
+        ge=1,
         description="Characters in one cell (Excel's own limit); a longer cell sets its row aside.",
     )
     import_max_field_chars: int = Field(
-        default=1_000, ge=1,
+        default=1_000,
+        ge=1,
         description="Characters in one mapped customer field (a name, a street) of `hub import customers`.",
     )
     xlsx_max_uncompressed_bytes: int = Field(
-        default=200 * 1024 * 1024, ge=1,
+        default=200 * 1024 * 1024,
+        ge=1,
         description="Total uncompressed size of an XLSX's zip members; more is refused (zip bomb).",
     )
     xlsx_max_member_bytes: int = Field(
-        default=200 * 1024 * 1024, ge=1,
+        default=200 * 1024 * 1024,
+        ge=1,
         description="Uncompressed size of one member (a sheet, the shared strings) of an XLSX.",
     )
     xlsx_max_compression_ratio: float = Field(
-        default=100.0, gt=1,
+        default=100.0,
+        gt=1,
         description="Uncompressed/compressed ratio of an XLSX member over 1 MB; more is refused.",
     )
     xlsx_max_members: int = Field(
-        default=10_000, ge=1,
+        default=10_000,
+        ge=1,
         description="Members (files) in an XLSX's zip.",
     )
     run_stale_seconds: int = Field(
-        default=1800, ge=60,
+        default=1800,
+        ge=60,
         description="A running import/sync whose heartbeat is older than this (or whose process on "
         "this host is gone) is marked failed as interrupted.",
     )
     session_idle_minutes: int = Field(
-        default=60, ge=1,
+        default=60,
+        ge=1,
         description="A page session not used for this long ends (the person signs in again).",
     )
     session_max_hours: int = Field(
-        default=12, ge=1,
+        default=12,
+        ge=1,
         description="A page session ends this long after sign-in, however busy it was.",
     )
     auth_failures_max: int = Field(
-        default=10, ge=1,
+        default=10,
+        ge=1,
         description="Failed tokens (API bearer or login form) one client address may present "
         "within auth_failures_window_seconds before it is answered 429 for the rest of the window.",
     )
     auth_failures_window_seconds: int = Field(
-        default=300, ge=1,
+        default=300,
+        ge=1,
         description="Window over which failed tokens of one client address are counted.",
     )
 

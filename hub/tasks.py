@@ -58,9 +58,7 @@ def import_customers_task(system: str, path: str, full: bool | None = None) -> d
     from hub.sync.imports import import_customers
 
     settings = get_settings()
-    summary = import_customers(
-        settings.database_url, settings.mappings_dir, system, Path(path), full=full
-    )
+    summary = import_customers(settings.database_url, settings.mappings_dir, system, Path(path), full=full)
     return {
         "run_id": summary.run_id,
         "read": summary.read,
@@ -73,7 +71,9 @@ def import_customers_task(system: str, path: str, full: bool | None = None) -> d
 
 
 @celery_app.task(name="hub.sync")
-def sync_task(name: str, streams: list[str] | None = None, full: bool = False, force: bool = False) -> list[dict[str, Any]]:
+def sync_task(
+    name: str, streams: list[str] | None = None, full: bool = False, force: bool = False
+) -> list[dict[str, Any]]:
     """One connection's sync on a worker. A lease per stream keeps two workers apart."""
     from dataclasses import asdict
 

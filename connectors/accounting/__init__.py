@@ -77,9 +77,15 @@ class AccountingConnector(Connector):
         self.page_size = o.page_size
         self.sales_account, self.bank_account = o.sales_account, o.bank_account
         self.client = XeroClient(
-            o.base_url, o.token_url or o.base_url.rstrip("/") + "/connect/token",
-            client_id=s.client_id or "", client_secret=s.client_secret or "", access_token=s.access_token,
-            tenant_id=o.tenant_id, scope=o.scope, timeout=o.timeout, retries=o.retries,
+            o.base_url,
+            o.token_url or o.base_url.rstrip("/") + "/connect/token",
+            client_id=s.client_id or "",
+            client_secret=s.client_secret or "",
+            access_token=s.access_token,
+            tenant_id=o.tenant_id,
+            scope=o.scope,
+            timeout=o.timeout,
+            retries=o.retries,
         )
 
     def close(self) -> None:
@@ -135,15 +141,19 @@ class AccountingConnector(Connector):
     def _saved(self, collection: str, body: Any, created: bool) -> WriteResult:
         [record] = body[collection]
         stamp = records.parse_xero_date(str(record.get("UpdatedDateUTC") or ""))
-        return WriteResult(str(record[records.ID_FIELDS[_stream_of(collection)]]), created,
-                           stamp.isoformat(timespec="milliseconds") if stamp else None)
+        return WriteResult(
+            str(record[records.ID_FIELDS[_stream_of(collection)]]),
+            created,
+            stamp.isoformat(timespec="milliseconds") if stamp else None,
+        )
 
     def _find(self, collection: str, **params: Any) -> list[dict[str, Any]]:
         body = self.client.attempt("GET", collection, params=params)
         return list(body.get(collection) or [])
 
-    def _upsert(self, collection: str, payload: dict[str, Any], find: Callable[[], list[dict[str, Any]]],
-                what: str) -> WriteResult:
+    def _upsert(
+        self, collection: str, payload: dict[str, Any], find: Callable[[], list[dict[str, Any]]], what: str
+    ) -> WriteResult:
         """Look for the record, update it if found, else create it — retried as one step."""
         id_field = records.ID_FIELDS[_stream_of(collection)]
 
@@ -154,8 +164,9 @@ class AccountingConnector(Connector):
             if found:
                 body = self.client.attempt("POST", f"{collection}/{found[0][id_field]}", body={collection: [payload]})
                 return self._saved(collection, body, created=False)
-            return self._saved(collection, self.client.attempt("PUT", collection, body={collection: [payload]}),
-                               created=True)
+            return self._saved(
+                collection, self.client.attempt("PUT", collection, body={collection: [payload]}), created=True
+            )
 
         return self.client.retrying(step)
 
@@ -164,15 +175,19 @@ class AccountingConnector(Connector):
             current = None
             if any(k in data for k in ("street", "city", "postcode", "country")):
                 current = self.client.request("GET", f"Contacts/{external_id}")["Contacts"][0]
-            body = self.client.request("POST", f"Contacts/{external_id}",
-                                       body={"Contacts": [records.contact(data, current)]})
+            body = self.client.request(
+                "POST", f"Contacts/{external_id}", body={"Contacts": [records.contact(data, current)]}
+            )
             return self._saved("Contacts", body, created=False)
         if not data.get("name"):
             raise RecordError("accounting: a new customer needs a name")
         where = f"Name=={_quoted(data['name'], 'name')}"
-        return self._upsert("Contacts", records.contact(data),
-                            lambda: self._find("Contacts", where=where, includeArchived="true"),
-                            f"name {data['name']!r}")
+        return self._upsert(
+            "Contacts",
+            records.contact(data),
+            lambda: self._find("Contacts", where=where, includeArchived="true"),
+            f"name {data['name']!r}",
+        )
 
     def _write_invoices(self, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
         payload = records.invoice(data, self.sales_account)
@@ -181,16 +196,21 @@ class AccountingConnector(Connector):
             return self._saved("Invoices", body, created=False)
         if data.get("number"):
             number = str(data["number"])
-            find = lambda: [i for i in self._find("Invoices", InvoiceNumbers=number)
-                            if i.get("Type") == "ACCREC" and i.get("InvoiceNumber") == number]
+            find = lambda: [
+                i
+                for i in self._find("Invoices", InvoiceNumbers=number)
+                if i.get("Type") == "ACCREC" and i.get("InvoiceNumber") == number
+            ]
             what = f"number {number!r}"
         elif data.get("reference"):
             where = f'Type=="ACCREC" AND Reference=={_quoted(data["reference"], "reference")}'
             find = lambda: self._find("Invoices", where=where)
             what = f"reference {data['reference']!r}"
         else:
-            raise RecordError("accounting: a new invoice needs a number or a reference, so that a retried "
-                              "create finds the first one instead of making a second")
+            raise RecordError(
+                "accounting: a new invoice needs a number or a reference, so that a retried "
+                "create finds the first one instead of making a second"
+            )
         return self._upsert("Invoices", payload, find, what)
 
     def _write_payments(self, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
@@ -201,22 +221,31 @@ class AccountingConnector(Connector):
             raise RecordError(f"accounting: invoice {data['invoice']!r} is not a Xero InvoiceID") from None
         if external_id:  # Xero never edits a payment: the same one is fine, a different one is refused
             [current] = self.client.request("GET", f"Payments/{external_id}")["Payments"]
-            if current["Amount"] != payload["Amount"] or current["Invoice"]["InvoiceID"] != payload["Invoice"]["InvoiceID"]:
-                raise RecordError(f"accounting: payment {external_id} cannot be changed in Xero "
-                                  "(delete it there and enter a new one)")
+            if (
+                current["Amount"] != payload["Amount"]
+                or current["Invoice"]["InvoiceID"] != payload["Invoice"]["InvoiceID"]
+            ):
+                raise RecordError(
+                    f"accounting: payment {external_id} cannot be changed in Xero (delete it there and enter a new one)"
+                )
             return WriteResult(external_id, created=False)
         if not data.get("reference"):
-            raise RecordError("accounting: a new payment needs a reference, so that a retried create finds "
-                              "the first one instead of paying twice")
-        where = (f'Reference=={_quoted(data["reference"], "reference")} AND '
-                 f'Invoice.InvoiceID==Guid("{invoice_id}") AND Status=="AUTHORISED"')
+            raise RecordError(
+                "accounting: a new payment needs a reference, so that a retried create finds "
+                "the first one instead of paying twice"
+            )
+        where = (
+            f"Reference=={_quoted(data['reference'], 'reference')} AND "
+            f'Invoice.InvoiceID==Guid("{invoice_id}") AND Status=="AUTHORISED"'
+        )
 
         def step() -> WriteResult:
             found = self._find("Payments", where=where)
             if found:
                 return WriteResult(str(found[0]["PaymentID"]), created=False)
-            return self._saved("Payments", self.client.attempt("PUT", "Payments", body={"Payments": [payload]}),
-                               created=True)
+            return self._saved(
+                "Payments", self.client.attempt("PUT", "Payments", body={"Payments": [payload]}), created=True
+            )
 
         return self.client.retrying(step)
 

@@ -40,22 +40,40 @@ def validation_messages(body: Any) -> list[str]:
         return [str(body)[:300]]
     messages = [
         str(error.get("Message"))
-        for element in body.get("Elements") or [] if isinstance(element, Mapping)
-        for error in element.get("ValidationErrors") or [] if isinstance(error, Mapping)
+        for element in body.get("Elements") or []
+        if isinstance(element, Mapping)
+        for error in element.get("ValidationErrors") or []
+        if isinstance(error, Mapping)
     ]
     return messages or [str(body.get("Message") or body.get("Detail") or body)[:300]]
 
 
 class XeroClient:
-    def __init__(self, base_url: str, token_url: str, *, client_id: str, client_secret: str,
-                 access_token: str | None = None, tenant_id: str | None = None, scope: str | None = None,
-                 timeout: float = 30.0, retries: int = 3):
+    def __init__(
+        self,
+        base_url: str,
+        token_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        access_token: str | None = None,
+        tenant_id: str | None = None,
+        scope: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+    ):
         self.api = base_url.rstrip("/") + API_PATH
         self.token_url = token_url
         self._tenant = tenant_id
         self._attempts = retries + 1
-        self.auth = ClientCredentials(token_url, client_id, client_secret, scope=scope,
-                                      access_token=access_token, what="accounting: the token endpoint")
+        self.auth = ClientCredentials(
+            token_url,
+            client_id,
+            client_secret,
+            scope=scope,
+            access_token=access_token,
+            what="accounting: the token endpoint",
+        )
         self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), auth=self.auth)
 
     @property
@@ -67,8 +85,15 @@ class XeroClient:
         self._http.close()
 
     # --- one exchange ---------------------------------------------------------------------------
-    def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              body: Any = None, since: str | None = None) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        since: str | None = None,
+    ) -> Any:
         headers = {"Accept": "application/json"}
         if self._tenant:
             headers["Xero-tenant-id"] = self._tenant
@@ -76,7 +101,10 @@ class XeroClient:
             headers["If-Modified-Since"] = since
         what = f"{method} {path}"
         request = self._http.build_request(
-            method, self.api + path, params=params, headers=headers,
+            method,
+            self.api + path,
+            params=params,
+            headers=headers,
             content=None if body is None else json.dumps(body, default=_encode),
         )
         try:
@@ -85,12 +113,17 @@ class XeroClient:
             raise transport_failure(exc, what) from exc
         status = response.status_code
         if status == 401:
-            refused = "the access_token was refused (expired?)" if not self.auth.can_log_in_again else \
-                "refused even with a fresh token"
+            refused = (
+                "the access_token was refused (expired?)"
+                if not self.auth.can_log_in_again
+                else "refused even with a fresh token"
+            )
             raise AuthError(f"accounting: {what}: {refused}")
         if status == 403:
-            raise AuthError(f"accounting: {what} forbidden for tenant {self._tenant!r}: "
-                            f"{'; '.join(validation_messages(_body(response)))}")
+            raise AuthError(
+                f"accounting: {what} forbidden for tenant {self._tenant!r}: "
+                f"{'; '.join(validation_messages(_body(response)))}"
+            )
         if status == 404:
             raise NotFound(f"accounting: {what}: not found")
         if status == 400:

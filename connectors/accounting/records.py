@@ -62,8 +62,11 @@ def _phone_text(phone: Mapping[str, Any] | None) -> str | None:
     if not phone:
         return None
     country = str(phone.get("PhoneCountryCode") or "").strip().lstrip("+")
-    parts = [f"+{country}" if country else "", str(phone.get("PhoneAreaCode") or "").strip(),
-             str(phone.get("PhoneNumber") or "").strip()]
+    parts = [
+        f"+{country}" if country else "",
+        str(phone.get("PhoneAreaCode") or "").strip(),
+        str(phone.get("PhoneNumber") or "").strip(),
+    ]
     return " ".join(p for p in parts if p) or None
 
 
@@ -79,17 +82,23 @@ def source_record(stream: str, raw: Mapping[str, Any]) -> SourceRecord:
         if not cursor:
             raise ValueError("it has no UpdatedDateUTC")
         if stream == "customers":
-            address = _primary(data.get("Addresses"), "AddressType", ("STREET", "POBOX"),
-                               ("AddressLine1", "City", "PostalCode", "Country"))
+            address = _primary(
+                data.get("Addresses"),
+                "AddressType",
+                ("STREET", "POBOX"),
+                ("AddressLine1", "City", "PostalCode", "Country"),
+            )
             data["PrimaryAddress"] = dict(address) if address else None
-            data["PrimaryPhone"] = _phone_text(_primary(data.get("Phones"), "PhoneType",
-                                                        ("DEFAULT", "MOBILE", "DDI"), ("PhoneNumber",)))
+            data["PrimaryPhone"] = _phone_text(
+                _primary(data.get("Phones"), "PhoneType", ("DEFAULT", "MOBILE", "DDI"), ("PhoneNumber",))
+            )
         if stream == "invoices":
             due = data.get("DueDate")
             data["DueDates"] = [{"Date": due, "Amount": data.get("AmountDue")}] if due else []
     except (ValueError, TypeError, AttributeError) as exc:
-        return SourceRecord(external_id or "(no id)", {"raw": raw},
-                            error=f"accounting {stream}: unreadable record: {exc}")
+        return SourceRecord(
+            external_id or "(no id)", {"raw": raw}, error=f"accounting {stream}: unreadable record: {exc}"
+        )
     return SourceRecord(external_id, data, cursor=cursor, version=cursor)
 
 
@@ -112,13 +121,21 @@ def contact(data: Mapping[str, Any], current: Mapping[str, Any] | None = None) -
         if ours in data:
             payload[theirs] = data[ours] or ""
     if "phone" in data:  # the whole number in PhoneNumber: Xero keeps what it is given
-        payload["Phones"] = [{"PhoneType": "DEFAULT", "PhoneCountryCode": "", "PhoneAreaCode": "",
-                              "PhoneNumber": data["phone"] or ""}]
+        payload["Phones"] = [
+            {"PhoneType": "DEFAULT", "PhoneCountryCode": "", "PhoneAreaCode": "", "PhoneNumber": data["phone"] or ""}
+        ]
     address_fields = {"street": "AddressLine1", "city": "City", "postcode": "PostalCode", "country": "Country"}
     if any(k in data for k in address_fields):
-        street: Mapping[str, Any] = next((a for a in (current or {}).get("Addresses") or [] if a.get("AddressType") == "STREET"), {})
-        payload["Addresses"] = [{**street, "AddressType": "STREET",
-                                 **{theirs: data[ours] or "" for ours, theirs in address_fields.items() if ours in data}}]
+        street: Mapping[str, Any] = next(
+            (a for a in (current or {}).get("Addresses") or [] if a.get("AddressType") == "STREET"), {}
+        )
+        payload["Addresses"] = [
+            {
+                **street,
+                "AddressType": "STREET",
+                **{theirs: data[ours] or "" for ours, theirs in address_fields.items() if ours in data},
+            }
+        ]
     return payload
 
 
@@ -140,20 +157,30 @@ def invoice(data: Mapping[str, Any], sales_account: str) -> dict[str, Any]:
     status = data.get("status")
     if status:
         if status not in STATUS_TO_XERO:
-            raise RecordError(f"accounting: invoice status {status!r} cannot be written "
-                              f"(writable: {', '.join(STATUS_TO_XERO)}; 'paid' follows from payments)")
+            raise RecordError(
+                f"accounting: invoice status {status!r} cannot be written "
+                f"(writable: {', '.join(STATUS_TO_XERO)}; 'paid' follows from payments)"
+            )
         payload["Status"] = STATUS_TO_XERO[status]
     if data.get("lines"):
         payload["LineItems"] = [
-            {"Description": line.get("description") or line.get("product") or "",
-             "Quantity": Decimal(str(line.get("quantity") or 1)),
-             "UnitAmount": Decimal(str(line.get("unit_price") or 0)), "AccountCode": sales_account}
+            {
+                "Description": line.get("description") or line.get("product") or "",
+                "Quantity": Decimal(str(line.get("quantity") or 1)),
+                "UnitAmount": Decimal(str(line.get("unit_price") or 0)),
+                "AccountCode": sales_account,
+            }
             for line in data["lines"]
         ]
     elif data.get("total") is not None:
-        payload["LineItems"] = [{"Description": data.get("reference") or data.get("number") or "Invoice",
-                                 "Quantity": Decimal(1), "UnitAmount": Decimal(str(data["total"])),
-                                 "AccountCode": sales_account}]
+        payload["LineItems"] = [
+            {
+                "Description": data.get("reference") or data.get("number") or "Invoice",
+                "Quantity": Decimal(1),
+                "UnitAmount": Decimal(str(data["total"])),
+                "AccountCode": sales_account,
+            }
+        ]
     return payload
 
 
@@ -163,8 +190,12 @@ def payment(data: Mapping[str, Any], bank_account: str) -> dict[str, Any]:
         raise RecordError("accounting: a payment needs the invoice it pays")
     if data.get("amount") is None:
         raise RecordError("accounting: a payment needs an amount")
-    payload: dict[str, Any] = {"Invoice": {"InvoiceID": str(data["invoice"])}, "Account": {"Code": bank_account},
-                               "Amount": Decimal(str(data["amount"])), "Reference": data.get("reference") or ""}
+    payload: dict[str, Any] = {
+        "Invoice": {"InvoiceID": str(data["invoice"])},
+        "Account": {"Code": bank_account},
+        "Amount": Decimal(str(data["amount"])),
+        "Reference": data.get("reference") or "",
+    }
     if data.get("paid_on"):
         payload["Date"] = _day(data["paid_on"], "paid_on")
     return payload

@@ -94,7 +94,8 @@ class FileDropConnector(Connector):
         self.settle = self.options.settle_seconds
         self.limits = Limits.from_settings()
         self.streams = tuple(
-            Stream(name, entity, cursor="time", ordered=False, unique_ids=False) for name, entity in self.layout.streams().items()
+            Stream(name, entity, cursor="time", ordered=False, unique_ids=False)
+            for name, entity in self.layout.streams().items()
         )
 
     # --- the inbox -----------------------------------------------------------------------------
@@ -149,16 +150,20 @@ class FileDropConnector(Connector):
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:
             if stat.S_ISLNK(os.lstat(path).st_mode):
-                raise FileRefused(f"{path.name}: a symbolic link (to {os.readlink(path)!r}); links are not "
-                                  "followed: only files inside the inbox are read") from None
+                raise FileRefused(
+                    f"{path.name}: a symbolic link (to {os.readlink(path)!r}); links are not "
+                    "followed: only files inside the inbox are read"
+                ) from None
             raise FileRefused(f"{path.name}: cannot be opened: {exc.strerror}") from None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise FileRefused(f"{path.name}: not a regular file; only files inside the inbox are read")
             if info.st_nlink > 1:
-                raise FileRefused(f"{path.name}: has {info.st_nlink} hard links (it may be a file outside "
-                                  "the inbox); copy the file into the inbox instead")
+                raise FileRefused(
+                    f"{path.name}: has {info.st_nlink} hard links (it may be a file outside "
+                    "the inbox); copy the file into the inbox instead"
+                )
             return handle.read()
 
     # --- reading -------------------------------------------------------------------------------
@@ -175,8 +180,13 @@ class FileDropConnector(Connector):
                 continue
             digest = hashlib.sha256(raw).hexdigest()
             if digest[:12] in taken:
-                self._move(path, "duplicates", digest, f"{path.name}: same content (sha256 {digest}) as "
-                           f"{taken[digest[:12]]}, taken in before; not read again")
+                self._move(
+                    path,
+                    "duplicates",
+                    digest,
+                    f"{path.name}: same content (sha256 {digest}) as "
+                    f"{taken[digest[:12]]}, taken in before; not read again",
+                )
                 continue
             taken[digest[:12]] = f"{path.name} (this run)"
             try:
@@ -190,11 +200,14 @@ class FileDropConnector(Connector):
         stamp = datetime.fromtimestamp(os.lstat(path).st_mtime, UTC).isoformat()
         moved = self._move(path, "failed", digest, reason)
         page = _Page()
-        page.append(SourceRecord(
-            external_id=path.name, cursor=stamp,
-            data={"file": path.name, "refused": True, "reason": reason, "moved_to": f"failed/{moved.name}"},
-            error=f"{path.name}: file refused, moved to failed/{moved.name}: {reason.removeprefix(path.name + ': ')}",
-        ))
+        page.append(
+            SourceRecord(
+                external_id=path.name,
+                cursor=stamp,
+                data={"file": path.name, "refused": True, "reason": reason, "moved_to": f"failed/{moved.name}"},
+                error=f"{path.name}: file refused, moved to failed/{moved.name}: {reason.removeprefix(path.name + ': ')}",
+            )
+        )
         return page
 
     def acknowledge(self, stream: str, page: list[SourceRecord]) -> None:
@@ -237,8 +250,9 @@ def _typed(file: str, pattern: FilePattern, row: Row) -> str | None:
             row.values[column] = pattern.parse(kind, text)
         except ValueError:
             shape = {"date": pattern.date_format, "datetime": pattern.datetime_format}.get(kind)
-            return (f"{file} row {row.number}: column {column!r}: {text!r} is not a {kind}"
-                    + (f" in the form {shape!r}" if shape else ""))
+            return f"{file} row {row.number}: column {column!r}: {text!r} is not a {kind}" + (
+                f" in the form {shape!r}" if shape else ""
+            )
     return None
 
 
@@ -281,9 +295,11 @@ def _records(file: str, pattern: FilePattern, rows: Iterable[Row], stamp: str) -
         if problem is None and not external_id:
             problem = f"{file} row {row.number}: no value in the id column {pattern.id_column!r}"
         if problem is None and external_id in first_row:
-            problem = (f"{file} row {row.number}: id {external_id!r} appears again (first at row "
-                       f"{first_row[external_id]})"
-                       + ("; a document's line rows must be next to each other" if pattern.lines else ""))
+            problem = (
+                f"{file} row {row.number}: id {external_id!r} appears again (first at row "
+                f"{first_row[external_id]})"
+                + ("; a document's line rows must be next to each other" if pattern.lines else "")
+            )
         if problem is not None:
             yield _fault(file, row, problem, stamp)
             continue

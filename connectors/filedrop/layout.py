@@ -53,14 +53,16 @@ class FilePattern(BaseModel):
             try:
                 codecs.lookup(value)
             except LookupError:
-                raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, utf-8-sig, gb18030, cp932, cp1252, detect)") from None
+                raise ValueError(
+                    f"unknown encoding {value!r} (e.g. utf-8, utf-8-sig, gb18030, cp932, cp1252, detect)"
+                ) from None
         return value
 
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, value: str) -> str:
         if len(value) != 1:
-            raise ValueError("a delimiter is one character (use \"\\t\" for tabs)")
+            raise ValueError('a delimiter is one character (use "\\t" for tabs)')
         return value
 
     @property

@@ -10,8 +10,7 @@ from connectors.settings import ConnectorSecrets, ConnectorSettings
 class FileDropSettings(ConnectorSettings):
     inbox: str = Field(
         min_length=1,
-        description="The folder files are dropped in (done/, failed/ and "
-        "duplicates/ are made inside it).",
+        description="The folder files are dropped in (done/, failed/ and duplicates/ are made inside it).",
     )
     files: str = Field(
         "crm",
@@ -22,8 +21,7 @@ class FileDropSettings(ConnectorSettings):
     settle_seconds: float = Field(
         5.0,
         ge=0,
-        description="A file younger than this may still be being copied: "
-        "it waits for the next run.",
+        description="A file younger than this may still be being copied: it waits for the next run.",
     )
 
 

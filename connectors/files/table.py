@@ -42,7 +42,7 @@ _MARKED = re.compile("[\udc00-\udcff]+")
 
 def _mark(exc: UnicodeError) -> tuple[str, int]:
     assert isinstance(exc, UnicodeDecodeError)
-    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start:exc.end]), exc.end
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
 
 
 codecs.register_error(_MARK, _mark)
@@ -123,8 +123,9 @@ def _cell_problem(cell: str, limits: Limits, encoding: str | None) -> str | None
     return None
 
 
-def _shape(name: str, number: int, columns: list[str], cells: list[str], limits: Limits,
-           encoding: str | None = None) -> Row | None:
+def _shape(
+    name: str, number: int, columns: list[str], cells: list[str], limits: Limits, encoding: str | None = None
+) -> Row | None:
     """A row of cells as a record, a fault, or None for an empty row."""
     if not any(c.strip() for c in cells):
         return None
@@ -135,8 +136,7 @@ def _shape(name: str, number: int, columns: list[str], cells: list[str], limits:
         problem = _cell_problem(cell, limits, encoding)
         if problem:
             where = f"column {position}" + (f" ({columns[position - 1]!r})" if position <= width else "")
-            return Row(number, {}, f"{name} row {number}: {problem} at {where}",
-                       [_visible(c, limits) for c in cells])
+            return Row(number, {}, f"{name} row {number}: {problem} at {where}", [_visible(c, limits) for c in cells])
     if len(cells) != width:
         return Row(number, {}, f"{name} row {number}: {len(cells)} fields, the header has {width}", cells)
     return Row(number, dict(zip(columns, cells)))
@@ -172,12 +172,13 @@ def _csv(name: str, raw: bytes, fmt: TableFormat, limits: Limits) -> Table:
         raise FileFormatError(f"{name}: cannot tell the text encoding: {exc}") from None
     lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
     if lines - fmt.header_row > limits.max_rows:
-        raise FileFormatError(f"{name}: {lines:,} lines, more than the limit of {limits.max_rows:,} rows "
-                              f"(HUB_FILE_MAX_ROWS)")
+        raise FileFormatError(
+            f"{name}: {lines:,} lines, more than the limit of {limits.max_rows:,} rows (HUB_FILE_MAX_ROWS)"
+        )
     reader = csv.reader(_lines(raw, encoding), delimiter=fmt.delimiter)
     number = 0
     try:
-        for number, cells in enumerate(reader, 1):
+        for number, cells in enumerate(reader, 1):  # noqa: B007 - the header row, used below
             if number == fmt.header_row:
                 break
         else:
@@ -187,8 +188,9 @@ def _csv(name: str, raw: bytes, fmt: TableFormat, limits: Limits) -> Table:
     cells = [c.removeprefix("\ufeff") for c in cells]
     for position, cell in enumerate(cells, 1):
         if _cell_problem(cell, limits, encoding):
-            raise FileFormatError(f"{name}: header row {number}: column {position}: "
-                                  f"{_cell_problem(cell, limits, encoding)}")
+            raise FileFormatError(
+                f"{name}: header row {number}: column {position}: {_cell_problem(cell, limits, encoding)}"
+            )
     columns = _header(name, number, cells)
 
     def rows() -> Iterator[Row]:
@@ -230,23 +232,31 @@ def check_zip(name: str, raw: bytes, limits: Limits) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise FileFormatError(f"{name}: not an XLSX workbook: {exc}") from None
     if len(members) > limits.xlsx_max_members:
-        raise FileFormatError(f"{name}: {len(members):,} members in the workbook's zip, more than the "
-                              f"limit of {limits.xlsx_max_members:,} (HUB_XLSX_MAX_MEMBERS)")
+        raise FileFormatError(
+            f"{name}: {len(members):,} members in the workbook's zip, more than the "
+            f"limit of {limits.xlsx_max_members:,} (HUB_XLSX_MAX_MEMBERS)"
+        )
     total = 0
     for member in members:
         size, packed = member.file_size, max(member.compress_size, 1)
         if size > Limits.RATIO_FLOOR and size / packed > limits.xlsx_max_compression_ratio:
-            raise FileFormatError(f"{name}: {member.filename} is compressed {size / packed:,.0f} to 1 "
-                                  f"({packed:,} → {size:,} bytes), more than the limit of "
-                                  f"{limits.xlsx_max_compression_ratio:,.0f} (HUB_XLSX_MAX_COMPRESSION_RATIO): "
-                                  f"a zip bomb, not an export")
+            raise FileFormatError(
+                f"{name}: {member.filename} is compressed {size / packed:,.0f} to 1 "
+                f"({packed:,} → {size:,} bytes), more than the limit of "
+                f"{limits.xlsx_max_compression_ratio:,.0f} (HUB_XLSX_MAX_COMPRESSION_RATIO): "
+                f"a zip bomb, not an export"
+            )
         if size > limits.xlsx_max_member_bytes:
-            raise FileFormatError(f"{name}: {member.filename} unpacks to {size:,} bytes, more than the limit "
-                                  f"of {limits.xlsx_max_member_bytes:,} (HUB_XLSX_MAX_MEMBER_BYTES)")
+            raise FileFormatError(
+                f"{name}: {member.filename} unpacks to {size:,} bytes, more than the limit "
+                f"of {limits.xlsx_max_member_bytes:,} (HUB_XLSX_MAX_MEMBER_BYTES)"
+            )
         total += size
     if total > limits.xlsx_max_uncompressed_bytes:
-        raise FileFormatError(f"{name}: unpacks to {total:,} bytes, more than the limit of "
-                              f"{limits.xlsx_max_uncompressed_bytes:,} (HUB_XLSX_MAX_UNCOMPRESSED_BYTES)")
+        raise FileFormatError(
+            f"{name}: unpacks to {total:,} bytes, more than the limit of "
+            f"{limits.xlsx_max_uncompressed_bytes:,} (HUB_XLSX_MAX_UNCOMPRESSED_BYTES)"
+        )
 
 
 def _xlsx(name: str, raw: bytes, fmt: TableFormat, limits: Limits) -> Table:
@@ -265,11 +275,12 @@ def _xlsx(name: str, raw: bytes, fmt: TableFormat, limits: Limits) -> Table:
     declared = sheet.max_row  # from the sheet's <dimension>, when it has one
     if declared is not None and declared - fmt.header_row > limits.max_rows:
         book.close()
-        raise FileFormatError(f"{name}: {declared:,} rows, more than the limit of {limits.max_rows:,} "
-                              f"(HUB_FILE_MAX_ROWS)")
+        raise FileFormatError(
+            f"{name}: {declared:,} rows, more than the limit of {limits.max_rows:,} (HUB_FILE_MAX_ROWS)"
+        )
     cells = sheet.iter_rows(min_row=1, values_only=True)
     number = 0
-    for number, values in enumerate(cells, 1):
+    for number, values in enumerate(cells, 1):  # noqa: B007 - the header row, used below
         if number == fmt.header_row:
             break
     else:
@@ -282,8 +293,10 @@ def _xlsx(name: str, raw: bytes, fmt: TableFormat, limits: Limits) -> Table:
         try:
             for current, values in enumerate(cells, number + 1):
                 if current > last:  # a sheet whose <dimension> understated its size
-                    raise FileFormatError(f"{name}: more than the limit of {limits.max_rows:,} rows "
-                                          f"(HUB_FILE_MAX_ROWS); rows after {last} not read")
+                    raise FileFormatError(
+                        f"{name}: more than the limit of {limits.max_rows:,} rows "
+                        f"(HUB_FILE_MAX_ROWS); rows after {last} not read"
+                    )
                 texts = [_cell(v) for v in values]
                 texts += [""] * (len(columns) - len(texts))  # a sheet's row ends at its last cell
                 row = _shape(name, current, columns, texts, limits)

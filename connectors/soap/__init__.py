@@ -90,12 +90,15 @@ class SoapConnector(Connector):
             for stream, cfg in self.service.streams.items()
         )
         self.client = SoapClient(
-            self.name, resolve_location(self.options.wsdl or self.service.wsdl, base),
-            self.service.auth, secrets,
-            timeout=self.options.timeout, attempts=self.options.retries + 1,
-            plugins=tuple(self.service.plugins), local_roots=(base, path.resolve().parent),
+            self.name,
+            resolve_location(self.options.wsdl or self.service.wsdl, base),
+            self.service.auth,
+            secrets,
+            timeout=self.options.timeout,
+            attempts=self.options.retries + 1,
+            plugins=tuple(self.service.plugins),
+            local_roots=(base, path.resolve().parent),
         )
-
 
     def close(self) -> None:
         self.client.close()
@@ -110,8 +113,11 @@ class SoapConnector(Connector):
             self.client.context()  # logs in, where the service has a login
         except ConnectorError as exc:
             return Health(False, str(exc))
-        return Health(True, f"{self.name}: WSDL loaded, {checked} operation call(s) fit it, authenticated "
-                            f"({self.service.auth.kind})", (time.perf_counter() - started) * 1000)
+        return Health(
+            True,
+            f"{self.name}: WSDL loaded, {checked} operation call(s) fit it, authenticated ({self.service.auth.kind})",
+            (time.perf_counter() - started) * 1000,
+        )
 
     def check_operations(self) -> int:
         """Each call of the service file against the WSDL (operation and rpc parts); raises the
@@ -148,7 +154,9 @@ class SoapConnector(Connector):
         while True:
             number += 1
             answer = self.client.call(
-                cfg.endpoint, cfg.list, {"since": since_at, "next": token, "page_size": self.page_size},
+                cfg.endpoint,
+                cfg.list,
+                {"since": since_at, "next": token, "page_size": self.page_size},
                 write=False,
             )
             missing = missing_step(answer, cfg.list.records)
@@ -157,7 +165,8 @@ class SoapConnector(Connector):
                 raise ConnectorError(
                     f"{self.name} {cfg.list.operation}: the service file's records: path {cfg.list.records!r} "
                     f"finds nothing in the answer ({missing!r} is not there; the answer has: {have}): "
-                    f"the path is wrong for this system, so no record was read")
+                    f"the path is wrong for this system, so no record was read"
+                )
             raw = as_list(get(answer, cfg.list.records))
             if not raw:
                 return
@@ -183,13 +192,20 @@ class SoapConnector(Connector):
         cfg = self._config(stream)
         if cfg.get is None:
             raise ConnectorError(f"{self.name}: stream {stream!r} declares no get (one record by id)")
-        context = {"external_id": external_id, "external_id_sql": external_id.replace("'", "''"),
-                   "since": None, "next": None, "page_size": 1}
+        context = {
+            "external_id": external_id,
+            "external_id_sql": external_id.replace("'", "''"),
+            "since": None,
+            "next": None,
+            "page_size": 1,
+        }
         answer = self.client.call(cfg.endpoint, cfg.get, context, write=False)
         missing = missing_step(answer, cfg.get.records)
         if missing is not None:
-            raise ConnectorError(f"{self.name} {cfg.get.operation}: the service file's get records: path "
-                                 f"{cfg.get.records!r} finds nothing in the answer ({missing!r} is not there)")
+            raise ConnectorError(
+                f"{self.name} {cfg.get.operation}: the service file's get records: path "
+                f"{cfg.get.records!r} finds nothing in the answer ({missing!r} is not there)"
+            )
         raw = as_list(get(answer, cfg.get.records))
         if not raw:
             return None
@@ -213,14 +229,22 @@ class SoapConnector(Connector):
         record = self._shape(shape, answer, index, item)
         external_id = get(record, shape.id)
         if external_id in (None, ""):
-            return SourceRecord(f"({where}, record {index + 1}: no id)", record,
-                                error=f"{self.name}: record {index + 1} of {where} has no {shape.id!r}")
+            return SourceRecord(
+                f"({where}, record {index + 1}: no id)",
+                record,
+                error=f"{self.name}: record {index + 1} of {where} has no {shape.id!r}",
+            )
         try:
             cursor = _stamp(get(record, shape.modified))
         except (TypeError, ValueError):
-            return SourceRecord(str(external_id), record, error=(
-                f"{self.name}: record {external_id}: {shape.modified!r} is "
-                f"{get(record, shape.modified)!r}, not a date-time"))
+            return SourceRecord(
+                str(external_id),
+                record,
+                error=(
+                    f"{self.name}: record {external_id}: {shape.modified!r} is "
+                    f"{get(record, shape.modified)!r}, not a date-time"
+                ),
+            )
         return SourceRecord(str(external_id), record, cursor=cursor)
 
     # --- writing -----------------------------------------------------------------------------
@@ -268,8 +292,9 @@ class SoapConnector(Connector):
         return WriteResult(str(written), created=external_id is None)
 
 
-def _outgoing(write: Write, data: Mapping[str, Any], where: str, translation: WriteTranslation,
-              stream: str) -> dict[str, Any]:
+def _outgoing(
+    write: Write, data: Mapping[str, Any], where: str, translation: WriteTranslation, stream: str
+) -> dict[str, Any]:
     """The system's fields and values for the hub's record, in the system's codes; a hub field
     the service neither writes nor ignores is refused (a field map out of step must not lose
     data silently)."""
@@ -277,8 +302,9 @@ def _outgoing(write: Write, data: Mapping[str, Any], where: str, translation: Wr
     unknown = sorted(k for k, v in data.items() if v is not None and k not in covered)
     if unknown:
         raise RecordError(f"{where}: cannot write {', '.join(unknown)} (writable: {', '.join(write.fields)})")
-    values = {field: translation.value(stream, path, field, get(data, path), where)
-              for path, field in write.fields.items()}
+    values = {
+        field: translation.value(stream, path, field, get(data, path), where) for path, field in write.fields.items()
+    }
     return {field: value for field, value in values.items() if value is not None}
 
 

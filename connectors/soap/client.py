@@ -57,7 +57,11 @@ from connectors.soap.templates import TemplateError, fill, get
 #: External references are refused by the transport instead (``loading.guard_load``), which
 #: serves the bundled SOAP-encoding and WSDL schemas in place of their URLs.
 SETTINGS = zeep.Settings(
-    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=False,
+    strict=True,
+    xml_huge_tree=False,
+    forbid_dtd=True,
+    forbid_entities=True,
+    forbid_external=False,
 )
 
 
@@ -81,15 +85,25 @@ class _Transport(Transport):
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         response = super().post(address, message, headers)
         if classify(response.status_code) == "retry" and b"Fault>" not in response.content:
-            raise Retryable(f"HTTP {response.status_code} without a SOAP fault",
-                            parse_retry_after(response.headers.get("Retry-After")))
+            raise Retryable(
+                f"HTTP {response.status_code} without a SOAP fault",
+                parse_retry_after(response.headers.get("Retry-After")),
+            )
         return response
 
 
 class SoapClient:
     def __init__(
-        self, name: str, wsdl: str, auth: Auth, secrets: Mapping[str, str], *, timeout: float = 30.0,
-        attempts: int = 4, plugins: tuple[str, ...] = (), local_roots: tuple[Path, ...] = (),
+        self,
+        name: str,
+        wsdl: str,
+        auth: Auth,
+        secrets: Mapping[str, str],
+        *,
+        timeout: float = 30.0,
+        attempts: int = 4,
+        plugins: tuple[str, ...] = (),
+        local_roots: tuple[Path, ...] = (),
     ) -> None:
         self.name, self.wsdl, self.auth = name, wsdl, auth
         self._secrets = secrets
@@ -111,9 +125,13 @@ class SoapClient:
                 wsse = UsernameToken(self._secrets.get("username", ""), self._secrets.get("password", ""))
             plugins = named_plugins(self.plugin_names, self.name)
             client = call_with_retries(
-                lambda: self._guard("loading the WSDL", lambda: zeep.Client(
-                    self.wsdl, transport=transport, settings=SETTINGS, wsse=wsse, plugins=plugins), write=False),
-                attempts=self.attempts, what=f"{self.name}: WSDL {self.wsdl}: ",
+                lambda: self._guard(
+                    "loading the WSDL",
+                    lambda: zeep.Client(self.wsdl, transport=transport, settings=SETTINGS, wsse=wsse, plugins=plugins),
+                    write=False,
+                ),
+                attempts=self.attempts,
+                what=f"{self.name}: WSDL {self.wsdl}: ",
             )
             if uses_encoding(client):  # rpc/encoded: arrays as section 5 wants them
                 allow_empty_arrays(client)
@@ -134,15 +152,20 @@ class SoapClient:
     def _login(self) -> str:
         assert self.auth.login is not None and self.auth.session is not None
         password = self._secrets.get("password", "")
-        secrets = {"username": self._secrets.get("username", ""), "password": password,
-                   "password_md5": hashlib.md5(password.encode()).hexdigest()}
+        secrets = {
+            "username": self._secrets.get("username", ""),
+            "password": password,
+            "password_md5": hashlib.md5(password.encode()).hexdigest(),
+        }
         # a fault is the server refusing the credentials; anything else (our request missing
         # a part, an answer not fitting the WSDL) says so itself and is no credentials problem
         answer = self._call(None, self.auth.login, secrets, write=False, relogin=False, login=True)
         session = get(answer, self.auth.session)
         if not session or str(session) in ("-1", "0"):
-            raise AuthError(f"{self.name}: {self.auth.login.operation} answered without a session at "
-                            f"{self.auth.session!r}: login refused")
+            raise AuthError(
+                f"{self.name}: {self.auth.login.operation} answered without a session at "
+                f"{self.auth.session!r}: login refused"
+            )
         return str(session)
 
     def close(self) -> None:
@@ -157,8 +180,10 @@ class SoapClient:
         try:
             getattr(proxy, name)
         except AttributeError:
-            raise ConnectorError(f"{self.name}: the WSDL has no operation {name!r} (our service file names it; "
-                                 f"the WSDL has: {', '.join(sorted(proxy._binding._operations))})") from None
+            raise ConnectorError(
+                f"{self.name}: the WSDL has no operation {name!r} (our service file names it; "
+                f"the WSDL has: {', '.join(sorted(proxy._binding._operations))})"
+            ) from None
         return proxy._binding._operations[name]
 
     def check_parts(self, endpoint: Endpoint | None, call: Call, given: Iterable[str]) -> list[str] | None:
@@ -179,24 +204,36 @@ class SoapClient:
             raise ConnectorError(
                 f"{self.name} {call.operation}: our request {' and '.join(problems)} (the WSDL's parts: "
                 f"{', '.join(wanted)}); the service file's params must give each (null sends nil, [] an "
-                "empty array)")
+                "empty array)"
+            )
         return wanted
 
     # --- calls -----------------------------------------------------------------------------
-    def call(self, endpoint: Endpoint | None, call: Call, values: Mapping[str, Any], *, write: bool,
-             creates: bool = False) -> Any:
+    def call(
+        self, endpoint: Endpoint | None, call: Call, values: Mapping[str, Any], *, write: bool, creates: bool = False
+    ) -> Any:
         """The operation's answer as plain dicts and lists."""
         return self._call(endpoint, call, {**self.context(), **values}, write=write, creates=creates)
 
-    def _call(self, endpoint: Endpoint | None, call: Call, context: Mapping[str, Any], *, write: bool,
-              creates: bool = False, relogin: bool = True, login: bool = False) -> Any:
+    def _call(
+        self,
+        endpoint: Endpoint | None,
+        call: Call,
+        context: Mapping[str, Any],
+        *,
+        write: bool,
+        creates: bool = False,
+        relogin: bool = True,
+        login: bool = False,
+    ) -> Any:
         try:
             params = fill(call.params, context)
         except TemplateError as exc:
             raise ConnectorError(f"{self.name} {call.operation}: {exc}") from None
         proxy = self.zeep.bind(endpoint.service, endpoint.port) if endpoint else self.zeep.service
         operation: Callable[..., Any] | None = (
-            getattr(proxy, call.operation, None) if call.operation in proxy._binding._operations else None)
+            getattr(proxy, call.operation, None) if call.operation in proxy._binding._operations else None
+        )
         if operation is None:
             self.operation(endpoint, call.operation)  # raises, naming the operations there are
         wanted = self.check_parts(endpoint, call, params)
@@ -206,8 +243,7 @@ class SoapClient:
 
         def once() -> Any:
             assert operation is not None  # self.operation raised otherwise
-            return self._guard(call.operation, lambda: operation(**sent), write=write, creates=creates,
-                               login=login)
+            return self._guard(call.operation, lambda: operation(**sent), write=write, creates=creates, login=login)
 
         try:
             answer = call_with_retries(once, attempts=self.attempts, what=f"{self.name} {call.operation}: ")
@@ -215,12 +251,14 @@ class SoapClient:
             if not (relogin and self.auth.kind == "login"):
                 raise
             self._session = None  # the session expired: one fresh login, then the same call
-            return self._call(endpoint, call, {**context, **self.context()}, write=write, creates=creates,
-                              relogin=False)
+            return self._call(
+                endpoint, call, {**context, **self.context()}, write=write, creates=creates, relogin=False
+            )
         return serialize_object(answer, dict)
 
-    def _guard(self, operation: str, send: Callable[[], Any], *, write: bool, creates: bool = False,
-               login: bool = False) -> Any:
+    def _guard(
+        self, operation: str, send: Callable[[], Any], *, write: bool, creates: bool = False, login: bool = False
+    ) -> Any:
         """Run one request; translate whatever goes wrong (see the table above)."""
         where = f"{self.name} {operation}"
         try:
@@ -235,11 +273,14 @@ class SoapClient:
                 raise RecordError(f"{where} refused the record: {text}") from None
             raise ConnectorError(f"{where} answered with a SOAP fault: {text}") from None
         except zx.DTDForbidden:
-            raise ConnectorError(f"{where}: refused the answer: it carries a DOCTYPE (DTDs are forbidden, "
-                                 "no entity was resolved)") from None
+            raise ConnectorError(
+                f"{where}: refused the answer: it carries a DOCTYPE (DTDs are forbidden, no entity was resolved)"
+            ) from None
         except zx.EntitiesForbidden as exc:
-            raise ConnectorError(f"{where}: refused the answer: it declares the XML entity {exc.name!r} "
-                                 "(entities are forbidden, none was resolved)") from None
+            raise ConnectorError(
+                f"{where}: refused the answer: it declares the XML entity {exc.name!r} "
+                "(entities are forbidden, none was resolved)"
+            ) from None
         except zx.ExternalReferenceForbidden as exc:
             raise ConnectorError(f"{where}: refused to fetch the external reference {exc.args[0]!r}") from None
         except zx.TransportError as exc:
@@ -248,8 +289,9 @@ class SoapClient:
             if classify(exc.status_code) == "auth":
                 raise AuthError(f"{where}: HTTP {exc.status_code}: credentials refused") from None
             reason = _first_line(exc.message).split("invalid XML: ", 1)[-1]
-            raise ConnectorError(f"{where}: refused the answer (HTTP {exc.status_code}): not well-formed "
-                                 f"XML: {reason}") from None
+            raise ConnectorError(
+                f"{where}: refused the answer (HTTP {exc.status_code}): not well-formed XML: {reason}"
+            ) from None
         except TypeError as exc:  # zeep building the request: a parameter the operation lacks
             what = f"{where}: our request does not fit the WSDL: {_first_line(str(exc))}"
             raise (RecordError(what) if write else ConnectorError(what)) from None
@@ -257,17 +299,22 @@ class SoapClient:
             what = f"{where}: our request does not fit the WSDL: {_first_line(str(exc))}"
             raise (RecordError(what) if write else ConnectorError(what)) from None
         except zx.Error as exc:  # malformed XML, a wrong root, elements the WSDL does not have
-            raise ConnectorError(f"{where}: refused the answer: it does not fit the WSDL: "
-                                 f"{_first_line(str(exc))}") from None
+            raise ConnectorError(
+                f"{where}: refused the answer: it does not fit the WSDL: {_first_line(str(exc))}"
+            ) from None
         except requests.exceptions.Timeout as exc:
             if write and creates and not _never_sent(exc):
-                raise ConnectorError(f"{where}: no answer within {self.timeout:g} s; the create may or may "
-                                     "not have happened, so it is not repeated") from None
+                raise ConnectorError(
+                    f"{where}: no answer within {self.timeout:g} s; the create may or may "
+                    "not have happened, so it is not repeated"
+                ) from None
             raise Retryable(f"no answer within {self.timeout:g} s") from None
         except requests.exceptions.ConnectionError as exc:
             if write and creates and not _never_sent(exc):
-                raise ConnectorError(f"{where}: connection lost after sending; the create may or may not "
-                                     "have happened, so it is not repeated") from None
+                raise ConnectorError(
+                    f"{where}: connection lost after sending; the create may or may not "
+                    "have happened, so it is not repeated"
+                ) from None
             raise Retryable(f"{self.wsdl.split('?')[0]} unreachable ({type(exc).__name__})") from None
         except requests.exceptions.HTTPError as exc:  # loading the WSDL
             status = exc.response.status_code if exc.response is not None else 0

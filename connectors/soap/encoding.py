@@ -60,8 +60,9 @@ def parts(operation: Any) -> list[str] | None:
 class SoapEncoding(Plugin):
     """Annotates rpc/encoded requests (see the module docstring)."""
 
-    def egress(self, envelope: etree._Element, http_headers: dict[str, str], operation: Any,
-               binding_options: Any) -> tuple[etree._Element, dict[str, str]]:
+    def egress(
+        self, envelope: etree._Element, http_headers: dict[str, str], operation: Any, binding_options: Any
+    ) -> tuple[etree._Element, dict[str, str]]:
         message = operation.input
         if not isinstance(message, RpcMessage) or message.body is None:
             return envelope, http_headers
@@ -79,8 +80,11 @@ class SoapEncoding(Plugin):
         if not namespaces:
             return envelope, http_headers
         # QNames inside attribute values need their prefixes declared: on a new root
-        rooted = etree.Element(envelope.tag, attrib=dict(envelope.attrib),
-                               nsmap={**envelope.nsmap, **{p: ns for ns, p in namespaces.items()}})
+        rooted = etree.Element(
+            envelope.tag,
+            attrib=dict(envelope.attrib),
+            nsmap={**envelope.nsmap, **{p: ns for ns, p in namespaces.items()}},
+        )
         rooted.extend(list(envelope))
         return rooted, http_headers
 

@@ -59,7 +59,7 @@ def guard_load(load: Callable[[str], bytes], wsdl: str, local_roots: Iterable[Pa
             return load(url)
         if is_remote(url):
             raise ExternalReferenceForbidden(url)
-        path = Path(url[len("file://"):] if url.startswith("file://") else url).resolve()
+        path = Path(url[len("file://") :] if url.startswith("file://") else url).resolve()
         if not any(path == root or root in path.parents for root in roots):
             raise ExternalReferenceForbidden(url)
         return path.read_bytes()

@@ -15,8 +15,7 @@ class SoapSettings(ConnectorSettings):
     )
     wsdl: str | None = Field(
         None,
-        description="The WSDL's address, overriding the service file's; a relative "
-        "path is the mappings folder's.",
+        description="The WSDL's address, overriding the service file's; a relative path is the mappings folder's.",
     )
     page_size: int = Field(100, ge=1, le=10_000, description="Records per page asked for.")
     timeout: Seconds = Field(30.0, description="Seconds per request.")
@@ -30,7 +29,5 @@ class SoapSettings(ConnectorSettings):
 
 
 class SoapSecrets(ConnectorSecrets):
-    username: str | None = Field(
-        None, description="The user the service logs in (or signs WS-Security) as."
-    )
+    username: str | None = Field(None, description="The user the service logs in (or signs WS-Security) as.")
     password: str | None = Field(None, repr=False, description="That user's password.")

@@ -36,8 +36,9 @@ def fill(template: Any, context: Mapping[str, Any]) -> Any:
                 return value[whole[2]] if whole[2] and value is not None else value
             return template.format_map(context)
         except (KeyError, IndexError) as exc:
-            raise TemplateError(f"template {template!r} uses {exc}, which is not known here "
-                                f"(known: {', '.join(sorted(context))})") from None
+            raise TemplateError(
+                f"template {template!r} uses {exc}, which is not known here (known: {', '.join(sorted(context))})"
+            ) from None
     if isinstance(template, Mapping):
         if "if_since" in template:
             branch = template["if_since"] if context.get("since") is not None else template.get("else")

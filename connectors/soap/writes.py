@@ -66,7 +66,8 @@ class WriteTranslation:
                         codes.setdefault(str(hub_code), str(system_value))  # the first listed wins
                 if codes is not None or read.get("transform"):
                     inverses[(str(hub_field), str(read.get("path")))] = Inverse(
-                        codes, read.get("codes"), read.get("transform"))
+                        codes, read.get("codes"), read.get("transform")
+                    )
             streams[str(stream)] = inverses
         return cls(streams)
 
@@ -80,7 +81,8 @@ class WriteTranslation:
             if str(code) not in inverse.codes:
                 raise RecordError(
                     f"{where}: {hub_field} {code!r} has no value in code list {inverse.code_list!r} for "
-                    f"{system_field} (it lists: {', '.join(sorted(inverse.codes))}); not written raw")
+                    f"{system_field} (it lists: {', '.join(sorted(inverse.codes))}); not written raw"
+                )
             return inverse.codes[str(code)]
         if inverse.transform == "datetime" and isinstance(value, datetime):
             stamp = value.astimezone(UTC) if value.tzinfo else value

@@ -13,15 +13,10 @@ class SqlSettings(ConnectorSettings):
     # ``url`` stays the name here: it is a database URL (SQLAlchemy), not an HTTP base URL
     url: str = Field(
         min_length=1,
-        description="The database, as an SQLAlchemy URL without the password "
-        "(e.g. mysql+pymysql://crm@db/crm).",
+        description="The database, as an SQLAlchemy URL without the password (e.g. mysql+pymysql://crm@db/crm).",
     )
-    tables: str = Field(
-        min_length=1, description="The tables: a name under mappings/sql/ or a path to a YAML file."
-    )
-    timezone: str = Field(
-        "UTC", description="The zone the database's naive date-times are local to."
-    )
+    tables: str = Field(min_length=1, description="The tables: a name under mappings/sql/ or a path to a YAML file.")
+    timezone: str = Field("UTC", description="The zone the database's naive date-times are local to.")
     page_size: int = Field(500, ge=1, le=100_000, description="Rows per page.")
 
     @field_validator("url")
@@ -33,9 +28,7 @@ class SqlSettings(ConnectorSettings):
         try:
             make_url(value)
         except ArgumentError:
-            raise ValueError(
-                "not an SQLAlchemy URL (dialect+driver://user@host/database)"
-            ) from None
+            raise ValueError("not an SQLAlchemy URL (dialect+driver://user@host/database)") from None
         return value
 
     @field_validator("timezone")
@@ -44,9 +37,7 @@ class SqlSettings(ConnectorSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)"
-            ) from None
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
         return value
 
 
@@ -54,6 +45,5 @@ class SqlSecrets(ConnectorSecrets):
     password: str | None = Field(
         None,
         repr=False,
-        description="The database user's password (put into the "
-        "URL object, never into a string that could be logged).",
+        description="The database user's password (put into the URL object, never into a string that could be logged).",
     )

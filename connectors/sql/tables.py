@@ -122,8 +122,13 @@ class _Binder:
         if name in table.c:
             return table.c[name]
         self.problems.append(
-            (loc, (f"stream {stream!r}: column {name!r} is not in table {table.name!r} "
-                   f"(its columns: {', '.join(table.c.keys())})"))
+            (
+                loc,
+                (
+                    f"stream {stream!r}: column {name!r} is not in table {table.name!r} "
+                    f"(its columns: {', '.join(table.c.keys())})"
+                ),
+            )
         )
         return None
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,9 +39,8 @@ def _stamp(row: Mapping[str, Any], *parts: Mapping[str, Any] | None) -> str:
     """The record's change time as an ISO string in UTC (its cursor value): the newest of its
     own and its ``parts``' (a party's addresses and contact mechanisms, edited in Tryton
     without touching the party's write date)."""
-    changed = max(d for r in (row, *parts) if r for d in (r.get("create_date"), r.get("write_date"))
-                  if d is not None)
-    return changed.replace(tzinfo=timezone.utc).isoformat()
+    changed = max(d for r in (row, *parts) if r for d in (r.get("create_date"), r.get("write_date")) if d is not None)
+    return changed.replace(tzinfo=UTC).isoformat()
 
 
 #: A party's parts edited on their own in Tryton (a new phone number, a corrected street):
@@ -53,7 +52,7 @@ _STAMPED = ["create_date", "write_date"]
 def _naive_utc(since: str) -> datetime:
     stamp = datetime.fromisoformat(since)
     if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
     return stamp
 
 
@@ -99,8 +98,9 @@ class TrytonConnector(Connector):
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(settings, secrets)
         o = self.options
-        self.rpc = TrytonRPC(o.base_url, o.database, o.login, self.credentials.password,
-                             timeout=o.timeout, retries=o.retries)
+        self.rpc = TrytonRPC(
+            o.base_url, o.database, o.login, self.credentials.password, timeout=o.timeout, retries=o.retries
+        )
         self.page_size = o.page_size
         self._names: dict[tuple[str, str, int], Any] = {}
 
@@ -202,8 +202,9 @@ class TrytonConnector(Connector):
         if stream == "customers":
             # the companies' own parties are the seller, not customers (a golden "customer"
             # named after the company itself, every supplier's invoice address...)
-            own = [c["party"] for c in self.rpc.read(
-                "company.company", self.rpc.search("company.company", []), ["party"])]
+            own = [
+                c["party"] for c in self.rpc.read("company.company", self.rpc.search("company.company", []), ["party"])
+            ]
             domain = [*domain, ("id", "not in", own)] if own else domain
         return model, domain
 
@@ -220,51 +221,89 @@ class TrytonConnector(Connector):
 
     def _read_customers(self, ids: list[int]) -> list[SourceRecord]:
         parties = self.rpc.read(
-            "party.party", ids,
+            "party.party",
+            ids,
             ["code", "name", "addresses", "contact_mechanisms", "identifiers", "create_date", "write_date"],
         )
         first_address = [p["addresses"][0] for p in parties if p["addresses"]]
-        addresses = {a["id"]: a for a in self.rpc.read(
-            "party.address", first_address, ["street", "city", "postal_code", "country", *_STAMPED])}
+        addresses = {
+            a["id"]: a
+            for a in self.rpc.read(
+                "party.address", first_address, ["street", "city", "postal_code", "country", *_STAMPED]
+            )
+        }
         countries = self._lookup("country.country", {a["country"] for a in addresses.values() if a["country"]}, "code")
-        mechanisms = {m["id"]: m for m in self.rpc.read(
-            "party.contact_mechanism", [m for p in parties for m in p["contact_mechanisms"]],
-            ["type", "value", *_STAMPED])}
-        identifiers = {i["id"]: i for i in self.rpc.read(
-            "party.identifier", [i for p in parties for i in p["identifiers"]], ["type", "code", *_STAMPED])}
+        mechanisms = {
+            m["id"]: m
+            for m in self.rpc.read(
+                "party.contact_mechanism",
+                [m for p in parties for m in p["contact_mechanisms"]],
+                ["type", "value", *_STAMPED],
+            )
+        }
+        identifiers = {
+            i["id"]: i
+            for i in self.rpc.read(
+                "party.identifier", [i for p in parties for i in p["identifiers"]], ["type", "code", *_STAMPED]
+            )
+        }
         out = []
         for party in parties:
             address = addresses.get(party["addresses"][0]) if party["addresses"] else None
             contacts = [mechanisms[m] for m in party["contact_mechanisms"] if m in mechanisms]
             # untyped identifiers are references (the hub's own key), not tax numbers
-            codes = [identifiers[i]["code"] for i in party["identifiers"]
-                     if i in identifiers and identifiers[i]["type"]]
+            codes = [
+                identifiers[i]["code"] for i in party["identifiers"] if i in identifiers and identifiers[i]["type"]
+            ]
             parts = [address, *contacts, *(identifiers.get(i) for i in party["identifiers"])]
-            out.append(SourceRecord(
-                external_id=str(party["id"]),
-                cursor=_stamp(party, *parts),
-                data={
-                    "id": party["id"], "code": party["code"], "name": party["name"],
-                    "email": next((c["value"] for c in contacts if c["type"] == "email"), None),
-                    "phone": next((c["value"] for c in contacts if c["type"] in ("phone", "mobile")), None),
-                    "tax_id": codes[0] if codes else None,
-                    "street": address["street"] if address else None,
-                    "city": address["city"] if address else None,
-                    "postcode": address["postal_code"] if address else None,
-                    "country": countries.get(address["country"]) if address and address["country"] else None,
-                },
-            ))
+            out.append(
+                SourceRecord(
+                    external_id=str(party["id"]),
+                    cursor=_stamp(party, *parts),
+                    data={
+                        "id": party["id"],
+                        "code": party["code"],
+                        "name": party["name"],
+                        "email": next((c["value"] for c in contacts if c["type"] == "email"), None),
+                        "phone": next((c["value"] for c in contacts if c["type"] in ("phone", "mobile")), None),
+                        "tax_id": codes[0] if codes else None,
+                        "street": address["street"] if address else None,
+                        "city": address["city"] if address else None,
+                        "postcode": address["postal_code"] if address else None,
+                        "country": countries.get(address["country"]) if address and address["country"] else None,
+                    },
+                )
+            )
         return out
 
     def _read_orders(self, ids: list[int]) -> list[SourceRecord]:
         sales = self.rpc.read(
-            "sale.sale", ids,
-            ["number", "reference", "party", "state", "sale_date", "currency", "untaxed_amount", "tax_amount",
-             "total_amount", "lines", "comment", "create_date", "write_date"],
+            "sale.sale",
+            ids,
+            [
+                "number",
+                "reference",
+                "party",
+                "state",
+                "sale_date",
+                "currency",
+                "untaxed_amount",
+                "tax_amount",
+                "total_amount",
+                "lines",
+                "comment",
+                "create_date",
+                "write_date",
+            ],
         )
-        lines = {l["id"]: l for l in self.rpc.read(
-            "sale.line", [i for s in sales for i in s["lines"]],
-            ["type", "product", "description", "quantity", "unit_price"])}
+        lines = {
+            l["id"]: l
+            for l in self.rpc.read(
+                "sale.line",
+                [i for s in sales for i in s["lines"]],
+                ["type", "product", "description", "quantity", "unit_price"],
+            )
+        }
         with_product = {l["product"] for l in lines.values() if l["product"]}
         products = self._lookup("product.product", with_product, "code")
         # a service (installation, freight) or a line without product has no stock move: it never ships
@@ -272,23 +311,35 @@ class TrytonConnector(Connector):
         currencies = self._lookup("currency.currency", {s["currency"] for s in sales}, "code")
         return [
             SourceRecord(
-                external_id=str(sale["id"]), cursor=_stamp(sale),
+                external_id=str(sale["id"]),
+                cursor=_stamp(sale),
                 data={
-                    "id": sale["id"], "number": sale["number"], "reference": sale["reference"],
-                    "party": sale["party"], "state": sale["state"], "sale_date": sale["sale_date"],
+                    "id": sale["id"],
+                    "number": sale["number"],
+                    "reference": sale["reference"],
+                    "party": sale["party"],
+                    "state": sale["state"],
+                    "sale_date": sale["sale_date"],
                     # the hub's key on a sale it created: read back, it joins that hub order even
                     # when the hub never recorded Tryton's answer (a crash between the two)
                     "hub_ref": hub_ref_of(sale["comment"]),
                     "currency": currencies.get(sale["currency"]),
                     # Tryton shows the total with tax; the hub keeps it and the untaxed one
-                    "untaxed_amount": sale["untaxed_amount"], "tax_amount": sale["tax_amount"],
+                    "untaxed_amount": sale["untaxed_amount"],
+                    "tax_amount": sale["tax_amount"],
                     "total_amount": sale["total_amount"],
                     "lines": [
-                        {"id": l["id"], "product": products.get(l["product"]),
-                         "description": l["description"], "quantity": l["quantity"],
-                         "unit_price": l["unit_price"], "product_type": kinds.get(l["product"]),
-                         "shippable": bool(l["product"]) and kinds.get(l["product"]) != "service"}
-                        for l in (lines[i] for i in sale["lines"] if i in lines) if l["type"] == "line"
+                        {
+                            "id": l["id"],
+                            "product": products.get(l["product"]),
+                            "description": l["description"],
+                            "quantity": l["quantity"],
+                            "unit_price": l["unit_price"],
+                            "product_type": kinds.get(l["product"]),
+                            "shippable": bool(l["product"]) and kinds.get(l["product"]) != "service",
+                        }
+                        for l in (lines[i] for i in sale["lines"] if i in lines)
+                        if l["type"] == "line"
                     ],
                 },
             )
@@ -297,24 +348,45 @@ class TrytonConnector(Connector):
 
     def _read_shipments(self, ids: list[int]) -> list[SourceRecord]:
         shipments = self.rpc.read(
-            "stock.shipment.out", ids,
-            ["number", "state", "planned_date", "effective_date", "customer", "outgoing_moves",
-             "create_date", "write_date"],
+            "stock.shipment.out",
+            ids,
+            [
+                "number",
+                "state",
+                "planned_date",
+                "effective_date",
+                "customer",
+                "outgoing_moves",
+                "create_date",
+                "write_date",
+            ],
         )
-        moves = {m["id"]: m for m in self.rpc.read(
-            "stock.move", [m for s in shipments for m in s["outgoing_moves"]],
-            ["product", "quantity", "origin", "state"])}
+        moves = {
+            m["id"]: m
+            for m in self.rpc.read(
+                "stock.move",
+                [m for s in shipments for m in s["outgoing_moves"]],
+                ["product", "quantity", "origin", "state"],
+            )
+        }
         products = self._lookup("product.product", {m["product"] for m in moves.values()}, "code")
         return [
             SourceRecord(
-                external_id=str(s["id"]), cursor=_stamp(s),
+                external_id=str(s["id"]),
+                cursor=_stamp(s),
                 data={
-                    "id": s["id"], "number": s["number"], "state": s["state"],
-                    "planned_date": s["planned_date"], "effective_date": s["effective_date"],
+                    "id": s["id"],
+                    "number": s["number"],
+                    "state": s["state"],
+                    "planned_date": s["planned_date"],
+                    "effective_date": s["effective_date"],
                     "customer": s["customer"],
                     "moves": [
-                        {"sale_line": _origin_id(m["origin"], "sale.line"),
-                         "product": products.get(m["product"]), "quantity": m["quantity"]}
+                        {
+                            "sale_line": _origin_id(m["origin"], "sale.line"),
+                            "product": products.get(m["product"]),
+                            "quantity": m["quantity"],
+                        }
                         for m in (moves[i] for i in s["outgoing_moves"] if i in moves)
                         if m["state"] != "cancelled"
                     ],
@@ -325,66 +397,119 @@ class TrytonConnector(Connector):
 
     def _invoices(self, ids: list[int]) -> list[dict[str, Any]]:
         return self.rpc.read(
-            "account.invoice", ids,
-            ["number", "party", "state", "invoice_date", "currency", "untaxed_amount", "tax_amount",
-             "total_amount", "amount_to_pay", "lines", "lines_to_pay", "payment_lines", "create_date", "write_date"],
+            "account.invoice",
+            ids,
+            [
+                "number",
+                "party",
+                "state",
+                "invoice_date",
+                "currency",
+                "untaxed_amount",
+                "tax_amount",
+                "total_amount",
+                "amount_to_pay",
+                "lines",
+                "lines_to_pay",
+                "payment_lines",
+                "create_date",
+                "write_date",
+            ],
         )
 
     def _read_invoices(self, ids: list[int]) -> list[SourceRecord]:
         invoices = self._invoices(ids)
         # a credit note cancelling an invoice: Tryton counts the invoice paid ("cancel move")
         cancelled_by = {i["id"]: i["cancel_move"] for i in self.rpc.read("account.invoice", ids, ["cancel_move"])}
-        lines = {l["id"]: l for l in self.rpc.read(
-            "account.invoice.line", [i for inv in invoices for i in inv["lines"]], ["origin"])}
+        lines = {
+            l["id"]: l
+            for l in self.rpc.read("account.invoice.line", [i for inv in invoices for i in inv["lines"]], ["origin"])
+        }
         # a credit note's lines come from the invoice lines they credit: their sale is the order's
-        credited_lines = {l["id"]: l for l in self.rpc.read(
-            "account.invoice.line", _ids(_origin_id(l["origin"], "account.invoice.line") for l in lines.values()),
-            ["origin"])}
+        credited_lines = {
+            l["id"]: l
+            for l in self.rpc.read(
+                "account.invoice.line",
+                _ids(_origin_id(l["origin"], "account.invoice.line") for l in lines.values()),
+                ["origin"],
+            )
+        }
         for line in lines.values():
             credited = credited_lines.get(_origin_id(line["origin"], "account.invoice.line"))
             if credited is not None:
                 line["origin"] = credited["origin"]
-        sale_lines = {l["id"]: l["sale"] for l in self.rpc.read(
-            "sale.line", _ids(_origin_id(l["origin"], "sale.line") for l in lines.values()), ["sale"])}
-        to_pay = {m["id"]: m for m in self.rpc.read(
-            "account.move.line", [i for inv in invoices for i in inv["lines_to_pay"]],
-            ["maturity_date", "debit", "credit"])}
+        sale_lines = {
+            l["id"]: l["sale"]
+            for l in self.rpc.read(
+                "sale.line", _ids(_origin_id(l["origin"], "sale.line") for l in lines.values()), ["sale"]
+            )
+        }
+        to_pay = {
+            m["id"]: m
+            for m in self.rpc.read(
+                "account.move.line",
+                [i for inv in invoices for i in inv["lines_to_pay"]],
+                ["maturity_date", "debit", "credit"],
+            )
+        }
         currencies = self._lookup("currency.currency", {i["currency"] for i in invoices}, "code")
         out = []
         for inv in invoices:
-            sales = _ids(sale_lines.get(_origin_id(lines[i]["origin"], "sale.line")) for i in inv["lines"] if i in lines)
-            out.append(SourceRecord(
-                external_id=str(inv["id"]), cursor=_stamp(inv),
-                data={
-                    "id": inv["id"], "number": inv["number"], "party": inv["party"],
-                    "state": inv["state"], "invoice_date": inv["invoice_date"],
-                    "currency": currencies.get(inv["currency"]), "total_amount": inv["total_amount"],
-                    "untaxed_amount": inv["untaxed_amount"], "tax_amount": inv["tax_amount"],
-                    "amount_to_pay": inv["amount_to_pay"],
-                    "sale": min(sales) if sales else None,
-                    "credit_note": (inv["total_amount"] or Decimal(0)) < 0,
-                    "cancelled_by_credit_note": bool(cancelled_by.get(inv["id"])),
-                    "maturities": [
-                        {"date": m["maturity_date"], "amount": (m["debit"] or Decimal(0)) - (m["credit"] or Decimal(0))}
-                        for m in (to_pay[i] for i in inv["lines_to_pay"] if i in to_pay)
-                    ],
-                },
-            ))
+            sales = _ids(
+                sale_lines.get(_origin_id(lines[i]["origin"], "sale.line")) for i in inv["lines"] if i in lines
+            )
+            out.append(
+                SourceRecord(
+                    external_id=str(inv["id"]),
+                    cursor=_stamp(inv),
+                    data={
+                        "id": inv["id"],
+                        "number": inv["number"],
+                        "party": inv["party"],
+                        "state": inv["state"],
+                        "invoice_date": inv["invoice_date"],
+                        "currency": currencies.get(inv["currency"]),
+                        "total_amount": inv["total_amount"],
+                        "untaxed_amount": inv["untaxed_amount"],
+                        "tax_amount": inv["tax_amount"],
+                        "amount_to_pay": inv["amount_to_pay"],
+                        "sale": min(sales) if sales else None,
+                        "credit_note": (inv["total_amount"] or Decimal(0)) < 0,
+                        "cancelled_by_credit_note": bool(cancelled_by.get(inv["id"])),
+                        "maturities": [
+                            {
+                                "date": m["maturity_date"],
+                                "amount": (m["debit"] or Decimal(0)) - (m["credit"] or Decimal(0)),
+                            }
+                            for m in (to_pay[i] for i in inv["lines_to_pay"] if i in to_pay)
+                        ],
+                    },
+                )
+            )
         return out
 
     def _read_payments(self, ids: list[int]) -> list[SourceRecord]:
         invoices = self._invoices(ids)
-        lines = {m["id"]: m for m in self.rpc.read(
-            "account.move.line", [i for inv in invoices for i in inv["payment_lines"]],
-            ["date", "debit", "credit", "move", "create_date", "write_date"])}
+        lines = {
+            m["id"]: m
+            for m in self.rpc.read(
+                "account.move.line",
+                [i for inv in invoices for i in inv["payment_lines"]],
+                ["date", "debit", "credit", "move", "create_date", "write_date"],
+            )
+        }
         currencies = self._lookup("currency.currency", {i["currency"] for i in invoices}, "code")
         return [
             SourceRecord(
-                external_id=str(line["id"]), cursor=_stamp(inv),
+                external_id=str(line["id"]),
+                cursor=_stamp(inv),
                 data={
-                    "id": line["id"], "invoice": inv["id"], "party": inv["party"],
+                    "id": line["id"],
+                    "invoice": inv["id"],
+                    "party": inv["party"],
                     "amount": (line["credit"] or Decimal(0)) - (line["debit"] or Decimal(0)),
-                    "date": line["date"], "move": line["move"],
+                    "date": line["date"],
+                    "move": line["move"],
                     "currency": currencies.get(inv["currency"]),
                 },
             )

@@ -20,17 +20,52 @@ from connectors.errors import RecordError
 from connectors.tryton.rpc import TrytonRPC
 
 #: VAT prefixes of the EU (Greece is EL; XI is Northern Ireland): Tryton's ``eu_vat`` type.
-EU_VAT_PREFIXES = frozenset([
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI",
-])
+EU_VAT_PREFIXES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "EL",
+        "ES",
+        "FI",
+        "FR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        "XI",
+    ]
+)
 
 
 def find_party(rpc: TrytonRPC, hub_ref: str) -> int | None:
     """The party that carries ``hub_ref`` (inactive ones too: a retry must never duplicate)."""
-    ids = rpc.search("party.identifier", [
-        ("code", "=", hub_ref), ("type", "=", None), ("active", "in", [True, False]),
-    ], 1, [("id", "ASC")])
+    ids = rpc.search(
+        "party.identifier",
+        [
+            ("code", "=", hub_ref),
+            ("type", "=", None),
+            ("active", "in", [True, False]),
+        ],
+        1,
+        [("id", "ASC")],
+    )
     if not ids:
         return None
     [row] = rpc.read("party.identifier", ids, ["party"])
@@ -72,7 +107,8 @@ def _country_id(rpc: TrytonRPC, code: str, where: str) -> int:
 
 def _address_values(rpc: TrytonRPC, data: Mapping[str, Any], where: str) -> dict[str, Any]:
     values: dict[str, Any] = {
-        key: data[field] for field, key in (("street", "street"), ("city", "city"), ("postcode", "postal_code"))
+        key: data[field]
+        for field, key in (("street", "street"), ("city", "city"), ("postcode", "postal_code"))
         if data.get(field)
     }
     if data.get("country"):
@@ -83,8 +119,10 @@ def _address_values(rpc: TrytonRPC, data: Mapping[str, Any], where: str) -> dict
 def create_party(rpc: TrytonRPC, data: Mapping[str, Any]) -> WriteResult:
     hub_ref = data.get("hub_ref")
     if not hub_ref:
-        raise RecordError("tryton: creating a customer needs data['hub_ref'] (the hub's key), "
-                          "without it a retried create could make a second party")
+        raise RecordError(
+            "tryton: creating a customer needs data['hub_ref'] (the hub's key), "
+            "without it a retried create could make a second party"
+        )
     existing = find_party(rpc, str(hub_ref))
     if existing is not None:  # a retry after a lost answer: bring it up to date, never duplicate
         return update_party(rpc, data, existing)

@@ -39,7 +39,9 @@ class TrytonError(RecordError):
     """An ``{"error": [kind, payload]}`` answer: the server refused this call's data."""
 
     def __init__(self, method: str, error: Any):
-        kind = error[0] if isinstance(error, (list, tuple)) and error and error[0] in _TRYTON_EXCEPTIONS else "ServerError"
+        kind = (
+            error[0] if isinstance(error, (list, tuple)) and error and error[0] in _TRYTON_EXCEPTIONS else "ServerError"
+        )
         payload = error[1] if kind != "ServerError" and len(error) > 1 else error
         if isinstance(payload, (list, tuple)):
             text = " - ".join(str(p) for p in payload if isinstance(p, str) and p)
@@ -55,14 +57,26 @@ def encode(obj: Any) -> Any:
     if isinstance(obj, Decimal):
         return {"__class__": "Decimal", "decimal": str(obj)}
     if isinstance(obj, dt.datetime):
-        return {"__class__": "datetime", "year": obj.year, "month": obj.month, "day": obj.day,
-                "hour": obj.hour, "minute": obj.minute, "second": obj.second,
-                "microsecond": obj.microsecond}
+        return {
+            "__class__": "datetime",
+            "year": obj.year,
+            "month": obj.month,
+            "day": obj.day,
+            "hour": obj.hour,
+            "minute": obj.minute,
+            "second": obj.second,
+            "microsecond": obj.microsecond,
+        }
     if isinstance(obj, dt.date):
         return {"__class__": "date", "year": obj.year, "month": obj.month, "day": obj.day}
     if isinstance(obj, dt.time):
-        return {"__class__": "time", "hour": obj.hour, "minute": obj.minute,
-                "second": obj.second, "microsecond": obj.microsecond}
+        return {
+            "__class__": "time",
+            "hour": obj.hour,
+            "minute": obj.minute,
+            "second": obj.second,
+            "microsecond": obj.microsecond,
+        }
     if isinstance(obj, dt.timedelta):
         return {"__class__": "timedelta", "seconds": obj.total_seconds()}
     if isinstance(obj, (bytes, bytearray)):
@@ -80,8 +94,9 @@ def decode(dct: dict[str, Any]) -> Any:
     if kind == "date":
         return dt.date(dct["year"], dct["month"], dct["day"])
     if kind == "datetime":
-        return dt.datetime(dct["year"], dct["month"], dct["day"], dct["hour"], dct["minute"],
-                           dct["second"], dct["microsecond"])
+        return dt.datetime(
+            dct["year"], dct["month"], dct["day"], dct["hour"], dct["minute"], dct["second"], dct["microsecond"]
+        )
     if kind == "time":
         return dt.time(dct["hour"], dct["minute"], dct["second"], dct["microsecond"])
     if kind == "timedelta":
@@ -111,8 +126,9 @@ class TrytonSession(SessionAuth):
         self.session = None
 
     def login_request(self) -> httpx.Request:
-        body = json.dumps({"id": 0, "method": "common.db.login",
-                           "params": [self.login_name, {"password": self.password}, "en"]})
+        body = json.dumps(
+            {"id": 0, "method": "common.db.login", "params": [self.login_name, {"password": self.password}, "en"]}
+        )
         return httpx.Request("POST", self.rpc_url, content=body, headers={"Content-Type": "application/json"})
 
     def read_login(self, response: httpx.Response) -> None:
@@ -136,8 +152,7 @@ class TrytonSession(SessionAuth):
 
 
 class TrytonRPC:
-    def __init__(self, url: str, database: str, login: str, password: str, *,
-                 timeout: float = 60.0, retries: int = 3):
+    def __init__(self, url: str, database: str, login: str, password: str, *, timeout: float = 60.0, retries: int = 3):
         self.rpc_url = f"{url.rstrip('/')}/{database}/rpc/"
         self.login_name = login
         self.auth = TrytonSession(self.rpc_url, login, password)
@@ -160,10 +175,12 @@ class TrytonRPC:
 
     def _post_once(self, method: str, params: Sequence[Any], once: bool = False) -> Any:
         self._ids += 1
-        body = json.dumps({"id": self._ids, "method": method, "params": list(params)},
-                          default=encode, separators=(",", ":"))
-        request = self._http.build_request("POST", self.rpc_url, content=body,
-                                           headers={"Content-Type": "application/json"})
+        body = json.dumps(
+            {"id": self._ids, "method": method, "params": list(params)}, default=encode, separators=(",", ":")
+        )
+        request = self._http.build_request(
+            "POST", self.rpc_url, content=body, headers={"Content-Type": "application/json"}
+        )
         try:  # the session rides on the request (``auth=``), so a swapped client keeps it
             response = self._http.send(request, auth=self.auth)
         except httpx.TransportError as exc:
@@ -194,8 +211,9 @@ class TrytonRPC:
             self.login()
         return self._post(method, [*params, self.context], once)
 
-    def search(self, model: str, domain: Sequence[Any], limit: int | None = None,
-               order: Sequence[Sequence[str]] | None = None) -> list[int]:
+    def search(
+        self, model: str, domain: Sequence[Any], limit: int | None = None, order: Sequence[Sequence[str]] | None = None
+    ) -> list[int]:
         return self.call(f"model.{model}.search", list(domain), 0, limit, order)
 
     def read(self, model: str, ids: Iterable[int], fields: Sequence[str]) -> list[dict[str, Any]]:

@@ -55,8 +55,14 @@ from connectors.tryton.rpc import TrytonRPC
 _RANK = {"draft": 0, "quotation": 1, "confirmed": 2, "processing": 3, "done": 4}
 #: The hub's order status → the Tryton state a write may move a sale to; ``done`` is Tryton's
 #: to reach (shipped and invoiced), so it asks for no move.
-_TARGET = {"draft": "draft", "quotation": "quotation",
-           "confirmed": "confirmed", "processing": "confirmed", "done": None, "cancelled": "cancelled"}
+_TARGET = {
+    "draft": "draft",
+    "quotation": "quotation",
+    "confirmed": "confirmed",
+    "processing": "confirmed",
+    "done": None,
+    "cancelled": "cancelled",
+}
 _LINE_FIELDS = ["type", "product", "quantity", "unit_price", "description"]
 #: Starts the line of a sale's ``comment`` that carries the hub's ref of the order.
 HUB_REF_MARKER = "Concord hub ref: "
@@ -83,8 +89,9 @@ def _target_state(data: Mapping[str, Any], where: str) -> str | None:
     if status is None:
         return None
     if status not in _TARGET:
-        raise RecordError(f"tryton: {where}: cannot put a sale in status {status!r} "
-                          f"(known: {', '.join(sorted(_TARGET))})")
+        raise RecordError(
+            f"tryton: {where}: cannot put a sale in status {status!r} (known: {', '.join(sorted(_TARGET))})"
+        )
     return _TARGET[status]
 
 
@@ -96,14 +103,18 @@ class _Products:
         for position, code in enumerate(codes, 1):
             if not code:
                 raise RecordError(f"tryton: {where}: line {position} has no product code")
-        rows = rpc.read("product.product", rpc.search("product.product", [("code", "in", sorted(set(codes)))]),
-                        ["code", "salable", "sale_uom"])
+        rows = rpc.read(
+            "product.product",
+            rpc.search("product.product", [("code", "in", sorted(set(codes)))]),
+            ["code", "salable", "sale_uom"],
+        )
         self.by_code = {r["code"]: r for r in rows}
         self.code_of = {r["id"]: r["code"] for r in rows}
         unknown = [f"{c!r} (line {i})" for i, c in enumerate(codes, 1) if c not in self.by_code]
         if unknown:
-            raise RecordError(f"tryton: {where}: unknown product code {', '.join(unknown)} "
-                              "(no product.product with that code)")
+            raise RecordError(
+                f"tryton: {where}: unknown product code {', '.join(unknown)} (no product.product with that code)"
+            )
         unsalable = sorted({c for c in codes if not self.by_code[c]["salable"]})
         if unsalable:
             raise RecordError(f"tryton: {where}: product {', '.join(map(repr, unsalable))} is not salable in Tryton")
@@ -113,13 +124,23 @@ class _Products:
     def defaults(self, code: str, header: Mapping[str, Any]) -> dict[str, Any]:
         if code not in self._defaults:
             product = self.by_code[code]
-            changes = self._rpc.on_change("sale.line", "product", {
-                "type": "line", "product": product["id"], "unit": None, "taxes": [], "quantity": None,
-                "sale": None, "company": header.get("company"),
-                "_parent_sale.party": header["party"], "_parent_sale.invoice_party": None,
-                "_parent_sale.currency": header.get("currency"),
-                "_parent_sale.sale_date": header.get("sale_date"),
-            })
+            changes = self._rpc.on_change(
+                "sale.line",
+                "product",
+                {
+                    "type": "line",
+                    "product": product["id"],
+                    "unit": None,
+                    "taxes": [],
+                    "quantity": None,
+                    "sale": None,
+                    "company": header.get("company"),
+                    "_parent_sale.party": header["party"],
+                    "_parent_sale.invoice_party": None,
+                    "_parent_sale.currency": header.get("currency"),
+                    "_parent_sale.sale_date": header.get("sale_date"),
+                },
+            )
             taxes = [tax["id"] for _index, tax in (changes.get("taxes") or {}).get("add", [])]
             self._defaults[code] = {
                 "unit": changes.get("unit") or product["sale_uom"],
@@ -133,10 +154,13 @@ class _Products:
         defaults = self.defaults(code, header)
         price = line.get("unit_price")
         values = {
-            "type": "line", "product": self.by_code[code]["id"],
+            "type": "line",
+            "product": self.by_code[code]["id"],
             "quantity": float(_decimal(line.get("quantity"), f"{where}: {code} quantity")),
             "unit": defaults["unit"],
-            "unit_price": _decimal(price, f"{where}: {code} unit_price") if price is not None else defaults["unit_price"],
+            "unit_price": _decimal(price, f"{where}: {code} unit_price")
+            if price is not None
+            else defaults["unit_price"],
             "description": line.get("description"),
         }
         if values["unit_price"] is None:
@@ -157,8 +181,9 @@ def _party_id(data: Mapping[str, Any], where: str) -> int:
     try:
         return int(data["customer"])
     except (KeyError, TypeError, ValueError):
-        raise RecordError(f"tryton: {where}: customer must be the Tryton party id, got "
-                          f"{data.get('customer')!r}") from None
+        raise RecordError(
+            f"tryton: {where}: customer must be the Tryton party id, got {data.get('customer')!r}"
+        ) from None
 
 
 def hub_ref_line(hub_ref: str) -> str:
@@ -169,7 +194,7 @@ def hub_ref_of(comment: str | None) -> str | None:
     """The hub ref a sale's comment carries, if any."""
     for line in (comment or "").splitlines():
         if line.startswith(HUB_REF_MARKER):
-            return line[len(HUB_REF_MARKER):].strip()
+            return line[len(HUB_REF_MARKER) :].strip()
     return None
 
 
@@ -189,8 +214,10 @@ def find_sale(rpc: TrytonRPC, hub_ref: str) -> int | None:
 def create_sale(rpc: TrytonRPC, data: Mapping[str, Any]) -> WriteResult:
     hub_ref = data.get("hub_ref")
     if not hub_ref:
-        raise RecordError("tryton: creating an order needs data['hub_ref'] (the hub's key), "
-                          "without it a retried create could make a second sale")
+        raise RecordError(
+            "tryton: creating an order needs data['hub_ref'] (the hub's key), "
+            "without it a retried create could make a second sale"
+        )
     reference = data.get("reference") or None  # the customer's, kept as data
     where = f"order {hub_ref}" + (f" (reference {reference})" if reference else "")
     party = _party_id(data, where)
@@ -203,19 +230,30 @@ def create_sale(rpc: TrytonRPC, data: Mapping[str, Any]) -> WriteResult:
     lines = list(data.get("lines") or [])
     products = _Products(rpc, lines, where)
     header: dict[str, Any] = {"party": party, "company": rpc.context.get("company")}
-    defaults = rpc.on_change("sale.sale", "party", {
-        **header, "invoice_party": None, "shipment_party": None, "warehouse": None,
-        "payment_term": None, "lines": [],
-    })
+    defaults = rpc.on_change(
+        "sale.sale",
+        "party",
+        {
+            **header,
+            "invoice_party": None,
+            "shipment_party": None,
+            "warehouse": None,
+            "payment_term": None,
+            "lines": [],
+        },
+    )
     # an empty value here is only what we sent; Tryton's create fills its defaults (warehouse)
     header.update({k: v for k, v in defaults.items() if v is not None})
     if data.get("currency"):
         header["currency"] = _currency_id(rpc, str(data["currency"]), where)
-    header.update({
-        "reference": reference, "description": data.get("description"),
-        "comment": hub_ref_line(str(hub_ref)),  # the key, in the same transaction as the sale
-        "sale_date": _date(data.get("ordered_on"), f"{where}: ordered_on"),
-    })
+    header.update(
+        {
+            "reference": reference,
+            "description": data.get("description"),
+            "comment": hub_ref_line(str(hub_ref)),  # the key, in the same transaction as the sale
+            "sale_date": _date(data.get("ordered_on"), f"{where}: ordered_on"),
+        }
+    )
     header["lines"] = [["create", [products.new_line(line, header, where) for line in lines]]]
     [sale_id] = rpc.create("sale.sale", [header])
     _state, number = _advance(rpc, sale_id, "draft", target)
@@ -236,8 +274,11 @@ def _advance(rpc: TrytonRPC, sale_id: int, state: str, target: str | None) -> tu
 
 
 def _line_changes(
-    current: list[dict[str, Any]], wanted: Sequence[Mapping[str, Any]], products: _Products,
-    header: Mapping[str, Any], where: str,
+    current: list[dict[str, Any]],
+    wanted: Sequence[Mapping[str, Any]],
+    products: _Products,
+    header: Mapping[str, Any],
+    where: str,
 ) -> tuple[list[Any], list[str]]:
     """One2many actions that make the sale's lines the hub's, and a readable list of them."""
     pending: dict[str, list[dict[str, Any]]] = {}
@@ -278,8 +319,11 @@ def _line_changes(
 
 
 def update_sale(rpc: TrytonRPC, data: Mapping[str, Any], sale_id: int) -> WriteResult:
-    rows = rpc.read("sale.sale", [sale_id], ["number", "state", "party", "company", "currency", "reference",
-                                            "description", "sale_date", "lines"])
+    rows = rpc.read(
+        "sale.sale",
+        [sale_id],
+        ["number", "state", "party", "company", "currency", "reference", "description", "sale_date", "lines"],
+    )
     if not rows:
         raise RecordError(f"tryton: sale {sale_id} does not exist (deleted in Tryton?)")
     [sale] = rows
@@ -287,8 +331,10 @@ def update_sale(rpc: TrytonRPC, data: Mapping[str, Any], sale_id: int) -> WriteR
     where = f"sale {name}"
     target = _target_state(data, where)
     if data.get("customer") is not None and _party_id(data, where) != sale["party"]:
-        raise RecordError(f"tryton: {where} belongs to party {sale['party']}, not {data['customer']}: "
-                          "the hub does not move a sale to another customer; change it in Tryton")
+        raise RecordError(
+            f"tryton: {where} belongs to party {sale['party']}, not {data['customer']}: "
+            "the hub does not move a sale to another customer; change it in Tryton"
+        )
 
     draft_only: dict[str, Any] = {}
     said: list[str] = []
@@ -307,10 +353,18 @@ def update_sale(rpc: TrytonRPC, data: Mapping[str, Any], sale_id: int) -> WriteR
     if "lines" in data and data["lines"] is not None:
         current = [l for l in rpc.read("sale.line", sale["lines"], ["id", *_LINE_FIELDS]) if l["type"] == "line"]
         products = _Products(rpc, list(data["lines"]), where)
-        products.code_of.update({r["id"]: r["code"] for r in rpc.read(
-            "product.product", {l["product"] for l in current} - set(products.code_of), ["code"])})
-        header = {"party": sale["party"], "company": sale["company"], "currency": sale["currency"],
-                  "sale_date": sale["sale_date"]}
+        products.code_of.update(
+            {
+                r["id"]: r["code"]
+                for r in rpc.read("product.product", {l["product"] for l in current} - set(products.code_of), ["code"])
+            }
+        )
+        header = {
+            "party": sale["party"],
+            "company": sale["company"],
+            "currency": sale["currency"],
+            "sale_date": sale["sale_date"],
+        }
         actions, line_said = _line_changes(current, list(data["lines"]), products, header, where)
         if actions:
             draft_only["lines"] = actions
@@ -322,8 +376,10 @@ def update_sale(rpc: TrytonRPC, data: Mapping[str, Any], sale_id: int) -> WriteR
             rpc.button("sale.sale", "draft", [sale_id])
             target = target or "quotation"
         elif state != "draft":
-            raise RecordError(f"sale {sale['number'] or sale_id} is {state} in Tryton; change it there or "
-                              f"cancel it (the hub wanted: {'; '.join(said)})")
+            raise RecordError(
+                f"sale {sale['number'] or sale_id} is {state} in Tryton; change it there or "
+                f"cancel it (the hub wanted: {'; '.join(said)})"
+            )
         try:
             rpc.write("sale.sale", [sale_id], draft_only, once=True)
         except RecordError:

@@ -8,9 +8,7 @@ from connectors.settings import ConnectorSecrets, ConnectorSettings, Seconds
 
 
 class TrytonSettings(ConnectorSettings):
-    base_url: str = Field(
-        min_length=1, description="Tryton's address, e.g. http://erp.example:8000/."
-    )
+    base_url: str = Field(min_length=1, description="Tryton's address, e.g. http://erp.example:8000/.")
     database: str = Field(min_length=1, description="The Tryton database to log in to.")
     login: str = Field("admin", min_length=1, description="The Tryton user the hub logs in as.")
     page_size: int = Field(200, ge=1, le=10_000, description="Records per search.")

@@ -24,8 +24,13 @@ from connectors.http import post_signed
 from connectors.retry import call_with_retries
 from connectors.webhook.settings import WebhookSecrets, WebhookSettings
 
-DEFAULT_STREAMS = {"customers": "customer", "orders": "order", "shipments": "shipment",
-                   "invoices": "invoice", "payments": "payment"}
+DEFAULT_STREAMS = {
+    "customers": "customer",
+    "orders": "order",
+    "shipments": "shipment",
+    "invoices": "invoice",
+    "payments": "payment",
+}
 
 
 class WebhookConnector(Connector):
@@ -59,8 +64,11 @@ class WebhookConnector(Connector):
             reply = {}
         reply = reply if isinstance(reply, dict) else {}
         number = reply.get("number")
-        return WriteResult(str(reply.get("id") or external_id or data.get("hub_ref")), created=external_id is None,
-                           version=None if number is None else str(number))
+        return WriteResult(
+            str(reply.get("id") or external_id or data.get("hub_ref")),
+            created=external_id is None,
+            version=None if number is None else str(number),
+        )
 
     def _post(self, payload: dict[str, Any]) -> httpx.Response:
         try:
@@ -74,8 +82,9 @@ class WebhookConnector(Connector):
             answer = self.client.get(self.url)
         except httpx.HTTPError as exc:
             return Health(False, f"{self.url}: {exc}")
-        return Health(answer.status_code < 500, f"{self.url}: HTTP {answer.status_code}",
-                      (time.perf_counter() - started) * 1000)
+        return Health(
+            answer.status_code < 500, f"{self.url}: HTTP {answer.status_code}", (time.perf_counter() - started) * 1000
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -28,6 +28,5 @@ class WebhookSecrets(ConnectorSecrets):
     signing_secret: str = Field(
         min_length=1,
         repr=False,
-        description="Key of the HMAC-SHA256 signature "
-        "the receiver checks (connectors.signing.verify).",
+        description="Key of the HMAC-SHA256 signature the receiver checks (connectors.signing.verify).",
     )

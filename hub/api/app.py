@@ -15,10 +15,7 @@ from hub.api.deps import AnyRole
 from hub.api.docs import install_docs
 from hub.api.errors import ERRORS
 from hub.api.limits import install_limits
-from hub.api.routers import connections, customers, orders, outbox, quarantine, steward
-from hub.api.routers import receivables
-from hub.api.routers import metrics
-from hub.api.routers import quality
+from hub.api.routers import connections, customers, metrics, orders, outbox, quality, quarantine, receivables, steward
 from hub.observability.logs import install_query_redaction
 from hub.settings import Settings, get_settings
 from hub.sync.secrets import SecretsError

@@ -104,8 +104,7 @@ def require(*roles: Role) -> Callable[[ApiToken], Awaitable[ApiToken]]:
         if token.role not in allowed:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                f"role {token.role.value!r} may not do this; allowed: "
-                + ", ".join(sorted(r.value for r in allowed)),
+                f"role {token.role.value!r} may not do this; allowed: " + ", ".join(sorted(r.value for r in allowed)),
             )
         return token
 

@@ -88,10 +88,17 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _answer(send: Send, exc: HTTPException) -> None:
     body = json.dumps({"detail": exc.detail}).encode()
-    await send({"type": "http.response.start", "status": exc.status_code, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": exc.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -46,15 +46,24 @@ def start_session(session: Session, token: ApiToken, settings: Settings) -> tupl
     clear = secrets.token_urlsafe(32)
     now = utcnow()
     prune(session, settings)
-    row = PageSession(session_hash=_digest(clear), token_id=token.id, csrf_secret=secrets.token_urlsafe(32),
-                      created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours))
+    row = PageSession(
+        session_hash=_digest(clear),
+        token_id=token.id,
+        csrf_secret=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_max_hours),
+    )
     session.add(row)
     session.flush()
     return row, clear
 
 
-_BY_HASH = (select(PageSession, ApiToken).join(ApiToken, ApiToken.id == PageSession.token_id)
-            .where(PageSession.session_hash == bindparam("digest")))
+_BY_HASH = (
+    select(PageSession, ApiToken)
+    .join(ApiToken, ApiToken.id == PageSession.token_id)
+    .where(PageSession.session_hash == bindparam("digest"))
+)
 
 
 def resolve_session(session: Session, clear: str, settings: Settings) -> SignedIn | None:
@@ -67,8 +76,12 @@ def resolve_session(session: Session, clear: str, settings: Settings) -> SignedI
     now = utcnow()
     last_seen = as_utc(row.last_seen_at)
     assert last_seen is not None
-    if (row.ended_at is not None or token.revoked_at is not None or now >= as_utc(row.expires_at)
-            or now - last_seen >= timedelta(minutes=settings.session_idle_minutes)):
+    if (
+        row.ended_at is not None
+        or token.revoked_at is not None
+        or now >= as_utc(row.expires_at)
+        or now - last_seen >= timedelta(minutes=settings.session_idle_minutes)
+    ):
         return None
     if now - last_seen > LAST_SEEN_GRANULARITY:
         row.last_seen_at = now
@@ -77,15 +90,21 @@ def resolve_session(session: Session, clear: str, settings: Settings) -> SignedI
 
 def end_session(session: Session, clear: str) -> bool:
     """Logout: the session behind this cookie no longer works, even if the cookie is replayed."""
-    result = session.execute(update(PageSession).where(PageSession.session_hash == _digest(clear),
-                                                       PageSession.ended_at.is_(None)).values(ended_at=utcnow()))
+    result = session.execute(
+        update(PageSession)
+        .where(PageSession.session_hash == _digest(clear), PageSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
     return bool(rowcount(result))
 
 
 def end_sessions_of(session: Session, token_id: int) -> int:
     """Every open session of a token (it was revoked); returns how many ended."""
-    result = session.execute(update(PageSession).where(PageSession.token_id == token_id,
-                                                       PageSession.ended_at.is_(None)).values(ended_at=utcnow()))
+    result = session.execute(
+        update(PageSession)
+        .where(PageSession.token_id == token_id, PageSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
     return rowcount(result)
 
 
@@ -93,7 +112,13 @@ def prune(session: Session, settings: Settings) -> int:
     """Delete sessions that can no longer sign anyone in (ended, or expired either way), so the
     table holds about the live ones. Run at each sign-in: rare enough to afford the scan."""
     now = utcnow()
-    result = session.execute(delete(PageSession).where(or_(
-        PageSession.ended_at.is_not(None), PageSession.expires_at <= now,
-        PageSession.last_seen_at <= now - timedelta(minutes=settings.session_idle_minutes))))
+    result = session.execute(
+        delete(PageSession).where(
+            or_(
+                PageSession.ended_at.is_not(None),
+                PageSession.expires_at <= now,
+                PageSession.last_seen_at <= now - timedelta(minutes=settings.session_idle_minutes),
+            )
+        )
+    )
     return rowcount(result)

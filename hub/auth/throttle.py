@@ -51,9 +51,11 @@ class FailedTokens:
         """Raise 429 if ``client`` is blocked (call before verifying its token)."""
         wait = self.retry_after(client)
         if wait is not None:
-            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                                f"too many wrong tokens from {client}; try again in {wait} s",
-                                headers={"Retry-After": str(wait)})
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"too many wrong tokens from {client}; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
 
     def failed(self, client: str) -> None:
         with self._lock:
@@ -69,8 +71,9 @@ def failed_tokens(request: Request) -> FailedTokens:
     state = request.app.state
     throttle: FailedTokens | None = getattr(state, "failed_tokens", None)
     if throttle is None:
-        throttle = state.failed_tokens = FailedTokens(state.settings.auth_failures_max,
-                                                      state.settings.auth_failures_window_seconds)
+        throttle = state.failed_tokens = FailedTokens(
+            state.settings.auth_failures_max, state.settings.auth_failures_window_seconds
+        )
     return throttle
 
 

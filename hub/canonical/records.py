@@ -208,8 +208,7 @@ class ServiceCase(Record):
 
 #: Every canonical entity by its name in ``links``, the outbox and ``mappings/routes.yaml``.
 RECORDS: dict[str, type[Record]] = {
-    model.entity: model
-    for model in (Customer, Order, Shipment, Invoice, Payment, Opportunity, ServiceCase)
+    model.entity: model for model in (Customer, Order, Shipment, Invoice, Payment, Opportunity, ServiceCase)
 }
 #: The usual stream name of each entity: a field map's stream of that name feeds it.
 STREAMS: dict[str, str] = {
@@ -256,10 +255,7 @@ def item_model(model: type[BaseModel], name: str) -> type[Item] | None:
 def refs(model: type[BaseModel]) -> dict[str, Ref]:
     """Field → :class:`Ref` for the fields that name another record."""
     return {
-        name: marker
-        for name, info in model.model_fields.items()
-        for marker in info.metadata
-        if isinstance(marker, Ref)
+        name: marker for name, info in model.model_fields.items() for marker in info.metadata if isinstance(marker, Ref)
     }
 
 

@@ -38,19 +38,13 @@ def load_checked(path: Path | str, model: type[M]) -> M:
     except ValidationError as exc:
         raise ConfigError(
             path,
-            [
-                (line_of(positions, tuple(e["loc"])), ".".join(str(p) for p in e["loc"]), e["msg"])
-                for e in exc.errors()
-            ],
+            [(line_of(positions, tuple(e["loc"])), ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()],
         ) from None
     if isinstance(loaded, Checked):
         found = loaded.problems()
         if found:
             raise ConfigError(
                 path,
-                [
-                    (line_of(positions, loc), ".".join(str(p) for p in loc), message)
-                    for loc, message in found
-                ],
+                [(line_of(positions, loc), ".".join(str(p) for p in loc), message) for loc, message in found],
             )
     return loaded

@@ -40,9 +40,7 @@ def check_all(mappings_dir: Path, connections: Connections | None = None) -> lis
         (mappings_dir / "matching.yaml", MatchRules),
         (mappings_dir / "survivorship.yaml", SurvivorshipRules),
     ]
-    targets += [
-        (p, ImportMapping) for p in sorted((mappings_dir / "imports" / "customers").glob("*.yaml"))
-    ]
+    targets += [(p, ImportMapping) for p in sorted((mappings_dir / "imports" / "customers").glob("*.yaml"))]
     targets += [(p, ConnectorMap) for p in sorted((mappings_dir / "connectors").glob("*.yaml"))]
     own: tuple[tuple[str, type[BaseModel]], ...] = (
         ("soap", SoapService),
@@ -85,10 +83,7 @@ def _located(path: Path, found: list[Problem]) -> list[str]:
     return str(
         ConfigError(
             path,
-            [
-                (line_of(positions, loc), ".".join(str(p) for p in loc), message)
-                for loc, message in found
-            ],
+            [(line_of(positions, loc), ".".join(str(p) for p in loc), message) for loc, message in found],
         )
     ).splitlines()
 
@@ -107,9 +102,7 @@ def _entity_problems(streams: Mapping[str, Any]) -> list[Problem]:
     ]
 
 
-def route_problems(
-    mappings_dir: Path, routes: Any, connections: Connections | None
-) -> list[Problem]:
+def route_problems(mappings_dir: Path, routes: Any, connections: Connections | None) -> list[Problem]:
     """Streams of ``routes.yaml`` that nothing offers, and (with ``connections``) systems that
     are no connection and streams the named connection does not offer."""
     from hub.canonical import RECORDS
@@ -243,10 +236,7 @@ def _named_systems(routes: Any) -> list[tuple[tuple[Any, ...], str]]:
     out: list[tuple[tuple[Any, ...], str]] = []
     for entity, route in routes.routes.items():
         out += [(("routes", entity, "entered_in", j), s) for j, s in enumerate(route.entered_in)]
-        out += [
-            (("routes", entity, "send_to", i, "connection"), t.connection)
-            for i, t in enumerate(route.send_to)
-        ]
+        out += [(("routes", entity, "send_to", i, "connection"), t.connection) for i, t in enumerate(route.send_to)]
     for entity, owners in routes.ownership.items():
         out += [(("ownership", entity, field), owner) for field, owner in owners.items()]
     return out
@@ -274,10 +264,7 @@ def stored_connections(database_url: str) -> Connections | str:
         if not inspect(get_engine(database_url)).has_table(Connection.__tablename__):
             return f"the database {url.render_as_string(hide_password=True)} has no connections table (hub init)"
         with session_scope(database_url) as session:
-            found = {
-                c.name: (c.kind, dict(c.settings or {}))
-                for c in session.scalars(select(Connection))
-            }
+            found = {c.name: (c.kind, dict(c.settings or {})) for c in session.scalars(select(Connection))}
     except SQLAlchemyError as exc:
         return f"the database {url.render_as_string(hide_password=True)} cannot be read: {type(exc).__name__}"
     # routes are written before the systems are connected: only a hub with connections says

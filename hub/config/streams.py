@@ -56,21 +56,16 @@ def _yaml_streams(kind: str, path: Path) -> list[Offered]:
         if kind == "soap":
             soap = load_model(path, SoapService)
             return [
-                Offered(f"soap service {path.stem}", n, s.entity, s.write is not None)
-                for n, s in soap.streams.items()
+                Offered(f"soap service {path.stem}", n, s.entity, s.write is not None) for n, s in soap.streams.items()
             ]
         if kind == "sql":
             sql = load_model(path, SqlTables)
             return [
-                Offered(f"sql tables {path.stem}", n, s.entity, s.write is not None)
-                for n, s in sql.streams.items()
+                Offered(f"sql tables {path.stem}", n, s.entity, s.write is not None) for n, s in sql.streams.items()
             ]
         if kind == "files":
             layout = load_model(path, FileLayout)
-            return [
-                Offered(f"file layout {path.stem}", n, e, False)
-                for n, e in layout.streams().items()
-            ]
+            return [Offered(f"file layout {path.stem}", n, e, False) for n, e in layout.streams().items()]
     except (ConfigError, OSError):
         return []
     return []
@@ -95,9 +90,7 @@ def known_streams(mappings_dir: Path) -> list[Offered]:
     for kind in sorted(available()):
         streams = _class_streams(kind)
         if streams:
-            out += [
-                Offered(f"connector kind {kind}", s.name, s.entity, s.writable) for s in streams
-            ]
+            out += [Offered(f"connector kind {kind}", s.name, s.entity, s.writable) for s in streams]
     out += [Offered("connector kind webhook", n, e, True) for n, e in DEFAULT_STREAMS.items()]
     for kind, (folder, _setting, _default) in _CONFIGURED.items():
         for path in sorted((mappings_dir / folder).glob("*.yaml")):
@@ -105,9 +98,7 @@ def known_streams(mappings_dir: Path) -> list[Offered]:
     return out
 
 
-def connection_streams(
-    kind: str, settings: Mapping[str, Any], mappings_dir: Path
-) -> list[Offered] | None:
+def connection_streams(kind: str, settings: Mapping[str, Any], mappings_dir: Path) -> list[Offered] | None:
     """The streams one connection offers, from its kind and settings; None when they are known
     only once connected (a third-party kind that builds them in ``__init__``)."""
     from connectors.base import config_file
@@ -118,9 +109,7 @@ def connection_streams(
         return [Offered(f"connector kind {kind}", s.name, s.entity, s.writable) for s in streams]
     if kind == "webhook":
         names = settings.get("streams") or DEFAULT_STREAMS
-        return [
-            Offered("connector kind webhook", n, DEFAULT_STREAMS.get(n, n), True) for n in names
-        ]
+        return [Offered("connector kind webhook", n, DEFAULT_STREAMS.get(n, n), True) for n in names]
     if kind in _CONFIGURED:
         folder, setting, default = _CONFIGURED[kind]
         name = settings.get(setting, default)

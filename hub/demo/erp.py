@@ -108,8 +108,12 @@ def _write_config(workdir: Path, password: str, *, queue_worker: bool = False) -
 def _env(port: int, workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRYTOND_", "TRYTON"))}
     # INFO: one line per call and the failures of queued tasks, which are otherwise silent.
-    env.update(TRYTOND_WEB__LISTEN=f"127.0.0.1:{port}", TRYTONPASSFILE=str(workdir / "admin.pass"),
-               PYTHONUNBUFFERED="1", TRYTOND_LOGGING_LEVEL=os.environ.get("CONCORD_TRYTON_LOG_LEVEL", "20"))
+    env.update(
+        TRYTOND_WEB__LISTEN=f"127.0.0.1:{port}",
+        TRYTONPASSFILE=str(workdir / "admin.pass"),
+        PYTHONUNBUFFERED="1",
+        TRYTOND_LOGGING_LEVEL=os.environ.get("CONCORD_TRYTON_LOG_LEVEL", "20"),
+    )
     return env
 
 
@@ -220,8 +224,13 @@ class TrytonServer:
             log.flush()
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "trytond.cli", "-c", str(conf), "-d", self.database],
-                cwd=self.workdir, env=_env(self.port, self.workdir), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=self.workdir,
+                env=_env(self.port, self.workdir),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         (self.workdir / "trytond.pid").write_text(str(self._proc.pid))
         _registry().mkdir(exist_ok=True)
         (_registry() / f"{os.getpid()}-{self._proc.pid}").write_text(str(self.workdir))
@@ -304,8 +313,10 @@ def copy_sqlite(source: Path, target: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):  # a stale WAL would corrupt the copy
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, \
-            contextlib.closing(sqlite3.connect(target)) as dst:
+    with (
+        contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
         src.backup(dst)
 
 
@@ -355,10 +366,28 @@ def _install(work: Path, password: str) -> None:
     (work / "db" / f"{DATABASE}.sqlite").touch()  # the sqlite backend does not create it
     with (work / "trytond-admin.log").open("wb") as log:
         done = subprocess.run(
-            [sys.executable, "-m", "trytond.cli.admin", "-c", str(conf), "-d", DATABASE, "-u", *MODULES,
-             "--activate-dependencies", "--email", "admin@concord.example"],  # without it: a prompt
-            cwd=work, env=_env(free_port(), work), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, timeout=600, check=False)
+            [
+                sys.executable,
+                "-m",
+                "trytond.cli.admin",
+                "-c",
+                str(conf),
+                "-d",
+                DATABASE,
+                "-u",
+                *MODULES,
+                "--activate-dependencies",
+                "--email",
+                "admin@concord.example",
+            ],  # without it: a prompt
+            cwd=work,
+            env=_env(free_port(), work),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+            check=False,
+        )
     if done.returncode:
         raise RuntimeError(f"trytond-admin failed; its log:\n{tail(work / 'trytond-admin.log')}")
 
@@ -414,7 +443,8 @@ def build(root: Path, scale: Scale = SMALL, *, force: bool = False) -> tuple[Pat
                 server.stop()
                 with contextlib.closing(sqlite3.connect(server.db_path)) as db, db:
                     seed["bulk"]["queued_tasks_dropped"] = db.execute(
-                        "DELETE FROM ir_queue WHERE dequeued_at IS NULL").rowcount
+                        "DELETE FROM ir_queue WHERE dequeued_at IS NULL"
+                    ).rowcount
             _cache_copy(server.db_path, out / f"{DATABASE}.sqlite")
         finally:
             server.stop()
@@ -422,10 +452,19 @@ def build(root: Path, scale: Scale = SMALL, *, force: bool = False) -> tuple[Pat
         secret.touch(mode=0o600)
         secret.write_text(password)
         (out / "seed.json").write_text(json.dumps(seed, indent=1, default=str))
-        (out / "build.json").write_text(json.dumps({
-            "trytond": importlib.metadata.version("trytond"), "modules": MODULES, "scale": vars(scale),
-            "built_at": dt.datetime.now().isoformat(timespec="seconds"),
-            "install_seconds": round(installed, 1), "total_seconds": round(time.monotonic() - began, 1)}, indent=1))
+        (out / "build.json").write_text(
+            json.dumps(
+                {
+                    "trytond": importlib.metadata.version("trytond"),
+                    "modules": MODULES,
+                    "scale": vars(scale),
+                    "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+                    "install_seconds": round(installed, 1),
+                    "total_seconds": round(time.monotonic() - began, 1),
+                },
+                indent=1,
+            )
+        )
         shutil.rmtree(target, ignore_errors=True)
         out.rename(target)
         shutil.rmtree(work, ignore_errors=True)  # a failed build keeps it, for its logs
@@ -433,8 +472,9 @@ def build(root: Path, scale: Scale = SMALL, *, force: bool = False) -> tuple[Pat
         return target, True
 
 
-def start(cache: Path, workdir: Path | None = None, *, source: Path | None = None,
-          setup_only: bool = False) -> TrytonServer:
+def start(
+    cache: Path, workdir: Path | None = None, *, source: Path | None = None, setup_only: bool = False
+) -> TrytonServer:
     """A running ``trytond`` on a fresh copy of the cached database in ``workdir`` (a
     temporary directory, removed on ``close()``, if omitted): the seeded one, the snapshot
     after the setup (``setup_only``: the demo's story is seeded there), or ``source``."""
@@ -444,9 +484,13 @@ def start(cache: Path, workdir: Path | None = None, *, source: Path | None = Non
     workdir = Path(tempfile.mkdtemp(prefix="concord-tryton-")) if workdir is None else workdir
     reap(workdir)
     seeded = cache / f"{name}.sqlite"
-    server = TrytonServer(workdir, (cache / "admin.pass").read_text().strip(),
-                          seed=json.loads((cache / f"{'setup' if setup_only else 'seed'}.json").read_text()),
-                          source_db=seeded, remove_workdir=remove)
+    server = TrytonServer(
+        workdir,
+        (cache / "admin.pass").read_text().strip(),
+        seed=json.loads((cache / f"{'setup' if setup_only else 'seed'}.json").read_text()),
+        source_db=seeded,
+        remove_workdir=remove,
+    )
     copy_sqlite(source or seeded, server.db_path)
     for attempt in range(3):  # the free port may be taken meanwhile
         try:

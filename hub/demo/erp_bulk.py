@@ -184,11 +184,7 @@ def bulk(
             (product, float(rng.randint(2 if kind == "partial" else 1, 20)))
             for product in rng.sample(products, rng.randint(1, len(products)))
         ]
-        planned.append(
-            sale_values(
-                rng.choice(customers), lines, setup, reference=f"BULK-{i:05d}", today=today
-            )
-        )
+        planned.append(sale_values(rng.choice(customers), lines, setup, reference=f"BULK-{i:05d}", today=today))
     sale_ids: list[int] = []
     for chunk in chunks(planned, BULK_BATCH):
         sale_ids.extend(rpc.create("sale.sale", chunk))
@@ -218,9 +214,7 @@ def bulk(
         shipments = rpc.read("stock.shipment.out", chunk, ["inventory_moves"])
         moves = {
             m["id"]: m
-            for m in rpc.read(
-                "stock.move", [i for s in shipments for i in s["inventory_moves"]], ["quantity"]
-            )
+            for m in rpc.read("stock.move", [i for s in shipments for i in s["inventory_moves"]], ["quantity"])
         }
         writes: list[Any] = []
         for shipment in shipments:

@@ -31,13 +31,13 @@ FormValues = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
 class Rpc(TrytonRPC):
     """``TrytonRPC`` plus per-call context, warnings, wizards and model shortcuts."""
 
-    def __init__(self, url: str, database: str, login: str, password: str, *,
-                 timeout: float = 120.0, attempts: int = 4) -> None:
+    def __init__(
+        self, url: str, database: str, login: str, password: str, *, timeout: float = 120.0, attempts: int = 4
+    ) -> None:
         self._preferences: dict[str, Any] = {}
         self._overrides: dict[str, Any] = {}
         # ``retries`` since the connector's session log-in moved into ``connectors.auth``
-        tries: dict[str, int] = ({"retries": attempts - 1} if "retries" in _RPC_PARAMETERS
-                                 else {"attempts": attempts})
+        tries: dict[str, int] = {"retries": attempts - 1} if "retries" in _RPC_PARAMETERS else {"attempts": attempts}
         super().__init__(url, database, login, password, timeout=timeout, **tries)
         self.database = database
 
@@ -99,8 +99,14 @@ class Rpc(TrytonRPC):
 
     # -- calls
 
-    def call(self, method: str, *params: Any, once: bool = False,
-             context: Mapping[str, Any] | None = None, skip_warnings: bool = False) -> Any:
+    def call(
+        self,
+        method: str,
+        *params: Any,
+        once: bool = False,
+        context: Mapping[str, Any] | None = None,
+        skip_warnings: bool = False,
+    ) -> Any:
         """``method(*params, context)``; with ``skip_warnings`` a ``UserWarning`` is answered
         as the desktop client's "Yes" does (``res.user.warning.skip``) and the call made again."""
         skipped: list[str] = []
@@ -116,23 +122,39 @@ class Rpc(TrytonRPC):
                 skipped.append(str(exc))
         raise TrytonError(method, ["UserWarning", f"still warning after 10 answers: {skipped[-1]}"])
 
-    def search(self, model: str, domain: Sequence[Any] = (), limit: int | None = None,
-               order: Sequence[Sequence[str]] | None = None, *, offset: int = 0,
-               context: Mapping[str, Any] | None = None) -> list[int]:
+    def search(
+        self,
+        model: str,
+        domain: Sequence[Any] = (),
+        limit: int | None = None,
+        order: Sequence[Sequence[str]] | None = None,
+        *,
+        offset: int = 0,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[int]:
         return list(self.call(f"model.{model}.search", list(domain), offset, limit, order, context=context))
 
-    def search_read(self, model: str, domain: Sequence[Any] = (), fields: Sequence[str] = ("id",), *,
-                    offset: int = 0, limit: int | None = None, order: Sequence[Sequence[str]] | None = None,
-                    context: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return list(self.call(f"model.{model}.search_read", list(domain), offset, limit, order, list(fields),
-                              context=context))
+    def search_read(
+        self,
+        model: str,
+        domain: Sequence[Any] = (),
+        fields: Sequence[str] = ("id",),
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        order: Sequence[Sequence[str]] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        return list(
+            self.call(f"model.{model}.search_read", list(domain), offset, limit, order, list(fields), context=context)
+        )
 
-    def search_count(self, model: str, domain: Sequence[Any] = (), *,
-                     context: Mapping[str, Any] | None = None) -> int:
+    def search_count(self, model: str, domain: Sequence[Any] = (), *, context: Mapping[str, Any] | None = None) -> int:
         return int(self.call(f"model.{model}.search_count", list(domain), 0, None, context=context))
 
-    def read(self, model: str, ids: Iterable[int], fields: Sequence[str], *,
-             context: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def read(
+        self, model: str, ids: Iterable[int], fields: Sequence[str], *, context: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """The records in the order of ``ids``; an id Tryton does not return is an error."""
         ids = list(ids)
         if not ids:
@@ -142,19 +164,34 @@ class Rpc(TrytonRPC):
             raise LookupError(f"Tryton {model}: no records {missing} (of {ids})")
         return [rows[i] for i in ids]
 
-    def create(self, model: str, values: Sequence[Mapping[str, Any]], *,
-               context: Mapping[str, Any] | None = None) -> list[int]:
+    def create(
+        self, model: str, values: Sequence[Mapping[str, Any]], *, context: Mapping[str, Any] | None = None
+    ) -> list[int]:
         return list(self.call(f"model.{model}.create", [dict(v) for v in values], once=True, context=context))
 
-    def write(self, model: str, ids: Iterable[int], values: Mapping[str, Any], *, once: bool = False,
-              context: Mapping[str, Any] | None = None) -> None:
+    def write(
+        self,
+        model: str,
+        ids: Iterable[int],
+        values: Mapping[str, Any],
+        *,
+        once: bool = False,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
         self.call(f"model.{model}.write", list(ids), dict(values), once=once, context=context)
 
     def delete(self, model: str, ids: Iterable[int], *, context: Mapping[str, Any] | None = None) -> None:
         self.call(f"model.{model}.delete", list(ids), context=context)
 
-    def button(self, model: str, name: str, ids: Iterable[int], *,
-               context: Mapping[str, Any] | None = None, skip_warnings: bool = False) -> Any:
+    def button(
+        self,
+        model: str,
+        name: str,
+        ids: Iterable[int],
+        *,
+        context: Mapping[str, Any] | None = None,
+        skip_warnings: bool = False,
+    ) -> Any:
         """A workflow button (``quote``, ``confirm``, a shipment's ``do``…)."""
         return self.call(f"model.{model}.{name}", list(ids), context=context, skip_warnings=skip_warnings)
 
@@ -162,16 +199,24 @@ class Rpc(TrytonRPC):
         """The database id of the modules' XML record ``module.xml_id``."""
         return int(self.call("model.ir.model.data.get_id", module, xml_id))
 
-    def wizard(self, name: str, steps: Sequence[tuple[str, FormValues]], *, active_model: str | None = None,
-               active_ids: Sequence[int] = (), context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def wizard(
+        self,
+        name: str,
+        steps: Sequence[tuple[str, FormValues]],
+        *,
+        active_model: str | None = None,
+        active_ids: Sequence[int] = (),
+        context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Run wizard ``name`` as the client does: for each ``(button, values)`` the shown form
         is submitted with its defaults updated by ``values`` (a mapping, or a function of the
         form), then ``button`` is pressed. Returns the forms seen (``{state: form}``) and
         ``"_result"``, the last answer."""
         ctx = dict(context or {})
         if active_model:
-            ctx.update(active_model=active_model, active_id=active_ids[0] if active_ids else None,
-                       active_ids=list(active_ids))
+            ctx.update(
+                active_model=active_model, active_id=active_ids[0] if active_ids else None, active_ids=list(active_ids)
+            )
         session, start, _end = self.call(f"wizard.{name}.create", context=ctx)
         seen: dict[str, Any] = {}
         try:

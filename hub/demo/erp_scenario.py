@@ -124,17 +124,13 @@ def _party_values(data: dict[str, Any], countries: dict[str, int]) -> dict[str, 
 
 def _create_customers(rpc: Rpc, countries: dict[str, int]) -> dict[str, dict[str, Any]]:
     ids = rpc.create("party.party", [_party_values(c, countries) for c in CUSTOMERS])
-    rows = rpc.read(
-        "party.party", ids, ["code", "name", "addresses", "contact_mechanisms", "identifiers"]
-    )
+    rows = rpc.read("party.party", ids, ["code", "name", "addresses", "contact_mechanisms", "identifiers"])
     customers = {}
     for data, row in zip(CUSTOMERS, rows, strict=True):
         # what Tryton stored (it normalises phone numbers and e-mail addresses)
         mechanisms = {
             m["type"]: m["value"]
-            for m in rpc.read(
-                "party.contact_mechanism", row["contact_mechanisms"], ["type", "value"]
-            )
+            for m in rpc.read("party.contact_mechanism", row["contact_mechanisms"], ["type", "value"])
         }
         identifiers = rpc.read("party.identifier", row["identifiers"], ["type", "code"])
         customers[data["key"]] = {
@@ -231,9 +227,7 @@ def _pay(rpc: Rpc, invoice_id: int, payment_method_id: int, today: dt.date) -> d
     return seen["start"]
 
 
-def pay_in_full(
-    rpc: Rpc, invoice: dict[str, Any], payment_method_id: int, today: dt.date
-) -> None:
+def pay_in_full(rpc: Rpc, invoice: dict[str, Any], payment_method_id: int, today: dt.date) -> None:
     """The pay wizard with the start form filled in (one call less than :func:`_pay`)."""
     context = {
         "active_model": "account.invoice",
@@ -288,9 +282,7 @@ def _scenario(rpc: Rpc, setup: dict[str, Any], today: dt.date) -> dict[str, Any]
                 reference="PO-DUP-0815",
                 today=today,
             ),
-            sale_values(
-                customers["jansen"], [(p300, 100.0)], setup, reference="PO-JAN-0042", today=today
-            ),
+            sale_values(customers["jansen"], [(p300, 100.0)], setup, reference="PO-JAN-0042", today=today),
         ],
     )
     partial_id, paid_id, draft_id = sale_ids
@@ -321,18 +313,14 @@ def _scenario(rpc: Rpc, setup: dict[str, Any], today: dt.date) -> dict[str, Any]
     rpc.button("account.invoice", "post", [paid_invoice_id], skip_warnings=True)
     pay_form = _pay(rpc, paid_invoice_id, setup["payment_method"]["id"], today)
 
-    partial_invoice, paid_invoice = (
-        _invoice_info(rpc, i) for i in (partial_invoice_id, paid_invoice_id)
-    )
+    partial_invoice, paid_invoice = (_invoice_info(rpc, i) for i in (partial_invoice_id, paid_invoice_id))
     if paid_invoice["state"] != "paid" or partial_invoice["state"] != "posted":
         raise RuntimeError(f"unexpected invoice states: {partial_invoice!r} {paid_invoice!r}")
     done_shipment, backorder, paid_shipment = (
         _shipment_info(rpc, i) for i in (shipment_id, backorders[0], paid_shipment_id)
     )
     partial, paid, draft = (_sale_info(rpc, i) for i in (partial_id, paid_id, draft_id))
-    payment_lines = rpc.read(
-        "account.move.line", paid_invoice["payment_line_ids"], ["debit", "credit", "date", "move"]
-    )
+    payment_lines = rpc.read("account.move.line", paid_invoice["payment_line_ids"], ["debit", "credit", "date", "move"])
     return {
         "partial": {
             **partial,
@@ -377,17 +365,13 @@ def _sale_info(rpc: Rpc, sale_id: int) -> dict[str, Any]:
 
 
 def _shipment_info(rpc: Rpc, shipment_id: int) -> dict[str, Any]:
-    [shipment] = rpc.read(
-        "stock.shipment.out", [shipment_id], ["number", "state", "outgoing_moves"]
-    )
+    [shipment] = rpc.read("stock.shipment.out", [shipment_id], ["number", "state", "outgoing_moves"])
     moves = rpc.read("stock.move", shipment["outgoing_moves"], ["product", "quantity"])
     return {
         "id": shipment["id"],
         "number": shipment["number"],
         "state": shipment["state"],
-        "moves": [
-            {"id": m["id"], "product_id": m["product"], "quantity": m["quantity"]} for m in moves
-        ],
+        "moves": [{"id": m["id"], "product_id": m["product"], "quantity": m["quantity"]} for m in moves],
     }
 
 

@@ -50,8 +50,9 @@ class Scale:
 SMALL = Scale()
 
 
-def seed(rpc: Rpc, *, today: dt.date | None = None,
-         after_setup: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def seed(
+    rpc: Rpc, *, today: dt.date | None = None, after_setup: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Layers 1 and 2 on a database where only the modules are installed; returns what they
     created (``seed.json``). ``after_setup`` sees the setup's ids before the scenario runs
     (``erp.build`` snapshots the database there). The bulk layer runs apart (``erp.build``
@@ -87,8 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
     args = parser.parse_args(argv)
     began = time.monotonic()
-    path, _built = erp.build(args.root or erp.default_cache_root(), Scale(args.parties, args.sales),
-                             force=args.force)
+    path, _built = erp.build(args.root or erp.default_cache_root(), Scale(args.parties, args.sales), force=args.force)
     print(f"{path} ({time.monotonic() - began:.1f} s)")
     print((path / "build.json").read_text())
     return 0

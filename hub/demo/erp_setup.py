@@ -41,10 +41,24 @@ STOCK_SINCE_DAYS = 200
 
 #: Countries of every customer the demo's and the tests' systems hold (an address needs one).
 COUNTRIES = {
-    "DE": "Germany", "FR": "France", "NL": "Netherlands", "BE": "Belgium", "AT": "Austria",
-    "GB": "United Kingdom", "IT": "Italy", "ES": "Spain", "SE": "Sweden", "DK": "Denmark",
-    "FI": "Finland", "IE": "Ireland", "CZ": "Czechia", "PL": "Poland", "US": "United States",
-    "CN": "China", "JP": "Japan", "TW": "Taiwan",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "Netherlands",
+    "BE": "Belgium",
+    "AT": "Austria",
+    "GB": "United Kingdom",
+    "IT": "Italy",
+    "ES": "Spain",
+    "SE": "Sweden",
+    "DK": "Denmark",
+    "FI": "Finland",
+    "IE": "Ireland",
+    "CZ": "Czechia",
+    "PL": "Poland",
+    "US": "United States",
+    "CN": "China",
+    "JP": "Japan",
+    "TW": "Taiwan",
 }
 
 #: The CRM sells the same products under the same codes (simulators/legacy_crm/demo.py).
@@ -119,9 +133,7 @@ def _setup_company(rpc: Rpc) -> dict[str, Any]:
         ),
         "currency",
     )
-    country_ids = rpc.create(
-        "country.country", [{"code": code, "name": name} for code, name in COUNTRIES.items()]
-    )
+    country_ids = rpc.create("country.country", [{"code": code, "name": name} for code, name in COUNTRIES.items()])
     countries = dict(zip(COUNTRIES, country_ids, strict=True))
     party_id = only(
         rpc.create(
@@ -328,9 +340,7 @@ def _setup_accounting(rpc: Rpc, company_id: int, today: dt.date) -> dict[str, An
     }
 
 
-def _setup_products(
-    rpc: Rpc, accounts: dict[str, int], company_id: int, today: dt.date
-) -> dict[str, Any]:
+def _setup_products(rpc: Rpc, accounts: dict[str, int], company_id: int, today: dt.date) -> dict[str, Any]:
     unit = rpc.model_data_id("product", "uom_unit")
     category_id = only(
         rpc.create(
@@ -385,10 +395,7 @@ def _setup_products(
                     # dated back, so the demo's story can ship in the past
                     "date": today - dt.timedelta(days=STOCK_SINCE_DAYS),
                     "lines": one2many(
-                        [
-                            {"product": p["product_id"], "quantity": 1_000_000.0}
-                            for p in products.values()
-                        ]
+                        [{"product": p["product_id"], "quantity": 1_000_000.0} for p in products.values()]
                     ),
                 }
             ],

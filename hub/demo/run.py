@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -81,8 +81,14 @@ class Steps:
             return action()
 
 
-def run_demo(var_dir: Path, *, port: int = 8000, serve: bool = True, tryton_cache: Path | None = None,
-             console: Console | None = None) -> Ready:
+def run_demo(
+    var_dir: Path,
+    *,
+    port: int = 8000,
+    serve: bool = True,
+    tryton_cache: Path | None = None,
+    console: Console | None = None,
+) -> Ready:
     """Everything ``hub demo`` does; with ``serve=False`` it stops the systems once ready
     (the test's path) instead of serving until Ctrl-C."""
     console = console or Console(stderr=True, soft_wrap=True)
@@ -121,8 +127,7 @@ def _embedded_settings(var_dir: Path) -> Settings:
     return get_settings()
 
 
-def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, cache_root: Path,
-            port: int) -> Ready:
+def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, cache_root: Path, port: int) -> Ready:
     from hub.migrate import upgrade
 
     problems: list[str] = []
@@ -138,8 +143,10 @@ def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, c
         steps.console.print(f"[yellow]![/yellow] {problems[-1]}")
     crm = steps.run("legacy CRM (SOAP)", systems.start_crm)
     finance = steps.run("finance system (REST)", systems.start_finance)
-    steps.run("finance: invoices and payments", lambda: story.seed_finance(
-        finance.books, erp_numbers.get("project") or story.PROJECT_REFERENCE))
+    steps.run(
+        "finance: invoices and payments",
+        lambda: story.seed_finance(finance.books, erp_numbers.get("project") or story.PROJECT_REFERENCE),
+    )
     url = settings.database_url
     steps.run("hub database (SQLite)", lambda: upgrade(url))
     key = settings.secret_key or ""
@@ -147,16 +154,35 @@ def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, c
         from hub.sync.connections import add_connection
 
         if systems.tryton:
-            add_connection(session, name="erp", kind="tryton", secret_key=key,
-                           settings={"url": systems.tryton.url, "database": erp.DATABASE, "login": erp.LOGIN},
-                           secrets={"password": systems.tryton.password})
-        add_connection(session, name="crm", kind="soap", secret_key=key,
-                       settings={"service": "sugar", "mapping": "sugar", "wsdl": crm.sugar_wsdl,
-                                 "mappings_dir": str(settings.mappings_dir)},
-                       secrets={"username": CRM_USER, "password": systems.crm_password})
-        add_connection(session, name="finance", kind="accounting", secret_key=key,
-                       settings={"url": finance.url, "tenant_id": finance.tenant_id},
-                       secrets={"client_id": finance.client_id, "client_secret": finance.client_secret})
+            add_connection(
+                session,
+                name="erp",
+                kind="tryton",
+                secret_key=key,
+                settings={"url": systems.tryton.url, "database": erp.DATABASE, "login": erp.LOGIN},
+                secrets={"password": systems.tryton.password},
+            )
+        add_connection(
+            session,
+            name="crm",
+            kind="soap",
+            secret_key=key,
+            settings={
+                "service": "sugar",
+                "mapping": "sugar",
+                "wsdl": crm.sugar_wsdl,
+                "mappings_dir": str(settings.mappings_dir),
+            },
+            secrets={"username": CRM_USER, "password": systems.crm_password},
+        )
+        add_connection(
+            session,
+            name="finance",
+            kind="accounting",
+            secret_key=key,
+            settings={"url": finance.url, "tenant_id": finance.tenant_id},
+            secrets={"client_id": finance.client_id, "client_secret": finance.client_secret},
+        )
     from hub import services
     from hub.outbox.dispatch import Dispatcher
 
@@ -165,18 +191,27 @@ def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, c
     for name in names:
         problems += steps.run(f"sync {name}", partial(_sync, engine, name))
     if systems.tryton:
-        notes = steps.run("outbox: CRM orders → ERP sales, ERP numbers → CRM, deliveries → CRM",
-                          lambda: _dispatch(Dispatcher(engine)))
-        problems += steps.run("sync erp, crm (read back what the hub wrote)",
-                              lambda: _sync(engine, "erp") + _sync(engine, "crm"))
+        notes = steps.run(
+            "outbox: CRM orders → ERP sales, ERP numbers → CRM, deliveries → CRM", lambda: _dispatch(Dispatcher(engine))
+        )
+        problems += steps.run(
+            "sync erp, crm (read back what the hub wrote)", lambda: _sync(engine, "erp") + _sync(engine, "crm")
+        )
     steps.run("receivables scan", lambda: _scan(url, settings.mappings_dir))
     with steps.step("tokens, one per role"), session_scope(url) as session:
         tokens = {role.value: create_token(session, role, name=f"demo-{role.value}")[1] for role in Role}
     ready = Ready(f"http://127.0.0.1:{port}", url, tokens, erp_numbers, problems=problems, notes=notes)
     _look(ready, erp_numbers.get("project"))
     ready.timings = steps.timings
-    ready.systems = {name: url for name, url in (
-        ("erp", systems.tryton.url if systems.tryton else ""), ("crm", crm.sugar_wsdl), ("finance", finance.url)) if url}
+    ready.systems = {
+        name: url
+        for name, url in (
+            ("erp", systems.tryton.url if systems.tryton else ""),
+            ("crm", crm.sugar_wsdl),
+            ("finance", finance.url),
+        )
+        if url
+    }
     return ready
 
 
@@ -203,8 +238,11 @@ def _start_erp(steps: Steps, systems: Systems, cache: Path, workdir: Path) -> di
 
 
 def _sync(engine: Any, name: str) -> list[str]:
-    return [f"sync {name}/{r.stream}: {r.error or r.status}" + (f", {r.failed} dead letters" if r.failed else "")
-            for r in engine.sync(name) if r.status != "done" or r.failed]
+    return [
+        f"sync {name}/{r.stream}: {r.error or r.status}" + (f", {r.failed} dead letters" if r.failed else "")
+        for r in engine.sync(name)
+        if r.status != "done" or r.failed
+    ]
 
 
 def _dispatch(dispatcher: Any) -> list[str]:
@@ -220,16 +258,23 @@ def _dispatch(dispatcher: Any) -> list[str]:
         for target in targets:
             dispatcher.deliver(target)
     counts = {t: c for t, c in dispatcher.counts().items() if not t.startswith("(")}
-    notes = ["outbox " + "; ".join(f"→ {t}: " + ", ".join(f"{n} {s}" for s, n in sorted(c.items()))
-                                   for t, c in sorted(counts.items())) + " (hub outbox status)"]
+    notes = [
+        "outbox "
+        + "; ".join(f"→ {t}: " + ", ".join(f"{n} {s}" for s, n in sorted(c.items())) for t, c in sorted(counts.items()))
+        + " (hub outbox status)"
+    ]
     with session_scope(dispatcher.engine.database_url) as session:
         for status in ("dead", "pending"):
             reasons = session.execute(
                 select(OutboxDelivery.target, OutboxDelivery.last_error, func.count())
                 .where(OutboxDelivery.status == status, OutboxDelivery.last_error.is_not(None))
-                .group_by(OutboxDelivery.target, OutboxDelivery.last_error).limit(3)).all()
-            notes += [f"  {status} → {target}: {error}" + (f" (and {n - 1} more)" if n > 1 else "")
-                      for target, error, n in reasons]
+                .group_by(OutboxDelivery.target, OutboxDelivery.last_error)
+                .limit(3)
+            ).all()
+            notes += [
+                f"  {status} → {target}: {error}" + (f" (and {n - 1} more)" if n > 1 else "")
+                for target, error, n in reasons
+            ]
     return notes
 
 
@@ -252,14 +297,28 @@ def _look(ready: Ready, project_number: str | None) -> None:
         hits = by_tax_id(session, SHOWCASE_TAX_ID)
         if hits:
             golden = hits[0].golden
-            sources = session.execute(select(CustomerSource.system, CustomerSource.name)
-                                      .where(CustomerSource.golden_id == golden.id)).all()
-            ready.mueller = {"id": golden.id, "name": golden.name,
-                             "sources": sorted({(system, name) for system, name in sources})}
-        rows = session.scalars(select(Instalment).where(Instalment.status == "overdue")
-                               .order_by(Instalment.overdue_from)).all()
-        ready.overdue = [{"reference": i.reference, "stage": i.stage, "amount": i.amount,
-                          "due": i.due_date, "level": i.alert_level, "order_id": i.order_id} for i in rows]
+            sources = session.execute(
+                select(CustomerSource.system, CustomerSource.name).where(CustomerSource.golden_id == golden.id)
+            ).all()
+            ready.mueller = {
+                "id": golden.id,
+                "name": golden.name,
+                "sources": sorted({(system, name) for system, name in sources}),
+            }
+        rows = session.scalars(
+            select(Instalment).where(Instalment.status == "overdue").order_by(Instalment.overdue_from)
+        ).all()
+        ready.overdue = [
+            {
+                "reference": i.reference,
+                "stage": i.stage,
+                "amount": i.amount,
+                "due": i.due_date,
+                "level": i.alert_level,
+                "order_id": i.order_id,
+            }
+            for i in rows
+        ]
         if project_number:  # the story's late payment first
             ready.overdue.sort(key=lambda i: not i["reference"].startswith(project_number))
 
@@ -278,16 +337,22 @@ def _print_ready(console: Console, ready: Ready) -> None:
     if ready.showcase_order:
         order, numbers = ready.showcase_order, ready.showcase_order["numbers"]
         erp_number = numbers.get("erp", "not in the ERP")
-        console.print(f"    1. order {SHOWCASE_CRM_ORDER}, entered in the CRM, is sale {erp_number} in the ERP"
-                      f" → {url}/orders/{order['id']}")
+        console.print(
+            f"    1. order {SHOWCASE_CRM_ORDER}, entered in the CRM, is sale {erp_number} in the ERP"
+            f" → {url}/orders/{order['id']}"
+        )
     if ready.mueller:
         systems_seen = sorted({s for s, _n in ready.mueller["sources"]})
-        console.print(f"    2. customer {ready.mueller['name']} appears in {len(systems_seen)} systems "
-                      f"({', '.join(systems_seen)}) → GET {url}/api/v1/customers/{ready.mueller['id']}")
+        console.print(
+            f"    2. customer {ready.mueller['name']} appears in {len(systems_seen)} systems "
+            f"({', '.join(systems_seen)}) → GET {url}/api/v1/customers/{ready.mueller['id']}"
+        )
     if ready.overdue:
         late = ready.overdue[0]
-        console.print(f"    3. late {late['stage']} payment {late['reference']}: {late['amount']:,.2f} due "
-                      f"{late['due']} → {url}/finance/receivables")
+        console.print(
+            f"    3. late {late['stage']} payment {late['reference']}: {late['amount']:,.2f} due "
+            f"{late['due']} → {url}/finance/receivables"
+        )
     for note in ready.notes:
         console.print(f"  [dim]{note}[/dim]")
     for problem in ready.problems:

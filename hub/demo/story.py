@@ -27,22 +27,94 @@ from simulators.legacy_crm import CrmStore, demo_seed
 
 #: key, name, tax id, e-mail, phone, street, postcode, city, country
 ERP_CUSTOMERS = [
-    ("mueller", "Müller Maschinenbau GmbH", "DE136695976", "einkauf@mueller-maschinenbau.example",
-     "+49 30 901820", "Industriestraße 12", "70565", "Stuttgart", "DE"),
-    ("dupont", "Dupont Industrie SARL", "FR40303265045", "achats@dupont-industrie.example",
-     "+33 1 42 68 53 00", "14 rue de la République", "69002", "Lyon", "FR"),
-    ("jansen", "Jansen Techniek B.V.", "NL004495445B01", "inkoop@jansen-techniek.example",
-     "+31 20 794 0100", "Keizersgracht 100", "1015 CV", "Amsterdam", "NL"),
-    ("peeters", "Peeters & Zonen NV", "BE0428759497", "info@peeters-zonen.example",
-     "+32 2 511 13 28", "Grote Markt 1", "1000", "Brussel", "BE"),
-    ("smith", "Smith Engineering Ltd", None, "orders@smith-engineering.example",
-     None, "1 Canal Street", "M1 3HE", "Manchester", "GB"),
-    ("kawasaki", "Kawasaki Robotics (Europe)", "DE811176048", "info@kawasaki-robotics.example",
-     "+49 2131 34260", "Im Taubental 32", "41468", "Neuss", "DE"),
-    ("rossi", "ROSSI MECCANICA SPA", "IT00743110157", None,
-     "+39 02 8901 2345", "Via Torino 40", "20123", "Milano", "IT"),
-    ("hansen", "Hansen Marine", "DK13585628", "salg@hansen-marine.example",
-     None, "Nyhavn 20", "1051", "Copenhagen", "DK"),
+    (
+        "mueller",
+        "Müller Maschinenbau GmbH",
+        "DE136695976",
+        "einkauf@mueller-maschinenbau.example",
+        "+49 30 901820",
+        "Industriestraße 12",
+        "70565",
+        "Stuttgart",
+        "DE",
+    ),
+    (
+        "dupont",
+        "Dupont Industrie SARL",
+        "FR40303265045",
+        "achats@dupont-industrie.example",
+        "+33 1 42 68 53 00",
+        "14 rue de la République",
+        "69002",
+        "Lyon",
+        "FR",
+    ),
+    (
+        "jansen",
+        "Jansen Techniek B.V.",
+        "NL004495445B01",
+        "inkoop@jansen-techniek.example",
+        "+31 20 794 0100",
+        "Keizersgracht 100",
+        "1015 CV",
+        "Amsterdam",
+        "NL",
+    ),
+    (
+        "peeters",
+        "Peeters & Zonen NV",
+        "BE0428759497",
+        "info@peeters-zonen.example",
+        "+32 2 511 13 28",
+        "Grote Markt 1",
+        "1000",
+        "Brussel",
+        "BE",
+    ),
+    (
+        "smith",
+        "Smith Engineering Ltd",
+        None,
+        "orders@smith-engineering.example",
+        None,
+        "1 Canal Street",
+        "M1 3HE",
+        "Manchester",
+        "GB",
+    ),
+    (
+        "kawasaki",
+        "Kawasaki Robotics (Europe)",
+        "DE811176048",
+        "info@kawasaki-robotics.example",
+        "+49 2131 34260",
+        "Im Taubental 32",
+        "41468",
+        "Neuss",
+        "DE",
+    ),
+    (
+        "rossi",
+        "ROSSI MECCANICA SPA",
+        "IT00743110157",
+        None,
+        "+39 02 8901 2345",
+        "Via Torino 40",
+        "20123",
+        "Milano",
+        "IT",
+    ),
+    (
+        "hansen",
+        "Hansen Marine",
+        "DK13585628",
+        "salg@hansen-marine.example",
+        None,
+        "Nyhavn 20",
+        "1051",
+        "Copenhagen",
+        "DK",
+    ),
 ]
 PROJECT_REFERENCE = "PRJ-MUE-2026-07"
 CRM_ORDERS = 6  # entered in the CRM this week; each becomes a sale in the ERP (~1 s each)
@@ -62,22 +134,51 @@ def seed_erp(rpc: Rpc, setup: dict[str, Any], today: dt.date | None = None) -> d
     def ago(days: int) -> dt.date:
         return today - dt.timedelta(days=days)
 
-    parties = dict(zip([c[0] for c in ERP_CUSTOMERS], rpc.create("party.party", [
-        _party(row, setup["company"]["countries"]) for row in ERP_CUSTOMERS]), strict=True))
-    addresses = {key: row["addresses"][0] for key, row in zip(
-        parties, rpc.read("party.party", list(parties.values()), ["addresses"]), strict=True)}
+    parties = dict(
+        zip(
+            [c[0] for c in ERP_CUSTOMERS],
+            rpc.create("party.party", [_party(row, setup["company"]["countries"]) for row in ERP_CUSTOMERS]),
+            strict=True,
+        )
+    )
+    addresses = {
+        key: row["addresses"][0]
+        for key, row in zip(parties, rpc.read("party.party", list(parties.values()), ["addresses"]), strict=True)
+    }
     products = setup["products"]
 
     def sale(key: str, reference: str, lines: dict[str, float], days_ago: int, manual: bool = False) -> int:
-        [sale_id] = rpc.create("sale.sale", [{
-            "party": parties[key], "invoice_address": addresses[key], "shipment_address": addresses[key],
-            "company": setup["company"]["id"], "currency": setup["company"]["currency_id"],
-            "payment_term": setup["payment_term"]["id"], "warehouse": setup["warehouse_id"],
-            "invoice_method": "manual" if manual else "fulfillment",
-            "shipment_method": "order", "sale_date": ago(days_ago), "reference": reference,
-            "lines": _create([{"type": "line", "product": products[code]["product_id"], "quantity": qty,
-                               "unit": setup["unit_id"], "unit_price": Decimal(products[code]["list_price"]),
-                               "description": products[code]["name"]} for code, qty in lines.items()])}])
+        [sale_id] = rpc.create(
+            "sale.sale",
+            [
+                {
+                    "party": parties[key],
+                    "invoice_address": addresses[key],
+                    "shipment_address": addresses[key],
+                    "company": setup["company"]["id"],
+                    "currency": setup["company"]["currency_id"],
+                    "payment_term": setup["payment_term"]["id"],
+                    "warehouse": setup["warehouse_id"],
+                    "invoice_method": "manual" if manual else "fulfillment",
+                    "shipment_method": "order",
+                    "sale_date": ago(days_ago),
+                    "reference": reference,
+                    "lines": _create(
+                        [
+                            {
+                                "type": "line",
+                                "product": products[code]["product_id"],
+                                "quantity": qty,
+                                "unit": setup["unit_id"],
+                                "unit_price": Decimal(products[code]["list_price"]),
+                                "description": products[code]["name"],
+                            }
+                            for code, qty in lines.items()
+                        ]
+                    ),
+                }
+            ],
+        )
         return sale_id
 
     sales = {
@@ -90,8 +191,9 @@ def seed_erp(rpc: Rpc, setup: dict[str, Any], today: dt.date | None = None) -> d
         "kawasaki": sale("kawasaki", "KRE-55012", {"P-100": 1, "P-300": 10}, 30),
     }
     rpc.button("sale.sale", "quote", [s for k, s in sales.items() if k != "draft"], skip_warnings=True)
-    rpc.button("sale.sale", "confirm", [s for k, s in sales.items() if k not in ("draft", "quotation")],
-               skip_warnings=True)
+    rpc.button(
+        "sale.sale", "confirm", [s for k, s in sales.items() if k not in ("draft", "quotation")], skip_warnings=True
+    )
     _ship(rpc, sales["partial"], ago(10), only={products["P-100"]["product_id"]: 6.0})  # 6 of 10 pumps: backorder
     _ship(rpc, sales["paid"], ago(35))
     _ship(rpc, sales["project"], ago(45))
@@ -109,10 +211,14 @@ def seed_erp(rpc: Rpc, setup: dict[str, Any], today: dt.date | None = None) -> d
 def _party(row: tuple[Any, ...], countries: dict[str, int]) -> dict[str, Any]:
     _key, name, tax_id, email, phone, street, postcode, city, country = row
     mechanisms = [{"type": t, "value": v} for t, v in (("email", email), ("phone", phone)) if v]
-    return {"name": name, "contact_mechanisms": _create(mechanisms),
-            "addresses": _create([{"street": street, "postal_code": postcode, "city": city,
-                                   "country": countries[country]}]),
-            "identifiers": _create([{"type": "eu_vat", "code": tax_id}] if tax_id else [])}
+    return {
+        "name": name,
+        "contact_mechanisms": _create(mechanisms),
+        "addresses": _create(
+            [{"street": street, "postal_code": postcode, "city": city, "country": countries[country]}]
+        ),
+        "identifiers": _create([{"type": "eu_vat", "code": tax_id}] if tax_id else []),
+    }
 
 
 def _ship(rpc: Rpc, sale_id: int, on: dt.date, only: dict[int, float] | None = None) -> None:
@@ -129,9 +235,12 @@ def _ship(rpc: Rpc, sale_id: int, on: dt.date, only: dict[int, float] | None = N
 
 
 def _pay(rpc: Rpc, invoice: int, method: int, on: dt.date) -> None:
-    result = rpc.wizard("account.invoice.pay", [
-        ("choice", {"payment_method": method, "date": on, "description": "Bank transfer"})],
-        active_model="account.invoice", active_ids=[invoice])["_result"]
+    result = rpc.wizard(
+        "account.invoice.pay",
+        [("choice", {"payment_method": method, "date": on, "description": "Bank transfer"})],
+        active_model="account.invoice",
+        active_ids=[invoice],
+    )["_result"]
     if result.get("view"):
         raise RuntimeError(f"Tryton's pay wizard asked for more than a full payment: {result['view']}")
 
@@ -163,17 +272,44 @@ def seed_finance(books: Books, project_number: str, today: dt.date | None = None
     mueller = seed["contacts"]["mueller"]["ContactID"]
 
     def invoice(number: str, stage: str, amount: str, issued: int, due: int) -> str:
-        [row] = books.save("Invoices", [{
-            "Type": "ACCREC", "Contact": {"ContactID": mueller}, "InvoiceNumber": number, "Status": "AUTHORISED",
-            "Reference": f"{project_number}/{stage}", "CurrencyCode": "EUR",
-            "Date": (today - dt.timedelta(days=issued)).isoformat(),
-            "DueDate": (today - dt.timedelta(days=due)).isoformat(),
-            "LineItems": [{"Description": f"{PROJECT_REFERENCE}: {stage} instalment", "Quantity": 1,
-                           "UnitAmount": amount, "AccountCode": "200", "TaxType": "NONE"}]}])
+        [row] = books.save(
+            "Invoices",
+            [
+                {
+                    "Type": "ACCREC",
+                    "Contact": {"ContactID": mueller},
+                    "InvoiceNumber": number,
+                    "Status": "AUTHORISED",
+                    "Reference": f"{project_number}/{stage}",
+                    "CurrencyCode": "EUR",
+                    "Date": (today - dt.timedelta(days=issued)).isoformat(),
+                    "DueDate": (today - dt.timedelta(days=due)).isoformat(),
+                    "LineItems": [
+                        {
+                            "Description": f"{PROJECT_REFERENCE}: {stage} instalment",
+                            "Quantity": 1,
+                            "UnitAmount": amount,
+                            "AccountCode": "200",
+                            "TaxType": "NONE",
+                        }
+                    ],
+                }
+            ],
+        )
         return str(row["InvoiceID"])
 
     signing = invoice("INV-3001", "signing", "3000.00", 74, 60)
-    books.save("Payments", [{"Invoice": {"InvoiceID": signing}, "Account": {"Code": "090"}, "Amount": "3000.00",
-                             "Date": (today - dt.timedelta(days=62)).isoformat(), "Reference": "BANK-3001"}])
+    books.save(
+        "Payments",
+        [
+            {
+                "Invoice": {"InvoiceID": signing},
+                "Account": {"Code": "090"},
+                "Amount": "3000.00",
+                "Date": (today - dt.timedelta(days=62)).isoformat(),
+                "Reference": "BANK-3001",
+            }
+        ],
+    )
     delivery = invoice("INV-3002", "delivery", "6000.00", 45, 15)
     return {**seed, "project": {"signing": signing, "delivery": delivery}}

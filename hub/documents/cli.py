@@ -11,7 +11,7 @@ orders_app = typer.Typer(help="Orders across every system.", no_args_is_help=Tru
 
 
 def describe_instalment(instalment: dict | None, currency: str | None) -> str:
-    """"30 % on delivery: 1,200.00 EUR due 2026-12-31 (outstanding 1,200.00)" — a person's
+    """ "30 % on delivery: 1,200.00 EUR due 2026-12-31 (outstanding 1,200.00)" — a person's
     line, not a Python dict."""
     if not instalment:
         return "nothing due"
@@ -57,9 +57,13 @@ def orders_status(
         return
     customer = (status["customer"] or {}).get("name", "?")
     flag = " [red]OVERDUE[/red]" if status["overdue"] else ""
-    console.print(f"[bold]order {safe(status['number'])}[/bold] for {safe(customer)}: stage {safe(status['stage'] or '-')}, "
-                  f"ERP state {safe(status['status'] or '-')}{flag}")
-    console.print("numbers: " + ", ".join(f"{safe(system)} {safe(number)}" for system, number in status["numbers"].items()))
+    console.print(
+        f"[bold]order {safe(status['number'])}[/bold] for {safe(customer)}: stage {safe(status['stage'] or '-')}, "
+        f"ERP state {safe(status['status'] or '-')}{flag}"
+    )
+    console.print(
+        "numbers: " + ", ".join(f"{safe(system)} {safe(number)}" for system, number in status["numbers"].items())
+    )
     lines = Table("product", "ordered", "shipped", title="lines")
     for line in status["lines"]:
         lines.add_row(safe(line["product"]), safe(line["ordered"]), safe(line["shipped"]))

@@ -58,8 +58,9 @@ def order_total(order: OrderIn) -> Decimal:
     return total
 
 
-def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
-                principal: Principal | None = None) -> tuple[int, Change]:
+def enter_order(
+    session: Session, order: OrderIn, actor: str, routes: Routes, principal: Principal | None = None
+) -> tuple[int, Change]:
     """The order's hub id, and whether it was created or updated (or already as sent).
 
     ``principal`` is the caller (``None``: the operator, trusted). A sales caller may update
@@ -70,14 +71,21 @@ def enter_order(session: Session, order: OrderIn, actor: str, routes: Routes,
     if principal is not None:
         linked = Binder(session).to_hub(HUB, "order", [number])
         existing = session.execute(select(Order.owner).where(Order.id == linked[number])).first() if linked else None
-        owner = check_may_update(principal, existing.owner if existing else None,
-                                 exists=existing is not None, new_owner=order.owner)
+        owner = check_may_update(
+            principal, existing.owner if existing else None, exists=existing is not None, new_owner=order.owner
+        )
     fields = {
-        "number": number, "reference": order.reference, "customer": str(order.customer_id),
-        "status": order.status, "stage": order.stage, "owner": owner,
-        "ordered_on": order.ordered_on or date.today(), "currency": order.currency,
+        "number": number,
+        "reference": order.reference,
+        "customer": str(order.customer_id),
+        "status": order.status,
+        "stage": order.stage,
+        "owner": owner,
+        "ordered_on": order.ordered_on or date.today(),
+        "currency": order.currency,
         # before tax: the ERP's read-back brings the total with tax (routes.yaml: total: erp)
-        "total": (untaxed := order_total(order)), "untaxed_total": untaxed,
+        "total": (untaxed := order_total(order)),
+        "untaxed_total": untaxed,
         "lines": [{"id": f"{number}/{n}", **line.model_dump()} for n, line in enumerate(order.lines, 1)],
     }
     change = DocumentStore(session, routes.ownership, actor=actor).apply(HUB, "order", number, fields)

@@ -93,7 +93,9 @@ def kind_of(record: type[canonical.Record], model: type[Base]) -> Kind:
         if marker.column not in table.c:
             raise AssertionError(f"{record.__name__}.{name}: table {table.name} has no column {marker.column}")
     return Kind(
-        model, columns, tuple(Ref(name, m.entity, m.column) for name, m in marked.items()),
+        model,
+        columns,
+        tuple(Ref(name, m.entity, m.column) for name, m in marked.items()),
         {name: value for name, value in canonical.defaults(record).items() if name in columns},
     )
 
@@ -141,8 +143,9 @@ class DocumentStore:
     value for a field another system owns is ignored, whoever wrote last. ``actor`` names who makes the changes in the audit
     trail (default: the system they come from)."""
 
-    def __init__(self, session: Session, ownership: Mapping[str, Mapping[str, str]] | None = None,
-                 actor: str | None = None):
+    def __init__(
+        self, session: Session, ownership: Mapping[str, Mapping[str, str]] | None = None, actor: str | None = None
+    ):
         self.session = session
         self.binder = Binder(session)
         self.ownership = ownership or {}
@@ -154,9 +157,7 @@ class DocumentStore:
             raise outcome
         return outcome
 
-    def apply_many(
-        self, system: str, entity: str, items: Sequence[tuple[str, Mapping[str, Any]]]
-    ) -> list[Outcome]:
+    def apply_many(self, system: str, entity: str, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Outcome]:
         """Apply a page; one outcome per item, in order: a Change, or the MappingError that
         makes that one record a dead letter. A database error aborts the whole page (the
         caller retries record by record to isolate it)."""
@@ -170,8 +171,13 @@ class DocumentStore:
 
     # --- one chunk: every external id at most once ---------------------------------------
     def _apply_chunk(
-        self, system: str, entity: str, kind: Kind, items: Sequence[tuple[str, Mapping[str, Any]]],
-        chunk: list[int], outcomes: list[Outcome | None],
+        self,
+        system: str,
+        entity: str,
+        kind: Kind,
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        chunk: list[int],
+        outcomes: list[Outcome | None],
     ) -> None:
         links = self._links(system, entity, [items[i][0] for i in chunk])
         if self._adopt(system, entity, kind, items, chunk, links):
@@ -233,9 +239,11 @@ class DocumentStore:
         columns = {name: name for name in kind.columns} | {ref.field: ref.column for ref in kind.refs}
         table = cast(Table, kind.model.__table__)
         current = {
-            row.id: row for row in self.session.execute(
-                select(table.c.id, *(table.c[c] for c in columns.values()))
-                .where(any_of(self.session, table.c.id, [d.link[1] for d in changed if d.link]))
+            row.id: row
+            for row in self.session.execute(
+                select(table.c.id, *(table.c[c] for c in columns.values())).where(
+                    any_of(self.session, table.c.id, [d.link[1] for d in changed if d.link])
+                )
             )
         }
         holders = self._holders(entity, list(current)) if owners else {}
@@ -245,6 +253,7 @@ class DocumentStore:
             old = current.get(doc.link[1])
             if old is None:
                 continue
+
             def owner_of(name: str, hub_id: int = doc.link[1]) -> str | None:
                 """The field's owner; the record's origin stands in for an owner that does
                 not hold the record (yet): an order entered through the API keeps its total
@@ -272,30 +281,71 @@ class DocumentStore:
     def _holders(self, entity: str, hub_ids: list[int]) -> dict[int, tuple[str, set[str]]]:
         """Per record: the system it was entered in (the one linked first) and every system
         that holds a copy."""
-        return {hub_id: (next(iter(copies)), set(copies))
-                for hub_id, copies in self.binder.copies(entity, hub_ids).items()}
+        return {
+            hub_id: (next(iter(copies)), set(copies)) for hub_id, copies in self.binder.copies(entity, hub_ids).items()
+        }
 
     def _record(self, system: str, entity: str, new: list[_Doc], moved: list[_Doc], now: Any) -> None:
         """The audit trail and the outbox events of what this page changed, in its transaction."""
         actor = self.actor or system
-        insert_rows(self.session, AuditEntry, analyze=False, rows=[
-            *({"entity_type": entity, "hub_id": d.hub_id, "field": "*", "before": None,
-               "after": _text(d.row.get("number") or d.row.get("reference") or d.external_id),
-               "actor": actor, "changed_at": now} for d in new),
-            *({"entity_type": entity, "hub_id": d.hub_id, "field": name, "before": _text(before),
-               "after": _text(after), "actor": actor, "changed_at": now}
-              for d in moved for name, before, after in d.diff),
-        ])
-        insert_rows(self.session, OutboxEvent, analyze=False, rows=[
-            {"entity_type": entity, "hub_id": d.hub_id, "action": "updated" if d.link else "created",
-             "origin": system, "payload": d.data, "created_at": now}
-            for d in new + moved
-        ])
+        insert_rows(
+            self.session,
+            AuditEntry,
+            analyze=False,
+            rows=[
+                *(
+                    {
+                        "entity_type": entity,
+                        "hub_id": d.hub_id,
+                        "field": "*",
+                        "before": None,
+                        "after": _text(d.row.get("number") or d.row.get("reference") or d.external_id),
+                        "actor": actor,
+                        "changed_at": now,
+                    }
+                    for d in new
+                ),
+                *(
+                    {
+                        "entity_type": entity,
+                        "hub_id": d.hub_id,
+                        "field": name,
+                        "before": _text(before),
+                        "after": _text(after),
+                        "actor": actor,
+                        "changed_at": now,
+                    }
+                    for d in moved
+                    for name, before, after in d.diff
+                ),
+            ],
+        )
+        insert_rows(
+            self.session,
+            OutboxEvent,
+            analyze=False,
+            rows=[
+                {
+                    "entity_type": entity,
+                    "hub_id": d.hub_id,
+                    "action": "updated" if d.link else "created",
+                    "origin": system,
+                    "payload": d.data,
+                    "created_at": now,
+                }
+                for d in new + moved
+            ],
+        )
 
     # --- links -----------------------------------------------------------------------------
     def _adopt(
-        self, system: str, entity: str, kind: Kind, items: Sequence[tuple[str, Mapping[str, Any]]],
-        chunk: list[int], links: Mapping[str, Any],
+        self,
+        system: str,
+        entity: str,
+        kind: Kind,
+        items: Sequence[tuple[str, Mapping[str, Any]]],
+        chunk: list[int],
+        links: Mapping[str, Any],
     ) -> bool:
         """Link records that carry the hub's own key (``hub_ref`` ``concord:<entity>:<id>``, what
         the outbox writes) to that hub record, when this system has no record of it linked yet.
@@ -328,7 +378,9 @@ class DocumentStore:
             return {}
         if system == HUB and entity == "customer":  # the hub's API names golden records directly
             wanted = {int(x) for x in external_ids if x.isdigit()}
-            return {str(i): i for i in self.session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.id.in_(wanted)))}
+            return {
+                str(i): i for i in self.session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.id.in_(wanted)))
+            }
         return self.binder.to_hub(system, entity, sorted(external_ids))
 
     def _resolve(self, system: str, kind: Kind, docs: list[_Doc]) -> dict[tuple[str, str], int]:
@@ -347,14 +399,21 @@ class DocumentStore:
 
     def _write_links(self, system: str, entity: str, new: list[_Doc], changed: list[_Doc], now: Any) -> None:
         self.write_links(
-            system, entity, now,
+            system,
+            entity,
+            now,
             new=[(d.external_id, d.hub_id, d.digest, _number(d.fields)) for d in new],
             changed=[(d.link[0], d.hub_id, d.digest, _number(d.fields)) for d in changed if d.link],
         )
 
     def write_links(
-        self, system: str, entity: str, now: Any, *,
-        new: list[tuple[str, int, str, str | None]], changed: list[tuple[int, int, str, str | None]],
+        self,
+        system: str,
+        entity: str,
+        now: Any,
+        *,
+        new: list[tuple[str, int, str, str | None]],
+        changed: list[tuple[int, int, str, str | None]],
     ) -> None:
         """Create links (external id, hub id, hash, number) and bring others (link id, …) up to date."""
         self.binder.bind_many(system, entity, [NewLink(*link) for link in new], now=now)

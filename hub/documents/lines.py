@@ -67,10 +67,14 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
     linked = store._links(system, "order_line", sorted(line_ids)) if line_ids else {}
     old: dict[int, Any] = {}
     if changed:
-        old = {row.id: row for row in store.session.execute(
-            select(OrderLine.id, OrderLine.order_id, *(getattr(OrderLine, f) for f in LINE_FIELDS))
-            .where(any_of(store.session, OrderLine.order_id, [d.hub_id for d in changed]))
-        )}
+        old = {
+            row.id: row
+            for row in store.session.execute(
+                select(OrderLine.id, OrderLine.order_id, *(getattr(OrderLine, f) for f in LINE_FIELDS)).where(
+                    any_of(store.session, OrderLine.order_id, [d.hub_id for d in changed])
+                )
+            )
+        }
     inserts: list[dict[str, Any]] = []
     inserted_ext: list[tuple[str, str, int | None]] = []
     updates: list[dict[str, Any]] = []
@@ -81,8 +85,10 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
         for line, stored in zip(_lines(doc), doc.data.value.get("lines") or [], strict=True):
             ext = str(line.get("id"))
             row = {
-                "order_id": doc.hub_id, "product": line.get("product"),
-                "description": line.get("description"), "quantity": line.get("quantity") or Decimal(0),
+                "order_id": doc.hub_id,
+                "product": line.get("product"),
+                "description": line.get("description"),
+                "quantity": line.get("quantity") or Decimal(0),
                 "unit_price": line.get("unit_price"),
                 # only a line said not to ship (a service) is left out of "fully shipped"
                 "shippable": line.get("shippable") is not False,
@@ -94,8 +100,14 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
             if before is None and doc.link:
                 # A system's first sight of a line the hub has (the ERP reading back a sale the
                 # hub created there): the same product on the same order is the same line.
-                before = next((o for o in old.values() if o.order_id == doc.hub_id and o.id not in keep
-                               and o.product == row["product"]), None)
+                before = next(
+                    (
+                        o
+                        for o in old.values()
+                        if o.order_id == doc.hub_id and o.id not in keep and o.product == row["product"]
+                    ),
+                    None,
+                )
             if not doc.owns_lines:
                 # Another system owns these lines: nothing of them changes, but this system's
                 # line is linked to the hub's (its shipments and invoices refer to it).
@@ -115,15 +127,20 @@ def _write_order_lines(store: DocumentStore, system: str, new: list[_Doc], chang
                 new_links.append((ext, before.id, digest, None))
             elif link[1] != before.id or link[2] != digest or link[3]:
                 link_updates.append((link[0], before.id, digest, None))
-            moved = [(f"{label}.{f}", getattr(before, f), row[f]) for f in LINE_FIELDS
-                     if _differs(getattr(before, f), row[f])]
+            moved = [
+                (f"{label}.{f}", getattr(before, f), row[f])
+                for f in LINE_FIELDS
+                if _differs(getattr(before, f), row[f])
+            ]
             if moved or before.order_id != doc.hub_id:
                 doc.diff.extend(moved)
                 updates.append({"id": before.id, **row})
     by_order = {d.hub_id: d for d in changed if d.owns_lines}
     gone = [line for line_id, line in old.items() if line_id not in keep and line.order_id in by_order]
     for line in gone:
-        by_order[line.order_id].diff.append((f"lines[{line.product or line.id}]", f"{line.quantity} × {line.unit_price}", None))
+        by_order[line.order_id].diff.append(
+            (f"lines[{line.product or line.id}]", f"{line.quantity} × {line.unit_price}", None)
+        )
     if gone:
         store.session.execute(delete(OrderLine).where(OrderLine.id.in_([line.id for line in gone])))
     if updates:
@@ -148,7 +165,9 @@ def _prepare_shipment_lines(
     if line_ids:
         orders = dict(
             store.session.execute(
-                select(OrderLine.id, OrderLine.order_id).where(any_of(store.session, OrderLine.id, set(line_ids.values())))
+                select(OrderLine.id, OrderLine.order_id).where(
+                    any_of(store.session, OrderLine.id, set(line_ids.values()))
+                )
             ).all()
         )
     refs = {("order_line", k): v for k, v in line_ids.items()}
@@ -156,8 +175,11 @@ def _prepare_shipment_lines(
     for doc in docs:
         try:
             doc.lines = [
-                {"order_line_id": _ref(refs, "order_line", line.get("order_line"), "order_line"),
-                 "product": line.get("product"), "quantity": line.get("quantity") or Decimal(0)}
+                {
+                    "order_line_id": _ref(refs, "order_line", line.get("order_line"), "order_line"),
+                    "product": line.get("product"),
+                    "quantity": line.get("quantity") or Decimal(0),
+                }
                 for line in _lines(doc)
             ]
         except MappingError as exc:
@@ -177,8 +199,9 @@ def _write_shipment_lines(store: DocumentStore, system: str, new: list[_Doc], ch
     old: dict[int, list[tuple[Any, ...]]] = {}
     if changed:
         for row in store.session.execute(
-            select(ShipmentLine.shipment_id, ShipmentLine.order_line_id, ShipmentLine.product, ShipmentLine.quantity)
-            .where(any_of(store.session, ShipmentLine.shipment_id, [d.hub_id for d in changed]))
+            select(
+                ShipmentLine.shipment_id, ShipmentLine.order_line_id, ShipmentLine.product, ShipmentLine.quantity
+            ).where(any_of(store.session, ShipmentLine.shipment_id, [d.hub_id for d in changed]))
         ):
             old.setdefault(row[0], []).append(tuple(row[1:]))
     replaced = []
@@ -190,7 +213,9 @@ def _write_shipment_lines(store: DocumentStore, system: str, new: list[_Doc], ch
             replaced.append(doc)
     if replaced:
         store.session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_([d.hub_id for d in replaced])))
-    insert_rows(store.session, ShipmentLine, [{"shipment_id": d.hub_id, **line} for d in new + replaced for line in d.lines])
+    insert_rows(
+        store.session, ShipmentLine, [{"shipment_id": d.hub_id, **line} for d in new + replaced for line in d.lines]
+    )
 
 
 def _line_key(line: tuple[Any, ...]) -> tuple[str, str, Decimal]:

@@ -42,8 +42,9 @@ def can_see_payments(principal: Principal, order: dict[str, Any]) -> bool:
     return principal.role != Role.sales or owns(principal, order.get("owner"))
 
 
-def check_may_update(principal: Principal, existing_owner: str | None, *, exists: bool,
-                     new_owner: str | None) -> str | None:
+def check_may_update(
+    principal: Principal, existing_owner: str | None, *, exists: bool, new_owner: str | None
+) -> str | None:
     """The owner an entered order is stored with, or ``NotYourOrder`` when a sales caller
     updates an order that is not its own (``exists`` and another ``existing_owner``) or names
     another salesperson as ``new_owner``. A sales caller's order without owner becomes its own;
@@ -52,11 +53,14 @@ def check_may_update(principal: Principal, existing_owner: str | None, *, exists
     if principal.role != Role.sales:
         return new_owner if new_owner is not None or not exists else existing_owner
     if exists and not owns(principal, existing_owner):
-        raise NotYourOrder(f"this order belongs to {existing_owner or 'no salesperson'}; "
-                           "a sales token may update only its own orders")
+        raise NotYourOrder(
+            f"this order belongs to {existing_owner or 'no salesperson'}; a sales token may update only its own orders"
+        )
     if new_owner is not None and new_owner != principal.name:
-        raise NotYourOrder(f"a sales token may enter orders only for itself ({principal.name!r}), "
-                           f"not for {new_owner!r}; IT or an admin can reassign an order")
+        raise NotYourOrder(
+            f"a sales token may enter orders only for itself ({principal.name!r}), "
+            f"not for {new_owner!r}; IT or an admin can reassign an order"
+        )
     return principal.name
 
 
@@ -65,12 +69,16 @@ def for_viewer(principal: Principal, status: dict[str, Any]) -> dict[str, Any]:
     overdue flag and invoice amounts (or their changes in the timeline) when not theirs."""
     if can_see_payments(principal, status):
         return status
-    hidden = {key: value for key, value in status.items()
-              if key not in ("paid", "next_instalment", "instalments", "overdue")}
-    hidden["invoices"] = [{"id": i["id"], "number": i["number"], "issued_on": i["issued_on"]}
-                          for i in status.get("invoices", [])]
+    hidden = {
+        key: value for key, value in status.items() if key not in ("paid", "next_instalment", "instalments", "overdue")
+    }
+    hidden["invoices"] = [
+        {"id": i["id"], "number": i["number"], "issued_on": i["issued_on"]} for i in status.get("invoices", [])
+    ]
     hidden["timeline"] = [
-        {**entry, "before": None, "after": None} if entry.get("entity") in ("invoice", "payment", "instalment") else entry
+        {**entry, "before": None, "after": None}
+        if entry.get("entity") in ("invoice", "payment", "instalment")
+        else entry
         for entry in status.get("timeline", [])
     ]
     hidden["payment_details"] = NOT_YOUR_ORDER

@@ -43,19 +43,19 @@ def _ids_by_number(session: Session, key: str) -> set[int]:
     found = set(session.scalars(select(Order.id).where(func.lower(Order.number) == key)))
     found |= set(session.scalars(binder.numbered("order", key)))
     for entity, model in _DOCUMENTS:
-        found |= {i for i in session.scalars(
-            select(model.order_id).where(func.lower(model.number) == key)) if i is not None}
+        found |= {
+            i for i in session.scalars(select(model.order_id).where(func.lower(model.number) == key)) if i is not None
+        }
         linked = binder.numbered(entity, key)
-        found |= {i for i in session.scalars(
-            select(model.order_id).where(model.id.in_(linked))) if i is not None}
+        found |= {i for i in session.scalars(select(model.order_id).where(model.id.in_(linked))) if i is not None}
     return found
 
 
 def _ids_by_prefix(session: Session, key: str, limit: int) -> set[int]:
     pattern = _escape(key) + "%"
-    found = set(session.scalars(
-        select(Order.id).where(func.lower(Order.number).like(pattern, escape="\\")).limit(limit)
-    ))
+    found = set(
+        session.scalars(select(Order.id).where(func.lower(Order.number).like(pattern, escape="\\")).limit(limit))
+    )
     found |= set(session.scalars(Binder(session).numbered("order", _escape(key), prefix=True).limit(limit)))
     return found
 
@@ -71,8 +71,7 @@ def order_ids_by_ref(session: Session, ref: str, limit: int = 50) -> list[int]:
         return []
     found = _ids_by_number(session, key)
     if not found:
-        found = set(session.scalars(
-            select(Order.id).where(func.lower(Order.reference) == key).limit(limit)))
+        found = set(session.scalars(select(Order.id).where(func.lower(Order.reference) == key).limit(limit)))
     if not found and len(key) >= MIN_PREFIX:
         found = _ids_by_prefix(session, key, limit)
     return sorted(found)
@@ -87,9 +86,11 @@ def customer_ids(session: Session, text: str) -> set[int]:
         ids = {hit.golden.id for hit in by_name(session, text, limit=20)}
     except NormalisationError:  # "%", "/": no name to look up, only text to find in names
         ids = set()
-    ids |= set(session.scalars(
-        select(GoldenCustomer.id).where(GoldenCustomer.name.icontains(text, autoescape=True)).limit(200)
-    ))
+    ids |= set(
+        session.scalars(
+            select(GoldenCustomer.id).where(GoldenCustomer.name.icontains(text, autoescape=True)).limit(200)
+        )
+    )
     if ids:
         ids |= set(session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.merged_into_id.in_(ids))))
     return ids
@@ -99,9 +100,8 @@ def find_orders(
     session: Session, ref: str | None = None, customer: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Orders named by ``ref`` (any system's number), and/or of the customer ``customer``."""
-    query: Select[*tuple[Any, ...]] = (
-        select(Order, GoldenCustomer.name)
-        .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
+    query: Select[*tuple[Any, ...]] = select(Order, GoldenCustomer.name).outerjoin(
+        GoldenCustomer, GoldenCustomer.id == Order.customer_id
     )
     if ref:
         query = query.where(Order.id.in_(order_ids_by_ref(session, ref, limit) or [-1]))
@@ -110,9 +110,17 @@ def find_orders(
     rows = session.execute(query.order_by(Order.ordered_on.desc(), Order.id.desc()).limit(limit)).all()
     numbers = numbers_of(session, [order.id for order, _name in rows])
     return [
-        {"id": order.id, "number": order.number, "customer": name, "stage": order.stage,
-         "status": order.status, "ordered_on": _iso(order.ordered_on), "total": _money(order.total),
-         "currency": order.currency, "numbers": numbers.get(order.id, {})}
+        {
+            "id": order.id,
+            "number": order.number,
+            "customer": name,
+            "stage": order.stage,
+            "status": order.status,
+            "ordered_on": _iso(order.ordered_on),
+            "total": _money(order.total),
+            "currency": order.currency,
+            "numbers": numbers.get(order.id, {}),
+        }
         for order, name in rows
     ]
 

@@ -36,23 +36,61 @@ def _by_order(*columns: Any, where: Any, order_by: tuple[Any, ...] = ()) -> Sele
 # Built once: a status request is a handful of indexed reads, and building and caching the
 # statements again on every request cost more than the database spends answering them.
 _ORDER = (
-    select(Order.id, Order.number, Order.stage, Order.status, Order.owner, Order.ordered_on, Order.currency,
-           Order.total, GoldenCustomer.id.label("customer_id"), GoldenCustomer.name.label("customer_name"))
+    select(
+        Order.id,
+        Order.number,
+        Order.stage,
+        Order.status,
+        Order.owner,
+        Order.ordered_on,
+        Order.currency,
+        Order.total,
+        GoldenCustomer.id.label("customer_id"),
+        GoldenCustomer.name.label("customer_name"),
+    )
     .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
     .where(Order.id == bindparam("order_id"))
 )
-_LINES = _by_order(OrderLine.id, OrderLine.product, OrderLine.description, OrderLine.quantity, OrderLine.unit_price,
-                   OrderLine.shippable, where=OrderLine.order_id, order_by=(OrderLine.id,))
+_LINES = _by_order(
+    OrderLine.id,
+    OrderLine.product,
+    OrderLine.description,
+    OrderLine.quantity,
+    OrderLine.unit_price,
+    OrderLine.shippable,
+    where=OrderLine.order_id,
+    order_by=(OrderLine.id,),
+)
 _DELIVERIES = _by_order(
-    Shipment.id, Shipment.number, Shipment.status, Shipment.planned_on, Shipment.shipped_on,
-    ShipmentLine.order_line_id, ShipmentLine.product, ShipmentLine.quantity,
-    where=Shipment.order_id, order_by=(Shipment.planned_on, Shipment.id, ShipmentLine.id),
+    Shipment.id,
+    Shipment.number,
+    Shipment.status,
+    Shipment.planned_on,
+    Shipment.shipped_on,
+    ShipmentLine.order_line_id,
+    ShipmentLine.product,
+    ShipmentLine.quantity,
+    where=Shipment.order_id,
+    order_by=(Shipment.planned_on, Shipment.id, ShipmentLine.id),
 ).outerjoin(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
-_PAID = (select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id == Invoice.id)
-         .correlate(Invoice).scalar_subquery())
-_INVOICES = _by_order(Invoice.id, Invoice.number, Invoice.status, Invoice.issued_on, Invoice.total,
-                      Invoice.amount_due, Invoice.due_dates, _PAID.label("paid"),
-                      where=Invoice.order_id, order_by=(Invoice.issued_on, Invoice.id))
+_PAID = (
+    select(func.coalesce(func.sum(Payment.amount), 0))
+    .where(Payment.invoice_id == Invoice.id)
+    .correlate(Invoice)
+    .scalar_subquery()
+)
+_INVOICES = _by_order(
+    Invoice.id,
+    Invoice.number,
+    Invoice.status,
+    Invoice.issued_on,
+    Invoice.total,
+    Invoice.amount_due,
+    Invoice.due_dates,
+    _PAID.label("paid"),
+    where=Invoice.order_id,
+    order_by=(Invoice.issued_on, Invoice.id),
+)
 # Where the hub sent the order (hub.outbox): the last delivery per target says whether it
 # reached that system; through the order's events, whose index leads to their deliveries.
 _SENT = (
@@ -65,12 +103,22 @@ _SENT = (
 
 def _audit_of(entity: str, document: Any = None) -> Select[*tuple[Any, ...]]:
     """Audit entries of the order (no ``document``), or of its shipments or invoices."""
-    columns = (AuditEntry.changed_at, AuditEntry.id, AuditEntry.actor, AuditEntry.entity_type, AuditEntry.field,
-               AuditEntry.before, AuditEntry.after)
+    columns = (
+        AuditEntry.changed_at,
+        AuditEntry.id,
+        AuditEntry.actor,
+        AuditEntry.entity_type,
+        AuditEntry.field,
+        AuditEntry.before,
+        AuditEntry.after,
+    )
     if document is None:
         return select(*columns).where(AuditEntry.entity_type == entity, AuditEntry.hub_id == bindparam("order_id"))
-    return (select(*columns).join(document, document.id == AuditEntry.hub_id)
-            .where(AuditEntry.entity_type == entity, document.order_id == bindparam("order_id")))
+    return (
+        select(*columns)
+        .join(document, document.id == AuditEntry.hub_id)
+        .where(AuditEntry.entity_type == entity, document.order_id == bindparam("order_id"))
+    )
 
 
 # One index range per part: an OR of the three would scan every shipment's entries.
@@ -79,12 +127,20 @@ _TIMELINE = (
     .order_by(text("changed_at DESC, id DESC"))
     .limit(200)
 )
-_INSTALMENTS = _by_order(Instalment.stage, Instalment.amount, Instalment.due_date, Instalment.outstanding,
-                         Instalment.status, where=Instalment.order_id, order_by=(Instalment.seq,))
+_INSTALMENTS = _by_order(
+    Instalment.stage,
+    Instalment.amount,
+    Instalment.due_date,
+    Instalment.outstanding,
+    Instalment.status,
+    where=Instalment.order_id,
+    order_by=(Instalment.seq,),
+)
 #: The stages receivables has seen the order reach (an ERP shipment, a CRM stage, a recorded
 #: acceptance): the order's stage when the CRM names none.
-_STAGES = _by_order(OrderStage.stage, OrderStage.reached_on, where=OrderStage.order_id,
-                    order_by=(OrderStage.reached_on, OrderStage.id))
+_STAGES = _by_order(
+    OrderStage.stage, OrderStage.reached_on, where=OrderStage.order_id, order_by=(OrderStage.reached_on, OrderStage.id)
+)
 
 
 def order_status(session: Session, order_id: int, today: date | None = None) -> dict[str, Any] | None:
@@ -97,10 +153,17 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
     shipped: dict[int, Decimal] = defaultdict(Decimal)
     batches: dict[int, dict[str, Any]] = {}
     for row in db.execute(_DELIVERIES, key):
-        batch = batches.setdefault(row.id, {
-            "id": row.id, "number": row.number, "status": row.status,
-            "planned_on": _iso(row.planned_on), "shipped_on": _iso(row.shipped_on), "lines": [],
-        })
+        batch = batches.setdefault(
+            row.id,
+            {
+                "id": row.id,
+                "number": row.number,
+                "status": row.status,
+                "planned_on": _iso(row.planned_on),
+                "shipped_on": _iso(row.shipped_on),
+                "lines": [],
+            },
+        )
         if row.quantity is None:  # a shipment without lines
             continue
         batch["lines"].append({"product": row.product, "quantity": _qty(row.quantity)})
@@ -119,15 +182,27 @@ def order_status(session: Session, order_id: int, today: date | None = None) -> 
         "currency": order.currency,
         "total": _money(order.total),
         "lines": [
-            {"product": line.product, "description": line.description, "ordered": _qty(line.quantity),
-             "shipped": _qty(shipped.get(line.id, Decimal(0))), "unit_price": _money(line.unit_price)}
+            {
+                "product": line.product,
+                "description": line.description,
+                "ordered": _qty(line.quantity),
+                "shipped": _qty(shipped.get(line.id, Decimal(0))),
+                "unit_price": _money(line.unit_price),
+            }
             for line in lines
         ],
         "fully_shipped": _fully_shipped(lines, shipped),
         "deliveries": list(batches.values()),
         "invoices": [
-            {"id": i.id, "number": i.number, "status": i.status, "issued_on": _iso(i.issued_on),
-             "total": _money(i.total), "amount_due": _money(i.amount_due), "due_dates": i.due_dates}
+            {
+                "id": i.id,
+                "number": i.number,
+                "status": i.status,
+                "issued_on": _iso(i.issued_on),
+                "total": _money(i.total),
+                "amount_due": _money(i.amount_due),
+                "due_dates": i.due_dates,
+            }
             for i in invoices
         ],
         "paid": _money(sum((Decimal(i.paid or 0) for i in invoices), Decimal(0))),
@@ -143,8 +218,9 @@ def _sent_to(db: Connection, order_id: int) -> list[dict[str, Any]]:
     last: dict[str, Row[*tuple[Any, ...]]] = {}
     for row in db.execute(_SENT, {"order_id": order_id}):
         last[row.target] = row
-    return [{"target": r.target, "status": r.status, "attempts": r.attempts, "error": r.last_error}
-            for r in last.values()]
+    return [
+        {"target": r.target, "status": r.status, "attempts": r.attempts, "error": r.last_error} for r in last.values()
+    ]
 
 
 def _fully_shipped(lines: Sequence[Row[Any]], shipped: dict[int, Decimal]) -> bool:
@@ -171,8 +247,10 @@ def _instalments(db: Connection, order_id: int, invoices: Sequence[Row[Any]], to
         }
     pending = sorted(
         (d["date"], d.get("amount"))
-        for i in invoices if i.amount_due is not None and i.amount_due > 0
-        for d in (i.due_dates or []) if d.get("date")
+        for i in invoices
+        if i.amount_due is not None and i.amount_due > 0
+        for d in (i.due_dates or [])
+        if d.get("date")
     )
     upcoming_due = pending[0] if pending else None
     return {
@@ -183,15 +261,21 @@ def _instalments(db: Connection, order_id: int, invoices: Sequence[Row[Any]], to
 
 
 def _instalment(row: Row[Any]) -> dict[str, Any]:
-    return {"stage": row.stage, "amount": _money(row.amount), "due_date": _iso(row.due_date),
-            "outstanding": _money(row.outstanding), "status": row.status}
+    return {
+        "stage": row.stage,
+        "amount": _money(row.amount),
+        "due_date": _iso(row.due_date),
+        "outstanding": _money(row.outstanding),
+        "status": row.status,
+    }
 
 
 def _stage(db: Connection, order_id: int, crm_stage: str | None) -> dict[str, Any]:
     """The order's stage: the CRM's when it names one, else the last stage receivables saw
     reached; with every stage reached and when."""
-    reached = [{"stage": r.stage, "reached_on": _iso(r.reached_on)}
-               for r in db.execute(_STAGES, {"order_id": order_id})]
+    reached = [
+        {"stage": r.stage, "reached_on": _iso(r.reached_on)} for r in db.execute(_STAGES, {"order_id": order_id})
+    ]
     stage = crm_stage or (reached[-1]["stage"] if reached else None)
     return {"stage": stage, "stages_reached": reached}
 
@@ -199,8 +283,14 @@ def _stage(db: Connection, order_id: int, crm_stage: str | None) -> dict[str, An
 def _timeline(db: Connection, order_id: int) -> list[dict[str, Any]]:
     """What each system changed, newest first: the order's audit trail and its documents'."""
     return [
-        {"at": _iso(r.changed_at), "source": r.actor, "entity": r.entity_type,
-         "what": "created" if r.field == "*" else r.field, "before": r.before, "after": r.after}
+        {
+            "at": _iso(r.changed_at),
+            "source": r.actor,
+            "entity": r.entity_type,
+            "what": "created" if r.field == "*" else r.field,
+            "before": r.before,
+            "after": r.after,
+        }
         for r in db.execute(_TIMELINE, {"order_id": order_id})
     ]
 

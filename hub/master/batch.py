@@ -68,9 +68,7 @@ def match_file(
         reader = csv.DictReader(handle)
         missing = [c for c in INPUT_COLUMNS[:2] if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(
-                f"{input_csv}: missing column(s) {missing}; expected {list(INPUT_COLUMNS)}"
-            )
+            raise ValueError(f"{input_csv}: missing column(s) {missing}; expected {list(INPUT_COLUMNS)}")
         rows = list(reader)
     total = len(rows)
     values = [tuple(row.get(f) for f in FIELDS) for row in rows]
@@ -90,6 +88,7 @@ def match_file(
         done[0] += count
         if progress:
             progress(done[0], total)
+
     labels = match_batch(records(), match_rules(mappings_dir), advance)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     with out_csv.open("w", newline="", encoding="utf-8") as handle:
@@ -135,9 +134,7 @@ def match_batch(
         else:
             rec = prepare(rec)
             keys = blocking_keys(rec)
-            candidates = [
-                Candidate(c.source_id, alive(c.golden_id), c.record) for c in index.candidates(keys)
-            ]
+            candidates = [Candidate(c.source_id, alive(c.golden_id), c.record) for c in index.candidates(keys)]
             decision = matcher.decide(rec, candidates)
             if decision.golden_id is None:
                 golden = len(merged_into)

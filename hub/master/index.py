@@ -9,9 +9,7 @@ from collections.abc import Iterable, Sequence
 from hub.master.matching import Candidate, MatchRecord, Prepared, prepare
 
 
-def rank_candidates(
-    blocks: Iterable[Sequence[int]], max_block_size: int, limit: int
-) -> list[int]:
+def rank_candidates(blocks: Iterable[Sequence[int]], max_block_size: int, limit: int) -> list[int]:
     """Record ids from the blocks, those sharing the most keys with the record first.
 
     A block larger than ``max_block_size`` is no evidence and is skipped. Sharing several keys

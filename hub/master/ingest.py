@@ -68,9 +68,7 @@ def check_usable(norm: NormalisedCustomer) -> None:
     """
     if not identifies_something(norm):
         reasons = "; ".join(f"{p.field} {p.value!r}: {p.reason}" for p in norm.problems)
-        raise RejectedRecord(
-            "no usable name and no tax id, e-mail or phone" + (f" ({reasons})" if reasons else "")
-        )
+        raise RejectedRecord("no usable name and no tax id, e-mail or phone" + (f" ({reasons})" if reasons else ""))
 
 
 def check_storable(norm: NormalisedCustomer, data: Mapping[str, Any], external_id: str) -> None:
@@ -84,8 +82,19 @@ def check_storable(norm: NormalisedCustomer, data: Mapping[str, Any], external_i
         raise RejectedRecord("does not fit the hub: " + "; ".join(problems))
 
 
-_STORED_FIELDS = ("name", "name_key", "legal_form", "tax_id", "email", "email_domain", "phone",
-                  "street", "city", "postcode", "country")
+_STORED_FIELDS = (
+    "name",
+    "name_key",
+    "legal_form",
+    "tax_id",
+    "email",
+    "email_domain",
+    "phone",
+    "street",
+    "city",
+    "postcode",
+    "country",
+)
 
 
 class CustomerMaster:
@@ -96,9 +105,7 @@ class CustomerMaster:
         self.rules = match_rules(mappings_dir)
         self.survivorship = survivorship_rules(mappings_dir)
         self.matcher = Matcher(self.rules)
-        self.index = SqlIndex(
-            session, self.rules.blocking.max_block_size, self.rules.blocking.max_candidates
-        )
+        self.index = SqlIndex(session, self.rules.blocking.max_block_size, self.rules.blocking.max_candidates)
 
     def ingest(
         self,
@@ -114,11 +121,15 @@ class CustomerMaster:
         and a page take the same decisions. ``golden_id`` attaches a new record to that golden
         record without matching: a copy the hub itself created in a system (enter once)."""
         if golden_id is not None:
-            return self.ingest_one(system, external_id, fields, source_updated_at=source_updated_at,
-                                   default_country=default_country, golden_id=golden_id)
-        [result] = self.ingest_many(
-            system, [PageItem(external_id, fields, source_updated_at, default_country)]
-        )
+            return self.ingest_one(
+                system,
+                external_id,
+                fields,
+                source_updated_at=source_updated_at,
+                default_country=default_country,
+                golden_id=golden_id,
+            )
+        [result] = self.ingest_many(system, [PageItem(external_id, fields, source_updated_at, default_country)])
         if isinstance(result, RejectedRecord):
             raise result
         return result
@@ -160,8 +171,13 @@ class CustomerMaster:
             audit_changes(self.session, SOURCE_ENTITY, source.id, source.data or {}, data, system)
             _fill(source, data, norm, when)
             record_link(
-                self.session, link, entity_type=ENTITY, hub_id=source.golden_id,
-                system=system, external_id=external_id, digest=digest,
+                self.session,
+                link,
+                entity_type=ENTITY,
+                hub_id=source.golden_id,
+                system=system,
+                external_id=external_id,
+                digest=digest,
             )
             replace_keys(self.session, source.id, keys)
             replace_findings(self.session, source, norm)
@@ -177,12 +193,15 @@ class CustomerMaster:
             self.session.flush()
             golden_id = golden.id
         link = record_link(
-            self.session, None, entity_type=ENTITY, hub_id=golden_id,
-            system=system, external_id=external_id, digest=digest,
+            self.session,
+            None,
+            entity_type=ENTITY,
+            hub_id=golden_id,
+            system=system,
+            external_id=external_id,
+            digest=digest,
         )
-        source = CustomerSource(
-            link_id=link.id, golden_id=golden_id, system=system, external_id=external_id
-        )
+        source = CustomerSource(link_id=link.id, golden_id=golden_id, system=system, external_id=external_id)
         _fill(source, data, norm, when)
         self.session.add(source)
         self.session.flush()
@@ -190,18 +209,21 @@ class CustomerMaster:
         replace_findings(self.session, source, norm, new=True)
         # one entry says "created" (field "*"); a new golden record's values need no more
         created = f"{system} {external_id}"
-        self.session.add(AuditEntry(entity_type=SOURCE_ENTITY, hub_id=source.id, field="*",
-                                    after=created, actor=system))
+        self.session.add(
+            AuditEntry(entity_type=SOURCE_ENTITY, hub_id=source.id, field="*", after=created, actor=system)
+        )
         if fresh:
-            self.session.add(AuditEntry(entity_type=ENTITY, hub_id=golden_id, field="*",
-                                        after=created, actor=system))
+            self.session.add(AuditEntry(entity_type=ENTITY, hub_id=golden_id, field="*", after=created, actor=system))
         self.refresh_golden(golden_id, actor=system, audit=not fresh)
         if decision is None:
             return IngestOutcome(change, golden_id, source.id, "attached")
         self._record_decision(source, golden_id, decision)
         for other in decision.bridged:
             merges.merge(
-                self, golden_id, other, actor="engine",
+                self,
+                golden_id,
+                other,
+                actor="engine",
                 reason=f"{system} {external_id} links to both (score {decision.score:.1f})",
             )
         return IngestOutcome(change, golden_id, source.id, decision.outcome)
@@ -254,28 +276,42 @@ SOURCE_ENTITY = "customer_source"
 
 
 def audit_changes(
-    session: Session, entity: str, hub_id: int, before: Mapping[str, Any],
-    after: Mapping[str, Any], actor: str,
+    session: Session,
+    entity: str,
+    hub_id: int,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    actor: str,
 ) -> None:
     """One audit entry per field whose value changed (as in the document trail: text as shown)."""
     session.add_all(AuditEntry(**row) for row in audit_rows(entity, hub_id, before, after, actor, utcnow()))
 
 
 def audit_rows(
-    entity: str, hub_id: int, before: Mapping[str, Any], after: Mapping[str, Any], actor: str,
+    entity: str,
+    hub_id: int,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    actor: str,
     when: datetime,
 ) -> list[dict[str, Any]]:
     """The audit rows of :func:`audit_changes`, for a page to write set-wise."""
     return [
-        audit_row(entity, hub_id, field, None if before.get(field) is None else str(before.get(field)),
-                  None if new is None else str(new), actor, when)
-        for field, new in after.items() if before.get(field) != new
+        audit_row(
+            entity,
+            hub_id,
+            field,
+            None if before.get(field) is None else str(before.get(field)),
+            None if new is None else str(new),
+            actor,
+            when,
+        )
+        for field, new in after.items()
+        if before.get(field) != new
     ]
 
 
-def replace_findings(
-    session: Session, source: CustomerSource, norm: NormalisedCustomer, new: bool = False
-) -> None:
+def replace_findings(session: Session, source: CustomerSource, norm: NormalisedCustomer, new: bool = False) -> None:
     """The source's findings become those of this version of the record: a corrected field
     clears its finding, a new problem adds one."""
     if not new:
@@ -283,8 +319,12 @@ def replace_findings(
     if norm.problems:
         session.add_all(
             CustomerFinding(
-                source_id=source.id, system=source.system, external_id=source.external_id,
-                field=p.field, value=p.value[:300], reason=p.reason[:200],
+                source_id=source.id,
+                system=source.system,
+                external_id=source.external_id,
+                field=p.field,
+                value=p.value[:300],
+                reason=p.reason[:200],
             )
             for p in norm.problems
         )
@@ -304,11 +344,11 @@ def _fill(source: CustomerSource, data: dict[str, Any], norm: NormalisedCustomer
         setattr(source, column, value)
 
 
-def source_row(
-    data: dict[str, Any], norm: NormalisedCustomer, when: datetime, received: datetime
-) -> dict[str, Any]:
+def source_row(data: dict[str, Any], norm: NormalisedCustomer, when: datetime, received: datetime) -> dict[str, Any]:
     """A source record's content columns: the record as mapped and its match form."""
     return {
-        "data": data, **{column: getattr(norm, column) for column in _STORED_FIELDS},
-        "source_updated_at": when, "received_at": received,
+        "data": data,
+        **{column: getattr(norm, column) for column in _STORED_FIELDS},
+        "source_updated_at": when,
+        "received_at": received,
     }

@@ -33,8 +33,11 @@ class Found:
 def home_countries(session: Session, limit: int = _COUNTRIES_TRIED) -> list[str]:
     """The countries most of the hub's customers are in (the caller is likely one of them)."""
     rows = session.execute(
-        select(GoldenCustomer.country, func.count()).where(GoldenCustomer.country.is_not(None))
-        .group_by(GoldenCustomer.country).order_by(func.count().desc()).limit(limit)
+        select(GoldenCustomer.country, func.count())
+        .where(GoldenCustomer.country.is_not(None))
+        .group_by(GoldenCustomer.country)
+        .order_by(func.count().desc())
+        .limit(limit)
     )
     return [str(country) for country, _n in rows]
 

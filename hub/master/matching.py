@@ -246,10 +246,7 @@ class Matcher:
             (s.medium, "medium", w.name.medium),
             (s.low, "low", w.name.low),
         )
-        address_only = (
-            w.street.agree + w.postcode.agree + w.city.agree + max(w.country.agree, 0.0)
-            + w.name.disagree
-        )
+        address_only = w.street.agree + w.postcode.agree + w.city.agree + max(w.country.agree, 0.0) + w.name.disagree
         self._precheck = address_only < rules.thresholds.review
         #: the most a pair whose names conflict can score (see _cap_conflict): a review
         self._conflict_cap = rules.thresholds.review
@@ -368,8 +365,12 @@ class Matcher:
     def _same_site_entity(self, a: Prepared, b: Prepared) -> bool:
         """The same checked tax id at the same street: one entity, whatever its names say."""
         return bool(
-            a.tax_id and b.tax_id and tax_relation(a.tax_id, b.tax_id) == "same"
-            and a.street and b.street and self._streets_agree(a, b)
+            a.tax_id
+            and b.tax_id
+            and tax_relation(a.tax_id, b.tax_id) == "same"
+            and a.street
+            and b.street
+            and self._streets_agree(a, b)
         )
 
     def _streets_agree(self, a: Prepared, b: Prepared) -> bool:
@@ -396,8 +397,13 @@ class Matcher:
 
     @staticmethod
     def _agreement(
-        field: str, agree: bool, weights: AgreeDisagree, ours: str, theirs: str,
-        out: list[_Field] | None, similarity: float | None = None,
+        field: str,
+        agree: bool,
+        weights: AgreeDisagree,
+        ours: str,
+        theirs: str,
+        out: list[_Field] | None,
+        similarity: float | None = None,
     ) -> float:
         weight = weights.agree if agree else weights.disagree
         if out is not None:
@@ -408,18 +414,14 @@ class Matcher:
         """Score of the pair alone (the hot path: no evidence objects)."""
         return self._fields(a, b, None)
 
-    def compare(
-        self, a: MatchRecord | Prepared, b: MatchRecord | Prepared
-    ) -> tuple[float, list[Evidence]]:
+    def compare(self, a: MatchRecord | Prepared, b: MatchRecord | Prepared) -> tuple[float, list[Evidence]]:
         """Score of the pair and the evidence of every field both records have."""
         fields: list[_Field] = []
         total = self._fields(prepare(a), prepare(b), fields)
         return total, [Evidence(*f) for f in fields]
 
     # --- decisions ---------------------------------------------------------------------------
-    def decide(
-        self, record: MatchRecord | Prepared, candidates: Iterable[Candidate], keep: int = 3
-    ) -> Decision:
+    def decide(self, record: MatchRecord | Prepared, candidates: Iterable[Candidate], keep: int = 3) -> Decision:
         """Best golden record for ``rec`` among the candidates' golden records.
 
         A golden record scores as its best-matching source record; one whose records carry a
@@ -445,9 +447,13 @@ class Matcher:
                     continue
             other = prepare(cand.record)
             if (
-                rec.legal_form and other.legal_form and golden not in conflicted
-                and other.name_key != rec.name_key and other.cjk == rec.cjk
-                and _legal_names_differ(rec, other) and not self._same_site_entity(rec, other)
+                rec.legal_form
+                and other.legal_form
+                and golden not in conflicted
+                and other.name_key != rec.name_key
+                and other.cjk == rec.cjk
+                and _legal_names_differ(rec, other)
+                and not self._same_site_entity(rec, other)
             ):
                 conflicted[golden] = other.name_key or ""
             best = per_golden.get(golden)
@@ -460,8 +466,11 @@ class Matcher:
                 per_golden[golden] = (score, cand.source_id, other)
         cap = self._conflict_cap
         top = sorted(
-            ((min(score, cap) if golden in conflicted else score, golden, sid, other)
-             for golden, (score, sid, other) in per_golden.items() if golden not in vetoed),
+            (
+                (min(score, cap) if golden in conflicted else score, golden, sid, other)
+                for golden, (score, sid, other) in per_golden.items()
+                if golden not in vetoed
+            ),
             key=lambda item: item[0],
             reverse=True,
         )[:keep]
@@ -470,8 +479,9 @@ class Matcher:
             evidence = self.compare(rec, other)[1]
             pair_score = sum(e.weight for e in evidence)
             if score < pair_score:  # capped by another of the golden record's names
-                evidence.append(Evidence("name_conflict", "capped", score - pair_score,
-                                         rec.name_key, conflicted.get(golden)))
+                evidence.append(
+                    Evidence("name_conflict", "capped", score - pair_score, rec.name_key, conflicted.get(golden))
+                )
             ranked.append(GoldenScore(golden, score, sid, evidence))
         thresholds = self.rules.thresholds
         if ranked and ranked[0].score >= thresholds.link:
@@ -529,8 +539,7 @@ def _legal_names_differ(a: Prepared, b: Prepared) -> bool:
         cb = (b.name_compared or "").replace(_GROUP_WORD, "")
         short, long_ = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
         # two or more characters more: one more is a typo ("星高精" / "星高精機")
-        return (len(short) >= 2 and len(long_) >= len(short) + 2 and short in long_
-                and not long_.endswith(short))
+        return len(short) >= 2 and len(long_) >= len(short) + 2 and short in long_ and not long_.endswith(short)
     ta, tb = a.token_set, b.token_set
     if ta == tb or not (ta < tb or tb < ta):
         return False
@@ -550,8 +559,9 @@ def _share_a_word(a: Prepared, b: Prepared) -> bool:
 
 def _form_typo(word: str) -> bool:
     """A legal form mistyped beyond what names.py recognises ("gmvh"): not a word of the name."""
-    return any(Levenshtein.distance(word, form, score_cutoff=1) <= 1 for form in _FORM_WORDS
-               if abs(len(word) - len(form)) <= 1)
+    return any(
+        Levenshtein.distance(word, form, score_cutoff=1) <= 1 for form in _FORM_WORDS if abs(len(word) - len(form)) <= 1
+    )
 
 
 def _is_subset(a: Prepared, b: Prepared) -> bool:

@@ -36,27 +36,26 @@ def merge(
         if golden is None:
             raise StewardError(f"golden customer {gid} does not exist")
         if golden.status != "active":
-            raise StewardError(
-                f"golden customer {gid} is {golden.status} into {golden.merged_into_id}"
-            )
-    moved = list(
-        master.session.scalars(
-            select(CustomerSource.id).where(CustomerSource.golden_id == absorbed_id)
-        )
-    )
+            raise StewardError(f"golden customer {gid} is {golden.status} into {golden.merged_into_id}")
+    moved = list(master.session.scalars(select(CustomerSource.id).where(CustomerSource.golden_id == absorbed_id)))
     _move(master.session, moved, survivor_id)
     assert absorbed is not None
     absorbed.status = "merged"
     absorbed.merged_into_id = survivor_id
     event = MergeEvent(
-        kind="merge", survivor_id=survivor_id, absorbed_id=absorbed_id,
-        moved_source_ids=moved, actor=actor, reason=reason,
+        kind="merge",
+        survivor_id=survivor_id,
+        absorbed_id=absorbed_id,
+        moved_source_ids=moved,
+        actor=actor,
+        reason=reason,
     )
     master.session.add(event)
     master.refresh_golden(survivor_id, actor=actor)
     _settle_reviews(master.session, survivor_id, actor)
     master.session.flush()
     return event
+
 
 def unmerge(master: CustomerMaster, merge_event_id: int, actor: str, reason: str | None = None) -> MergeEvent:
     merge = master.session.get(MergeEvent, merge_event_id)
@@ -79,8 +78,12 @@ def unmerge(master: CustomerMaster, merge_event_id: int, actor: str, reason: str
     absorbed.status = "active"
     absorbed.merged_into_id = None
     event = MergeEvent(
-        kind="unmerge", survivor_id=merge.survivor_id, absorbed_id=merge.absorbed_id,
-        moved_source_ids=back, actor=actor, reason=reason,
+        kind="unmerge",
+        survivor_id=merge.survivor_id,
+        absorbed_id=merge.absorbed_id,
+        moved_source_ids=back,
+        actor=actor,
+        reason=reason,
     )
     master.session.add(event)
     master.session.flush()
@@ -88,6 +91,7 @@ def unmerge(master: CustomerMaster, merge_event_id: int, actor: str, reason: str
     master.refresh_golden(merge.survivor_id, actor=actor)
     master.refresh_golden(absorbed.id, actor=actor)
     return event
+
 
 def _settle_reviews(session: Session, golden_id: int, actor: str) -> None:
     """Pending pairs whose two sides are now one golden record need no steward any more."""
@@ -110,12 +114,7 @@ def _settle_reviews(session: Session, golden_id: int, actor: str) -> None:
 def _move(session: Session, source_ids: list[int], golden_id: int) -> None:
     if not source_ids:
         return
-    session.execute(
-        update(CustomerSource)
-        .where(CustomerSource.id.in_(source_ids))
-        .values(golden_id=golden_id)
-    )
+    session.execute(update(CustomerSource).where(CustomerSource.id.in_(source_ids)).values(golden_id=golden_id))
     link_ids = select(CustomerSource.link_id).where(CustomerSource.id.in_(source_ids))
     Binder(session).rebind(ENTITY, link_ids, golden_id)
     session.expire_all()
-

@@ -150,9 +150,7 @@ class CustomerFinding(Base):
     __table_args__ = (Index("ix_customer_findings_system_reason", "system", "reason"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("customer_sources.id", ondelete="CASCADE"), index=True
-    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("customer_sources.id", ondelete="CASCADE"), index=True)
     system: Mapped[str] = mapped_column(String(80))
     external_id: Mapped[str] = mapped_column(String(200))
     field: Mapped[str] = mapped_column(String(40))

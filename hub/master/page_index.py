@@ -81,15 +81,32 @@ def stored(values: Sequence[Any]) -> StoredRecord:
     """Match columns (name_key … country) as :mod:`hub.master.store` reads them back."""
     name_key = values[0]
     return StoredRecord(
-        name_key=name_key, name_tokens=tuple(name_key.split()) if name_key else (),
-        tax_id=values[1], email=values[2], email_domain=values[3], phone=values[4],
-        street=values[5], city=values[6], postcode=values[7], country=values[8],
+        name_key=name_key,
+        name_tokens=tuple(name_key.split()) if name_key else (),
+        tax_id=values[1],
+        email=values[2],
+        email_domain=values[3],
+        phone=values[4],
+        street=values[5],
+        city=values[6],
+        postcode=values[7],
+        country=values[8],
         legal_form=values[9],
     )
 
 
-MATCH_NAMES = ("name_key", "tax_id", "email", "email_domain", "phone", "street", "city",
-                "postcode", "country", "legal_form")
+MATCH_NAMES = (
+    "name_key",
+    "tax_id",
+    "email",
+    "email_domain",
+    "phone",
+    "street",
+    "city",
+    "postcode",
+    "country",
+    "legal_form",
+)
 
 
 def store_blocks(session: Session, keys: list[str], max_block_size: int) -> list[Sequence[Any]]:

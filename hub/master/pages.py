@@ -118,25 +118,24 @@ def _page_or_one_by_one(
         except RejectedRecord as exc:
             results[position] = exc
         except (DataError, IntegrityError) as exc:
-            results[position] = RejectedRecord(
-                f"the hub's database refused it: {str(exc.orig).splitlines()[0]}"
-            )
+            results[position] = RejectedRecord(f"the hub's database refused it: {str(exc.orig).splitlines()[0]}")
 
 
 def _one(master: CustomerMaster, system: str, item: PageItem) -> IngestOutcome:
     """One record by the one-by-one path, flushed: the page's set-wise writes that follow
     bypass the ORM and must find its changes in the database."""
     outcome = master.ingest_one(
-        system, item.external_id, item.fields,
-        source_updated_at=item.source_updated_at, default_country=item.default_country,
+        system,
+        item.external_id,
+        item.fields,
+        source_updated_at=item.source_updated_at,
+        default_country=item.default_country,
     )
     master.session.flush()
     return outcome
 
 
-def _page(
-    master: CustomerMaster, system: str, items: Sequence[PageItem], chunk: list[int], results: list[Any]
-) -> None:
+def _page(master: CustomerMaster, system: str, items: Sequence[PageItem], chunk: list[int], results: list[Any]) -> None:
     from hub.master.ingest import (
         CUSTOMER_FIELDS,
         IngestOutcome,
@@ -187,8 +186,9 @@ def _new_records(master: CustomerMaster, system: str, new: list[_New], results: 
     from hub.master.ingest import RejectedRecord
 
     index = PageIndex(master.rules.blocking.max_block_size, master.rules.blocking.max_candidates)
-    index.load(store_blocks(master.session, sorted({k for rec in new for k in rec.keys}),
-                            master.rules.blocking.max_block_size))
+    index.load(
+        store_blocks(master.session, sorted({k for rec in new for k in rec.keys}), master.rules.blocking.max_block_size)
+    )
     golden_ids: dict[int, int] = {}  # virtual → real, over all writes of this page
     source_ids: dict[int, int] = {}
     decided: list[_New] = []
@@ -228,8 +228,12 @@ def _new_records(master: CustomerMaster, system: str, new: list[_New], results: 
 
 
 def _write(
-    master: CustomerMaster, system: str, recs: list[_New], results: list[Any],
-    golden_ids: dict[int, int], sources: dict[int, int],
+    master: CustomerMaster,
+    system: str,
+    recs: list[_New],
+    results: list[Any],
+    golden_ids: dict[int, int],
+    sources: dict[int, int],
 ) -> None:
     """Write the decided records set-wise; ``golden_ids`` and ``sources`` map the page's
     virtual ids to real ones (earlier writes of the page filled them; this one adds its own)."""
@@ -240,54 +244,93 @@ def _write(
     session = master.session
     now = utcnow()
     fresh = [rec for rec in recs if rec.fresh]
-    new_golden = insert_rows(session, GoldenCustomer, ids=True, rows=[
-        {"provenance": {}, "status": "active", "created_at": now, "updated_at": now}
-        for _ in fresh
-    ])
+    new_golden = insert_rows(
+        session,
+        GoldenCustomer,
+        ids=True,
+        rows=[{"provenance": {}, "status": "active", "created_at": now, "updated_at": now} for _ in fresh],
+    )
     golden_ids.update(zip((rec.golden_vid for rec in fresh), new_golden, strict=True))
 
     def golden(vid: int) -> int:
         return golden_ids[vid] if vid < 0 else vid
 
-    link_ids = Binder(session).bind_many(system, ENTITY, [
-        NewLink(rec.item.external_id, golden(rec.golden_vid), rec.digest) for rec in recs
-    ], ids=True, now=now)
-    source_ids = insert_rows(session, CustomerSource, ids=True, rows=[
-        {**source_row(rec.data, rec.norm, rec.item.source_updated_at or now, now),
-         "link_id": link_id, "golden_id": golden(rec.golden_vid), "system": system,
-         "external_id": rec.item.external_id}
-        for rec, link_id in zip(recs, link_ids, strict=True)
-    ])
+    link_ids = Binder(session).bind_many(
+        system,
+        ENTITY,
+        [NewLink(rec.item.external_id, golden(rec.golden_vid), rec.digest) for rec in recs],
+        ids=True,
+        now=now,
+    )
+    source_ids = insert_rows(
+        session,
+        CustomerSource,
+        ids=True,
+        rows=[
+            {
+                **source_row(rec.data, rec.norm, rec.item.source_updated_at or now, now),
+                "link_id": link_id,
+                "golden_id": golden(rec.golden_vid),
+                "system": system,
+                "external_id": rec.item.external_id,
+            }
+            for rec, link_id in zip(recs, link_ids, strict=True)
+        ],
+    )
     sources.update((rec.source_vid, sid) for rec, sid in zip(recs, source_ids, strict=True))
 
     def source(vid: int) -> int:
         return sources[vid] if vid < 0 else vid
 
-    insert_rows(session, MatchKey, [
-        {"key": key, "source_id": sid} for rec, sid in zip(recs, source_ids) for key in rec.keys
-    ])
-    insert_rows(session, CustomerFinding, [
-        {"source_id": sid, "system": system, "external_id": rec.item.external_id,
-         "field": p.field, "value": p.value[:300], "reason": p.reason[:200], "created_at": now}
-        for rec, sid in zip(recs, source_ids) for p in rec.norm.problems
-    ])
+    insert_rows(
+        session, MatchKey, [{"key": key, "source_id": sid} for rec, sid in zip(recs, source_ids) for key in rec.keys]
+    )
+    insert_rows(
+        session,
+        CustomerFinding,
+        [
+            {
+                "source_id": sid,
+                "system": system,
+                "external_id": rec.item.external_id,
+                "field": p.field,
+                "value": p.value[:300],
+                "reason": p.reason[:200],
+                "created_at": now,
+            }
+            for rec, sid in zip(recs, source_ids)
+            for p in rec.norm.problems
+        ],
+    )
     decisions, reviews = [], []
     review = master.rules.thresholds.review
     for rec, sid in zip(recs, source_ids):
         assert rec.decision is not None
-        best = [replace(g, golden_id=golden(g.golden_id), source_id=source(g.source_id))
-                for g in rec.decision.best]
+        best = [replace(g, golden_id=golden(g.golden_id), source_id=source(g.source_id)) for g in rec.decision.best]
         gid = golden(rec.golden_vid)
-        decisions.append({
-            "source_id": sid, "outcome": rec.decision.outcome, "golden_id": gid,
-            "score": rec.decision.score, "evidence": [g.as_dict() for g in best],
-            "decided_by": "engine", "created_at": now,
-        })
+        decisions.append(
+            {
+                "source_id": sid,
+                "outcome": rec.decision.outcome,
+                "golden_id": gid,
+                "score": rec.decision.score,
+                "evidence": [g.as_dict() for g in best],
+                "decided_by": "engine",
+                "created_at": now,
+            }
+        )
         reviews += [
-            {"source_id": sid, "candidate_golden_id": g.golden_id, "candidate_source_id": g.source_id,
-             "score": g.score, "evidence": [e.as_dict() for e in g.evidence], "status": "pending",
-             "created_at": now}
-            for g in best if g.golden_id != gid and g.score >= review
+            {
+                "source_id": sid,
+                "candidate_golden_id": g.golden_id,
+                "candidate_source_id": g.source_id,
+                "score": g.score,
+                "evidence": [e.as_dict() for e in g.evidence],
+                "status": "pending",
+                "created_at": now,
+            }
+            for g in best
+            if g.golden_id != gid and g.score >= review
         ]
     insert_rows(session, MatchDecision, decisions)
     insert_rows(session, ReviewPair, reviews)
@@ -298,24 +341,38 @@ def _write(
         if rec.fresh:
             audit.append(audit_row(ENTITY, golden(rec.golden_vid), "*", None, created, system, now))
     page = {
-        sid: (golden(rec.golden_vid), _Source(
-            sid, system, rec.item.external_id, rec.data, rec.item.source_updated_at or now,
-            *(getattr(rec.norm, f) for f in GOLDEN_FIELDS)))
+        sid: (
+            golden(rec.golden_vid),
+            _Source(
+                sid,
+                system,
+                rec.item.external_id,
+                rec.data,
+                rec.item.source_updated_at or now,
+                *(getattr(rec.norm, f) for f in GOLDEN_FIELDS),
+            ),
+        )
         for rec, sid in zip(recs, source_ids)
     }
     audit += _survive(master, system, page, set(new_golden), now)
     insert_rows(session, AuditEntry, audit, analyze=False)
     for rec, sid in zip(recs, source_ids):
         assert rec.decision is not None
-        results[rec.position] = IngestOutcome(
-            Change.created, golden(rec.golden_vid), sid, rec.decision.outcome
-        )
+        results[rec.position] = IngestOutcome(Change.created, golden(rec.golden_vid), sid, rec.decision.outcome)
 
 
-def audit_row(entity: str, hub_id: int, field: str, before: str | None, after: str | None,
-              actor: str, when: datetime) -> dict[str, Any]:
-    return {"entity_type": entity, "hub_id": hub_id, "field": field, "before": before,
-            "after": after, "actor": actor[:120], "changed_at": when}
+def audit_row(
+    entity: str, hub_id: int, field: str, before: str | None, after: str | None, actor: str, when: datetime
+) -> dict[str, Any]:
+    return {
+        "entity_type": entity,
+        "hub_id": hub_id,
+        "field": field,
+        "before": before,
+        "after": after,
+        "actor": actor[:120],
+        "changed_at": when,
+    }
 
 
 @dataclass(slots=True)
@@ -338,13 +395,21 @@ class _Source:
     country: str | None
 
 
-_SURVIVOR_COLUMNS = (CustomerSource.id, CustomerSource.system, CustomerSource.external_id,
-                     CustomerSource.data, CustomerSource.source_updated_at,
-                     *(getattr(CustomerSource, f) for f in GOLDEN_FIELDS))
+_SURVIVOR_COLUMNS = (
+    CustomerSource.id,
+    CustomerSource.system,
+    CustomerSource.external_id,
+    CustomerSource.data,
+    CustomerSource.source_updated_at,
+    *(getattr(CustomerSource, f) for f in GOLDEN_FIELDS),
+)
 
 
 def _survive(
-    master: CustomerMaster, actor: str, page: dict[int, tuple[int, _Source]], fresh: set[int],
+    master: CustomerMaster,
+    actor: str,
+    page: dict[int, tuple[int, _Source]],
+    fresh: set[int],
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Survivorship once per golden record the page touched (``page``: source id → (golden id,
@@ -365,14 +430,16 @@ def _survive(
             by_golden[gid] = []
         for row in session.execute(
             select(CustomerSource.golden_id, *_SURVIVOR_COLUMNS)
-            .where(any_of(session, CustomerSource.golden_id, known)).order_by(CustomerSource.id)
+            .where(any_of(session, CustomerSource.golden_id, known))
+            .order_by(CustomerSource.id)
         ):
             by_golden[row[0]].append(page[row[1]][1] if row[1] in page else _Source(*row[1:]))
         before = {
             row[0]: dict(zip(GOLDEN_FIELDS, row[1:]))
             for row in session.execute(
-                select(GoldenCustomer.id, *(getattr(GoldenCustomer, f) for f in GOLDEN_FIELDS))
-                .where(any_of(session, GoldenCustomer.id, known))
+                select(GoldenCustomer.id, *(getattr(GoldenCustomer, f) for f in GOLDEN_FIELDS)).where(
+                    any_of(session, GoldenCustomer.id, known)
+                )
             )
         }
     updates, audit = [], []
@@ -383,8 +450,9 @@ def _survive(
         else:
             was = before[gid]
         audit += audit_rows(ENTITY, gid, was, values, actor, now)
-        updates.append({"v_id": gid, **{f"v_{f}": v for f, v in values.items()},
-                        "v_provenance": provenance, "v_updated_at": now})
+        updates.append(
+            {"v_id": gid, **{f"v_{f}": v for f, v in values.items()}, "v_provenance": provenance, "v_updated_at": now}
+        )
     _update_golden(session, updates, now)
     for obj in list(session.identity_map.values()):  # loaded before the page: now stale
         if isinstance(obj, GoldenCustomer) and obj.id in by_golden:
@@ -398,20 +466,25 @@ def _update_golden(session: Any, updates: list[dict[str, Any]], now: datetime) -
     if session.get_bind().dialect.name == "postgresql":
         columns = {"id": "integer", **{f: "varchar" for f in GOLDEN_FIELDS}, "provenance": "varchar"}
         arrays = {
-            name: [json.dumps(u["v_provenance"], default=str) if name == "provenance" else u[f"v_{name}"]
-                   for u in updates]
+            name: [
+                json.dumps(u["v_provenance"], default=str) if name == "provenance" else u[f"v_{name}"] for u in updates
+            ]
             for name in columns
         }
         unnest = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
         sets = ", ".join(f"{f} = v.{f}" for f in GOLDEN_FIELDS)
-        session.execute(text(
-            f"UPDATE golden_customers AS g SET {sets}, provenance = CAST(v.provenance AS json), "
-            f"updated_at = :now FROM unnest({unnest}) AS v({', '.join(columns)}) WHERE g.id = v.id"
-        ), {**arrays, "now": now})
+        session.execute(
+            text(
+                f"UPDATE golden_customers AS g SET {sets}, provenance = CAST(v.provenance AS json), "
+                f"updated_at = :now FROM unnest({unnest}) AS v({', '.join(columns)}) WHERE g.id = v.id"
+            ),
+            {**arrays, "now": now},
+        )
         return
     table = cast(Table, GoldenCustomer.__table__)
     session.execute(
-        update(table).where(table.c.id == bindparam("v_id"))
+        update(table)
+        .where(table.c.id == bindparam("v_id"))
         .values({f: bindparam(f"v_{f}") for f in (*GOLDEN_FIELDS, "provenance", "updated_at")}),
         updates,
     )

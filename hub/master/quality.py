@@ -45,7 +45,9 @@ EXPORT_COLUMNS = ("system", "external_id", "golden_id", "field", "value", "reaso
 def counts(session: Session, system: str | None = None) -> list[FindingCount]:
     """Open findings per system, field and reason, most frequent first."""
     stmt = select(
-        CustomerFinding.system, CustomerFinding.field, CustomerFinding.reason,
+        CustomerFinding.system,
+        CustomerFinding.field,
+        CustomerFinding.reason,
         func.count().label("n"),
     ).group_by(CustomerFinding.system, CustomerFinding.field, CustomerFinding.reason)
     if system:
@@ -55,21 +57,33 @@ def counts(session: Session, system: str | None = None) -> list[FindingCount]:
 
 
 def findings(
-    session: Session, system: str | None = None, reason: str | None = None,
-    field: str | None = None, limit: int | None = 100, offset: int = 0,
+    session: Session,
+    system: str | None = None,
+    reason: str | None = None,
+    field: str | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
 ) -> list[FindingRow]:
     """The findings themselves, with the record they belong to, in a stable order."""
     return list(_rows(session, system, reason, field, limit, offset))
 
 
 def _rows(
-    session: Session, system: str | None, reason: str | None, field: str | None,
-    limit: int | None, offset: int,
+    session: Session,
+    system: str | None,
+    reason: str | None,
+    field: str | None,
+    limit: int | None,
+    offset: int,
 ) -> Iterator[FindingRow]:
     stmt = (
         select(
-            CustomerFinding.system, CustomerFinding.external_id, CustomerSource.golden_id,
-            CustomerFinding.field, CustomerFinding.value, CustomerFinding.reason,
+            CustomerFinding.system,
+            CustomerFinding.external_id,
+            CustomerSource.golden_id,
+            CustomerFinding.field,
+            CustomerFinding.value,
+            CustomerFinding.reason,
             CustomerFinding.created_at,
         )
         .join(CustomerSource, CustomerSource.id == CustomerFinding.source_id)

@@ -24,7 +24,7 @@ class Thresholds(_Strict):
     review: float
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Thresholds":
+    def _ordered(self) -> Thresholds:
         if self.review > self.link:
             raise ValueError("review threshold must not be above the link threshold")
         return self
@@ -89,7 +89,7 @@ class FieldRule(_Strict):
     priority: tuple[str, ...] = ()
 
     @model_validator(mode="after")
-    def _priority_given(self) -> "FieldRule":
+    def _priority_given(self) -> FieldRule:
         if self.rule == "source_priority" and not self.priority:
             raise ValueError("source_priority needs a `priority` list of systems")
         return self
@@ -100,12 +100,10 @@ class SurvivorshipRules(_Strict):
     fields: dict[str, FieldRule] = {}
 
     @model_validator(mode="after")
-    def _known_fields(self) -> "SurvivorshipRules":
+    def _known_fields(self) -> SurvivorshipRules:
         unknown = set(self.fields) - set(GOLDEN_FIELDS)
         if unknown:
-            raise ValueError(
-                f"unknown field(s) {sorted(unknown)}; golden fields are {list(GOLDEN_FIELDS)}"
-            )
+            raise ValueError(f"unknown field(s) {sorted(unknown)}; golden fields are {list(GOLDEN_FIELDS)}")
         return self
 
     def for_field(self, field: str) -> FieldRule:

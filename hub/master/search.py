@@ -50,9 +50,7 @@ def live_customers(session: Session, golden_ids: list[int]) -> list[GoldenCustom
 
 
 def _by_source_column(session: Session, column: Any, value: str, label: str) -> list[Hit]:
-    ids = list(
-        session.scalars(select(CustomerSource.golden_id).where(column == value).distinct().limit(50))
-    )
+    ids = list(session.scalars(select(CustomerSource.golden_id).where(column == value).distinct().limit(50)))
     return [Hit(g, 1.0, label) for g in _active(session, ids)]
 
 
@@ -99,22 +97,16 @@ def by_name(session: Session, text: str, limit: int = 20) -> list[Hit]:
     prefixes = {f"w:{t[:2]}" for t in tokens if len(t) >= 3}
     compact = key.replace(" ", "")
     if any("\u3040" <= ch <= "\u9fff" for ch in compact):
-        prefixes |= {f"c:{compact[i:i + 3]}" for i in range(0, max(1, len(compact) - 2))}
+        prefixes |= {f"c:{compact[i : i + 3]}" for i in range(0, max(1, len(compact) - 2))}
     for prefix in prefixes:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         source_ids.update(
-            session.scalars(
-                select(MatchKey.source_id)
-                .where(MatchKey.key >= prefix, MatchKey.key < upper)
-                .limit(2000)
-            )
+            session.scalars(select(MatchKey.source_id).where(MatchKey.key >= prefix, MatchKey.key < upper).limit(2000))
         )
     if not source_ids:
         return []
     rows = session.execute(
-        select(CustomerSource.golden_id, CustomerSource.name_key).where(
-            CustomerSource.id.in_(source_ids)
-        )
+        select(CustomerSource.golden_id, CustomerSource.name_key).where(CustomerSource.id.in_(source_ids))
     ).all()
     best: dict[int, float] = {}
     for golden_id, name_key in rows:

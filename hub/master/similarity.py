@@ -14,11 +14,11 @@ UMLAUTS = re.compile(r"([aou])e")
 
 
 def without_city(key: str, city: str | None) -> str:
-    """"深圳市佳美包装" of Shenzhen is "佳美包装": CJK names often lead with their city."""
+    """ "深圳市佳美包装" of Shenzhen is "佳美包装": CJK names often lead with their city."""
     if city:
         for prefix in (city + "市", city):
             if key.startswith(prefix) and len(key) > len(prefix) + 1:
-                return key[len(prefix):]
+                return key[len(prefix) :]
     return key
 
 

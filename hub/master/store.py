@@ -101,26 +101,25 @@ class SqlIndex:
         for key, source_id in rows:
             by_key.setdefault(key, []).append(source_id)
         # The same ranking as the batch path: most shared keys first.
-        wanted = rank_candidates(
-            [by_key.get(key, []) for key in keys], self.max_block_size, self.max_candidates
-        )
+        wanted = rank_candidates([by_key.get(key, []) for key in keys], self.max_block_size, self.max_candidates)
         if not wanted:
             return []
-        found = self.session.execute(
-            select(*_MATCH_COLUMNS).where(CustomerSource.id.in_(wanted))
-        ).all()
+        found = self.session.execute(select(*_MATCH_COLUMNS).where(CustomerSource.id.in_(wanted))).all()
         rank = {sid: position for position, sid in enumerate(wanted)}
         found = sorted(found, key=lambda row: rank[row[0]])
         return [Candidate(row[0], row[1], prepare(_stored(row))) for row in found]
-
 
     def _candidates_postgres(self, keys: list[str]) -> list[Candidate]:
         """The same selection in one round trip: most of the generic path's time is building
         and sending its statements, not PostgreSQL's index scans."""
         rows = self.session.execute(
             _PG_CANDIDATES,
-            {"keys": keys, "scan": self.max_block_size + 1, "max_block": self.max_block_size,
-             "limit": self.max_candidates},
+            {
+                "keys": keys,
+                "scan": self.max_block_size + 1,
+                "max_block": self.max_block_size,
+                "limit": self.max_candidates,
+            },
         ).all()
         return [Candidate(row[0], row[1], prepare(_stored(row))) for row in rows]
 
@@ -162,15 +161,12 @@ def replace_keys(session: Session, source_id: int, keys: Sequence[str]) -> None:
 
 def sources_of(session: Session, golden_id: int) -> list[CustomerSource]:
     return list(
-        session.scalars(
-            select(CustomerSource)
-            .where(CustomerSource.golden_id == golden_id)
-            .order_by(CustomerSource.id)
-        )
+        session.scalars(select(CustomerSource).where(CustomerSource.golden_id == golden_id).order_by(CustomerSource.id))
     )
 
 
 def count_sources(session: Session, golden_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(CustomerSource).where(CustomerSource.golden_id == golden_id)
-    ) or 0
+    return (
+        session.scalar(select(func.count()).select_from(CustomerSource).where(CustomerSource.golden_id == golden_id))
+        or 0
+    )

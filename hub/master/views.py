@@ -25,11 +25,13 @@ def customer_summary(golden: GoldenCustomer) -> dict[str, Any]:
 
 
 def customer_detail(session: Session, golden: GoldenCustomer) -> dict[str, Any]:
-    sources = list(session.scalars(
-        select(CustomerSource)
-        .where(CustomerSource.golden_id == golden.id)
-        .order_by(CustomerSource.system, CustomerSource.external_id)
-    ))
+    sources = list(
+        session.scalars(
+            select(CustomerSource)
+            .where(CustomerSource.golden_id == golden.id)
+            .order_by(CustomerSource.system, CustomerSource.external_id)
+        )
+    )
     links = Binder(session).by_ids([source.link_id for source in sources])
     rows = [(source, links[source.link_id]) for source in sources]
     pending = session.scalar(
@@ -45,9 +47,7 @@ def customer_detail(session: Session, golden: GoldenCustomer) -> dict[str, Any]:
         "id": golden.id,
         "status": golden.status,
         "merged_into_id": golden.merged_into_id,
-        "fields": {
-            f: {"value": getattr(golden, f), **golden.provenance.get(f, {})} for f in GOLDEN_FIELDS
-        },
+        "fields": {f: {"value": getattr(golden, f), **golden.provenance.get(f, {})} for f in GOLDEN_FIELDS},
         "sources": [
             {
                 "source_id": source.id,
@@ -78,9 +78,7 @@ def customer_detail(session: Session, golden: GoldenCustomer) -> dict[str, Any]:
     }
 
 
-def customer_changes(
-    session: Session, golden_id: int, source_ids: list[int], limit: int = 50
-) -> list[dict[str, Any]]:
+def customer_changes(session: Session, golden_id: int, source_ids: list[int], limit: int = 50) -> list[dict[str, Any]]:
     """The customer's timeline, newest first: golden values that changed and what each
     system's copy changed (before/after, who, when), like a document's audit trail."""
     from hub.audit.models import AuditEntry
@@ -89,12 +87,20 @@ def customer_changes(
     golden = (AuditEntry.entity_type == ENTITY) & (AuditEntry.hub_id == golden_id)
     copies = (AuditEntry.entity_type == SOURCE_ENTITY) & AuditEntry.hub_id.in_(source_ids or [-1])
     entries = session.scalars(
-        select(AuditEntry).where(or_(golden, copies))
-        .order_by(AuditEntry.changed_at.desc(), AuditEntry.id.desc()).limit(limit)
+        select(AuditEntry)
+        .where(or_(golden, copies))
+        .order_by(AuditEntry.changed_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
     )
     return [
-        {"record": "golden" if e.entity_type == ENTITY else f"source {e.hub_id}", "field": e.field,
-         "before": e.before, "after": e.after, "actor": e.actor, "at": _iso(e.changed_at)}
+        {
+            "record": "golden" if e.entity_type == ENTITY else f"source {e.hub_id}",
+            "field": e.field,
+            "before": e.before,
+            "after": e.after,
+            "actor": e.actor,
+            "at": _iso(e.changed_at),
+        }
         for e in entries
     ]
 
@@ -105,7 +111,10 @@ def open_business(session: Session, golden_id: int) -> dict[str, list[dict[str, 
     ids = [golden_id, *session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.merged_into_id == golden_id))]
     cases = session.scalars(
         select(ServiceCase)
-        .where(ServiceCase.customer_id.in_(ids), or_(ServiceCase.status.is_(None), ServiceCase.status != CaseStatus.closed.value))
+        .where(
+            ServiceCase.customer_id.in_(ids),
+            or_(ServiceCase.status.is_(None), ServiceCase.status != CaseStatus.closed.value),
+        )
         .order_by(ServiceCase.opened_on.desc(), ServiceCase.id)
     )
     deals = session.scalars(
@@ -115,13 +124,27 @@ def open_business(session: Session, golden_id: int) -> dict[str, list[dict[str, 
     )
     return {
         "open_cases": [
-            {"id": c.id, "number": c.number, "subject": c.subject, "status": c.status,
-             "priority": c.priority, "opened_on": _iso(c.opened_on)}
+            {
+                "id": c.id,
+                "number": c.number,
+                "subject": c.subject,
+                "status": c.status,
+                "priority": c.priority,
+                "opened_on": _iso(c.opened_on),
+            }
             for c in cases
         ],
         "open_opportunities": [
-            {"id": o.id, "number": o.number, "name": o.name, "stage": o.stage, "amount": None if o.amount is None else f"{o.amount:.2f}",
-             "currency": o.currency, "expected_close": _iso(o.expected_close), "owner": o.owner}
+            {
+                "id": o.id,
+                "number": o.number,
+                "name": o.name,
+                "stage": o.stage,
+                "amount": None if o.amount is None else f"{o.amount:.2f}",
+                "currency": o.currency,
+                "expected_close": _iso(o.expected_close),
+                "owner": o.owner,
+            }
             for o in deals
         ],
     }
@@ -134,8 +157,10 @@ def review_pair(session: Session, pair: ReviewPair) -> dict[str, Any]:
     source = session.get(CustomerSource, pair.source_id)
     candidate = session.get(GoldenCustomer, pair.candidate_golden_id)
     if source is None or candidate is None:  # both are kept for ever; say which is gone
-        raise LookupError(f"review pair {pair.id}: its source {pair.source_id} or candidate "
-                          f"{pair.candidate_golden_id} no longer exists")
+        raise LookupError(
+            f"review pair {pair.id}: its source {pair.source_id} or candidate "
+            f"{pair.candidate_golden_id} no longer exists"
+        )
     return {
         "id": pair.id,
         "status": pair.status,

@@ -27,8 +27,9 @@ def send_mail(settings: NotifySettings, to: str, subject: str, body: str) -> Non
     try:
         client: smtplib.SMTP
         if url.scheme == "smtps":
-            client = smtplib.SMTP_SSL(url.hostname or "localhost", port, timeout=settings.notify_timeout,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(
+                url.hostname or "localhost", port, timeout=settings.notify_timeout, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(url.hostname or "localhost", port, timeout=settings.notify_timeout)
         with client:

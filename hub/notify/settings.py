@@ -16,5 +16,6 @@ class NotifySettings(BaseSettings):
     )
     mail_from: str = Field(default="concord-hub@localhost", description="Sender of notification e-mails.")
     webhook_secret: SecretStr | None = Field(
-        default=None, description="Key of the webhooks' HMAC-SHA256 signature; unset: webhooks stay pending.")
+        default=None, description="Key of the webhooks' HMAC-SHA256 signature; unset: webhooks stay pending."
+    )
     notify_timeout: float = Field(default=10.0, description="Seconds per SMTP or webhook attempt.")

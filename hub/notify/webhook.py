@@ -23,5 +23,6 @@ def post_json(settings: NotifySettings, url: str, payload: Any) -> None:
             post_signed(client, url, settings.webhook_secret.get_secret_value(), payload)
     except (ConnectorError, Retryable) as exc:
         status = getattr(exc, "status", None)
-        raise DeliveryError(f"webhook {url} answered {status}: {exc}" if status else
-                            f"webhook {url} failed: {exc}") from None
+        raise DeliveryError(
+            f"webhook {url} answered {status}: {exc}" if status else f"webhook {url} failed: {exc}"
+        ) from None

@@ -107,6 +107,7 @@ URL_LOGGERS = ("uvicorn.access", "httpx", "httpcore", "urllib3.connectionpool")
 def redact_query(text: str) -> str:
     """``text`` with the value of every query parameter replaced: ``/c?email=a@b.c&x`` →
     ``/c?email=[redacted]&x``. The names stay, so a log still says what was asked."""
+
     def values(match: re.Match[str]) -> str:
         return "?" + "&".join(
             f"{pair.split('=', 1)[0]}={REDACTED}" if "=" in pair else pair for pair in match.group(1).split("&")
@@ -121,9 +122,14 @@ class RedactQueries(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(redact_query(a) if isinstance(a, str) else
-                                redact_query(str(a)) if "?" in str(a) and "://" in str(a) else a
-                                for a in record.args)
+            record.args = tuple(
+                redact_query(a)
+                if isinstance(a, str)
+                else redact_query(str(a))
+                if "?" in str(a) and "://" in str(a)
+                else a
+                for a in record.args
+            )
         if isinstance(record.msg, str):
             record.msg = redact_query(record.msg)
         return True
@@ -138,8 +144,9 @@ def install_query_redaction() -> None:
             logger.addFilter(RedactQueries())
 
 
-def configure_logging(fmt: str | None = None, level: str | int | None = None,
-                      stream: TextIO | None = None) -> logging.Handler:
+def configure_logging(
+    fmt: str | None = None, level: str | int | None = None, stream: TextIO | None = None
+) -> logging.Handler:
     """Install the hub's handler on the root logger (replacing one installed before)."""
     fmt = (fmt or os.environ.get("HUB_LOG_FORMAT") or "text").lower()
     if fmt not in ("json", "text"):

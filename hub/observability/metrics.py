@@ -37,12 +37,17 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = ("read", "created", "updated", "unchanged", "failed")
 
-RECORDS = Counter("hub_sync_records", "Records handled by syncs in this process, by outcome.",
-                  ["connection", "stream", "outcome"])
-RUNS = Counter("hub_sync_runs", "Sync runs finished in this process, by status (done, failed).",
-               ["connection", "stream", "status"])
-DELIVERIES = Counter("hub_outbox_deliveries_handled", "Outbox deliveries handled in this process, by outcome "
-                     "(sent, retrying, dead).", ["target", "outcome"])
+RECORDS = Counter(
+    "hub_sync_records", "Records handled by syncs in this process, by outcome.", ["connection", "stream", "outcome"]
+)
+RUNS = Counter(
+    "hub_sync_runs", "Sync runs finished in this process, by status (done, failed).", ["connection", "stream", "status"]
+)
+DELIVERIES = Counter(
+    "hub_outbox_deliveries_handled",
+    "Outbox deliveries handled in this process, by outcome (sent, retrying, dead).",
+    ["target", "outcome"],
+)
 
 #: kombu's Redis transport keeps a queue's priority levels in separate lists: "hub", "hub\x06\x163", …
 _KOMBU_PRIORITY_SEP, _KOMBU_PRIORITY_STEPS = "\x06\x16", (3, 6, 9)
@@ -131,44 +136,87 @@ def database_gauges(session: Session, now: datetime) -> Iterator[GaugeMetricFami
         .outerjoin(DeadLetter, and_(DeadLetter.connection_id == Connection.id, DeadLetter.status == "open"))
         .group_by(Connection.name)
     ).all()
-    yield _gauge("hub_dead_letters_open", "Records a sync could not apply, waiting for a fix and a replay.",
-                 ["connection"], (((name,), n) for name, n in dead_letters))
-    yield _gauge("hub_connection_circuit_open", "1 while a connection's circuit breaker leaves it alone.",
-                 ["connection"], (((name,), _open(now, until))
-                                  for name, until in session.execute(select(Connection.name, Connection.open_until))))
+    yield _gauge(
+        "hub_dead_letters_open",
+        "Records a sync could not apply, waiting for a fix and a replay.",
+        ["connection"],
+        (((name,), n) for name, n in dead_letters),
+    )
+    yield _gauge(
+        "hub_connection_circuit_open",
+        "1 while a connection's circuit breaker leaves it alone.",
+        ["connection"],
+        (
+            ((name,), _open(now, until))
+            for name, until in session.execute(select(Connection.name, Connection.open_until))
+        ),
+    )
 
     backlog: dict[tuple[str, str], int] = {}
     for target, status, n in session.execute(
         select(OutboxDelivery.target, OutboxDelivery.status, func.count())
-        .where(OutboxDelivery.status.in_(("pending", "dead"))).group_by(OutboxDelivery.target, OutboxDelivery.status)
+        .where(OutboxDelivery.status.in_(("pending", "dead")))
+        .group_by(OutboxDelivery.target, OutboxDelivery.status)
     ):
         backlog[(target, status)] = n
     targets = sorted({t for t, _s in backlog})
-    yield _gauge("hub_outbox_deliveries", "Outbox deliveries waiting (pending) or given up (dead), per target.",
-                 ["target", "status"], (((t, s), backlog.get((t, s), 0)) for t in targets for s in ("pending", "dead")))
-    oldest_due = dict(session.execute(
-        select(OutboxDelivery.target, func.min(OutboxDelivery.created_at))
-        .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now)
-        .group_by(OutboxDelivery.target)
-    ).all())
-    yield _gauge("hub_outbox_delivery_lag_seconds", "Age of the oldest delivery that is due and not sent, per target.",
-                 ["target"], (((t,), _age(now, oldest_due.get(t))) for t in targets))
+    yield _gauge(
+        "hub_outbox_deliveries",
+        "Outbox deliveries waiting (pending) or given up (dead), per target.",
+        ["target", "status"],
+        (((t, s), backlog.get((t, s), 0)) for t in targets for s in ("pending", "dead")),
+    )
+    oldest_due = dict(
+        session.execute(
+            select(OutboxDelivery.target, func.min(OutboxDelivery.created_at))
+            .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now)
+            .group_by(OutboxDelivery.target)
+        ).all()
+    )
+    yield _gauge(
+        "hub_outbox_delivery_lag_seconds",
+        "Age of the oldest delivery that is due and not sent, per target.",
+        ["target"],
+        (((t,), _age(now, oldest_due.get(t))) for t in targets),
+    )
     unrouted, first = session.execute(
         select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.routed_at.is_(None))
     ).one()
     yield _gauge("hub_outbox_unrouted_events", "Outbox events not yet turned into deliveries.", [], [((), unrouted)])
-    yield _gauge("hub_outbox_routing_lag_seconds", "Age of the oldest outbox event not yet routed.", [],
-                 [((), _age(now, first))])
+    yield _gauge(
+        "hub_outbox_routing_lag_seconds", "Age of the oldest outbox event not yet routed.", [], [((), _age(now, first))]
+    )
 
-    yield _gauge("hub_receivables_overdue_amount", "Outstanding amount of overdue instalments (as of the last "
-                 "scan), per currency.", ["currency"], (((cur,), total) for cur, total in session.execute(
-                     select(Instalment.currency, func.sum(Instalment.outstanding))
-                     .where(Instalment.status == "overdue").group_by(Instalment.currency))))
-    yield _gauge("hub_receivables_alerts_open", "Receivable alerts not acknowledged, snoozed or resolved, per level.",
-                 ["level"], (((str(level),), n) for level, n in session.execute(
-                     select(Alert.level, func.count()).where(Alert.status == "open").group_by(Alert.level))))
-    yield _gauge("hub_review_pairs_pending", "Customer pairs waiting for a data steward's decision.", [],
-                 [((), session.scalar(select(func.count()).select_from(ReviewPair).where(ReviewPair.status == "pending")))])
+    yield _gauge(
+        "hub_receivables_overdue_amount",
+        "Outstanding amount of overdue instalments (as of the last scan), per currency.",
+        ["currency"],
+        (
+            ((cur,), total)
+            for cur, total in session.execute(
+                select(Instalment.currency, func.sum(Instalment.outstanding))
+                .where(Instalment.status == "overdue")
+                .group_by(Instalment.currency)
+            )
+        ),
+    )
+    yield _gauge(
+        "hub_receivables_alerts_open",
+        "Receivable alerts not acknowledged, snoozed or resolved, per level.",
+        ["level"],
+        (
+            ((str(level),), n)
+            for level, n in session.execute(
+                select(Alert.level, func.count()).where(Alert.status == "open").group_by(Alert.level)
+            )
+        ),
+    )
+    yield _gauge(
+        "hub_review_pairs_pending",
+        "Customer pairs waiting for a data steward's decision.",
+        [],
+        [((), session.scalar(select(func.count()).select_from(ReviewPair).where(ReviewPair.status == "pending")))],
+    )
 
 
 def broker_gauges(broker_url: str | None, queue: str) -> Iterator[GaugeMetricFamily]:

@@ -38,8 +38,13 @@ def outbox_status(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("target", "pending", "sent", "dead", title="outbox")
     for target, by_status in sorted(counts.items()):
-        table.add_row(safe(target), *(str(by_status.get(s, by_status.get("events", 0) if s == "pending" else 0))
-                                for s in ("pending", "sent", "dead")))
+        table.add_row(
+            safe(target),
+            *(
+                str(by_status.get(s, by_status.get("events", 0) if s == "pending" else 0))
+                for s in ("pending", "sent", "dead")
+            ),
+        )
     console.print(table)
 
 
@@ -64,8 +69,10 @@ def outbox_dispatch(target: list[str] = typer.Option([], "--target", help="Only 
                 report = dispatcher.deliver(name, advance)
             except (KeyError, SyncBusy) as exc:
                 fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-            console.print(f"{safe(name)}: sent {report.sent}, retrying {report.retrying}, dead {report.dead}"
-                          + (f", not verified {report.unverified} ({safe(report.notes[0])})" if report.unverified else ""))
+            console.print(
+                f"{safe(name)}: sent {report.sent}, retrying {report.retrying}, dead {report.dead}"
+                + (f", not verified {report.unverified} ({safe(report.notes[0])})" if report.unverified else "")
+            )
             for error in dict.fromkeys(report.errors):
                 console.print(f"  [red]{safe(error)}[/red]")
             failed = failed or bool(report.dead or report.retrying)

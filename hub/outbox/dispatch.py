@@ -89,18 +89,37 @@ class Dispatcher:
     def _route_chunk(self) -> int:
         routes = self.routes
         with session_scope(self.engine.database_url) as session:
-            query = select(OutboxEvent).where(OutboxEvent.routed_at.is_(None)).order_by(OutboxEvent.id).limit(self.batch * 4)
+            query = (
+                select(OutboxEvent)
+                .where(OutboxEvent.routed_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(self.batch * 4)
+            )
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             events = list(session.scalars(query))
             now = utcnow()
             pairs = [(e, t) for e in events for t in routes.targets(e.entity_type, e.origin)]
             skip = _not_linked(session, [(e.entity_type, e.hub_id, t) for e, t in pairs if t.when_linked])
-            insert_rows(session, OutboxDelivery, [
-                {"event_id": e.id, "target": t.connection, "stream": t.stream, "entity_type": e.entity_type,
-                 "hub_id": e.hub_id, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-                for e, t in pairs if (e.entity_type, e.hub_id, t.connection) not in skip
-            ])
+            insert_rows(
+                session,
+                OutboxDelivery,
+                [
+                    {
+                        "event_id": e.id,
+                        "target": t.connection,
+                        "stream": t.stream,
+                        "entity_type": e.entity_type,
+                        "hub_id": e.hub_id,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for e, t in pairs
+                    if (e.entity_type, e.hub_id, t.connection) not in skip
+                ],
+            )
             if events:
                 session.execute(
                     update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events])).values(routed_at=now)
@@ -109,11 +128,13 @@ class Dispatcher:
 
     def due_targets(self) -> list[str]:
         with session_scope(self.engine.database_url) as session:
-            return list(session.scalars(
-                select(OutboxDelivery.target).where(
-                    OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= utcnow()
-                ).distinct()
-            ))
+            return list(
+                session.scalars(
+                    select(OutboxDelivery.target)
+                    .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= utcnow())
+                    .distinct()
+                )
+            )
 
     # --- 2. delivery -------------------------------------------------------------------------
     def lanes(self, target: str) -> int:
@@ -139,7 +160,9 @@ class Dispatcher:
             self._field_maps[target] = f"no field map to read it back with ({exc})"
         bound = logs.bind(connection=target, stream=f"{LEASE_STREAM}/{lane}", run_id=owner)  # the lease owner
         try:
-            while self._deliver_batch(connection.id, target, connector, report, (lease, owner), progress, (lane, lanes)):
+            while self._deliver_batch(
+                connection.id, target, connector, report, (lease, owner), progress, (lane, lanes)
+            ):
                 pass
         finally:
             connector.close()
@@ -152,8 +175,14 @@ class Dispatcher:
         return report
 
     def _deliver_batch(
-        self, connection_id: int, target: str, connector: Connector, report: DeliveryReport,
-        lease: tuple[str, str], progress: Callable[[int], None] | None, lane: tuple[int, int],
+        self,
+        connection_id: int,
+        target: str,
+        connector: Connector,
+        report: DeliveryReport,
+        lease: tuple[str, str],
+        progress: Callable[[int], None] | None,
+        lane: tuple[int, int],
     ) -> bool:
         """One claimed batch in one transaction: everything it needs is read set-wise first,
         then one write to the target per record, then the deliveries' outcomes set-wise."""
@@ -172,14 +201,23 @@ class Dispatcher:
             # targets are written idempotently, so what did reach them is not entered twice
             # (its error kept: a delivery never waits without saying why)
             with session_scope(self.engine.database_url) as session:
-                session.execute(update(OutboxDelivery).where(OutboxDelivery.id.in_([d.id for d in claimed]))
-                                .values(next_attempt_at=utcnow(),
-                                        last_error=f"batch not settled: {type(exc).__name__}: {exc}"[:2000]))
+                session.execute(
+                    update(OutboxDelivery)
+                    .where(OutboxDelivery.id.in_([d.id for d in claimed]))
+                    .values(
+                        next_attempt_at=utcnow(), last_error=f"batch not settled: {type(exc).__name__}: {exc}"[:2000]
+                    )
+                )
             raise
 
     def _send_batch(
-        self, target: str, connector: Connector, report: DeliveryReport, progress: Callable[[int], None] | None,
-        claimed: list[OutboxDelivery], by_record: dict[tuple[str, int], list[OutboxDelivery]],
+        self,
+        target: str,
+        connector: Connector,
+        report: DeliveryReport,
+        progress: Callable[[int], None] | None,
+        claimed: list[OutboxDelivery],
+        by_record: dict[tuple[str, int], list[OutboxDelivery]],
     ) -> bool:
         outcome = Outcome()
         system_down: str | None = None
@@ -211,8 +249,11 @@ class Dispatcher:
     def _claim(self, session: Session, target: str, lane: tuple[int, int]) -> list[OutboxDelivery]:
         query = (
             select(OutboxDelivery)
-            .where(OutboxDelivery.target == target, OutboxDelivery.status == "pending",
-                   OutboxDelivery.next_attempt_at <= utcnow())
+            .where(
+                OutboxDelivery.target == target,
+                OutboxDelivery.status == "pending",
+                OutboxDelivery.next_attempt_at <= utcnow(),
+            )
             .order_by(OutboxDelivery.id)
             .limit(self.batch)
         )
@@ -236,11 +277,20 @@ class Dispatcher:
     def _settle(self, session: Session, outcome: Outcome, report: DeliveryReport) -> None:
         now = utcnow()
         if outcome.sent_rows:
-            session.execute(update(OutboxDelivery), [
-                {"id": i, "status": "sent", "delivered_at": now, "external_id": ext, "last_error": None,
-                 "verified": note[:300]}
-                for i, ext, note in outcome.sent_rows
-            ])
+            session.execute(
+                update(OutboxDelivery),
+                [
+                    {
+                        "id": i,
+                        "status": "sent",
+                        "delivered_at": now,
+                        "external_id": ext,
+                        "last_error": None,
+                        "verified": note[:300],
+                    }
+                    for i, ext, note in outcome.sent_rows
+                ],
+            )
             report.unverified += sum(1 for _i, _ext, note in outcome.sent_rows if note != VERIFIED)
             report.notes += [note for _i, _ext, note in outcome.sent_rows if note != VERIFIED]
         rows = []
@@ -252,8 +302,9 @@ class Dispatcher:
                 report.dead += 1
             else:
                 wait = min(BACKOFF_FIRST * 2 ** (delivery.attempts - 1), BACKOFF_MAX)
-                rows.append({"id": delivery.id, "status": "pending", "next_attempt_at": now + wait,
-                             "last_error": error.text})
+                rows.append(
+                    {"id": delivery.id, "status": "pending", "next_attempt_at": now + wait, "last_error": error.text}
+                )
                 report.retrying += 1
             report.errors.append(error.text)
         for status in ("dead", "pending"):  # one statement shape each
@@ -263,12 +314,14 @@ class Dispatcher:
         report.sent += len(outcome.sent_rows)
 
     # --- one record --------------------------------------------------------------------------
-    def _write_all(self, connector: Connector, ready: list[tuple[list[OutboxDelivery], dict[str, Any], Any]]
-                   ) -> list[tuple[WriteResult, Verdict] | Exception]:
+    def _write_all(
+        self, connector: Connector, ready: list[tuple[list[OutboxDelivery], dict[str, Any], Any]]
+    ) -> list[tuple[WriteResult, Verdict] | Exception]:
         """One write per record; ``concurrency`` (connection setting, default 1) of them at
         once — writes are I/O, and the records of a batch are distinct, so they cannot race.
         After a system-down error the rest of the batch is not attempted; a record the
         connector fails on outside its contract (a bug) is retried alone, the others go on."""
+
         def write(item: tuple[list[OutboxDelivery], dict[str, Any], Any]) -> tuple[WriteResult, Verdict] | Exception:
             deliveries, payload, known = item
             if down.is_set():
@@ -282,8 +335,12 @@ class Dispatcher:
                 down.set()
                 return exc
             except Exception as exc:  # the connector failed on this record (a bug): set it aside alone
-                log.exception("outbox: writing %s %s to %s failed unexpectedly",
-                              deliveries[0].entity_type, deliveries[0].hub_id, deliveries[0].target)
+                log.exception(
+                    "outbox: writing %s %s to %s failed unexpectedly",
+                    deliveries[0].entity_type,
+                    deliveries[0].hub_id,
+                    deliveries[0].target,
+                )
                 return Unexpected(f"{type(exc).__name__}: {exc}")
 
         down = threading.Event()
@@ -293,8 +350,9 @@ class Dispatcher:
         with ThreadPoolExecutor(workers, thread_name_prefix="outbox") as pool:
             return list(pool.map(write, ready))
 
-    def _verify(self, connector: Connector, delivery: OutboxDelivery, payload: dict[str, Any],
-                result: WriteResult) -> Verdict:
+    def _verify(
+        self, connector: Connector, delivery: OutboxDelivery, payload: dict[str, Any], result: WriteResult
+    ) -> Verdict:
         """Read the written record back (``hub.outbox.verify``), leaving out the fields the
         target decides itself."""
         own = self.routes.ownership.get(delivery.entity_type, {})
@@ -302,8 +360,9 @@ class Dispatcher:
         field_map = self._field_maps.get(delivery.target, "no field map to read it back with")
         return verify_write(connector, field_map, delivery.stream, payload, result.external_id, owned)
 
-    def _link_all(self, session: Session, target: str, written: list[Written], loaded: Loaded,
-                  outcome: Outcome) -> None:
+    def _link_all(
+        self, session: Session, target: str, written: list[Written], loaded: Loaded, outcome: Outcome
+    ) -> None:
         """Link what the writes made, set-wise; a link the hub cannot record sets aside its own
         record only.
 
@@ -338,24 +397,43 @@ class Dispatcher:
             outcome.sent(deliveries, result.external_id)
 
     @staticmethod
-    def _unlinkable(session: Session, target: str, deliveries: list[OutboxDelivery], result: WriteResult,
-                    exc: SQLAlchemyError, outcome: Outcome) -> None:
+    def _unlinkable(
+        session: Session,
+        target: str,
+        deliveries: list[OutboxDelivery],
+        result: WriteResult,
+        exc: SQLAlchemyError,
+        outcome: Outcome,
+    ) -> None:
         """Why the hub could not record what the target answered, naming both records."""
         entity, hub_id = deliveries[0].entity_type, deliveries[0].hub_id
         if isinstance(exc, IntegrityError):
             other = Binder(session).to_hub(target, entity, [result.external_id]).get(result.external_id)
             whose = f"{entity} {other}" if other is not None else "another hub record"
-            outcome.dead(deliveries, (
-                f"{target} answered the write of {entity} {hub_id} with its record {result.external_id}, "
-                f"which the hub links to {whose} already: not linked, so as not to merge two records; "
-                f"compare both in {target}, then replay ({type(exc.orig).__name__}: {exc.orig})"))
+            outcome.dead(
+                deliveries,
+                (
+                    f"{target} answered the write of {entity} {hub_id} with its record {result.external_id}, "
+                    f"which the hub links to {whose} already: not linked, so as not to merge two records; "
+                    f"compare both in {target}, then replay ({type(exc.orig).__name__}: {exc.orig})"
+                ),
+            )
         else:  # the database itself (a deadlock, a lost connection): try again later
-            outcome.retry(deliveries, f"linking {entity} {hub_id} to {target} {result.external_id} failed: "
-                                      f"{type(exc).__name__}: {exc}")
+            outcome.retry(
+                deliveries,
+                f"linking {entity} {hub_id} to {target} {result.external_id} failed: {type(exc).__name__}: {exc}",
+            )
 
-    def _linked(self, session: Session, target: str, delivery: OutboxDelivery,
-                known: tuple[str, str | None, int] | None, result: WriteResult, loaded: Loaded,
-                outcome: Outcome | None = None) -> None:
+    def _linked(
+        self,
+        session: Session,
+        target: str,
+        delivery: OutboxDelivery,
+        known: tuple[str, str | None, int] | None,
+        result: WriteResult,
+        loaded: Loaded,
+        outcome: Outcome | None = None,
+    ) -> None:
         """Link what the write created (its number too), and report back to the origin —
         unless reading it back showed the write did not take effect (its delivery goes dead)."""
         entity, hub_id = delivery.entity_type, delivery.hub_id
@@ -370,8 +448,15 @@ class Dispatcher:
         elif result.version and result.version != known[1]:
             Binder(session).set_external_ref(known[2], result.version)
 
-    def payload(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int,
-                loaded: Loaded | None = None) -> dict[str, Any]:
+    def payload(
+        self,
+        session: Session,
+        connector: Connector,
+        target: str,
+        entity: str,
+        hub_id: int,
+        loaded: Loaded | None = None,
+    ) -> dict[str, Any]:
         """The hub's record in canonical fields, references in the target's own ids."""
         loaded = loaded or Loaded.read(session, [(entity, hub_id)], set())
         kind = KINDS[entity]
@@ -385,8 +470,11 @@ class Dispatcher:
             data["lines"] = loaded.lines.get(hub_id, [])
         elif entity == "shipment":
             data["lines"] = [
-                {"order_line": self._target_id(session, connector, target, "order_line", line["order_line"], loaded),
-                 "product": line["product"], "quantity": line["quantity"]}
+                {
+                    "order_line": self._target_id(session, connector, target, "order_line", line["order_line"], loaded),
+                    "product": line["product"],
+                    "quantity": line["quantity"],
+                }
                 for line in loaded.shipment_lines.get(hub_id, [])
             ]
         data["hub_ref"] = f"concord:{entity}:{hub_id}"
@@ -395,8 +483,9 @@ class Dispatcher:
         data["ids"] = {system: ext for system, (ext, _ref, _id) in known.items()}
         return data
 
-    def _target_id(self, session: Session, connector: Connector, target: str, entity: str, hub_id: int | None,
-                   loaded: Loaded) -> str | None:
+    def _target_id(
+        self, session: Session, connector: Connector, target: str, entity: str, hub_id: int | None, loaded: Loaded
+    ) -> str | None:
         if hub_id is None:
             return None
         found = loaded.links.get((entity, hub_id), {}).get(target)
@@ -438,15 +527,23 @@ class Dispatcher:
         route = self.routes.target(delivery.entity_type, target)
         if route is None or route.report_back is None or origin in (None, target, "hub"):
             return
-        told = session.scalar(select(OutboxDelivery).where(
-            OutboxDelivery.event_id == delivery.event_id, OutboxDelivery.target == origin))
+        told = session.scalar(
+            select(OutboxDelivery).where(OutboxDelivery.event_id == delivery.event_id, OutboxDelivery.target == origin)
+        )
         if told is not None:  # linked again after a lost link or answer: tell the origin again
             told.status, told.attempts, told.next_attempt_at = "pending", 0, utcnow()
             return
-        session.add(OutboxDelivery(
-            event_id=delivery.event_id, target=origin, stream=route.report_back, entity_type=delivery.entity_type,
-            hub_id=delivery.hub_id, status="pending", next_attempt_at=utcnow(),
-        ))
+        session.add(
+            OutboxDelivery(
+                event_id=delivery.event_id,
+                target=origin,
+                stream=route.report_back,
+                entity_type=delivery.entity_type,
+                hub_id=delivery.hub_id,
+                status="pending",
+                next_attempt_at=utcnow(),
+            )
+        )
 
     # --- dead deliveries ---------------------------------------------------------------------
     def replay(self, ids: Iterable[int] | None = None, target: str | None = None) -> int:
@@ -465,10 +562,13 @@ class Dispatcher:
         with session_scope(self.engine.database_url) as session:
             for target, status, n in session.execute(
                 select(OutboxDelivery.target, OutboxDelivery.status, func.count()).group_by(
-                    OutboxDelivery.target, OutboxDelivery.status)
+                    OutboxDelivery.target, OutboxDelivery.status
+                )
             ):
                 out.setdefault(target, {})[status] = n
-            unrouted = session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.routed_at.is_(None)))
+            unrouted = session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.routed_at.is_(None))
+            )
         out["(not routed yet)"] = {"events": unrouted or 0}
         return out
 

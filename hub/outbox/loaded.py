@@ -52,7 +52,8 @@ class Loaded:
                 select(ShipmentLine).where(ShipmentLine.shipment_id.in_(shipment_ids)).order_by(ShipmentLine.id)
             ):
                 shipment_lines.setdefault(item.shipment_id, []).append(
-                    {"order_line": item.order_line_id, "product": item.product, "quantity": item.quantity})
+                    {"order_line": item.order_line_id, "product": item.product, "quantity": item.quantity}
+                )
                 if item.order_line_id is not None:
                     wanted.setdefault("order_line", set()).add(item.order_line_id)
         links: dict[tuple[str, int], dict[str, tuple[str, str | None, int]]] = {}
@@ -64,11 +65,21 @@ class Loaded:
         lines: dict[int, list[dict[str, Any]]] = {}
         order_ids = [i for e, i in records if e == "order"]
         if order_ids:
-            for line in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)):
+            for line in session.scalars(
+                select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)
+            ):
                 lines.setdefault(line.order_id, []).append(
-                    {"id": line.id, "product": line.product, "description": line.description,
-                     "quantity": line.quantity, "unit_price": line.unit_price})
-        origins = dict(session.execute(
-            select(OutboxEvent.id, OutboxEvent.origin).where(OutboxEvent.id.in_(event_ids))
-        ).all()) if event_ids else {}
+                    {
+                        "id": line.id,
+                        "product": line.product,
+                        "description": line.description,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                    }
+                )
+        origins = (
+            dict(session.execute(select(OutboxEvent.id, OutboxEvent.origin).where(OutboxEvent.id.in_(event_ids))).all())
+            if event_ids
+            else {}
+        )
         return cls(rows, lines, shipment_lines, links, origins)

@@ -65,11 +65,17 @@ class Routes(BaseModel):
             linkable = refs(record)
             for i, target in enumerate(route.send_to):
                 if target.connection == HUB:
-                    out.append((("routes", entity, "send_to", i, "connection"),
-                                f"{HUB!r} is the hub's own API: it receives nothing"))
+                    out.append(
+                        (
+                            ("routes", entity, "send_to", i, "connection"),
+                            f"{HUB!r} is the hub's own API: it receives nothing",
+                        )
+                    )
                 if target.when_linked is not None and target.when_linked not in linkable:
-                    message = (f"{entity} has no reference {target.when_linked!r} "
-                               f"(references: {', '.join(linkable) or 'none'})")
+                    message = (
+                        f"{entity} has no reference {target.when_linked!r} "
+                        f"(references: {', '.join(linkable) or 'none'})"
+                    )
                     out.append((("routes", entity, "send_to", i, "when_linked"), message))
         for entity, owners in self.ownership.items():
             record = RECORDS.get(entity)
@@ -78,8 +84,12 @@ class Routes(BaseModel):
                 continue
             for name in owners:
                 if name != "*" and name not in record.model_fields:
-                    out.append((("ownership", entity, name),
-                                f"{entity} has no field {name!r} (fields: {', '.join(record.model_fields)}, or *)"))
+                    out.append(
+                        (
+                            ("ownership", entity, name),
+                            f"{entity} has no field {name!r} (fields: {', '.join(record.model_fields)}, or *)",
+                        )
+                    )
         return out
 
     def systems(self) -> set[str]:

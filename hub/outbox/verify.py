@@ -47,8 +47,12 @@ class Verdict:
 
 
 def verify_write(
-    connector: Connector, field_map: ConnectorMap | str | None, stream: str, sent: Mapping[str, Any],
-    external_id: str, owned: Collection[str] = (),
+    connector: Connector,
+    field_map: ConnectorMap | str | None,
+    stream: str,
+    sent: Mapping[str, Any],
+    external_id: str,
+    owned: Collection[str] = (),
 ) -> Verdict:
     """Read ``stream`` record ``external_id`` back and compare it with ``sent`` (the hub's fields).
 
@@ -73,12 +77,17 @@ def verify_write(
         held = field_map.apply(stream, record.data)
     except MappingError as exc:
         return Verdict(False, f"the write did not take effect as sent: reading {stream} {external_id} back: {exc}")
-    wanted = settings.get("verify_fields", {}).get(stream) if isinstance(settings.get("verify_fields"), Mapping) else None
+    wanted = (
+        settings.get("verify_fields", {}).get(stream) if isinstance(settings.get("verify_fields"), Mapping) else None
+    )
     if "*" in owned and not wanted:
         return Verdict(True, f"not verified: {connector.kind} target decides every field of it (ownership)")
     names = list(wanted) if wanted else [n for n in held if n not in NOT_COMPARED and n not in owned]
-    diffs = [f"{n}: sent {sent[n]!r}, read back {held.get(n)!r}" for n in names
-             if n in sent and n in held and _plain(sent[n]) and not _same(sent[n], held.get(n))]
+    diffs = [
+        f"{n}: sent {sent[n]!r}, read back {held.get(n)!r}"
+        for n in names
+        if n in sent and n in held and _plain(sent[n]) and not _same(sent[n], held.get(n))
+    ]
     if diffs:
         return Verdict(False, f"the write to {stream} {external_id} did not take effect: " + "; ".join(diffs))
     return Verdict(True, VERIFIED)

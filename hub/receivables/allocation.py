@@ -52,8 +52,16 @@ def resolve_targets(session: Session, invoice_ids: Iterable[int], log: SetAsideL
     An invoice that cannot be placed is set aside in ``log`` and keeps its previous target."""
     log = log if log is not None else SetAsideLog()
     affected: set[int] = set()
-    for found in isolated(session, log, "allocate", sorted(set(invoice_ids)), lambda chunk: _resolve(session, chunk),
-                          chunk=1000, record="invoice", label=invoice_label(session)):
+    for found in isolated(
+        session,
+        log,
+        "allocate",
+        sorted(set(invoice_ids)),
+        lambda chunk: _resolve(session, chunk),
+        chunk=1000,
+        record="invoice",
+        label=invoice_label(session),
+    ):
         affected |= found
     return affected
 
@@ -64,25 +72,36 @@ def _resolve(session: Session, chunk: list[int]) -> set[int]:
     invoices = list(session.scalars(select(Invoice).where(Invoice.id.in_(chunk))))
     tokens = {t for inv in invoices for t in _tokens(inv)}
     numbers = tokens | {t.split("/", 1)[0] for t in tokens}
-    instalments = _pairs(session, select(Instalment.reference, Instalment.id)
-                         .where(Instalment.reference.in_(tokens))) if tokens else {}
-    inst_orders = _pairs(session, select(Instalment.id, Instalment.order_id)
-                         .where(Instalment.id.in_(instalments.values()))) if instalments else {}
+    instalments = (
+        _pairs(session, select(Instalment.reference, Instalment.id).where(Instalment.reference.in_(tokens)))
+        if tokens
+        else {}
+    )
+    inst_orders = (
+        _pairs(session, select(Instalment.id, Instalment.order_id).where(Instalment.id.in_(instalments.values())))
+        if instalments
+        else {}
+    )
     orders = _pairs(session, select(Order.number, Order.id).where(Order.number.in_(numbers))) if numbers else {}
-    old = _pairs(session, select(InvoiceTarget.invoice_id, InvoiceTarget.order_id)
-                 .where(InvoiceTarget.invoice_id.in_(chunk)))
+    old = _pairs(
+        session, select(InvoiceTarget.invoice_id, InvoiceTarget.order_id).where(InvoiceTarget.invoice_id.in_(chunk))
+    )
     affected |= {o for o in old.values() if o is not None}
     session.execute(delete(InvoiceTarget).where(InvoiceTarget.invoice_id.in_(chunk)))
     rows = []
     for inv in invoices:
         mine = _tokens(inv)
         instalment = next((instalments[t] for t in sorted(mine) if t in instalments), None)
-        order = inv.order_id or (inst_orders.get(instalment) if instalment else None) or next(
-            (orders[t.split("/", 1)[0]] for t in sorted(mine) if t.split("/", 1)[0] in orders), None)
+        order = (
+            inv.order_id
+            or (inst_orders.get(instalment) if instalment else None)
+            or next((orders[t.split("/", 1)[0]] for t in sorted(mine) if t.split("/", 1)[0] in orders), None)
+        )
         if instalment is not None and inst_orders.get(instalment) != order:
             instalment = None  # names another order's instalment: the order it names wins
-        rows.append({"invoice_id": inv.id, "order_id": order, "instalment_id": instalment,
-                     "paid": ZERO, "credit": ZERO})
+        rows.append(
+            {"invoice_id": inv.id, "order_id": order, "instalment_id": instalment, "paid": ZERO, "credit": ZERO}
+        )
         if order is not None:
             affected.add(order)
     insert_rows(session, InvoiceTarget, rows)
@@ -94,10 +113,16 @@ def changed_since(session: Session, since: datetime | None) -> set[int]:
     if since is None:
         return set(session.scalars(select(Invoice.id)))
     ids = set(session.scalars(select(Invoice.id).where(Invoice.updated_at >= since)))
-    ids |= set(session.scalars(select(Payment.invoice_id).where(Payment.updated_at >= since,
-                                                                  Payment.invoice_id.is_not(None))))
-    ids |= set(session.scalars(select(Invoice.id).where(
-        ~select(InvoiceTarget.invoice_id).where(InvoiceTarget.invoice_id == Invoice.id).exists())))
+    ids |= set(
+        session.scalars(select(Payment.invoice_id).where(Payment.updated_at >= since, Payment.invoice_id.is_not(None)))
+    )
+    ids |= set(
+        session.scalars(
+            select(Invoice.id).where(
+                ~select(InvoiceTarget.invoice_id).where(InvoiceTarget.invoice_id == Invoice.id).exists()
+            )
+        )
+    )
     ids |= set(session.scalars(select(InvoiceTarget.invoice_id).where(InvoiceTarget.order_id.is_(None))))
     return ids
 
@@ -108,8 +133,17 @@ def allocate(session: Session, order_ids: Iterable[int], log: SetAsideLog | None
     computed are set aside in ``log``; returns how many orders were allocated."""
     log = log if log is not None else SetAsideLog()
     todo = sorted(set(order_ids) - log.ids("order"))
-    return sum(isolated(session, log, "allocate", todo, lambda chunk: _allocate(session, chunk),
-                        chunk=500, label=order_label(session)))
+    return sum(
+        isolated(
+            session,
+            log,
+            "allocate",
+            todo,
+            lambda chunk: _allocate(session, chunk),
+            chunk=500,
+            label=order_label(session),
+        )
+    )
 
 
 def _allocate(session: Session, chunk: list[int]) -> int:
@@ -117,12 +151,21 @@ def _allocate(session: Session, chunk: list[int]) -> int:
     instalments: dict[int, list[Instalment]] = defaultdict(list)
     for inst in session.scalars(select(Instalment).where(Instalment.order_id.in_(chunk))):
         instalments[inst.order_id].append(inst)
-    targets = [(t, inv) for t, inv in session.execute(
-        select(InvoiceTarget, Invoice).join(Invoice, Invoice.id == InvoiceTarget.invoice_id)
-        .where(InvoiceTarget.order_id.in_(chunk),
-               or_(Invoice.status.is_(None), Invoice.status != "draft"))).all() if counts(inv)]
-    paid = _pairs(session, select(Payment.invoice_id, func.sum(Payment.amount))
-                  .where(Payment.invoice_id.in_([inv.id for _t, inv in targets])).group_by(Payment.invoice_id))
+    targets = [
+        (t, inv)
+        for t, inv in session.execute(
+            select(InvoiceTarget, Invoice)
+            .join(Invoice, Invoice.id == InvoiceTarget.invoice_id)
+            .where(InvoiceTarget.order_id.in_(chunk), or_(Invoice.status.is_(None), Invoice.status != "draft"))
+        ).all()
+        if counts(inv)
+    ]
+    paid = _pairs(
+        session,
+        select(Payment.invoice_id, func.sum(Payment.amount))
+        .where(Payment.invoice_id.in_([inv.id for _t, inv in targets]))
+        .group_by(Payment.invoice_id),
+    )
     by_order: dict[int, list[tuple[InvoiceTarget, Invoice]]] = defaultdict(list)
     for target, inv in targets:
         by_order[target.order_id].append((target, inv))  # type: ignore[index]
@@ -143,8 +186,14 @@ def _allocate(session: Session, chunk: list[int]) -> int:
             dues += schedule
             due_date = _due_date(inst, schedule)
             overdue_from = None if due_date is None else due_date + timedelta(days=inst.grace_days)
-            values = {"invoiced": invoiced, "paid": settled, "credited": credited,
-                      "outstanding": due - settled, "due_date": due_date, "overdue_from": overdue_from}
+            values = {
+                "invoiced": invoiced,
+                "paid": settled,
+                "credited": credited,
+                "outstanding": due - settled,
+                "due_date": due_date,
+                "overdue_from": overdue_from,
+            }
             if any(getattr(inst, k) != v for k, v in values.items()):
                 # dirty: the next scan (and the refresh after a sync) re-evaluates status and level
                 totals.append({"id": inst.id, **values, "dirty": True})
@@ -213,7 +262,7 @@ class _Pieces:
     def take_back(self, inst_id: int, amount: Decimal) -> None:
         """A credit note un-invoices ``amount``: from the latest open maturities first."""
         self.touched.add(inst_id)
-        for part in sorted(self.parts[inst_id], key=lambda p: (p[1] or date.max), reverse=True):
+        for part in sorted(self.parts[inst_id], key=lambda p: p[1] or date.max, reverse=True):
             take = min(amount, part[2] - part[3])
             if take > 0:
                 part[2] -= take
@@ -225,21 +274,30 @@ class _Pieces:
         if inst.id not in self.touched:
             return []
         plan = plan_due(inst)  # an invoice without maturities is due when the plan says
-        rows = [{"instalment_id": inst.id, "invoice_id": inv_id, "due_date": when or plan, "amount": amount,
-                 "paid": paid} for inv_id, when, amount, paid in self.parts[inst.id] if amount > 0]
+        rows = [
+            {"instalment_id": inst.id, "invoice_id": inv_id, "due_date": when or plan, "amount": amount, "paid": paid}
+            for inv_id, when, amount, paid in self.parts[inst.id]
+            if amount > 0
+        ]
         rest = due - invoiced
         if rest > 0:
-            rows.append({"instalment_id": inst.id, "invoice_id": None, "due_date": plan_due(inst),
-                         "amount": rest, "paid": ZERO})
+            rows.append(
+                {"instalment_id": inst.id, "invoice_id": None, "due_date": plan_due(inst), "amount": rest, "paid": ZERO}
+            )
         return rows
 
 
 def _maturity_slices(inv: Invoice, start: Decimal, amount: Decimal) -> list[tuple[date | None, Decimal]]:
     """The slice ``[start, start + amount)`` of an invoice's total, cut at its maturities (date
     order; the last one takes what the maturities do not cover). No maturities: the issue date."""
-    maturities = sorted(((_day(m.get("date")), Decimal(str(m.get("amount") or 0))) for m in inv.due_dates or []
-                         if isinstance(m, dict) and _day(m.get("date")) is not None),
-                        key=lambda m: m[0])  # type: ignore[arg-type, return-value]
+    maturities = sorted(
+        (
+            (_day(m.get("date")), Decimal(str(m.get("amount") or 0)))
+            for m in inv.due_dates or []
+            if isinstance(m, dict) and _day(m.get("date")) is not None
+        ),
+        key=lambda m: m[0],  # type: ignore[arg-type, return-value]
+    )
     maturities = [(d, a) for d, a in maturities if a > 0]
     if not maturities:
         return [(None, amount)]
@@ -263,8 +321,9 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def _fill(instalments: list[Instalment], invoices: list[tuple[InvoiceTarget, Invoice]],
-          payments: dict[int, Decimal]) -> tuple[list[dict], _Pieces]:
+def _fill(
+    instalments: list[Instalment], invoices: list[tuple[InvoiceTarget, Invoice]], payments: dict[int, Decimal]
+) -> tuple[list[dict], _Pieces]:
     pieces = _Pieces()
     if not instalments:
         return [], pieces

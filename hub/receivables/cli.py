@@ -48,7 +48,8 @@ def scan_command(
         f"{result.stages_reached}, orders allocated {result.orders_allocated}, instalments changed "
         f"{result.instalments_changed}, alerts raised {result.alerts_raised}, resolved {result.alerts_resolved}, "
         f"deliveries queued {result.deliveries_queued}, sent {len(result.sent)}, failed {len(result.failed)}, "
-        f"set aside {len(result.set_aside)}")
+        f"set aside {len(result.set_aside)}"
+    )
     for failure in result.failed:
         err.print(f"[yellow]not delivered (kept for the next scan):[/yellow] {safe(failure)}")
     for item in result.set_aside:
@@ -105,8 +106,9 @@ def ageing_command(
         return
     table = Table(by, "currency", *report["buckets"], "total", title=f"ageing as of {report['as_of']}")
     for row in report["rows"]:
-        table.add_row(safe(row[by]), safe(row["currency"]), *(f"{row[b]:,.2f}" for b in report["buckets"]),
-                      f"{row['total']:,.2f}")
+        table.add_row(
+            safe(row[by]), safe(row["currency"]), *(f"{row[b]:,.2f}" for b in report["buckets"]), f"{row['total']:,.2f}"
+        )
     console.print(table)
 
 

@@ -29,30 +29,72 @@ from hub.receivables.models import Alert, AlertDelivery, Instalment, ReceivableO
 def pending_digests(database_url: str, log: SetAsideLog | None = None) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """(channel, recipient) → the alerts waiting for it, highest level first."""
     log = log if log is not None else SetAsideLog()
-    pending = (select(AlertDelivery.id, AlertDelivery.channel, AlertDelivery.recipient, Alert.id, Alert.level,
-                      Alert.credit_hold, Instalment.reference, Instalment.stage, Instalment.due_date,
-                      Instalment.overdue_from, Instalment.outstanding, Instalment.currency, Order.number,
-                      GoldenCustomer.name, ReceivableOrder.owner)
-               .join(Alert, Alert.id == AlertDelivery.alert_id)
-               .join(Instalment, Instalment.id == Alert.instalment_id)
-               .join(Order, Order.id == Instalment.order_id)
-               .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
-               .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
-               .where(AlertDelivery.status == "pending")
-               .order_by(AlertDelivery.recipient, Alert.level.desc(), Instalment.due_date))
+    pending = (
+        select(
+            AlertDelivery.id,
+            AlertDelivery.channel,
+            AlertDelivery.recipient,
+            Alert.id,
+            Alert.level,
+            Alert.credit_hold,
+            Instalment.reference,
+            Instalment.stage,
+            Instalment.due_date,
+            Instalment.overdue_from,
+            Instalment.outstanding,
+            Instalment.currency,
+            Order.number,
+            GoldenCustomer.name,
+            ReceivableOrder.owner,
+        )
+        .join(Alert, Alert.id == AlertDelivery.alert_id)
+        .join(Instalment, Instalment.id == Alert.instalment_id)
+        .join(Order, Order.id == Instalment.order_id)
+        .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
+        .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
+        .where(AlertDelivery.status == "pending")
+        .order_by(AlertDelivery.recipient, Alert.level.desc(), Instalment.due_date)
+    )
 
     def read(session: Session, ids: list[int] | None) -> list[dict[str, Any]]:
         query = pending if ids is None else pending.where(Instalment.order_id.in_(ids))
-        return [{"channel": r[1], "recipient": r[2], "delivery_id": r[0], "alert_id": r[3], "level": r[4],
-                 "credit_hold": r[5], "instalment": r[6], "stage": r[7], "due_date": r[8].isoformat() if r[8] else None,
-                 "overdue_from": r[9], "outstanding": str(r[10]), "currency": r[11], "order": r[12],
-                 "customer": r[13], "sales_owner": r[14]} for r in session.execute(query)]
+        return [
+            {
+                "channel": r[1],
+                "recipient": r[2],
+                "delivery_id": r[0],
+                "alert_id": r[3],
+                "level": r[4],
+                "credit_hold": r[5],
+                "instalment": r[6],
+                "stage": r[7],
+                "due_date": r[8].isoformat() if r[8] else None,
+                "overdue_from": r[9],
+                "outstanding": str(r[10]),
+                "currency": r[11],
+                "order": r[12],
+                "customer": r[13],
+                "sales_owner": r[14],
+            }
+            for r in session.execute(query)
+        ]
 
     with session_scope(database_url) as session:
-        orders = (select(Instalment.order_id).distinct().join(Alert, Alert.instalment_id == Instalment.id)
-                  .join(AlertDelivery, AlertDelivery.alert_id == Alert.id).where(AlertDelivery.status == "pending"))
-        parts = guarded(session, log, "deliver", lambda ids: read(session, ids),
-                        lambda: list(session.scalars(orders)), label=order_label(session))
+        orders = (
+            select(Instalment.order_id)
+            .distinct()
+            .join(Alert, Alert.instalment_id == Instalment.id)
+            .join(AlertDelivery, AlertDelivery.alert_id == Alert.id)
+            .where(AlertDelivery.status == "pending")
+        )
+        parts = guarded(
+            session,
+            log,
+            "deliver",
+            lambda ids: read(session, ids),
+            lambda: list(session.scalars(orders)),
+            label=order_label(session),
+        )
     rows = [row for part in parts for row in part]
     if len(parts) > 1:  # read a chunk of orders at a time while looking for the culprit
         rows.sort(key=lambda a: (a["recipient"], -a["level"], a["due_date"] or "9999-12-31"))
@@ -69,15 +111,18 @@ def _mail_body(alerts: list[dict[str, Any]], as_of: date) -> tuple[str, str]:
     for a in alerts:
         days = (as_of - a["overdue_from"]).days if a["overdue_from"] else 0
         hold = "  CREDIT HOLD RECOMMENDED" if a["credit_hold"] else ""
-        lines.append(f"- level {a['level']}: {a['instalment']} ({a['customer'] or 'unknown customer'}), "
-                     f"{a['outstanding']} {a['currency'] or ''} outstanding, due {a['due_date']}, "
-                     f"{days} day(s) past due and grace{hold}")
+        lines.append(
+            f"- level {a['level']}: {a['instalment']} ({a['customer'] or 'unknown customer'}), "
+            f"{a['outstanding']} {a['currency'] or ''} outstanding, due {a['due_date']}, "
+            f"{days} day(s) past due and grace{hold}"
+        )
     lines += ["", "Acknowledge or snooze: POST /api/v1/receivables/alerts/{id}/acknowledge|snooze"]
     return subject, "\n".join(lines)
 
 
-def deliver_pending(database_url: str, settings: NotifySettings, as_of: date,
-                    log: SetAsideLog | None = None) -> tuple[list[str], list[str]]:
+def deliver_pending(
+    database_url: str, settings: NotifySettings, as_of: date, log: SetAsideLog | None = None
+) -> tuple[list[str], list[str]]:
     """Send every pending digest; returns ("channel:recipient" sent, "…: error" failed)."""
     sent, failed = [], []
     for (channel, recipient), alerts in pending_digests(database_url, log).items():
@@ -87,17 +132,26 @@ def deliver_pending(database_url: str, settings: NotifySettings, as_of: date,
                 subject, body = _mail_body(alerts, as_of)
                 send_mail(settings, recipient, subject, body)
             else:
-                payload = {"event": "receivables.overdue", "as_of": as_of.isoformat(),
-                           "alerts": [{**a, "overdue_from": str(a["overdue_from"])} for a in alerts]}
+                payload = {
+                    "event": "receivables.overdue",
+                    "as_of": as_of.isoformat(),
+                    "alerts": [{**a, "overdue_from": str(a["overdue_from"])} for a in alerts],
+                }
                 post_json(settings, recipient, payload)
         except DeliveryError as exc:
             with session_scope(database_url) as session:
-                session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(ids)).values(
-                    attempts=AlertDelivery.attempts + 1, last_error=str(exc)[:500]))
+                session.execute(
+                    update(AlertDelivery)
+                    .where(AlertDelivery.id.in_(ids))
+                    .values(attempts=AlertDelivery.attempts + 1, last_error=str(exc)[:500])
+                )
             failed.append(f"{channel}:{recipient}: {exc}")
             continue
         with session_scope(database_url) as session:
-            session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(ids)).values(
-                status="sent", sent_at=utcnow(), attempts=AlertDelivery.attempts + 1, last_error=None))
+            session.execute(
+                update(AlertDelivery)
+                .where(AlertDelivery.id.in_(ids))
+                .values(status="sent", sent_at=utcnow(), attempts=AlertDelivery.attempts + 1, last_error=None)
+            )
         sent.append(f"{channel}:{recipient}")
     return sent, failed

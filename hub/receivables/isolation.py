@@ -36,7 +36,7 @@ T = TypeVar("T")
 #: ``TypeError``; a JSON list where an object was expected an ``AttributeError``).
 _VALUE_ERRORS = (ArithmeticError, ValueError, TypeError, AttributeError, LookupError)
 #: Largest amount a ``Numeric(18, 4)`` column holds; PostgreSQL refuses more, SQLite stores it.
-MONEY_LIMIT = 10 ** 14
+MONEY_LIMIT = 10**14
 MONEY_TEXT = "at most 99,999,999,999,999.9999"
 
 
@@ -72,23 +72,40 @@ class SetAsideLog:
         ids = self.ids(record)
         return column.not_in(sorted(ids)) if ids else true()
 
-    def set_aside(self, session: Session, record: str, record_id: int, step: str, reason: str,
-                  label: str | None = None) -> None:
+    def set_aside(
+        self, session: Session, record: str, record_id: int, step: str, reason: str, label: str | None = None
+    ) -> None:
         """Record a culprit (in the caller's transaction, after its savepoint was rolled back).
         An order's instalments are marked ``dirty`` so the next scan evaluates them again."""
         self.found[(record, record_id)] = (step, reason, label)
         now = utcnow()
-        row = session.scalar(select(SetAside).where(SetAside.record == record, SetAside.record_id == record_id,
-                                                    SetAside.step == step))
+        row = session.scalar(
+            select(SetAside).where(SetAside.record == record, SetAside.record_id == record_id, SetAside.step == step)
+        )
         if row is None:
-            session.add(SetAside(record=record, record_id=record_id, step=step, reason=reason, label=label,
-                                 attempts=1, scan_id=self.scan_id, first_set_aside_at=now, set_aside_at=now))
+            session.add(
+                SetAside(
+                    record=record,
+                    record_id=record_id,
+                    step=step,
+                    reason=reason,
+                    label=label,
+                    attempts=1,
+                    scan_id=self.scan_id,
+                    first_set_aside_at=now,
+                    set_aside_at=now,
+                )
+            )
         else:
             row.reason, row.label, row.scan_id, row.set_aside_at = reason, label or row.label, self.scan_id, now
             row.attempts += 1
         if record == "order":
-            session.execute(update(Instalment).where(Instalment.order_id == record_id).values(dirty=True)
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(Instalment)
+                .where(Instalment.order_id == record_id)
+                .values(dirty=True)
+                .execution_options(synchronize_session=False)
+            )
         session.flush()
 
     def finish(self, session: Session, keep_steps: Sequence[str] = ()) -> None:
@@ -107,8 +124,10 @@ class SetAsideLog:
         return len(self.found)
 
     def summary(self) -> list[dict[str, Any]]:
-        return [{"record": kind, "id": i, "label": label, "step": step, "reason": reason}
-                for (kind, i), (step, reason, label) in sorted(self.found.items())]
+        return [
+            {"record": kind, "id": i, "label": label, "step": step, "reason": reason}
+            for (kind, i), (step, reason, label) in sorted(self.found.items())
+        ]
 
 
 def not_set_aside(session: Session, order_id: Any) -> Any:
@@ -129,13 +148,22 @@ def earlier(session: Session, record: str, steps: Sequence[str] | None = None) -
     return set(session.scalars(query))
 
 
-def isolated(session: Session, log: SetAsideLog, step: str, ids: Sequence[int], run: Callable[[list[int]], T],
-             *, chunk: int = 500, record: str = "order", label: Callable[[int], str | None] | None = None) -> list[T]:
+def isolated(
+    session: Session,
+    log: SetAsideLog,
+    step: str,
+    ids: Sequence[int],
+    run: Callable[[list[int]], T],
+    *,
+    chunk: int = 500,
+    record: str = "order",
+    label: Callable[[int], str | None] | None = None,
+) -> list[T]:
     """``run`` over ``ids`` a chunk at a time, each in a savepoint; a chunk failing on a record
     error is split in halves until each culprit is alone and set aside. Returns the results of
     the runs that succeeded."""
     results: list[T] = []
-    todo = [list(ids[start:start + chunk]) for start in range(0, len(ids), chunk)]
+    todo = [list(ids[start : start + chunk]) for start in range(0, len(ids), chunk)]
     while todo:
         part = todo.pop(0)
         try:
@@ -152,9 +180,16 @@ def isolated(session: Session, log: SetAsideLog, step: str, ids: Sequence[int], 
     return results
 
 
-def guarded(session: Session, log: SetAsideLog, step: str, run: Callable[[list[int] | None], T],
-            candidates: Callable[[], Sequence[int]], *, record: str = "order",
-            label: Callable[[int], str | None] | None = None) -> list[T]:
+def guarded(
+    session: Session,
+    log: SetAsideLog,
+    step: str,
+    run: Callable[[list[int] | None], T],
+    candidates: Callable[[], Sequence[int]],
+    *,
+    record: str = "order",
+    label: Callable[[int], str | None] | None = None,
+) -> list[T]:
     """A set-wise statement (``run(None)``: every row) on its fast path; if it fails on a record
     error, the records it would have touched (``candidates()``, read as ids only, which cannot
     fail) are run through ``isolated``. ``run(ids)`` must restrict the statement to ``ids``."""

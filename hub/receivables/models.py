@@ -46,8 +46,11 @@ class PipelineVersion(Base):
 
 class ReceivableOrder(Base):
     __tablename__ = "receivable_orders"
-    __table_args__ = (_partial("ix_receivable_orders_stages_open", "pipeline_version_id",
-                               "NOT stages_complete", "stages_complete = 0"),)
+    __table_args__ = (
+        _partial(
+            "ix_receivable_orders_stages_open", "pipeline_version_id", "NOT stages_complete", "stages_complete = 0"
+        ),
+    )
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
     pipeline_version_id: Mapped[int] = mapped_column(ForeignKey("pipeline_versions.id"), index=True)
@@ -183,8 +186,10 @@ class ScanRun(Base):
 
 class Alert(Base):
     __tablename__ = "receivable_alerts"
-    __table_args__ = (UniqueConstraint("instalment_id", "level"),
-                      _partial("ix_receivable_alerts_snoozed", "instalment_id", "status = 'snoozed'"))
+    __table_args__ = (
+        UniqueConstraint("instalment_id", "level"),
+        _partial("ix_receivable_alerts_snoozed", "instalment_id", "status = 'snoozed'"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instalment_id: Mapped[int] = mapped_column(ForeignKey("instalments.id", ondelete="CASCADE"))
@@ -200,8 +205,10 @@ class Alert(Base):
 
 class AlertDelivery(Base):
     __tablename__ = "alert_deliveries"
-    __table_args__ = (UniqueConstraint("alert_id", "channel", "recipient"),
-                      Index("ix_alert_deliveries_status", "status"))
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", "recipient"),
+        Index("ix_alert_deliveries_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("receivable_alerts.id", ondelete="CASCADE"))

@@ -117,7 +117,9 @@ class AppliesTo(_Strict):
 
     order_status: list[OrderStatus] = Field(  # validated, so the default is plain text too
         default_factory=lambda: [OrderStatus.confirmed, OrderStatus.processing, OrderStatus.done],
-        min_length=1, validate_default=True)
+        min_length=1,
+        validate_default=True,
+    )
     reference_prefix: list[str] = Field(default_factory=list)
 
     def condition(self) -> Any:
@@ -132,7 +134,8 @@ class AppliesTo(_Strict):
 
     def admits(self, status: str | None, reference: str | None) -> bool:
         return status in self.order_status and (
-            not self.reference_prefix or any((reference or "").startswith(p) for p in self.reference_prefix))
+            not self.reference_prefix or any((reference or "").startswith(p) for p in self.reference_prefix)
+        )
 
 
 class Pipeline(_Strict):
@@ -174,8 +177,12 @@ class Pipeline(_Strict):
             total = Decimal(0)
             for i, inst in enumerate(plan.instalments):
                 if inst.stage not in codes:
-                    out.append((("plans", key, "instalments", i, "stage"),
-                                f"unknown stage {inst.stage!r} (stages: {', '.join(codes)})"))
+                    out.append(
+                        (
+                            ("plans", key, "instalments", i, "stage"),
+                            f"unknown stage {inst.stage!r} (stages: {', '.join(codes)})",
+                        )
+                    )
                 total += inst.percent or 0
             remainders = [i for i, inst in enumerate(plan.instalments) if inst.remainder]
             if len(remainders) > 1:
@@ -183,12 +190,16 @@ class Pipeline(_Strict):
             if total > 100:
                 out.append((("plans", key, "instalments"), f"percentages add up to {total} %, more than 100"))
             if not remainders and all(i.percent is not None for i in plan.instalments) and total != 100:
-                out.append((("plans", key, "instalments"), f"percentages add up to {total} %, not 100 (or add a remainder)"))
+                out.append(
+                    (("plans", key, "instalments"), f"percentages add up to {total} %, not 100 (or add a remainder)")
+                )
         for i, rule in enumerate(self.assignment):
             if rule.plan not in self.plans:
                 out.append((("assignment", i, "plan"), f"unknown plan {rule.plan!r} (plans: {', '.join(self.plans)})"))
         levels = [a.level for a in self.alerts]
-        if levels != sorted(set(levels)) or [a.after_days for a in self.alerts] != sorted(a.after_days for a in self.alerts):
+        if levels != sorted(set(levels)) or [a.after_days for a in self.alerts] != sorted(
+            a.after_days for a in self.alerts
+        ):
             out.append((("alerts",), "levels must rise one after another, with rising after_days"))
         if self.ageing_buckets != sorted(set(self.ageing_buckets)) or self.ageing_buckets[0] <= 0:
             out.append((("ageing_buckets",), "bucket edges must be positive and rising"))
@@ -201,12 +212,15 @@ def parse(text: str, origin: str) -> Pipeline:
     try:
         pipeline = Pipeline.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise ConfigError(origin, [
-            (line_of(positions, tuple(e["loc"])), ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
-        ]) from None
+        raise ConfigError(
+            origin,
+            [(line_of(positions, tuple(e["loc"])), ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()],
+        ) from None
     problems = pipeline.problems()
     if problems:
-        raise ConfigError(origin, [(line_of(positions, loc), ".".join(str(p) for p in loc), msg) for loc, msg in problems])
+        raise ConfigError(
+            origin, [(line_of(positions, loc), ".".join(str(p) for p in loc), msg) for loc, msg in problems]
+        )
     return pipeline
 
 
@@ -235,8 +249,9 @@ def save_version(session: Session, text: str, origin: str) -> PipelineVersion:
     current = latest(session, pipeline.name)
     if current is not None and current.digest == digest(text):
         return current
-    number = (session.scalar(select(func.max(PipelineVersion.version)).where(
-        PipelineVersion.pipeline == pipeline.name)) or 0) + 1
+    number = (
+        session.scalar(select(func.max(PipelineVersion.version)).where(PipelineVersion.pipeline == pipeline.name)) or 0
+    ) + 1
     row = PipelineVersion(pipeline=pipeline.name, version=number, origin=origin, source=text, digest=digest(text))
     session.add(row)
     session.flush()
@@ -252,8 +267,11 @@ def sync_files(session: Session, mappings_dir: Path) -> list[PipelineVersion]:
         text = path.read_text(encoding="utf-8")
         name = parse(text, str(path)).name
         last_from_file = session.scalar(
-            select(PipelineVersion).where(PipelineVersion.pipeline == name, PipelineVersion.origin == str(path))
-            .order_by(PipelineVersion.version.desc()).limit(1))
+            select(PipelineVersion)
+            .where(PipelineVersion.pipeline == name, PipelineVersion.origin == str(path))
+            .order_by(PipelineVersion.version.desc())
+            .limit(1)
+        )
         if last_from_file is None or last_from_file.digest != digest(text):
             out.append(save_version(session, text, str(path)))
         else:
@@ -262,17 +280,28 @@ def sync_files(session: Session, mappings_dir: Path) -> list[PipelineVersion]:
 
 
 def latest(session: Session, name: str) -> PipelineVersion | None:
-    return session.scalar(select(PipelineVersion).where(PipelineVersion.pipeline == name)
-                          .order_by(PipelineVersion.version.desc()).limit(1))
+    return session.scalar(
+        select(PipelineVersion)
+        .where(PipelineVersion.pipeline == name)
+        .order_by(PipelineVersion.version.desc())
+        .limit(1)
+    )
 
 
 def current_versions(session: Session) -> list[PipelineVersion]:
     """The latest version of every pipeline, in name order."""
-    top = select(PipelineVersion.pipeline, func.max(PipelineVersion.version).label("v")).group_by(
-        PipelineVersion.pipeline).subquery()
-    return list(session.scalars(select(PipelineVersion).join(
-        top, (top.c.pipeline == PipelineVersion.pipeline) & (top.c.v == PipelineVersion.version))
-        .order_by(PipelineVersion.pipeline)))
+    top = (
+        select(PipelineVersion.pipeline, func.max(PipelineVersion.version).label("v"))
+        .group_by(PipelineVersion.pipeline)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(PipelineVersion)
+            .join(top, (top.c.pipeline == PipelineVersion.pipeline) & (top.c.v == PipelineVersion.version))
+            .order_by(PipelineVersion.pipeline)
+        )
+    )
 
 
 _cache: dict[int, Pipeline] = {}

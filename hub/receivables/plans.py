@@ -30,8 +30,11 @@ def order_facts(order: Order) -> dict[str, str | None]:
     """What assignment rules can test. Order type and customer segment are not canonical
     fields yet: they are read from the order's mapped record (``type``, ``customer_segment``)."""
     data = order.data or {}
-    return {"order_type": data.get("type") or data.get("order_type"),
-            "customer_segment": data.get("customer_segment"), "currency": order.currency}
+    return {
+        "order_type": data.get("type") or data.get("order_type"),
+        "customer_segment": data.get("customer_segment"),
+        "currency": order.currency,
+    }
 
 
 def layout(order: Order, pipeline: Pipeline, plan_key: str, version_id: int) -> list[dict[str, Any]]:
@@ -56,20 +59,37 @@ def layout(order: Order, pipeline: Pipeline, plan_key: str, version_id: int) -> 
     rows = []
     for seq, (template, amount) in enumerate(zip(plan.instalments, amounts, strict=True), start=1):
         suffix = f"-{seq}" if stages.count(template.stage) > 1 else ""
-        rows.append({
-            "order_id": order.id, "pipeline_version_id": version_id, "seq": seq, "stage": template.stage,
-            "reference": f"{order.number or order.id}/{template.stage}{suffix}", "amount": amount,
-            "currency": order.currency, "due_days": template.due.days,
-            "due_end_of_month": template.due.end_of_month, "grace_days": template.grace_days,
-            "tolerance": template.tolerance, "invoiced": Decimal(0), "paid": Decimal(0), "credited": Decimal(0), "outstanding": amount,
-            "status": "pending", "alert_level": 0, "alerted_level": 0, "blocked": False, "dirty": True,
-            "updated_at": utcnow(),
-        })
+        rows.append(
+            {
+                "order_id": order.id,
+                "pipeline_version_id": version_id,
+                "seq": seq,
+                "stage": template.stage,
+                "reference": f"{order.number or order.id}/{template.stage}{suffix}",
+                "amount": amount,
+                "currency": order.currency,
+                "due_days": template.due.days,
+                "due_end_of_month": template.due.end_of_month,
+                "grace_days": template.grace_days,
+                "tolerance": template.tolerance,
+                "invoiced": Decimal(0),
+                "paid": Decimal(0),
+                "credited": Decimal(0),
+                "outstanding": amount,
+                "status": "pending",
+                "alert_level": 0,
+                "alerted_level": 0,
+                "blocked": False,
+                "dirty": True,
+                "updated_at": utcnow(),
+            }
+        )
     return rows
 
 
-def enrol_new_orders(session: Session, versions: list[PipelineVersion], batch: int = 5000,
-                     log: SetAsideLog | None = None) -> list[int]:
+def enrol_new_orders(
+    session: Session, versions: list[PipelineVersion], batch: int = 5000, log: SetAsideLog | None = None
+) -> list[int]:
     """Enrol every order not enrolled yet that a pipeline admits; returns their ids. Orders
     that cannot be enrolled are set aside in ``log`` (and left out of the next batches)."""
     pipelines = [(v, load_version(session, v.id)) for v in versions]
@@ -79,14 +99,25 @@ def enrol_new_orders(session: Session, versions: list[PipelineVersion], batch: i
     admitted = or_(*[p.applies_to.condition() for _v, p in pipelines])
     enrolled: list[int] = []
     while True:
-        ids = list(session.scalars(  # ids only: reading them cannot fail on a bad row
-            select(Order.id).where(admitted, ~exists().where(ReceivableOrder.order_id == Order.id),
-                                   log.not_set_aside(Order.id))
-            .order_by(Order.id).limit(batch)))
+        ids = list(
+            session.scalars(  # ids only: reading them cannot fail on a bad row
+                select(Order.id)
+                .where(admitted, ~exists().where(ReceivableOrder.order_id == Order.id), log.not_set_aside(Order.id))
+                .order_by(Order.id)
+                .limit(batch)
+            )
+        )
         if not ids:
             return enrolled
-        for done in isolated(session, log, "enrol", ids, lambda part: _enrol(session, pipelines, part),
-                             chunk=batch, label=order_label(session)):
+        for done in isolated(
+            session,
+            log,
+            "enrol",
+            ids,
+            lambda part: _enrol(session, pipelines, part),
+            chunk=batch,
+            label=order_label(session),
+        ):
             enrolled += done
 
 
@@ -97,9 +128,17 @@ def _enrol(session: Session, pipelines: list[tuple[PipelineVersion, Pipeline]], 
     for order in session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id)):
         version, pipeline = next((v, p) for v, p in pipelines if p.applies_to.admits(order.status, order.reference))
         plan = pipeline.pick_plan(order_facts(order))
-        heads.append({"order_id": order.id, "pipeline_version_id": version.id, "plan": plan,
-                      "credit_hold": False, "plan_pinned": False, "stages_complete": False,
-                      "enrolled_at": utcnow()})
+        heads.append(
+            {
+                "order_id": order.id,
+                "pipeline_version_id": version.id,
+                "plan": plan,
+                "credit_hold": False,
+                "plan_pinned": False,
+                "stages_complete": False,
+                "enrolled_at": utcnow(),
+            }
+        )
         lines += layout(order, pipeline, plan, version.id)
     insert_rows(session, ReceivableOrder, heads)
     insert_rows(session, Instalment, lines)
@@ -113,8 +152,10 @@ def relayout(session: Session, order_ids: Iterable[int], version: PipelineVersio
     and due dates are cleared for stage detection to set them again from the stages reached."""
     pipeline = load_version(session, version.id)
     if plan is not None and plan not in pipeline.plans:
-        raise ValueError(f"plan {plan!r} is not in pipeline {version.pipeline} v{version.version} "
-                         f"(plans: {', '.join(pipeline.plans)})")
+        raise ValueError(
+            f"plan {plan!r} is not in pipeline {version.pipeline} v{version.version} "
+            f"(plans: {', '.join(pipeline.plans)})"
+        )
     moved = 0
     for order_id in order_ids:
         head = session.get(ReceivableOrder, order_id)
@@ -135,8 +176,21 @@ def relayout(session: Session, order_ids: Iterable[int], version: PipelineVersio
                 session.add(Instalment(**row))
                 continue
             keep.add(current.id)
-            for key in ("pipeline_version_id", "seq", "amount", "currency", "due_days", "due_end_of_month",
-                        "grace_days", "tolerance", "trigger_date", "due_date", "overdue_from", "dirty", "updated_at"):
+            for key in (
+                "pipeline_version_id",
+                "seq",
+                "amount",
+                "currency",
+                "due_days",
+                "due_end_of_month",
+                "grace_days",
+                "tolerance",
+                "trigger_date",
+                "due_date",
+                "overdue_from",
+                "dirty",
+                "updated_at",
+            ):
                 setattr(current, key, row[key])
         gone = [i.id for i in existing.values() if i.id not in keep]
         if gone:
@@ -148,9 +202,14 @@ def relayout(session: Session, order_ids: Iterable[int], version: PipelineVersio
 
 def open_orders_of(session: Session, pipeline_name: str) -> list[int]:
     """Orders on an older version of the pipeline that still have money to come."""
-    return list(session.scalars(
-        select(ReceivableOrder.order_id).join(PipelineVersion)
-        .where(PipelineVersion.pipeline == pipeline_name,
-               exists().where(Instalment.order_id == ReceivableOrder.order_id, Instalment.status != "paid"))
-        .order_by(ReceivableOrder.order_id)))
-
+    return list(
+        session.scalars(
+            select(ReceivableOrder.order_id)
+            .join(PipelineVersion)
+            .where(
+                PipelineVersion.pipeline == pipeline_name,
+                exists().where(Instalment.order_id == ReceivableOrder.order_id, Instalment.status != "paid"),
+            )
+            .order_by(ReceivableOrder.order_id)
+        )
+    )

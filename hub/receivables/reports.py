@@ -56,10 +56,15 @@ def ageing(session: Session, as_of: date, by: AgeingBy = "stage", buckets: list[
     edges = buckets or default_buckets(session)
     labels = bucket_labels(edges)
     dues = union_all(
-        select(Instalment.id.label("instalment_id"), Instalment.due_date.label("due_date"),
-               Instalment.outstanding.label("open"))
-        .where(Instalment.due_date.is_not(None), Instalment.outstanding > 0,
-               ~exists().where(InstalmentDue.instalment_id == Instalment.id)),
+        select(
+            Instalment.id.label("instalment_id"),
+            Instalment.due_date.label("due_date"),
+            Instalment.outstanding.label("open"),
+        ).where(
+            Instalment.due_date.is_not(None),
+            Instalment.outstanding > 0,
+            ~exists().where(InstalmentDue.instalment_id == Instalment.id),
+        ),
         select(InstalmentDue.instalment_id, InstalmentDue.due_date, (InstalmentDue.amount - InstalmentDue.paid)),
     ).subquery("dues")
     bucket = case(
@@ -69,11 +74,23 @@ def ageing(session: Session, as_of: date, by: AgeingBy = "stage", buckets: list[
     )
     # group by a narrow key (an id), and name the few groups afterwards, not the million rows
     key = {"stage": Instalment.stage, "customer": Order.customer_id, "owner": ReceivableOrder.owner}[by]
-    query = select(key.label("key"), Instalment.currency, bucket.label("bucket"), func.sum(dues.c.open),
-                   func.count(func.distinct(Instalment.id))).select_from(Instalment).join(
-        dues, dues.c.instalment_id == Instalment.id).where(
-        dues.c.due_date.is_not(None), Instalment.status != "paid", dues.c.open > 0,
-        not_set_aside(session, Instalment.order_id))
+    query = (
+        select(
+            key.label("key"),
+            Instalment.currency,
+            bucket.label("bucket"),
+            func.sum(dues.c.open),
+            func.count(func.distinct(Instalment.id)),
+        )
+        .select_from(Instalment)
+        .join(dues, dues.c.instalment_id == Instalment.id)
+        .where(
+            dues.c.due_date.is_not(None),
+            Instalment.status != "paid",
+            dues.c.open > 0,
+            not_set_aside(session, Instalment.order_id),
+        )
+    )
     if by == "customer":
         query = query.join(Order, Order.id == Instalment.order_id)
     elif by == "owner":
@@ -82,19 +99,26 @@ def ageing(session: Session, as_of: date, by: AgeingBy = "stage", buckets: list[
     if by == "customer":
         groups = query.subquery()
         query = select(func.coalesce(GoldenCustomer.name, "(unknown)"), *list(groups.c)[1:]).outerjoin_from(
-            groups, GoldenCustomer, GoldenCustomer.id == groups.c.key)
+            groups, GoldenCustomer, GoldenCustomer.id == groups.c.key
+        )
     elif by == "owner":
         groups = query.subquery()
         query = select(func.coalesce(groups.c.key, "(none)"), *list(groups.c)[1:])
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for name, currency, label, amount, count in session.execute(query):
-        row = rows.setdefault((name, currency or ""), {by: name, "currency": currency, **{lb: 0.0 for lb in labels},
-                                                       "total": 0.0, "instalments": 0})
+        row = rows.setdefault(
+            (name, currency or ""),
+            {by: name, "currency": currency, **{lb: 0.0 for lb in labels}, "total": 0.0, "instalments": 0},
+        )
         row[label] += float(amount or 0)
         row["total"] += float(amount or 0)
         row["instalments"] += count
-    return {"as_of": as_of.isoformat(), "by": by, "buckets": labels,
-            "rows": sorted(rows.values(), key=lambda r: (-r["total"], str(r[by])))}
+    return {
+        "as_of": as_of.isoformat(),
+        "by": by,
+        "buckets": labels,
+        "rows": sorted(rows.values(), key=lambda r: (-r["total"], str(r[by]))),
+    }
 
 
 def funnel(session: Session, pipeline: str | None = None) -> dict[str, Any]:
@@ -105,19 +129,38 @@ def funnel(session: Session, pipeline: str | None = None) -> dict[str, Any]:
     spec = load_version(session, versions[0].id)
     from hub.receivables.models import PipelineVersion
 
-    counts = {code: (n, value) for code, n, value in session.execute(
-        select(OrderStage.stage, func.count(), func.coalesce(func.sum(Order.total), 0))
-        .join(Order, Order.id == OrderStage.order_id)
-        .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
-        .join(PipelineVersion, PipelineVersion.id == ReceivableOrder.pipeline_version_id)
-        .where(PipelineVersion.pipeline == spec.name, not_set_aside(session, Order.id)).group_by(OrderStage.stage))}
-    enrolled = session.scalar(select(func.count()).select_from(ReceivableOrder).join(PipelineVersion)
-                              .where(PipelineVersion.pipeline == spec.name)) or 0
+    counts = {
+        code: (n, value)
+        for code, n, value in session.execute(
+            select(OrderStage.stage, func.count(), func.coalesce(func.sum(Order.total), 0))
+            .join(Order, Order.id == OrderStage.order_id)
+            .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
+            .join(PipelineVersion, PipelineVersion.id == ReceivableOrder.pipeline_version_id)
+            .where(PipelineVersion.pipeline == spec.name, not_set_aside(session, Order.id))
+            .group_by(OrderStage.stage)
+        )
+    }
+    enrolled = (
+        session.scalar(
+            select(func.count())
+            .select_from(ReceivableOrder)
+            .join(PipelineVersion)
+            .where(PipelineVersion.pipeline == spec.name)
+        )
+        or 0
+    )
     out, previous = [], enrolled
     for stage in spec.ordered_stages():
         n, value = counts.get(stage.code, (0, 0))
-        out.append({"stage": stage.code, "name": stage.name, "orders": n, "value": float(value or 0),
-                    "conversion": round(n / previous, 4) if previous else None})
+        out.append(
+            {
+                "stage": stage.code,
+                "name": stage.name,
+                "orders": n,
+                "value": float(value or 0),
+                "conversion": round(n / previous, 4) if previous else None,
+            }
+        )
         previous = n
     return {"pipeline": spec.name, "enrolled": enrolled, "stages": out}
 
@@ -130,8 +173,9 @@ def code_counts(session: Session, field: str) -> list[dict[str, Any]]:
     return [{"value": value, "count": n} for value, n in rows]
 
 
-def overdue(session: Session, as_of: date, owner: str | None = None, limit: int = 500,
-            log: SetAsideLog | None = None) -> list[dict[str, Any]]:
+def overdue(
+    session: Session, as_of: date, owner: str | None = None, limit: int = 500, log: SetAsideLog | None = None
+) -> list[dict[str, Any]]:
     """Overdue instalments, worst first, with their open alert. Orders whose rows cannot be
     read are set aside (in ``log``, else recorded for the next scan to re-check) and left out."""
     log = log if log is not None else SetAsideLog()
@@ -141,14 +185,25 @@ def overdue(session: Session, as_of: date, owner: str | None = None, limit: int 
     order_by = (Instalment.alert_level.desc(), Instalment.overdue_from, Instalment.id)
 
     def candidates() -> list[int]:  # the orders of the list, read as ids only
-        ids = session.scalars(select(Instalment.order_id).join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
-                              .where(*where).order_by(*order_by).limit(limit))
+        ids = session.scalars(
+            select(Instalment.order_id)
+            .join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
+            .where(*where)
+            .order_by(*order_by)
+            .limit(limit)
+        )
         return list(dict.fromkeys(ids))
 
-    parts = guarded(session, log, "report",
-                    lambda ids: _overdue_rows(session, as_of, [*where, *([] if ids is None else [Instalment.order_id.in_(ids)])],
-                                              order_by, limit),
-                    candidates, label=order_label(session))
+    parts = guarded(
+        session,
+        log,
+        "report",
+        lambda ids: _overdue_rows(
+            session, as_of, [*where, *([] if ids is None else [Instalment.order_id.in_(ids)])], order_by, limit
+        ),
+        candidates,
+        label=order_label(session),
+    )
     rows = [row for part in parts for row in part]
     if len(parts) > 1:  # culprits were looked for a chunk of orders at a time: worst first again
         rows.sort(key=lambda r: r["_key"])
@@ -159,20 +214,39 @@ def overdue(session: Session, as_of: date, owner: str | None = None, limit: int 
 
 def overdue_of(session: Session, order_id: int) -> list[dict[str, Any]]:
     """One order's overdue rows (what the scan reads again for an order a report set aside)."""
-    return _overdue_rows(session, date.today(), [Instalment.status == "overdue", Instalment.order_id == order_id],
-                         (Instalment.id,), 1_000_000)
+    return _overdue_rows(
+        session,
+        date.today(),
+        [Instalment.status == "overdue", Instalment.order_id == order_id],
+        (Instalment.id,),
+        1_000_000,
+    )
 
 
-def _overdue_rows(session: Session, as_of: date, where: list[Any], order_by: tuple[Any, ...],
-                  limit: int) -> list[dict[str, Any]]:
-    open_alert = (select(func.max(Alert.id)).where(Alert.instalment_id == Instalment.id,
-                                                   Alert.status != "resolved").scalar_subquery())
-    query = (select(Instalment, Order.number, GoldenCustomer.name, ReceivableOrder.owner, ReceivableOrder.credit_hold,
-                    open_alert)
-             .join(Order, Order.id == Instalment.order_id)
-             .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
-             .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
-             .where(*where).order_by(*order_by).limit(limit))
+def _overdue_rows(
+    session: Session, as_of: date, where: list[Any], order_by: tuple[Any, ...], limit: int
+) -> list[dict[str, Any]]:
+    open_alert = (
+        select(func.max(Alert.id))
+        .where(Alert.instalment_id == Instalment.id, Alert.status != "resolved")
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Instalment,
+            Order.number,
+            GoldenCustomer.name,
+            ReceivableOrder.owner,
+            ReceivableOrder.credit_hold,
+            open_alert,
+        )
+        .join(Order, Order.id == Instalment.order_id)
+        .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
+        .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
+        .where(*where)
+        .order_by(*order_by)
+        .limit(limit)
+    )
     alerts = {}
     rows = session.execute(query).all()
     ids = [r[5] for r in rows if r[5]]
@@ -181,18 +255,36 @@ def _overdue_rows(session: Session, as_of: date, where: list[Any], order_by: tup
     out = []
     for position, (inst, number, customer, sales_owner, hold, alert_id) in enumerate(rows):
         alert = alerts.get(alert_id)
-        out.append({
-            "instalment_id": inst.id, "order_id": inst.order_id, "order": number, "customer": customer,
-            "sales_owner": sales_owner, "stage": inst.stage, "reference": inst.reference,
-            "due_date": inst.due_date.isoformat() if inst.due_date else None,
-            "days_overdue": (as_of - inst.overdue_from).days if inst.overdue_from else None,
-            "amount": float(inst.amount), "invoiced": float(inst.invoiced), "paid": float(inst.paid),
-            "outstanding": float(inst.outstanding), "currency": inst.currency, "level": inst.alert_level,
-            "blocked": inst.blocked, "credit_hold": hold,
-            "alert": None if alert is None else {"id": alert.id, "level": alert.level, "status": alert.status,
-                                                  "snoozed_until": alert.snoozed_until.isoformat() if alert.snoozed_until else None},
-            "_key": (-inst.alert_level, inst.overdue_from or date.max, inst.id, position),
-        })
+        out.append(
+            {
+                "instalment_id": inst.id,
+                "order_id": inst.order_id,
+                "order": number,
+                "customer": customer,
+                "sales_owner": sales_owner,
+                "stage": inst.stage,
+                "reference": inst.reference,
+                "due_date": inst.due_date.isoformat() if inst.due_date else None,
+                "days_overdue": (as_of - inst.overdue_from).days if inst.overdue_from else None,
+                "amount": float(inst.amount),
+                "invoiced": float(inst.invoiced),
+                "paid": float(inst.paid),
+                "outstanding": float(inst.outstanding),
+                "currency": inst.currency,
+                "level": inst.alert_level,
+                "blocked": inst.blocked,
+                "credit_hold": hold,
+                "alert": None
+                if alert is None
+                else {
+                    "id": alert.id,
+                    "level": alert.level,
+                    "status": alert.status,
+                    "snoozed_until": alert.snoozed_until.isoformat() if alert.snoozed_until else None,
+                },
+                "_key": (-inst.alert_level, inst.overdue_from or date.max, inst.id, position),
+            }
+        )
     return out
 
 

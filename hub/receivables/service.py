@@ -45,23 +45,53 @@ def order_detail(session: Session, order_id: int) -> dict[str, Any]:
     stages = session.scalars(select(OrderStage).where(OrderStage.order_id == order_id)).all()
     instalments = session.scalars(select(Instalment).where(Instalment.order_id == order_id).order_by(Instalment.seq))
     dues: dict[int, list[dict[str, Any]]] = defaultdict(list)  # when each part is due: the ERP's maturities
-    for due in session.scalars(select(InstalmentDue).join(Instalment).where(Instalment.order_id == order_id)
-                               .order_by(InstalmentDue.due_date, InstalmentDue.id)):
-        dues[due.instalment_id].append({"invoice_id": due.invoice_id, "due_date": due.due_date,
-                                        "amount": due.amount, "paid": due.paid})
+    for due in session.scalars(
+        select(InstalmentDue)
+        .join(Instalment)
+        .where(Instalment.order_id == order_id)
+        .order_by(InstalmentDue.due_date, InstalmentDue.id)
+    ):
+        dues[due.instalment_id].append(
+            {"invoice_id": due.invoice_id, "due_date": due.due_date, "amount": due.amount, "paid": due.paid}
+        )
     return {
-        "order_id": order_id, "number": order.number, "reference": order.reference, "total": order.total,
-        "currency": order.currency, "pipeline": version.pipeline, "version": version.version, "plan": head.plan,
-        "plan_pinned": head.plan_pinned, "opportunity_id": head.opportunity_id, "owner": head.owner,
+        "order_id": order_id,
+        "number": order.number,
+        "reference": order.reference,
+        "total": order.total,
+        "currency": order.currency,
+        "pipeline": version.pipeline,
+        "version": version.version,
+        "plan": head.plan,
+        "plan_pinned": head.plan_pinned,
+        "opportunity_id": head.opportunity_id,
+        "owner": head.owner,
         "credit_hold": head.credit_hold,
-        "stages": [{"stage": s.stage, "reached_on": s.reached_on.isoformat(), "source": s.source,
-                    "recorded_by": s.recorded_by} for s in stages],
-        "instalments": [{
-            "id": i.id, "seq": i.seq, "stage": i.stage, "reference": i.reference, "amount": i.amount,
-            "currency": i.currency, "trigger_date": i.trigger_date, "due_date": i.due_date,
-            "invoiced": i.invoiced, "paid": i.paid, "credited": i.credited, "outstanding": i.outstanding,
-            "status": i.status, "alert_level": i.alert_level, "blocked": i.blocked, "dues": dues.get(i.id, [])}
-            for i in instalments],
+        "stages": [
+            {"stage": s.stage, "reached_on": s.reached_on.isoformat(), "source": s.source, "recorded_by": s.recorded_by}
+            for s in stages
+        ],
+        "instalments": [
+            {
+                "id": i.id,
+                "seq": i.seq,
+                "stage": i.stage,
+                "reference": i.reference,
+                "amount": i.amount,
+                "currency": i.currency,
+                "trigger_date": i.trigger_date,
+                "due_date": i.due_date,
+                "invoiced": i.invoiced,
+                "paid": i.paid,
+                "credited": i.credited,
+                "outstanding": i.outstanding,
+                "status": i.status,
+                "alert_level": i.alert_level,
+                "blocked": i.blocked,
+                "dues": dues.get(i.id, []),
+            }
+            for i in instalments
+        ],
     }
 
 
@@ -72,8 +102,13 @@ def owner_of(session: Session, order_id: int) -> str | None:
 def record(session: Session, order_id: int, stage: str, on: date, by: str) -> dict[str, Any]:
     head = _head(session, order_id)
     row = record_stage(session, order_id, stage, on, by, load_version(session, head.pipeline_version_id))
-    return {"order_id": order_id, "stage": row.stage, "reached_on": row.reached_on.isoformat(),
-            "source": row.source, "recorded_by": row.recorded_by}
+    return {
+        "order_id": order_id,
+        "stage": row.stage,
+        "reached_on": row.reached_on.isoformat(),
+        "source": row.source,
+        "recorded_by": row.recorded_by,
+    }
 
 
 def set_opportunity(session: Session, order_id: int, opportunity_id: int) -> None:
@@ -117,8 +152,13 @@ def save_pipeline(session: Session, text: str, by: str) -> dict[str, Any]:
 
 
 def version_info(row: PipelineVersion) -> dict[str, Any]:
-    return {"pipeline": row.pipeline, "version": row.version, "origin": row.origin, "digest": row.digest,
-            "created_at": row.created_at.isoformat() if row.created_at else None}
+    return {
+        "pipeline": row.pipeline,
+        "version": row.version,
+        "origin": row.origin,
+        "digest": row.digest,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+    }
 
 
 def set_blocked(session: Session, instalment_id: int, blocked: bool) -> None:
@@ -133,11 +173,21 @@ def alerts(session: Session, status: str | None = None, limit: int = 500) -> lis
     query = select(Alert, Instalment.reference).join(Instalment).order_by(Alert.id.desc()).limit(limit)
     if status:
         query = query.where(Alert.status == status)
-    return [{"id": a.id, "instalment_id": a.instalment_id, "reference": ref, "level": a.level,
-             "raised_on": a.raised_on.isoformat(), "status": a.status, "credit_hold": a.credit_hold,
-             "snoozed_until": a.snoozed_until.isoformat() if a.snoozed_until else None,
-             "acknowledged_by": a.acknowledged_by, "resolved_on": a.resolved_on.isoformat() if a.resolved_on else None}
-            for a, ref in session.execute(query)]
+    return [
+        {
+            "id": a.id,
+            "instalment_id": a.instalment_id,
+            "reference": ref,
+            "level": a.level,
+            "raised_on": a.raised_on.isoformat(),
+            "status": a.status,
+            "credit_hold": a.credit_hold,
+            "snoozed_until": a.snoozed_until.isoformat() if a.snoozed_until else None,
+            "acknowledged_by": a.acknowledged_by,
+            "resolved_on": a.resolved_on.isoformat() if a.resolved_on else None,
+        }
+        for a, ref in session.execute(query)
+    ]
 
 
 def acknowledge(session: Session, alert_id: int, by: str) -> None:
@@ -163,7 +213,17 @@ def set_aside(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
     """Records receivables jobs set aside, newest first: what, where, why, since when, how
     often tried. The next scan retries each; correcting the data clears it."""
     rows = session.scalars(select(SetAside).order_by(SetAside.set_aside_at.desc(), SetAside.id.desc()).limit(limit))
-    return [{"record": r.record, "id": r.record_id, "label": r.label, "step": r.step, "reason": r.reason,
-             "attempts": r.attempts, "scan_id": r.scan_id,
-             "first_set_aside_at": as_utc(r.first_set_aside_at).isoformat(),
-             "set_aside_at": as_utc(r.set_aside_at).isoformat()} for r in rows]
+    return [
+        {
+            "record": r.record,
+            "id": r.record_id,
+            "label": r.label,
+            "step": r.step,
+            "reason": r.reason,
+            "attempts": r.attempts,
+            "scan_id": r.scan_id,
+            "first_set_aside_at": as_utc(r.first_set_aside_at).isoformat(),
+            "set_aside_at": as_utc(r.set_aside_at).isoformat(),
+        }
+        for r in rows
+    ]

@@ -30,19 +30,31 @@ def link_opportunities(session: Session, versions: dict[int, Pipeline]) -> None:
     from the opportunity."""
     for version_id, pipeline in versions.items():
         field = getattr(Order, pipeline.opportunity_link.order_field)
-        match = (select(func.min(Opportunity.id)).join(Order, Opportunity.number == field)
-                 .where(Order.id == ReceivableOrder.order_id).scalar_subquery())
-        found = (select(Opportunity.id).join(Order, Opportunity.number == field)
-                 .where(Order.id == ReceivableOrder.order_id).exists())
+        match = (
+            select(func.min(Opportunity.id))
+            .join(Order, Opportunity.number == field)
+            .where(Order.id == ReceivableOrder.order_id)
+            .scalar_subquery()
+        )
+        found = (
+            select(Opportunity.id)
+            .join(Order, Opportunity.number == field)
+            .where(Order.id == ReceivableOrder.order_id)
+            .exists()
+        )
         session.execute(
             update(ReceivableOrder)
             .where(ReceivableOrder.pipeline_version_id == version_id, ReceivableOrder.opportunity_id.is_(None), found)
-            .values(opportunity_id=match).execution_options(synchronize_session=False))
+            .values(opportunity_id=match)
+            .execution_options(synchronize_session=False)
+        )
     owner = select(Opportunity.owner).where(Opportunity.id == ReceivableOrder.opportunity_id).scalar_subquery()
     session.execute(
         update(ReceivableOrder)
         .where(ReceivableOrder.owner.is_(None), ReceivableOrder.opportunity_id.is_not(None))
-        .values(owner=owner).execution_options(synchronize_session=False))
+        .values(owner=owner)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _only(column: Any, ids: list[int] | None) -> Any:
@@ -60,33 +72,55 @@ def detect(session: Session, versions: dict[int, Pipeline], as_of: date, log: Se
     for version_id, pipeline in versions.items():
         for stage in pipeline.stages:
             for trigger in stage.reached_by:
-                not_yet = ~exists().where(OrderStage.order_id == ReceivableOrder.order_id, OrderStage.stage == stage.code)
-                base = and_(ReceivableOrder.pipeline_version_id == version_id,
-                            ReceivableOrder.stages_complete == false(), not_yet,
-                            log.not_set_aside(ReceivableOrder.order_id))
+                not_yet = ~exists().where(
+                    OrderStage.order_id == ReceivableOrder.order_id, OrderStage.stage == stage.code
+                )
+                base = and_(
+                    ReceivableOrder.pipeline_version_id == version_id,
+                    ReceivableOrder.stages_complete == false(),
+                    not_yet,
+                    log.not_set_aside(ReceivableOrder.order_id),
+                )
                 if trigger.opportunity_stage:
-                    query = (select(ReceivableOrder.order_id, func.coalesce(Opportunity.expected_close, today), literal("opportunity"))
-                             .join(Opportunity, Opportunity.id == ReceivableOrder.opportunity_id)
-                             .where(base, Opportunity.stage.in_(trigger.opportunity_stage)))
+                    query = (
+                        select(
+                            ReceivableOrder.order_id,
+                            func.coalesce(Opportunity.expected_close, today),
+                            literal("opportunity"),
+                        )
+                        .join(Opportunity, Opportunity.id == ReceivableOrder.opportunity_id)
+                        .where(base, Opportunity.stage.in_(trigger.opportunity_stage))
+                    )
                 elif trigger.order_status:
-                    query = (select(ReceivableOrder.order_id, func.coalesce(Order.ordered_on, today), literal("order"))
-                             .join(Order, Order.id == ReceivableOrder.order_id)
-                             .where(base, Order.status.in_(trigger.order_status)))
+                    query = (
+                        select(ReceivableOrder.order_id, func.coalesce(Order.ordered_on, today), literal("order"))
+                        .join(Order, Order.id == ReceivableOrder.order_id)
+                        .where(base, Order.status.in_(trigger.order_status))
+                    )
                 elif trigger.shipment_status:
-                    query = (select(ReceivableOrder.order_id,
-                                    func.min(func.coalesce(Shipment.shipped_on, Shipment.planned_on, today)),
-                                    literal("shipment"))
-                             .join(Shipment, Shipment.order_id == ReceivableOrder.order_id)
-                             .where(base, Shipment.status.in_(trigger.shipment_status))
-                             .group_by(ReceivableOrder.order_id))
+                    query = (
+                        select(
+                            ReceivableOrder.order_id,
+                            func.min(func.coalesce(Shipment.shipped_on, Shipment.planned_on, today)),
+                            literal("shipment"),
+                        )
+                        .join(Shipment, Shipment.order_id == ReceivableOrder.order_id)
+                        .where(base, Shipment.status.in_(trigger.shipment_status))
+                        .group_by(ReceivableOrder.order_id)
+                    )
                 else:
                     continue  # recorded by hand: record_stage
                 query = query.add_columns(literal(stage.code), literal(utcnow()))
 
                 def run(ids: list[int] | None, query: Any = query) -> int:
-                    result = session.execute(insert(OrderStage).from_select(
-                        ["order_id", "reached_on", "source", "stage", "created_at"],
-                        query.where(_only(ReceivableOrder.order_id, ids))).execution_options(preserve_rowcount=True))
+                    result = session.execute(
+                        insert(OrderStage)
+                        .from_select(
+                            ["order_id", "reached_on", "source", "stage", "created_at"],
+                            query.where(_only(ReceivableOrder.order_id, ids)),
+                        )
+                        .execution_options(preserve_rowcount=True)
+                    )
                     return rowcount(result)
 
                 def touched(base: Any = base) -> list[int]:
@@ -102,12 +136,21 @@ def _mark_complete(session: Session, version_id: int, pipeline: Pipeline) -> Non
     """Orders that reached every stage of their version are left out of detection from now on
     (a stage once reached stays; moving to another version clears the mark)."""
     codes = [s.code for s in pipeline.stages]
-    have = (select(func.count()).where(OrderStage.order_id == ReceivableOrder.order_id, OrderStage.stage.in_(codes))
-            .scalar_subquery())
-    session.execute(update(ReceivableOrder)
-                    .where(ReceivableOrder.pipeline_version_id == version_id,
-                           ReceivableOrder.stages_complete == false(), have == len(codes))
-                    .values(stages_complete=True).execution_options(synchronize_session=False))
+    have = (
+        select(func.count())
+        .where(OrderStage.order_id == ReceivableOrder.order_id, OrderStage.stage.in_(codes))
+        .scalar_subquery()
+    )
+    session.execute(
+        update(ReceivableOrder)
+        .where(
+            ReceivableOrder.pipeline_version_id == version_id,
+            ReceivableOrder.stages_complete == false(),
+            have == len(codes),
+        )
+        .values(stages_complete=True)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def date_instalments(session: Session, log: SetAsideLog | None = None) -> None:
@@ -115,40 +158,65 @@ def date_instalments(session: Session, log: SetAsideLog | None = None) -> None:
     ``dirty`` for the scan); partial indexes keep both statements to the undated rows. An
     order whose dates cannot be computed (out of the calendar's range) is set aside."""
     log = log if log is not None else SetAsideLog()
-    reached_on = (select(OrderStage.reached_on)
-                  .where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage)
-                  .scalar_subquery())
-    due = case((Instalment.due_end_of_month, add_days(month_end(Instalment.trigger_date), Instalment.due_days)),
-               else_=add_days(Instalment.trigger_date, Instalment.due_days))
+    reached_on = (
+        select(OrderStage.reached_on)
+        .where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage)
+        .scalar_subquery()
+    )
+    due = case(
+        (Instalment.due_end_of_month, add_days(month_end(Instalment.trigger_date), Instalment.due_days)),
+        else_=add_days(Instalment.trigger_date, Instalment.due_days),
+    )
     skip = log.not_set_aside(Instalment.order_id)
 
     def run(ids: list[int] | None) -> None:
         only = _only(Instalment.order_id, ids)
         session.execute(
             update(Instalment)
-            .where(Instalment.trigger_date.is_(None), only, skip,
-                   exists().where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage))
-            .values(trigger_date=reached_on, dirty=True).execution_options(synchronize_session=False))
+            .where(
+                Instalment.trigger_date.is_(None),
+                only,
+                skip,
+                exists().where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage),
+            )
+            .values(trigger_date=reached_on, dirty=True)
+            .execution_options(synchronize_session=False)
+        )
         session.execute(
             update(Instalment)
             .where(Instalment.trigger_date.is_not(None), Instalment.due_date.is_(None), only, skip)
             .values(due_date=due, overdue_from=add_days(due, Instalment.grace_days), dirty=True, updated_at=utcnow())
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
 
-    guarded(session, log, "stages", run,
-            lambda: list(session.scalars(select(Instalment.order_id).distinct().where(
-                Instalment.due_date.is_(None),
-                Instalment.trigger_date.is_not(None) | exists().where(OrderStage.order_id == Instalment.order_id,
-                                                                      OrderStage.stage == Instalment.stage)))),
-            label=order_label(session))
+    guarded(
+        session,
+        log,
+        "stages",
+        run,
+        lambda: list(
+            session.scalars(
+                select(Instalment.order_id)
+                .distinct()
+                .where(
+                    Instalment.due_date.is_(None),
+                    Instalment.trigger_date.is_not(None)
+                    | exists().where(OrderStage.order_id == Instalment.order_id, OrderStage.stage == Instalment.stage),
+                )
+            )
+        ),
+        label=order_label(session),
+    )
 
 
 def record_stage(session: Session, order_id: int, stage: str, on: date, by: str, pipeline: Pipeline) -> OrderStage:
     """An acceptance (or any stage) recorded by a person; a stage already reached keeps its
     first date (and the call says so by returning that row)."""
     if pipeline.stage(stage) is None:
-        raise ValueError(f"stage {stage!r} is not in pipeline {pipeline.name!r} "
-                         f"(stages: {', '.join(s.code for s in pipeline.stages)})")
+        raise ValueError(
+            f"stage {stage!r} is not in pipeline {pipeline.name!r} "
+            f"(stages: {', '.join(s.code for s in pipeline.stages)})"
+        )
     existing = session.scalar(select(OrderStage).where(OrderStage.order_id == order_id, OrderStage.stage == stage))
     if existing is not None:
         return existing

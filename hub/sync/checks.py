@@ -57,37 +57,60 @@ class Seen:
             return None
         shown = ", ".join(f"{i!r} (pages {a} and {b})" for i, a, b in self.twice[:SHOWN])
         more = f" and {len(self.twice) - SHOWN} more" if len(self.twice) > SHOWN else ""
-        return (f"{system} {stream}: {len(self.twice)} record(s) read twice in one run: {shown}{more}. "
-                f"{system}'s paging is unstable (records shifted between pages, so others were probably "
-                "skipped; check the stream's sort order). The cursor stays where this run started and no "
-                "record was flagged missing")
+        return (
+            f"{system} {stream}: {len(self.twice)} record(s) read twice in one run: {shown}{more}. "
+            f"{system}'s paging is unstable (records shifted between pages, so others were probably "
+            "skipped; check the stream's sort order). The cursor stays where this run started and no "
+            "record was flagged missing"
+        )
 
 
 def short_full_read(
-    session: Session, connection_id: int, system: str, stream: str, entity: str, read: int, ratio: float,
+    session: Session,
+    connection_id: int,
+    system: str,
+    stream: str,
+    entity: str,
+    read: int,
+    ratio: float,
 ) -> str | None:
     """Why a full read of ``read`` distinct records is too short to flag missing records; None
     when it is not (see the module's docstring)."""
     last = session.execute(
-        select(SyncRun.read, SyncRun.finished_at).where(
-            SyncRun.connection_id == connection_id, SyncRun.stream == stream, SyncRun.full.is_(True),
+        select(SyncRun.read, SyncRun.finished_at)
+        .where(
+            SyncRun.connection_id == connection_id,
+            SyncRun.stream == stream,
+            SyncRun.full.is_(True),
             SyncRun.status == "done",
-        ).order_by(SyncRun.id.desc()).limit(1)
+        )
+        .order_by(SyncRun.id.desc())
+        .limit(1)
     ).first()
     held = Binder(session).count(system, entity, present=True)
     if last is not None:
-        baseline, what = last[0], (f"the last full read ({last[0]} on {last[1]:%Y-%m-%d %H:%M})"
-                                   if last[1] else f"the last full read ({last[0]})")
+        baseline, what = (
+            last[0],
+            (
+                f"the last full read ({last[0]} on {last[1]:%Y-%m-%d %H:%M})"
+                if last[1]
+                else f"the last full read ({last[0]})"
+            ),
+        )
     else:
         baseline, what = held, f"the {held} {entity} record(s) the hub holds from {system}"
     if read == 0 and held:
-        return (f"{system} {stream}: the full read found no records, while the hub holds {held} of its "
-                f"{entity} record(s): none was flagged missing. A records path, filter or permission that "
-                f"finds nothing is the likely cause; if {system} really holds none now, run "
-                f"hub sync {system} --full --force")
+        return (
+            f"{system} {stream}: the full read found no records, while the hub holds {held} of its "
+            f"{entity} record(s): none was flagged missing. A records path, filter or permission that "
+            f"finds nothing is the likely cause; if {system} really holds none now, run "
+            f"hub sync {system} --full --force"
+        )
     if baseline and read < ratio * baseline:
         would = max(held - read, 0)
-        return (f"{system} {stream}: the full read found {read} record(s), under {ratio:.0%} of {what}: "
-                f"up to {would} record(s) were not flagged missing. If {system} really lost them, run "
-                f"hub sync {system} --full --force (connection setting min_full_read_ratio: {ratio})")
+        return (
+            f"{system} {stream}: the full read found {read} record(s), under {ratio:.0%} of {what}: "
+            f"up to {would} record(s) were not flagged missing. If {system} really lost them, run "
+            f"hub sync {system} --full --force (connection setting min_full_read_ratio: {ratio})"
+        )
     return None

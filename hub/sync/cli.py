@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -41,14 +41,17 @@ def _engine() -> SyncEngine:
 
 @connections_app.command("add")
 def connections_add(
-    name: Optional[str] = typer.Argument(None, help="The connection's name (the system's name in the hub)."),
-    kind: Optional[str] = typer.Option(None, help="Connector kind, e.g. tryton."),
+    name: str | None = typer.Argument(None, help="The connection's name (the system's name in the hub)."),
+    kind: str | None = typer.Option(None, help="Connector kind, e.g. tryton."),
     setting: list[str] = typer.Option([], "--setting", "-s", help="KEY=VALUE, repeatable."),
     secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE, repeatable; stored encrypted."),
-    interval: Optional[int] = typer.Option(None, help="Seconds between scheduled syncs."),
-    help_kind: Optional[str] = typer.Option(
-        None, "--help-kind", metavar="KIND", help="List connector KIND's settings and secrets (type, default, "
-        "meaning) and exit."),
+    interval: int | None = typer.Option(None, help="Seconds between scheduled syncs."),
+    help_kind: str | None = typer.Option(
+        None,
+        "--help-kind",
+        metavar="KIND",
+        help="List connector KIND's settings and secrets (type, default, meaning) and exit.",
+    ),
 ) -> None:
     """Add a connection; its settings and secrets are checked against the connector's (a bad
     value is refused now, not at the first sync); secrets are encrypted with HUB_SECRET_KEY."""
@@ -80,9 +83,14 @@ def connections_add(
     with session_scope(engine.database_url) as session:
         try:
             row = add_connection(
-                session, name=name, kind=kind, settings=settings,
-                secrets=secrets, secret_key=engine.secret_key,
-                interval_seconds=interval, mappings_dir=engine.mappings_dir,
+                session,
+                name=name,
+                kind=kind,
+                settings=settings,
+                secrets=secrets,
+                secret_key=engine.secret_key,
+                interval_seconds=interval,
+                mappings_dir=engine.mappings_dir,
             )
         except (ConnectionConfigError, SecretsError) as exc:
             fail(str(exc))
@@ -96,7 +104,7 @@ def connections_update(
     setting: list[str] = typer.Option([], "--setting", "-s", help="KEY=VALUE, repeatable; replaces that setting."),
     secret: list[str] = typer.Option([], "--secret", help="KEY=VALUE, repeatable; stored encrypted."),
     unset: list[str] = typer.Option([], "--unset", help="A setting or secret to remove, repeatable."),
-    interval: Optional[int] = typer.Option(None, help="Seconds between scheduled syncs (0: only on demand)."),
+    interval: int | None = typer.Option(None, help="Seconds between scheduled syncs (0: only on demand)."),
 ) -> None:
     """Change a connection's settings or secrets; the others stay as they are."""
     from hub.cli import console, fail
@@ -108,22 +116,33 @@ def connections_update(
     try:
         with session_scope(engine.database_url) as session:
             _row, changed = update_connection(
-                session, name, settings=_pairs(setting, "setting"), secrets=_pairs(secret, "secret"),
-                unset=unset, secret_key=engine.secret_key, interval_seconds=interval,
+                session,
+                name,
+                settings=_pairs(setting, "setting"),
+                secrets=_pairs(secret, "secret"),
+                unset=unset,
+                secret_key=engine.secret_key,
+                interval_seconds=interval,
                 mappings_dir=engine.mappings_dir,
             )
     except KeyError as exc:
         fail(str(exc.args[0]))
     except (ConnectionConfigError, SecretsError) as exc:
         fail(str(exc))
-    console.print(f"connection {safe(repr(name))} updated: " + (safe(", ".join(changed)) if changed else "nothing changed"))
+    console.print(
+        f"connection {safe(repr(name))} updated: " + (safe(", ".join(changed)) if changed else "nothing changed")
+    )
 
 
 @connections_app.command("remove")
 def connections_remove(
     name: str,
-    force: bool = typer.Option(False, "--force", help="Even with links, open dead letters or waiting deliveries: "
-                               "keep the links, drop the dead letters, mark the deliveries dead."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Even with links, open dead letters or waiting deliveries: "
+        "keep the links, drop the dead letters, mark the deliveries dead.",
+    ),
 ) -> None:
     """Remove a connection: its settings, secrets and cursors go; links, documents and runs stay."""
     from hub.cli import console, fail
@@ -161,8 +180,13 @@ def connections_list(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("name", "kind", "interval", "failures", "cursors")
     for r in rows:
-        table.add_row(safe(r["name"]), safe(r["kind"]), str(r["interval_seconds"] or ""),
-                      str(r["consecutive_failures"]), safe(json.dumps(r["cursors"])))
+        table.add_row(
+            safe(r["name"]),
+            safe(r["kind"]),
+            str(r["interval_seconds"] or ""),
+            str(r["consecutive_failures"]),
+            safe(json.dumps(r["cursors"])),
+        )
     console.print(table)
 
 
@@ -182,21 +206,31 @@ def connections_test(name: str) -> None:
     if result.configuration:
         err.print(f"[red]error:[/red] {safe(result.configuration)}")
     if result.health is not None:
-        line = (f"{safe(name)}: OK ({safe(result.health.detail)}, {result.health.latency_ms or 0:.0f} ms)"
-                if result.health.ok else f"{safe(name)}: not reachable: {safe(result.health.detail)}")
-        (console if result.health.ok else err).print(line + (" - circuit breaker closed" if result.circuit_closed else ""))
+        line = (
+            f"{safe(name)}: OK ({safe(result.health.detail)}, {result.health.latency_ms or 0:.0f} ms)"
+            if result.health.ok
+            else f"{safe(name)}: not reachable: {safe(result.health.detail)}"
+        )
+        (console if result.health.ok else err).print(
+            line + (" - circuit breaker closed" if result.circuit_closed else "")
+        )
     for s in result.streams:
         if s.skipped:
             console.print(f"  {safe(s.stream)}: {safe(s.skipped)}")
         elif s.error:
             err.print(f"  {safe(s.stream)}: [red]error:[/red] {safe(s.error)}")
         else:
-            fit = (f"{s.unfit} would be dead letters (first: {safe(s.first_unfit or '')})" if s.unfit
-                   else "all fit the field map")
+            fit = (
+                f"{s.unfit} would be dead letters (first: {safe(s.first_unfit or '')})"
+                if s.unfit
+                else "all fit the field map"
+            )
             (err if s.unfit else console).print(f"  {safe(s.stream)}: {s.read} record(s) on the first page, {fit}")
             if s.empty_fields:
-                console.print(f"    found nothing in any of them: {safe(', '.join(s.empty_fields))} "
-                              "(a wrong path, or fields this system leaves empty)")
+                console.print(
+                    f"    found nothing in any of them: {safe(', '.join(s.empty_fields))} "
+                    "(a wrong path, or fields this system leaves empty)"
+                )
     if not result.ok:
         raise typer.Exit(1)
 
@@ -221,8 +255,11 @@ def sync_command(
     name: str = typer.Argument(None, help="The connection (hub connections list); omit to see them."),
     stream: list[str] = typer.Option([], "--stream", help="Only these streams (repeatable)."),
     full: bool = typer.Option(False, "--full", help="Read everything, not only changes; flags vanished records."),
-    force: bool = typer.Option(False, "--force", help="With --full: flag vanished records even when the full "
-                               "read is empty or much shorter than the last one."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="With --full: flag vanished records even when the full read is empty or much shorter than the last one.",
+    ),
 ) -> None:
     """Sync a connection now: incremental since the cursor, with a progress bar."""
     from connectors.errors import ConnectorError
@@ -243,8 +280,11 @@ def sync_command(
 
         with session_scope(engine.database_url) as session:
             names = [f"{c.name} ({c.kind})" for c in session.scalars(select(Connection).order_by(Connection.name))]
-        fail("which connection? " + (", ".join(names) if names else
-                                     "there are none yet: hub connections add NAME --kind KIND ..."), code=2)
+        fail(
+            "which connection? "
+            + (", ".join(names) if names else "there are none yet: hub connections add NAME --kind KIND ..."),
+            code=2,
+        )
     with progress_bar() as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -264,8 +304,10 @@ def sync_command(
             fail(f"{exc}; HUB_LOG_LEVEL=DEBUG shows the traceback")
     failed = False
     for r in results:
-        line = (f"{r.stream}: {r.status}, read {r.read}, created {r.created}, updated {r.updated}, "
-                f"unchanged {r.unchanged}, failed {r.failed}, flagged missing {r.missing} (run {r.run_id})")
+        line = (
+            f"{r.stream}: {r.status}, read {r.read}, created {r.created}, updated {r.updated}, "
+            f"unchanged {r.unchanged}, failed {r.failed}, flagged missing {r.missing} (run {r.run_id})"
+        )
         console.print(safe(line))
         if r.error:
             failed = True
@@ -276,7 +318,7 @@ def sync_command(
 
 @dead_letters_app.command("list")
 def dead_letters_list(
-    connection: Optional[str] = typer.Option(None), as_json: bool = typer.Option(False, "--json")
+    connection: str | None = typer.Option(None), as_json: bool = typer.Option(False, "--json")
 ) -> None:
     """Open dead letters with their error."""
     from sqlalchemy import select
@@ -295,9 +337,16 @@ def dead_letters_list(
         if connection:
             query = query.where(Connection.name == connection)
         rows = [
-            {"id": d.id, "connection": cname, "stream": d.stream, "external_id": d.external_id,
-             "error": d.error, "attempts": d.attempts, "seen": d.seen_count,
-             "last_seen": d.last_seen_at.isoformat() if d.last_seen_at else None}
+            {
+                "id": d.id,
+                "connection": cname,
+                "stream": d.stream,
+                "external_id": d.external_id,
+                "error": d.error,
+                "attempts": d.attempts,
+                "seen": d.seen_count,
+                "last_seen": d.last_seen_at.isoformat() if d.last_seen_at else None,
+            }
             for d, cname in session.execute(query)
         ]
     if as_json:
@@ -305,15 +354,22 @@ def dead_letters_list(
         return
     table = Table("id", "connection", "stream", "external id", "seen", "attempts", "error")
     for r in rows:
-        table.add_row(str(r["id"]), safe(r["connection"]), safe(r["stream"]), safe(r["external_id"]),
-                      str(r["seen"]), str(r["attempts"]), safe(r["error"]))
+        table.add_row(
+            str(r["id"]),
+            safe(r["connection"]),
+            safe(r["stream"]),
+            safe(r["external_id"]),
+            str(r["seen"]),
+            str(r["attempts"]),
+            safe(r["error"]),
+        )
     console.print(table)
 
 
 @dead_letters_app.command("replay")
 def dead_letters_replay(
-    ids: Optional[list[int]] = typer.Argument(None, help="Dead letter ids; none = all open ones."),
-    connection: Optional[str] = typer.Option(None),
+    ids: list[int] | None = typer.Argument(None, help="Dead letter ids; none = all open ones."),
+    connection: str | None = typer.Option(None),
 ) -> None:
     """Apply dead letters again (after the cause was fixed); each goes in at most once."""
     from hub.cli import console
@@ -352,15 +408,19 @@ def publish_command(
     from hub.sync.publish import publish_customers
 
     result = publish_customers(_engine(), connection)
-    console.print(f"written {result.written}, unchanged {result.unchanged}, failed {result.failed}, "
-                  f"conflicts {len(result.conflicts)}, duplicates {len(result.duplicates)}"
-                  + (f", not verified {result.unverified} ({safe(result.notes[0])})" if result.unverified else ""))
+    console.print(
+        f"written {result.written}, unchanged {result.unchanged}, failed {result.failed}, "
+        f"conflicts {len(result.conflicts)}, duplicates {len(result.duplicates)}"
+        + (f", not verified {result.unverified} ({safe(result.notes[0])})" if result.unverified else "")
+    )
     for error in result.errors[:20]:
         err.print(f"  [red]{safe(error)}[/red]")
     for conflict in result.conflicts[:20]:
         err.print(f"  conflict, not written: {safe(conflict)}")
     for golden_id, others in list(result.duplicates.items())[:20]:
-        err.print(f"  customer {golden_id} is {len(others) + 1} records in {safe(connection)}: "
-                  f"merge {safe(', '.join(others))} there (only the primary was written)")
+        err.print(
+            f"  customer {golden_id} is {len(others) + 1} records in {safe(connection)}: "
+            f"merge {safe(', '.join(others))} there (only the primary was written)"
+        )
     if result.failed:
         raise typer.Exit(1)

@@ -67,7 +67,6 @@ def get_connection(session: Session, name: str) -> Connection:
     return connection
 
 
-
 def add_connection(
     session: Session,
     *,
@@ -83,9 +82,7 @@ def add_connection(
     (``connectors.settings``: stored under today's names, values parsed); with ``mappings_dir``
     (the CLI, the API) its field map is checked too."""
     if kind not in available():
-        raise ConnectionConfigError(
-            f"unknown connector kind {kind!r}; installed: {', '.join(sorted(available()))}"
-        )
+        raise ConnectionConfigError(f"unknown connector kind {kind!r}; installed: {', '.join(sorted(available()))}")
     if session.scalar(select(Connection).where(Connection.name == name)) is not None:
         raise ConnectionConfigError(f"a connection named {name!r} exists already")
     check_key(session, secret_key)
@@ -99,7 +96,10 @@ def add_connection(
     clean, moved = split_credentials(settings)
     secrets = {**secrets, **moved}
     connection = Connection(
-        name=name, kind=kind, settings=clean, interval_seconds=interval_seconds,
+        name=name,
+        kind=kind,
+        settings=clean,
+        interval_seconds=interval_seconds,
         secrets_encrypted=encrypt(secrets, secret_key) if secrets else None,
     )
     session.add(connection)
@@ -125,12 +125,15 @@ def update_connection(
     check_key(session, secret_key)
     drop = set(unset or [])
     # as given at ``add``: credentials moved out of the settings go back in first
-    given, given_secrets = merge_credentials(dict(connection.settings),
-                                             decrypt(connection.secrets_encrypted, secret_key, name))
+    given, given_secrets = merge_credentials(
+        dict(connection.settings), decrypt(connection.secrets_encrypted, secret_key, name)
+    )
     unknown = sorted(k for k in drop if k not in given and k not in given_secrets)
     if unknown:
-        raise ConnectionConfigError(f"connection {name!r} has no setting or secret {', '.join(map(repr, unknown))} "
-                                    f"to unset (settings: {', '.join(sorted(given)) or 'none'})")
+        raise ConnectionConfigError(
+            f"connection {name!r} has no setting or secret {', '.join(map(repr, unknown))} "
+            f"to unset (settings: {', '.join(sorted(given)) or 'none'})"
+        )
     merged = {k: v for k, v in {**given, **settings}.items() if k not in drop}
     merged_secrets = {k: v for k, v in {**given_secrets, **secrets}.items() if k not in drop}
     try:  # the connector's own Settings and Secrets, as at ``add``
@@ -140,8 +143,10 @@ def update_connection(
     merged, merged_secrets = checked.stored_settings(), checked.secret_values
     if mappings_dir is not None:
         check_field_map(mappings_dir, name, connection.kind, merged)
-    changed = sorted({k for k in {**given, **merged} if given.get(k) != merged.get(k)}
-                     | {k for k in {**given_secrets, **merged_secrets} if given_secrets.get(k) != merged_secrets.get(k)})
+    changed = sorted(
+        {k for k in {**given, **merged} if given.get(k) != merged.get(k)}
+        | {k for k in {**given_secrets, **merged_secrets} if given_secrets.get(k) != merged_secrets.get(k)}
+    )
     clean, moved = split_credentials(merged)
     new_secrets = {**merged_secrets, **moved}
     connection.settings = clean
@@ -181,7 +186,8 @@ def check_key(session: Session, secret_key: str) -> None:
     """``SecretsError`` naming the first connection whose secrets ``secret_key`` does not open."""
     for name, token in session.execute(
         select(Connection.name, Connection.secrets_encrypted)
-        .where(Connection.secrets_encrypted.is_not(None)).order_by(Connection.id)
+        .where(Connection.secrets_encrypted.is_not(None))
+        .order_by(Connection.id)
     ):
         decrypt(token, secret_key, name)
 
@@ -200,10 +206,22 @@ def remove_connection(session: Session, name: str, force: bool = False) -> dict[
     connection = session.scalar(select(Connection).where(Connection.name == name))
     if connection is None:
         raise KeyError(f"no connection named {name!r}")
-    letters = session.scalar(select(func.count()).select_from(DeadLetter).where(
-        DeadLetter.connection_id == connection.id, DeadLetter.status == "open")) or 0
-    waiting = session.scalar(select(func.count()).select_from(OutboxDelivery).where(
-        OutboxDelivery.target == name, OutboxDelivery.status.in_(WAITING))) or 0
+    letters = (
+        session.scalar(
+            select(func.count())
+            .select_from(DeadLetter)
+            .where(DeadLetter.connection_id == connection.id, DeadLetter.status == "open")
+        )
+        or 0
+    )
+    waiting = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxDelivery)
+            .where(OutboxDelivery.target == name, OutboxDelivery.status.in_(WAITING))
+        )
+        or 0
+    )
     links = Binder(session).count(name)
     if (letters or waiting or links) and not force:
         raise ConnectionConfigError(
@@ -214,14 +232,23 @@ def remove_connection(session: Session, name: str, force: bool = False) -> dict[
         )
     cursors = _count(session.execute(delete(SyncCursor).where(SyncCursor.connection_id == connection.id)))
     dropped = _count(session.execute(delete(DeadLetter).where(DeadLetter.connection_id == connection.id)))
-    session.execute(update(OutboxDelivery).where(OutboxDelivery.target == name, OutboxDelivery.status.in_(WAITING))
-                    .values(status="dead", last_error=f"connection {name!r} was removed"))
-    runs = _count(session.execute(update(SyncRun).where(SyncRun.connection_id == connection.id)
-                                  .values(connection_id=None)))
+    session.execute(
+        update(OutboxDelivery)
+        .where(OutboxDelivery.target == name, OutboxDelivery.status.in_(WAITING))
+        .values(status="dead", last_error=f"connection {name!r} was removed")
+    )
+    runs = _count(
+        session.execute(update(SyncRun).where(SyncRun.connection_id == connection.id).values(connection_id=None))
+    )
     session.delete(connection)
     session.flush()
-    return {"cursors": cursors, "dead_letters_dropped": dropped, "deliveries_marked_dead": waiting, "runs_kept": runs,
-            "links_kept": links}
+    return {
+        "cursors": cursors,
+        "dead_letters_dropped": dropped,
+        "deliveries_marked_dead": waiting,
+        "runs_kept": runs,
+        "links_kept": links,
+    }
 
 
 def _count(result: Any) -> int:
@@ -237,8 +264,10 @@ def rotate_key(session: Session, old_key: str, new_key: str) -> int:
             try:
                 connection.secrets_encrypted = rotate(connection.secrets_encrypted, old_key, new_key)
             except SecretsError:
-                raise SecretsError(f"--old-key is not the key connection {connection.name!r}'s secrets were "
-                                   "stored with; nothing was re-encrypted") from None
+                raise SecretsError(
+                    f"--old-key is not the key connection {connection.name!r}'s secrets were "
+                    "stored with; nothing was re-encrypted"
+                ) from None
             count += 1
     return count
 

@@ -179,16 +179,23 @@ class SyncEngine:
             for stream_name in wanted:
                 with logs.log_context(connection=name, stream=stream_name, run_id=None):  # run_id: set below
                     results.append(
-                        self._sync_stream(connection, connector, mapping, connector.stream(stream_name), full, progress,
-                                          force)
+                        self._sync_stream(
+                            connection, connector, mapping, connector.stream(stream_name), full, progress, force
+                        )
                     )
         finally:
             connector.close()
         return results
 
     def _sync_stream(
-        self, connection: Connection, connector: Connector, mapping: ConnectorMap,
-        stream: Stream, full: bool, progress: Callable[[str, int], None] | None, force: bool = False,
+        self,
+        connection: Connection,
+        connector: Connector,
+        mapping: ConnectorMap,
+        stream: Stream,
+        full: bool,
+        progress: Callable[[str, int], None] | None,
+        force: bool = False,
     ) -> StreamResult:
         owner = uuid4().hex
         overlap = timedelta(seconds=int(connection.settings.get("overlap_seconds", 300)))
@@ -196,8 +203,12 @@ class SyncEngine:
             check_circuit(session, connection.id)
             cursor = take_lease(session, connection.id, stream.name, owner)
             run = SyncRun(
-                connection_id=connection.id, stream=stream.name, system=connection.name,
-                entity_type=stream.entity, source=f"{connection.kind}:{stream.name}", full=full,
+                connection_id=connection.id,
+                stream=stream.name,
+                system=connection.name,
+                entity_type=stream.entity,
+                source=f"{connection.kind}:{stream.name}",
+                full=full,
             )
             session.add(run)
             session.flush()
@@ -220,8 +231,13 @@ class SyncEngine:
                     _advance(session, connection.id, stream.name, newest, stream.cursor)
                 if full and not result.error:
                     ratio = float(connection.settings.get("min_full_read_ratio", MIN_FULL_READ_RATIO))
-                    result.error = None if force else short_full_read(
-                        session, connection.id, connection.name, stream.name, stream.entity, len(seen.ids()), ratio)
+                    result.error = (
+                        None
+                        if force
+                        else short_full_read(
+                            session, connection.id, connection.name, stream.name, stream.entity, len(seen.ids()), ratio
+                        )
+                    )
                     if not result.error:
                         result.missing = len(mark_missing(session, connection.name, stream.entity, seen.ids()))
                 result.status = "failed" if result.error else "done"
@@ -236,7 +252,8 @@ class SyncEngine:
             if isinstance(exc, Exception) and not isinstance(exc, (ConnectorError, OSError)):
                 raise SyncStopped(
                     f"{connection.name} {stream.name}: the sync stopped on an unexpected error: {result.error} "
-                    f"(run {result.run_id} is recorded as failed)") from exc
+                    f"(run {result.run_id} is recorded as failed)"
+                ) from exc
             if not isinstance(exc, (ConnectorError, OSError)):
                 raise
         if stream.entity != "customer" and (result.created or result.updated):
@@ -255,8 +272,14 @@ class SyncEngine:
             log.exception("refreshing receivables after a sync failed; the next scan catches up")
 
     def _apply_page(
-        self, connection: Connection, mapping: ConnectorMap, stream: Stream,
-        page: list[SourceRecord], result: StreamResult, seen: tuple[Seen, int], newest: str | None,
+        self,
+        connection: Connection,
+        mapping: ConnectorMap,
+        stream: Stream,
+        page: list[SourceRecord],
+        result: StreamResult,
+        seen: tuple[Seen, int],
+        newest: str | None,
         owner: str,
     ) -> str | None:
         with session_scope(self.database_url) as session:
@@ -339,7 +362,9 @@ class SyncEngine:
                 # the stored copy may be stale; only the system can say what is current
                 return _still_open(letter, f"could not re-read it from {conn.name} ({exc}); replay again later")
             if record is None:
-                return _still_open(letter, f"no longer in {conn.name}: {letter.stream} {external_id} was not found there")
+                return _still_open(
+                    letter, f"no longer in {conn.name}: {letter.stream} {external_id} was not found there"
+                )
         else:
             newer = _newer_than(session, conn.name, stream.entity, letter)
             if newer:
@@ -389,18 +414,25 @@ def _newer_than(session: Session, system: str, entity: str, letter: DeadLetter) 
     if applied is not None and applied > written:
         return f"{system} {letter.stream} {external_id} was applied again at {applied.isoformat()}, after this letter"
     later_letter = session.scalar(
-        select(DeadLetter.id).where(
-            DeadLetter.connection_id == letter.connection_id, DeadLetter.stream == letter.stream,
-            DeadLetter.external_id == letter.external_id, DeadLetter.status == "open", DeadLetter.id > letter.id,
-        ).order_by(DeadLetter.id.desc()).limit(1)
+        select(DeadLetter.id)
+        .where(
+            DeadLetter.connection_id == letter.connection_id,
+            DeadLetter.stream == letter.stream,
+            DeadLetter.external_id == letter.external_id,
+            DeadLetter.status == "open",
+            DeadLetter.id > letter.id,
+        )
+        .order_by(DeadLetter.id.desc())
+        .limit(1)
     )
     if later_letter is not None:
         return f"dead letter #{later_letter} holds a newer copy of {letter.stream} {external_id}"
     return None
 
 
-def _advance(session: Session, connection_id: int, stream: str, value: str | None, kind: str,
-             back: bool = False) -> None:
+def _advance(
+    session: Session, connection_id: int, stream: str, value: str | None, kind: str, back: bool = False
+) -> None:
     """Move the stream's cursor up to ``value`` (never down), or with ``back`` set it to
     ``value``: where the run started, when what it read cannot be trusted."""
     cursor = session.scalar(
@@ -427,9 +459,17 @@ def _finish(session: Session, result: StreamResult, connection_id: int, stream: 
     connection = session.get(Connection, connection_id)
     assert connection is not None
     metrics.count_run(connection.name, stream, result)
-    log.log(logging.WARNING if failed or result.error else logging.INFO, "sync run %s: read %d, created %d, updated %d, unchanged %d, "
-            "failed %d%s", result.status, result.read, result.created, result.updated, result.unchanged,
-            result.failed, f" ({result.error})" if result.error else "")
+    log.log(
+        logging.WARNING if failed or result.error else logging.INFO,
+        "sync run %s: read %d, created %d, updated %d, unchanged %d, failed %d%s",
+        result.status,
+        result.read,
+        result.created,
+        result.updated,
+        result.unchanged,
+        result.failed,
+        f" ({result.error})" if result.error else "",
+    )
     count_outcome(connection, failed)
     release_lease(session, connection_id, stream, owner)
 
@@ -438,5 +478,12 @@ def _dead_letter(
     session: Session, connection_id: int, stream: str, record: SourceRecord, error: str, run_id: int
 ) -> None:
     log.warning("dead letter %s: %s", record.external_id, error)
-    dead_letter(session, connection_id=connection_id, stream=stream, external_id=record.external_id,
-                payload={"data": jsonable(dict(record.data)), "cursor": record.cursor}, error=error, run_id=run_id)
+    dead_letter(
+        session,
+        connection_id=connection_id,
+        stream=stream,
+        external_id=record.external_id,
+        payload={"data": jsonable(dict(record.data)), "cursor": record.cursor},
+        error=error,
+        run_id=run_id,
+    )

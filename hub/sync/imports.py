@@ -82,8 +82,11 @@ def check_columns(path: Path, mapping: ImportMapping, columns: list[str], data_f
         column = getattr(mapping, loc[0]) if len(loc) == 1 else mapping.columns[loc[1]]
         if column not in columns:
             problems.append(
-                (line_of(positions, loc), ".".join(loc),
-                 f"column {column!r} is not in {data_file.name} (its columns: {columns})")
+                (
+                    line_of(positions, loc),
+                    ".".join(loc),
+                    f"column {column!r} is not in {data_file.name} (its columns: {columns})",
+                )
             )
     if problems:
         raise ConfigError(path, problems)
@@ -145,8 +148,16 @@ def import_customers(
     except FileFormatError as exc:  # refused as a whole: a failed run says so, not only the console
         with session_scope(database_url) as session:
             mark_interrupted(session)
-            session.add(SyncRun(system=system, entity_type=ENTITY, source=str(data_file), status="failed",
-                                error=f"file refused: {exc}", finished_at=utcnow()))
+            session.add(
+                SyncRun(
+                    system=system,
+                    entity_type=ENTITY,
+                    source=str(data_file),
+                    status="failed",
+                    error=f"file refused: {exc}",
+                    finished_at=utcnow(),
+                )
+            )
         raise
     check_columns(mapping_path, mapping, table.columns, data_file)
     is_full = mapping.export == "full" if full is None else full
@@ -171,14 +182,16 @@ def import_customers(
         for item in table.rows:
             batch.append(item)
             if len(batch) >= batch_size:
-                _apply_batch(database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush,
-                             id_position)
+                _apply_batch(
+                    database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush, id_position
+                )
                 if progress:
                     progress(summary.read, total)
                 batch = []
         if batch:
-            _apply_batch(database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush,
-                             id_position)
+            _apply_batch(
+                database_url, mappings_dir, system, mapping, batch, seen, summary, source_name, flush, id_position
+            )
         with session_scope(database_url) as session:
             if is_full:
                 summary.missing = len(mark_missing(session, system, ENTITY, seen))
@@ -212,8 +225,9 @@ def _count(data_file: Path, fmt: TableFormat, raw: bytes, limits: Limits) -> int
         return 0
 
 
-def _problem(row: Row, mapping: ImportMapping, fields: dict[str, str | None], file: str,
-             seen: dict[str, int], max_chars: int) -> str | None:
+def _problem(
+    row: Row, mapping: ImportMapping, fields: dict[str, str | None], file: str, seen: dict[str, int], max_chars: int
+) -> str | None:
     """Why this row cannot go in as a customer, before the master sees it; None if it may."""
     if row.error:
         return row.error.removeprefix(f"{file} row {row.number}: ")
@@ -224,8 +238,10 @@ def _problem(row: Row, mapping: ImportMapping, fields: dict[str, str | None], fi
         return f"id {external_id!r} appears twice in the file (first at row {seen[external_id]})"
     for name, value in fields.items():
         if value is not None and len(value) > max_chars:
-            return (f"{name} ({mapping.columns[name]!r}): {len(value):,} characters, more than the "
-                    f"limit of {max_chars:,} (HUB_IMPORT_MAX_FIELD_CHARS)")
+            return (
+                f"{name} ({mapping.columns[name]!r}): {len(value):,} characters, more than the "
+                f"limit of {max_chars:,} (HUB_IMPORT_MAX_FIELD_CHARS)"
+            )
     return None
 
 
@@ -250,12 +266,20 @@ def _apply_batch(
             summary.quarantined += 1
             if len(summary.reasons) < 20:
                 summary.reasons.append(f"row {row.number}: {reason}")
-            shown = {f: v if v is None or len(v) <= max_chars else f"{v[:200]}… ({len(v):,} characters)"
-                     for f, v in fields.items()}
+            shown = {
+                f: v if v is None or len(v) <= max_chars else f"{v[:200]}… ({len(v):,} characters)"
+                for f, v in fields.items()
+            }
             quarantine(
-                session, entity_type=ENTITY, system=system, source=source_name,
-                reason=reason, row_number=row.number, external_id=external_id or None,
-                run_id=summary.run_id, key=key,
+                session,
+                entity_type=ENTITY,
+                system=system,
+                source=source_name,
+                reason=reason,
+                row_number=row.number,
+                external_id=external_id or None,
+                run_id=summary.run_id,
+                key=key,
                 payload={"fields": shown, "row": row.values or row.raw, "default_country": mapping.default_country},
             )
 
@@ -279,9 +303,13 @@ def _apply_batch(
                 try:
                     when = _timestamp(values[mapping.updated_at_column])
                 except ValueError:
-                    set_aside(row, external_id, fields,
-                              f"{mapping.updated_at_column} {values[mapping.updated_at_column]!r}: not a date/time",
-                              None)
+                    set_aside(
+                        row,
+                        external_id,
+                        fields,
+                        f"{mapping.updated_at_column} {values[mapping.updated_at_column]!r}: not a date/time",
+                        None,
+                    )
                     continue
             page.append((row, external_id, fields, PageItem(external_id, fields, when, mapping.default_country)))
         # the rows fit to go in, as one set-wise page of the customer master
@@ -308,9 +336,7 @@ def replay_quarantined(database_url: str, mappings_dir: Path, record_ids: list[i
         """The system's mapping as it is now: replaying is how a fixed mapping takes effect."""
         if rec.system not in current:
             path = mapping_file(mappings_dir, rec.system)
-            current[rec.system] = (
-                load_model(path, ImportMapping).default_country if path.exists() else None
-            )
+            current[rec.system] = load_model(path, ImportMapping).default_country if path.exists() else None
         return current[rec.system] or rec.payload.get("default_country")
 
     with session_scope(database_url) as session:
@@ -326,7 +352,9 @@ def replay_quarantined(database_url: str, mappings_dir: Path, record_ids: list[i
                 if not rec.external_id:
                     raise RejectedRecord("no external id")
                 master.ingest(
-                    rec.system, rec.external_id, rec.payload.get("fields", {}),
+                    rec.system,
+                    rec.external_id,
+                    rec.payload.get("fields", {}),
                     default_country=default_country(rec),
                 )
 

@@ -69,24 +69,29 @@ def take_lease(session: Session, connection_id: int, stream: str, owner: str) ->
     # two workers taking a stream's (or a lane's) first lease at once both get a row to compete for
     insert_if_absent(session, SyncCursor, connection_id=connection_id, stream=stream)
     now = utcnow()
-    taken = rowcount(session.execute(
-        update(SyncCursor)
-        .where(
-            SyncCursor.connection_id == connection_id,
-            SyncCursor.stream == stream,
-            or_(SyncCursor.locked_until.is_(None), SyncCursor.locked_until < now),
+    taken = rowcount(
+        session.execute(
+            update(SyncCursor)
+            .where(
+                SyncCursor.connection_id == connection_id,
+                SyncCursor.stream == stream,
+                or_(SyncCursor.locked_until.is_(None), SyncCursor.locked_until < now),
+            )
+            .values(locked_by=owner, locked_until=now + LEASE)
+            .execution_options(synchronize_session=False)
         )
-        .values(locked_by=owner, locked_until=now + LEASE)
-        .execution_options(synchronize_session=False)
-    ))
+    )
     if not taken:
         raise SyncBusy(f"stream {stream!r} is being synced by another run")
     # A run still "running" without the lease was cut off (its worker was killed): say so.
     session.execute(
         update(SyncRun)
         .where(SyncRun.connection_id == connection_id, SyncRun.stream == stream, SyncRun.status == "running")
-        .values(status="failed", finished_at=now,
-                error="interrupted: its worker stopped before the run finished (the next run resumed from the cursor)")
+        .values(
+            status="failed",
+            finished_at=now,
+            error="interrupted: its worker stopped before the run finished (the next run resumed from the cursor)",
+        )
         .execution_options(synchronize_session=False)
     )
     return session.scalar(
@@ -97,8 +102,7 @@ def take_lease(session: Session, connection_id: int, stream: str, owner: str) ->
 def renew_lease(session: Session, connection_id: int, stream: str, owner: str) -> None:
     session.execute(
         update(SyncCursor)
-        .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream,
-               SyncCursor.locked_by == owner)
+        .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream, SyncCursor.locked_by == owner)
         .values(locked_until=utcnow() + LEASE)
     )
 
@@ -106,7 +110,6 @@ def renew_lease(session: Session, connection_id: int, stream: str, owner: str) -
 def release_lease(session: Session, connection_id: int, stream: str, owner: str) -> None:
     session.execute(
         update(SyncCursor)
-        .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream,
-               SyncCursor.locked_by == owner)
+        .where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream, SyncCursor.locked_by == owner)
         .values(locked_by=None, locked_until=None)
     )

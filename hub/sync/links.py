@@ -44,9 +44,7 @@ def content_hash(payload: Mapping[str, Any] | str) -> str:
 
 def get_link(session: Session, system: str, entity_type: str, external_id: str) -> Link | None:
     return session.scalar(
-        select(Link).where(
-            Link.system == system, Link.entity_type == entity_type, Link.external_id == external_id
-        )
+        select(Link).where(Link.system == system, Link.entity_type == entity_type, Link.external_id == external_id)
     )
 
 
@@ -112,16 +110,12 @@ def mark_missing(
     """
     seen_ids = set(seen)
     current = session.scalars(
-        select(Link).where(
-            Link.system == system, Link.entity_type == entity_type, Link.missing_since.is_(None)
-        )
+        select(Link).where(Link.system == system, Link.entity_type == entity_type, Link.missing_since.is_(None))
     )
     gone = [link for link in current if link.external_id not in seen_ids]
     if gone:
         session.execute(
-            update(Link)
-            .where(Link.id.in_([link.id for link in gone]))
-            .values(missing_since=when or utcnow())
+            update(Link).where(Link.id.in_([link.id for link in gone])).values(missing_since=when or utcnow())
         )
     return gone
 
@@ -189,10 +183,16 @@ class Binder:
         """external id → hub id, for those of ``external_ids`` the system has linked."""
         if not external_ids:
             return {}
-        return {ext: hub_id for ext, hub_id in self.session.execute(
-            select(Link.external_id, Link.hub_id).where(
-                Link.system == system, Link.entity_type == entity,
-                any_of(self.session, Link.external_id, list(external_ids))))}
+        return {
+            ext: hub_id
+            for ext, hub_id in self.session.execute(
+                select(Link.external_id, Link.hub_id).where(
+                    Link.system == system,
+                    Link.entity_type == entity,
+                    any_of(self.session, Link.external_id, list(external_ids)),
+                )
+            )
+        }
 
     def to_external(self, entity: str, hub_ids: Collection[int], system: str) -> dict[int, str]:
         """hub id → the system's id of it. A record entered twice in the system: its first
@@ -201,15 +201,16 @@ class Binder:
             return {}
         out: dict[int, str] = {}
         for hub_id, external_id in self.session.execute(
-            select(Link.hub_id, Link.external_id).where(
-                Link.system == system, Link.entity_type == entity,
-                any_of(self.session, Link.hub_id, list(hub_ids))).order_by(Link.id)
+            select(Link.hub_id, Link.external_id)
+            .where(Link.system == system, Link.entity_type == entity, any_of(self.session, Link.hub_id, list(hub_ids)))
+            .order_by(Link.id)
         ):
             out.setdefault(hub_id, external_id)
         return out
 
-    def states(self, system: str, entity: str, external_ids: Collection[str],
-               joined: Any = None) -> dict[str, LinkState]:
+    def states(
+        self, system: str, entity: str, external_ids: Collection[str], joined: Any = None
+    ) -> dict[str, LinkState]:
         """external id → its link's state, for a page's records already linked. ``joined``: a
         model whose ``link_id`` points at the link (the master's ``CustomerSource``): its id
         comes in the same query (``LinkState.joined_id``), so a page is still one statement."""
@@ -219,11 +220,14 @@ class Binder:
         query = select(*columns, joined.id) if joined is not None else select(*columns)
         if joined is not None:
             query = query.outerjoin(joined, joined.link_id == Link.id)
-        rows = self.session.execute(query.where(
-            Link.system == system, Link.entity_type == entity,
-            any_of(self.session, Link.external_id, list(external_ids))))
-        return {r[0]: LinkState(r[1], r[2], r[3], r[4] is not None, r[5] if joined is not None else None)
-                for r in rows}
+        rows = self.session.execute(
+            query.where(
+                Link.system == system,
+                Link.entity_type == entity,
+                any_of(self.session, Link.external_id, list(external_ids)),
+            )
+        )
+        return {r[0]: LinkState(r[1], r[2], r[3], r[4] is not None, r[5] if joined is not None else None) for r in rows}
 
     def copies(self, entity: str, hub_ids: Collection[int]) -> dict[int, dict[str, Copy]]:
         """hub id → system → its copy there, systems in the order they were linked (the first
@@ -278,41 +282,78 @@ class Binder:
         return select(Link.hub_id).where(Link.entity_type == entity, match)
 
     # --- writes ------------------------------------------------------------------------------
-    def bind_many(self, system: str, entity: str, links: Sequence[NewLink], *, ids: bool = False,
-                  now: datetime | None = None) -> list[int]:
+    def bind_many(
+        self, system: str, entity: str, links: Sequence[NewLink], *, ids: bool = False, now: datetime | None = None
+    ) -> list[int]:
         """Create the links set-wise (``COPY`` on PostgreSQL); with ``ids``, their ids in order."""
         when = now or utcnow()
-        return insert_rows(self.session, Link, ids=ids, rows=[
-            {"entity_type": entity, "hub_id": link.hub_id, "system": system, "external_id": link.external_id,
-             "content_hash": link.content_hash, "external_ref": link.external_ref,
-             "created_at": when, "updated_at": when}
-            for link in links])
+        return insert_rows(
+            self.session,
+            Link,
+            ids=ids,
+            rows=[
+                {
+                    "entity_type": entity,
+                    "hub_id": link.hub_id,
+                    "system": system,
+                    "external_id": link.external_id,
+                    "content_hash": link.content_hash,
+                    "external_ref": link.external_ref,
+                    "created_at": when,
+                    "updated_at": when,
+                }
+                for link in links
+            ],
+        )
 
     def bind(self, system: str, entity: str, link: NewLink) -> None:
         """Create one link at the session's next flush, together with the others bound before
         it (one multi-row INSERT for a batch); a link the database refuses (the system's record
         is linked to another hub record already) raises ``IntegrityError`` at that flush."""
         now = utcnow()
-        self.session.add(Link(
-            entity_type=entity, hub_id=link.hub_id, system=system, external_id=link.external_id,
-            content_hash=link.content_hash, external_ref=link.external_ref, created_at=now, updated_at=now))
+        self.session.add(
+            Link(
+                entity_type=entity,
+                hub_id=link.hub_id,
+                system=system,
+                external_id=link.external_id,
+                content_hash=link.content_hash,
+                external_ref=link.external_ref,
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
     def refresh_many(self, changes: Sequence[tuple[int, int, str, str | None]], now: datetime | None = None) -> None:
         """Bring links (link id, hub id, content hash, number) up to date with what was applied;
         a record that came back is no longer missing."""
         if changes:
             when = now or utcnow()
-            self.session.execute(update(Link), [
-                {"id": link_id, "hub_id": hub_id, "content_hash": digest, "external_ref": ref,
-                 "updated_at": when, "missing_since": None} for link_id, hub_id, digest, ref in changes])
+            self.session.execute(
+                update(Link),
+                [
+                    {
+                        "id": link_id,
+                        "hub_id": hub_id,
+                        "content_hash": digest,
+                        "external_ref": ref,
+                        "updated_at": when,
+                        "missing_since": None,
+                    }
+                    for link_id, hub_id, digest, ref in changes
+                ],
+            )
 
     def set_external_ref(self, link_id: int, external_ref: str | None) -> None:
         """The number the system gave its copy (a write's answer)."""
-        self.session.execute(update(Link).where(Link.id == link_id)
-                             .values(external_ref=external_ref, updated_at=utcnow()))
+        self.session.execute(
+            update(Link).where(Link.id == link_id).values(external_ref=external_ref, updated_at=utcnow())
+        )
 
     def rebind(self, entity: str, link_ids: Any, hub_id: int) -> None:
         """Point links (ids, or a query of ids) at another hub record: a merge moves them."""
         self.session.execute(
-            update(Link).where(Link.id.in_(link_ids), Link.entity_type == entity)
-            .values(hub_id=hub_id, updated_at=utcnow()))
+            update(Link)
+            .where(Link.id.in_(link_ids), Link.entity_type == entity)
+            .values(hub_id=hub_id, updated_at=utcnow())
+        )

@@ -81,14 +81,17 @@ class ConnectorMap(BaseModel):
         for name, stream in self.streams.items():
             entity = stream.entity or STREAMS.get(name)
             if entity is None:
-                message = (f"stream {name!r} feeds no canonical entity by its name; say which with `entity:` "
-                           f"({', '.join(RECORDS)})")
+                message = (
+                    f"stream {name!r} feeds no canonical entity by its name; say which with `entity:` "
+                    f"({', '.join(RECORDS)})"
+                )
                 out.append((("streams", name), message))
             elif entity not in RECORDS:
                 out.append((("streams", name, "entity"), f"unknown entity {entity!r} (entities: {', '.join(RECORDS)})"))
             else:
-                out += _field_problems(RECORDS[entity], entity, name, stream.fields, ("streams", name, "fields"),
-                                       self.codes, used)
+                out += _field_problems(
+                    RECORDS[entity], entity, name, stream.fields, ("streams", name, "fields"), self.codes, used
+                )
         for list_name, users in used.items():
             table = self.codes.get(list_name)
             if table is None:
@@ -98,11 +101,19 @@ class ConnectorMap(BaseModel):
                 allowed = {member.value for member in enum}
                 for source, code in table.values.items():
                     if code not in allowed:
-                        out.append((("codes", list_name, "values", source),
-                                    f"{code!r} is no hub code of {describe(enum)}, for {where}"))
+                        out.append(
+                            (
+                                ("codes", list_name, "values", source),
+                                f"{code!r} is no hub code of {describe(enum)}, for {where}",
+                            )
+                        )
                 if table.default is not None and table.default not in allowed:
-                    out.append((("codes", list_name, "default"),
-                                f"{table.default!r} is no hub code of {describe(enum)}, for {where}"))
+                    out.append(
+                        (
+                            ("codes", list_name, "default"),
+                            f"{table.default!r} is no hub code of {describe(enum)}, for {where}",
+                        )
+                    )
         return out
 
     def apply(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,8 +124,13 @@ class ConnectorMap(BaseModel):
 
 
 def _field_problems(
-    model: type[BaseModel], what: str, stream: str, fields: Mapping[str, str | FieldSpec], loc: tuple[Any, ...],
-    codes: Mapping[str, CodeList], used: dict[str, list[tuple[str, type[StrEnum]]]],
+    model: type[BaseModel],
+    what: str,
+    stream: str,
+    fields: Mapping[str, str | FieldSpec],
+    loc: tuple[Any, ...],
+    codes: Mapping[str, CodeList],
+    used: dict[str, list[tuple[str, type[StrEnum]]]],
 ) -> list[Problem]:
     """The problems of one field map (a stream's, or an ``each`` of its items) against ``model``."""
     out: list[Problem] = []
@@ -132,8 +148,10 @@ def _field_problems(
                 out += _field_problems(item, f"{what}.{name}", stream, spec.each, here + ("each",), codes, used)
         if isinstance(spec, FieldSpec) and spec.codes:
             if spec.codes not in codes:
-                message = (f"code list {spec.codes!r} is used but not defined under `codes` "
-                           f"(defined: {', '.join(codes) or 'none'})")
+                message = (
+                    f"code list {spec.codes!r} is used but not defined under `codes` "
+                    f"(defined: {', '.join(codes) or 'none'})"
+                )
                 out.append((here + ("codes",), message))
             if enum is None:
                 out.append((here + ("codes",), f"{what}.{name} is no coded field: a code list does not apply"))
@@ -142,8 +160,10 @@ def _field_problems(
                 if spec.default is not None and str(spec.default) not in {m.value for m in enum}:
                     out.append((here + ("default",), f"{spec.default!r} is no hub code of {describe(enum)}"))
         elif enum is not None:
-            message = (f"{what}.{name} takes the hub's codes of {describe(enum)}: map it through a code list "
-                       "(`codes:`), or the system's values go in as free text")
+            message = (
+                f"{what}.{name} takes the hub's codes of {describe(enum)}: map it through a code list "
+                "(`codes:`), or the system's values go in as free text"
+            )
             out.append((here, message))
     return out
 
@@ -188,8 +208,10 @@ def _transform(kind: Transform, value: Any) -> Any:
 
 
 def _apply_fields(
-    fields: Mapping[str, str | FieldSpec], record: Mapping[str, Any],
-    codes: Mapping[str, CodeList], where: str,
+    fields: Mapping[str, str | FieldSpec],
+    record: Mapping[str, Any],
+    codes: Mapping[str, CodeList],
+    where: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, spec in fields.items():
@@ -205,10 +227,7 @@ def _apply_fields(
         if spec.each is not None:
             if not isinstance(value, (list, tuple)):
                 raise MappingError(f"{where}: {name}: {spec.path!r} is not a list")
-            out[name] = [
-                _apply_fields(spec.each, item, codes, f"{where}.{name}[{i}]")
-                for i, item in enumerate(value)
-            ]
+            out[name] = [_apply_fields(spec.each, item, codes, f"{where}.{name}[{i}]") for i, item in enumerate(value)]
             continue
         if spec.transform:
             try:

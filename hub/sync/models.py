@@ -167,5 +167,4 @@ class SyncRun(Base):
 
 
 # A link's number as people see it, in any case (hub.documents.search).
-Index("ix_links_entity_number_lower", Link.entity_type,
-      func.lower(func.coalesce(Link.external_ref, Link.external_id)))
+Index("ix_links_entity_number_lower", Link.entity_type, func.lower(func.coalesce(Link.external_ref, Link.external_id)))

@@ -61,16 +61,31 @@ class Probe:
 
     @property
     def ok(self) -> bool:
-        return (self.configuration is None and self.health is not None and self.health.ok
-                and all(s.ok for s in self.streams))
+        return (
+            self.configuration is None
+            and self.health is not None
+            and self.health.ok
+            and all(s.ok for s in self.streams)
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "ok": self.ok, "detail": self.health.detail if self.health else self.configuration,
-            "latency_ms": self.health.latency_ms if self.health else None, "configuration": self.configuration,
-            "streams": [{"stream": s.stream, "read": s.read, "unfit": s.unfit, "first_unfit": s.first_unfit,
-                         "error": s.error, "skipped": s.skipped, "empty_fields": s.empty_fields}
-                        for s in self.streams],
+            "ok": self.ok,
+            "detail": self.health.detail if self.health else self.configuration,
+            "latency_ms": self.health.latency_ms if self.health else None,
+            "configuration": self.configuration,
+            "streams": [
+                {
+                    "stream": s.stream,
+                    "read": s.read,
+                    "unfit": s.unfit,
+                    "first_unfit": s.first_unfit,
+                    "error": s.error,
+                    "skipped": s.skipped,
+                    "empty_fields": s.empty_fields,
+                }
+                for s in self.streams
+            ],
         }
 
 
@@ -97,7 +112,8 @@ def probe(engine: SyncEngine, name: str, session: Session | None = None) -> Prob
         except Exception as exc:  # noqa: BLE001 - a connector that cannot even be built says so
             result.configuration = result.configuration or (
                 f"connection {name!r}: the {connection.kind} connector could not be set up with these settings: "
-                f"{type(exc).__name__}: {exc}")
+                f"{type(exc).__name__}: {exc}"
+            )
             return result
     try:
         result.health = _check(connector)

@@ -51,10 +51,15 @@ def quarantine(
     importing the same bad file again adds nothing."""
     key = key or row_key(external_id, payload, source)
     record = session.scalar(
-        select(QuarantinedRecord).where(
-            QuarantinedRecord.entity_type == entity_type, QuarantinedRecord.system == system,
-            QuarantinedRecord.row_key == key, QuarantinedRecord.resolved_at.is_(None),
-        ).order_by(QuarantinedRecord.id).limit(1)
+        select(QuarantinedRecord)
+        .where(
+            QuarantinedRecord.entity_type == entity_type,
+            QuarantinedRecord.system == system,
+            QuarantinedRecord.row_key == key,
+            QuarantinedRecord.resolved_at.is_(None),
+        )
+        .order_by(QuarantinedRecord.id)
+        .limit(1)
     )
     if record is None:
         record = QuarantinedRecord(entity_type=entity_type, system=system, row_key=key)
@@ -75,10 +80,13 @@ def resolve_taken_in(
     for start in range(0, len(ids), 500):
         result = session.execute(
             update(QuarantinedRecord)
-            .where(QuarantinedRecord.entity_type == entity_type, QuarantinedRecord.system == system,
-                   QuarantinedRecord.external_id.in_(ids[start:start + 500]),
-                   QuarantinedRecord.resolved_at.is_(None),
-                   or_(QuarantinedRecord.run_id.is_(None), QuarantinedRecord.run_id != run_id))
+            .where(
+                QuarantinedRecord.entity_type == entity_type,
+                QuarantinedRecord.system == system,
+                QuarantinedRecord.external_id.in_(ids[start : start + 500]),
+                QuarantinedRecord.resolved_at.is_(None),
+                or_(QuarantinedRecord.run_id.is_(None), QuarantinedRecord.run_id != run_id),
+            )
             .values(resolved_at=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -101,9 +109,7 @@ def open_records(
     return list(session.scalars(stmt.order_by(QuarantinedRecord.id).limit(limit).offset(offset)))
 
 
-def replay(
-    session: Session, record: QuarantinedRecord, apply: Callable[[QuarantinedRecord], None]
-) -> str | None:
+def replay(session: Session, record: QuarantinedRecord, apply: Callable[[QuarantinedRecord], None]) -> str | None:
     """Run ``apply`` again on a quarantined record; None when it went in, else the new reason."""
     try:
         with session.begin_nested():
@@ -116,8 +122,14 @@ def replay(
 
 
 def dead_letter(
-    session: Session, *, connection_id: int, stream: str, external_id: str | None, payload: dict[str, Any],
-    error: str, run_id: int | None,
+    session: Session,
+    *,
+    connection_id: int,
+    stream: str,
+    external_id: str | None,
+    payload: dict[str, Any],
+    error: str,
+    run_id: int | None,
 ) -> DeadLetter:
     """Keep a record a sync could not apply: one open letter per record. A run that finds the
     same record bad again updates its open letter (``seen_count``, ``last_seen_at``, the error
@@ -127,14 +139,20 @@ def dead_letter(
     letter = None
     if external_id:
         letter = session.scalar(
-            select(DeadLetter).where(
-                DeadLetter.connection_id == connection_id, DeadLetter.stream == stream,
-                DeadLetter.external_id == external_id, DeadLetter.status == "open",
-            ).order_by(DeadLetter.id.desc()).limit(1)
+            select(DeadLetter)
+            .where(
+                DeadLetter.connection_id == connection_id,
+                DeadLetter.stream == stream,
+                DeadLetter.external_id == external_id,
+                DeadLetter.status == "open",
+            )
+            .order_by(DeadLetter.id.desc())
+            .limit(1)
         )
     if letter is None:
-        letter = DeadLetter(connection_id=connection_id, stream=stream, external_id=external_id,
-                            seen_count=1, created_at=now)
+        letter = DeadLetter(
+            connection_id=connection_id, stream=stream, external_id=external_id, seen_count=1, created_at=now
+        )
         session.add(letter)
     else:
         letter.seen_count = (letter.seen_count or 1) + 1

@@ -54,9 +54,15 @@ def mark_interrupted(session: Session, stale_after: timedelta | None = None) -> 
     streams: set[tuple[int, str]] = set()  # (connection, stream) of the dead sync runs
     alive: set[tuple[int, str]] = set()
     for run_id, run_host, pid, heartbeat, started, connection_id, stream in session.execute(
-        select(SyncRun.id, SyncRun.host, SyncRun.pid, SyncRun.heartbeat_at, SyncRun.started_at,
-               SyncRun.connection_id, SyncRun.stream)
-        .where(SyncRun.status == "running")
+        select(
+            SyncRun.id,
+            SyncRun.host,
+            SyncRun.pid,
+            SyncRun.heartbeat_at,
+            SyncRun.started_at,
+            SyncRun.connection_id,
+            SyncRun.stream,
+        ).where(SyncRun.status == "running")
     ):
         last = as_utc(heartbeat) or as_utc(started)
         gone = run_host == host and pid is not None and not _alive(pid)

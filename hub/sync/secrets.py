@@ -34,8 +34,10 @@ class SecretsError(ValueError):
 def wrong_key_message(connection: str) -> str:
     """What to do when the hub's key does not open ``connection``'s secrets (one wording for
     the API's 409, the CLI and the pages)."""
-    return (f"the hub's secret key does not decrypt connection {connection}'s secrets: set HUB_SECRET_KEY "
-            "to the key they were stored with, or `hub secrets rotate --old-key …`")
+    return (
+        f"the hub's secret key does not decrypt connection {connection}'s secrets: set HUB_SECRET_KEY "
+        "to the key they were stored with, or `hub secrets rotate --old-key …`"
+    )
 
 
 def _fernet(key: str) -> Fernet:
@@ -51,7 +53,7 @@ def key_file_for(database_url: str) -> Path:
     return beside_database(database_url, "secret.key", DEFAULT_KEY_FILE)
 
 
-def key_of(settings: "Settings") -> str:
+def key_of(settings: Settings) -> str:
     """The secret key the hub runs with: ``HUB_SECRET_KEY``, else the key file of its database."""
     return resolve_key(settings.secret_key, key_file_for(settings.database_url))
 
@@ -96,8 +98,11 @@ def rotate(token: str | None, old_key: str, new_key: str) -> str | None:
 # so a connector sees exactly the settings it was given.
 
 #: Names of settings and query parameters whose values are secrets.
-SECRET_NAMES = re.compile(r"(^|[_.-])(pass(word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
-                          r"private[_-]?key|client[_-]?secret|signature|sig)$", re.IGNORECASE)
+SECRET_NAMES = re.compile(
+    r"(^|[_.-])(pass(word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+    r"private[_-]?key|client[_-]?secret|signature|sig)$",
+    re.IGNORECASE,
+)
 #: Prefix of the secrets that came out of settings: ``@setting:<json path>`` plus what it was.
 _MOVED = "@setting:"
 
@@ -170,7 +175,7 @@ def merge_credentials(settings: dict[str, Any], secrets: dict[str, str]) -> tupl
         return settings, secrets
     merged: Any = json.loads(json.dumps(settings))  # a deep copy: the row's dict stays as stored
     for key, secret in sorted(moved.items(), key=_query_place):
-        rest = key[len(_MOVED):]
+        rest = key[len(_MOVED) :]
         end = rest.rindex("]") + 1
         path, what = json.loads(rest[:end]), rest[end:]
         if what == "=":
@@ -193,7 +198,7 @@ def merge_credentials(settings: dict[str, Any], secrets: dict[str, str]) -> tupl
 
 def _query_place(item: tuple[str, str]) -> int:
     """Query parameters go back in the order they were taken out (first place first)."""
-    what = item[0][item[0].rindex("]") + 1:]
+    what = item[0][item[0].rindex("]") + 1 :]
     return int(what[1:].split(":", 1)[0]) if what.startswith("?") else -1
 
 

@@ -24,11 +24,19 @@ NAV: list[tuple[str, str, set[str]]] = [
 ]
 
 
-def render(request: Request, name: str, user: PageUser | None, status_code: int = 200,
-           headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    user: PageUser | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """A page; its forms get the session's CSRF token as ``csrf`` (the sign-in page passes its own)."""
     context.setdefault("csrf", user.csrf if user else "")
-    links = [(path, label) for path, label, roles in NAV if user and (user.role.value in roles or user.role.value == "admin")]
+    links = [
+        (path, label) for path, label, roles in NAV if user and (user.role.value in roles or user.role.value == "admin")
+    ]
     return templates.TemplateResponse(
         request, name, {"user": user, "nav": links, **context}, status_code=status_code, headers=headers
     )
@@ -50,17 +58,28 @@ def mount_pages(app: FastAPI) -> None:
 
     @app.exception_handler(PageNotFound)
     def _not_found(request: Request, exc: PageNotFound) -> Response:
-        return render(request, "error.html", exc.user, status_code=404, title="Not found",
-                      message=exc.message)
+        return render(request, "error.html", exc.user, status_code=404, title="Not found", message=exc.message)
 
     @app.exception_handler(PageForbidden)
     def _forbidden(request: Request, exc: PageForbidden) -> Response:
         allowed = ", ".join(sorted(r.value for r in exc.allowed))
-        return render(request, "error.html", exc.user, status_code=403, title="Not for your role",
-                      message=f"This page is for: {allowed}. You are signed in as {exc.user.role.value}.")
+        return render(
+            request,
+            "error.html",
+            exc.user,
+            status_code=403,
+            title="Not for your role",
+            message=f"This page is for: {allowed}. You are signed in as {exc.user.role.value}.",
+        )
 
     @app.exception_handler(CsrfRefused)
     def _csrf(request: Request, exc: CsrfRefused) -> Response:
-        return render(request, "error.html", exc.user, status_code=403, title="Form refused",
-                      message="This form was not sent from this session's page (it came from another site, "
-                              "or the page is older than your sign-in). Reload the page and try again.")
+        return render(
+            request,
+            "error.html",
+            exc.user,
+            status_code=403,
+            title="Form refused",
+            message="This form was not sent from this session's page (it came from another site, "
+            "or the page is older than your sign-in). Reload the page and try again.",
+        )

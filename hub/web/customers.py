@@ -53,14 +53,17 @@ def customer_view(request: Request, golden_id: int, session: SessionDep, user: V
         golden = session.get(GoldenCustomer, golden.merged_into_id) or golden
     detail = customer_detail(session, golden)
     orders = [for_viewer(user, s) for s in _open_orders(session, golden.id)]
-    return render(request, "customer.html", user, c=detail, orders=orders,
-                  overdue=[o for o in orders if o.get("overdue")])
+    return render(
+        request, "customer.html", user, c=detail, orders=orders, overdue=[o for o in orders if o.get("overdue")]
+    )
 
 
 def _open_orders(session: Session, golden_id: int) -> list[dict[str, Any]]:
     ids = [golden_id, *session.scalars(select(GoldenCustomer.id).where(GoldenCustomer.merged_into_id == golden_id))]
     order_ids = session.scalars(
-        select(Order.id).where(Order.customer_id.in_(ids), (Order.status.is_(None)) | (Order.status.not_in(CLOSED)))
-        .order_by(Order.ordered_on.desc(), Order.id.desc()).limit(OPEN_ORDERS_SHOWN)
+        select(Order.id)
+        .where(Order.customer_id.in_(ids), (Order.status.is_(None)) | (Order.status.not_in(CLOSED)))
+        .order_by(Order.ordered_on.desc(), Order.id.desc())
+        .limit(OPEN_ORDERS_SHOWN)
     ).all()
     return [s for s in (order_status(session, i) for i in order_ids) if s is not None]

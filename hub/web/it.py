@@ -41,21 +41,29 @@ router = APIRouter(include_in_schema=False)
 
 def overview(session: Session, settings: Settings) -> dict[str, Any]:
     mark_interrupted(session)  # a killed run is shown failed, not "running" for ever
-    latest = select(func.max(SyncRun.id)).where(SyncRun.connection_id.is_not(None)).group_by(
-        SyncRun.connection_id, SyncRun.stream)
+    latest = (
+        select(func.max(SyncRun.id))
+        .where(SyncRun.connection_id.is_not(None))
+        .group_by(SyncRun.connection_id, SyncRun.stream)
+    )
     last_runs: dict[int, list[SyncRun]] = {}
     for run in session.scalars(select(SyncRun).where(SyncRun.id.in_(latest)).order_by(SyncRun.stream)):
         last_runs.setdefault(run.connection_id or 0, []).append(run)
-    connections = [describe(session, c) | {"last_runs": last_runs.get(c.id, [])}
-                   for c in session.scalars(select(Connection).order_by(Connection.name))]
+    connections = [
+        describe(session, c) | {"last_runs": last_runs.get(c.id, [])}
+        for c in session.scalars(select(Connection).order_by(Connection.name))
+    ]
     names = {c["id"]: c["name"] for c in connections}
     letters = session.scalars(select(DeadLetter).where(DeadLetter.status == "open").order_by(DeadLetter.id).limit(200))
     return {
         "connections": connections,
         "runs": list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(25))),
         "dead_letters": [(names.get(d.connection_id, "?"), d) for d in letters],
-        "deliveries": list(session.scalars(select(OutboxDelivery).where(OutboxDelivery.status == "dead")
-                                           .order_by(OutboxDelivery.id).limit(200))),
+        "deliveries": list(
+            session.scalars(
+                select(OutboxDelivery).where(OutboxDelivery.status == "dead").order_by(OutboxDelivery.id).limit(200)
+            )
+        ),
         "pairs": [review_pair(session, p) for p in Steward(session, settings.mappings_dir).pending(50)],
         "findings": quality.counts(session)[:50],  # customer fields the hub could not use, per system
     }
@@ -68,16 +76,23 @@ def it_page(request: Request, session: SessionDep, settings: SettingsDep, user: 
 
 
 @router.post("/it/connections/{name}/check", response_class=HTMLResponse)
-def check_connection(request: Request, name: str, session: SessionDep, settings: SettingsDep,
-                     connections: ConnectionsDep, user: It) -> HTMLResponse:
+def check_connection(
+    request: Request, name: str, session: SessionDep, settings: SettingsDep, connections: ConnectionsDep, user: It
+) -> HTMLResponse:
     """The connector's own health check, shown on the page it was asked from."""
     connection = session.scalar(select(Connection).where(Connection.name == name))
     if connection is None:
         raise PageNotFound(f"no connection named {name!r}", user)
     with connections.opened(connection) as connector:
         health = connector.check()
-    return render(request, "it.html", user, done={}, check={"name": name, "ok": health.ok, "detail": health.detail,
-                  "latency_ms": health.latency_ms}, **overview(session, settings))
+    return render(
+        request,
+        "it.html",
+        user,
+        done={},
+        check={"name": name, "ok": health.ok, "detail": health.detail, "latency_ms": health.latency_ms},
+        **overview(session, settings),
+    )
 
 
 def _back(anchor: str, **done: Any) -> RedirectResponse:
@@ -98,11 +113,11 @@ def replay_deliveries(dispatcher: DispatcherDep, _user: It, id: Annotated[int | 
 
 
 @router.post("/it/pairs/{pair_id}/decision")
-def decide_pair(request: Request, pair_id: int, session: SessionDep, settings: SettingsDep, user: It,
-                same: Annotated[bool, Form()]) -> Response:
+def decide_pair(
+    request: Request, pair_id: int, session: SessionDep, settings: SettingsDep, user: It, same: Annotated[bool, Form()]
+) -> Response:
     try:
         Steward(session, settings.mappings_dir).decide(pair_id, same, actor=f"token:{user.token_id}")
     except StewardError as exc:
         return render(request, "error.html", user, status_code=409, title="Already decided", message=str(exc))
     return _back("review", decided="same" if same else "different")
-

@@ -36,14 +36,35 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def _login_page(request: Request, settings: Settings, next_url: str | None, status_code: int = 200,
-                error: str | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
+def _login_page(
+    request: Request,
+    settings: Settings,
+    next_url: str | None,
+    status_code: int = 200,
+    error: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     """The sign-in form with a fresh CSRF token, in its hidden field and its cookie."""
     csrf = login_csrf(settings)
-    response = render(request, "login.html", None, status_code=status_code, headers=headers,
-                      next=_local(next_url), error=error, csrf=csrf)
-    response.set_cookie(LOGIN_COOKIE, csrf, max_age=LOGIN_CSRF_MAX_AGE, path="/login", httponly=True,
-                        samesite="strict", secure=_secure(request))
+    response = render(
+        request,
+        "login.html",
+        None,
+        status_code=status_code,
+        headers=headers,
+        next=_local(next_url),
+        error=error,
+        csrf=csrf,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        csrf,
+        max_age=LOGIN_CSRF_MAX_AGE,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
     return response
 
 
@@ -53,35 +74,56 @@ def login_form(request: Request, settings: SettingsDep, next: str = "/") -> HTML
 
 
 @router.post("/login", response_model=None)
-def login(request: Request, session: SessionDep, settings: SettingsDep, token: Annotated[str, Form()],
-          next: Annotated[str, Form()] = "/", csrf: Annotated[str, Form()] = "") -> Response:
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     if not login_csrf_ok(settings, request.cookies.get(LOGIN_COOKIE), csrf):
-        return _login_page(request, settings, next, 403,
-                           "This sign-in form expired or was not sent from this hub's page; try again.")
+        return _login_page(
+            request, settings, next, 403, "This sign-in form expired or was not sent from this hub's page; try again."
+        )
     throttle, client = failed_tokens(request), client_address(request)
     wait = throttle.retry_after(client)
     if wait is not None:
-        return _login_page(request, settings, next, 429, f"Too many wrong tokens from your address; "
-                           f"try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+        return _login_page(
+            request,
+            settings,
+            next,
+            429,
+            f"Too many wrong tokens from your address; try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
     found = verify_token(session, token.strip())
     if found is None:
         throttle.failed(client)
-        return _login_page(request, settings, next, 401,
-                           "That token is not valid (revoked, mistyped, or from another hub).")
+        return _login_page(
+            request, settings, next, 401, "That token is not valid (revoked, mistyped, or from another hub)."
+        )
     previous = request.cookies.get(COOKIE)
     if previous:
         end_session(session, previous)
     _row, session_id = start_session(session, found, settings)
     response = RedirectResponse(_local(next), status.HTTP_303_SEE_OTHER)
-    response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", secure=_secure(request),
-                        max_age=settings.session_max_hours * 3600)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        max_age=settings.session_max_hours * 3600,
+    )
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep, settings: SettingsDep,
-           csrf: Annotated[str, Form()] = "") -> RedirectResponse:
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, csrf: Annotated[str, Form()] = ""
+) -> RedirectResponse:
     """Ends the session server-side: its cookie, even replayed, no longer signs anyone in. A
     live session is only ended by a form of its own (its CSRF token), not by another site."""
     raw = request.cookies.get(COOKIE)

@@ -25,9 +25,14 @@ def chart(report: dict[str, Any], width: int = 320, bar: int = 22) -> dict[str, 
     """Bars per bucket (summed over stages), scaled to the widest."""
     totals = [(label, sum(r[label] for r in report["rows"])) for label in report["buckets"]]
     top = max((v for _l, v in totals), default=0) or 1
-    return {"height": len(totals) * (bar + 8), "bar": bar,
-            "bars": [{"label": label, "value": value, "y": i * (bar + 8), "w": round(value / top * (width - 150))}
-                     for i, (label, value) in enumerate(totals)]}
+    return {
+        "height": len(totals) * (bar + 8),
+        "bar": bar,
+        "bars": [
+            {"label": label, "value": value, "y": i * (bar + 8), "w": round(value / top * (width - 150))}
+            for i, (label, value) in enumerate(totals)
+        ],
+    }
 
 
 @router.get("/finance/receivables", response_class=HTMLResponse)
@@ -35,5 +40,13 @@ def receivables_page(request: Request, session: SessionDep, user: Finance, as_of
     day = as_of or date.today()
     report = ageing(session, day, "stage")
     rows = overdue(session, day, limit=200)  # may set aside an order it cannot read: listed below
-    return render(request, "receivables.html", user, as_of=day, rows=rows, ageing=report, chart=chart(report),
-                  set_aside=set_aside(session, 50))
+    return render(
+        request,
+        "receivables.html",
+        user,
+        as_of=day,
+        rows=rows,
+        ageing=report,
+        chart=chart(report),
+        set_aside=set_aside(session, 50),
+    )

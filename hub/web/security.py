@@ -39,17 +39,21 @@ from hub.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-PAGE_CSP = ("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-            "object-src 'none'")
+PAGE_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 #: Swagger UI and ReDoc (hub.api.docs): the hub's own copies of their scripts and styles, and
 #: FastAPI's inline start script; ReDoc runs a worker from a blob.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
-            "object-src 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
 DOCS_PATHS = ("/docs", "/redoc")
 
-COMMON_HEADERS = [("x-frame-options", "DENY"), ("x-content-type-options", "nosniff"),
-                  ("referrer-policy", "same-origin")]
+COMMON_HEADERS = [
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+]
 
 
 def foreign_origin(headers: Headers) -> str | None:
@@ -74,8 +78,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        added = [*COMMON_HEADERS, ("content-security-policy",
-                                   DOCS_CSP if path.startswith(DOCS_PATHS) else PAGE_CSP)]
+        added = [*COMMON_HEADERS, ("content-security-policy", DOCS_CSP if path.startswith(DOCS_PATHS) else PAGE_CSP)]
         if not path.startswith("/static/"):
             added.append(("cache-control", "no-store"))
 

@@ -16,15 +16,19 @@ def main() -> None:
     parser.add_argument("--tenant-id")
     parser.add_argument("--empty", action="store_true", help="start without the demo data")
     args = parser.parse_args()
-    server = FinanceServer(port=args.port, client_id=args.client_id, client_secret=args.client_secret,
-                           tenant_id=args.tenant_id)
+    server = FinanceServer(
+        port=args.port, client_id=args.client_id, client_secret=args.client_secret, tenant_id=args.tenant_id
+    )
     if not args.empty:
         seed_demo(server.books)
     with server:
         print(f"finance simulator (Xero Accounting API subset) on {server.url}/api.xro/2.0/")
-        print(f"  hub connections add finance --kind accounting -s url={server.url} "
-              f"-s tenant_id={server.tenant_id} --secret client_id={server.client_id} "
-              f"--secret client_secret={server.client_secret}", flush=True)
+        print(
+            f"  hub connections add finance --kind accounting -s url={server.url} "
+            f"-s tenant_id={server.tenant_id} --secret client_id={server.client_id} "
+            f"--secret client_secret={server.client_secret}",
+            flush=True,
+        )
         try:
             while True:
                 time.sleep(3600)

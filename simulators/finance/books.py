@@ -164,8 +164,13 @@ class Books:
 
     # --- writing -------------------------------------------------------------------------------
     def save(
-        self, collection: str, items: Iterable[Mapping[str, Any]], *, target_id: str | None = None,
-        allow_update: bool = True, updated: datetime | None = None,
+        self,
+        collection: str,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        target_id: str | None = None,
+        allow_update: bool = True,
+        updated: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Create or update items (an item naming an existing id updates it); all or nothing.
 
@@ -175,8 +180,13 @@ class Books:
         items = list(items)
         with self.lock:
             # records are replaced, never changed in place, so copies of the tables restore them
-            snapshot = (dict(self.contacts), dict(self.invoices), dict(self.payments), self._next_number,
-                        self._last_stamp)
+            snapshot = (
+                dict(self.contacts),
+                dict(self.invoices),
+                dict(self.payments),
+                self._next_number,
+                self._last_stamp,
+            )
             saved, refused = [], []
             for item in items:
                 try:
@@ -189,7 +199,11 @@ class Books:
             return [self.wire(collection, record) for record in saved]
 
     def _save_one(
-        self, collection: str, item: Mapping[str, Any], target_id: str | None, allow_update: bool,
+        self,
+        collection: str,
+        item: Mapping[str, Any],
+        target_id: str | None,
+        allow_update: bool,
         updated: datetime | None,
     ) -> dict[str, Any]:
         if not isinstance(item, Mapping):
@@ -211,11 +225,24 @@ class Books:
 
     def _contact(self, item: Mapping[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
         record = record or {
-            "ContactID": str(uuid.uuid4()), "ContactStatus": "ACTIVE", "Addresses": [], "Phones": [],
-            "IsCustomer": False, "IsSupplier": False,
+            "ContactID": str(uuid.uuid4()),
+            "ContactStatus": "ACTIVE",
+            "Addresses": [],
+            "Phones": [],
+            "IsCustomer": False,
+            "IsSupplier": False,
         }
-        for key in ("Name", "FirstName", "LastName", "EmailAddress", "TaxNumber", "ContactNumber",
-                    "AccountNumber", "ContactStatus", "DefaultCurrency"):
+        for key in (
+            "Name",
+            "FirstName",
+            "LastName",
+            "EmailAddress",
+            "TaxNumber",
+            "ContactNumber",
+            "AccountNumber",
+            "ContactStatus",
+            "DefaultCurrency",
+        ):
             if key in item:
                 record[key] = item[key]
         for key, kind in (("Addresses", "AddressType"), ("Phones", "PhoneType")):
@@ -225,10 +252,16 @@ class Books:
         name = str(record.get("Name") or "").strip()
         if not name:
             errors.append("A contact name must be specified")
-        elif any(c["Name"].strip().lower() == name.lower() and c["ContactStatus"] == "ACTIVE"
-                 and c["ContactID"] != record["ContactID"] for c in self.contacts.values()):
-            errors.append(f"The contact name {name} is already assigned to another contact. "
-                          "The contact name must be unique across all active contacts.")
+        elif any(
+            c["Name"].strip().lower() == name.lower()
+            and c["ContactStatus"] == "ACTIVE"
+            and c["ContactID"] != record["ContactID"]
+            for c in self.contacts.values()
+        ):
+            errors.append(
+                f"The contact name {name} is already assigned to another contact. "
+                "The contact name must be unique across all active contacts."
+            )
         if record.get("EmailAddress") and not _EMAIL.match(str(record["EmailAddress"])):
             errors.append("Email address must be valid.")
         if record["ContactStatus"] not in ("ACTIVE", "ARCHIVED"):
@@ -258,17 +291,29 @@ class Books:
     def _invoice(self, item: Mapping[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
         if record is not None:
             if record["Status"] in ("PAID", "VOIDED", "DELETED") or record["AmountPaid"]:
-                raise Invalid("This document cannot be edited as it has a payment or credit note allocated to it."
-                              if record["AmountPaid"] else f"This document cannot be edited as it is {record['Status']}")
+                raise Invalid(
+                    "This document cannot be edited as it has a payment or credit note allocated to it."
+                    if record["AmountPaid"]
+                    else f"This document cannot be edited as it is {record['Status']}"
+                )
         else:
             kind = item.get("Type")
             if kind not in ("ACCREC", "ACCPAY"):
                 raise Invalid("Invoice Type must be specified" if not kind else f"Invoice Type '{kind}' is not valid")
             record = {
-                "InvoiceID": str(uuid.uuid4()), "Type": kind, "Status": "DRAFT", "LineAmountTypes": "Exclusive",
-                "LineItems": [], "CurrencyCode": "EUR", "Date": date.today(), "DueDate": None,
-                "Reference": "", "AmountPaid": Decimal(0), "AmountCredited": Decimal(0),
-                "FullyPaidOnDate": None, "HasAttachments": False,
+                "InvoiceID": str(uuid.uuid4()),
+                "Type": kind,
+                "Status": "DRAFT",
+                "LineAmountTypes": "Exclusive",
+                "LineItems": [],
+                "CurrencyCode": "EUR",
+                "Date": date.today(),
+                "DueDate": None,
+                "Reference": "",
+                "AmountPaid": Decimal(0),
+                "AmountCredited": Decimal(0),
+                "FullyPaidOnDate": None,
+                "HasAttachments": False,
             }
         errors: list[str] = []
         before = record["Status"]
@@ -292,9 +337,11 @@ class Books:
             except Invalid as exc:
                 errors += exc.messages
         status = item.get("Status", record["Status"])
-        allowed = {"DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
-                   "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
-                   "AUTHORISED": {"AUTHORISED", "VOIDED"}}[before]
+        allowed = {
+            "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+            "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+            "AUTHORISED": {"AUTHORISED", "VOIDED"},
+        }[before]
         if status not in allowed:
             errors.append(f"Invoice not of valid status for modification ({before} cannot become {status})")
         if status == "AUTHORISED":
@@ -307,8 +354,10 @@ class Books:
             if not number:
                 number = f"INV-{self._next_number:04d}"
                 self._next_number += 1
-            elif any(i["InvoiceNumber"] == number and i["Type"] == "ACCREC" and i["InvoiceID"] != record["InvoiceID"]
-                     for i in self.invoices.values()):
+            elif any(
+                i["InvoiceNumber"] == number and i["Type"] == "ACCREC" and i["InvoiceID"] != record["InvoiceID"]
+                for i in self.invoices.values()
+            ):
                 errors.append("Invoice # must be unique.")
         if errors:
             raise Invalid(*errors)
@@ -332,9 +381,14 @@ class Books:
             raise Invalid(f"TaxType '{tax_type}' is not a valid tax type")
         amount = _round(quantity * unit)
         return {
-            "LineItemID": str(line.get("LineItemID") or uuid.uuid4()), "Description": line.get("Description") or "",
-            "Quantity": quantity, "UnitAmount": unit, "AccountCode": code, "TaxType": tax_type,
-            "LineAmount": amount, "TaxAmount": _round(amount * TAX_RATES[tax_type]),
+            "LineItemID": str(line.get("LineItemID") or uuid.uuid4()),
+            "Description": line.get("Description") or "",
+            "Quantity": quantity,
+            "UnitAmount": unit,
+            "AccountCode": code,
+            "TaxType": tax_type,
+            "LineAmount": amount,
+            "TaxAmount": _round(amount * TAX_RATES[tax_type]),
         }
 
     def _payment(self, item: Mapping[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
@@ -347,15 +401,27 @@ class Books:
             return record
         invoice_id = _ref_id(item.get("Invoice"), "InvoiceID")
         number = _ref_id(item.get("Invoice"), "InvoiceNumber")
-        invoice = (self.invoices.get(invoice_id.lower()) if invoice_id else
-                   next((i for i in self.invoices.values() if number and i["InvoiceNumber"] == number), None))
+        invoice = (
+            self.invoices.get(invoice_id.lower())
+            if invoice_id
+            else next((i for i in self.invoices.values() if number and i["InvoiceNumber"] == number), None)
+        )
         if invoice is None:
-            raise Invalid("You must specify an existing invoice (Invoice.InvoiceID or InvoiceNumber) for a payment"
-                          if not (invoice_id or number) else f"Invoice '{invoice_id or number}' could not be found")
+            raise Invalid(
+                "You must specify an existing invoice (Invoice.InvoiceID or InvoiceNumber) for a payment"
+                if not (invoice_id or number)
+                else f"Invoice '{invoice_id or number}' could not be found"
+            )
         errors = []
         code = _ref_id(item.get("Account"), "Code")
-        account = next((a for a in ACCOUNTS.values()
-                        if a["Code"] == code or a["AccountID"] == _ref_id(item.get("Account"), "AccountID")), None)
+        account = next(
+            (
+                a
+                for a in ACCOUNTS.values()
+                if a["Code"] == code or a["AccountID"] == _ref_id(item.get("Account"), "AccountID")
+            ),
+            None,
+        )
         if account is None or account["Type"] != "BANK":
             errors.append(f"Account code '{code or ''}' is not a valid code for this document.")
         amount = Decimal(0)
@@ -376,10 +442,16 @@ class Books:
         if errors or account is None:
             raise Invalid(*errors)
         record = {
-            "PaymentID": str(uuid.uuid4()), "Date": paid_on, "Amount": amount,
-            "Reference": item.get("Reference") or "", "CurrencyRate": Decimal(1), "PaymentType": "ACCRECPAYMENT"
-            if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT", "Status": "AUTHORISED", "IsReconciled": False,
-            "AccountCode": account["Code"], "InvoiceID": invoice["InvoiceID"],
+            "PaymentID": str(uuid.uuid4()),
+            "Date": paid_on,
+            "Amount": amount,
+            "Reference": item.get("Reference") or "",
+            "CurrencyRate": Decimal(1),
+            "PaymentType": "ACCRECPAYMENT" if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT",
+            "Status": "AUTHORISED",
+            "IsReconciled": False,
+            "AccountCode": account["Code"],
+            "InvoiceID": invoice["InvoiceID"],
         }
         self._settle(invoice["InvoiceID"], amount, paid_on)
         return record
@@ -403,9 +475,17 @@ class Books:
             return self.wire(collection, record) if record else None
 
     def query(
-        self, collection: str, *, where: str | None = None, since: datetime | None = None,
-        order: str | None = None, ids: list[str] | None = None, numbers: list[str] | None = None,
-        include_archived: bool = False, page: int | None = None, page_size: int = 100,
+        self,
+        collection: str,
+        *,
+        where: str | None = None,
+        since: datetime | None = None,
+        order: str | None = None,
+        ids: list[str] | None = None,
+        numbers: list[str] | None = None,
+        include_archived: bool = False,
+        page: int | None = None,
+        page_size: int = 100,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page (or, without ``page``, all) of the filtered, ordered list in wire form, and
         how many records matched. Filters run on the stored record where it has the field, so
@@ -422,7 +502,8 @@ class Books:
         with self.lock:
             paid = self._payments_by_invoice()
             rows = [
-                r for r in self._table(collection).values()
+                r
+                for r in self._table(collection).values()
                 if (since is None or r["UpdatedDateUTC"] >= since)
                 and (collection != "Contacts" or include_archived or r["ContactStatus"] != "ARCHIVED")
                 and (not wanted_ids or r[id_field] in wanted_ids)
@@ -431,13 +512,19 @@ class Books:
             if conditions:
                 rows = [r for r in rows if self._matches(collection, r, conditions, paid)]
             if sort_key:
-                rows.sort(key=lambda r: (r.get(sort_key) is None, r.get(sort_key) or 0, r[id_field]),
-                          reverse=descending)
-            chosen = rows if page is None else rows[(page - 1) * page_size: page * page_size]
+                rows.sort(
+                    key=lambda r: (r.get(sort_key) is None, r.get(sort_key) or 0, r[id_field]), reverse=descending
+                )
+            chosen = rows if page is None else rows[(page - 1) * page_size : page * page_size]
             return [self.wire(collection, r, paid) for r in chosen], len(rows)
 
-    def _matches(self, collection: str, record: Mapping[str, Any], conditions: list[tuple[str, Any]],
-                 paid: dict[str, list[dict[str, Any]]]) -> bool:
+    def _matches(
+        self,
+        collection: str,
+        record: Mapping[str, Any],
+        conditions: list[tuple[str, Any]],
+        paid: dict[str, list[dict[str, Any]]],
+    ) -> bool:
         view: Mapping[str, Any] = record
         if any("." in path or path not in record for path, _value in conditions):
             view = self.wire(collection, record, paid)  # a path into an embedded reference
@@ -450,11 +537,15 @@ class Books:
                 index.setdefault(p["InvoiceID"], []).append(p)
         return index
 
-    def wire(self, collection: str, record: Mapping[str, Any],
-             paid: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    def wire(
+        self, collection: str, record: Mapping[str, Any], paid: dict[str, list[dict[str, Any]]] | None = None
+    ) -> dict[str, Any]:
         """A record as Xero's JSON has it (dates as ``/Date(ms+0000)/``, references embedded)."""
-        out: dict[str, Any] = {k: [dict(e) for e in v] if isinstance(v, list) else v for k, v in record.items()
-               if k not in ("ContactID", "InvoiceID", "AccountCode") or k == ID_FIELDS[collection]}
+        out: dict[str, Any] = {
+            k: [dict(e) for e in v] if isinstance(v, list) else v
+            for k, v in record.items()
+            if k not in ("ContactID", "InvoiceID", "AccountCode") or k == ID_FIELDS[collection]
+        }
         for key in ("Date", "DueDate"):
             if isinstance(out.get(key), date):
                 out[f"{key}String"] = out[key].isoformat() + "T00:00:00"
@@ -465,8 +556,12 @@ class Books:
             contact = self.contacts[record["ContactID"]]
             out["Contact"] = {"ContactID": contact["ContactID"], "Name": contact["Name"]}
             out["Payments"] = [
-                {"PaymentID": p["PaymentID"], "Date": ms_date(p["Date"]), "Amount": p["Amount"],
-                 "Reference": p["Reference"]}
+                {
+                    "PaymentID": p["PaymentID"],
+                    "Date": ms_date(p["Date"]),
+                    "Amount": p["Amount"],
+                    "Reference": p["Reference"],
+                }
                 for p in (paid if paid is not None else self._payments_by_invoice()).get(record["InvoiceID"], [])
             ]
         if collection == "Payments":
@@ -474,7 +569,9 @@ class Books:
             contact = self.contacts[invoice["ContactID"]]
             out["Account"] = {"AccountID": ACCOUNTS[record["AccountCode"]]["AccountID"], "Code": record["AccountCode"]}
             out["Invoice"] = {
-                "InvoiceID": invoice["InvoiceID"], "InvoiceNumber": invoice["InvoiceNumber"], "Type": invoice["Type"],
+                "InvoiceID": invoice["InvoiceID"],
+                "InvoiceNumber": invoice["InvoiceNumber"],
+                "Type": invoice["Type"],
                 "CurrencyCode": invoice["CurrencyCode"],
                 "Contact": {"ContactID": contact["ContactID"], "Name": contact["Name"]},
             }

@@ -91,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             if url.path == "/connect/token" and self.command == "POST":
                 status = self._token(body)
             elif url.path.startswith(API):
-                status = self._api(url.path[len(API):], parse_qs(url.query), body)
+                status = self._api(url.path[len(API) :], parse_qs(url.query), body)
             else:
                 status = self._send(404, {"Title": "NotFound", "Status": 404, "Detail": f"no route {url.path}"})
         except _Dropped:
@@ -129,16 +129,26 @@ class _Handler(BaseHTTPRequestHandler):
         with sim.lock:
             sim.tokens[token] = time.monotonic() + sim.token_lifetime
             sim.token_grants += 1
-        return self._send(200, {"access_token": token, "expires_in": sim.token_lifetime,
-                                "token_type": "Bearer", "scope": form.get("scope", "accounting.transactions")})
+        return self._send(
+            200,
+            {
+                "access_token": token,
+                "expires_in": sim.token_lifetime,
+                "token_type": "Bearer",
+                "scope": form.get("scope", "accounting.transactions"),
+            },
+        )
 
     # --- the API --------------------------------------------------------------------------------
     def _api(self, route: str, query: dict[str, list[str]], body: bytes) -> int:
         sim = self.server.sim
         refusal = sim._take_refusal()
         if refusal == 429:
-            return self._send(429, {"Title": "Too Many Requests", "Status": 429},
-                              {"Retry-After": str(sim.retry_after), "X-Rate-Limit-Problem": "minute"})
+            return self._send(
+                429,
+                {"Title": "Too Many Requests", "Status": 429},
+                {"Retry-After": str(sim.retry_after), "X-Rate-Limit-Problem": "minute"},
+            )
         if refusal:
             return self._send(refusal, {"Title": "Service Unavailable", "Status": refusal})
         token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -146,12 +156,16 @@ class _Handler(BaseHTTPRequestHandler):
             expires = sim.tokens.get(token)
         if expires is None or expires <= time.monotonic():
             detail = "TokenExpired: token expired" if expires else "AuthenticationUnsuccessful"
-            return self._send(401, {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": detail},
-                              {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return self._send(
+                401,
+                {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": detail},
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         tenant = self.headers.get("Xero-tenant-id")
         if tenant and tenant.lower() != sim.tenant_id:
-            return self._send(403, {"Type": None, "Title": "Forbidden", "Status": 403,
-                                    "Detail": "AuthenticationUnsuccessful"})
+            return self._send(
+                403, {"Type": None, "Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}
+            )
         collection, _, key = (unquote(p) for p in route.partition("/"))
         if collection not in ID_FIELDS:
             return self._send(404, {"Title": "NotFound", "Status": 404, "Detail": f"no endpoint {collection}"})
@@ -164,8 +178,10 @@ class _Handler(BaseHTTPRequestHandler):
         if key:
             record = books.get(collection, key)
             if record is None:
-                return self._send(404, {"Title": "NotFound", "Status": 404,
-                                        "Detail": "The resource you're looking for cannot be found"})
+                return self._send(
+                    404,
+                    {"Title": "NotFound", "Status": 404, "Detail": "The resource you're looking for cannot be found"},
+                )
             return self._send(200, self._envelope(collection, [record]))
         args = {name: values[0] for name, values in query.items()}
         try:
@@ -175,19 +191,26 @@ class _Handler(BaseHTTPRequestHandler):
             if (page is not None and page < 1) or size < 1:
                 raise BadQuery("page and pageSize must be positive")
             rows, matched = books.query(
-                collection, where=args.get("where"), order=args.get("order"),
+                collection,
+                where=args.get("where"),
+                order=args.get("order"),
                 since=parse_stamp(since) if since else None,
                 ids=args["IDs"].split(",") if args.get("IDs") else None,
                 numbers=args["InvoiceNumbers"].split(",") if args.get("InvoiceNumbers") else None,
                 include_archived=(args.get("includeArchived") or "").lower() == "true",
-                page=page, page_size=size,
+                page=page,
+                page_size=size,
             )
         except (BadQuery, ValueError) as exc:
             return self._send(400, {"ErrorNumber": 16, "Type": "QueryParseException", "Message": str(exc)})
         envelope = self._envelope(collection, rows)
         if page is not None:
-            envelope["pagination"] = {"page": page, "pageSize": size, "pageCount": -(-matched // size),
-                                      "itemCount": matched}
+            envelope["pagination"] = {
+                "page": page,
+                "pageSize": size,
+                "pageCount": -(-matched // size),
+                "itemCount": matched,
+            }
         return self._send(200, envelope)
 
     def _write(self, collection: str, key: str, body: bytes) -> int:
@@ -195,27 +218,51 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             payload = json.loads(body or b"{}", parse_float=Decimal)
         except ValueError as exc:
-            return self._send(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException",
-                                    "Message": f"The request body is not valid JSON: {exc}"})
+            return self._send(
+                400,
+                {
+                    "ErrorNumber": 14,
+                    "Type": "PostDataInvalidException",
+                    "Message": f"The request body is not valid JSON: {exc}",
+                },
+            )
         items = payload.get(collection, [payload]) if isinstance(payload, dict) else payload
         try:
-            saved = sim.books.save(collection, items if isinstance(items, list) else [items],
-                                   target_id=key or None, allow_update=self.command == "POST")
+            saved = sim.books.save(
+                collection,
+                items if isinstance(items, list) else [items],
+                target_id=key or None,
+                allow_update=self.command == "POST",
+            )
         except ValidationFailed as exc:
-            return self._send(400, {
-                "ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
-                "Elements": [{**(dict(item) if isinstance(item, dict) else {}),
-                              "ValidationErrors": [{"Message": m} for m in messages]}
-                             for item, messages in exc.elements],
-            })
+            return self._send(
+                400,
+                {
+                    "ErrorNumber": 10,
+                    "Type": "ValidationException",
+                    "Message": "A validation exception occurred",
+                    "Elements": [
+                        {
+                            **(dict(item) if isinstance(item, dict) else {}),
+                            "ValidationErrors": [{"Message": m} for m in messages],
+                        }
+                        for item, messages in exc.elements
+                    ],
+                },
+            )
         if sim._take_drop():
             raise _Dropped
         return self._send(200, self._envelope(collection, saved))
 
     @staticmethod
     def _envelope(collection: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "Concord finance simulator",
-                "DateTimeUTC": ms_date(datetime.now(UTC)), collection: rows}
+        return {
+            "Id": str(uuid.uuid4()),
+            "Status": "OK",
+            "ProviderName": "Concord finance simulator",
+            "DateTimeUTC": ms_date(datetime.now(UTC)),
+            collection: rows,
+        }
 
 
 class _Dropped(Exception):
@@ -246,8 +293,16 @@ class FinanceServer:
     for the connector's ``url`` setting and ``server.token_url`` its token endpoint.
     """
 
-    def __init__(self, *, port: int = 0, client_id: str = "concord-demo", client_secret: str | None = None,
-                 tenant_id: str | None = None, token_lifetime: int = 1800, books: Books | None = None):
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        client_id: str = "concord-demo",
+        client_secret: str | None = None,
+        tenant_id: str | None = None,
+        token_lifetime: int = 1800,
+        books: Books | None = None,
+    ):
         self.books = books or Books()
         self.port = port
         self.client_id = client_id
@@ -281,8 +336,9 @@ class FinanceServer:
         if self._httpd is None:
             self._httpd = _HTTPServer(("127.0.0.1", self.port), self)
             self.port = self._httpd.server_address[1]
-            threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                             name="finance-sim", daemon=True).start()
+            threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="finance-sim", daemon=True
+            ).start()
         return self
 
     def stop(self) -> None:

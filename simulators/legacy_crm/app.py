@@ -1,8 +1,8 @@
 """The legacy CRM as a WSGI application: both service shapes over one store.
 
-    GET  /sugar?wsdl            the generic shape's WSDL;   POST /sugar            its calls
-    GET  /nav?wsdl              the typed shape's WSDL;     POST /nav/Page/<Page>  its calls
-    GET  /xxe-probe             counts hits (a resolved external entity would show up here)
+GET  /sugar?wsdl            the generic shape's WSDL;   POST /sugar            its calls
+GET  /nav?wsdl              the typed shape's WSDL;     POST /nav/Page/<Page>  its calls
+GET  /xxe-probe             counts hits (a resolved external entity would show up here)
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from simulators.legacy_crm.store import CrmStore
 
 SHAPES = ("sugar", "nav")
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-_STATUS = {200: "200 OK", 404: "404 Not Found", 405: "405 Method Not Allowed", 500: "500 Internal Server Error",
-           503: "503 Service Unavailable"}
+_STATUS = {
+    200: "200 OK",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    500: "500 Internal Server Error",
+    503: "503 Service Unavailable",
+}
 _MAX_REQUEST = 10 * 1024 * 1024
 
 

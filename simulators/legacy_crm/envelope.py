@@ -13,7 +13,11 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 #: Requests come from anyone: no DTD, no entities, no network, no huge trees.
 _PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
 )
 
 
@@ -83,8 +87,7 @@ def broken(kind: str, good: bytes, probe_url: str, xxe_file: str) -> tuple[int, 
         return 500, "text/xml; charset=utf-8", fault("Database error: deadlock found on page read", "soap:Server")
     if kind == "xxe":
         doctype = (
-            f'<!DOCTYPE soap:Envelope [<!ENTITY file SYSTEM "file://{xxe_file}">'
-            f'<!ENTITY probe SYSTEM "{probe_url}">]>'
+            f'<!DOCTYPE soap:Envelope [<!ENTITY file SYSTEM "file://{xxe_file}"><!ENTITY probe SYSTEM "{probe_url}">]>'
         )
         body = (
             f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><soap:Fault>'
@@ -93,11 +96,9 @@ def broken(kind: str, good: bytes, probe_url: str, xxe_file: str) -> tuple[int, 
         )
         return 200, "text/xml; charset=utf-8", f'<?xml version="1.0"?>\n{doctype}\n{body}'.encode()
     if kind == "bomb":
-        lols = ['<!ENTITY lol0 "lol">'] + [
-            f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
-        ]
+        lols = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
         body = (
-            f'<!DOCTYPE soap:Envelope [{"".join(lols)}]>'
+            f"<!DOCTYPE soap:Envelope [{''.join(lols)}]>"
             f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><x>&lol9;</x></soap:Body></soap:Envelope>'
         )
         return 200, "text/xml; charset=utf-8", body.encode()

@@ -47,33 +47,84 @@ class Page:
 
 
 MODIFIED: Field = ("Last_Modified_Date_Time", "date_modified", "dateTime")
-PAGES = {page.name: page for page in (
-    Page("Customer", "accounts", (
-        ("No", "id", "string"), ("Name", "name", "string"), ("VAT_Registration_No", "vat_id_c", "string"),
-        ("E_Mail", "email1", "string"), ("Phone_No", "phone_office", "string"),
-        ("Address", "billing_address_street", "string"), ("City", "billing_address_city", "string"),
-        ("Post_Code", "billing_address_postalcode", "string"),
-        ("Country_Region_Code", "billing_address_country", "string"), MODIFIED)),
-    Page("Opportunity", "opportunities", (
-        ("No", "id", "string"), ("Description", "name", "string"), ("Customer_No", "account_id", "string"),
-        ("Sales_Stage", "sales_stage", SALES_STAGES), ("Estimated_Value_LCY", "amount", "decimal"),
-        ("Currency_Code", "currency_id", "string"), ("Estimated_Closing_Date", "date_closed", "date"),
-        ("Salesperson_Code", "assigned_user_name", "string"), ("Close_Opportunity_Code", "lost_reason_c", "string"),
-        ("Creation_Date", "date_entered", "date"), MODIFIED)),
-    Page("Sales_Order", "orders", (
-        ("No", "id", "string"), ("External_Document_No", "name", "string"),
-        ("Sell_to_Customer_No", "account_id", "string"), ("Status", "status", ORDER_STATUSES),
-        ("Order_Date", "order_date", "date"), ("Currency_Code", "currency_id", "string"),
-        ("Amount_Including_VAT", "total_amount", "decimal"), MODIFIED),
-        lines=("SalesLines", "Sales_Order_Line", (
-            ("Line_No", "id", "string"), ("No", "product_code", "string"), ("Description", "name", "string"),
-            ("Quantity", "product_qty", "decimal"), ("Unit_Price", "product_unit_price", "decimal")))),
-    Page("Service_Case", "cases", (
-        ("No", "id", "string"), ("Case_No", "case_number", "string"), ("Customer_No", "account_id", "string"),
-        ("Description", "name", "string"), ("Status", "status", CASE_STATUSES),
-        ("Priority", "priority", CASE_PRIORITIES), ("Opened_Date", "date_entered", "date"),
-        ("Closed_Date", "date_closed_c", "date"), MODIFIED)),
-)}
+PAGES = {
+    page.name: page
+    for page in (
+        Page(
+            "Customer",
+            "accounts",
+            (
+                ("No", "id", "string"),
+                ("Name", "name", "string"),
+                ("VAT_Registration_No", "vat_id_c", "string"),
+                ("E_Mail", "email1", "string"),
+                ("Phone_No", "phone_office", "string"),
+                ("Address", "billing_address_street", "string"),
+                ("City", "billing_address_city", "string"),
+                ("Post_Code", "billing_address_postalcode", "string"),
+                ("Country_Region_Code", "billing_address_country", "string"),
+                MODIFIED,
+            ),
+        ),
+        Page(
+            "Opportunity",
+            "opportunities",
+            (
+                ("No", "id", "string"),
+                ("Description", "name", "string"),
+                ("Customer_No", "account_id", "string"),
+                ("Sales_Stage", "sales_stage", SALES_STAGES),
+                ("Estimated_Value_LCY", "amount", "decimal"),
+                ("Currency_Code", "currency_id", "string"),
+                ("Estimated_Closing_Date", "date_closed", "date"),
+                ("Salesperson_Code", "assigned_user_name", "string"),
+                ("Close_Opportunity_Code", "lost_reason_c", "string"),
+                ("Creation_Date", "date_entered", "date"),
+                MODIFIED,
+            ),
+        ),
+        Page(
+            "Sales_Order",
+            "orders",
+            (
+                ("No", "id", "string"),
+                ("External_Document_No", "name", "string"),
+                ("Sell_to_Customer_No", "account_id", "string"),
+                ("Status", "status", ORDER_STATUSES),
+                ("Order_Date", "order_date", "date"),
+                ("Currency_Code", "currency_id", "string"),
+                ("Amount_Including_VAT", "total_amount", "decimal"),
+                MODIFIED,
+            ),
+            lines=(
+                "SalesLines",
+                "Sales_Order_Line",
+                (
+                    ("Line_No", "id", "string"),
+                    ("No", "product_code", "string"),
+                    ("Description", "name", "string"),
+                    ("Quantity", "product_qty", "decimal"),
+                    ("Unit_Price", "product_unit_price", "decimal"),
+                ),
+            ),
+        ),
+        Page(
+            "Service_Case",
+            "cases",
+            (
+                ("No", "id", "string"),
+                ("Case_No", "case_number", "string"),
+                ("Customer_No", "account_id", "string"),
+                ("Description", "name", "string"),
+                ("Status", "status", CASE_STATUSES),
+                ("Priority", "priority", CASE_PRIORITIES),
+                ("Opened_Date", "date_entered", "date"),
+                ("Closed_Date", "date_closed_c", "date"),
+                MODIFIED,
+            ),
+        ),
+    )
+}
 _BY_NS = {page.ns: page for page in PAGES.values()}
 
 
@@ -92,11 +143,14 @@ def _type(name: str, fields: tuple[Field, ...], extra: str = "") -> str:
         f'<xsd:simpleType name="{name}_{nav}"><xsd:restriction base="xsd:string">'
         + "".join(f'<xsd:enumeration value="{option(v)}"/>' for v in kind)
         + "</xsd:restriction></xsd:simpleType>"
-        for nav, _store, kind in fields if not isinstance(kind, str)
+        for nav, _store, kind in fields
+        if not isinstance(kind, str)
     )
-    return (f'{enums}<xsd:complexType name="{name}"><xsd:sequence>'
-            f'<xsd:element name="Key" type="xsd:string" minOccurs="0"/>{elements}{extra}'
-            "</xsd:sequence></xsd:complexType>")
+    return (
+        f'{enums}<xsd:complexType name="{name}"><xsd:sequence>'
+        f'<xsd:element name="Key" type="xsd:string" minOccurs="0"/>{elements}{extra}'
+        "</xsd:sequence></xsd:complexType>"
+    )
 
 
 def _schema(page: Page) -> str:
@@ -106,7 +160,8 @@ def _schema(page: Page) -> str:
         list_el, line_el, line_fields = page.lines
         line_types = _type(line_el, line_fields) + (
             f'<xsd:complexType name="{list_el}_List"><xsd:sequence><xsd:element name="{line_el}" '
-            f'type="tns:{line_el}" minOccurs="0" maxOccurs="unbounded"/></xsd:sequence></xsd:complexType>')
+            f'type="tns:{line_el}" minOccurs="0" maxOccurs="unbounded"/></xsd:sequence></xsd:complexType>'
+        )
         extra = f'<xsd:element name="{list_el}" type="tns:{list_el}_List" minOccurs="0"/>'
     field_names = "".join(f'<xsd:enumeration value="{nav}"/>' for nav, _s, _k in page.fields)
 
@@ -116,22 +171,27 @@ def _schema(page: Page) -> str:
     one = f'<xsd:element name="{p}" type="tns:{p}" minOccurs="0"/>'
     return (
         f'<xsd:schema targetNamespace="{page.ns}" xmlns:tns="{page.ns}" elementFormDefault="qualified">'
-        + _type(p, page.fields, extra) + line_types
+        + _type(p, page.fields, extra)
+        + line_types
         + f'<xsd:complexType name="{p}_List"><xsd:sequence><xsd:element name="{p}" type="tns:{p}" '
-          'minOccurs="0" maxOccurs="unbounded"/></xsd:sequence></xsd:complexType>'
+        'minOccurs="0" maxOccurs="unbounded"/></xsd:sequence></xsd:complexType>'
         + f'<xsd:simpleType name="{p}_Fields"><xsd:restriction base="xsd:string">{field_names}'
-          "</xsd:restriction></xsd:simpleType>"
+        "</xsd:restriction></xsd:simpleType>"
         + f'<xsd:complexType name="{p}_Filter"><xsd:sequence><xsd:element name="Field" type="tns:{p}_Fields"/>'
-          '<xsd:element name="Criteria" type="xsd:string"/></xsd:sequence></xsd:complexType>'
+        '<xsd:element name="Criteria" type="xsd:string"/></xsd:sequence></xsd:complexType>'
         + wrapper("Read", '<xsd:element name="No" type="xsd:string"/>')
         + wrapper("Read_Result", one)
-        + wrapper("ReadMultiple",
-                  f'<xsd:element name="filter" type="tns:{p}_Filter" minOccurs="0" maxOccurs="unbounded"/>'
-                  '<xsd:element name="bookmarkKey" type="xsd:string" minOccurs="0"/>'
-                  '<xsd:element name="setSize" type="xsd:int"/>')
+        + wrapper(
+            "ReadMultiple",
+            f'<xsd:element name="filter" type="tns:{p}_Filter" minOccurs="0" maxOccurs="unbounded"/>'
+            '<xsd:element name="bookmarkKey" type="xsd:string" minOccurs="0"/>'
+            '<xsd:element name="setSize" type="xsd:int"/>',
+        )
         + wrapper("ReadMultiple_Result", f'<xsd:element name="ReadMultiple_Result" type="tns:{p}_List" minOccurs="0"/>')
-        + wrapper("Create", f'<xsd:element name="{p}" type="tns:{p}"/>') + wrapper("Create_Result", one)
-        + wrapper("Update", f'<xsd:element name="{p}" type="tns:{p}"/>') + wrapper("Update_Result", one)
+        + wrapper("Create", f'<xsd:element name="{p}" type="tns:{p}"/>')
+        + wrapper("Create_Result", one)
+        + wrapper("Update", f'<xsd:element name="{p}" type="tns:{p}"/>')
+        + wrapper("Update_Result", one)
         + "</xsd:schema>"
     )
 
@@ -144,23 +204,39 @@ def wsdl(base_url: str) -> bytes:
         f'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:tns="{WSDL_NS}" '
         + " ".join(f'xmlns:{p.name.lower()}="{p.ns}"' for p in PAGES.values())
         + f' targetNamespace="{WSDL_NS}">',
-        "<types>", *(_schema(p) for p in PAGES.values()), "</types>",
+        "<types>",
+        *(_schema(p) for p in PAGES.values()),
+        "</types>",
     ]
     for p in PAGES.values():
         prefix = p.name.lower()
         for op in ops:
-            parts.append(f'<message name="{p.name}_{op}"><part name="parameters" element="{prefix}:{op}"/></message>'
-                         f'<message name="{p.name}_{op}_Result"><part name="parameters" element="{prefix}:{op}_Result"/></message>')
-        parts.append(f'<portType name="{p.name}_Port">' + "".join(
-            f'<operation name="{op}"><input message="tns:{p.name}_{op}"/><output message="tns:{p.name}_{op}_Result"/></operation>'
-            for op in ops) + "</portType>")
-        parts.append(f'<binding name="{p.name}_Binding" type="tns:{p.name}_Port">'
-                     '<soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>' + "".join(
-            f'<operation name="{op}"><soap:operation soapAction="{p.ns}:{op}" style="document"/>'
-            '<input><soap:body use="literal"/></input><output><soap:body use="literal"/></output></operation>'
-            for op in ops) + "</binding>")
-        parts.append(f'<service name="{p.name}_Service"><port name="{p.name}_Port" binding="tns:{p.name}_Binding">'
-                     f'<soap:address location="{base_url}/Page/{p.name}"/></port></service>')
+            parts.append(
+                f'<message name="{p.name}_{op}"><part name="parameters" element="{prefix}:{op}"/></message>'
+                f'<message name="{p.name}_{op}_Result"><part name="parameters" element="{prefix}:{op}_Result"/></message>'
+            )
+        parts.append(
+            f'<portType name="{p.name}_Port">'
+            + "".join(
+                f'<operation name="{op}"><input message="tns:{p.name}_{op}"/><output message="tns:{p.name}_{op}_Result"/></operation>'
+                for op in ops
+            )
+            + "</portType>"
+        )
+        parts.append(
+            f'<binding name="{p.name}_Binding" type="tns:{p.name}_Port">'
+            '<soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>'
+            + "".join(
+                f'<operation name="{op}"><soap:operation soapAction="{p.ns}:{op}" style="document"/>'
+                '<input><soap:body use="literal"/></input><output><soap:body use="literal"/></output></operation>'
+                for op in ops
+            )
+            + "</binding>"
+        )
+        parts.append(
+            f'<service name="{p.name}_Service"><port name="{p.name}_Port" binding="tns:{p.name}_Binding">'
+            f'<soap:address location="{base_url}/Page/{p.name}"/></port></service>'
+        )
     parts.append("</definitions>")
     return "\n".join(parts).encode()
 
@@ -224,7 +300,8 @@ def _criteria(page: Page, field: str, criteria: str) -> list[tuple[str, str, Any
     if ".." in criteria:
         low, high = criteria.split("..", 1)
         return ([(store_field, ">=", value(low))] if low.strip() else []) + (
-            [(store_field, "<=", value(high))] if high.strip() else [])
+            [(store_field, "<=", value(high))] if high.strip() else []
+        )
     return [(store_field, "=", value(criteria))]
 
 
@@ -259,8 +336,10 @@ def _write(store: CrmStore, page: Page, operation: str, given: dict[str, Any]) -
             raise Fault(f"Update of {page.name} needs the record's Key")
         current = store.get(page.table, _key_id(key))
         if key != _key(current):
-            raise Fault(f"Another user has modified the record for this {page.name} after you retrieved it "
-                        "from the database. Refresh the record and try again.")
+            raise Fault(
+                f"Another user has modified the record for this {page.name} after you retrieved it "
+                "from the database. Refresh the record and try again."
+            )
         values["id"] = current["id"]
     return store.save(page.table, values)
 

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from simulators.legacy_crm.app import SHAPES, LegacyCrmApp
@@ -45,7 +45,9 @@ def make(store: CrmStore, port: int = 0, shapes: Iterable[str] = SHAPES, quiet: 
 
 @contextmanager
 def serve(
-    store: CrmStore | None = None, port: int = 0, shapes: Iterable[str] = SHAPES,
+    store: CrmStore | None = None,
+    port: int = 0,
+    shapes: Iterable[str] = SHAPES,
     wrap: Callable[[Any], Any] | None = None,
 ) -> Iterator[RunningCrm]:
     """The CRM on 127.0.0.1 (a free port unless given) in a daemon thread, for the block.

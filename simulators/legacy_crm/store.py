@@ -21,8 +21,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 SALES_STAGES = (
-    "Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-    "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
 )
 ORDER_STATUSES = ("Draft", "Quote", "Confirmed", "In Progress", "Closed", "Cancelled")
 CASE_STATUSES = ("Open_New", "Open_Assigned", "Pending_Input", "Closed_Closed", "Closed_Rejected")
@@ -38,8 +46,12 @@ TABLES: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[str, ...]], dict[s
     "opportunities": ("OP", ("name", "sales_stage"), {"sales_stage": SALES_STAGES}, {"account_id": "accounts"}),
     "orders": ("SO", ("order_number", "account_id", "status"), {"status": ORDER_STATUSES}, {"account_id": "accounts"}),
     "shipments": ("SH", ("name", "order_id", "status"), {"status": SHIPMENT_STATUSES}, {"order_id": "orders"}),
-    "cases": ("CASE", ("name", "account_id", "status"),
-              {"status": CASE_STATUSES, "priority": CASE_PRIORITIES}, {"account_id": "accounts"}),
+    "cases": (
+        "CASE",
+        ("name", "account_id", "status"),
+        {"status": CASE_STATUSES, "priority": CASE_PRIORITIES},
+        {"account_id": "accounts"},
+    ),
 }
 DECIMALS = {"amount", "total_amount", "product_qty", "product_unit_price", "quantity"}
 DATES = {"date_closed", "order_date", "date_entered", "date_closed_c", "planned_date", "shipped_date"}
@@ -91,7 +103,10 @@ class CrmStore:
             return _copy(row)
 
     def select(
-        self, table: str, where: Iterable[tuple[str, str, Any]] = (), order_by: Iterable[str] = ("id",),
+        self,
+        table: str,
+        where: Iterable[tuple[str, str, Any]] = (),
+        order_by: Iterable[str] = ("id",),
     ) -> list[dict[str, Any]]:
         """Rows matching every ``(field, op, value)``; ops ``= > >= < <=``."""
         tests = list(where)
@@ -111,9 +126,7 @@ class CrmStore:
             current = rows.get(record_id) if record_id else None
             row = {**(current or {}), **{k: _clean(k, v) for k, v in values.items() if k != "lines"}}
             if "lines" in values or current is None and table in WITH_LINES:
-                row["lines"] = [
-                    {k: _clean(k, v) for k, v in line.items()} for line in values.get("lines") or []
-                ]
+                row["lines"] = [{k: _clean(k, v) for k, v in line.items()} for line in values.get("lines") or []]
             for name in required:
                 if row.get(name) in (None, ""):
                     raise StoreError(f"{table}: field {name!r} is required")
@@ -190,7 +203,9 @@ def _clean(name: str, value: Any) -> Any:
         if name in DATES and not isinstance(value, date):
             return date.fromisoformat(str(value)[:10])
     except (InvalidOperation, ValueError):
-        raise StoreError(f"field {name!r}: {value!r} is not a valid {'number' if name in DECIMALS else 'date'}") from None
+        raise StoreError(
+            f"field {name!r}: {value!r} is not a valid {'number' if name in DECIMALS else 'date'}"
+        ) from None
     return value
 
 
@@ -212,5 +227,9 @@ def _test(row: Mapping[str, Any], name: str, op: str, value: Any) -> bool:
     if isinstance(have, datetime) and not isinstance(value, datetime):
         value = datetime.fromisoformat(str(value).replace("Z", "")).replace(tzinfo=None)
     return {
-        "=": have == value, ">": have > value, ">=": have >= value, "<": have < value, "<=": have <= value,
+        "=": have == value,
+        ">": have > value,
+        ">=": have >= value,
+        "<": have < value,
+        "<=": have <= value,
     }[op]

@@ -41,23 +41,73 @@ WSDL = (Path(__file__).parent / "sugar.wsdl").read_text(encoding="utf-8")
 
 #: module → (store table, its fields as Sugar names them)
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "Accounts": ("accounts", (
-        "id", "name", "vat_id_c", "email1", "phone_office", "billing_address_street",
-        "billing_address_city", "billing_address_postalcode", "billing_address_country",
-        "date_entered", "date_modified")),
-    "Contacts": ("contacts", (
-        "id", "first_name", "last_name", "email1", "phone_work", "account_id", "date_modified")),
-    "Opportunities": ("opportunities", (
-        "id", "name", "account_id", "sales_stage", "amount", "currency_id", "date_closed",
-        "assigned_user_name", "lost_reason_c", "date_entered", "date_modified")),
-    "Orders": ("orders", (
-        "id", "order_number", "name", "account_id", "status", "order_date", "currency_id",
-        "total_amount", "erp_number", "date_entered", "date_modified")),
-    "Shipments": ("shipments", (
-        "id", "name", "order_id", "status", "planned_date", "shipped_date", "date_entered", "date_modified")),
-    "Cases": ("cases", (
-        "id", "case_number", "name", "account_id", "status", "priority", "date_entered",
-        "date_closed_c", "date_modified")),
+    "Accounts": (
+        "accounts",
+        (
+            "id",
+            "name",
+            "vat_id_c",
+            "email1",
+            "phone_office",
+            "billing_address_street",
+            "billing_address_city",
+            "billing_address_postalcode",
+            "billing_address_country",
+            "date_entered",
+            "date_modified",
+        ),
+    ),
+    "Contacts": ("contacts", ("id", "first_name", "last_name", "email1", "phone_work", "account_id", "date_modified")),
+    "Opportunities": (
+        "opportunities",
+        (
+            "id",
+            "name",
+            "account_id",
+            "sales_stage",
+            "amount",
+            "currency_id",
+            "date_closed",
+            "assigned_user_name",
+            "lost_reason_c",
+            "date_entered",
+            "date_modified",
+        ),
+    ),
+    "Orders": (
+        "orders",
+        (
+            "id",
+            "order_number",
+            "name",
+            "account_id",
+            "status",
+            "order_date",
+            "currency_id",
+            "total_amount",
+            "erp_number",
+            "date_entered",
+            "date_modified",
+        ),
+    ),
+    "Shipments": (
+        "shipments",
+        ("id", "name", "order_id", "status", "planned_date", "shipped_date", "date_entered", "date_modified"),
+    ),
+    "Cases": (
+        "cases",
+        (
+            "id",
+            "case_number",
+            "name",
+            "account_id",
+            "status",
+            "priority",
+            "date_entered",
+            "date_closed_c",
+            "date_modified",
+        ),
+    ),
 }
 LINKS = {
     ("Orders", "line_items"): ("id", "product_code", "name", "product_qty", "product_unit_price"),
@@ -122,8 +172,10 @@ def _where(module: str, query: str) -> list[tuple[str, str, str]]:
     for part in re.split(r"\s+AND\s+", query.strip(), flags=re.IGNORECASE) if query.strip() else []:
         match = _CONDITION.match(part)
         if not match or (match[1] and match[1] != table) or match[2] not in fields:
-            raise Fault(f"unsupported query {query!r}: cannot read {part.strip()!r} "
-                        f"(conditions are [{table}.]field OP 'value' joined by AND)")
+            raise Fault(
+                f"unsupported query {query!r}: cannot read {part.strip()!r} "
+                f"(conditions are [{table}.]field OP 'value' joined by AND)"
+            )
         out.append((match[2], match[3], match[4]))
     return out
 
@@ -151,7 +203,7 @@ def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree
     if order is None:  # the database's own order, which differs from one query to the next
         random.Random(len(store.calls)).shuffle(rows)
     offset, limit = int(args.get("offset") or 0), min(int(args.get("max_results") or 20), 1000)
-    page = rows[offset: offset + limit]
+    page = rows[offset : offset + limit]
     selected = [f for f in _items(args.get("select_fields")) if f] or list(fields)
     unknown = sorted(set(selected) - set(fields))
     if unknown:
@@ -170,9 +222,17 @@ def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree
                 raise Fault(f"{module} has no link {name!r}")
             link = _el("item", "tns:link_name_value")
             link.append(_el("name", "xsd:string", name))
-            link.append(_array("records", "tns:link_array_list", "tns:link_value", [
-                _pairs("item", {f: line.get(f) for f in (wanted or known)}, "tns:link_value")
-                for line in row.get("lines") or []]))
+            link.append(
+                _array(
+                    "records",
+                    "tns:link_array_list",
+                    "tns:link_value",
+                    [
+                        _pairs("item", {f: line.get(f) for f in (wanted or known)}, "tns:link_value")
+                        for line in row.get("lines") or []
+                    ],
+                )
+            )
             named.append(link)
         holder = _el("item", "tns:link_list2")
         holder.append(_array("link_list", "tns:link_list", "tns:link_name_value", named))
@@ -185,8 +245,9 @@ def _get_entry_list(store: CrmStore, module: str, args: dict[str, Any]) -> etree
 def _set_entry(store: CrmStore, module: str, args: dict[str, Any]) -> etree._Element:
     table, fields = MODULES[module]
     # a pair without a name keeps the key None: it is then refused as an unknown field, as NuSOAP would
-    values: dict[Any, Any] = {pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list"))
-                              if isinstance(pair, dict)}
+    values: dict[Any, Any] = {
+        pair.get("name"): pair.get("value") for pair in _items(args.get("name_value_list")) if isinstance(pair, dict)
+    }
     link = WRITABLE_LINKS.get(module)
     if link is not None and link in values:
         values["lines"] = _json_lines(module, link, values.pop(link))

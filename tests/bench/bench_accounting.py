@@ -34,25 +34,55 @@ from tests.support import servers
 
 
 def seed(server: FinanceServer, contacts: int, invoices: int) -> None:
-    saved = server.books.save("Contacts", [
-        {"Name": f"Customer {n:05d} GmbH", "EmailAddress": f"ap{n}@customer{n}.example",
-         "Addresses": [{"AddressType": "STREET", "AddressLine1": f"Weg {n}", "City": "Berlin",
-                        "PostalCode": f"{10000 + n % 9000}", "Country": "Germany"}]}
-        for n in range(contacts)
-    ])
+    saved = server.books.save(
+        "Contacts",
+        [
+            {
+                "Name": f"Customer {n:05d} GmbH",
+                "EmailAddress": f"ap{n}@customer{n}.example",
+                "Addresses": [
+                    {
+                        "AddressType": "STREET",
+                        "AddressLine1": f"Weg {n}",
+                        "City": "Berlin",
+                        "PostalCode": f"{10000 + n % 9000}",
+                        "Country": "Germany",
+                    }
+                ],
+            }
+            for n in range(contacts)
+        ],
+    )
     due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
-    made = server.books.save("Invoices", [
-        {"Type": "ACCREC", "Contact": {"ContactID": saved[n % contacts]["ContactID"]}, "Status": "AUTHORISED",
-         "DueDate": due, "Reference": f"SO-{n}",
-         "LineItems": [{"Description": "Item", "Quantity": 2, "UnitAmount": "50.00"},
-                       {"Description": "Service", "Quantity": 1, "UnitAmount": "80.00"}]}
-        for n in range(invoices)
-    ])
-    server.books.save("Payments", [
-        {"Invoice": {"InvoiceID": i["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": "100.00",
-         "Reference": f"BANK-{n}"}
-        for n, i in enumerate(made[::2])
-    ])
+    made = server.books.save(
+        "Invoices",
+        [
+            {
+                "Type": "ACCREC",
+                "Contact": {"ContactID": saved[n % contacts]["ContactID"]},
+                "Status": "AUTHORISED",
+                "DueDate": due,
+                "Reference": f"SO-{n}",
+                "LineItems": [
+                    {"Description": "Item", "Quantity": 2, "UnitAmount": "50.00"},
+                    {"Description": "Service", "Quantity": 1, "UnitAmount": "80.00"},
+                ],
+            }
+            for n in range(invoices)
+        ],
+    )
+    server.books.save(
+        "Payments",
+        [
+            {
+                "Invoice": {"InvoiceID": i["InvoiceID"]},
+                "Account": {"Code": "090"},
+                "Amount": "100.00",
+                "Reference": f"BANK-{n}",
+            }
+            for n, i in enumerate(made[::2])
+        ],
+    )
 
 
 def main() -> None:
@@ -63,9 +93,12 @@ def main() -> None:
     args = ap.parse_args()
 
     machine = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
-    rows = [(f"Machine: {machine}; {args.contacts} contacts, {args.invoices} invoices, "
-            f"{args.invoices // 2} payments."), "",
-            "| run | records read | seconds | records/s | detail |", "|---|---:|---:|---:|---|"]
+    rows = [
+        (f"Machine: {machine}; {args.contacts} contacts, {args.invoices} invoices, {args.invoices // 2} payments."),
+        "",
+        "| run | records read | seconds | records/s | detail |",
+        "|---|---:|---:|---:|---|",
+    ]
     with FinanceServer() as server:
         began = time.perf_counter()
         seed(server, args.contacts, args.invoices)
@@ -77,16 +110,24 @@ def main() -> None:
             read = sum(len(page) for page in connector.read("invoices", None))
             seconds = time.perf_counter() - started
             connector.close()
-            rows.append(f"| connector only, invoices, pageSize {size} | {read} | {seconds:.2f} | "
-                        f"{read / seconds:.0f} | {-(-read // size)} requests |")
+            rows.append(
+                f"| connector only, invoices, pageSize {size} | {read} | {seconds:.2f} | "
+                f"{read / seconds:.0f} | {-(-read // size)} requests |"
+            )
             print(rows[-1], flush=True)
 
         url = servers.create_database(args.database_url or servers.postgres_server_url(), prefix="hub_bench_acc")
         try:
             upgrade(url)
             with session_scope(url) as session:
-                add_connection(session, name="finance", kind="accounting", secret_key="bench", secrets=secrets,
-                               settings={"url": server.url, "page_size": 1000, "overlap_seconds": 1})
+                add_connection(
+                    session,
+                    name="finance",
+                    kind="accounting",
+                    secret_key="bench",
+                    secrets=secrets,
+                    settings={"url": server.url, "page_size": 1000, "overlap_seconds": 1},
+                )
             engine = SyncEngine(url, BUNDLED_MAPPINGS, "bench")
             for label in ("full sync into the hub (PostgreSQL)", "incremental, nothing changed"):
                 started = time.perf_counter()
@@ -101,8 +142,10 @@ def main() -> None:
             servers.drop_database(url)
 
     out = ROOT / "tests" / "bench" / "results" / "accounting-2026-11-22.md"
-    out.write_text("# Accounting connector read throughput (finance simulator)\n\n"
-                   "`python tests/bench/bench_accounting.py` (see its docstring)\n\n" + "\n".join(rows) + "\n")
+    out.write_text(
+        "# Accounting connector read throughput (finance simulator)\n\n"
+        "`python tests/bench/bench_accounting.py` (see its docstring)\n\n" + "\n".join(rows) + "\n"
+    )
     print(f"written to {out}")
 
 

@@ -53,7 +53,9 @@ def apply_all(url: str, stream: str, entity: str, records: list[dict[str, Any]],
     return finished - started, failed
 
 
-def _apply_part(url: str, stream: str, entity: str, records: list[dict[str, Any]], page: int) -> tuple[float, float, int]:
+def _apply_part(
+    url: str, stream: str, entity: str, records: list[dict[str, Any]], page: int
+) -> tuple[float, float, int]:
     """(started, finished, failed) on the machine's monotonic clock, comparable across processes."""
     cmap = load_connector_map(BUNDLED_MAPPINGS, "tryton")
     failed = 0
@@ -71,8 +73,9 @@ def _child(args: tuple[str, str, str, list[dict[str, Any]], int]) -> tuple[float
     return _apply_part(*args)
 
 
-def apply_parallel(url: str, stream: str, entity: str, records: list[dict[str, Any]], page: int,
-                   processes: int) -> tuple[float, int]:
+def apply_parallel(
+    url: str, stream: str, entity: str, records: list[dict[str, Any]], page: int, processes: int
+) -> tuple[float, int]:
     if processes == 1:
         return apply_all(url, stream, entity, records, page)
     size = -(-len(records) // processes)
@@ -87,21 +90,59 @@ def documents(customers: list[int], count: int) -> dict[str, list[dict[str, Any]
     day = dt.date(2026, 11, 1)
     party = [customers[i % len(customers)] for i in range(count + 1)]
     orders = [
-        {"id": i, "number": f"SO{i:07d}", "reference": f"PO-{i}", "party": party[i],
-         "state": "confirmed", "sale_date": day, "currency": "EUR", "total_amount": Decimal("100.00"),
-         "lines": [{"id": 2 * i, "product": "P-100", "description": "x", "quantity": Decimal(1), "unit_price": Decimal("60.00")},
-                   {"id": 2 * i + 1, "product": "P-200", "description": "y", "quantity": Decimal(2), "unit_price": Decimal("20.00")}]}
+        {
+            "id": i,
+            "number": f"SO{i:07d}",
+            "reference": f"PO-{i}",
+            "party": party[i],
+            "state": "confirmed",
+            "sale_date": day,
+            "currency": "EUR",
+            "total_amount": Decimal("100.00"),
+            "lines": [
+                {
+                    "id": 2 * i,
+                    "product": "P-100",
+                    "description": "x",
+                    "quantity": Decimal(1),
+                    "unit_price": Decimal("60.00"),
+                },
+                {
+                    "id": 2 * i + 1,
+                    "product": "P-200",
+                    "description": "y",
+                    "quantity": Decimal(2),
+                    "unit_price": Decimal("20.00"),
+                },
+            ],
+        }
         for i in range(1, count + 1)
     ]
     invoices = [
-        {"id": i, "number": f"INV{i:07d}", "party": party[i], "sale": i, "state": "posted",
-         "invoice_date": day, "currency": "EUR", "total_amount": Decimal("100.00"), "amount_to_pay": Decimal("100.00"),
-         "maturities": [{"date": day + dt.timedelta(days=30), "amount": Decimal("100.00")}]}
+        {
+            "id": i,
+            "number": f"INV{i:07d}",
+            "party": party[i],
+            "sale": i,
+            "state": "posted",
+            "invoice_date": day,
+            "currency": "EUR",
+            "total_amount": Decimal("100.00"),
+            "amount_to_pay": Decimal("100.00"),
+            "maturities": [{"date": day + dt.timedelta(days=30), "amount": Decimal("100.00")}],
+        }
         for i in range(1, count + 1)
     ]
     payments = [
-        {"id": i, "move": f"PAY{i:07d}", "invoice": i, "party": party[i], "amount": Decimal("100.00"),
-         "currency": "EUR", "date": day}
+        {
+            "id": i,
+            "move": f"PAY{i:07d}",
+            "invoice": i,
+            "party": party[i],
+            "amount": Decimal("100.00"),
+            "currency": "EUR",
+            "date": day,
+        }
         for i in range(1, count + 1)
     ]
     return {"orders": orders, "invoices": invoices, "payments": payments}
@@ -117,9 +158,17 @@ def main() -> None:
     args = ap.parse_args()
     frame = generate(args.customers, seed=7)
     customers = [
-        {"id": i, "name": r["name"], "tax_id": r["tax_id"] or None, "email": r["email"] or None,
-         "phone": r["phone"] or None, "street": r["street"] or None, "city": r["city"] or None,
-         "postcode": r["postcode"] or None, "country": r["country"] or None}
+        {
+            "id": i,
+            "name": r["name"],
+            "tax_id": r["tax_id"] or None,
+            "email": r["email"] or None,
+            "phone": r["phone"] or None,
+            "street": r["street"] or None,
+            "city": r["city"] or None,
+            "postcode": r["postcode"] or None,
+            "country": r["country"] or None,
+        }
         for i, r in enumerate(frame.to_dict("records"), 1)
     ][: args.customers]
     entity = {"customers": "customer", "orders": "order", "invoices": "invoice", "payments": "payment"}
@@ -128,8 +177,10 @@ def main() -> None:
     try:
         upgrade(url)
         seconds, failed = apply_all(url, "customers", "customer", customers, args.page)
-        rows.append(f"| customers, new (master: match + survive) | {len(customers)} | {failed} | {seconds:.2f} "
-                    f"| {len(customers) / seconds:,.0f} |")
+        rows.append(
+            f"| customers, new (master: match + survive) | {len(customers)} | {failed} | {seconds:.2f} "
+            f"| {len(customers) / seconds:,.0f} |"
+        )
         print(rows[-1], flush=True)
         # Documents refer only to customers the master took in (the generator adds unusable ones).
         with session_scope(url) as session:
@@ -161,11 +212,16 @@ def main() -> None:
     title = [f"# Hub-side apply rate — {dt.date.today()}", ""]
     section = [
         f"## `python tests/bench/bench_apply.py --customers {args.customers} --documents {args.documents} "
-        f"--page {args.page} --processes {args.processes}`", "",
+        f"--page {args.page} --processes {args.processes}`",
+        "",
         f"PostgreSQL 15 on this machine (2 cores), {args.processes} process(es), one transaction per page, "
         f"load average {os.getloadavg()[0]:.1f} at the end. Each created or updated document also writes its "
-        f"outbox event ({events} events in this run).", "",
-        "| records | count | failed | seconds | records/s |", "|---|---:|---:|---:|---:|", *rows, "",
+        f"outbox event ({events} events in this run).",
+        "",
+        "| records | count | failed | seconds | records/s |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
     ]
     earlier = out.read_text().splitlines() if out.exists() else title
     out.write_text("\n".join([*earlier, *section]))  # runs accumulate: one section each

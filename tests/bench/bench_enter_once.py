@@ -102,49 +102,105 @@ def drain(stream: Any, tail: collections.deque[str]) -> None:
 
 
 def enter_order(store: CrmStore, n: int, account: str) -> dict[str, Any]:
-    return store.save("orders", {
-        "order_number": f"CRM-SO-{9000 + n}", "name": f"PO-BENCH-{n}", "account_id": account,
-        "status": "Confirmed", "order_date": "2026-11-22", "currency_id": "EUR",
-        "lines": [{"id": f"B{n}-1", "product_code": "P-100", "name": "Hydraulic Pump", "product_qty": "2",
-                   "product_unit_price": "1250.00"},
-                  {"id": f"B{n}-2", "product_code": "P-300", "name": "Sealing Kit", "product_qty": "10",
-                   "product_unit_price": "12.90"}],
-    })
+    return store.save(
+        "orders",
+        {
+            "order_number": f"CRM-SO-{9000 + n}",
+            "name": f"PO-BENCH-{n}",
+            "account_id": account,
+            "status": "Confirmed",
+            "order_date": "2026-11-22",
+            "currency_id": "EUR",
+            "lines": [
+                {
+                    "id": f"B{n}-1",
+                    "product_code": "P-100",
+                    "name": "Hydraulic Pump",
+                    "product_qty": "2",
+                    "product_unit_price": "1250.00",
+                },
+                {
+                    "id": f"B{n}-2",
+                    "product_code": "P-300",
+                    "name": "Sealing Kit",
+                    "product_qty": "10",
+                    "product_unit_price": "12.90",
+                },
+            ],
+        },
+    )
 
 
 def new_account(store: CrmStore, n: int) -> str:
-    return store.save("accounts", {
-        "name": f"Bench Kunde {n} Handels GmbH", "email1": f"einkauf@bench-kunde-{n}.example",
-        "billing_address_street": f"Ringstraße {n}", "billing_address_city": "Kassel",
-        "billing_address_postalcode": "34117", "billing_address_country": "DE",
-    })["id"]
+    return store.save(
+        "accounts",
+        {
+            "name": f"Bench Kunde {n} Handels GmbH",
+            "email1": f"einkauf@bench-kunde-{n}.example",
+            "billing_address_street": f"Ringstraße {n}",
+            "billing_address_city": "Kassel",
+            "billing_address_postalcode": "34117",
+            "billing_address_country": "DE",
+        },
+    )["id"]
 
 
-def wait_sample(url: str, erp: tryton.TrytonServer, store: CrmStore, crm_id: str, n: int, new: bool,
-                saved: dt.datetime, timeout: float = 120) -> Sample:
+def wait_sample(
+    url: str,
+    erp: tryton.TrytonServer,
+    store: CrmStore,
+    crm_id: str,
+    n: int,
+    new: bool,
+    saved: dt.datetime,
+    timeout: float = 120,
+) -> Sample:
     """Poll the hub (cheap, PostgreSQL) until the CRM got the sale number back; read the stages."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_scope(url) as session:
-            hub_id = session.scalar(select(Link.hub_id).where(
-                Link.system == "crm", Link.entity_type == "order", Link.external_id == crm_id))
-            told = None if hub_id is None else session.scalar(select(OutboxDelivery.delivered_at).where(
-                OutboxDelivery.target == "crm", OutboxDelivery.hub_id == hub_id, OutboxDelivery.status == "sent"))
+            hub_id = session.scalar(
+                select(Link.hub_id).where(Link.system == "crm", Link.entity_type == "order", Link.external_id == crm_id)
+            )
+            told = (
+                None
+                if hub_id is None
+                else session.scalar(
+                    select(OutboxDelivery.delivered_at).where(
+                        OutboxDelivery.target == "crm", OutboxDelivery.hub_id == hub_id, OutboxDelivery.status == "sent"
+                    )
+                )
+            )
             if told is not None:
-                event = session.scalars(select(OutboxEvent).where(
-                    OutboxEvent.entity_type == "order", OutboxEvent.hub_id == hub_id, OutboxEvent.origin == "crm")
-                    .order_by(OutboxEvent.id)).first()
-                delivery = session.scalars(select(OutboxDelivery).where(
-                    OutboxDelivery.target == "erp", OutboxDelivery.hub_id == hub_id,
-                    OutboxDelivery.status == "sent")).one()
+                event = session.scalars(
+                    select(OutboxEvent)
+                    .where(
+                        OutboxEvent.entity_type == "order", OutboxEvent.hub_id == hub_id, OutboxEvent.origin == "crm"
+                    )
+                    .order_by(OutboxEvent.id)
+                ).first()
+                delivery = session.scalars(
+                    select(OutboxDelivery).where(
+                        OutboxDelivery.target == "erp", OutboxDelivery.hub_id == hub_id, OutboxDelivery.status == "sent"
+                    )
+                ).one()
                 sale_id = int(delivery.external_id or 0)
-                orders_run = session.scalar(select(SyncRun.started_at).where(
-                    SyncRun.system == "crm", SyncRun.stream == "orders", SyncRun.created > 0,
-                    SyncRun.started_at <= event.created_at).order_by(SyncRun.started_at.desc()))
+                orders_run = session.scalar(
+                    select(SyncRun.started_at)
+                    .where(
+                        SyncRun.system == "crm",
+                        SyncRun.stream == "orders",
+                        SyncRun.created > 0,
+                        SyncRun.started_at <= event.created_at,
+                    )
+                    .order_by(SyncRun.started_at.desc())
+                )
                 # the same hub.sync task read the customers stream first: the task starts there
-                run_started = session.scalar(select(SyncRun.started_at).where(
-                    SyncRun.system == "crm", SyncRun.stream == "customers",
-                    SyncRun.started_at <= orders_run).order_by(SyncRun.started_at.desc()))
+                run_started = session.scalar(
+                    select(SyncRun.started_at)
+                    .where(SyncRun.system == "crm", SyncRun.stream == "customers", SyncRun.started_at <= orders_run)
+                    .order_by(SyncRun.started_at.desc())
+                )
                 break
         time.sleep(0.1)
     else:
@@ -152,8 +208,17 @@ def wait_sample(url: str, erp: tryton.TrytonServer, store: CrmStore, crm_id: str
     assert store.get("orders", crm_id)["erp_number"], "the CRM order lacks the ERP's number"
     with erp.client() as client:
         [sale] = client.read("sale.sale", [sale_id], ["create_date"])
-    return Sample(n, new, saved, as_utc(run_started), as_utc(event.created_at), as_utc(event.routed_at),
-                  sale["create_date"].replace(tzinfo=UTC), as_utc(delivery.delivered_at), as_utc(told))
+    return Sample(
+        n,
+        new,
+        saved,
+        as_utc(run_started),
+        as_utc(event.created_at),
+        as_utc(event.routed_at),
+        sale["create_date"].replace(tzinfo=UTC),
+        as_utc(delivery.delivered_at),
+        as_utc(told),
+    )
 
 
 def pct(values: list[float], p: float) -> float:
@@ -177,41 +242,65 @@ STAGES = [
 def report(samples: list[Sample], args: argparse.Namespace, worker_tail: list[str]) -> str:
     def row(label: str, since: str, until: str, subset: list[Sample]) -> str:
         values = [s.seconds(since, until) for s in subset]
-        return (f"| {label} | {statistics.median(values):.2f} | {pct(values, 95):.2f} | {max(values):.2f} |")
+        return f"| {label} | {statistics.median(values):.2f} | {pct(values, 95):.2f} | {max(values):.2f} |"
 
     new = [s for s in samples if s.new_customer]
     known = [s for s in samples if not s.new_customer]
     lines = [
-        f"# Enter once: CRM order → Tryton sale latency — {dt.date.today()}", "",
-        (f"`python tests/bench/bench_enter_once.py --orders {args.orders} --tick {args.tick} "
-         f"--dispatch-every {args.dispatch_every}` on this machine (2 cores, shared)."), "",
-        ("How it was measured: the legacy CRM's SOAP service (Sugar shape) on loopback, a real Tryton 8.2 "
-        "(SQLite, one `trytond`), the hub on PostgreSQL, Redis broker, **one** Celery worker "
-        "(`--pool=solo`). No celery beat: the script queues `hub.sync` for the `crm` connection "
-        f"(customers, orders) every {args.tick:g} s and `hub.dispatch` every {args.dispatch_every:g} s "
-        "(beat's `dispatch-outbox` period), only when the queue is empty. Orders are saved in the CRM one "
-        "at a time (the next after the previous one's round trip, plus a random 0.2–1.2 s pause); every "
-        "other one comes with a customer new to the CRM, so its delivery first creates the party in Tryton "
-        "from the golden record. Stages come from the hub's timestamps (sync run start, outbox event, "
-        "routing, delivery sent) and the sale's `create_date` in Tryton."), "",
-        f"## All {len(samples)} orders (seconds)", "",
-        "| stage | p50 | p95 | max |", "|---|---:|---:|---:|",
-        *(row(label, a, b, samples) for label, a, b in STAGES), "",
-        "## By customer (seconds, CRM order saved → ERP delivery done)", "",
-        "| orders | n | p50 | p95 | max |", "|---|---:|---:|---:|---:|",
+        f"# Enter once: CRM order → Tryton sale latency — {dt.date.today()}",
+        "",
+        (
+            f"`python tests/bench/bench_enter_once.py --orders {args.orders} --tick {args.tick} "
+            f"--dispatch-every {args.dispatch_every}` on this machine (2 cores, shared)."
+        ),
+        "",
+        (
+            "How it was measured: the legacy CRM's SOAP service (Sugar shape) on loopback, a real Tryton 8.2 "
+            "(SQLite, one `trytond`), the hub on PostgreSQL, Redis broker, **one** Celery worker "
+            "(`--pool=solo`). No celery beat: the script queues `hub.sync` for the `crm` connection "
+            f"(customers, orders) every {args.tick:g} s and `hub.dispatch` every {args.dispatch_every:g} s "
+            "(beat's `dispatch-outbox` period), only when the queue is empty. Orders are saved in the CRM one "
+            "at a time (the next after the previous one's round trip, plus a random 0.2–1.2 s pause); every "
+            "other one comes with a customer new to the CRM, so its delivery first creates the party in Tryton "
+            "from the golden record. Stages come from the hub's timestamps (sync run start, outbox event, "
+            "routing, delivery sent) and the sale's `create_date` in Tryton."
+        ),
+        "",
+        f"## All {len(samples)} orders (seconds)",
+        "",
+        "| stage | p50 | p95 | max |",
+        "|---|---:|---:|---:|",
+        *(row(label, a, b, samples) for label, a, b in STAGES),
+        "",
+        "## By customer (seconds, CRM order saved → ERP delivery done)",
+        "",
+        "| orders | n | p50 | p95 | max |",
+        "|---|---:|---:|---:|---:|",
     ]
     for label, subset in (("customer new: party created first", new), ("customer already in Tryton", known)):
         values = [s.seconds("saved", "erp_done") for s in subset]
         if values:
-            lines.append(f"| {label} | {len(values)} | {statistics.median(values):.2f} | {pct(values, 95):.2f} | "
-                         f"{max(values):.2f} |")
-    lines += ["", "## Each order (seconds from saving it in the CRM)", "",
-              "| # | new customer | sync start | applied | routed | sale created | ERP done | CRM told |",
-              "|---:|---|---:|---:|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {label} | {len(values)} | {statistics.median(values):.2f} | {pct(values, 95):.2f} | "
+                f"{max(values):.2f} |"
+            )
+    lines += [
+        "",
+        "## Each order (seconds from saving it in the CRM)",
+        "",
+        "| # | new customer | sync start | applied | routed | sale created | ERP done | CRM told |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for s in samples:
-        lines.append(f"| {s.number} | {'yes' if s.new_customer else 'no'} | " + " | ".join(
-            f"{s.seconds('saved', k):.2f}" for k in ("sync_started", "applied", "routed", "sale_created",
-                                                      "erp_done", "crm_told")) + " |")
+        lines.append(
+            f"| {s.number} | {'yes' if s.new_customer else 'no'} | "
+            + " | ".join(
+                f"{s.seconds('saved', k):.2f}"
+                for k in ("sync_started", "applied", "routed", "sale_created", "erp_done", "crm_told")
+            )
+            + " |"
+        )
+
     def p50(since: str, until: str) -> float:
         return statistics.median(s.seconds(since, until) for s in samples)
 
@@ -219,24 +308,33 @@ def report(samples: list[Sample], args: argparse.Namespace, worker_tail: list[st
     tryton_part = p50("routed", "erp_done")
     hub_part = p50("sync_started", "routed")
     lines += [
-        "", "## Where the time goes", "",
-        (f"Of the median {total:.2f} s from saving the order in the CRM to the ERP delivery done: "
-        f"{p50('saved', 'sync_started'):.2f} s waiting for the next sync tick (on average half the "
-        f"{args.tick:g} s period), {hub_part:.2f} s in the hub (the sync task reading both CRM streams "
-        f"over SOAP, mapping, applying, writing the event; routing), and {tryton_part:.2f} s delivering "
-        "to Tryton: the deliver task starting, a JSON-RPC login (each delivery opens its connector), the "
-        "party when the customer is new (create from the golden record), the sale's on_change defaults, "
-        "create, confirm, and Tryton processing the confirmed sale (shipment) inside that request. "
-         f"The report-back adds {p50('erp_done', 'crm_told'):.2f} s (the next dispatch tick, one set_entry)."),
         "",
-        ("In production the tick is what dominates: beat runs `hub.schedule_syncs` every 30 s and a "
-        "connection is synced when its `interval_seconds` has passed, so the wait is ~15 s on average "
-        "and up to 30 s (plus the interval if it is longer) — the hub and Tryton parts above stay the same. "
-         f"A shorter schedule (or a CRM that can push) is the lever; the hub's own share is {hub_part:.2f} s."),
+        "## Where the time goes",
+        "",
+        (
+            f"Of the median {total:.2f} s from saving the order in the CRM to the ERP delivery done: "
+            f"{p50('saved', 'sync_started'):.2f} s waiting for the next sync tick (on average half the "
+            f"{args.tick:g} s period), {hub_part:.2f} s in the hub (the sync task reading both CRM streams "
+            f"over SOAP, mapping, applying, writing the event; routing), and {tryton_part:.2f} s delivering "
+            "to Tryton: the deliver task starting, a JSON-RPC login (each delivery opens its connector), the "
+            "party when the customer is new (create from the golden record), the sale's on_change defaults, "
+            "create, confirm, and Tryton processing the confirmed sale (shipment) inside that request. "
+            f"The report-back adds {p50('erp_done', 'crm_told'):.2f} s (the next dispatch tick, one set_entry)."
+        ),
+        "",
+        (
+            "In production the tick is what dominates: beat runs `hub.schedule_syncs` every 30 s and a "
+            "connection is synced when its `interval_seconds` has passed, so the wait is ~15 s on average "
+            "and up to 30 s (plus the interval if it is longer) — the hub and Tryton parts above stay the same. "
+            f"A shorter schedule (or a CRM that can push) is the lever; the hub's own share is {hub_part:.2f} s."
+        ),
     ]
     trouble = [line.rstrip() for line in worker_tail if "ERROR" in line or "WARNING" in line]
-    lines += ["", "Worker errors and warnings during the run: " + ("none." if not trouble else ""), *(
-        ["", "```", *trouble[-10:], "```"] if trouble else [])]
+    lines += [
+        "",
+        "Worker errors and warnings during the run: " + ("none." if not trouble else ""),
+        *(["", "```", *trouble[-10:], "```"] if trouble else []),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -256,8 +354,13 @@ def main() -> None:
     shutil.copytree(BUNDLED_MAPPINGS, mappings)
     broker = args.redis_url or os.environ.get("HUB_TEST_REDIS_URL") or servers.redis_server_url()
     queue = f"hub-bench-enter-once-{os.getpid()}"
-    env = {"HUB_BROKER_URL": broker, "HUB_DATABASE_URL": url, "HUB_MAPPINGS_DIR": str(mappings),
-           "HUB_TASK_QUEUE": queue, "HUB_SECRET_KEY": KEY}
+    env = {
+        "HUB_BROKER_URL": broker,
+        "HUB_DATABASE_URL": url,
+        "HUB_MAPPINGS_DIR": str(mappings),
+        "HUB_TASK_QUEUE": queue,
+        "HUB_SECRET_KEY": KEY,
+    }
     samples: list[Sample] = []
     tail: collections.deque[str] = collections.deque(maxlen=200)
     try:
@@ -266,9 +369,14 @@ def main() -> None:
         with tryton.start_tryton(work / "tryton") as erp, serve(store) as crm:
             add_crm_connection(url, "crm", "sugar", crm, mappings)
             with session_scope(url) as session:
-                add_connection(session, name="erp", kind="tryton", secret_key=KEY,
-                               settings={"url": erp.url, "database": erp.database, "login": erp.login},
-                               secrets={"password": erp.password})
+                add_connection(
+                    session,
+                    name="erp",
+                    kind="tryton",
+                    secret_key=KEY,
+                    settings={"url": erp.url, "database": erp.database, "login": erp.login},
+                    secrets={"password": erp.password},
+                )
             with celery_worker(env, drain=False) as worker:
                 threading.Thread(target=drain, args=(worker.stdout, tail), daemon=True).start()
                 ticker = Ticker(broker, queue, args.tick, args.dispatch_every)
@@ -283,9 +391,12 @@ def main() -> None:
                     order = enter_order(store, n, account)
                     sample = wait_sample(url, erp, store, order["id"], n, new, saved)
                     samples.append(sample)
-                    print(f"order {n:2d} ({'new' if new else 'known'} customer): sale in Tryton after "
-                          f"{sample.seconds('saved', 'sale_created'):.2f} s, CRM told after "
-                          f"{sample.seconds('saved', 'crm_told'):.2f} s", flush=True)
+                    print(
+                        f"order {n:2d} ({'new' if new else 'known'} customer): sale in Tryton after "
+                        f"{sample.seconds('saved', 'sale_created'):.2f} s, CRM told after "
+                        f"{sample.seconds('saved', 'crm_told'):.2f} s",
+                        flush=True,
+                    )
                     time.sleep(rng.uniform(0.2, 1.2))
                 ticker.stop.set()
     finally:

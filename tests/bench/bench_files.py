@@ -43,9 +43,31 @@ from tests.bench.customer_data import generate
 from tests.support import servers
 
 KEY = "bench-key"
-ACCOUNT_HEADER = ["AccountNo", "Account Name", "Tax ID", "Contact E-Mail", "Telephone", "Street", "Town", "ZIP", "Country Code"]
-ORDER_HEADER = ["OrderNo", "AccountNo", "CustomerPO", "Status", "OrderDate", "Currency", "Total",
-                "LineNo", "Product", "Description", "Qty", "UnitPrice"]
+ACCOUNT_HEADER = [
+    "AccountNo",
+    "Account Name",
+    "Tax ID",
+    "Contact E-Mail",
+    "Telephone",
+    "Street",
+    "Town",
+    "ZIP",
+    "Country Code",
+]
+ORDER_HEADER = [
+    "OrderNo",
+    "AccountNo",
+    "CustomerPO",
+    "Status",
+    "OrderDate",
+    "Currency",
+    "Total",
+    "LineNo",
+    "Product",
+    "Description",
+    "Qty",
+    "UnitPrice",
+]
 
 
 def write_accounts(path: Path, rows: int) -> None:
@@ -67,9 +89,22 @@ def write_orders(path: Path, rows: int, customers: int, lines: int = 5) -> None:
             price = [f"{10 + (n * 7 + k) % 90},{(n + k) % 100:02d}" for k in range(lines)]
             total = sum(q * float(p.replace(",", ".")) for q, p in zip(qty, price))
             for k in range(lines):
-                out.writerow([f"SO-{n:07d}", f"A{n % customers:07d}", f"PO-{n}", statuses[n % 5],
-                              f"{1 + n % 28:02d}.{1 + n % 12:02d}.2026", "EUR", f"{total:.2f}".replace(".", ","),
-                              k + 1, f"P-{(n + k) % 500:04d}", f"Artikel {(n + k) % 500}", qty[k], price[k]])
+                out.writerow(
+                    [
+                        f"SO-{n:07d}",
+                        f"A{n % customers:07d}",
+                        f"PO-{n}",
+                        statuses[n % 5],
+                        f"{1 + n % 28:02d}.{1 + n % 12:02d}.2026",
+                        "EUR",
+                        f"{total:.2f}".replace(".", ","),
+                        k + 1,
+                        f"P-{(n + k) % 500:04d}",
+                        f"Artikel {(n + k) % 500}",
+                        qty[k],
+                        price[k],
+                    ]
+                )
 
 
 def read_only(inbox: Path, stream: str) -> tuple[int, float, list]:
@@ -108,7 +143,10 @@ def main() -> None:
         mapping_rate[stream] = count / (time.perf_counter() - started)
 
     # end to end: a prefix of the customers, then all orders on those customers
-    with (full / "accounts_bench.csv").open(encoding="utf-8") as src, (e2e / "accounts_e2e.csv").open("w", encoding="utf-8") as dst:
+    with (
+        (full / "accounts_bench.csv").open(encoding="utf-8") as src,
+        (e2e / "accounts_e2e.csv").open("w", encoding="utf-8") as dst,
+    ):
         for i, line in enumerate(src):
             if i > args.e2e_customers:
                 break
@@ -119,16 +157,33 @@ def main() -> None:
     try:
         upgrade(url)
         with session_scope(url) as session:
-            add_connection(session, name="crmfiles", kind="files", secret_key=KEY, secrets={}, settings={
-                "inbox": str(e2e), "files": "crm", "mapping": "crm_files", "settle_seconds": 0, "page_size": 500})
+            add_connection(
+                session,
+                name="crmfiles",
+                kind="files",
+                secret_key=KEY,
+                secrets={},
+                settings={
+                    "inbox": str(e2e),
+                    "files": "crm",
+                    "mapping": "crm_files",
+                    "settle_seconds": 0,
+                    "page_size": 500,
+                },
+            )
         engine = SyncEngine(url, BUNDLED_MAPPINGS, KEY)
         results = {}
         for stream in ("customers", "orders"):
             started = time.perf_counter()
             [result] = engine.sync("crmfiles", [stream])
             results[stream] = result
-            table.append((f"end to end {stream} (created {result.created:,}, failed {result.failed:,})",
-                          result.read, time.perf_counter() - started))
+            table.append(
+                (
+                    f"end to end {stream} (created {result.created:,}, failed {result.failed:,})",
+                    result.read,
+                    time.perf_counter() - started,
+                )
+            )
     finally:
         get_engine(url).dispose()
         if not args.database_url:
@@ -136,14 +191,20 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     lines = [
-        "# File-drop throughput — 2026-11-22", "",
+        "# File-drop throughput — 2026-11-22",
+        "",
         f"`python tests/bench/bench_files.py --rows {args.rows} --e2e-customers {args.e2e_customers}`; "
         f"{os.cpu_count()} cores, PostgreSQL hub, one process. Files: "
-        + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in size.items()) + ".", "",
-        "| what | records | seconds | records/s |", "|---|---:|---:|---:|",
+        + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in size.items())
+        + ".",
+        "",
+        "| what | records | seconds | records/s |",
+        "|---|---:|---:|---:|",
         *(f"| {what} | {n:,} | {s:.2f} | {n / s:,.0f} |" for what, n, s in table),
-        "", "Field mapping alone (`ConnectorMap.apply`): "
-        + ", ".join(f"{k} {v:,.0f} records/s" for k, v in mapping_rate.items()) + ".",
+        "",
+        "Field mapping alone (`ConnectorMap.apply`): "
+        + ", ".join(f"{k} {v:,.0f} records/s" for k, v in mapping_rate.items())
+        + ".",
     ]
     report = "\n".join(lines) + "\n"
     print(report)

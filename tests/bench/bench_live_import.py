@@ -69,9 +69,11 @@ def run(url: str, files: list[tuple[str, Path]], mapping: Path, label: str) -> f
     for system, path in files:
         summary = import_customers(url, BUNDLED_MAPPINGS, system, path, mapping_path=mapping, full=False)
         records += summary.read
-        print(f"  {label} {system}: read {summary.read}, created {summary.created}, "
-              f"updated {summary.updated}, unchanged {summary.unchanged}, "
-              f"quarantined {summary.quarantined}, decisions {dict(summary.decisions)}")
+        print(
+            f"  {label} {system}: read {summary.read}, created {summary.created}, "
+            f"updated {summary.updated}, unchanged {summary.unchanged}, "
+            f"quarantined {summary.quarantined}, decisions {dict(summary.decisions)}"
+        )
     seconds = time.perf_counter() - started
     rate = records / seconds
     print(f"{label}: {records} records in {seconds:.1f} s = {rate:,.0f} records/s")
@@ -111,14 +113,18 @@ def quality(frame, folder: Path, url: str) -> None:
     inside = live_output(url, live)
     print(f"records that reached a golden record: {inside} of {len(frame)} = {inside / len(frame):.2%}")
     live_order = frame.sort_values("source_system", kind="stable")  # the order the files were imported in
-    results = [("live (import_customers, PostgreSQL)", live),
-               ("batch, same order as live", batch_output(live_order, folder, "live-order")),
-               ("batch, shuffled input order", batch_output(frame, folder, "shuffled"))]
+    results = [
+        ("live (import_customers, PostgreSQL)", live),
+        ("batch, same order as live", batch_output(live_order, folder, "live-order")),
+        ("batch, shuffled input order", batch_output(frame, folder, "shuffled")),
+    ]
     for label, out in results:
         scores, _diag = metrics.score_output(str(out), str(truth))
-        print(f"{label}: precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f} "
-              f"(pairs: {scores.true_positive_pairs} of {scores.predicted_pairs} predicted, "
-              f"{scores.true_pairs} true)")
+        print(
+            f"{label}: precision {scores.precision:.4f} recall {scores.recall:.4f} F1 {scores.f1:.4f} "
+            f"(pairs: {scores.true_positive_pairs} of {scores.predicted_pairs} predicted, "
+            f"{scores.true_pairs} true)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

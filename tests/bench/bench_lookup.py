@@ -227,15 +227,11 @@ def generate(n_golden: int, n_probes: int, seed: int) -> tuple[Dataset, int]:
         t0 = time.perf_counter()
         df = customer_data.generate(n_records, seed)
     console.print(f"generated {n_records:,} records in {time.perf_counter() - t0:.0f}s")
-    first_erp = ~df.duplicated(subset=["entity_id", "source_system"]) & (
-        df["source_system"] == GOLDEN_SYSTEM
-    )
+    first_erp = ~df.duplicated(subset=["entity_id", "source_system"]) & (df["source_system"] == GOLDEN_SYSTEM)
     return Dataset(df, list(np.flatnonzero(first_erp.to_numpy()))), n_records
 
 
-def prepare_golden(
-    ds: Dataset, n_golden: int, pool: multiprocessing.pool.Pool, progress: Progress
-) -> Prepared:
+def prepare_golden(ds: Dataset, n_golden: int, pool: multiprocessing.pool.Pool, progress: Progress) -> Prepared:
     df = ds.df
     cols = ["source_id", *CUSTOMER_FIELDS, "entity_id"]
     recs = df[cols].to_numpy()
@@ -262,9 +258,7 @@ def prepare_golden(
         if len(prepared.rows) >= n_golden:
             break
     if len(prepared.rows) < n_golden:
-        raise SystemExit(
-            f"only {len(prepared.rows):,} usable golden records generated; lower GOLDEN_PER_RECORD"
-        )
+        raise SystemExit(f"only {len(prepared.rows):,} usable golden records generated; lower GOLDEN_PER_RECORD")
     return prepared
 
 
@@ -352,10 +346,7 @@ def fidelity_check(url: str, sample: list[tuple[str, dict[str, Any]]]) -> str:
             if link[0] != row[2] or link[1] != "customer" or link[2] != GOLDEN_SYSTEM:
                 problems.append(f"{external_id}: link {tuple(link)}")
             keys = [
-                k
-                for (k,) in session.execute(
-                    text("SELECT key FROM match_keys WHERE source_id = :id"), {"id": sid}
-                )
+                k for (k,) in session.execute(text("SELECT key FROM match_keys WHERE source_id = :id"), {"id": sid})
             ]
             if sorted(keys) != sorted(row[4]):
                 problems.append(f"{external_id}: keys {sorted(keys)} != {sorted(row[4])}")
@@ -379,9 +370,7 @@ def fidelity_check(url: str, sample: list[tuple[str, dict[str, Any]]]) -> str:
                 if mine != theirs:
                     problems.append(f"{external_id}: provenance {theirs} != {mine}")
                 if json.dumps(json.loads(g[8])) != g[8]:
-                    problems.append(
-                        f"{external_id}: provenance serialised differently: {g[8][:80]}"
-                    )
+                    problems.append(f"{external_id}: provenance serialised differently: {g[8][:80]}")
             checked += 1
     finally:
         session.rollback()
@@ -390,9 +379,7 @@ def fidelity_check(url: str, sample: list[tuple[str, dict[str, Any]]]) -> str:
         for p in problems[:20]:
             console.print(f"[red]fidelity:[/red] {p}")
         raise SystemExit(f"fidelity check failed: {len(problems)} differences in {checked} records")
-    return (
-        f"{checked} records ingested through CustomerMaster matched the COPY rows column for column"
-    )
+    return f"{checked} records ingested through CustomerMaster matched the COPY rows column for column"
 
 
 def stored_fidelity(url: str, n: int = 1000) -> tuple[int, int, list[str]]:
@@ -472,10 +459,7 @@ def stored_fidelity(url: str, n: int = 1000) -> tuple[int, int, list[str]]:
 
 
 def _has_tsm_system_rows(conn: psycopg.Connection) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'tsm_system_rows'").fetchone()
-        is not None
-    )
+    return conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'tsm_system_rows'").fetchone() is not None
 
 
 # ------------------------------------------------------------------------------------------
@@ -515,20 +499,14 @@ def copy_load(url: str, prep: Prepared, progress: Progress) -> dict[str, int]:
             "golden_customers",
             "id, name, tax_id, email, phone, street, city, postcode, country, provenance, status,"
             " merged_into_id, created_at, updated_at",
-            (
-                (i, *r[5], provenance(i, r), "active", None, r[7], r[7])
-                for i, r in enumerate(prep.rows, 1)
-            ),
+            ((i, *r[5], provenance(i, r), "active", None, r[7], r[7]) for i, r in enumerate(prep.rows, 1)),
             n,
         )
         copy(
             "links",
             "id, entity_type, hub_id, system, external_id, external_version, content_hash,"
             " created_at, updated_at, missing_since",
-            (
-                (i, "customer", i, GOLDEN_SYSTEM, r[0], None, r[2], r[7], r[7], None)
-                for i, r in enumerate(prep.rows, 1)
-            ),
+            ((i, "customer", i, GOLDEN_SYSTEM, r[0], None, r[2], r[7], r[7], None) for i, r in enumerate(prep.rows, 1)),
             n,
         )
         copy(
@@ -536,10 +514,7 @@ def copy_load(url: str, prep: Prepared, progress: Progress) -> dict[str, int]:
             "id, link_id, golden_id, system, external_id, data, name, name_key, legal_form, tax_id,"
             " email, email_domain, phone, street, city, postcode, country, source_updated_at,"
             " received_at",
-            (
-                (i, i, i, GOLDEN_SYSTEM, r[0], r[1], *r[3], r[7], r[7])
-                for i, r in enumerate(prep.rows, 1)
-            ),
+            ((i, i, i, GOLDEN_SYSTEM, r[0], r[1], *r[3], r[7], r[7]) for i, r in enumerate(prep.rows, 1)),
             n,
         )
         # ingest records its decision for every new record: "new", no candidate above review
@@ -554,10 +529,7 @@ def copy_load(url: str, prep: Prepared, progress: Progress) -> dict[str, int]:
         progress.update(task, total=1, completed=1)
         copy("match_keys", "key, source_id", iter(keys), len(keys))
         for table in ("golden_customers", "links", "customer_sources", "match_decisions"):
-            cur.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                f" (SELECT max(id) FROM {table}))"
-            )
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         conn.commit()
     task = progress.add_task("VACUUM ANALYZE", total=None)
     with psycopg.connect(libpq(url), autocommit=True) as conn:
@@ -591,10 +563,7 @@ def prewarm(url: str) -> str:
                 (list(HUB_TABLES), list(HUB_TABLES)),
             )
         ]
-        blocks = sum(
-            conn.execute("SELECT pg_prewarm(%s::regclass, 'read')", (r,)).fetchone()[0]
-            for r in rels
-        )
+        blocks = sum(conn.execute("SELECT pg_prewarm(%s::regclass, 'read')", (r,)).fetchone()[0] for r in rels)
     return (
         f"{len(rels)} tables and indexes ({blocks * 8 / 1024:,.0f} MB) read into the OS page"
         f" cache with pg_prewarm in {time.perf_counter() - t0:.0f} s before the probes"
@@ -646,9 +615,7 @@ def store_pool(url: str, pool_rows: list[tuple[str, str, int | None, dict[str, A
     with psycopg.connect(libpq(url)) as conn:
         conn.execute(POOL_DDL)
         conn.execute("TRUNCATE bench_lookup_probes")
-        with conn.cursor().copy(
-            "COPY bench_lookup_probes (seq, kind, entity_id, golden_id, fields) FROM STDIN"
-        ) as cp:
+        with conn.cursor().copy("COPY bench_lookup_probes (seq, kind, entity_id, golden_id, fields) FROM STDIN") as cp:
             for seq, (kind, entity, gid, fields) in enumerate(pool_rows):
                 cp.write_row((seq, kind, entity, gid, json.dumps(fields)))
 
@@ -745,9 +712,7 @@ def full_ingest(url: str, probes: list[Probe], progress: Progress, label: str) -
         try:
             c0 = time.process_time()
             t0 = time.perf_counter()
-            outcome = CustomerMaster(session, BUNDLED_MAPPINGS).ingest(
-                PROBE_SYSTEM, probe.external_id, probe.fields
-            )
+            outcome = CustomerMaster(session, BUNDLED_MAPPINGS).ingest(PROBE_SYSTEM, probe.external_id, probe.fields)
             session.commit()
             t1 = time.perf_counter()
             c1 = time.process_time()
@@ -759,9 +724,7 @@ def full_ingest(url: str, probes: list[Probe], progress: Progress, label: str) -
             (
                 probe.kind,
                 outcome.decision or "?",
-                probe.kind == "dup"
-                and outcome.decision == "linked"
-                and outcome.golden_id == probe.golden_id,
+                probe.kind == "dup" and outcome.decision == "linked" and outcome.golden_id == probe.golden_id,
             )
         )
         progress.advance(task)
@@ -784,17 +747,11 @@ def explain_candidates(url: str, probe: Probe) -> str:
         session.execute(text("SET LOCAL track_io_timing = on"))
         event.listen(engine, "before_cursor_execute", grab)
         try:
-            SqlIndex(
-                session, rules.blocking.max_block_size, rules.blocking.max_candidates
-            ).candidates(keys)
+            SqlIndex(session, rules.blocking.max_block_size, rules.blocking.max_candidates).candidates(keys)
         finally:
             event.remove(engine, "before_cursor_execute", grab)
         for statement, parameters in captured:
-            plan = (
-                session.connection()
-                .exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
-                .all()
-            )
+            plan = session.connection().exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
             out.append(statement.strip().split("\n")[0][:120] + " ...")
             out.extend(line for (line,) in plan)
             out.append("")
@@ -808,28 +765,16 @@ def cleanup(url: str, base: dict[str, int]) -> int:
         touched = [
             g
             for (g,) in session.execute(
-                text(
-                    "SELECT DISTINCT golden_id FROM customer_sources WHERE id > :s AND golden_id <= :g"
-                ),
+                text("SELECT DISTINCT golden_id FROM customer_sources WHERE id > :s AND golden_id <= :g"),
                 {"s": base["customer_sources"], "g": base["golden_customers"]},
             )
         ]
-        session.execute(
-            text("DELETE FROM review_pairs WHERE source_id > :s"), {"s": base["customer_sources"]}
-        )
-        session.execute(
-            text("DELETE FROM match_decisions WHERE id > :d"), {"d": base["match_decisions"]}
-        )
-        session.execute(
-            text("DELETE FROM match_keys WHERE source_id > :s"), {"s": base["customer_sources"]}
-        )
-        session.execute(
-            text("DELETE FROM customer_sources WHERE id > :s"), {"s": base["customer_sources"]}
-        )
+        session.execute(text("DELETE FROM review_pairs WHERE source_id > :s"), {"s": base["customer_sources"]})
+        session.execute(text("DELETE FROM match_decisions WHERE id > :d"), {"d": base["match_decisions"]})
+        session.execute(text("DELETE FROM match_keys WHERE source_id > :s"), {"s": base["customer_sources"]})
+        session.execute(text("DELETE FROM customer_sources WHERE id > :s"), {"s": base["customer_sources"]})
         session.execute(text("DELETE FROM links WHERE id > :l"), {"l": base["links"]})
-        session.execute(
-            text("DELETE FROM golden_customers WHERE id > :g"), {"g": base["golden_customers"]}
-        )
+        session.execute(text("DELETE FROM golden_customers WHERE id > :g"), {"g": base["golden_customers"]})
         master = CustomerMaster(session, BUNDLED_MAPPINGS)
         for gid in touched:
             master.refresh_golden(gid)
@@ -861,12 +806,8 @@ def outcomes_table(t: Timing) -> list[str]:
         rows = [o for o in t.outcome if o[0] == kind]
         c = Counter(o[1] for o in rows)
         right = sum(1 for o in rows if o[2])
-        right_s = (
-            f"{right}/{len(rows)} = {right / len(rows):.1%}" if kind == "dup" and rows else "-"
-        )
-        lines.append(
-            f"| {kind} | {len(rows)} | {c['linked']} | {c['review']} | {c['new']} | {right_s} |"
-        )
+        right_s = f"{right}/{len(rows)} = {right / len(rows):.1%}" if kind == "dup" and rows else "-"
+        lines.append(f"| {kind} | {len(rows)} | {c['linked']} | {c['review']} | {c['new']} | {right_s} |")
     return lines
 
 
@@ -914,9 +855,7 @@ def report(
         "Requirement: one new record matched against 1M golden records, **p95 ≤ 10 ms**.",
         "",
         f"* Master: {n_golden} golden customers, each with one `{GOLDEN_SYSTEM}` source record,"
-        " its link and its match keys (COPY-loaded with the hub's own normalisation; "
-        + fidelity
-        + ").",
+        " its link and its match keys (COPY-loaded with the hub's own normalisation; " + fidelity + ").",
         f"* Populate: {populate}",
         f"* Code: {code_version()}.",
         (
@@ -940,9 +879,7 @@ def report(
         "",
         "| measure | p50 | p95 | p99 | max | mean |",
         "|---|---:|---:|---:|---:|---:|",
-        row(
-            "**(a) match only** (normalise + keys + SqlIndex.candidates + Matcher.decide)", a.total
-        ),
+        row("**(a) match only** (normalise + keys + SqlIndex.candidates + Matcher.decide)", a.total),
         row("&nbsp;&nbsp;(a1) normalise_customer + blocking_keys", a.normalise),
         row(
             "&nbsp;&nbsp;(a2) SqlIndex.candidates (2 SQL round trips, incl. pool checkout)",
@@ -966,11 +903,7 @@ def report(
         ),
         "",
         f"Verdict (a) p95 {pct(a.total)[1]:.2f} ms: "
-        + (
-            "**meets** the 10 ms requirement."
-            if pct(a.total)[1] <= 10
-            else "**misses** the 10 ms requirement."
-        ),
+        + ("**meets** the 10 ms requirement." if pct(a.total)[1] <= 10 else "**misses** the 10 ms requirement."),
         "",
         f"Per probe: blocking keys p50 {np.percentile(a.n_keys, 50):.0f} / max {max(a.n_keys):.0f}; candidates scored p50 {np.percentile(a.n_candidates, 50):.0f} / p95 {np.percentile(a.n_candidates, 95):.0f} / max {max(a.n_candidates):.0f}.",
         "",
@@ -1069,9 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
         " the master's files from the OS page cache first (local server only)",
     )
     ap.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1))
-    ap.add_argument(
-        "--out", type=Path, default=HERE / "results" / f"lookup-{date.today().isoformat()}.md"
-    )
+    ap.add_argument("--out", type=Path, default=HERE / "results" / f"lookup-{date.today().isoformat()}.md")
     args = ap.parse_args(argv)
     url = args.database_url
     n_dup = args.probes // 2
@@ -1093,9 +1024,7 @@ def main(argv: list[str] | None = None) -> int:
     if have >= args.golden and enough_pool:
         populate = f"skipped: the database already holds {have:,} golden customers"
         with psycopg.connect(libpq(url)) as conn:
-            earlier = conn.execute(
-                "SELECT obj_description('bench_lookup_probes'::regclass, 'pg_class')"
-            ).fetchone()[0]
+            earlier = conn.execute("SELECT obj_description('bench_lookup_probes'::regclass, 'pg_class')").fetchone()[0]
         if earlier:
             populate += f" (populated by an earlier run: {earlier})"
         console.print(populate)
@@ -1108,10 +1037,7 @@ def main(argv: list[str] | None = None) -> int:
                 " normalisation / blocking keys produce: the database was populated by other code."
                 " Run with --rebuild."
             )
-        fidelity = (
-            f"reused database; {checked} sampled stored records re-derived with the current"
-            " code: identical"
-        )
+        fidelity = f"reused database; {checked} sampled stored records re-derived with the current code: identical"
     else:
         if have:
             raise SystemExit(
@@ -1126,10 +1052,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_pos = ds.golden_candidates[:200]
             fidelity = fidelity_check(
                 url,
-                [
-                    (ds.df.iloc[p]["source_id"], _fields(ds.df.iloc[p].to_dict()))
-                    for p in sample_pos
-                ],
+                [(ds.df.iloc[p]["source_id"], _fields(ds.df.iloc[p].to_dict())) for p in sample_pos],
             )
             console.print(fidelity)
             t1 = time.perf_counter()
@@ -1161,9 +1084,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"populate: {populate}")
         with psycopg.connect(libpq(url), autocommit=True) as conn:
             conn.execute(
-                psycopg.sql.SQL("COMMENT ON TABLE bench_lookup_probes IS {}").format(
-                    psycopg.sql.Literal(populate)
-                )
+                psycopg.sql.SQL("COMMENT ON TABLE bench_lookup_probes IS {}").format(psycopg.sql.Literal(populate))
             )
         del ds, prep
 
@@ -1172,11 +1093,7 @@ def main(argv: list[str] | None = None) -> int:
     news = [Probe(*r) for r in pool_rows if r[0] == "new"]
     measured = [p for pair in zip(dups[:n_dup], news[:n_new]) for p in pair]
     measured += dups[len(measured) // 2 : n_dup] + news[len(measured) // 2 : n_new]
-    warm = [
-        p
-        for pair in zip(dups[n_dup : n_dup + WARMUP // 2], news[n_new : n_new + WARMUP // 2])
-        for p in pair
-    ]
+    warm = [p for pair in zip(dups[n_dup : n_dup + WARMUP // 2], news[n_new : n_new + WARMUP // 2]) for p in pair]
     run_tag = datetime.now().strftime("%Y%m%d%H%M%S")
     for i, p in enumerate(warm + measured):
         p.external_id = f"BENCH-{run_tag}-{i:05d}"
@@ -1188,9 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
             t: conn.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
             for t in ("golden_customers", "links", "customer_sources", "match_decisions")
         }
-    cache = {"warm": prewarm, "cold": evict}.get(
-        args.cache, lambda _: "page cache as found (no prewarm)"
-    )(url)
+    cache = {"warm": prewarm, "cold": evict}.get(args.cache, lambda _: "page cache as found (no prewarm)")(url)
     console.print(cache)
     load: dict[str, tuple[float, float]] = {}
     io: dict[str, tuple[int, int]] = {}

@@ -83,9 +83,7 @@ class RunResult:
     breakdown: dict = field(default_factory=dict)
 
 
-def run_command(
-    argv: list[str], log_path: Path, timeout: float
-) -> tuple[int | None, float, float, float]:
+def run_command(argv: list[str], log_path: Path, timeout: float) -> tuple[int | None, float, float, float]:
     """Run argv, output to log_path. Returns (exit code or None on timeout,
     wall seconds, user+sys CPU seconds, peak RSS MB) of that child alone."""
     with open(log_path, "wb") as log:
@@ -187,9 +185,7 @@ def splink_description(args) -> dict | None:
         return None
 
 
-def bench_size(
-    size: int, args, commands, progress: Progress
-) -> tuple[list[RunResult], dict, object]:
+def bench_size(size: int, args, commands, progress: Progress) -> tuple[list[RunResult], dict, object]:
     data_dir = Path(args.data_dir) / f"{size}-seed{args.seed}"
     data_dir.mkdir(parents=True, exist_ok=True)
     inp, truth = data_dir / "input.csv", data_dir / "truth.csv"
@@ -234,9 +230,7 @@ def bench_size(
         runs = []
         for k in range(args.repeat):
             if args.repeat > 1:
-                progress.update(
-                    task, description=f"[{size:,}] {engine} (run {k + 1}/{args.repeat})"
-                )
+                progress.update(task, description=f"[{size:,}] {engine} (run {k + 1}/{args.repeat})")
             code, wall, cpu, rss = run_command(full, log, args.timeout)
             extras = 0.0
             if engine == "splink" and code == 0:
@@ -264,9 +258,7 @@ def bench_size(
             r.diag.update(diag)
             if "wall_s_runs" in r.diag:
                 r.note = (
-                    (r.note + "; " if r.note else "")
-                    + "walls "
-                    + "/".join(f"{w:.1f}" for w in r.diag["wall_s_runs"])
+                    (r.note + "; " if r.note else "") + "walls " + "/".join(f"{w:.1f}" for w in r.diag["wall_s_runs"])
                 )
             if diag["input_rows_missing_from_output"] or diag["duplicate_keys_in_output"]:
                 r.note += f" output problems: {diag}"
@@ -277,9 +269,7 @@ def bench_size(
             r.diag["pairs_scored_above_floor"] = stats.get("pairs_above_predict_floor")
             results.append(r)
             for thr, path in stats.get("extra_outputs", {}).items():
-                x = RunResult(
-                    size, f"splink@{thr}", note=f"same predictions, clustered at p>={thr}"
-                )
+                x = RunResult(size, f"splink@{thr}", note=f"same predictions, clustered at p>={thr}")
                 x.scores, x.diag = metrics.score_output(str(data_dir / Path(path).name), str(truth))
                 results.append(x)
             continue
@@ -355,9 +345,7 @@ def verdict(results: list[RunResult]) -> list[str]:
 def write_markdown(path: Path, args, results, infos, machine, splink_cfg, samples) -> None:
     L: list[str] = []
     L.append(f"# Customer matching benchmark — {dt.date.today().isoformat()}\n")
-    L.append(
-        f"Command: `python tests/bench/bench_match.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}`\n"
-    )
+    L.append(f"Command: `python tests/bench/bench_match.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}`\n")
     L.append(
         f"Machine: {machine.get('cpu')} — {machine.get('cores')} cores, {machine.get('memory_gib')} GiB; "
         f"Python {machine.get('python')}; Splink {machine.get('splink')}, DuckDB {machine.get('duckdb')}.\n"
@@ -380,9 +368,7 @@ def write_markdown(path: Path, args, results, infos, machine, splink_cfg, sample
         )
     L.append("")
     if args.repeat > 1:
-        L.append(
-            f"Each engine ran {args.repeat} times; wall and CPU are the medians (all walls in the note).\n"
-        )
+        L.append(f"Each engine ran {args.repeat} times; wall and CPU are the medians (all walls in the note).\n")
     L.append(
         "Wall = the whole command (interpreter start, read CSV, match, write CSV), engines run one "
         "after the other on the same machine. CPU = user+sys of the command and its children. "
@@ -399,11 +385,7 @@ def write_markdown(path: Path, args, results, infos, machine, splink_cfg, sample
         L.append("| records | " + " | ".join(keys) + " |")
         L.append("|---:|" + "---:|" * len(keys))
         for r in bd:
-            L.append(
-                f"| {r.size:,} | "
-                + " | ".join(_fmt(r.breakdown.get(k), ".1f") for k in keys)
-                + " |"
-            )
+            L.append(f"| {r.size:,} | " + " | ".join(_fmt(r.breakdown.get(k), ".1f") for k in keys) + " |")
         L.append("")
     L.append("### Pair counts\n")
     L.append(
@@ -499,9 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RunResult] = []
     infos: dict[int, dict] = {}
     samples = None
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as progress:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
         for size in args.sizes:
             res, info, df = bench_size(size, args, commands, progress)
             results += res
@@ -509,12 +489,8 @@ def main(argv: list[str] | None = None) -> int:
             if samples is None and args.samples:
                 import pandas as pd
 
-                with pd.option_context(
-                    "display.width", 250, "display.max_colwidth", 42, "display.max_columns", None
-                ):
-                    samples = df.sample(
-                        min(args.samples, len(df)), random_state=args.seed
-                    ).to_string(index=False)
+                with pd.option_context("display.width", 250, "display.max_colwidth", 42, "display.max_columns", None):
+                    samples = df.sample(min(args.samples, len(df)), random_state=args.seed).to_string(index=False)
 
     console.print(results_table(results))
     bt = breakdown_table(results)

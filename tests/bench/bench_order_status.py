@@ -54,7 +54,7 @@ FILL = [
     "SELECT g, 4 * g - 1, 'P-1', 1 FROM generate_series(1, :n / 2) g",
     "INSERT INTO invoices (id, number, order_id, customer_id, status, issued_on, currency, total, amount_due, due_dates, data, updated_at) "
     "SELECT g, 'INV' || g, g * 3, 1 + (g * 3) % 20000, 'open', date '2026-03-01', 'EUR', 100, 100, "
-    "'[{\"date\": \"2026-04-01\", \"amount\": \"100\"}]', '{}', now() FROM generate_series(1, :n / 3) g",
+    '\'[{"date": "2026-04-01", "amount": "100"}]\', \'{}\', now() FROM generate_series(1, :n / 3) g',
     "INSERT INTO payments (reference, invoice_id, customer_id, amount, currency, paid_on, data, updated_at) "
     "SELECT 'PAY' || g, g * 2, 1, 50, 'EUR', date '2026-03-15', '{}', now() FROM generate_series(1, :n / 6) g",
     "INSERT INTO audit_entries (entity_type, hub_id, field, before, after, actor, changed_at) "
@@ -110,8 +110,10 @@ def measure(base: str, headers: dict[str, str], orders: int, requests: int, work
     seconds = time.perf_counter() - started
     ordered = sorted(latencies)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    row = (f"| {orders:,} | {workers} | {clients} | {len(ordered)} | {errors} | "
-           f"{statistics.median(ordered) * 1000:.1f} | {pick(0.95):.1f} | {pick(0.99):.1f} | {len(ordered) / seconds:,.0f} |")
+    row = (
+        f"| {orders:,} | {workers} | {clients} | {len(ordered)} | {errors} | "
+        f"{statistics.median(ordered) * 1000:.1f} | {pick(0.95):.1f} | {pick(0.99):.1f} | {len(ordered) / seconds:,.0f} |"
+    )
     print(row, flush=True)
     return row
 
@@ -136,9 +138,24 @@ def main() -> None:
             token = create_token(session, Role.sales, "bench")[1]
         env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "hub.api.main:app", "--host", "127.0.0.1", "--port", str(args.port),
-             "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "hub.api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.port),
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{args.port}"
         headers = {"Authorization": f"Bearer {token}"}
@@ -148,7 +165,9 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        rows = [measure(base, headers, args.orders, args.requests, args.workers, int(c)) for c in args.clients.split(",")]
+        rows = [
+            measure(base, headers, args.orders, args.requests, args.workers, int(c)) for c in args.clients.split(",")
+        ]
     finally:
         if server is not None:
             server.terminate()
@@ -156,12 +175,16 @@ def main() -> None:
         get_engine(url).dispose()
         servers.drop_database(url)
     out = ROOT / "tests" / "bench" / "results" / f"order-status-{dt.date.today()}.md"
-    header = [f"# Order status API at scale — {dt.date.today()}", "",
-              "`python tests/bench/bench_order_status.py --orders N --workers W --clients C`: PostgreSQL, "
-              "uvicorn with W worker processes, C client threads (keep-alive) on the same 2-core machine, "
-              "random orders; latency as the client sees it.", "",
-              "| orders | uvicorn workers | clients | requests | errors | p50 ms | p95 ms | p99 ms | requests/s |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    header = [
+        f"# Order status API at scale — {dt.date.today()}",
+        "",
+        "`python tests/bench/bench_order_status.py --orders N --workers W --clients C`: PostgreSQL, "
+        "uvicorn with W worker processes, C client threads (keep-alive) on the same 2-core machine, "
+        "random orders; latency as the client sees it.",
+        "",
+        "| orders | uvicorn workers | clients | requests | errors | p50 ms | p95 ms | p99 ms | requests/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     lines = out.read_text().splitlines() if out.exists() else header
     out.write_text("\n".join([*lines, *rows]) + "\n")
     print(f"written to {out}")

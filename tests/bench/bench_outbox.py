@@ -43,17 +43,27 @@ KEY = "bench-outbox-key"
 def seed(url: str, events: int, customers: int = 100) -> None:
     with session_scope(url) as session:
         apply = Applier(session, BUNDLED_MAPPINGS, "crm")
-        people = [(SourceRecord(f"A{i}", {}), {"name": f"Kunde {i} GmbH", "country": "DE", "email": f"k{i}@example.de"})
-                  for i in range(customers)]
+        people = [
+            (SourceRecord(f"A{i}", {}), {"name": f"Kunde {i} GmbH", "country": "DE", "email": f"k{i}@example.de"})
+            for i in range(customers)
+        ]
         apply.many("customer", people)
     for start in range(0, events, 1000):
         with session_scope(url) as session:
             apply = Applier(session, BUNDLED_MAPPINGS, "crm")
             page = []
             for i in range(start, min(events, start + 1000)):
-                order = {"number": f"CRM-{i}", "customer": f"A{i % customers}", "status": "confirmed",
-                         "ordered_on": dt.date(2026, 11, 1), "currency": "EUR", "total": Decimal("100"),
-                         "lines": [{"id": f"CRM-{i}-1", "product": "P-100", "quantity": Decimal(2), "unit_price": Decimal(50)}]}
+                order = {
+                    "number": f"CRM-{i}",
+                    "customer": f"A{i % customers}",
+                    "status": "confirmed",
+                    "ordered_on": dt.date(2026, 11, 1),
+                    "currency": "EUR",
+                    "total": Decimal("100"),
+                    "lines": [
+                        {"id": f"CRM-{i}-1", "product": "P-100", "quantity": Decimal(2), "unit_price": Decimal(50)}
+                    ],
+                }
                 page.append((SourceRecord(order["number"], order), order))
             apply.many("order", page)
 
@@ -73,10 +83,16 @@ def main() -> None:
 
     shutil.copytree(BUNDLED_MAPPINGS, mappings, dirs_exist_ok=True)
     (mappings / "routes.yaml").write_text(
-        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders}]\n")
+        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders}]\n"
+    )
     broker = args.redis_url or servers.redis_server_url()
-    env = {"HUB_BROKER_URL": broker, "HUB_DATABASE_URL": url, "HUB_MAPPINGS_DIR": str(mappings),
-           "HUB_TASK_QUEUE": f"hub-bench-{os.getpid()}", "HUB_SECRET_KEY": KEY}
+    env = {
+        "HUB_BROKER_URL": broker,
+        "HUB_DATABASE_URL": url,
+        "HUB_MAPPINGS_DIR": str(mappings),
+        "HUB_TASK_QUEUE": f"hub-bench-{os.getpid()}",
+        "HUB_SECRET_KEY": KEY,
+    }
     try:
         upgrade(url)
         started = time.perf_counter()
@@ -84,8 +100,14 @@ def main() -> None:
         print(f"seeded {args.events} orders with their events in {time.perf_counter() - started:.1f} s", flush=True)
         with webhook_sink(prefix="SO") as sink, ExitStack() as stack:
             with session_scope(url) as session:
-                add_connection(session, name="erp", kind="webhook", settings={"url": sink.url, "lanes": args.lanes, "concurrency": args.concurrency},
-                               secrets={"signing_secret": sink.secret}, secret_key=KEY)
+                add_connection(
+                    session,
+                    name="erp",
+                    kind="webhook",
+                    settings={"url": sink.url, "lanes": args.lanes, "concurrency": args.concurrency},
+                    secrets={"signing_secret": sink.secret},
+                    secret_key=KEY,
+                )
             for _ in range(args.workers):
                 stack.enter_context(celery_worker(env))
             time.sleep(3)  # the workers connect to the broker
@@ -95,7 +117,12 @@ def main() -> None:
             while sent < args.events:
                 time.sleep(0.25)
                 with session_scope(url) as session:
-                    sent = session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == "sent")) or 0
+                    sent = (
+                        session.scalar(
+                            select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == "sent")
+                        )
+                        or 0
+                    )
                 if time.perf_counter() - started > 600:
                     raise SystemExit(f"only {sent} of {args.events} sent after 10 min")
             seconds = time.perf_counter() - started
@@ -107,11 +134,16 @@ def main() -> None:
         servers.drop_database(url)
         shutil.rmtree(mappings, ignore_errors=True)
     out = ROOT / "tests" / "bench" / "results" / f"outbox-{dt.date.today()}.md"
-    header = [f"# Outbox delivery throughput — {dt.date.today()}", "",
-              "`python tests/bench/bench_outbox.py --events N --workers W --lanes L --concurrency C`: PostgreSQL, Redis broker, "
-              "W Celery worker processes (`--pool=solo`), L lanes (parallel senders) to the one target, C overlapping writes per sender, target a loopback web hook receiver that checks "
-              "signatures and answers at once (posts include the customers created on first use).", "",
-              "| events | workers | lanes | concurrency | seconds | events/s | POSTs received |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    header = [
+        f"# Outbox delivery throughput — {dt.date.today()}",
+        "",
+        "`python tests/bench/bench_outbox.py --events N --workers W --lanes L --concurrency C`: PostgreSQL, Redis broker, "
+        "W Celery worker processes (`--pool=solo`), L lanes (parallel senders) to the one target, C overlapping writes per sender, target a loopback web hook receiver that checks "
+        "signatures and answers at once (posts include the customers created on first use).",
+        "",
+        "| events | workers | lanes | concurrency | seconds | events/s | POSTs received |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     lines = out.read_text().splitlines() if out.exists() else header
     out.write_text("\n".join([*lines, row]) + "\n")
     print(f"written to {out}")

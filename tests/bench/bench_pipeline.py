@@ -81,10 +81,31 @@ from tests.support.sink import webhook_sink
 from tests.support.workers import celery_worker
 
 KEY = "bench-pipeline-key"
-ACCOUNT_HEADER = ["AccountNo", "Account Name", "Tax ID", "Contact E-Mail", "Telephone", "Street", "Town", "ZIP",
-                  "Country Code"]
-ORDER_HEADER = ["OrderNo", "AccountNo", "CustomerPO", "Status", "OrderDate", "Currency", "Total",
-                "LineNo", "Product", "Description", "Qty", "UnitPrice"]
+ACCOUNT_HEADER = [
+    "AccountNo",
+    "Account Name",
+    "Tax ID",
+    "Contact E-Mail",
+    "Telephone",
+    "Street",
+    "Town",
+    "ZIP",
+    "Country Code",
+]
+ORDER_HEADER = [
+    "OrderNo",
+    "AccountNo",
+    "CustomerPO",
+    "Status",
+    "OrderDate",
+    "Currency",
+    "Total",
+    "LineNo",
+    "Product",
+    "Description",
+    "Qty",
+    "UnitPrice",
+]
 TOWNS = ["Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart", "Düsseldorf", "Leipzig"]
 WORDS = ["Alpen", "Nord", "Rhein", "Hansa", "Linde", "Falke", "Birke", "Adler", "Eiche", "Kranich", "Ostsee", "Tanne"]
 TRADES = ["Maschinenbau", "Logistik", "Elektrotechnik", "Metallbau", "Handel", "Kunststofftechnik", "Antriebe"]
@@ -96,8 +117,9 @@ def _csv(path: Path, rows: list[list[str]], encoding: str, delimiter: str) -> No
     path.write_bytes(buffer.getvalue().encode(encoding))
 
 
-def write_drop(inbox: Path, k: int, connections: int, orders: int, customers: int, rng: random.Random,
-               taxes: set[str]) -> tuple[list[str], int]:
+def write_drop(
+    inbox: Path, k: int, connections: int, orders: int, customers: int, rng: random.Random, taxes: set[str]
+) -> tuple[list[str], int]:
     """Drop k's customer and order exports; its order numbers and how many lines they have."""
     inbox.mkdir(parents=True)
     accounts = [ACCOUNT_HEADER]
@@ -106,8 +128,19 @@ def write_drop(inbox: Path, k: int, connections: int, orders: int, customers: in
             pass
         taxes.add(tax)
         name = f"{WORDS[j % len(WORDS)]} {TRADES[(j // len(WORDS)) % len(TRADES)]} {k}-{j} GmbH"
-        accounts.append([f"A{k}-{j}", name, tax, f"einkauf@kunde-{k}-{j}.example.de", "", f"Industriestraße {j + 1}",
-                         TOWNS[j % len(TOWNS)], f"{10000 + j:05d}", "DE"])
+        accounts.append(
+            [
+                f"A{k}-{j}",
+                name,
+                tax,
+                f"einkauf@kunde-{k}-{j}.example.de",
+                "",
+                f"Industriestraße {j + 1}",
+                TOWNS[j % len(TOWNS)],
+                f"{10000 + j:05d}",
+                "DE",
+            ]
+        )
     _csv(inbox / f"accounts_drop{k}.csv", accounts, "utf-8", ",")
     rows, numbers, lines = [ORDER_HEADER], [], 0
     for i in range(k, orders, connections):
@@ -117,8 +150,9 @@ def write_drop(inbox: Path, k: int, connections: int, orders: int, customers: in
         total = "125,00" if i % 2 else "100,00"
         customer = f"A{k}-{(i // connections) % customers}"
         for n, (product, text, qty, price) in enumerate(items, 1):
-            rows.append([number, customer, f"PO-{i}", "AUF", "03.11.2026", "EUR", total, str(n), product, text,
-                         str(qty), price])
+            rows.append(
+                [number, customer, f"PO-{i}", "AUF", "03.11.2026", "EUR", total, str(n), product, text, str(qty), price]
+            )
         lines += len(items)
     _csv(inbox / f"orders_drop{k}.csv", rows, "utf-8-sig", ";")
     return numbers, lines
@@ -130,16 +164,23 @@ def seconds_after(start: dt.datetime, at: dt.datetime | None) -> float | None:
 
 def progress(url: str) -> dict[str, int | dt.datetime | None]:
     with session_scope(url) as session:
-        deliveries = dict(session.execute(
-            select(OutboxDelivery.status, func.count()).where(OutboxDelivery.entity_type == "order")
-            .group_by(OutboxDelivery.status)).all())
+        deliveries = dict(
+            session.execute(
+                select(OutboxDelivery.status, func.count())
+                .where(OutboxDelivery.entity_type == "order")
+                .group_by(OutboxDelivery.status)
+            ).all()
+        )
         return {
             "sent": deliveries.get("sent", 0),
             "pending": deliveries.get("pending", 0),
             "dead": deliveries.get("dead", 0),
-            "unrouted": session.scalar(select(func.count()).select_from(OutboxEvent)
-                                       .where(OutboxEvent.routed_at.is_(None))) or 0,
-            "running": session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "running")) or 0,
+            "unrouted": session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.routed_at.is_(None))
+            )
+            or 0,
+            "running": session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "running"))
+            or 0,
             "runs": session.scalar(select(func.count()).select_from(SyncRun)) or 0,
         }
 
@@ -151,9 +192,13 @@ def check(url: str, sink, numbers: set[str], lines: int) -> list[str]:
         orders = session.scalar(select(func.count()).select_from(Order)) or 0
         order_lines = session.scalar(select(func.count()).select_from(OrderLine)) or 0
         dead_letters = session.scalar(select(func.count()).select_from(DeadLetter)) or 0
-        deliveries = dict(session.execute(
-            select(OutboxDelivery.status, func.count()).where(OutboxDelivery.entity_type == "order")
-            .group_by(OutboxDelivery.status)).all())
+        deliveries = dict(
+            session.execute(
+                select(OutboxDelivery.status, func.count())
+                .where(OutboxDelivery.entity_type == "order")
+                .group_by(OutboxDelivery.status)
+            ).all()
+        )
     if orders != len(numbers):
         problems.append(f"{orders} orders in the hub, expected {len(numbers)}")
     if order_lines != lines:
@@ -166,8 +211,9 @@ def check(url: str, sink, numbers: set[str], lines: int) -> list[str]:
     if len(received) != len(set(received)):
         problems.append(f"the sink received {len(received) - len(set(received))} order(s) more than once")
     if set(received) != numbers:
-        problems.append(f"the sink lacks {len(numbers - set(received))} order(s) and has "
-                        f"{len(set(received) - numbers)} unexpected")
+        problems.append(
+            f"the sink lacks {len(numbers - set(received))} order(s) and has {len(set(received) - numbers)} unexpected"
+        )
     if sink.bad_signatures:
         problems.append(f"{sink.bad_signatures} POSTs with a bad signature")
     return problems
@@ -176,8 +222,11 @@ def check(url: str, sink, numbers: set[str], lines: int) -> list[str]:
 def failed_runs(url: str) -> list[str]:
     """Sync runs that did not end ``done`` (their records may all be in: the run failed after)."""
     with session_scope(url) as session:
-        rows = session.execute(select(SyncRun.system, SyncRun.stream, SyncRun.status, SyncRun.error)
-                               .where(SyncRun.status != "done").order_by(SyncRun.id)).all()
+        rows = session.execute(
+            select(SyncRun.system, SyncRun.stream, SyncRun.status, SyncRun.error)
+            .where(SyncRun.status != "done")
+            .order_by(SyncRun.id)
+        ).all()
     return [f"{system}/{stream} {status}: {error}" for system, stream, status, error in rows]
 
 
@@ -198,8 +247,12 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=None, help="in all drops together (default: orders / 20)")
     ap.add_argument("--lanes", type=int, default=1, help="parallel senders to the target (erp setting)")
     ap.add_argument("--concurrency", type=int, default=1, help="overlapping writes within a sender (erp setting)")
-    ap.add_argument("--dispatch-every", type=float, default=2.0,
-                    help="seconds between hub.dispatch tasks queued by the bench in beat's stead (0: none)")
+    ap.add_argument(
+        "--dispatch-every",
+        type=float,
+        default=2.0,
+        help="seconds between hub.dispatch tasks queued by the bench in beat's stead (0: none)",
+    )
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--redis-url", default=None)
@@ -214,11 +267,17 @@ def main() -> None:
     shutil.copytree(BUNDLED_MAPPINGS, mappings)
     drops = [f"drop{k}" for k in range(k_drops)]
     (mappings / "routes.yaml").write_text(
-        f"routes:\n  order:\n    entered_in: [{', '.join(drops)}]\n    send_to: [{{connection: erp, stream: orders}}]\n")
+        f"routes:\n  order:\n    entered_in: [{', '.join(drops)}]\n    send_to: [{{connection: erp, stream: orders}}]\n"
+    )
     broker = args.redis_url or servers.redis_server_url()
     queue = f"hub-bench-pipeline-{os.getpid()}"
-    env = {"HUB_BROKER_URL": broker, "HUB_DATABASE_URL": url, "HUB_MAPPINGS_DIR": str(mappings),
-           "HUB_TASK_QUEUE": queue, "HUB_SECRET_KEY": KEY}
+    env = {
+        "HUB_BROKER_URL": broker,
+        "HUB_DATABASE_URL": url,
+        "HUB_MAPPINGS_DIR": str(mappings),
+        "HUB_TASK_QUEUE": queue,
+        "HUB_SECRET_KEY": KEY,
+    }
     celery = Celery(broker=broker)
     problems: list[str] = []
     try:
@@ -231,22 +290,42 @@ def main() -> None:
             made, made_lines = write_drop(inbox, k, k_drops, args.orders, customers, rng, taxes)
             numbers.update(made)
             lines += made_lines
-        print(f"{len(numbers)} orders ({lines} lines) and {customers * k_drops} customers in {k_drops} drops under {work}",
-              flush=True)
+        print(
+            f"{len(numbers)} orders ({lines} lines) and {customers * k_drops} customers in {k_drops} drops under {work}",
+            flush=True,
+        )
         with webhook_sink(prefix="SO") as sink, ExitStack() as stack:
             with session_scope(url) as session:
                 for name in drops:
-                    add_connection(session, name=name, kind="files", secrets={}, secret_key=KEY, interval_seconds=3600,
-                                   settings={"inbox": str(work / name), "files": "crm", "mapping": "crm_files",
-                                             "settle_seconds": 0})
-                add_connection(session, name="erp", kind="webhook", secret_key=KEY,
-                               settings={"url": sink.url, "lanes": args.lanes, "concurrency": args.concurrency},
-                               secrets={"signing_secret": sink.secret})
+                    add_connection(
+                        session,
+                        name=name,
+                        kind="files",
+                        secrets={},
+                        secret_key=KEY,
+                        interval_seconds=3600,
+                        settings={
+                            "inbox": str(work / name),
+                            "files": "crm",
+                            "mapping": "crm_files",
+                            "settle_seconds": 0,
+                        },
+                    )
+                add_connection(
+                    session,
+                    name="erp",
+                    kind="webhook",
+                    secret_key=KEY,
+                    settings={"url": sink.url, "lanes": args.lanes, "concurrency": args.concurrency},
+                    secrets={"signing_secret": sink.secret},
+                )
             workers = [stack.enter_context(celery_worker(env, drain=False)) for _ in range(args.workers)]
             logs: list[str] = []  # all but INFO lines (each task is logged at INFO)
             for worker in workers:
-                threading.Thread(target=lambda w=worker: logs.extend(
-                    line for line in w.stdout if " INFO " not in line[:40]), daemon=True).start()
+                threading.Thread(
+                    target=lambda w=worker: logs.extend(line for line in w.stdout if " INFO " not in line[:40]),
+                    daemon=True,
+                ).start()
             deadline = time.monotonic() + 60
             while len(celery.control.ping(timeout=1.0) or []) < args.workers:
                 if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
@@ -278,8 +357,13 @@ def main() -> None:
                 if now - started > args.timeout:
                     problems.append(f"timed out after {args.timeout:.0f} s: {state}")
                     break
-                if (state["runs"] >= 2 * k_drops and not state["running"] and not state["pending"]
-                        and not state["unrouted"] and now - last_change > 15):
+                if (
+                    state["runs"] >= 2 * k_drops
+                    and not state["running"]
+                    and not state["pending"]
+                    and not state["unrouted"]
+                    and now - last_change > 15
+                ):
                     problems.append(f"stalled: every sync finished, nothing pending, nothing new for 15 s: {state}")
                     break
             waited = time.perf_counter() - started
@@ -296,11 +380,15 @@ def main() -> None:
             with session_scope(url) as session:
                 applied = session.scalar(select(func.max(SyncRun.finished_at)).where(SyncRun.stream == "orders"))
                 for run in session.scalars(select(SyncRun).order_by(SyncRun.started_at)):
-                    print(f"  {run.system}/{run.stream}: {seconds_after(start, run.started_at):5.1f} → "
-                          f"{seconds_after(start, run.finished_at) or 0:5.1f} s, created {run.created}, {run.status}")
+                    print(
+                        f"  {run.system}/{run.stream}: {seconds_after(start, run.started_at):5.1f} → "
+                        f"{seconds_after(start, run.finished_at) or 0:5.1f} s, created {run.created}, {run.status}"
+                    )
                 first, last = session.execute(
-                    select(func.min(OutboxDelivery.delivered_at), func.max(OutboxDelivery.delivered_at))
-                    .where(OutboxDelivery.entity_type == "order", OutboxDelivery.status == "sent")).one()
+                    select(func.min(OutboxDelivery.delivered_at), func.max(OutboxDelivery.delivered_at)).where(
+                        OutboxDelivery.entity_type == "order", OutboxDelivery.status == "sent"
+                    )
+                ).one()
             problems += check(url, sink, numbers, lines)
             runs_failed = failed_runs(url)
             seconds = seconds_after(start, last) if not problems else waited
@@ -319,13 +407,18 @@ def main() -> None:
     if runs_failed:
         verdict += f"; {len(runs_failed)} of {2 * k_drops} sync runs failed ({', '.join(sorted({short(r) for r in runs_failed}))})"
     errors = ", ".join(f"{name} {n}" for name, n in sorted(failures.items())) or "0"
-    row = (f"| {len(numbers)} | {lines} | {customers * k_drops} | {k_drops} | {args.workers} | {args.lanes} | "
-           f"{args.concurrency} | {seconds:.1f} | {len(numbers) / seconds:,.0f} | {at(seconds_after(start, applied))} | "
-           f"{at(seconds_after(start, first))} | {at(seconds_after(start, last))} | "
-           f"{posts['orders']} + {posts['customers']} | {errors} | {verdict.replace('|', '/')} | {args.note} |")
+    row = (
+        f"| {len(numbers)} | {lines} | {customers * k_drops} | {k_drops} | {args.workers} | {args.lanes} | "
+        f"{args.concurrency} | {seconds:.1f} | {len(numbers) / seconds:,.0f} | {at(seconds_after(start, applied))} | "
+        f"{at(seconds_after(start, first))} | {at(seconds_after(start, last))} | "
+        f"{posts['orders']} + {posts['customers']} | {errors} | {verdict.replace('|', '/')} | {args.note} |"
+    )
     print(row)
     if runs_failed or failures:
-        print("\n" + "=" * 78 + "\nWARNING — the hub failed along the way (the data checks above are separate):", file=sys.stderr)
+        print(
+            "\n" + "=" * 78 + "\nWARNING — the hub failed along the way (the data checks above are separate):",
+            file=sys.stderr,
+        )
         for run in runs_failed:
             print(f"  - sync run {run.splitlines()[0][:300]}", file=sys.stderr)
         print(f"  - task failures on the workers: {dict(failures)} (tracebacks: {log_file})", file=sys.stderr)
@@ -337,21 +430,28 @@ def main() -> None:
         print("!" * 78, file=sys.stderr)
     out = ROOT / "tests" / "bench" / "results" / f"pipeline-{dt.date.today()}.md"
     header = [
-        f"# Whole-pipeline throughput — {dt.date.today()}", "",
-        ("`python tests/bench/bench_pipeline.py --orders N --workers W --connections K --lanes L --concurrency C`: "
-        "K file-drop connections (CSV exports: customers, then orders with one or two lines) → `hub.sync` "
-        "(customers → orders chain per drop, queued by `hub.schedule_syncs`) → hub on PostgreSQL with outbox events "
-        "→ `hub.dispatch` (queued after each sync that changed something, and every 2 s by the bench in beat's "
-        "stead) → `hub.deliver` to one web hook target `erp` (a loopback receiver that checks signatures and answers "
-        "at once; L lanes, C overlapping writes per lane). W real Celery worker processes (`--pool=solo`) over Redis. "
-        "Clock: queuing `hub.schedule_syncs` → the last order delivery marked sent. *applied at*: the last order "
-        "sync finished; *first / last sent at*: order deliveries (each stamped when its batch of up to 500 is settled), "
-        "seconds after the clock started. *task failures*: tasks that raised on the workers. Check: N orders and their "
-        "lines in the hub, no dead letters, N deliveries sent, the sink got each order exactly once (else FAILED); "
-        "sync runs that did not end `done` are named after it."), "",
-        ("| orders | lines | customers | connections | workers | lanes | concurrency | seconds | orders/s | "
-        "applied at | first sent at | last sent at | POSTs (orders + customers) | task failures | check | note |"),
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+        f"# Whole-pipeline throughput — {dt.date.today()}",
+        "",
+        (
+            "`python tests/bench/bench_pipeline.py --orders N --workers W --connections K --lanes L --concurrency C`: "
+            "K file-drop connections (CSV exports: customers, then orders with one or two lines) → `hub.sync` "
+            "(customers → orders chain per drop, queued by `hub.schedule_syncs`) → hub on PostgreSQL with outbox events "
+            "→ `hub.dispatch` (queued after each sync that changed something, and every 2 s by the bench in beat's "
+            "stead) → `hub.deliver` to one web hook target `erp` (a loopback receiver that checks signatures and answers "
+            "at once; L lanes, C overlapping writes per lane). W real Celery worker processes (`--pool=solo`) over Redis. "
+            "Clock: queuing `hub.schedule_syncs` → the last order delivery marked sent. *applied at*: the last order "
+            "sync finished; *first / last sent at*: order deliveries (each stamped when its batch of up to 500 is settled), "
+            "seconds after the clock started. *task failures*: tasks that raised on the workers. Check: N orders and their "
+            "lines in the hub, no dead letters, N deliveries sent, the sink got each order exactly once (else FAILED); "
+            "sync runs that did not end `done` are named after it."
+        ),
+        "",
+        (
+            "| orders | lines | customers | connections | workers | lanes | concurrency | seconds | orders/s | "
+            "applied at | first sent at | last sent at | POSTs (orders + customers) | task failures | check | note |"
+        ),
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
     previous = out.read_text().splitlines() if out.exists() else header
     out.write_text("\n".join([*previous, row]) + "\n")
     print(f"written to {out}")

@@ -50,22 +50,34 @@ def populate(url: str, instalments: int) -> None:
         sync_files(session, BUNDLED_MAPPINGS)
         version = current_versions(session)[0].id
     with get_engine(url).begin() as conn:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO golden_customers (id, name, status, provenance, created_at, updated_at)
-            SELECT g, 'Customer ' || g, 'active', '{}', now(), now() FROM generate_series(1, 5000) g"""))
-        conn.execute(text("""
+            SELECT g, 'Customer ' || g, 'active', '{}', now(), now() FROM generate_series(1, 5000) g""")
+        )
+        conn.execute(
+            text("""
             INSERT INTO orders (id, number, customer_id, status, ordered_on, currency, total, data, updated_at)
             SELECT g, 'SO-' || g, 1 + g % 5000, 'processing', date '2025-11-01' + (g % 400), 'EUR', 10000, '{}', now()
-            FROM generate_series(1, :n) g"""), {"n": orders})
-        conn.execute(text("""
+            FROM generate_series(1, :n) g"""),
+            {"n": orders},
+        )
+        conn.execute(
+            text("""
             INSERT INTO receivable_orders (order_id, pipeline_version_id, plan, owner, credit_hold, plan_pinned, enrolled_at)
             SELECT g, :v, 'stages_30_60_10', 'rep' || (g % 40) || '@sales.example', false, false, now()
-            FROM generate_series(1, :n) g"""), {"n": orders, "v": version})
-        conn.execute(text("""
+            FROM generate_series(1, :n) g"""),
+            {"n": orders, "v": version},
+        )
+        conn.execute(
+            text("""
             INSERT INTO order_stages (order_id, stage, reached_on, source, created_at)
             SELECT o, s, date '2025-12-01' + (o % 400), 'order', now()
-            FROM generate_series(1, :n) o, unnest(array['signing', 'delivery', 'acceptance']) s"""), {"n": orders})
-        conn.execute(text("""
+            FROM generate_series(1, :n) o, unnest(array['signing', 'delivery', 'acceptance']) s"""),
+            {"n": orders},
+        )
+        conn.execute(
+            text("""
             INSERT INTO instalments (order_id, pipeline_version_id, seq, stage, reference, amount, currency, due_days,
                 due_end_of_month, grace_days, tolerance, trigger_date, due_date, overdue_from, invoiced, paid,
                 outstanding, status, alert_level, alerted_level, blocked, updated_at)
@@ -76,7 +88,9 @@ def populate(url: str, instalments: int) -> None:
                    'pending', 0, 0, false, now()
             FROM (SELECT i, (i - 1) / 3 + 1 AS o, (i - 1) % 3 + 1 AS k,
                          (array[3000, 6000, 1000])[(i - 1) % 3 + 1] AS a
-                  FROM generate_series(1, :m) i) x"""), {"v": version, "m": instalments})
+                  FROM generate_series(1, :m) i) x"""),
+            {"v": version, "m": instalments},
+        )
         for table in ("orders", "golden_customers"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
         conn.execute(text("ANALYZE"))
@@ -125,24 +139,28 @@ def main() -> int:
         def run():  # type: ignore[no-untyped-def]
             r = scan(url, BUNDLED_MAPPINGS, AS_OF + timedelta(days=day), send=False)
             return {k: v for k, v in r.as_dict().items() if k not in ("sent", "failed")}
+
         return run
 
     def ageing_by(by: str):  # type: ignore[no-untyped-def]
         def run():  # type: ignore[no-untyped-def]
             with session_scope(url) as session:
                 return f"{len(ageing(session, AS_OF, by)['rows'])} rows"
+
         return run
 
     try:
         upgrade(url)
         timed(f"generate {args.instalments:,} instalments", results, [lambda: populate(url, args.instalments)])
         timed("scan, cold (all statuses new)", results, [scan_on(0)])
-        timed("VACUUM ANALYZE (what autovacuum does after the cold scan's mass update)", results,
-              [lambda: vacuum(url)])
+        timed("VACUUM ANALYZE (what autovacuum does after the cold scan's mass update)", results, [lambda: vacuum(url)])
         timed("scan, next day (steady state), days 1–3", results, [scan_on(d) for d in (1, 2, 3)])
         timed("scan, same day again (day 3), ×3", results, [scan_on(3)] * 3)
-        timed("evaluate only (statuses, levels, alerts), day 4", results,
-              [lambda: evaluate_only(url, AS_OF + timedelta(days=4))])
+        timed(
+            "evaluate only (statuses, levels, alerts), day 4",
+            results,
+            [lambda: evaluate_only(url, AS_OF + timedelta(days=4))],
+        )
         for by in ("stage", "customer", "owner"):
             timed(f"ageing by {by}, ×3", results, [ageing_by(by)] * 3)
         with get_engine(url).connect() as conn:
@@ -152,11 +170,16 @@ def main() -> int:
         servers.drop_database(url)
     out = ROOT / "tests" / "bench" / "results" / "receivables-2026-11-22.md"
     lines = [
-        f"## {args.label}", "",
-        (f"`python tests/bench/bench_receivables.py --instalments {args.instalments}` on the 2-core machine; "
-         f"{version.split(',')[0]}. Targets: scan ≤ 2 s, ageing ≤ 2 s. Seconds: median (range) of the runs; "
-         "load: the 1-minute load average before each run."), "",
-        "| step | seconds | load | result |", "| --- | ---: | --- | --- |",
+        f"## {args.label}",
+        "",
+        (
+            f"`python tests/bench/bench_receivables.py --instalments {args.instalments}` on the 2-core machine; "
+            f"{version.split(',')[0]}. Targets: scan ≤ 2 s, ageing ≤ 2 s. Seconds: median (range) of the runs; "
+            "load: the 1-minute load average before each run."
+        ),
+        "",
+        "| step | seconds | load | result |",
+        "| --- | ---: | --- | --- |",
         *[f"| {label} | {seconds} | {load} | {value.replace('|', '/')} |" for label, seconds, load, value in results],
         "",
     ]

@@ -47,28 +47,58 @@ _C = ["Berlin", "Hamburg", "München", "Köln", "Lyon", "Milano", "Wien", "Praha
 
 def bulk_store(accounts: int) -> CrmStore:
     store = CrmStore(users={USER: PASSWORD})
-    rows = [{
-        "id": f"C{i:06d}", "name": f"{_A[i % 12]}{_B[i // 12 % 10]} {_C[i // 120 % 10]} {i} GmbH",
-        "email1": f"einkauf@firma{i}.example", "phone_office": f"+49 30 {5550000 + i}",
-        "billing_address_street": f"Hauptstraße {i % 200 + 1}", "billing_address_city": _C[i // 120 % 10],
-        "billing_address_postalcode": f"{10000 + i % 89999}", "billing_address_country": "DE",
-    } for i in range(accounts)]
-    orders = [{
-        "id": f"SO{i:06d}", "order_number": f"CRM-{i}", "name": f"PO-{i}", "account_id": f"C{i:06d}",
-        "status": "Confirmed", "order_date": "2026-11-02", "currency_id": "EUR", "total_amount": "2589.00",
-        "lines": [{"id": f"SO{i:06d}-1", "product_code": "P-100", "name": "Pump", "product_qty": "2",
-                   "product_unit_price": "1250.00"},
-                  {"id": f"SO{i:06d}-2", "product_code": "P-200", "name": "Valve", "product_qty": "1",
-                   "product_unit_price": "89.00"}],
-    } for i in range(accounts)]
+    rows = [
+        {
+            "id": f"C{i:06d}",
+            "name": f"{_A[i % 12]}{_B[i // 12 % 10]} {_C[i // 120 % 10]} {i} GmbH",
+            "email1": f"einkauf@firma{i}.example",
+            "phone_office": f"+49 30 {5550000 + i}",
+            "billing_address_street": f"Hauptstraße {i % 200 + 1}",
+            "billing_address_city": _C[i // 120 % 10],
+            "billing_address_postalcode": f"{10000 + i % 89999}",
+            "billing_address_country": "DE",
+        }
+        for i in range(accounts)
+    ]
+    orders = [
+        {
+            "id": f"SO{i:06d}",
+            "order_number": f"CRM-{i}",
+            "name": f"PO-{i}",
+            "account_id": f"C{i:06d}",
+            "status": "Confirmed",
+            "order_date": "2026-11-02",
+            "currency_id": "EUR",
+            "total_amount": "2589.00",
+            "lines": [
+                {
+                    "id": f"SO{i:06d}-1",
+                    "product_code": "P-100",
+                    "name": "Pump",
+                    "product_qty": "2",
+                    "product_unit_price": "1250.00",
+                },
+                {
+                    "id": f"SO{i:06d}-2",
+                    "product_code": "P-200",
+                    "name": "Valve",
+                    "product_qty": "1",
+                    "product_unit_price": "89.00",
+                },
+            ],
+        }
+        for i in range(accounts)
+    ]
     store.seed(accounts=rows, orders=orders)
     return store
 
 
 def read_only(crm: RunningCrm, shape: str, page_size: int) -> tuple[int, float]:
     wsdl = crm.sugar_wsdl if shape == "sugar" else crm.nav_wsdl
-    connector = SoapConnector({"service": shape, "wsdl": wsdl, "page_size": page_size,
-                               "mappings_dir": str(BUNDLED_MAPPINGS)}, {"username": USER, "password": PASSWORD})
+    connector = SoapConnector(
+        {"service": shape, "wsdl": wsdl, "page_size": page_size, "mappings_dir": str(BUNDLED_MAPPINGS)},
+        {"username": USER, "password": PASSWORD},
+    )
     started = time.perf_counter()
     count = sum(len(page) for stream in STREAMS for page in connector.read(stream, None))
     seconds = time.perf_counter() - started
@@ -99,12 +129,22 @@ def seed_suitecrm(crm, accounts: int) -> float:
     crm.wipe()
     started = time.perf_counter()
     for start in range(0, accounts, 200):
-        crm.create("Accounts", [{
-            "name": f"{_A[i % 12]}{_B[i // 12 % 10]} {_C[i // 120 % 10]} {i} GmbH", "vat_id_c": f"DE{100000000 + i}",
-            "email1": f"einkauf@firma{i}.example", "phone_office": f"+49 30 {5550000 + i}",
-            "billing_address_street": f"Hauptstraße {i % 200 + 1}", "billing_address_city": _C[i // 120 % 10],
-            "billing_address_postalcode": f"{10000 + i % 89999}", "billing_address_country": "DE",
-        } for i in range(start, min(start + 200, accounts))])
+        crm.create(
+            "Accounts",
+            [
+                {
+                    "name": f"{_A[i % 12]}{_B[i // 12 % 10]} {_C[i // 120 % 10]} {i} GmbH",
+                    "vat_id_c": f"DE{100000000 + i}",
+                    "email1": f"einkauf@firma{i}.example",
+                    "phone_office": f"+49 30 {5550000 + i}",
+                    "billing_address_street": f"Hauptstraße {i % 200 + 1}",
+                    "billing_address_city": _C[i // 120 % 10],
+                    "billing_address_postalcode": f"{10000 + i % 89999}",
+                    "billing_address_country": "DE",
+                }
+                for i in range(start, min(start + 200, accounts))
+            ],
+        )
     return time.perf_counter() - started
 
 
@@ -113,12 +153,16 @@ def raw_read(crm, page_size: int, fields: list[str]) -> tuple[int, float]:
     select = "".join(f"<item>{f}</item>" for f in fields)
     count, offset, started = 0, 0, time.perf_counter()
     while True:
-        root = crm.soap("get_entry_list", (
-            f"<session>{crm.session}</session><module_name>Accounts</module_name><query></query>"
-            f"<order_by>id</order_by><offset>{offset}</offset>"
-            f'<select_fields SOAP-ENC:arrayType="xsd:string[{len(fields)}]">{select}</select_fields>'
-            '<link_name_to_fields_array SOAP-ENC:arrayType="tns:link_name_to_fields_array[0]"/>'
-            f"<max_results>{page_size}</max_results><deleted>0</deleted><favorites>false</favorites>"))
+        root = crm.soap(
+            "get_entry_list",
+            (
+                f"<session>{crm.session}</session><module_name>Accounts</module_name><query></query>"
+                f"<order_by>id</order_by><offset>{offset}</offset>"
+                f'<select_fields SOAP-ENC:arrayType="xsd:string[{len(fields)}]">{select}</select_fields>'
+                '<link_name_to_fields_array SOAP-ENC:arrayType="tns:link_name_to_fields_array[0]"/>'
+                f"<max_results>{page_size}</max_results><deleted>0</deleted><favorites>false</favorites>"
+            ),
+        )
         got = int(root.findtext(".//result_count") or 0)
         if not got:
             return count, time.perf_counter() - started
@@ -158,8 +202,18 @@ def bench_suitecrm(accounts: int, page_sizes: list[int], server_url: str) -> Non
     crm = suitecrm.ensure()
     seeded = seed_suitecrm(crm, accounts)
     print(f"seeded {accounts} accounts in {seeded:.1f} s", flush=True)
-    mapped = ["id", "date_modified", "name", "vat_id_c", "email1", "phone_office", "billing_address_street",
-              "billing_address_city", "billing_address_postalcode", "billing_address_country"]
+    mapped = [
+        "id",
+        "date_modified",
+        "name",
+        "vat_id_c",
+        "email1",
+        "phone_office",
+        "billing_address_street",
+        "billing_address_city",
+        "billing_address_postalcode",
+        "billing_address_country",
+    ]
     rows = ["| page size | fields | run | records | seconds | records/s |", "|---:|---|---|---:|---:|---:|"]
 
     def row(size: int, fields: str, run: str, count: int, seconds: float) -> None:
@@ -172,8 +226,14 @@ def bench_suitecrm(accounts: int, page_sizes: list[int], server_url: str) -> Non
                 label = "mapped (select_fields)" if selected else "all"
                 row(size, label, "raw SOAP (lxml, no zeep)", *raw_read(crm, size, mapped if selected else []))
                 mappings = suitecrm_mappings(Path(tmp) / str(size), selected)
-                settings = {"service": "suitecrm", "mapping": "suitecrm", "wsdl": suitecrm.WSDL,
-                            "mappings_dir": str(mappings), "page_size": size, "timeout": 120}
+                settings = {
+                    "service": "suitecrm",
+                    "mapping": "suitecrm",
+                    "wsdl": suitecrm.WSDL,
+                    "mappings_dir": str(mappings),
+                    "page_size": size,
+                    "timeout": 120,
+                }
                 secrets = {"username": suitecrm.USER, "password": suitecrm.PASSWORD}
                 for decoder in ("zeep's objects", "connector's decoder"):
                     connector = SoapConnector(settings, secrets)
@@ -189,13 +249,17 @@ def bench_suitecrm(accounts: int, page_sizes: list[int], server_url: str) -> Non
                     from hub.db import session_scope
 
                     with session_scope(url) as session:
-                        add_connection(session, name="crm", kind="soap", secret_key=KEY, settings=settings,
-                                       secrets=secrets)
+                        add_connection(
+                            session, name="crm", kind="soap", secret_key=KEY, settings=settings, secrets=secrets
+                        )
                     engine = SyncEngine(url, mappings, KEY)
                     for run in ("full sync (read + map + match + apply)", "unchanged re-sync (--full)"):
                         started = time.perf_counter()
-                        [result] = engine.sync("crm", ["customers"], full=True) if "re-sync" in run \
+                        [result] = (
+                            engine.sync("crm", ["customers"], full=True)
+                            if "re-sync" in run
                             else engine.sync("crm", ["customers"])
+                        )
                         assert result.status == "done" and result.failed == 0, result
                         if "re-sync" in run:
                             assert result.created == result.updated == 0, result
@@ -213,7 +277,9 @@ def bench_suitecrm(accounts: int, page_sizes: list[int], server_url: str) -> Non
         "(no zeep): the server's own rate, the ceiling for any client. `zeep's objects` is the connector "
         "with zeep's own answer parsing (value objects, then dicts), `connector's decoder` with "
         "connectors/soap/decoding.py (the default for rpc/encoded); the syncs use the default. The re-sync "
-        "is `--full` (every record read again, all unchanged).\n\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        "is `--full` (every record read again, all unchanged).\n\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
     print(f"written to {SUITECRM_RESULT}")
 
 
@@ -228,8 +294,7 @@ def main() -> None:
     if args.suitecrm:
         bench_suitecrm(args.accounts, args.page_sizes, server_url)
         return
-    rows = ["| shape | page size | run | records | seconds | records/s | detail |",
-            "|---|---:|---|---:|---:|---:|---|"]
+    rows = ["| shape | page size | run | records | seconds | records/s | detail |", "|---|---:|---|---:|---:|---:|---|"]
     with serve(bulk_store(args.accounts)) as crm:
         for shape in ("sugar", "nav"):
             for size in args.page_sizes:
@@ -237,8 +302,10 @@ def main() -> None:
                 rows.append(f"| {shape} | {size} | read only | {count} | {seconds:.1f} | {count / seconds:.0f} | |")
                 print(rows[-1], flush=True)
                 count, seconds, detail = full_sync(crm, shape, size, server_url)
-                rows.append(f"| {shape} | {size} | read + map + apply | {count} | {seconds:.1f} | "
-                            f"{count / seconds:.0f} | {detail} |")
+                rows.append(
+                    f"| {shape} | {size} | read + map + apply | {count} | {seconds:.1f} | "
+                    f"{count / seconds:.0f} | {detail} |"
+                )
                 print(rows[-1], flush=True)
     RESULT.write_text(
         "# SOAP connector (legacy CRM) — 2026-11-22\n\n"
@@ -246,7 +313,8 @@ def main() -> None:
         f"{args.accounts} orders (2 lines each) in the legacy CRM simulator (SOAP 1.1 over HTTP on loopback, "
         "same process); hub on PostgreSQL on this machine (2 cores). Full reads (no cursor); "
         "`read + map + apply` is `SyncEngine.sync` into a fresh database (customers through matching).\n\n"
-        + "\n".join(rows) + "\n",
+        + "\n".join(rows)
+        + "\n",
         encoding="utf-8",
     )
     print(f"written to {RESULT}")

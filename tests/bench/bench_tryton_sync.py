@@ -49,16 +49,26 @@ def main() -> None:
 
     server_url = args.database_url or servers.postgres_server_url()
     url = servers.create_database(server_url, prefix="hub_bench_sync")
-    rows = ["| run | records read | seconds | records/s | per stream read/created/updated/unchanged/failed |",
-            "|---|---:|---:|---:|---|"]
+    rows = [
+        "| run | records read | seconds | records/s | per stream read/created/updated/unchanged/failed |",
+        "|---|---:|---:|---:|---|",
+    ]
     try:
         upgrade(url)
         with tryton.start_tryton(parties=args.parties, sales=args.sales) as erp:
             with session_scope(url) as session:
                 add_connection(
-                    session, name="erp", kind="tryton", secret_key="bench",
-                    settings={"url": erp.url, "database": erp.database, "login": erp.login,
-                              "page_size": 200, "overlap_seconds": 1},
+                    session,
+                    name="erp",
+                    kind="tryton",
+                    secret_key="bench",
+                    settings={
+                        "url": erp.url,
+                        "database": erp.database,
+                        "login": erp.login,
+                        "page_size": 200,
+                        "overlap_seconds": 1,
+                    },
                     secrets={"password": erp.password},
                 )
             engine = SyncEngine(url, BUNDLED_MAPPINGS, "bench")
@@ -76,14 +86,25 @@ def main() -> None:
         get_engine(url).dispose()
         servers.drop_database(url)
     out = ROOT / "tests" / "bench" / "results" / f"tryton-sync-{dt.date.today()}.md"
-    earlier = out.read_text().rstrip("\n").splitlines() if out.exists() else [f"# Tryton → hub sync — {dt.date.today()}"]
-    out.write_text("\n".join([  # runs accumulate: one section each
-        *earlier, "", f"## {args.parties:,} parties / {args.sales:,} sales, {dt.datetime.now():%H:%M}", "",
-        f"`python tests/bench/bench_tryton_sync.py --parties {args.parties} --sales {args.sales}`; "
-        "hub on PostgreSQL, Tryton 8.2 on SQLite, both on this machine (2 cores); "
-        f"load average {os.getloadavg()[0]:.1f} at the end.", "",
-        *rows, "",
-    ]))
+    earlier = (
+        out.read_text().rstrip("\n").splitlines() if out.exists() else [f"# Tryton → hub sync — {dt.date.today()}"]
+    )
+    out.write_text(
+        "\n".join(
+            [  # runs accumulate: one section each
+                *earlier,
+                "",
+                f"## {args.parties:,} parties / {args.sales:,} sales, {dt.datetime.now():%H:%M}",
+                "",
+                f"`python tests/bench/bench_tryton_sync.py --parties {args.parties} --sales {args.sales}`; "
+                "hub on PostgreSQL, Tryton 8.2 on SQLite, both on this machine (2 cores); "
+                f"load average {os.getloadavg()[0]:.1f} at the end.",
+                "",
+                *rows,
+                "",
+            ]
+        )
+    )
     print(f"written to {out}")
 
 

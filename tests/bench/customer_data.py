@@ -232,9 +232,11 @@ US_BRANDS = (
     "Horizon Meridian Cascade Sierra Prairie Heartland Bayside Northstar Cornerstone Landmark"
 ).split()
 # "Lone Star" / "Golden Gate" / "Great Lakes" were split above; re-join the two-word brands.
-US_BRANDS = [
-    b for b in US_BRANDS if b not in ("Lone", "Star", "Golden", "Gate", "Great", "Lakes")
-] + ["Lone Star", "Golden Gate", "Great Lakes"]
+US_BRANDS = [b for b in US_BRANDS if b not in ("Lone", "Star", "Golden", "Gate", "Great", "Lakes")] + [
+    "Lone Star",
+    "Golden Gate",
+    "Great Lakes",
+]
 EN_INDUSTRIES = (
     "Engineering Logistics Industries Manufacturing Technologies Systems Solutions Holdings Services "
     "Construction Electronics Software Trading Supplies Distribution Packaging Foods Plastics Metals "
@@ -266,7 +268,12 @@ CA_BRANDS = (
     "Muskoka Okanagan Cariboo Chinook Aurora Polaris Tundra Huron Yukon Acadia Kootenay Selkirk"
 ).split()
 #: English-speaking countries: names, forms and brands
-EN_NAMES = {"GB": (GB_FORMS, GB_BRANDS), "US": (US_FORMS, US_BRANDS), "AU": (AU_FORMS, AU_BRANDS), "CA": (CA_FORMS, CA_BRANDS)}
+EN_NAMES = {
+    "GB": (GB_FORMS, GB_BRANDS),
+    "US": (US_FORMS, US_BRANDS),
+    "AU": (AU_FORMS, AU_BRANDS),
+    "CA": (CA_FORMS, CA_BRANDS),
+}
 #: addresses of AU are written like GB's, of CA like US's
 ADDRESS_STYLE = {"AU": "GB", "CA": "US"}
 
@@ -286,12 +293,8 @@ FR_SURNAMES += (
     "Hubert Joly Lacroix Leclerc Lemaire Marchand Masson Meunier Noël Olivier Picard "
     "Renaud Rey Roche Schmitt Vidal"
 ).split()
-FR_COINED_HEAD = (
-    "Tech Euro Agri Bati Indus Médi Trans Axe Alti Proxi Logi Hydro Electro Méca Ther".split()
-)
-FR_COINED_TAIL = (
-    "france tech pro concept system plus ouest sud est nord services groupe ia nova".split()
-)
+FR_COINED_HEAD = "Tech Euro Agri Bati Indus Médi Trans Axe Alti Proxi Logi Hydro Electro Méca Ther".split()
+FR_COINED_TAIL = "france tech pro concept system plus ouest sud est nord services groupe ia nova".split()
 FR_ADJ = (
     "Lyonnaise Parisienne Nantaise Bordelaise Alsacienne Normande Bretonne Provençale "
     "Atlantique Française Européenne Dauphinoise Lorraine Champenoise Picarde"
@@ -373,16 +376,18 @@ NL_SURNAMES += [
     "Verhoeven",
     "Wolters",
 ]
-NL_COINED_HEAD = "Holland Delta Noord Zuid Oranje Polder Rijn Maas Amstel Zee Duin Veen Dijk Hof Kern Lint Tulp Molen".split()
-NL_COINED_TAIL = (
-    "tec bouw trans net plan vorm staal glas hout log pro matic data groep werk fix com".split()
+NL_COINED_HEAD = (
+    "Holland Delta Noord Zuid Oranje Polder Rijn Maas Amstel Zee Duin Veen Dijk Hof Kern Lint Tulp Molen".split()
 )
+NL_COINED_TAIL = "tec bouw trans net plan vorm staal glas hout log pro matic data groep werk fix com".split()
 NL_INDUSTRIES = (
     "Techniek Logistiek Bouw Installatietechniek Transport Handel Metaalbewerking "
     "Verpakkingen Automatisering Elektrotechniek Kunststoffen Machinebouw Groothandel "
     "Advies Software Vastgoed Infra Food Chemie Systemen"
 ).split()
-NL_BRANDS = "Holland Delta Noord Zuid Oranje Polder Rijn Maas Amstel Dutch Zeeland Brabant Veluwe Waddenzee Twente".split()
+NL_BRANDS = (
+    "Holland Delta Noord Zuid Oranje Polder Rijn Maas Amstel Dutch Zeeland Brabant Veluwe Waddenzee Twente".split()
+)
 NL_FORMS = [("B.V.", 85), ("N.V.", 5), ("V.O.F.", 10)]
 NL_DIVISIONS = ["Holding", "Services", "Logistiek", "Nederland", "International", "Techniek"]
 
@@ -1185,21 +1190,51 @@ COUNTRY_SPELLINGS = {
     "CA": ["Canada", "CAN", "Kanada"],
 }
 CN_INDUSTRY_EN = {
-    "tech": "Electronic Technology", "machinery": "Machinery Equipment", "trading": "Trading",
-    "logistics": "Logistics", "soft": "Software Technology", "material": "New Material",
-    "precision": "Precision Machinery", "chem": "Chemical", "medical": "Medical Instruments",
-    "autoparts": "Auto Parts", "construction": "Construction Engineering", "food": "Food",
-    "textile": "Textile", "electric": "Electric", "automation": "Automation Equipment",
-    "optoelec": "Optoelectronics", "packaging": "Packaging Materials", "imp-exp": "Import and Export",
-    "it": "Information Technology", "enviro": "Environmental Technology",
+    "tech": "Electronic Technology",
+    "machinery": "Machinery Equipment",
+    "trading": "Trading",
+    "logistics": "Logistics",
+    "soft": "Software Technology",
+    "material": "New Material",
+    "precision": "Precision Machinery",
+    "chem": "Chemical",
+    "medical": "Medical Instruments",
+    "autoparts": "Auto Parts",
+    "construction": "Construction Engineering",
+    "food": "Food",
+    "textile": "Textile",
+    "electric": "Electric",
+    "automation": "Automation Equipment",
+    "optoelec": "Optoelectronics",
+    "packaging": "Packaging Materials",
+    "imp-exp": "Import and Export",
+    "it": "Information Technology",
+    "enviro": "Environmental Technology",
 }
 JP_INDUSTRY_EN = {
-    "ss": "Seisakusho", "denki": "Electric", "kogyo": "Industries", "seiki": "Seiki", "chem": "Chemical",
-    "shoji": "Shoji", "bussan": "Bussan", "kensetsu": "Construction", "unyu": "Transport",
-    "denshi": "Electronics", "systems": "Systems", "soft": "Software", "giken": "Giken",
-    "sangyo": "Sangyo", "seiyaku": "Pharmaceutical", "foods": "Foods", "sekkei": "Design",
-    "insatsu": "Printing", "kinzoku": "Metal", "kikai": "Machinery", "tech": "Technology",
-    "logi": "Logistics", "eng": "Engineering",
+    "ss": "Seisakusho",
+    "denki": "Electric",
+    "kogyo": "Industries",
+    "seiki": "Seiki",
+    "chem": "Chemical",
+    "shoji": "Shoji",
+    "bussan": "Bussan",
+    "kensetsu": "Construction",
+    "unyu": "Transport",
+    "denshi": "Electronics",
+    "systems": "Systems",
+    "soft": "Software",
+    "giken": "Giken",
+    "sangyo": "Sangyo",
+    "seiyaku": "Pharmaceutical",
+    "foods": "Foods",
+    "sekkei": "Design",
+    "insatsu": "Printing",
+    "kinzoku": "Metal",
+    "kikai": "Machinery",
+    "tech": "Technology",
+    "logi": "Logistics",
+    "eng": "Engineering",
 }
 BRANCH_WORDS = {  # regional names of a branch / regional subsidiary
     "DE": ["Nord", "Süd", "West", "Ost", "Bayern", "Sachsen", "Rhein-Main", "Berlin"],
@@ -1226,9 +1261,7 @@ def _pick_weighted(rng: random.Random, pairs):
     return pairs[-1][0]
 
 
-_TRANSLIT = str.maketrans(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
-)
+_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 
 
 def ascii_fold(s: str) -> str:
@@ -1247,9 +1280,7 @@ def slug(s: str) -> str:
 
 
 def fullwidth(s: str) -> str:
-    return "".join(
-        chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else ("\u3000" if c == " " else c) for c in s
-    )
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else ("\u3000" if c == " " else c) for c in s)
 
 
 _KEYBOARD = {
@@ -1466,9 +1497,7 @@ def format_tax_id(country: str, tax: str, style: str, rng: random.Random) -> str
             return "GB " + " ".join((body[:3], body[3:7], body[7:]))
         if country == "FR":
             return "FR " + " ".join((body[:2], body[2:5], body[5:8], body[8:]))
-        return (
-            "NL" + body[:4] + "." + body[4:6] + "." + body[6:9] + "." + body[9:]
-        )  # NL1234.56.782.B01
+        return "NL" + body[:4] + "." + body[4:6] + "." + body[6:9] + "." + body[9:]  # NL1234.56.782.B01
     if country == "US":
         return tax.replace("-", "") if style == "bare" else tax
     if country == "CN":
@@ -1631,17 +1660,13 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
             ind = rng.choice(EN_QUALIFIERS) + " " + ind
         if r < 0.25:
             b = rng.choice(brands)
-            return dict(
-                legal=f"{b} {ind} {form}", trade=f"{b} {ind}", form=form, brand=b, stem=f"{b} {ind}"
-            )
+            return dict(legal=f"{b} {ind} {form}", trade=f"{b} {ind}", form=form, brand=b, stem=f"{b} {ind}")
         if r < 0.50:
             b = rng.choice(EN_COINED_HEAD) + rng.choice(EN_COINED_TAIL)
             return dict(legal=f"{b} {ind} {form}", trade=b, form=form, brand=b, stem=f"{b} {ind}")
         if r < 0.75:
             s = rng.choice(EN_SURNAMES)
-            return dict(
-                legal=f"{s} {ind} {form}", trade=f"{s} {ind}", form=form, brand=s, stem=f"{s} {ind}"
-            )
+            return dict(legal=f"{s} {ind} {form}", trade=f"{s} {ind}", form=form, brand=s, stem=f"{s} {ind}")
         if r < 0.88:
             a, b = rng.sample(EN_SURNAMES, 2)
             core = f"{a} and {b}" if rng.random() < 0.5 else f"{a} & {b}"
@@ -1654,9 +1679,7 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
             )
         s = rng.choice(EN_SURNAMES)
         core = f"{s} & Sons" if country in ("GB", "AU") else f"{s} Brothers"
-        return dict(
-            legal=f"{core} {form}", trade=s, form=form, brand=core, stem=f"{s} {core.split()[-1]}"
-        )
+        return dict(legal=f"{core} {form}", trade=s, form=form, brand=core, stem=f"{s} {core.split()[-1]}")
 
     if country == "FR":
         form = _form(rng, FR_FORMS)
@@ -1696,9 +1719,7 @@ def _name_latin(country: str, rng: random.Random, brand: str | None = None) -> d
             )
         s = rng.choice(FR_SURNAMES)
         core = f"Établissements {s}"
-        return dict(
-            legal=f"{core} {form}", trade=f"Ets {s}", form=form, brand=core, stem=f"ets {s}"
-        )
+        return dict(legal=f"{core} {form}", trade=f"Ets {s}", form=form, brand=core, stem=f"ets {s}")
 
     if country == "NL":
         form = _form(rng, NL_FORMS)
@@ -1761,9 +1782,7 @@ def _name_cn(rng: random.Random, city, brand: str | None = None) -> dict:
 def _name_jp(rng: random.Random, brand: tuple | None = None) -> dict:
     if brand is None:
         if rng.random() < JP_LATIN_HEAD_P:
-            letters = "".join(
-                rng.choice("ABCDEFGHIJKLMNOPRSTUVWXYZ") for _ in range(rng.choice([2, 3, 3]))
-            )
+            letters = "".join(rng.choice("ABCDEFGHIJKLMNOPRSTUVWXYZ") for _ in range(rng.choice([2, 3, 3])))
             brand = (letters, letters.lower())
         elif rng.random() < 0.3:
             brand = rng.choice(JP_HEADS)
@@ -1844,9 +1863,7 @@ def _street(country: str, city, rng: random.Random) -> dict:
             no=str(rng.randint(1, 250) if country == "GB" else rng.randint(10, 9999)),
         )
         if country == "GB" and rng.random() < 0.2:
-            d["park"] = (
-                f"{rng.choice(EN_COINED_HEAD)}{rng.choice(EN_COINED_TAIL)} {rng.choice(GB_PARK_TYPES)}"
-            )
+            d["park"] = f"{rng.choice(EN_COINED_HEAD)}{rng.choice(EN_COINED_TAIL)} {rng.choice(GB_PARK_TYPES)}"
             d["unit"] = str(rng.randint(1, 40))
         if country == "US" and rng.random() < 0.35:
             d["suite"] = str(rng.choice([100, 200, 210, 300, 400, 450, 500, 1200]))
@@ -1955,9 +1972,7 @@ def _contacts(country: str, rng: random.Random) -> list:
         if country in LAST_NAMES:
             last = rng.choice(LAST_NAMES[country])
         else:
-            src = {"DE": DE_SURNAMES, "FR": FR_SURNAMES, "NL": NL_SURNAMES}.get(
-                country, EN_SURNAMES
-            )
+            src = {"DE": DE_SURNAMES, "FR": FR_SURNAMES, "NL": NL_SURNAMES}.get(country, EN_SURNAMES)
             last = slug(rng.choice(src)).replace("-", "")
         pattern = rng.choice(["first.last", "first.last", "f.last", "firstl", "last"])
         fm = rng.choice(FREEMAIL[country])
@@ -2088,12 +2103,24 @@ class _EntityFactory:
         if country == "CN":
             city = CITIES["CN"][city_idx]
             suffix = (city[4][2] if city_idx != base.city_idx else rng.choice(city[4][1])) + "分公司"
-            nm = dict(legal=base.legal + suffix, trade=base.trade + suffix, form=base.form, brand=base.brand,
-                      stem=base.domain_stem, parts=dict(base.name_parts, branch=suffix))
+            nm = dict(
+                legal=base.legal + suffix,
+                trade=base.trade + suffix,
+                form=base.form,
+                brand=base.brand,
+                stem=base.domain_stem,
+                parts=dict(base.name_parts, branch=suffix),
+            )
         elif country == "JP":  # a regional sales subsidiary: 〇〇販売株式会社
             core = base.name_parts["core"] + rng.choice(["販売", "サービス", "物流", "エンジニアリング"])
-            nm = dict(legal=core + "株式会社", trade=core, form="株式会社", brand=base.brand,
-                      stem=base.domain_stem, parts=dict(core=core, pos="post"))
+            nm = dict(
+                legal=core + "株式会社",
+                trade=core,
+                form="株式会社",
+                brand=base.brand,
+                stem=base.domain_stem,
+                parts=dict(core=core, pos="post"),
+            )
         else:
             word = rng.choice(BRANCH_WORDS[country])
             core = f"{_drop_form(base.legal, base.form)} {word}"
@@ -2126,9 +2153,7 @@ class _EntityFactory:
             region = CITIES["CN"][city_idx][4][2]
             p = e.name_parts
             p["region"] = region
-            e.legal = (
-                region + p["brand"] + p["industry"] + ("（集团）" if p["group"] else "") + base.form
-            )
+            e.legal = region + p["brand"] + p["industry"] + ("（集团）" if p["group"] else "") + base.form
         elif rng.random() < 0.3 and base.country not in ("JP",):
             # nearly identical: another legal form
             forms = {
@@ -2384,9 +2409,7 @@ def _fmt_phone(country: str, area: str, sub: str, style: str, rng: random.Random
         return f"00{cc} {area} {g}"
     # local national format
     if country == "DE":
-        return rng.choice(
-            [f"0{area} {sub}", f"0{area}/{sub}", f"0{area}-{sub}", f"(0{area}) {sub}"]
-        )
+        return rng.choice([f"0{area} {sub}", f"0{area}/{sub}", f"0{area}-{sub}", f"(0{area}) {sub}"])
     if country == "GB":
         return f"0{area} {g}"
     if country == "FR":
@@ -2409,9 +2432,7 @@ def _mobile(country: str, rng: random.Random) -> str:
     if country == "GB":
         return "07" + d(rng, 3) + " " + d(rng, 6)
     if country in ("US", "CA"):
-        return (
-            f"({rng.choice('23456789')}{d(rng, 2)}) {rng.choice('23456789')}{d(rng, 2)}-{d(rng, 4)}"
-        )
+        return f"({rng.choice('23456789')}{d(rng, 2)}) {rng.choice('23456789')}{d(rng, 2)}-{d(rng, 4)}"
     if country == "AU":
         return "04" + d(rng, 2) + " " + d(rng, 3) + " " + d(rng, 3)
     if country == "FR":
@@ -2447,9 +2468,7 @@ def _phone_for(e: Entity, system: str, rng: random.Random) -> str:
     if rng.random() >= 0.6:
         return ""
     sub = e.accounts_sub if rng.random() < 0.15 else e.phone_sub
-    return _fmt_phone(
-        c, e.phone_area, sub, rng.choice(["e164", "intl", "intl_trunk", "local"]), rng
-    )
+    return _fmt_phone(c, e.phone_area, sub, rng.choice(["e164", "intl", "intl_trunk", "local"]), rng)
 
 
 def _lose_digit(phone: str, rng: random.Random) -> str:
@@ -2710,9 +2729,7 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in info.items():
         print(f"  {k}: {v}", file=sys.stderr)
     if args.show:
-        with pd.option_context(
-            "display.max_columns", None, "display.width", 250, "display.max_colwidth", 40
-        ):
+        with pd.option_context("display.max_columns", None, "display.width", 250, "display.max_colwidth", 40):
             print(df.sample(args.show, random_state=args.seed).to_string(index=False))
     return 0
 

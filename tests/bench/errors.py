@@ -33,9 +33,7 @@ def load(data_dir: Path, out_csv: Path) -> pd.DataFrame:
     out = pd.read_csv(out_csv, dtype=str, keep_default_na=False).drop_duplicates(key)
     m = inp.merge(truth, on=key).merge(out[key + ["golden_id"]], on=key, how="left")
     missing = m["golden_id"].isna() | (m["golden_id"] == "")
-    m.loc[missing, "golden_id"] = (
-        "__missing__" + m.loc[missing, "source_system"] + m.loc[missing, "source_id"]
-    )
+    m.loc[missing, "golden_id"] = "__missing__" + m.loc[missing, "source_system"] + m.loc[missing, "source_id"]
     return m
 
 

@@ -24,8 +24,8 @@ Run ``python tests/bench/metrics.py`` for a self-check on hand-made examples.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Hashable, Sequence
 
 import numpy as np
 
@@ -137,12 +137,7 @@ def score_output(out_csv: str, truth_csv: str) -> tuple[PairwiseScores, dict]:
     diag["input_rows_missing_from_output"] = int(missing.sum())
     pred = merged["golden_id"].astype(object)
     # A record without a golden id is its own cluster.
-    pred[missing] = (
-        "__singleton__"
-        + merged.loc[missing, "source_system"]
-        + "|"
-        + merged.loc[missing, "source_id"]
-    )
+    pred[missing] = "__singleton__" + merged.loc[missing, "source_system"] + "|" + merged.loc[missing, "source_id"]
     scores = pairwise_scores(pred.astype(str).to_numpy(), merged["entity_id"].to_numpy())
     return scores, diag
 

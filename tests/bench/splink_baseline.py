@@ -188,9 +188,7 @@ def settings_and_training():
         unique_id_column_name="unique_id",
         blocking_rules_to_generate_predictions=prediction_rules,
         comparisons=[
-            cl.JaroWinklerAtThresholds("name_core", [0.95, 0.88, 0.7]).configure(
-                term_frequency_adjustments=True
-            ),
+            cl.JaroWinklerAtThresholds("name_core", [0.95, 0.88, 0.7]).configure(term_frequency_adjustments=True),
             cl.DamerauLevenshteinAtThresholds("tax_id", 1),
             email_comparison,
             cl.ExactMatch("phone"),
@@ -232,14 +230,9 @@ def describe() -> dict:
         "comparisons": [
             {
                 "column": c.get("output_column_name"),
-                "levels": [
-                    lv.get("label_for_charts") or lv["sql_condition"]
-                    for lv in c["comparison_levels"]
-                ],
+                "levels": [lv.get("label_for_charts") or lv["sql_condition"] for lv in c["comparison_levels"]],
                 "tf_adjusted_levels": [
-                    lv.get("label_for_charts")
-                    for lv in c["comparison_levels"]
-                    if lv.get("tf_adjustment_column")
+                    lv.get("label_for_charts") for lv in c["comparison_levels"] if lv.get("tf_adjustment_column")
                 ],
             }
             for c in d["comparisons"]
@@ -295,9 +288,7 @@ def run(
         training["deterministic_rules"], recall=training["recall"]
     )
     t0 = lap("train_lambda", t0)
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=training["u_max_pairs"], seed=training["u_seed"]
-    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=training["u_max_pairs"], seed=training["u_seed"])
     t0 = lap("train_u", t0)
     for rule in training["em_rules"]:
         linker.training.estimate_parameters_using_expectation_maximisation(rule)
@@ -313,9 +304,7 @@ def run(
     _write_clusters(clusters, raw, out_csv)
     t0 = lap("write_csv", t0)
     t["total_main"] = time.perf_counter() - T_START
-    stats["pairs_above_predict_floor"] = int(
-        df_predict.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0]
-    )
+    stats["pairs_above_predict_floor"] = int(df_predict.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0])
     stats["predict_floor"] = predict_floor
     stats["lambda"] = linker._settings_obj._probability_two_random_records_match
 
@@ -324,9 +313,7 @@ def run(
     extra_outputs = {}
     for thr in extra_thresholds:
         path = f"{os.path.splitext(out_csv)[0]}.t{thr:g}.csv"
-        c = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            df_predict, threshold_match_probability=thr
-        )
+        c = linker.clustering.cluster_pairwise_predictions_at_threshold(df_predict, threshold_match_probability=thr)
         _write_clusters(c, raw, path)
         extra_outputs[f"{thr:g}"] = path
     if model_path:
@@ -357,9 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra-thresholds", type=float, nargs="*", default=[])
     ap.add_argument("--stats", help="write timings and counts as JSON here")
     ap.add_argument("--model", help="save the trained model JSON here (after timing)")
-    ap.add_argument(
-        "--describe", action="store_true", help="print the configuration as JSON and exit"
-    )
+    ap.add_argument("--describe", action="store_true", help="print the configuration as JSON and exit")
     args = ap.parse_args(argv)
     if args.describe:
         print(json.dumps(describe(), indent=2, ensure_ascii=False))

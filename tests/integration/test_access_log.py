@@ -25,11 +25,14 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_the_access_log_keeps_no_query_values(settings: Settings, token_for: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_access_log_keeps_no_query_values(
+    settings: Settings, token_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     port = _port()
     # as `hub serve` runs it: uvicorn's access log through the hub's logging (log_config=None)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="info", log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="info", log_config=None)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     caplog.set_level(logging.INFO, logger="uvicorn.access")
     thread.start()
@@ -38,8 +41,11 @@ def test_the_access_log_keeps_no_query_values(settings: Settings, token_for: Any
         while not server.started:
             assert time.monotonic() < deadline and thread.is_alive(), "the hub did not start"
             time.sleep(0.02)
-        answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/customers",
-                           params={"email": "a@b.c", "tax_id": "DE811569869"}, headers=token_for(Role.it))
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/customers",
+            params={"email": "a@b.c", "tax_id": "DE811569869"},
+            headers=token_for(Role.it),
+        )
         assert answer.status_code < 500, answer.text
     finally:
         server.should_exit = True

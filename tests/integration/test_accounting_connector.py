@@ -47,8 +47,10 @@ def connector(server) -> Iterator[AccountingConnector]:
 
 def _counts(url: str) -> dict[str, int]:
     with session_scope(url) as session:
-        return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
-                for m in (GoldenCustomer, Link, Invoice, Payment, DeadLetter)}
+        return {
+            m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
+            for m in (GoldenCustomer, Link, Invoice, Payment, DeadLetter)
+        }
 
 
 def _cursor(url: str, stream: str) -> str | None:
@@ -75,18 +77,28 @@ def test_a_full_sync_brings_contacts_invoices_and_payments_in_and_a_second_chang
 
         by_number = {i.number: i for i in session.scalars(select(Invoice))}
         assert {n: i.status for n, i in by_number.items()} == {
-            "INV-1001": "draft", "INV-1002": "open", "INV-1003": "open", "INV-1004": "paid"}
+            "INV-1001": "draft",
+            "INV-1002": "open",
+            "INV-1003": "open",
+            "INV-1004": "paid",
+        }
         open_invoice = by_number["INV-1002"]
         assert open_invoice.customer_id == mueller.id
         assert (open_invoice.total, open_invoice.amount_due, open_invoice.currency) == (
-            Decimal("3280.00"), Decimal("3280.00"), "EUR")
+            Decimal("3280.00"),
+            Decimal("3280.00"),
+            "EUR",
+        )
         due = (date.today() + timedelta(days=10)).isoformat()
         assert [(d["date"], Decimal(d["amount"])) for d in open_invoice.due_dates] == [(due, Decimal("3280.00"))]
         partial = by_number["INV-1003"]
         assert partial.amount_due == Decimal("3500.00")
         [payment] = session.scalars(select(Payment).where(Payment.invoice_id == partial.id)).all()
         assert (payment.amount, payment.reference, payment.customer_id) == (
-            Decimal("2500.00"), "BANK-2026-0001", partial.customer_id)
+            Decimal("2500.00"),
+            "BANK-2026-0001",
+            partial.customer_id,
+        )
 
     before = _counts(database_url)
     again = {r.stream: r for r in finance.sync("finance")}
@@ -197,9 +209,15 @@ def test_a_record_changed_while_paging_neither_shifts_another_out_nor_is_lost(se
 
 def test_a_create_whose_answer_was_lost_is_found_and_not_made_twice(server, connector):
     mueller = server.seed["contacts"]["mueller"]["ContactID"]
-    invoice = {"number": "INV-2001", "customer": mueller, "status": "open", "currency": "EUR",
-               "issued_on": date.today(), "due_dates": [{"date": date.today() + timedelta(days=30)}],
-               "lines": [{"description": "Stage 1 of 3", "quantity": 1, "unit_price": Decimal("1000.00")}]}
+    invoice = {
+        "number": "INV-2001",
+        "customer": mueller,
+        "status": "open",
+        "currency": "EUR",
+        "issued_on": date.today(),
+        "due_dates": [{"date": date.today() + timedelta(days=30)}],
+        "lines": [{"description": "Stage 1 of 3", "quantity": 1, "unit_price": Decimal("1000.00")}],
+    }
     server.drop_after_commit(1)
     written = connector.write("invoices", invoice, None)
     assert _invoices_in_books(server, "INV-2001") == 1
@@ -208,24 +226,29 @@ def test_a_create_whose_answer_was_lost_is_found_and_not_made_twice(server, conn
     assert [r.status for r in puts] == [0]  # the one create, its answer dropped; no second PUT
 
     server.drop_after_commit(1)
-    pay = {"invoice": written.external_id, "amount": Decimal("400.00"), "reference": "BANK-2026-0100",
-           "paid_on": date.today()}
+    pay = {
+        "invoice": written.external_id,
+        "amount": Decimal("400.00"),
+        "reference": "BANK-2026-0100",
+        "paid_on": date.today(),
+    }
     first = connector.write("payments", pay, None)
     again = connector.write("payments", pay, None)
     assert first.external_id == again.external_id
     assert [p["Amount"] for p in server.books.payments.values() if p["Reference"] == "BANK-2026-0100"] == [
-        Decimal("400.00")]
+        Decimal("400.00")
+    ]
     assert server.books.invoices[written.external_id]["AmountDue"] == Decimal("600.00")
 
 
 def test_a_refused_write_is_a_record_error_with_the_servers_message(server, connector):
     open_invoice = server.seed["invoices"]["open"]
     with pytest.raises(RecordError, match="Payment amount exceeds the amount outstanding on this document"):
-        connector.write("payments", {"invoice": open_invoice["InvoiceID"], "amount": Decimal(99999),
-                                     "reference": "TOO-MUCH"}, None)
+        connector.write(
+            "payments", {"invoice": open_invoice["InvoiceID"], "amount": Decimal(99999), "reference": "TOO-MUCH"}, None
+        )
     with pytest.raises(RecordError, match="could not be found"):
-        connector.write("invoices", {"number": "INV-3001", "customer": str(uuid.uuid4()),
-                                     "total": Decimal(10)}, None)
+        connector.write("invoices", {"number": "INV-3001", "customer": str(uuid.uuid4()), "total": Decimal(10)}, None)
     with pytest.raises(RecordError, match="Email address must be valid"):
         connector.write("customers", {"email": "not-an-address"}, server.seed["contacts"]["acme"]["ContactID"])
     assert _invoices_in_books(server, "INV-3001") == 0

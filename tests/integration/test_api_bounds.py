@@ -33,7 +33,8 @@ JSON = {"content-type": "application/json"}
 #: 284 bytes of YAML that expand to 9**7 (4.8 million) strings: 7 s of CPU before the fix
 #: (each further line multiplies that by nine).
 ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdef", "bcdefg"))
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdef", "bcdefg")
+)
 
 
 @pytest.fixture
@@ -52,8 +53,10 @@ def _golden(url: str) -> int:
 
 
 def _order(customer_id: int, quantity: Any = "1", price: Any = "10", lines: int = 1) -> dict[str, Any]:
-    return {"customer_id": customer_id,
-            "lines": [{"product": f"P-{n}", "quantity": quantity, "unit_price": price} for n in range(lines)]}
+    return {
+        "customer_id": customer_id,
+        "lines": [{"product": f"P-{n}", "quantity": quantity, "unit_price": price} for n in range(lines)],
+    }
 
 
 def test_an_order_with_a_price_of_1e30_is_refused_and_scans_keep_working(
@@ -96,32 +99,48 @@ def test_nul_and_lone_surrogates_are_refused_with_422(api: TestClient, database_
     assert api.get("/api/v1/customers", params={"q": "a\x00b"}, headers=admin).status_code == 422
 
 
-def test_a_number_with_a_huge_exponent_is_a_422_not_a_500(api: TestClient, database_url: str, token_for: Headers) -> None:
+def test_a_number_with_a_huge_exponent_is_a_422_not_a_500(
+    api: TestClient, database_url: str, token_for: Headers
+) -> None:
     admin = {**token_for(Role.admin), **JSON}
     for body in (b'{"survivor_id": 1E+999999, "absorbed_id": 2}', b'{"ids": [1E+999999]}'):
         for path in ("/api/v1/customers/merge", "/api/v1/dead-letters/replay"):
             answer = api.post(path, content=body, headers=admin)
             assert answer.status_code == 422, (path, body, answer.status_code, answer.text)
     golden = _golden(database_url)
-    answer = api.post("/api/v1/orders", content=f'{{"customer_id": {golden}, "lines": [{{"product": "P", '
-                      f'"quantity": 1E+999999, "unit_price": -1E+999999}}]}}'.encode(), headers=admin)
+    answer = api.post(
+        "/api/v1/orders",
+        content=f'{{"customer_id": {golden}, "lines": [{{"product": "P", '
+        f'"quantity": 1E+999999, "unit_price": -1E+999999}}]}}'.encode(),
+        headers=admin,
+    )
     assert answer.status_code == 422 and "finite" in answer.text
 
 
 def test_an_alias_bomb_is_refused_at_once(api: TestClient, token_for: Headers) -> None:
     assert len(ALIAS_BOMB) < 400
     started = time.monotonic()
-    answer = api.put("/api/v1/receivables/pipelines/standard", content=ALIAS_BOMB.encode(),
-                     headers={**token_for(Role.finance), "content-type": "application/yaml"})
+    answer = api.put(
+        "/api/v1/receivables/pipelines/standard",
+        content=ALIAS_BOMB.encode(),
+        headers={**token_for(Role.finance), "content-type": "application/yaml"},
+    )
     assert time.monotonic() - started < 1
     assert answer.status_code == 422 and "aliases expand to more than" in answer.json()["detail"]
 
 
 def test_an_unknown_sync_stream_is_a_422_naming_the_streams(api: TestClient, token_for: Headers) -> None:
     it = token_for(Role.it)
-    created = api.post("/api/v1/connections", json={"name": "erp", "kind": "tryton",
-                                                    "settings": {"url": "http://127.0.0.1:1", "database": "d"},
-                                                    "secrets": {"password": "p"}}, headers=it)
+    created = api.post(
+        "/api/v1/connections",
+        json={
+            "name": "erp",
+            "kind": "tryton",
+            "settings": {"url": "http://127.0.0.1:1", "database": "d"},
+            "secrets": {"password": "p"},
+        },
+        headers=it,
+    )
     assert created.status_code == 201, created.text
     answer = api.post("/api/v1/connections/erp/sync", json={"streams": ["orders", "nope"]}, headers=it)
     assert answer.status_code == 422, answer.text
@@ -147,14 +166,18 @@ def test_an_oversized_body_is_413_before_it_is_read_or_its_token_checked(setting
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=5) as sock:
             started = time.monotonic()
-            sock.sendall(b"POST /api/v1/orders HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 104857600\r\n\r\n")
+            sock.sendall(
+                b"POST /api/v1/orders HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 104857600\r\n\r\n"
+            )
             assert _status(sock) == 413
             assert time.monotonic() - started < 1
 
         with socket.create_connection((host, int(port)), timeout=5) as sock:
-            sock.sendall(b"POST /api/v1/orders HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
-                         b"Transfer-Encoding: chunked\r\n\r\n")
+            sock.sendall(
+                b"POST /api/v1/orders HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
             piece = b'{"product": "P", "quantity": 1, "unit_price": 1},' * 1300  # ~64 KB of order lines
             chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
             sent = 0
@@ -185,14 +208,26 @@ def test_an_oversized_body_is_413_before_it_is_read_or_its_token_checked(setting
 def test_a_connector_record_out_of_bounds_is_a_dead_letter_and_the_rest_of_the_page_goes_in(database_url: str) -> None:
     """SQLite enforces no Numeric(18, 4): the record is refused by hub.bounds, on both backends."""
     _golden(database_url)
+
     def order(number: str, total: Any, product: str = "P") -> tuple[SourceRecord, dict[str, Any]]:
-        fields = {"number": number, "customer": "C1", "status": "confirmed", "ordered_on": date(2026, 11, 1),
-                  "currency": "EUR", "total": total,
-                  "lines": [{"id": f"{number}/1", "product": product, "quantity": Decimal(1), "unit_price": Decimal(1)}]}
+        fields = {
+            "number": number,
+            "customer": "C1",
+            "status": "confirmed",
+            "ordered_on": date(2026, 11, 1),
+            "currency": "EUR",
+            "total": total,
+            "lines": [{"id": f"{number}/1", "product": product, "quantity": Decimal(1), "unit_price": Decimal(1)}],
+        }
         return SourceRecord(number, fields), fields
 
-    page = [order("SO1", Decimal(1)), order("SO2", Decimal("1e30")), order("SO3", Decimal("NaN")),
-            order("SO4", Decimal(1), "P\x00"), order("SO5", Decimal(5))]
+    page = [
+        order("SO1", Decimal(1)),
+        order("SO2", Decimal("1e30")),
+        order("SO3", Decimal("NaN")),
+        order("SO4", Decimal(1), "P\x00"),
+        order("SO5", Decimal(5)),
+    ]
     with session_scope(database_url) as session:
         outcomes = Applier(session, BUNDLED_MAPPINGS, "crm").many("order", page)
     assert [type(o).__name__ for o in outcomes] == ["Change", "MappingError", "MappingError", "MappingError", "Change"]
@@ -205,7 +240,8 @@ def test_a_connector_record_out_of_bounds_is_a_dead_letter_and_the_rest_of_the_p
 
     with session_scope(database_url) as session:
         (refused,) = Applier(session, BUNDLED_MAPPINGS, "crm").many(
-            "customer", [(SourceRecord("C2", {}), {"name": "X" * 400, "country": "DE"})])
+            "customer", [(SourceRecord("C2", {}), {"name": "X" * 400, "country": "DE"})]
+        )
     assert "name: 400 characters, at most 300 fit" in str(refused)
 
 

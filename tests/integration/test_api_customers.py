@@ -11,8 +11,14 @@ from hub.auth.models import Role
 from hub.sync.imports import import_customers
 from tests.integration.customer_files import write_crm, write_erp
 
-IT_ONLY = ("/api/v1/steward", "/api/v1/quarantine", "/api/v1/sync-runs", "/api/v1/customers/merge",
-           "/api/v1/connections", "/api/v1/dead-letters")
+IT_ONLY = (
+    "/api/v1/steward",
+    "/api/v1/quarantine",
+    "/api/v1/sync-runs",
+    "/api/v1/customers/merge",
+    "/api/v1/connections",
+    "/api/v1/dead-letters",
+)
 
 
 def _api_routes() -> list[tuple[str, str]]:
@@ -36,8 +42,7 @@ def test_no_api_route_answers_without_a_token(settings):
     for method, path in routes:
         response = client.request(method, _concrete(path), json={})
         assert response.status_code == 401, (method, path, response.text)
-        bad = client.request(method, _concrete(path), json={},
-                             headers={"Authorization": "Bearer hub_not-a-token"})
+        bad = client.request(method, _concrete(path), json={}, headers={"Authorization": "Bearer hub_not-a-token"})
         assert bad.status_code == 401, (method, path)
 
 
@@ -75,8 +80,8 @@ def test_search_by_each_key_and_detail_with_provenance(client, token_for, settin
         return hits[0]
 
     mueller = one(system="crm", external_id="A100")
-    assert one(q="Mullr Bau")["id"] == mueller["id"]                  # typo
-    assert one(tax_id="DE 136 695 976")["id"] == mueller["id"]        # formatted differently
+    assert one(q="Mullr Bau")["id"] == mueller["id"]  # typo
+    assert one(tax_id="DE 136 695 976")["id"] == mueller["id"]  # formatted differently
     assert one(phone="030 1234567", country="DE")["id"] == mueller["id"]
     assert one(email="INFO@mueller-bau.de")["id"] == mueller["id"]
     assert one(q="トヨタ自動車")["name"] == "トヨタ自動車株式会社"
@@ -86,8 +91,11 @@ def test_search_by_each_key_and_detail_with_provenance(client, token_for, settin
     assert detail["fields"]["name"]["value"] == "Müller Bau GmbH"
     assert detail["fields"]["name"]["system"] == "erp"
     assert detail["fields"]["tax_id"] == {
-        "value": "DE136695976", "system": "erp", "external_id": "P-1",
-        "source_id": detail["fields"]["tax_id"]["source_id"], "at": detail["fields"]["tax_id"]["at"],
+        "value": "DE136695976",
+        "system": "erp",
+        "external_id": "P-1",
+        "source_id": detail["fields"]["tax_id"]["source_id"],
+        "at": detail["fields"]["tax_id"]["at"],
         "rule": "source_priority",
     }
     assert client.get("/api/v1/customers/999999", headers=headers).status_code == 404
@@ -130,8 +138,10 @@ def test_steward_reviews_a_pair_then_merges_and_unmerges(client, token_for, sett
     back = client.get(f"/api/v1/customers/{crm_golden}", headers=it).json()
     assert back["status"] == "active"
     assert [s["external_id"] for s in back["sources"]] == ["A200"]
-    assert client.get("/api/v1/customers", params={"system": "crm", "external_id": "A200"},
-                      headers=it).json()[0]["id"] == crm_golden
+    assert (
+        client.get("/api/v1/customers", params={"system": "crm", "external_id": "A200"}, headers=it).json()[0]["id"]
+        == crm_golden
+    )
     assert client.post(f"/api/v1/customers/merges/{history[0]['id']}/undo", headers=it).status_code == 409
 
 

@@ -14,9 +14,7 @@ from tests.integration.customer_files import write_crm, write_erp
 
 
 def hub(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, timeout=120)
     if check:
         assert result.returncode == 0, result.stderr + result.stdout
     return result
@@ -44,8 +42,9 @@ def test_import_then_show_by_a_systems_id(env, tmp_path):
 
 
 def test_import_reports_quarantined_rows(env, tmp_path):
-    path = write_erp(tmp_path, [("P-1", "???", "", "", "", "", "", "", "DE"),
-                                ("P-2", "Real GmbH", "", "", "", "", "Köln", "", "DE")])
+    path = write_erp(
+        tmp_path, [("P-1", "???", "", "", "", "", "", "", "DE"), ("P-2", "Real GmbH", "", "", "", "", "Köln", "", "DE")]
+    )
     out = hub(env, "import", "customers", "--system", "erp", str(path)).stdout
     assert "created 1" in out and "quarantined 1" in out
     assert "row 2: name" in out or "row 2: no usable name" in out

@@ -75,8 +75,11 @@ def test_a_password_in_a_url_setting_is_stored_encrypted_never_listed_and_still_
 
     it = token_for(Role.it)
     with _client(settings, KEY) as client:
-        body = {"name": "legacy", "kind": "sql",
-                "settings": {"url": full, "tables": "legacy_crm", "mapping": "legacy_sql"}}
+        body = {
+            "name": "legacy",
+            "kind": "sql",
+            "settings": {"url": full, "tables": "legacy_crm", "mapping": "legacy_sql"},
+        }
         created = client.post("/api/v1/connections", json=body, headers=it)
         assert created.status_code == 201, created.text
         listed = client.get("/api/v1/connections", headers=it)
@@ -92,8 +95,14 @@ def test_a_password_in_a_url_setting_is_stored_encrypted_never_listed_and_still_
 
 def _connection(database_url: str, secret_key: str = KEY) -> None:
     with session_scope(database_url) as session:
-        add_connection(session, name="erp", kind="webhook", settings={"url": "http://127.0.0.1:9/hook"},
-                       secrets={"signing_secret": "s"}, secret_key=secret_key)
+        add_connection(
+            session,
+            name="erp",
+            kind="webhook",
+            settings={"url": "http://127.0.0.1:9/hook"},
+            secrets={"signing_secret": "s"},
+            secret_key=secret_key,
+        )
 
 
 def test_a_wrong_secret_key_is_a_clear_409_and_no_connection_is_added_under_it(
@@ -106,22 +115,37 @@ def test_a_wrong_secret_key_is_a_clear_409_and_no_connection_is_added_under_it(
             answer = client.post(path, json={}, headers=it)
             assert answer.status_code == 409 and WRONG in answer.json()["detail"], (path, answer.text)
             assert "hub secrets rotate --old-key" in answer.json()["detail"]
-        added = client.post("/api/v1/connections", headers=it, json={
-            "name": "crm", "kind": "webhook", "settings": {"url": "http://127.0.0.1:9/x"}, "secrets": {"signing_secret": "t"}})
+        added = client.post(
+            "/api/v1/connections",
+            headers=it,
+            json={
+                "name": "crm",
+                "kind": "webhook",
+                "settings": {"url": "http://127.0.0.1:9/x"},
+                "secrets": {"signing_secret": "t"},
+            },
+        )
         assert added.status_code == 409 and WRONG in added.json()["detail"]
     with session_scope(database_url) as session:
         assert session.scalars(select(Connection.name)).all() == ["erp"]
 
 
 def _hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub", *args], check=False, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
-def test_the_cli_says_what_to_do_about_a_wrong_key_and_removes_a_connection(database_url: str, mappings_dir: Path) -> None:
+def test_the_cli_says_what_to_do_about_a_wrong_key_and_removes_a_connection(
+    database_url: str, mappings_dir: Path
+) -> None:
     _connection(database_url)
     env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir)}
-    for args in (("connections", "test", "erp"), ("sync", "erp"),
-                 ("connections", "add", "crm", "--kind", "webhook", "-s", "url=http://127.0.0.1:9/x")):
+    for args in (
+        ("connections", "test", "erp"),
+        ("sync", "erp"),
+        ("connections", "add", "crm", "--kind", "webhook", "-s", "url=http://127.0.0.1:9/x"),
+    ):
         wrong = _hub({**env, "HUB_SECRET_KEY": "not-the-key"}, *args)
         assert wrong.returncode == 1 and "Traceback" not in wrong.stderr, wrong.stderr
         assert WRONG in " ".join(wrong.stderr.split()), (args, wrong.stderr)

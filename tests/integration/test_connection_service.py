@@ -32,8 +32,14 @@ def service(mappings_dir: Path) -> ConnectionService:
 
 def test_open_closes_the_connector_even_when_the_block_fails(database_url: str, service: ConnectionService) -> None:
     with session_scope(database_url) as session:
-        add_connection(session, name="hook", kind="webhook", settings={"base_url": "https://example.invalid/in"},
-                       secrets={"signing_secret": "s3cret"}, secret_key=KEY)
+        add_connection(
+            session,
+            name="hook",
+            kind="webhook",
+            settings={"base_url": "https://example.invalid/in"},
+            secrets={"signing_secret": "s3cret"},
+            secret_key=KEY,
+        )
     opened: list[Any] = []
     with pytest.raises(RuntimeError, match="the block failed"), session_scope(database_url) as session:
         with service.open(session, "hook") as connector:
@@ -46,11 +52,18 @@ def test_open_closes_the_connector_even_when_the_block_fails(database_url: str, 
             pass
 
 
-def test_a_field_map_is_cached_until_its_file_changes(database_url: str, service: ConnectionService,
-                                                     mappings_dir: Path) -> None:
+def test_a_field_map_is_cached_until_its_file_changes(
+    database_url: str, service: ConnectionService, mappings_dir: Path
+) -> None:
     with session_scope(database_url) as session:
-        connection = add_connection(session, name="erp", kind="tryton", settings={"url": "http://localhost:1", "database": "hub", "login": "admin"},
-                                    secrets={"password": "x"}, secret_key=KEY)
+        connection = add_connection(
+            session,
+            name="erp",
+            kind="tryton",
+            settings={"url": "http://localhost:1", "database": "hub", "login": "admin"},
+            secrets={"password": "x"},
+            secret_key=KEY,
+        )
         first = service.field_map(connection)
         assert service.field_map(connection) is first  # parsed once
         path = mappings_dir / "connectors" / "tryton.yaml"

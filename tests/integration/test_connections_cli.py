@@ -31,25 +31,42 @@ def _hub(monkeypatch: pytest.MonkeyPatch, url: str, mappings_dir: Path, *args: s
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_connection_without_its_field_map_is_refused_at_add_and_named_at_sync(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    soap = _hub(monkeypatch, database_url, mappings_dir, "connections", "add", "crm", "--kind", "soap",
-                "-s", "service=sugar")
+    soap = _hub(
+        monkeypatch, database_url, mappings_dir, "connections", "add", "crm", "--kind", "soap", "-s", "service=sugar"
+    )
     assert soap.exit_code == 1 and "Traceback" not in soap.stderr
     said = " ".join(soap.stderr.split())
     assert "our configuration is wrong: no field map 'soap' (no setting 'mapping'" in said
     assert "hub connections update crm -s mapping=NAME (field maps: accounting," in said and "sugar" in said
-    wrong = _hub(monkeypatch, database_url, mappings_dir, "connections", "add", "crm", "--kind", "memory",
-                 "-s", "store=crm", "-s", "mapping=nope")
+    wrong = _hub(
+        monkeypatch,
+        database_url,
+        mappings_dir,
+        "connections",
+        "add",
+        "crm",
+        "--kind",
+        "memory",
+        "-s",
+        "store=crm",
+        "-s",
+        "mapping=nope",
+    )
     assert wrong.exit_code == 1 and "no field map 'nope'" in wrong.stderr
     with session_scope(database_url) as session:
         assert session.scalars(select(Connection)).all() == []  # nothing half-added
         # one stored before the check (or its map deleted since): hub sync names it, no traceback
-        add_connection(session, name="crm", kind="memory", secret_key=KEY, secrets={},
-                       settings={"store": "crm", "mapping": "nope"})
+        add_connection(
+            session, name="crm", kind="memory", secret_key=KEY, secrets={}, settings={"store": "crm", "mapping": "nope"}
+        )
     sync = _hub(monkeypatch, database_url, mappings_dir, "sync", "crm")
     assert sync.exit_code == 1 and "connection 'crm': our configuration is wrong: no field map 'nope'" in " ".join(
-        sync.stderr.split())
+        sync.stderr.split()
+    )
     test = _hub(monkeypatch, database_url, mappings_dir, "connections", "test", "crm")
     assert test.exit_code == 1 and "no field map 'nope'" in test.stderr
     fixed = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "crm", "--unset", "mapping")
@@ -59,13 +76,41 @@ def test_a_connection_without_its_field_map_is_refused_at_add_and_named_at_sync(
 
 @pytest.mark.usefixtures("memory_hub")
 def test_update_changes_only_what_it_names_and_secrets_stay_hidden(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    added = _hub(monkeypatch, database_url, mappings_dir, "connections", "add", "crm", "--kind", "memory",
-                 "-s", "store=crm", "-s", "page_size=2", "--secret", "token=old")
+    added = _hub(
+        monkeypatch,
+        database_url,
+        mappings_dir,
+        "connections",
+        "add",
+        "crm",
+        "--kind",
+        "memory",
+        "-s",
+        "store=crm",
+        "-s",
+        "page_size=2",
+        "--secret",
+        "token=old",
+    )
     assert added.exit_code == 0, added.stderr
-    updated = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "crm",
-                   "-s", "page_size=50", "--secret", "token=new", "--interval", "600")
+    updated = _hub(
+        monkeypatch,
+        database_url,
+        mappings_dir,
+        "connections",
+        "update",
+        "crm",
+        "-s",
+        "page_size=50",
+        "--secret",
+        "token=new",
+        "--interval",
+        "600",
+    )
     assert updated.exit_code == 0 and "connection 'crm' updated: " in updated.stdout, updated.stderr
     assert set(updated.stdout.split("updated: ")[1].strip().split(", ")) == {"interval_seconds", "page_size", "token"}
     [listed] = json.loads(_hub(monkeypatch, database_url, mappings_dir, "connections", "list", "--json").stdout)
@@ -86,20 +131,25 @@ def test_update_changes_only_what_it_names_and_secrets_stay_hidden(
         refused = _hub(monkeypatch, database_url, mappings_dir, "connections", *args)
         assert refused.exit_code == 1 and said in " ".join(refused.stderr.split()), (args, refused.stderr)
     with session_scope(database_url) as session:
-        assert session.scalars(select(Connection)).one().settings.get("mapping") is None  # a refused update changes nothing
+        assert (
+            session.scalars(select(Connection)).one().settings.get("mapping") is None
+        )  # a refused update changes nothing
 
 
 @pytest.mark.usefixtures("memory_hub")
 def test_connections_test_reads_a_page_of_each_stream_and_says_what_does_not_fit(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     STORES["crm"] = {
         "customers": {r["id"]: r for r in (customer(1), customer(2), customer(3))},
         "orders": {"O1": {"id": "O1", "number": "O1", "customer": "C1", "ordered_on": "yesterday", "total": "5"}},
     }
     with session_scope(database_url) as session:
-        add_connection(session, name="crm", kind="memory", secret_key=KEY, secrets={},
-                       settings={"store": "crm", "page_size": 2})
+        add_connection(
+            session, name="crm", kind="memory", secret_key=KEY, secrets={}, settings={"store": "crm", "page_size": 2}
+        )
     tested = _hub(monkeypatch, database_url, mappings_dir, "connections", "test", "crm")
     assert tested.exit_code == 1  # a record the field map cannot take is a finding
     assert "crm: OK (in memory" in tested.stdout
@@ -107,8 +157,10 @@ def test_connections_test_reads_a_page_of_each_stream_and_says_what_does_not_fit
     # a path that finds nothing in a non-empty page is named (the memory system has no phones)
     assert "found nothing in any of them: phone ('phone')" in tested.stdout
     said = " ".join(tested.stderr.split())
-    assert "orders: 1 record(s) on the first page, 1 would be dead letters (first: O1: our field map: orders: " \
-           "ordered_on: 'yesterday'" in said
+    assert (
+        "orders: 1 record(s) on the first page, 1 would be dead letters (first: O1: our field map: orders: "
+        "ordered_on: 'yesterday'" in said
+    )
     STORES["crm"]["orders"]["O1"]["ordered_on"] = "2026-11-30"
     with session_scope(database_url) as session:  # syncs failed meanwhile: the breaker is open
         row = session.scalars(select(Connection)).one()
@@ -121,11 +173,17 @@ def test_connections_test_reads_a_page_of_each_stream_and_says_what_does_not_fit
 
 @pytest.mark.usefixtures("memory_hub")
 def test_remove_refuses_while_links_would_be_orphaned_unless_forced(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     STORES["crm"] = {"customers": {r["id"]: r for r in (customer(1), customer(2))}}
-    assert _hub(monkeypatch, database_url, mappings_dir, "connections", "add", "crm", "--kind", "memory",
-                "-s", "store=crm").exit_code == 0
+    assert (
+        _hub(
+            monkeypatch, database_url, mappings_dir, "connections", "add", "crm", "--kind", "memory", "-s", "store=crm"
+        ).exit_code
+        == 0
+    )
     assert _hub(monkeypatch, database_url, mappings_dir, "sync", "crm", "--stream", "customers").exit_code == 0
     refused = _hub(monkeypatch, database_url, mappings_dir, "connections", "remove", "crm")
     assert refused.exit_code == 1
@@ -140,27 +198,41 @@ def test_remove_refuses_while_links_would_be_orphaned_unless_forced(
 
 @pytest.mark.usefixtures("memory_hub")
 def test_the_api_updates_tests_and_removes_a_connection(
-    database_url: str, mappings_dir: Path, token_for: Any, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    token_for: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     STORES["crm"] = {"customers": {"C1": customer(1)}}
     settings = Settings(database_url=database_url, mappings_dir=mappings_dir, broker_url=None, secret_key=KEY)
     it = token_for(Role.it)
     with TestClient(create_app(settings)) as client:
-        bad = client.post("/api/v1/connections", headers=it, json={
-            "name": "crm", "kind": "memory", "settings": {"store": "crm", "mapping": "nope"}})
+        bad = client.post(
+            "/api/v1/connections",
+            headers=it,
+            json={"name": "crm", "kind": "memory", "settings": {"store": "crm", "mapping": "nope"}},
+        )
         assert bad.status_code == 422 and "no field map 'nope'" in bad.json()["detail"]
-        assert client.post("/api/v1/connections", headers=it, json={
-            "name": "crm", "kind": "memory", "settings": {"store": "crm"}}).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/connections", headers=it, json={"name": "crm", "kind": "memory", "settings": {"store": "crm"}}
+            ).status_code
+            == 201
+        )
         assert client.patch("/api/v1/connections/crm", headers=token_for(Role.sales), json={}).status_code == 403
         changed = client.patch("/api/v1/connections/crm", headers=it, json={"settings": {"page_size": 1}})
         assert changed.status_code == 200 and changed.json()["changed"] == ["page_size"], changed.text
         assert changed.json()["settings"]["page_size"] == 1
         assert client.patch("/api/v1/connections/erp", headers=it, json={}).status_code == 404
-        assert client.patch("/api/v1/connections/crm", headers=it,
-                            json={"settings": {"mapping": "nope"}}).status_code == 422
+        assert (
+            client.patch("/api/v1/connections/crm", headers=it, json={"settings": {"mapping": "nope"}}).status_code
+            == 422
+        )
         tested = client.post("/api/v1/connections/crm/test", headers=it).json()
         assert tested["ok"] and [(s["stream"], s["read"], s["error"]) for s in tested["streams"]] == [
-            ("customers", 1, None), ("orders", 0, None)]
+            ("customers", 1, None),
+            ("orders", 0, None),
+        ]
         assert client.post("/api/v1/connections/crm/sync", headers=it, json={"force": True}).status_code == 422
         [synced] = SyncEngine(database_url, mappings_dir, KEY).sync("crm", ["customers"])
         assert synced.status == "done" and synced.created == 1
@@ -172,10 +244,24 @@ def test_the_api_updates_tests_and_removes_a_connection(
 
 @pytest.mark.usefixtures("memory_hub")
 def test_update_checks_the_connectors_own_settings_as_add_does(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    added = _hub(monkeypatch, database_url, mappings_dir, "connections", "add", "hook", "--kind", "webhook",
-                 "-s", "base_url=http://127.0.0.1:9/in", "--secret", "signing_secret=s3cret")
+    added = _hub(
+        monkeypatch,
+        database_url,
+        mappings_dir,
+        "connections",
+        "add",
+        "hook",
+        "--kind",
+        "webhook",
+        "-s",
+        "base_url=http://127.0.0.1:9/in",
+        "--secret",
+        "signing_secret=s3cret",
+    )
     assert added.exit_code == 0, added.stderr
     refused = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook", "-s", "retries=many")
     assert refused.exit_code == 1 and "retries" in refused.stderr and "Traceback" not in refused.stderr
@@ -186,9 +272,24 @@ def test_update_checks_the_connectors_own_settings_as_add_does(
     with session_scope(database_url) as session:
         assert session.scalars(select(Connection)).one().settings["retries"] == 5  # parsed, as at add
     # the hub's own settings of every kind: the full-read guard's ratio, the read-back
-    assert _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook",
-                "-s", "min_full_read_ratio=0.3", "-s", "verify=false").exit_code == 0
-    too_much = _hub(monkeypatch, database_url, mappings_dir, "connections", "update", "hook", "-s", "min_full_read_ratio=2")
+    assert (
+        _hub(
+            monkeypatch,
+            database_url,
+            mappings_dir,
+            "connections",
+            "update",
+            "hook",
+            "-s",
+            "min_full_read_ratio=0.3",
+            "-s",
+            "verify=false",
+        ).exit_code
+        == 0
+    )
+    too_much = _hub(
+        monkeypatch, database_url, mappings_dir, "connections", "update", "hook", "-s", "min_full_read_ratio=2"
+    )
     assert too_much.exit_code == 1 and "min_full_read_ratio" in too_much.stderr
     with session_scope(database_url) as session:
         stored = session.scalars(select(Connection)).one().settings
@@ -197,13 +298,21 @@ def test_update_checks_the_connectors_own_settings_as_add_does(
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_connector_bug_at_sync_is_one_line_and_a_failed_run_not_a_traceback(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from hub.sync.models import SyncRun
 
     with session_scope(database_url) as session:
-        add_connection(session, name="crm", kind="memory", secret_key=KEY, secrets={},
-                       settings={"store": "crm", "crash": "AccountName"})
+        add_connection(
+            session,
+            name="crm",
+            kind="memory",
+            secret_key=KEY,
+            secrets={},
+            settings={"store": "crm", "crash": "AccountName"},
+        )
     run = _hub(monkeypatch, database_url, mappings_dir, "sync", "crm", "--stream", "customers")
     assert run.exit_code == 1 and "Traceback" not in run.stderr
     said = " ".join(run.stderr.split())

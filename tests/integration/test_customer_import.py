@@ -46,8 +46,7 @@ def test_reimporting_the_same_file_changes_nothing(database_url, mappings_dir, f
     assert _counts(database_url) == before
     with session_scope(database_url) as session:
         runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
-        assert [(r.status, r.read, r.created, r.unchanged) for r in runs] == [
-            ("done", 5, 5, 0), ("done", 5, 0, 5)]
+        assert [(r.status, r.read, r.created, r.unchanged) for r in runs] == [("done", 5, 5, 0), ("done", 5, 0, 5)]
 
 
 def test_a_changed_row_updates_the_golden_record_with_provenance(database_url, mappings_dir, folder):
@@ -82,9 +81,7 @@ def test_a_row_gone_from_a_full_export_is_flagged_not_deleted(database_url, mapp
 
 def test_a_delta_export_flags_nothing(database_url, mappings_dir, folder):
     import_customers(database_url, mappings_dir, "erp", write_erp(folder))
-    summary = import_customers(
-        database_url, mappings_dir, "erp", write_erp(folder, ERP_ROWS[:1]), full=False
-    )
+    summary = import_customers(database_url, mappings_dir, "erp", write_erp(folder, ERP_ROWS[:1]), full=False)
     assert summary.missing == 0
 
 
@@ -93,15 +90,16 @@ def test_crm_accounts_link_to_the_erp_customers_they_are(database_url, mappings_
     summary = import_customers(database_url, mappings_dir, "crm", write_crm(folder))
     assert summary.created == len(CRM_ROWS)
     with session_scope(database_url) as session:
+
         def golden(system: str, ext: str) -> int:
             found = search.by_external_id(session, system, ext)
             assert found is not None, (system, ext)
             return found.id
 
-        assert golden("crm", "A100") == golden("erp", "P-1")   # MUELLER BAU, same phone
-        assert golden("crm", "A101") == golden("erp", "P-2")   # ACME, same phone and domain
-        assert golden("crm", "A102") == golden("erp", "P-3")   # トヨタ自動車(株)
-        assert golden("crm", "A103") == golden("erp", "P-4")   # region prefix dropped
+        assert golden("crm", "A100") == golden("erp", "P-1")  # MUELLER BAU, same phone
+        assert golden("crm", "A101") == golden("erp", "P-2")  # ACME, same phone and domain
+        assert golden("crm", "A102") == golden("erp", "P-3")  # トヨタ自動車(株)
+        assert golden("crm", "A103") == golden("erp", "P-4")  # region prefix dropped
         # same name, other city, other tax id: a different company
         assert golden("crm", "A104") != golden("erp", "P-5")
         assert golden("crm", "A105") not in {golden("erp", p[0]) for p in ERP_ROWS}
@@ -119,15 +117,13 @@ def test_crm_accounts_link_to_the_erp_customers_they_are(database_url, mappings_
         assert fields["phone"] == "agree" and fields["email_domain"] == "agree"
 
 
-def test_rows_that_identify_nothing_are_quarantined_bad_fields_go_in_flagged(
-    database_url, mappings_dir, folder
-):
+def test_rows_that_identify_nothing_are_quarantined_bad_fields_go_in_flagged(database_url, mappings_dir, folder):
     rows = list(ERP_ROWS) + [
-        ("P-6", "---", "", "", "", "", "", "", "DE"),                      # no usable name
+        ("P-6", "---", "", "", "", "", "", "", "DE"),  # no usable name
         ("P-7", "Klein AG", "DE136695977", "", "", "", "Köln", "", "DE"),  # check digit wrong
-        ("", "Nameless Id GmbH", "", "", "", "", "", "", "DE"),             # no id
-        ("P-9", "Phone Co", "", "", "12", "", "", "", "DE"),                # not a phone
-        ("P-1", "Müller Bau GmbH", "", "", "", "", "", "", "DE"),           # id twice
+        ("", "Nameless Id GmbH", "", "", "", "", "", "", "DE"),  # no id
+        ("P-9", "Phone Co", "", "", "12", "", "", "", "DE"),  # not a phone
+        ("P-1", "Müller Bau GmbH", "", "", "", "", "", "", "DE"),  # id twice
     ]
     path = write_erp(folder, rows)
     summary = import_customers(database_url, mappings_dir, "erp", path)
@@ -145,9 +141,7 @@ def test_rows_that_identify_nothing_are_quarantined_bad_fields_go_in_flagged(
     assert "appears twice" in by_row[11].reason and "row 2" in by_row[11].reason
 
 
-def test_a_mapped_column_missing_from_the_file_names_file_line_and_field(
-    database_url, mappings_dir, folder
-):
+def test_a_mapped_column_missing_from_the_file_names_file_line_and_field(database_url, mappings_dir, folder):
     mapping = mappings_dir / "imports" / "customers" / "erp.yaml"
     mapping.write_text(mapping.read_text().replace("tax_id: VAT", "tax_id: VAT No"))
     with pytest.raises(ConfigError) as caught:
@@ -156,9 +150,7 @@ def test_a_mapped_column_missing_from_the_file_names_file_line_and_field(
     assert "erp.yaml:5: columns.tax_id: column 'VAT No' is not in erp_parties.csv" in message
 
 
-def test_a_record_that_links_two_golden_records_merges_them_with_history(
-    database_url, mappings_dir, folder
-):
+def test_a_record_that_links_two_golden_records_merges_them_with_history(database_url, mappings_dir, folder):
     from hub.master.models import MergeEvent, ReviewPair
 
     rows = [
@@ -171,12 +163,12 @@ def test_a_record_that_links_two_golden_records_merges_them_with_history(
         second = search.by_external_id(session, "erp", "P-31").id
         assert first != second  # the same name and nothing else: a steward is asked
         assert session.scalar(select(func.count()).select_from(ReviewPair)) == 1
-    write_crm(folder, [("A300", "NORDLICHT SOLAR", "", "buchhaltung@nordlicht-solar.de",
-                        "040 1111111", "", "DE")])
+    write_crm(folder, [("A300", "NORDLICHT SOLAR", "", "buchhaltung@nordlicht-solar.de", "040 1111111", "", "DE")])
     import_customers(database_url, mappings_dir, "crm", folder / "crm_accounts.csv")
     with session_scope(database_url) as session:
-        goldens = {search.by_external_id(session, s, e).id
-                   for s, e in (("erp", "P-30"), ("erp", "P-31"), ("crm", "A300"))}
+        goldens = {
+            search.by_external_id(session, s, e).id for s, e in (("erp", "P-30"), ("erp", "P-31"), ("crm", "A300"))
+        }
         assert len(goldens) == 1
         event = session.scalar(select(MergeEvent))
         assert event.actor == "engine" and "crm A300 links to both" in event.reason
@@ -204,8 +196,15 @@ def test_the_one_statement_candidate_query_selects_what_the_generic_one_does(pos
 
     import_customers(postgres_url, mappings_dir, "erp", write_erp(folder))
     import_customers(postgres_url, mappings_dir, "crm", write_crm(folder))
-    probe = normalise_customer({"name": "Mueller Bau", "phone": "+49 30 1234567", "city": "Berlin",
-                                "email": "x@mueller-bau.de", "country": "DE"})
+    probe = normalise_customer(
+        {
+            "name": "Mueller Bau",
+            "phone": "+49 30 1234567",
+            "city": "Berlin",
+            "email": "x@mueller-bau.de",
+            "country": "DE",
+        }
+    )
     keys = list(dict.fromkeys(blocking_keys(probe)))
     with session_scope(postgres_url) as session:
         for max_block, limit in ((60, 20), (1, 20), (60, 1)):

@@ -32,14 +32,14 @@ def good(i: int) -> bytes:
 BAD = {
     b"B-1,Long Row GmbH,,a@b.example,,Weg 1,Bonn,53111,DE,surplus,more": "11 fields, the header has 9",
     b"B-2,Short Row GmbH,,a@b.example": "4 fields, the header has 9",
-    b"B-3,M\xfcller Bau GmbH,,x@y.example,,Weg 3,Essen,45127,DE":
-        "undecodable bytes (0xfc: not utf-8-sig text) at column 2 ('Name')",
-    b"B-4,Nul\x00Name GmbH,,x@y.example,,Weg 4,Ulm,89073,DE":
-        "a NUL byte (binary data in a text cell) at column 2 ('Name')",
-    b"B-5," + b"N" * 1024 * 1024 + b",,x@y.example,,Weg 5,Kiel,24103,DE":
-        "1,048,576 characters, more than the limit of 32,767 at column 2 ('Name')",
-    b"B-6," + b"N" * 5000 + b",,x@y.example,,Weg 6,Kiel,24103,DE":
-        "name ('Name'): 5,000 characters, more than the limit of 1,000 (HUB_IMPORT_MAX_FIELD_CHARS)",
+    b"B-3,M\xfcller Bau GmbH,,x@y.example,,Weg 3,Essen,45127,DE": "undecodable bytes (0xfc: not utf-8-sig text) at column 2 ('Name')",
+    b"B-4,Nul\x00Name GmbH,,x@y.example,,Weg 4,Ulm,89073,DE": "a NUL byte (binary data in a text cell) at column 2 ('Name')",
+    b"B-5,"
+    + b"N" * 1024 * 1024
+    + b",,x@y.example,,Weg 5,Kiel,24103,DE": "1,048,576 characters, more than the limit of 32,767 at column 2 ('Name')",
+    b"B-6,"
+    + b"N" * 5000
+    + b",,x@y.example,,Weg 6,Kiel,24103,DE": "name ('Name'): 5,000 characters, more than the limit of 1,000 (HUB_IMPORT_MAX_FIELD_CHARS)",
     b",No Id GmbH,,x@y.example,,Weg 7,Jena,07743,DE": "no value in id column 'Party'",
 }
 
@@ -62,8 +62,13 @@ def write_export(path: Path, good_rows: int, bad: dict[bytes, str] = BAD) -> dic
 
 def _open_entries(url: str) -> list[QuarantinedRecord]:
     with session_scope(url) as session:
-        return list(session.scalars(select(QuarantinedRecord).where(QuarantinedRecord.resolved_at.is_(None))
-                                    .order_by(QuarantinedRecord.row_number)))
+        return list(
+            session.scalars(
+                select(QuarantinedRecord)
+                .where(QuarantinedRecord.resolved_at.is_(None))
+                .order_by(QuarantinedRecord.row_number)
+            )
+        )
 
 
 def test_a_malformed_row_of_every_kind_is_quarantined_with_row_and_reason_and_the_rest_go_in(
@@ -121,7 +126,11 @@ def test_a_killed_import_is_marked_failed_when_the_next_import_starts(database_u
     env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir)}
     child = subprocess.Popen(
         [sys.executable, "-c", "from hub.cli import main; main()", "import", "customers", str(big), "--system", "erp"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -156,11 +165,13 @@ def test_a_run_on_another_host_is_interrupted_only_once_its_heartbeat_is_old(dat
 
     with session_scope(database_url) as session:
         for name, beat in (("fresh", utcnow()), ("stale", utcnow() - timedelta(hours=2))):
-            session.add(SyncRun(system=name, entity_type="customer", source=name, host="worker-7", pid=1,
-                                heartbeat_at=beat))
+            session.add(
+                SyncRun(system=name, entity_type="customer", source=name, host="worker-7", pid=1, heartbeat_at=beat)
+            )
         # this host, a pid that no longer exists
-        session.add(SyncRun(system="gone", entity_type="customer", source="gone", host=socket.gethostname(),
-                            pid=_dead_pid()))
+        session.add(
+            SyncRun(system="gone", entity_type="customer", source="gone", host=socket.gethostname(), pid=_dead_pid())
+        )
     with session_scope(database_url) as session:
         mark_interrupted(session, timedelta(minutes=30))
     with session_scope(database_url) as session:

@@ -22,32 +22,97 @@ from tests.support.browser import PHONE, live_hub, sign_in
 def _apply(url: str, system: str, entity: str, records: list[tuple[str, dict[str, Any]]]) -> None:
     with session_scope(url) as session:
         results = Applier(session, BUNDLED_MAPPINGS, system).many(
-            entity, [(SourceRecord(ext, fields), fields) for ext, fields in records])
+            entity, [(SourceRecord(ext, fields), fields) for ext, fields in records]
+        )
     assert not [r for r in results if isinstance(r, Exception)], results
 
 
 def _seed(url: str) -> None:
-    _apply(url, "erp", "customer", [
-        ("7", {"name": "Müller Maschinenbau GmbH", "tax_id": "DE136695976", "phone": "+49 30 1234567",
-               "city": "Berlin", "country": "DE"}),
-        ("8", {"name": "Schmidt Logistik GmbH", "phone": "+49 40 7654321", "city": "Hamburg", "country": "DE"}),
-    ])
+    _apply(
+        url,
+        "erp",
+        "customer",
+        [
+            (
+                "7",
+                {
+                    "name": "Müller Maschinenbau GmbH",
+                    "tax_id": "DE136695976",
+                    "phone": "+49 30 1234567",
+                    "city": "Berlin",
+                    "country": "DE",
+                },
+            ),
+            ("8", {"name": "Schmidt Logistik GmbH", "phone": "+49 40 7654321", "city": "Hamburg", "country": "DE"}),
+        ],
+    )
     _apply(url, "crm", "customer", [("A1", {"name": "MUELLER MASCHINENBAU", "phone": "030 1234567", "country": "DE"})])
-    _apply(url, "erp", "order", [("12", {
-        "number": "SO00012", "customer": "7", "status": "confirmed", "owner": "a.sales",
-        "ordered_on": date.today() - timedelta(days=60), "currency": "EUR", "total": Decimal("1000"),
-        "lines": [{"id": "L1", "product": "P1", "quantity": Decimal("1"), "unit_price": Decimal("1000")}]})])
-    _apply(url, "erp", "invoice", [("44", {
-        "number": "RE-44", "order": "12", "customer": "7", "status": "open", "total": Decimal("1000"),
-        "amount_due": Decimal("400"), "issued_on": date.today() - timedelta(days=40),
-        "due_dates": [{"date": date.today() - timedelta(days=10), "amount": Decimal("400")}]})])
-    _apply(url, "crm", "case", [("C-9", {"number": "C-9", "customer": "A1", "subject": "Spindle noise",
-                                         "status": "open", "priority": "high"})])
+    _apply(
+        url,
+        "erp",
+        "order",
+        [
+            (
+                "12",
+                {
+                    "number": "SO00012",
+                    "customer": "7",
+                    "status": "confirmed",
+                    "owner": "a.sales",
+                    "ordered_on": date.today() - timedelta(days=60),
+                    "currency": "EUR",
+                    "total": Decimal("1000"),
+                    "lines": [{"id": "L1", "product": "P1", "quantity": Decimal("1"), "unit_price": Decimal("1000")}],
+                },
+            )
+        ],
+    )
+    _apply(
+        url,
+        "erp",
+        "invoice",
+        [
+            (
+                "44",
+                {
+                    "number": "RE-44",
+                    "order": "12",
+                    "customer": "7",
+                    "status": "open",
+                    "total": Decimal("1000"),
+                    "amount_due": Decimal("400"),
+                    "issued_on": date.today() - timedelta(days=40),
+                    "due_dates": [{"date": date.today() - timedelta(days=10), "amount": Decimal("400")}],
+                },
+            )
+        ],
+    )
+    _apply(
+        url,
+        "crm",
+        "case",
+        [
+            (
+                "C-9",
+                {"number": "C-9", "customer": "A1", "subject": "Spindle noise", "status": "open", "priority": "high"},
+            )
+        ],
+    )
 
 
 @pytest.mark.parametrize(
-    "said", ["030 1234567", "030/123 45 67", "+49 30 1234567", "0049 30 1234567", "DE 136 695 976",
-             "so00012", "RE-44", "mueller maschinenbau", "A1"],
+    "said",
+    [
+        "030 1234567",
+        "030/123 45 67",
+        "+49 30 1234567",
+        "0049 30 1234567",
+        "DE 136 695 976",
+        "so00012",
+        "RE-44",
+        "mueller maschinenbau",
+        "A1",
+    ],
 )
 def test_a_caller_is_found_by_whatever_they_give(database_url, said):
     _seed(database_url)

@@ -23,18 +23,19 @@ MESSY = [
     ("M-2", "Bergmann Stahl GmbH", "TBD", "", "", "", "Essen", "", "GER"),
     ("M-3", "Cathay Lighting Co., Ltd.", "-", "", "", "", "Shenzhen", "", "P.R. China"),
     ("M-4", "Dragon Pump Ltd", "000000000", "", "", "", "Ningbo", "", "China (PRC)"),
-    ("M-5", "Elbe Werkzeug GmbH", "", "", "+49 30 12", "", "Dresden", "", "DE"),   # no phone
-    ("M-6", "Fjord Marine AS", "", "", "", "", "Bergen", "", "Atlantis"),          # no country
-    ("M-7", "Gruber Holz GmbH", "DE136695977", "", "", "", "Linz", "Linz", "DE"),   # bad check, city in postcode
-    ("M-8", "---", "", "", "", "", "", "", "DE"),                                    # nothing: refused
+    ("M-5", "Elbe Werkzeug GmbH", "", "", "+49 30 12", "", "Dresden", "", "DE"),  # no phone
+    ("M-6", "Fjord Marine AS", "", "", "", "", "Bergen", "", "Atlantis"),  # no country
+    ("M-7", "Gruber Holz GmbH", "DE136695977", "", "", "", "Linz", "Linz", "DE"),  # bad check, city in postcode
+    ("M-8", "---", "", "", "", "", "", "", "DE"),  # nothing: refused
 ]
 
 
 def _finding_reasons(url: str) -> dict[str, list[tuple[str, str]]]:
     with session_scope(url) as session:
         rows = session.execute(
-            select(CustomerFinding.external_id, CustomerFinding.field, CustomerFinding.reason)
-            .order_by(CustomerFinding.external_id, CustomerFinding.field)
+            select(CustomerFinding.external_id, CustomerFinding.field, CustomerFinding.reason).order_by(
+                CustomerFinding.external_id, CustomerFinding.field
+            )
         )
         out: dict[str, list[tuple[str, str]]] = {}
         for ext, field, reason in rows:
@@ -42,17 +43,13 @@ def _finding_reasons(url: str) -> dict[str, list[tuple[str, str]]]:
         return out
 
 
-def test_messy_records_all_get_in_with_their_findings_listed_and_counted(
-    database_url, mappings_dir, tmp_path
-):
+def test_messy_records_all_get_in_with_their_findings_listed_and_counted(database_url, mappings_dir, tmp_path):
     summary = import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, MESSY))
     assert (summary.created, summary.quarantined) == (7, 1)
     with session_scope(database_url) as session:
         for ext in ("M-1", "M-2", "M-3", "M-4", "M-5", "M-6", "M-7"):
             assert search.by_external_id(session, "erp", ext) is not None, ext
-        countries = {
-            ext: search.by_external_id(session, "erp", ext).country for ext in ("M-1", "M-2", "M-3", "M-4")
-        }
+        countries = {ext: search.by_external_id(session, "erp", ext).country for ext in ("M-1", "M-2", "M-3", "M-4")}
         assert countries == {"M-1": "GB", "M-2": "DE", "M-3": "CN", "M-4": "CN"}
         golden = search.by_external_id(session, "erp", "M-7")
         assert golden.tax_id is None  # a failed id is never the golden value
@@ -99,17 +96,16 @@ def test_two_systems_writing_one_tax_id_differently_link(database_url, mappings_
         assert session.scalar(select(func.count()).select_from(GoldenCustomer)) == 2
 
 
-def test_quality_api_and_csv_export_for_the_source_owners(
-    client, token_for, database_url, mappings_dir, tmp_path
-):
-    rows = MESSY[4:7] + [("M-9", "=HYPERLINK(\"http://x\")", "", "", "+49 30 12", "", "", "", "DE")]
+def test_quality_api_and_csv_export_for_the_source_owners(client, token_for, database_url, mappings_dir, tmp_path):
+    rows = MESSY[4:7] + [("M-9", '=HYPERLINK("http://x")', "", "", "+49 30 12", "", "", "", "DE")]
     import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, rows))
     it = token_for(Role.it)
     counts = client.get("/api/v1/master/quality", params={"system": "erp"}, headers=it)
     assert counts.status_code == 200
     assert {(c["field"], c["count"]) for c in counts.json()} >= {("phone", 2), ("country", 1)}
-    listed = client.get("/api/v1/master/quality/findings",
-                        params={"system": "erp", "field": "phone"}, headers=it).json()
+    listed = client.get(
+        "/api/v1/master/quality/findings", params={"system": "erp", "field": "phone"}, headers=it
+    ).json()
     assert sorted(f["external_id"] for f in listed) == ["M-5", "M-9"]
     assert client.get("/api/v1/master/quality", headers=token_for(Role.sales)).status_code == 403
     export = client.get("/api/v1/master/quality/export.csv", params={"system": "erp"}, headers=it)
@@ -130,7 +126,10 @@ def test_hub_master_quality_prints_counts_and_writes_the_csv(database_url, mappi
     out = tmp_path / "findings.csv"
     result = subprocess.run(
         [sys.executable, "-m", "hub", "master", "quality", "--system", "erp", "--csv", str(out)],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "not a known country" in result.stdout
@@ -143,12 +142,48 @@ def test_customer_changes_are_in_the_timeline_with_before_after_and_who(
 ):
     """Issue 12: customer changes left no audit entry; now the golden record's and each
     system's copy's changes are in the customer's timeline, like a document's."""
-    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, [
-        ("P-1", "Müller Bau GmbH", "DE136695976", "info@mueller-bau.de", "+49 30 1234567", "", "Berlin", "", "DE"),
-    ]))
-    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, [
-        ("P-1", "Müller Bau GmbH", "DE136695976", "info@mueller-bau.de", "+49 30 7654321", "", "Berlin", "", "DE"),
-    ]))
+    import_customers(
+        database_url,
+        mappings_dir,
+        "erp",
+        write_erp(
+            tmp_path,
+            [
+                (
+                    "P-1",
+                    "Müller Bau GmbH",
+                    "DE136695976",
+                    "info@mueller-bau.de",
+                    "+49 30 1234567",
+                    "",
+                    "Berlin",
+                    "",
+                    "DE",
+                ),
+            ],
+        ),
+    )
+    import_customers(
+        database_url,
+        mappings_dir,
+        "erp",
+        write_erp(
+            tmp_path,
+            [
+                (
+                    "P-1",
+                    "Müller Bau GmbH",
+                    "DE136695976",
+                    "info@mueller-bau.de",
+                    "+49 30 7654321",
+                    "",
+                    "Berlin",
+                    "",
+                    "DE",
+                ),
+            ],
+        ),
+    )
     with session_scope(database_url) as session:
         golden_id = search.by_external_id(session, "erp", "P-1").id
     detail = client.get(f"/api/v1/customers/{golden_id}", headers=token_for(Role.it)).json()

@@ -48,10 +48,23 @@ def test_the_demo_serves_the_story_and_ctrl_c_stops_every_system(tmp_path: Path)
     var = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("hub")), "demo", "--port", str(port), "--var", str(var),
-         "--cache", str(_cache_root())],
-        cwd=tmp_path, env={**env, "COLUMNS": "200"}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
+        [
+            str(Path(sys.executable).with_name("hub")),
+            "demo",
+            "--port",
+            str(port),
+            "--var",
+            str(var),
+            "--cache",
+            str(_cache_root()),
+        ],
+        cwd=tmp_path,
+        env={**env, "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         out = _wait_for(proc, "Ctrl-C stops", 240)
         tryton_pid = int((var / "tryton" / "trytond.pid").read_text())
@@ -72,11 +85,16 @@ def test_the_demo_serves_the_story_and_ctrl_c_stops_every_system(tmp_path: Path)
                     time.sleep(0.2)
 
             # 1. the CRM's order reached the ERP, which gave it its own number
-            order_id = re.search(r"order CRM-SO-1001, entered in the CRM, is sale (SO\d+) in the ERP → "
-                                 + re.escape(base) + r"/orders/(\d+)", out)
+            order_id = re.search(
+                r"order CRM-SO-1001, entered in the CRM, is sale (SO\d+) in the ERP → "
+                + re.escape(base)
+                + r"/orders/(\d+)",
+                out,
+            )
             assert order_id, out
-            status = hub.get(f"/api/v1/orders/{order_id[2]}/status",
-                             headers={"Authorization": f"Bearer {tokens['sales']}"}).json()
+            status = hub.get(
+                f"/api/v1/orders/{order_id[2]}/status", headers={"Authorization": f"Bearer {tokens['sales']}"}
+            ).json()
             assert status["numbers"]["crm"] == "CRM-SO-1001" and status["numbers"]["erp"] == order_id[1], status
             sign_in_client(hub, tokens["sales"])  # through the login form
             page = hub.get(f"/orders/{order_id[2]}")
@@ -84,8 +102,9 @@ def test_the_demo_serves_the_story_and_ctrl_c_stops_every_system(tmp_path: Path)
             hub.cookies.clear()
 
             # 2. Müller, spelled three ways in three systems, is one customer
-            customer = re.search(r"appears in 3 systems \(crm, erp, finance\) → GET " + re.escape(base)
-                                 + r"/api/v1/customers/(\d+)", out)
+            customer = re.search(
+                r"appears in 3 systems \(crm, erp, finance\) → GET " + re.escape(base) + r"/api/v1/customers/(\d+)", out
+            )
             assert customer, out
             detail = hub.get(f"/api/v1/customers/{customer[1]}", headers={"Authorization": f"Bearer {tokens['it']}"})
             sources = {(s["system"], s.get("name") or s.get("data", {}).get("name")) for s in detail.json()["sources"]}

@@ -36,7 +36,10 @@ def _free_port() -> int:
 def _serve(env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "serve", "--port", str(port), *extra],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -57,14 +60,22 @@ def served(tmp_path: Path, mappings_dir: Path):
         "routes:\n  order:\n    entered_in: [crm, hub]\n    send_to: [{connection: erp, stream: orders}]\n"
         "ownership:\n  order: {status: erp}\n"
     )
-    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_MAPPINGS_DIR": str(mappings_dir),
-           "HUB_SECRET_KEY": KEY}
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_MAPPINGS_DIR": str(mappings_dir), "HUB_SECRET_KEY": KEY}
     env.pop("HUB_BROKER_URL", None)
     with webhook_sink(prefix="SO") as sink, session_scope(url) as session:
-        add_connection(session, name="erp", kind="webhook", settings={"url": sink.url},
-                       secrets={"signing_secret": sink.secret}, secret_key=KEY)
-        golden = CustomerMaster(session, mappings_dir).ingest(
-            "crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"}).golden_id
+        add_connection(
+            session,
+            name="erp",
+            kind="webhook",
+            settings={"url": sink.url},
+            secrets={"signing_secret": sink.secret},
+            secret_key=KEY,
+        )
+        golden = (
+            CustomerMaster(session, mappings_dir)
+            .ingest("crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"})
+            .golden_id
+        )
         token = create_token(session, Role.sales, "a.sales")[1]
         session.commit()
         yield env, sink, golden, token
@@ -72,9 +83,14 @@ def served(tmp_path: Path, mappings_dir: Path):
 
 def _post_order(port: int, token: str, golden: int) -> None:
     answer = httpx.post(
-        f"http://127.0.0.1:{port}/api/v1/orders", headers={"Authorization": f"Bearer {token}"},
-        json={"number": "WEB-1", "customer_id": golden, "owner": "a.sales",
-              "lines": [{"product": "P-100", "quantity": "3", "unit_price": "25.50"}]},
+        f"http://127.0.0.1:{port}/api/v1/orders",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "number": "WEB-1",
+            "customer_id": golden,
+            "owner": "a.sales",
+            "lines": [{"product": "P-100", "quantity": "3", "unit_price": "25.50"}],
+        },
         timeout=10,
     )
     assert answer.status_code == 201, answer.text

@@ -73,8 +73,14 @@ def test_an_order_entered_in_the_crm_becomes_one_sale_in_tryton_and_the_crm_lear
     assert erp_order.external_id == str(sale["id"]) and erp_order.external_ref == sale["number"]
     with session_scope(database_url) as session:
         assert session.scalar(select(func.count()).select_from(Order).where(Order.reference == order["name"])) == 1
-        assert session.scalar(select(func.count()).select_from(GoldenCustomer).where(
-            GoldenCustomer.name == "Kranich Feinmechanik GmbH")) == 1
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(GoldenCustomer)
+                .where(GoldenCustomer.name == "Kranich Feinmechanik GmbH")
+            )
+            == 1
+        )
         # What the read-back changed (Tryton's status, which the ERP owns) are the ERP's own
         # events; orders are entered in the CRM or the hub, so they are routed nowhere.
         origins = set(session.scalars(select(OutboxEvent.origin).where(OutboxEvent.id > last_event)))
@@ -87,8 +93,11 @@ def test_an_order_entered_in_the_crm_becomes_one_sale_in_tryton_and_the_crm_lear
     # Tryton already has by the hub's ref (a line of its comment) and makes no second one.
     with session_scope(database_url) as session:
         session.execute(delete(Link).where(Link.id == erp_order.id))
-        session.execute(update(OutboxDelivery).where(OutboxDelivery.target == "erp").values(
-            status="pending", next_attempt_at=utcnow(), delivered_at=None))
+        session.execute(
+            update(OutboxDelivery)
+            .where(OutboxDelivery.target == "erp")
+            .values(status="pending", next_attempt_at=utcnow(), delivered_at=None)
+        )
     reports = _dispatch(systems.dispatcher)
     assert [(r.target, r.sent, r.dead) for r in reports if r.target == "erp"] == [("erp", 1, 0)]
     assert [s["id"] for s in _tryton_sales(systems.erp, order["name"])] == [sale["id"]]

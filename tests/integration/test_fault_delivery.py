@@ -40,23 +40,42 @@ def _deliver_due(dispatcher: Dispatcher) -> None:
 def _make_due(url: str) -> None:
     """What waiting out the backoff would do."""
     with session_scope(url) as session:
-        session.execute(update(OutboxDelivery).where(OutboxDelivery.status == "pending").values(next_attempt_at=utcnow()))
+        session.execute(
+            update(OutboxDelivery).where(OutboxDelivery.status == "pending").values(next_attempt_at=utcnow())
+        )
 
 
 def test_a_target_down_for_a_whole_run_is_retried_then_dead_then_replayed_exactly_once(
     database_url: str, mappings_dir: Path
 ) -> None:
     (mappings_dir / "routes.yaml").write_text(
-        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders, max_attempts: 3}]\n")
+        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders, max_attempts: 3}]\n"
+    )
     with webhook_sink(prefix="SO") as erp:
         with session_scope(database_url) as session:
-            add_connection(session, name="erp", kind="webhook", settings={"url": erp.url},
-                           secrets={"signing_secret": erp.secret}, secret_key=KEY)
+            add_connection(
+                session,
+                name="erp",
+                kind="webhook",
+                settings={"url": erp.url},
+                secrets={"signing_secret": erp.secret},
+                secret_key=KEY,
+            )
             apply = Applier(session, mappings_dir, "crm")
             customer = {"name": "Rossi Meccanica S.p.A.", "country": "IT", "email": "info@rossi.example"}
             apply.many("customer", [(SourceRecord("C1", customer), customer)])
-            orders = [{"number": f"CRM-{i}", "customer": "C1", "status": "confirmed", "ordered_on": date(2026, 11, 3),
-                       "currency": "EUR", "total": Decimal(10 + i), "lines": []} for i in range(5)]
+            orders = [
+                {
+                    "number": f"CRM-{i}",
+                    "customer": "C1",
+                    "status": "confirmed",
+                    "ordered_on": date(2026, 11, 3),
+                    "currency": "EUR",
+                    "total": Decimal(10 + i),
+                    "lines": [],
+                }
+                for i in range(5)
+            ]
             apply.many("order", [(SourceRecord(o["number"], o), o) for o in orders])
         dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
 
@@ -73,8 +92,10 @@ def test_a_target_down_for_a_whole_run_is_retried_then_dead_then_replayed_exactl
                     waits.append(min(as_utc(d.next_attempt_at) for d in rows) - before)  # type: ignore[operator]
                 else:
                     assert {d.status for d in rows} == {"dead"}
-                    assert all("gave up after 3 attempts" in (d.last_error or "") and "503" in (d.last_error or "")
-                               for d in rows)
+                    assert all(
+                        "gave up after 3 attempts" in (d.last_error or "") and "503" in (d.last_error or "")
+                        for d in rows
+                    )
             _deliver_due(dispatcher)  # before the backoff has passed: nothing is attempted
             _make_due(database_url)
         assert timedelta(seconds=4) < waits[0] < timedelta(seconds=6)  # 5 s, then doubled
@@ -100,6 +121,7 @@ def repeating_crm(monkeypatch: pytest.MonkeyPatch, database_url: str, mappings_d
         add_crm_connection(database_url, "crm", "sugar", crm, mappings_dir, page_size=4)
         with session_scope(database_url) as session:  # the same CRM, through the repeating connector
             from hub.sync.models import Connection
+
             session.scalars(select(Connection).where(Connection.name == "crm")).one().kind = "soap-repeating"
         yield crm
 
@@ -110,8 +132,14 @@ def test_the_same_source_page_ten_times_makes_one_record_and_no_echo(
     engine = SyncEngine(database_url, mappings_dir, KEY)
     with webhook_sink(prefix="SO") as erp:
         with session_scope(database_url) as session:
-            add_connection(session, name="erp", kind="webhook", settings={"url": erp.url},
-                           secrets={"signing_secret": erp.secret}, secret_key=KEY)
+            add_connection(
+                session,
+                name="erp",
+                kind="webhook",
+                settings={"url": erp.url},
+                secrets={"signing_secret": erp.secret},
+                secret_key=KEY,
+            )
         results = {r.stream: r for r in engine.sync("crm", ["customers", "orders"])}
         # a page served twice is unstable paging: the run says so (and keeps its cursor) …
         assert results["customers"].status == "failed" and "read twice in one run" in (results["customers"].error or "")
@@ -121,7 +149,12 @@ def test_the_same_source_page_ten_times_makes_one_record_and_no_echo(
 
         def events() -> int:
             with session_scope(database_url) as session:
-                return session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.entity_type == "order")) or 0
+                return (
+                    session.scalar(
+                        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.entity_type == "order")
+                    )
+                    or 0
+                )
 
         assert events() == 3  # one per order, not one per delivery of its page
         dispatcher = Dispatcher(engine)
@@ -141,5 +174,9 @@ def test_the_same_source_page_ten_times_makes_one_record_and_no_echo(
         assert "set_entry" not in repeating_crm.store.calls[calls:]  # nothing sent back to the CRM
     with session_scope(database_url) as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 3
-        assert session.scalar(select(func.count()).select_from(Link).where(
-            Link.system == "crm", Link.entity_type == "order")) == 3
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Link).where(Link.system == "crm", Link.entity_type == "order")
+            )
+            == 3
+        )

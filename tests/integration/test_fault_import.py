@@ -29,16 +29,41 @@ from hub.sync.engine import SyncEngine
 from hub.sync.models import DeadLetter, SyncRun
 
 KEY = "import-fault-key"
-HEADER = ["OrderNo", "AccountNo", "CustomerPO", "Status", "OrderDate", "Currency", "Total",
-          "LineNo", "Product", "Description", "Qty", "UnitPrice"]
+HEADER = [
+    "OrderNo",
+    "AccountNo",
+    "CustomerPO",
+    "Status",
+    "OrderDate",
+    "Currency",
+    "Total",
+    "LineNo",
+    "Product",
+    "Description",
+    "Qty",
+    "UnitPrice",
+]
 ORDERS_PER_BLOCK, LINES, BLOCKS = 3, 33, 1000  # each block: 99 good rows, then one bad one
 HUGE_EVERY = 25  # of the over-long fields every 25th (5 in all) is 1 MB, the others 40,000 characters
 
 
-def _line(n: int, description: str = "Schraube Ø 8 mm", qty: str = "1", date: str = "03.11.2026",
-          number: str | None = None) -> list[str]:
-    return [f"SO-X{n}" if number is None else number, "A1", "", "AUF", date, "EUR", "1,00", "1", "P-1",
-            description, qty, "1,00"]
+def _line(
+    n: int, description: str = "Schraube Ø 8 mm", qty: str = "1", date: str = "03.11.2026", number: str | None = None
+) -> list[str]:
+    return [
+        f"SO-X{n}" if number is None else number,
+        "A1",
+        "",
+        "AUF",
+        date,
+        "EUR",
+        "1,00",
+        "1",
+        "P-1",
+        description,
+        qty,
+        "1,00",
+    ]
 
 
 def _encode(cells: list[str]) -> bytes:
@@ -49,8 +74,10 @@ def _encode(cells: list[str]) -> bytes:
 
 def _long_field(n: int) -> tuple[bytes, str]:
     size = 1024 * 1024 if (n // len(BAD)) % HUGE_EVERY == 0 else 40_000
-    return (_encode(_line(n, "x" * size)),
-            f"{size:,} characters, more than the limit of 32,767 at column 10 ('Description')")
+    return (
+        _encode(_line(n, "x" * size)),
+        f"{size:,} characters, more than the limit of 32,767 at column 10 ('Description')",
+    )
 
 
 def _undecodable(n: int) -> tuple[bytes, str]:
@@ -64,11 +91,15 @@ BAD = [
     lambda n: (_encode(_line(n)[:4]), "4 fields, the header has 12"),  # short: never padded
     lambda n: (_encode(_line(n) + ["extra", "more"]), "14 fields, the header has 12"),  # long
     _undecodable,
-    lambda n: (_encode(_line(n, "Nul\x00Teil")),
-               "a NUL byte (binary data in a text cell) at column 10 ('Description')"),
+    lambda n: (
+        _encode(_line(n, "Nul\x00Teil")),
+        "a NUL byte (binary data in a text cell) at column 10 ('Description')",
+    ),
     _long_field,
-    lambda n: (_encode(_line(n, date="31.02.2026")),
-               "column 'OrderDate': '31.02.2026' is not a date in the form '%d.%m.%Y'"),
+    lambda n: (
+        _encode(_line(n, date="31.02.2026")),
+        "column 'OrderDate': '31.02.2026' is not a date in the form '%d.%m.%Y'",
+    ),
     lambda n: (_encode(_line(n, qty="zwei")), "column 'Qty': 'zwei' is not a decimal"),
     lambda n: (_encode(_line(n, number="")), "no value in the id column 'OrderNo'"),
 ]
@@ -83,10 +114,27 @@ def _write_export(path: Path) -> dict[int, str]:
         for block in range(BLOCKS):
             for k in range(ORDERS_PER_BLOCK):
                 number = f"SO-{block * ORDERS_PER_BLOCK + k:05d}"
-                handle.write(b"".join(
-                    _encode([number, f"A{block % 5}", "", "AUF", "03.11.2026", "EUR", "330,00", str(line),
-                             f"P-{line:03d}", "Schraube Ø 8 mm", "1", "10,00"])
-                    for line in range(1, LINES + 1)))
+                handle.write(
+                    b"".join(
+                        _encode(
+                            [
+                                number,
+                                f"A{block % 5}",
+                                "",
+                                "AUF",
+                                "03.11.2026",
+                                "EUR",
+                                "330,00",
+                                str(line),
+                                f"P-{line:03d}",
+                                "Schraube Ø 8 mm",
+                                "1",
+                                "10,00",
+                            ]
+                        )
+                        for line in range(1, LINES + 1)
+                    )
+                )
                 row_number += LINES
             row, reason = BAD[block % len(BAD)](block)
             handle.write(row)
@@ -110,13 +158,21 @@ def test_malformed_rows_of_a_100000_row_import_are_kept_with_row_and_reason_and_
     with (inbox / "accounts_de.csv").open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(["AccountNo", "Account Name", "Contact E-Mail", "Town", "Country Code"])
-        out.writerows([f"A{i}", f"Firma {i} Maschinenbau GmbH", f"info@firma{i}.example", "Berlin", "DE"] for i in range(5))
+        out.writerows(
+            [f"A{i}", f"Firma {i} Maschinenbau GmbH", f"info@firma{i}.example", "Berlin", "DE"] for i in range(5)
+        )
     expected = _write_export(inbox / "orders_2026-11.csv")
     old = time.time() - 60
     os.utime(inbox / "accounts_de.csv", (old, old))
     with session_scope(url) as session:
-        add_connection(session, name="crmfiles", kind="files", secret_key=KEY, secrets={}, settings={
-            "inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0})
+        add_connection(
+            session,
+            name="crmfiles",
+            kind="files",
+            secret_key=KEY,
+            secrets={},
+            settings={"inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0},
+        )
     engine = SyncEngine(url, mappings_dir, KEY)
 
     started = time.monotonic()

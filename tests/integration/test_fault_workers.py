@@ -32,9 +32,13 @@ ACCOUNTS, ORDERS = 100, 20  # each order has 2 lines in crm_store
 
 
 def _env(url: str, mappings_dir: Path, queue: str) -> dict[str, str]:
-    return {"HUB_BROKER_URL": servers.redis_server_url(), "HUB_DATABASE_URL": url,
-            "HUB_MAPPINGS_DIR": str(mappings_dir), "HUB_TASK_QUEUE": f"{queue}-{os.getpid()}-{time.time_ns()}",
-            "HUB_SECRET_KEY": KEY}
+    return {
+        "HUB_BROKER_URL": servers.redis_server_url(),
+        "HUB_DATABASE_URL": url,
+        "HUB_MAPPINGS_DIR": str(mappings_dir),
+        "HUB_TASK_QUEUE": f"{queue}-{os.getpid()}-{time.time_ns()}",
+        "HUB_SECRET_KEY": KEY,
+    }
 
 
 def _count(url: str, model: type, *where: object) -> int:
@@ -58,21 +62,27 @@ def _all_in_once(url: str, store: CrmStore) -> None:
         cursors = {c.stream: c for c in session.scalars(select(SyncCursor))}
     for stream, table in (("customers", "accounts"), ("orders", "orders")):
         newest = max(r["date_modified"] for r in store.select(table))
-        assert cursors[stream].value and cursors[stream].value.startswith(newest.isoformat()), (stream, cursors[stream].value)
+        assert cursors[stream].value and cursors[stream].value.startswith(newest.isoformat()), (
+            stream,
+            cursors[stream].value,
+        )
     assert all(c.locked_by is None for c in cursors.values())
 
 
 def _finished(url: str) -> bool:
     """The last stream of a sync is done and no stream is leased."""
     with session_scope(url) as session:
-        done = session.scalar(select(func.count()).select_from(SyncRun).where(
-            SyncRun.stream == "orders", SyncRun.status == "done"))
+        done = session.scalar(
+            select(func.count()).select_from(SyncRun).where(SyncRun.stream == "orders", SyncRun.status == "done")
+        )
         leased = session.scalar(select(func.count()).select_from(SyncCursor).where(SyncCursor.locked_by.is_not(None)))
     return bool(done) and not leased
 
 
 @pytest.mark.postgres
-def test_a_worker_killed_mid_sync_again_and_again_loses_and_duplicates_nothing(postgres_url: str, mappings_dir: Path) -> None:
+def test_a_worker_killed_mid_sync_again_and_again_loses_and_duplicates_nothing(
+    postgres_url: str, mappings_dir: Path
+) -> None:
     store = crm_store(accounts=ACCOUNTS, orders=ORDERS)
     env = _env(postgres_url, mappings_dir, "hub-kill")
     with slow_crm(store, delay=0.05) as crm:
@@ -90,8 +100,13 @@ def test_a_worker_killed_mid_sync_again_and_again_loses_and_duplicates_nothing(p
             wait_for(lambda: _finished(postgres_url), worker, seconds=90)
     _all_in_once(postgres_url, store)
     # the runs the kills cut short say so: the next run to take the stream marked them failed
-    killed = _count(postgres_url, SyncRun, SyncRun.stream == "customers", SyncRun.status == "failed",
-                    SyncRun.error.like("interrupted:%"))
+    killed = _count(
+        postgres_url,
+        SyncRun,
+        SyncRun.stream == "customers",
+        SyncRun.status == "failed",
+        SyncRun.error.like("interrupted:%"),
+    )
     assert killed == 3
     assert _count(postgres_url, SyncRun, SyncRun.status == "running") == 0
 
@@ -106,6 +121,7 @@ def test_two_workers_syncing_one_connection_at_once_let_one_through(postgres_url
         for _ in range(2):  # beat and an operator asking at the same moment
             broker.send_task("hub.sync", args=["crm"], kwargs={"streams": ["customers"]}, queue=env["HUB_TASK_QUEUE"])
         with crash_prone_worker(env, 30, 60) as first, crash_prone_worker(env, 30, 60) as second:
+
             def both_tried() -> bool:
                 with session_scope(postgres_url) as session:
                     done = session.scalar(select(SyncRun.status).where(SyncRun.stream == "customers")) == "done"

@@ -26,7 +26,11 @@ from hub.sync.models import DeadLetter, Link
 KEY = "test-secret-key"
 HEADER = ["AccountNo", "Account Name", "Tax ID", "Contact E-Mail", "Telephone", "Street", "Town", "ZIP", "Country Code"]
 CHINESE = [("CN-1", "北京华为技术有限公司", "北京"), ("CN-2", "上海明华电子科技有限公司", "上海")]
-JAPANESE = [("JP-1", "株式会社山田製作所", "大阪"), ("JP-2", "トヨタ自動車株式会社", "名古屋"), ("JP-3", "ｿﾆｰ株式会社 東京本社", "東京")]
+JAPANESE = [
+    ("JP-1", "株式会社山田製作所", "大阪"),
+    ("JP-2", "トヨタ自動車株式会社", "名古屋"),
+    ("JP-3", "ｿﾆｰ株式会社 東京本社", "東京"),
+]
 
 
 def account(ext: str, name: str, city: str, country: str = "", email: str = "") -> list[str]:
@@ -50,8 +54,14 @@ def inbox(tmp_path: Path) -> Path:
 @pytest.fixture
 def drop(inbox: Path, database_url: str, mappings_dir: Path) -> SyncEngine:
     with session_scope(database_url) as session:
-        add_connection(session, name="crmfiles", kind="files", secret_key=KEY, secrets={}, settings={
-            "inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0, "page_size": 2})
+        add_connection(
+            session,
+            name="crmfiles",
+            kind="files",
+            secret_key=KEY,
+            secrets={},
+            settings={"inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0, "page_size": 2},
+        )
     return SyncEngine(database_url, mappings_dir, KEY)
 
 
@@ -70,7 +80,19 @@ def test_exports_in_every_code_page_and_xlsx_land_intact(drop, inbox, database_u
     sheet = book.active
     sheet.title = "Accounts"
     sheet.append(HEADER)
-    sheet.append(["X-1", "Ørsted Façades ApS", None, "kontakt@orsted-facades.example", "+45 70 10 20 30", None, "Aarhus", 8000, "DK"])
+    sheet.append(
+        [
+            "X-1",
+            "Ørsted Façades ApS",
+            None,
+            "kontakt@orsted-facades.example",
+            "+45 70 10 20 30",
+            None,
+            "Aarhus",
+            8000,
+            "DK",
+        ]
+    )
     book.save(inbox / "accounts_nordic.xlsx")
 
     [result] = drop.sync("crmfiles", ["customers"])
@@ -87,17 +109,25 @@ def test_exports_in_every_code_page_and_xlsx_land_intact(drop, inbox, database_u
     with session_scope(database_url) as session:
         assert search.by_external_id(session, "crmfiles", "X-1").postcode == "8000"  # a number cell, as typed
     assert sorted(p.name.split(".")[0] for p in (inbox / "done").iterdir()) == [
-        "accounts_bom", "accounts_cn_2026-11", "accounts_eu", "accounts_jp_2026-11", "accounts_nordic"]
+        "accounts_bom",
+        "accounts_cn_2026-11",
+        "accounts_eu",
+        "accounts_jp_2026-11",
+        "accounts_nordic",
+    ]
     assert not any(p.is_file() for p in inbox.iterdir())
 
 
 def test_malformed_rows_become_dead_letters_with_file_and_row_and_the_rest_go_in(drop, inbox, database_url):
-    rows = [HEADER, account("A-1", "Alpha Technik GmbH", "Berlin", "DE"),
-            [*account("A-2", "Beta, Bau", "Bonn", "DE"), "stray"],      # row 3: a field too many
-            account("A-3", "Gamma Handel KG", "Essen", "DE"),
-            ["A-4", "Delta Service"],                                   # row 5: fields missing
-            account("", "Epsilon ohne Nummer", "Kiel", "DE"),            # row 6: no id
-            account("A-7", "Zeta Metall AG", "Ulm", "DE")]
+    rows = [
+        HEADER,
+        account("A-1", "Alpha Technik GmbH", "Berlin", "DE"),
+        [*account("A-2", "Beta, Bau", "Bonn", "DE"), "stray"],  # row 3: a field too many
+        account("A-3", "Gamma Handel KG", "Essen", "DE"),
+        ["A-4", "Delta Service"],  # row 5: fields missing
+        account("", "Epsilon ohne Nummer", "Kiel", "DE"),  # row 6: no id
+        account("A-7", "Zeta Metall AG", "Ulm", "DE"),
+    ]
     write_csv(inbox / "accounts_de.csv", rows)
     [result] = drop.sync("crmfiles", ["customers"])
     assert (result.created, result.failed) == (3, 3)
@@ -109,30 +139,57 @@ def test_malformed_rows_become_dead_letters_with_file_and_row_and_the_rest_go_in
     assert letters["accounts_de.csv:6"].error == "accounts_de.csv row 6: no value in the id column 'AccountNo'"
     assert letters["accounts_de.csv:3"].payload["data"]["values"][1] == "Beta, Bau"  # the raw row, kept
     assert [golden_name(database_url, e) for e in ("A-1", "A-3", "A-7")] == [
-        "Alpha Technik GmbH", "Gamma Handel KG", "Zeta Metall AG"]
+        "Alpha Technik GmbH",
+        "Gamma Handel KG",
+        "Zeta Metall AG",
+    ]
 
 
 def test_orders_exported_per_line_arrive_with_their_lines_and_a_bad_value_names_its_row(drop, inbox, database_url):
     write_csv(inbox / "accounts_de.csv", [HEADER, account("A-1", "Alpha Technik GmbH", "Berlin", "DE")])
-    header = ["OrderNo", "AccountNo", "CustomerPO", "Status", "OrderDate", "Currency", "Total",
-              "LineNo", "Product", "Description", "Qty", "UnitPrice"]
-    write_csv(inbox / "orders_2026-11.csv", [
-        header,
-        ["SO-1", "A-1", "PO-77", "AUF", "03.11.2026", "EUR", "1.250,50", "1", "P-A", "Pumpe", "2", "500,25"],
-        ["SO-1", "A-1", "PO-77", "AUF", "03.11.2026", "EUR", "1.250,50", "2", "P-B", "Ventil", "1", "250,00"],
-        ["SO-2", "A-1", "", "ERL", "31.11.2026", "EUR", "10,00", "1", "P-C", "Dichtung", "1", "10,00"],  # row 4
-        ["SO-3", "A-1", "", "ANG", "05.11.2026", "EUR", "20,00", "1", "P-C", "Dichtung", "2", "10,00"],
-    ], "utf-8-sig", ";")
+    header = [
+        "OrderNo",
+        "AccountNo",
+        "CustomerPO",
+        "Status",
+        "OrderDate",
+        "Currency",
+        "Total",
+        "LineNo",
+        "Product",
+        "Description",
+        "Qty",
+        "UnitPrice",
+    ]
+    write_csv(
+        inbox / "orders_2026-11.csv",
+        [
+            header,
+            ["SO-1", "A-1", "PO-77", "AUF", "03.11.2026", "EUR", "1.250,50", "1", "P-A", "Pumpe", "2", "500,25"],
+            ["SO-1", "A-1", "PO-77", "AUF", "03.11.2026", "EUR", "1.250,50", "2", "P-B", "Ventil", "1", "250,00"],
+            ["SO-2", "A-1", "", "ERL", "31.11.2026", "EUR", "10,00", "1", "P-C", "Dichtung", "1", "10,00"],  # row 4
+            ["SO-3", "A-1", "", "ANG", "05.11.2026", "EUR", "20,00", "1", "P-C", "Dichtung", "2", "10,00"],
+        ],
+        "utf-8-sig",
+        ";",
+    )
     results = {r.stream: r for r in drop.sync("crmfiles")}
     assert (results["orders"].created, results["orders"].failed) == (2, 1), results
     with session_scope(database_url) as session:
         order = session.scalar(select(Order).where(Order.number == "SO-1"))
-        assert (order.status, order.total, order.ordered_on.isoformat()) == ("confirmed", Decimal("1250.50"), "2026-11-03")
+        assert (order.status, order.total, order.ordered_on.isoformat()) == (
+            "confirmed",
+            Decimal("1250.50"),
+            "2026-11-03",
+        )
         lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.product))
         assert [(l.product, l.unit_price) for l in lines] == [("P-A", Decimal("500.25")), ("P-B", Decimal("250.00"))]
         [letter] = session.scalars(select(DeadLetter)).all()
     assert letter.external_id == "orders_2026-11.csv:4"
-    assert letter.error == "orders_2026-11.csv row 4: column 'OrderDate': '31.11.2026' is not a date in the form '%d.%m.%Y'"
+    assert (
+        letter.error
+        == "orders_2026-11.csv row 4: column 'OrderDate': '31.11.2026' is not a date in the form '%d.%m.%Y'"
+    )
 
 
 def test_an_unreadable_file_goes_to_failed_with_its_reason_and_the_others_go_in(drop, inbox, database_url):
@@ -148,12 +205,15 @@ def test_an_unreadable_file_goes_to_failed_with_its_reason_and_the_others_go_in(
     assert len(reasons) == 2
     by_file = {name.split(".")[0]: text for name, text in reasons.items()}
     assert "binary data, not a text table" in by_file["accounts_1"]
-    assert "wrong header for pattern 'accounts*.csv': no column(s) ['AccountNo', 'Account Name']" in by_file["accounts_2"]
+    assert (
+        "wrong header for pattern 'accounts*.csv': no column(s) ['AccountNo', 'Account Name']" in by_file["accounts_2"]
+    )
     assert len(list((inbox / "failed").glob("*.csv"))) == 2 and len(list((inbox / "done").iterdir())) == 2
     with session_scope(database_url) as session:
         letters = {l.external_id: l.error for l in session.scalars(select(DeadLetter))}
-    assert letters["accounts_cn_3.csv:2"] == ("accounts_cn_3.csv row 2: undecodable bytes (0xff 0xfe 0xff: not "
-                                              "gb18030 text) at column 2 ('Account Name')")
+    assert letters["accounts_cn_3.csv:2"] == (
+        "accounts_cn_3.csv row 2: undecodable bytes (0xff 0xfe 0xff: not gb18030 text) at column 2 ('Account Name')"
+    )
     assert letters["accounts_1.csv"].startswith("accounts_1.csv: file refused, moved to failed/accounts_1.")
     assert letters["accounts_2.csv"].endswith("(header row 1 has ['Kunde', 'Name'])")
     # a second sync does not try the refused files again
@@ -173,8 +233,10 @@ def test_the_same_file_dropped_twice_is_taken_in_once(drop, inbox, database_url)
 
 
 def test_a_crash_between_commit_and_move_imports_nothing_twice(drop, inbox, database_url, monkeypatch):
-    write_csv(inbox / "accounts_de.csv", [HEADER, *(account(f"A-{i}", f"Firma Nummer {i} GmbH", "Berlin", "DE")
-                                                   for i in range(1, 6))])
+    write_csv(
+        inbox / "accounts_de.csv",
+        [HEADER, *(account(f"A-{i}", f"Firma Nummer {i} GmbH", "Berlin", "DE") for i in range(1, 6))],
+    )
 
     def crash(self, stream, page):
         raise RuntimeError("worker killed")
@@ -193,7 +255,10 @@ def test_a_crash_between_commit_and_move_imports_nothing_twice(drop, inbox, data
 
 # --- only the inbox is read ----------------------------------------------------------------------
 
-def test_a_link_in_the_inbox_pointing_outside_is_refused_and_nothing_outside_is_read(drop, inbox, database_url, tmp_path):
+
+def test_a_link_in_the_inbox_pointing_outside_is_refused_and_nothing_outside_is_read(
+    drop, inbox, database_url, tmp_path
+):
     outside = tmp_path / "outside"
     outside.mkdir()
     secret = write_csv(outside / "payroll.csv", [HEADER, account("S-1", "Secret Payroll Ltd", "Zug", "CH")])
@@ -257,12 +322,17 @@ def test_a_killed_sync_is_marked_failed_and_the_next_sync_goes_on_at_once(drop, 
 
     from hub.sync.models import SyncRun
 
-    write_csv(inbox / "accounts_de.csv", [HEADER, *(account(f"A-{i}", f"Firma Nummer {i} GmbH", "Berlin", "DE")
-                                                   for i in range(150))])
-    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir),
-           "HUB_SECRET_KEY": KEY}
-    child = subprocess.Popen([sys.executable, "-c", "from hub.cli import main; main()", "sync", "crmfiles",
-                              "--stream", "customers"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    write_csv(
+        inbox / "accounts_de.csv",
+        [HEADER, *(account(f"A-{i}", f"Firma Nummer {i} GmbH", "Berlin", "DE") for i in range(150))],
+    )
+    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir), "HUB_SECRET_KEY": KEY}
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from hub.cli import main; main()", "sync", "crmfiles", "--stream", "customers"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = clock.monotonic() + 60
         while clock.monotonic() < deadline:
@@ -282,4 +352,6 @@ def test_a_killed_sync_is_marked_failed_and_the_next_sync_goes_on_at_once(drop, 
         runs = session.execute(select(SyncRun.status, SyncRun.error).order_by(SyncRun.id)).all()
         assert session.scalar(select(func.count()).select_from(Link).where(Link.system == "crmfiles")) == 150
     assert [(status, (error or "").split(":")[0]) for status, error in runs] == [
-        ("failed", "interrupted"), ("done", "")]
+        ("failed", "interrupted"),
+        ("done", ""),
+    ]

@@ -28,9 +28,7 @@ from connectors.tryton.rpc import TrytonRPC, TrytonSession
 from tests.support import tryton
 from tests.support.finance import finance_server
 
-if not hasattr(
-    tryton, "tryton_server_fixture"
-):  # no run-wide Tryton in conftest: one for this module
+if not hasattr(tryton, "tryton_server_fixture"):  # no run-wide Tryton in conftest: one for this module
 
     @pytest.fixture(scope="module")
     def tryton_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tryton.TrytonServer]:
@@ -115,9 +113,7 @@ def test_a_second_401_after_a_fresh_log_in_is_an_auth_error_not_a_loop(
         doomed.session, doomed.user_id = session, user_id  # the session taken over, then ended
         _log_out(rpc.rpc_url, erp.login, user_id, session)
         started = time.monotonic()
-        with pytest.raises(
-            AuthError, match="keeps refusing model.company.company.search after a fresh login"
-        ):
+        with pytest.raises(AuthError, match="keeps refusing model.company.company.search after a fresh login"):
             _company(rpc)
         assert doomed.logins == 1  # one fresh log-in, not one per retry
         assert time.monotonic() - started < 10  # refused at once: no backoff, no loop
@@ -219,21 +215,14 @@ class _Provider(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        form = {
-            k: v[0]
-            for k, v in parse_qs(
-                self.rfile.read(int(self.headers["Content-Length"])).decode()
-            ).items()
-        }
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
         cls = type(self)
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != cls.refresh:
             return self._json(400, {"error": "invalid_grant"})
         number = len(cls.grants) + 1
         cls.grants.append(form["refresh_token"])
         cls.refresh, cls.access = f"r-{number + 1}", f"a-{number}"
-        self._json(
-            200, {"access_token": cls.access, "expires_in": 3600, "refresh_token": cls.refresh}
-        )
+        self._json(200, {"access_token": cls.access, "expires_in": 3600, "refresh_token": cls.refresh})
 
     def do_GET(self) -> None:  # noqa: N802
         if self.headers.get("Authorization") != f"Bearer {type(self).access}":
@@ -254,18 +243,10 @@ def test_a_refresh_token_is_rotated_and_the_new_one_is_handed_to_the_caller(prov
     rotated: list[str] = []
     auth = RefreshToken(f"{provider}/token", "client", "", "r-1", on_rotate=rotated.append)
     with httpx.Client(auth=auth) as client:
-        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {
-            "ok": True
-        }
+        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {"ok": True}
         _Provider.access = "revoked-elsewhere"  # the provider no longer takes our access token
-        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {
-            "ok": True
-        }
-        assert (
-            _Provider.grants == ["r-1", "r-2"]
-            and rotated == ["r-2", "r-3"]
-            and auth.refresh_token == "r-3"
-        )
+        assert send(client, client.build_request("GET", f"{provider}/api"), "api").json() == {"ok": True}
+        assert _Provider.grants == ["r-1", "r-2"] and rotated == ["r-2", "r-3"] and auth.refresh_token == "r-3"
 
         _Provider.refresh = "taken-by-someone-else"  # our refresh token is no longer valid
         _Provider.access = "revoked-again"

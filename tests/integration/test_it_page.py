@@ -27,9 +27,31 @@ from tests.support.pages import sign_in_client
 
 pytestmark = pytest.mark.browser
 KEY = "test-secret-key"
-ACCOUNTS = ["AccountNo", "Account Name", "Tax ID", "Contact E-Mail", "Telephone", "Street", "Town", "ZIP", "Country Code"]
-ORDERS = ["OrderNo", "AccountNo", "CustomerPO", "Status", "OrderDate", "Currency", "Total",
-          "LineNo", "Product", "Description", "Qty", "UnitPrice"]
+ACCOUNTS = [
+    "AccountNo",
+    "Account Name",
+    "Tax ID",
+    "Contact E-Mail",
+    "Telephone",
+    "Street",
+    "Town",
+    "ZIP",
+    "Country Code",
+]
+ORDERS = [
+    "OrderNo",
+    "AccountNo",
+    "CustomerPO",
+    "Status",
+    "OrderDate",
+    "Currency",
+    "Total",
+    "LineNo",
+    "Product",
+    "Description",
+    "Qty",
+    "UnitPrice",
+]
 
 
 def write(path: Path, rows: list[list[str]], delimiter: str = ",") -> None:
@@ -50,25 +72,52 @@ def it_settings(database_url: str, mappings_dir: Path, tmp_path: Path) -> Settin
     import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path))
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    write(inbox / "accounts_1.csv", [ACCOUNTS, ["A200", "Acme Industrie", "", "", "", "", "New York", "", "US"],
-                                     ["A201", "Beta Werkzeuge GmbH", "", "info@beta.example", "", "", "Kiel", "", "DE"]])
-    write(inbox / "orders_1.csv", [ORDERS, ["SO-9", "A201", "", "NEU", "03.11.2026", "EUR", "20,00",
-                                            "1", "P-C", "Dichtung", "2", "10,00"]], ";")
+    write(
+        inbox / "accounts_1.csv",
+        [
+            ACCOUNTS,
+            ["A200", "Acme Industrie", "", "", "", "", "New York", "", "US"],
+            ["A201", "Beta Werkzeuge GmbH", "", "info@beta.example", "", "", "Kiel", "", "DE"],
+        ],
+    )
+    write(
+        inbox / "orders_1.csv",
+        [ORDERS, ["SO-9", "A201", "", "NEU", "03.11.2026", "EUR", "20,00", "1", "P-C", "Dichtung", "2", "10,00"]],
+        ";",
+    )
     with session_scope(database_url) as session:
-        add_connection(session, name="crmfiles", kind="files", secret_key=KEY, secrets={}, settings={
-            "inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0})
+        add_connection(
+            session,
+            name="crmfiles",
+            kind="files",
+            secret_key=KEY,
+            secrets={},
+            settings={"inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0},
+        )
     results = {r.stream: r for r in SyncEngine(database_url, mappings_dir, KEY).sync("crmfiles")}
     assert (results["orders"].read, results["orders"].failed) == (1, 1)
     with session_scope(database_url) as session:  # a delivery the CRM's inbox never took
         event = OutboxEvent(entity_type="customer", hub_id=1, action="updated", origin="erp", payload={})
         session.add(event)
         session.flush()
-        session.add(OutboxDelivery(event_id=event.id, target="crmfiles", stream="customers", entity_type="customer",
-                                   hub_id=1, status="dead", attempts=8, last_error="gave up after 8 attempts: inbox full"))
+        session.add(
+            OutboxDelivery(
+                event_id=event.id,
+                target="crmfiles",
+                stream="customers",
+                entity_type="customer",
+                hub_id=1,
+                status="dead",
+                attempts=8,
+                last_error="gave up after 8 attempts: inbox full",
+            )
+        )
     return Settings(database_url=database_url, mappings_dir=mappings_dir, broker_url=None, secret_key=KEY)
 
 
-def test_it_replays_a_fixed_dead_letter_and_decides_a_review_pair(browser: Any, it_settings, database_url, mappings_dir):
+def test_it_replays_a_fixed_dead_letter_and_decides_a_review_pair(
+    browser: Any, it_settings, database_url, mappings_dir
+):
     it_token = _token(database_url, Role.it)
     with live_hub(it_settings) as url:
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {it_token}"})
@@ -134,14 +183,28 @@ def test_it_replays_a_fixed_dead_letter_and_decides_a_review_pair(browser: Any, 
 def test_it_actions_refuse_another_origin_and_other_roles(it_settings, database_url):
     with TestClient(create_app(it_settings)) as client:
         csrf = sign_in_client(client, _token(database_url, Role.it))
-        foreign = client.post("/it/dead-letters/replay", headers={"Origin": "http://127.0.0.1:9"},
-                              data={"csrf": csrf}, follow_redirects=False)
+        foreign = client.post(
+            "/it/dead-letters/replay",
+            headers={"Origin": "http://127.0.0.1:9"},
+            data={"csrf": csrf},
+            follow_redirects=False,
+        )
         assert foreign.status_code == 403
-        assert len(client.get("/api/v1/dead-letters", headers={
-            "Authorization": f"Bearer {_token(database_url, Role.it)}"}).json()) == 1  # nothing replayed
+        assert (
+            len(
+                client.get(
+                    "/api/v1/dead-letters", headers={"Authorization": f"Bearer {_token(database_url, Role.it)}"}
+                ).json()
+            )
+            == 1
+        )  # nothing replayed
         assert client.get("/it/dead-letters/replay").status_code == 405  # actions are POST only
-        same = client.post("/it/dead-letters/replay", headers={"Origin": "http://testserver"}, data={"csrf": csrf},
-                           follow_redirects=False)
+        same = client.post(
+            "/it/dead-letters/replay",
+            headers={"Origin": "http://testserver"},
+            data={"csrf": csrf},
+            follow_redirects=False,
+        )
         assert same.status_code == 303 and same.headers["location"] == "/it?replayed=0&still=1#dead-letters"
 
         csrf = sign_in_client(client, _token(database_url, Role.sales))
@@ -157,11 +220,19 @@ def test_the_it_page_fits_a_phone(browser: Any, it_settings, database_url, mappi
         event = OutboxEvent(entity_type="order", hub_id=7, action="created", origin="hub", payload={})
         session.add(event)
         session.flush()
-        session.add(OutboxDelivery(
-            event_id=event.id, target="crmfiles_with_a_long_connection_name", stream="orders_and_more",
-            entity_type="order", hub_id=7, status="dead", attempts=8,
-            last_error="HTTPError:https://erp.example.internal/api/v2/sales/orders/7/lines?expand=taxes,"
-                       "moves,invoice_lines&context=%7B%22company%22%3A1%7D:Server_Error_500_Internal"))
+        session.add(
+            OutboxDelivery(
+                event_id=event.id,
+                target="crmfiles_with_a_long_connection_name",
+                stream="orders_and_more",
+                entity_type="order",
+                hub_id=7,
+                status="dead",
+                attempts=8,
+                last_error="HTTPError:https://erp.example.internal/api/v2/sales/orders/7/lines?expand=taxes,"
+                "moves,invoice_lines&context=%7B%22company%22%3A1%7D:Server_Error_500_Internal",
+            )
+        )
     it_token = _token(database_url, Role.it)
     with live_hub(it_settings) as url:
         page = browser.new_page(**PHONE)

@@ -12,10 +12,18 @@ from hub.sync.leases import SyncBusy, take_lease
 
 
 @pytest.mark.postgres
-def test_two_workers_taking_a_new_streams_first_lease_at_once_one_wins_the_other_is_told_busy(postgres_url: str) -> None:
+def test_two_workers_taking_a_new_streams_first_lease_at_once_one_wins_the_other_is_told_busy(
+    postgres_url: str,
+) -> None:
     with session_scope(postgres_url) as session:
-        connection_id = add_connection(session, name="erp", kind="webhook", settings={"url": "http://127.0.0.1:9/"},
-                                       secrets={"signing_secret": "s"}, secret_key="lease-key").id
+        connection_id = add_connection(
+            session,
+            name="erp",
+            kind="webhook",
+            settings={"url": "http://127.0.0.1:9/"},
+            secrets={"signing_secret": "s"},
+            secret_key="lease-key",
+        ).id
     start = threading.Barrier(2)
     outcomes: list[str] = []
 

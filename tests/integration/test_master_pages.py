@@ -41,8 +41,10 @@ PAGE = 250
 def _records(n: int, seed: int) -> list[tuple[str, str, dict[str, Any]]]:
     """(system, external id, fields), system by system as three exports would arrive."""
     frame = customer_data.generate(n, seed).sort_values("source_system", kind="stable")
-    return [(r.source_system, r.source_id, {f: getattr(r, f) or None for f in FIELDS})
-            for r in frame.itertuples(index=False)]
+    return [
+        (r.source_system, r.source_id, {f: getattr(r, f) or None for f in FIELDS})
+        for r in frame.itertuples(index=False)
+    ]
 
 
 def _pages(records: list[tuple[str, str, dict[str, Any]]]) -> Iterator[tuple[str, list[PageItem]]]:
@@ -59,8 +61,12 @@ def _pages(records: list[tuple[str, str, dict[str, Any]]]) -> Iterator[tuple[str
 def _state(url: str) -> dict[str, Any]:
     """What a user sees of the master, named by (system, external id), never by raw ids."""
     with session_scope(url) as session:
-        name = {sid: (system, ext) for sid, system, ext in
-                session.execute(select(CustomerSource.id, CustomerSource.system, CustomerSource.external_id))}
+        name = {
+            sid: (system, ext)
+            for sid, system, ext in session.execute(
+                select(CustomerSource.id, CustomerSource.system, CustomerSource.external_id)
+            )
+        }
         members: dict[int, set[tuple[str, str]]] = {}
         for sid, gid in session.execute(select(CustomerSource.id, CustomerSource.golden_id)):
             members.setdefault(gid, set()).add(name[sid])
@@ -72,29 +78,62 @@ def _state(url: str) -> dict[str, Any]:
                 alive = merged[alive]
             group.setdefault(gid, group[alive])
         golden_values = {
-            group[g.id]: (g.name, g.tax_id, g.email, g.phone, g.street, g.city, g.postcode, g.country,
-                          {f: (p["system"], p["external_id"], p["rule"]) for f, p in g.provenance.items()})
-            for g in session.scalars(select(GoldenCustomer)) if g.id in group
+            group[g.id]: (
+                g.name,
+                g.tax_id,
+                g.email,
+                g.phone,
+                g.street,
+                g.city,
+                g.postcode,
+                g.country,
+                {f: (p["system"], p["external_id"], p["rule"]) for f, p in g.provenance.items()},
+            )
+            for g in session.scalars(select(GoldenCustomer))
+            if g.id in group
         }
         decisions = {
-            name[d.source_id]: (d.outcome, group[d.golden_id], round(d.score or 0, 6),
-                                [(name[e["source_id"]], round(e["score"], 3), len(e["fields"])) for e in d.evidence])
+            name[d.source_id]: (
+                d.outcome,
+                group[d.golden_id],
+                round(d.score or 0, 6),
+                [(name[e["source_id"]], round(e["score"], 3), len(e["fields"])) for e in d.evidence],
+            )
             for d in session.scalars(select(MatchDecision))
         }
         reviews = sorted(
             (name[r.source_id], name[r.candidate_source_id], group[r.candidate_golden_id], round(r.score, 6))
             for r in session.scalars(select(ReviewPair))
         )
-        findings = sorted(session.execute(select(
-            CustomerFinding.system, CustomerFinding.external_id, CustomerFinding.field,
-            CustomerFinding.value, CustomerFinding.reason)).all())
+        findings = sorted(
+            session.execute(
+                select(
+                    CustomerFinding.system,
+                    CustomerFinding.external_id,
+                    CustomerFinding.field,
+                    CustomerFinding.value,
+                    CustomerFinding.reason,
+                )
+            ).all()
+        )
         audit = sorted(
-            (a.entity_type, name[a.hub_id] if a.entity_type == SOURCE_ENTITY else group[a.hub_id],
-             a.field, a.after, a.actor)
+            (
+                a.entity_type,
+                name[a.hub_id] if a.entity_type == SOURCE_ENTITY else group[a.hub_id],
+                a.field,
+                a.after,
+                a.actor,
+            )
             for a in session.scalars(select(AuditEntry).where(AuditEntry.field == "*"))
         )
-        return {"groups": sorted(set(group.values())), "golden": golden_values,
-                "decisions": decisions, "reviews": reviews, "findings": findings, "created": audit}
+        return {
+            "groups": sorted(set(group.values())),
+            "golden": golden_values,
+            "decisions": decisions,
+            "reviews": reviews,
+            "findings": findings,
+            "created": audit,
+        }
 
 
 def test_pages_make_the_same_groups_and_decisions_as_one_by_one(database_url, mappings_dir):
@@ -127,11 +166,20 @@ def test_pages_make_the_same_groups_and_decisions_as_one_by_one(database_url, ma
 
 def test_a_record_joins_an_earlier_record_of_its_own_page(database_url, mappings_dir):
     page = [
-        PageItem("E-1", {"name": "Hollstein Antriebe GmbH", "tax_id": "DE136695976",
-                         "city": "Kassel", "country": "DE"}),
+        PageItem(
+            "E-1", {"name": "Hollstein Antriebe GmbH", "tax_id": "DE136695976", "city": "Kassel", "country": "DE"}
+        ),
         PageItem("E-2", {"name": "Nordlicht Optik AG", "city": "Kiel", "country": "DE"}),
-        PageItem("E-3", {"name": "Hollstein Antriebe", "tax_id": "DE 136 695 976",
-                         "email": "info@hollstein-antriebe.de", "city": "Kassel", "country": "DE"}),
+        PageItem(
+            "E-3",
+            {
+                "name": "Hollstein Antriebe",
+                "tax_id": "DE 136 695 976",
+                "email": "info@hollstein-antriebe.de",
+                "city": "Kassel",
+                "country": "DE",
+            },
+        ),
     ]
     with session_scope(database_url) as session:
         first, other, again = CustomerMaster(session, mappings_dir).ingest_many("erp", page)
@@ -150,22 +198,36 @@ def _refusing(url: str, external_id: str) -> Iterator[None]:
     engine = get_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(
-                "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN "
-                f"IF NEW.external_id = '{external_id}' THEN "
-                "RAISE EXCEPTION 'value refused' USING ERRCODE = 'check_violation'; END IF; "
-                "RETURN NEW; END $$ LANGUAGE plpgsql"))
-            conn.execute(text("CREATE TRIGGER refuse_one BEFORE INSERT ON customer_sources "
-                              "FOR EACH ROW EXECUTE FUNCTION refuse_one()"))
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.external_id = '{external_id}' THEN "
+                    "RAISE EXCEPTION 'value refused' USING ERRCODE = 'check_violation'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_one BEFORE INSERT ON customer_sources "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+                )
+            )
         else:
-            conn.execute(text(
-                "CREATE TRIGGER refuse_one BEFORE INSERT ON customer_sources "
-                f"WHEN NEW.external_id = '{external_id}' BEGIN SELECT RAISE(ABORT, 'value refused'); END"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_one BEFORE INSERT ON customer_sources "
+                    f"WHEN NEW.external_id = '{external_id}' BEGIN SELECT RAISE(ABORT, 'value refused'); END"
+                )
+            )
     try:
         yield
     finally:
         with engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER refuse_one" + (" ON customer_sources" if engine.dialect.name == "postgresql" else "")))
+            conn.execute(
+                text(
+                    "DROP TRIGGER refuse_one" + (" ON customer_sources" if engine.dialect.name == "postgresql" else "")
+                )
+            )
             if engine.dialect.name == "postgresql":
                 conn.execute(text("DROP FUNCTION refuse_one()"))
 
@@ -176,18 +238,21 @@ def _export(folder: Path, rows: list[tuple[str, ...]]) -> tuple[Path, Path]:
         writer = csv.writer(handle)
         writer.writerow(["id", "name", "city", "country"])
         writer.writerows(rows)
-    mapping.write_text("id_column: id\ncolumns: {name: name, city: city, country: country}\n"
-                       "export: delta\n", encoding="utf-8")
+    mapping.write_text(
+        "id_column: id\ncolumns: {name: name, city: city, country: country}\nexport: delta\n", encoding="utf-8"
+    )
     return data, mapping
 
 
-ROWS = [(f"C-{i}", f"{word} Werkzeug GmbH", city, "DE") for i, (word, city) in enumerate(
-    [("Amsel", "Bonn"), ("Buche", "Kiel"), ("Distel", "Ulm"), ("Eiche", "Jena"), ("Fichte", "Gera")])]
+ROWS = [
+    (f"C-{i}", f"{word} Werkzeug GmbH", city, "DE")
+    for i, (word, city) in enumerate(
+        [("Amsel", "Bonn"), ("Buche", "Kiel"), ("Distel", "Ulm"), ("Eiche", "Jena"), ("Fichte", "Gera")]
+    )
+]
 
 
-def test_a_row_the_database_refuses_is_quarantined_alone_and_the_page_goes_in(
-    database_url, mappings_dir, tmp_path
-):
+def test_a_row_the_database_refuses_is_quarantined_alone_and_the_page_goes_in(database_url, mappings_dir, tmp_path):
     data, mapping = _export(tmp_path, ROWS)
     with _refusing(database_url, "C-2"):
         summary = import_customers(database_url, mappings_dir, "crm", data, mapping_path=mapping)
@@ -240,23 +305,46 @@ def test_a_connector_syncs_customers_as_pages(database_url, mappings_dir, tmp_pa
     db = create_engine(legacy)
     crm.create_all(db)
     with db.begin() as conn:
-        conn.execute(accounts.insert(), [
-            {"account_id": i, "account_no": f"K-{i}", "name": f"Kunde {i:03d} Handel GmbH",
-             "city": "Leipzig", "country_code": "DE", "email": f"info@kunde{i}.example"}
-            for i in range(1, 121)
-        ] + [{"account_id": 121, "account_no": "K-121", "name": "Kunde 001 Handel GmbH",
-              "city": "Leipzig", "country_code": "DE", "email": "info@kunde1.example"}])
+        conn.execute(
+            accounts.insert(),
+            [
+                {
+                    "account_id": i,
+                    "account_no": f"K-{i}",
+                    "name": f"Kunde {i:03d} Handel GmbH",
+                    "city": "Leipzig",
+                    "country_code": "DE",
+                    "email": f"info@kunde{i}.example",
+                }
+                for i in range(1, 121)
+            ]
+            + [
+                {
+                    "account_id": 121,
+                    "account_no": "K-121",
+                    "name": "Kunde 001 Handel GmbH",
+                    "city": "Leipzig",
+                    "country_code": "DE",
+                    "email": "info@kunde1.example",
+                }
+            ],
+        )
     db.dispose()
     with session_scope(database_url) as session:
-        add_connection(session, name="crm", kind="sql", secret_key="k", secrets={}, settings={
-            "url": legacy, "tables": "legacy_crm", "mapping": "legacy_sql", "page_size": 60})
+        add_connection(
+            session,
+            name="crm",
+            kind="sql",
+            secret_key="k",
+            secrets={},
+            settings={"url": legacy, "tables": "legacy_crm", "mapping": "legacy_sql", "page_size": 60},
+        )
     with _statements(database_url) as seen, _refusing(database_url, "7"):
         [result] = SyncEngine(database_url, mappings_dir, "k").sync("crm", ["customers"])
     assert (result.status, result.created, result.failed) == ("done", 120, 1)
     assert sum("match_keys" in s and "SELECT" in s for s in seen) <= 3 + 60  # its page went one by one
     with session_scope(database_url) as session:
-        ids = {ext: gid for ext, gid in session.execute(
-            select(CustomerSource.external_id, CustomerSource.golden_id))}
+        ids = {ext: gid for ext, gid in session.execute(select(CustomerSource.external_id, CustomerSource.golden_id))}
         assert ids["121"] == ids["1"]  # the copy in the third page joined its first
         [letter] = session.scalars(select(DeadLetter)).all()
         assert letter.external_id == "7" and "the hub's database refused it" in letter.error

@@ -35,8 +35,11 @@ HEADER = ["AccountNo", "Account Name", "Tax ID", "Contact E-Mail", "Telephone", 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of an exposition, keyed by name and labels; parsing it proves the format."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def drop_accounts(inbox: Path, rows: list[list[str]], file: str = "accounts_1.csv") -> None:
@@ -51,13 +54,21 @@ def crm(tmp_path: Path, database_url: str, mappings_dir: Path) -> tuple[str, Pat
     name, inbox = f"crm-{uuid4().hex[:8]}", tmp_path / "inbox"
     inbox.mkdir()
     with session_scope(database_url) as session:
-        add_connection(session, name=name, kind="files", secret_key=KEY, secrets={}, settings={
-            "inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0})
+        add_connection(
+            session,
+            name=name,
+            kind="files",
+            secret_key=KEY,
+            secrets={},
+            settings={"inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0},
+        )
     return name, inbox, SyncEngine(database_url, mappings_dir, KEY)
 
 
-GOOD = [["A-1", "Alpha Technik GmbH", "", "info@alpha.example", "", "", "Berlin", "", "DE"],
-        ["A-2", "Gamma Handel KG", "", "info@gamma.example", "", "", "Essen", "", "DE"]]
+GOOD = [
+    ["A-1", "Alpha Technik GmbH", "", "info@alpha.example", "", "", "Berlin", "", "DE"],
+    ["A-2", "Gamma Handel KG", "", "info@gamma.example", "", "", "Essen", "", "DE"],
+]
 BAD = ["A-3", "Delta Service"]  # fields missing: a dead letter
 
 
@@ -93,10 +104,24 @@ def test_metrics_after_a_sync_with_one_failing_record(crm, database_url, mapping
         drop_accounts(inbox, [GOOD[0], GOOD[1]], "accounts_2.csv")
         engine.sync(name, ["customers"])
         again = samples(client.get("/metrics", headers=token_for(Role.admin)).text)
-        assert again[("hub_sync_records_total", frozenset(
-            {"connection": name, "stream": "customers", "outcome": "unchanged"}.items()))] == 2
-        assert again[("hub_sync_runs_total", frozenset(
-            {"connection": name, "stream": "customers", "status": "done"}.items()))] == 2
+        assert (
+            again[
+                (
+                    "hub_sync_records_total",
+                    frozenset({"connection": name, "stream": "customers", "outcome": "unchanged"}.items()),
+                )
+            ]
+            == 2
+        )
+        assert (
+            again[
+                (
+                    "hub_sync_runs_total",
+                    frozenset({"connection": name, "stream": "customers", "status": "done"}.items()),
+                )
+            ]
+            == 2
+        )
 
         assert client.get("/metrics").status_code == 401
         refused = client.get("/metrics", headers=token_for(Role.sales))
@@ -143,7 +168,8 @@ def test_a_syncs_log_lines_carry_its_run_id(crm, database_url):
     engine_lines = [line for line in lines if line["logger"] == "hub.sync.engine"]
     assert engine_lines, lines
     assert {(line["connection"], line["stream"], line["run_id"]) for line in engine_lines} == {
-        (name, "customers", result.run_id)}
+        (name, "customers", result.run_id)
+    }
     [dead] = [line for line in engine_lines if line["message"].startswith("dead letter")]
     assert dead["level"] == "warning" and "accounts_1.csv row 3" in dead["message"]
     [summary] = [line for line in engine_lines if line["message"].startswith("sync run")]

@@ -24,18 +24,34 @@ def _setup(database_url: str, mappings_dir: Path) -> tuple[int, str]:
     )
     with session_scope(database_url) as session:
         # the ERP is down: nothing listens on port 9
-        add_connection(session, name="erp", kind="webhook", settings={"url": "http://127.0.0.1:9/hook"},
-                       secrets={"signing_secret": "s"}, secret_key=KEY)
-        golden = CustomerMaster(session, mappings_dir).ingest(
-            "crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"}).golden_id
+        add_connection(
+            session,
+            name="erp",
+            kind="webhook",
+            settings={"url": "http://127.0.0.1:9/hook"},
+            secrets={"signing_secret": "s"},
+            secret_key=KEY,
+        )
+        golden = (
+            CustomerMaster(session, mappings_dir)
+            .ingest("crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"})
+            .golden_id
+        )
         token = create_token(session, Role.sales, "a.sales")[1]
     return golden, token
 
 
 def test_an_order_that_did_not_reach_the_erp_says_so(client: Any, database_url: str, mappings_dir: Path) -> None:
     golden, token = _setup(database_url, mappings_dir)
-    posted = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, json={
-        "number": "WEB-9", "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]})
+    posted = client.post(
+        "/api/v1/orders",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "number": "WEB-9",
+            "customer_id": golden,
+            "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}],
+        },
+    )
     assert posted.status_code == 201, posted.text
     dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
     dispatcher.route()
@@ -52,8 +68,11 @@ def test_a_draft_order_has_a_title_and_an_unknown_order_is_a_page(
     client: Any, database_url: str, mappings_dir: Path
 ) -> None:
     golden, token = _setup(database_url, mappings_dir)
-    posted = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, json={
-        "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]})
+    posted = client.post(
+        "/api/v1/orders",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]},
+    )
     sign_in_client(client, token)
     page = client.get(f"/orders/{posted.json()['id']}")
     assert "Order None" not in page.text
@@ -76,17 +95,34 @@ def test_an_order_goes_to_the_customers_first_record_in_a_system_that_has_it_twi
     )
     with webhook_sink(prefix="SO") as sink:
         with session_scope(database_url) as session:
-            add_connection(session, name="erp", kind="webhook", settings={"url": sink.url},
-                           secrets={"signing_secret": sink.secret}, secret_key=KEY)
-            golden = CustomerMaster(session, mappings_dir).ingest(
-                "crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"}).golden_id
+            add_connection(
+                session,
+                name="erp",
+                kind="webhook",
+                settings={"url": sink.url},
+                secrets={"signing_secret": sink.secret},
+                secret_key=KEY,
+            )
+            golden = (
+                CustomerMaster(session, mappings_dir)
+                .ingest("crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"})
+                .golden_id
+            )
             for party in ("P-1", "P-9"):  # the same customer twice in the ERP, P-1 first
-                session.add(Link(entity_type="customer", hub_id=golden, system="erp", external_id=party,
-                                 content_hash="-"))
+                session.add(
+                    Link(entity_type="customer", hub_id=golden, system="erp", external_id=party, content_hash="-")
+                )
                 session.flush()
             token = create_token(session, Role.sales, "a.sales")[1]
-        posted = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, json={
-            "number": "WEB-7", "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]})
+        posted = client.post(
+            "/api/v1/orders",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "number": "WEB-7",
+                "customer_id": golden,
+                "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}],
+            },
+        )
         assert posted.status_code == 201, posted.text
         dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
         dispatcher.route()
@@ -94,5 +130,7 @@ def test_an_order_goes_to_the_customers_first_record_in_a_system_that_has_it_twi
         [sent] = sink.of("orders")
         assert sent["data"]["customer"] == "P-1"
         with session_scope(database_url) as session:
-            assert session.scalar(select(Link.external_id).where(
-                Link.system == "erp", Link.entity_type == "order")) is not None
+            assert (
+                session.scalar(select(Link.external_id).where(Link.system == "erp", Link.entity_type == "order"))
+                is not None
+            )

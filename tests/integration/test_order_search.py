@@ -9,8 +9,8 @@ order; case does not matter; delivery-note and invoice numbers lead to their ord
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from connectors.base import SourceRecord
@@ -31,24 +31,49 @@ def _apply(url: str, system: str, entity: str, records: list[tuple[str, dict[str
 
 
 def _order(number: str, customer: str, reference: str | None = None) -> dict[str, Any]:
-    return {"number": number, "customer": customer, "reference": reference, "status": "confirmed",
-            "ordered_on": date(2026, 11, 1), "currency": "EUR", "total": Decimal("100"),
-            "lines": [{"id": f"{number}-1", "product": "P1", "quantity": Decimal("1"),
-                       "unit_price": Decimal("100")}]}
+    return {
+        "number": number,
+        "customer": customer,
+        "reference": reference,
+        "status": "confirmed",
+        "ordered_on": date(2026, 11, 1),
+        "currency": "EUR",
+        "total": Decimal("100"),
+        "lines": [{"id": f"{number}-1", "product": "P1", "quantity": Decimal("1"), "unit_price": Decimal("100")}],
+    }
 
 
 def _seed(url: str) -> None:
-    _apply(url, "erp", "customer", [("7", {"name": "Müller Bau GmbH", "country": "DE"}),
-                                    ("9", {"name": "Acme Industries Inc.", "country": "US"})])
+    _apply(
+        url,
+        "erp",
+        "customer",
+        [("7", {"name": "Müller Bau GmbH", "country": "DE"}), ("9", {"name": "Acme Industries Inc.", "country": "US"})],
+    )
     _apply(url, "crm", "customer", [("A1", {"name": "Acme Industries", "country": "US"})])
     # Tryton-like: internal ids 8 and 12, numbers SO00007 and SO00012
     _apply(url, "erp", "order", [("8", _order("SO00007", "7")), ("12", _order("SO00012", "9"))])
     # the CRM's own order numbered "8", whose customer quotes the ERP's number as its PO
     _apply(url, "crm", "order", [("8", _order("8", "A1", reference="SO00007"))])
-    _apply(url, "erp", "shipment", [("31", {"number": "LS-2026-0031", "order": "8", "status": "shipped",
-                                            "lines": []})])
-    _apply(url, "erp", "invoice", [("44", {"number": "RE-2026-0044", "order": "12", "customer": "9",
-                                           "status": "open", "total": Decimal("100"), "due_dates": []})])
+    _apply(url, "erp", "shipment", [("31", {"number": "LS-2026-0031", "order": "8", "status": "shipped", "lines": []})])
+    _apply(
+        url,
+        "erp",
+        "invoice",
+        [
+            (
+                "44",
+                {
+                    "number": "RE-2026-0044",
+                    "order": "12",
+                    "customer": "9",
+                    "status": "open",
+                    "total": Decimal("100"),
+                    "due_dates": [],
+                },
+            )
+        ],
+    )
 
 
 def _numbers(url: str, **query: str) -> list[str]:
@@ -59,7 +84,7 @@ def _numbers(url: str, **query: str) -> list[str]:
 def test_an_internal_id_is_never_taken_for_a_number(database_url):
     _seed(database_url)
     assert _numbers(database_url, ref="8") == ["8"]  # the CRM's order 8, not the ERP's sale id 8
-    assert _numbers(database_url, ref="12") == []    # nobody's number is 12
+    assert _numbers(database_url, ref="12") == []  # nobody's number is 12
 
 
 def test_an_exact_number_in_any_case_finds_that_order_only(database_url):
@@ -98,12 +123,21 @@ def test_percent_and_underscore_in_customer_match_only_themselves(
 ) -> None:
     with session_scope(database_url) as session:
         master = CustomerMaster(session, mappings_dir)
-        ids = {name: master.ingest("crm", ext, {"name": name, "country": "DE"}).golden_id
-               for ext, name in (("A1", "50% Rabatt GmbH"), ("A2", "Okafor Ltd"))}
+        ids = {
+            name: master.ingest("crm", ext, {"name": name, "country": "DE"}).golden_id
+            for ext, name in (("A1", "50% Rabatt GmbH"), ("A2", "Okafor Ltd"))
+        }
     it = token_for(Role.it)
     for n, golden in enumerate(ids.values()):
-        posted = client.post("/api/v1/orders", headers=it, json={
-            "number": f"S-{n}", "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "1"}]})
+        posted = client.post(
+            "/api/v1/orders",
+            headers=it,
+            json={
+                "number": f"S-{n}",
+                "customer_id": golden,
+                "lines": [{"product": "P", "quantity": "1", "unit_price": "1"}],
+            },
+        )
         assert posted.status_code == 201, posted.text
 
     def found(customer: str) -> list[str]:

@@ -39,26 +39,40 @@ def erp(database_url: str, mappings_dir: Path) -> Iterator[Sink]:
     )
     with webhook_sink(prefix="SO") as sink:
         with session_scope(database_url) as session:
-            add_connection(session, name="erp", kind="webhook", settings={"url": sink.url},
-                           secrets={"signing_secret": sink.secret}, secret_key=KEY)
+            add_connection(
+                session,
+                name="erp",
+                kind="webhook",
+                settings={"url": sink.url},
+                secrets={"signing_secret": sink.secret},
+                secret_key=KEY,
+            )
         yield sink
 
 
 @pytest.fixture
 def golden_id(database_url: str, mappings_dir: Path) -> int:
     with session_scope(database_url) as session:
-        return CustomerMaster(session, mappings_dir).ingest(
-            "crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP", "email": "sales@suzuki.example"}
-        ).golden_id
+        return (
+            CustomerMaster(session, mappings_dir)
+            .ingest("crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP", "email": "sales@suzuki.example"})
+            .golden_id
+        )
 
 
 def _order(golden: int, number: str | None = "WEB-1", quantity: str = "3") -> dict[str, Any]:
-    body: dict[str, Any] = {"customer_id": golden, "reference": "PO-77", "owner": "test sales",
-                            "lines": [{"product": "P-100", "quantity": quantity, "unit_price": "25.50"}]}
+    body: dict[str, Any] = {
+        "customer_id": golden,
+        "reference": "PO-77",
+        "owner": "test sales",
+        "lines": [{"product": "P-100", "quantity": quantity, "unit_price": "25.50"}],
+    }
     return body | ({"number": number} if number else {})
 
 
-def test_an_order_posted_once_is_created_once_and_a_retry_changes_nothing(client: Any, token_for: Any, golden_id: int) -> None:
+def test_an_order_posted_once_is_created_once_and_a_retry_changes_nothing(
+    client: Any, token_for: Any, golden_id: int
+) -> None:
     sales = token_for(Role.sales)
     first = client.post("/api/v1/orders", json=_order(golden_id), headers=sales)
     assert first.status_code == 201, first.text
@@ -80,8 +94,9 @@ def test_bad_orders_are_refused_with_what_is_wrong(client: Any, token_for: Any, 
 def test_one_status_with_every_systems_number_shipments_and_invoices(
     client: Any, token_for: Any, golden_id: int, erp: Sink, database_url: str, mappings_dir: Path
 ) -> None:
-    created = client.post("/api/v1/orders", json=_order(golden_id, number=None, quantity="10"),
-                          headers=token_for(Role.sales)).json()
+    created = client.post(
+        "/api/v1/orders", json=_order(golden_id, number=None, quantity="10"), headers=token_for(Role.sales)
+    ).json()
     dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
     dispatcher.route()
     assert dispatcher.deliver("erp").sent == 1
@@ -93,10 +108,22 @@ def test_one_status_with_every_systems_number_shipments_and_invoices(
         line_id = session.scalar(select(Link.hub_id).where(Link.entity_type == "order_line"))
         session.add(Link(entity_type="order_line", hub_id=line_id, system="erp", external_id="L1", content_hash="-"))
         apply = Applier(session, mappings_dir, "erp")
-        shipment = {"number": "SH1", "order": "SO2", "status": "shipped", "shipped_on": date.today(),
-                    "lines": [{"order_line": "L1", "product": "P-100", "quantity": Decimal(4)}]}
-        invoice = {"number": "INV1", "order": "SO2", "customer": "SO1", "status": "open", "total": Decimal(102),
-                   "amount_due": Decimal(102), "due_dates": [{"date": date.today() - timedelta(days=1), "amount": Decimal(102)}]}
+        shipment = {
+            "number": "SH1",
+            "order": "SO2",
+            "status": "shipped",
+            "shipped_on": date.today(),
+            "lines": [{"order_line": "L1", "product": "P-100", "quantity": Decimal(4)}],
+        }
+        invoice = {
+            "number": "INV1",
+            "order": "SO2",
+            "customer": "SO1",
+            "status": "open",
+            "total": Decimal(102),
+            "amount_due": Decimal(102),
+            "due_dates": [{"date": date.today() - timedelta(days=1), "amount": Decimal(102)}],
+        }
         for entity, ext, fields in (("shipment", "S1", shipment), ("invoice", "I1", invoice)):
             [outcome] = apply.many(entity, [(SourceRecord(ext, fields), fields)])
             assert not isinstance(outcome, Exception), outcome
@@ -105,7 +132,9 @@ def test_one_status_with_every_systems_number_shipments_and_invoices(
     assert [o["id"] for o in found] == [created["id"]]
     status = client.get(created["status_url"], headers=token_for(Role.sales)).json()
     assert status["numbers"]["erp"] == "SO2" and status["numbers"]["hub"].startswith("H-")
-    assert status["lines"] == [{"product": "P-100", "description": None, "ordered": "10", "shipped": "4", "unit_price": "25.50"}]
+    assert status["lines"] == [
+        {"product": "P-100", "description": None, "ordered": "10", "shipped": "4", "unit_price": "25.50"}
+    ]
     assert not status["fully_shipped"]
     assert [d["number"] for d in status["deliveries"]] == ["SH1"]
     assert status["invoices"][0]["amount_due"] == "102.00"
@@ -114,15 +143,24 @@ def test_one_status_with_every_systems_number_shipments_and_invoices(
     assert ("erp", "shipment", "created") in sources and any(s.startswith("api:") for s, _e, _w in sources)
 
     env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir)}
-    cli = subprocess.run([sys.executable, "-m", "hub", "orders", "status", "SO2", "--json"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [sys.executable, "-m", "hub", "orders", "status", "SO2", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout)["lines"][0]["shipped"] == "4"
 
 
 @pytest.mark.browser
-def test_sales_finds_an_order_on_a_phone(browser: Any, settings: Settings, database_url: str, golden_id: int, client: Any, token_for: Any) -> None:
-    posted = client.post("/api/v1/orders", json=_order(golden_id, number="WEB-9", quantity="2"), headers=token_for(Role.sales))
+def test_sales_finds_an_order_on_a_phone(
+    browser: Any, settings: Settings, database_url: str, golden_id: int, client: Any, token_for: Any
+) -> None:
+    posted = client.post(
+        "/api/v1/orders", json=_order(golden_id, number="WEB-9", quantity="2"), headers=token_for(Role.sales)
+    )
     assert posted.status_code == 201, posted.text
     with session_scope(database_url) as session:
         token = create_token(session, Role.sales, "anna")[1]

@@ -34,8 +34,14 @@ def sinks(database_url: str) -> Iterator[dict[str, Sink]]:
     with webhook_sink(prefix="SO") as erp, webhook_sink(prefix="CRM") as crm:
         with session_scope(database_url) as session:
             for name, sink in (("erp", erp), ("crm", crm)):
-                add_connection(session, name=name, kind="webhook", settings={"url": sink.url},
-                               secrets={"signing_secret": sink.secret}, secret_key=KEY)
+                add_connection(
+                    session,
+                    name=name,
+                    kind="webhook",
+                    settings={"url": sink.url},
+                    secrets={"signing_secret": sink.secret},
+                    secret_key=KEY,
+                )
         yield {"erp": erp, "crm": crm}
 
 
@@ -44,15 +50,24 @@ def dispatcher(database_url: str, mappings_dir: Path) -> Dispatcher:
     return Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
 
 
-def _enter_in_crm(url: str, mappings_dir: Path, number: str = "CRM-1", total: str = "100", customer: str = "A1") -> None:
+def _enter_in_crm(
+    url: str, mappings_dir: Path, number: str = "CRM-1", total: str = "100", customer: str = "A1"
+) -> None:
     """What a CRM sync does: the customer, then the order, through the engine's Applier."""
     with session_scope(url) as session:
         apply = Applier(session, mappings_dir, "crm")
         fields: dict[str, Any] = {"name": "Müller Maschinenbau GmbH", "country": "DE", "email": "info@mueller.example"}
         apply.many("customer", [(SourceRecord(customer, fields), fields)])
-        order = {"number": number, "reference": f"PO-{number}", "customer": customer, "status": "confirmed",
-                 "ordered_on": date(2026, 11, 2), "currency": "EUR", "total": Decimal(total),
-                 "lines": [{"id": f"{number}-1", "product": "P-100", "quantity": Decimal(2), "unit_price": Decimal("50")}]}
+        order = {
+            "number": number,
+            "reference": f"PO-{number}",
+            "customer": customer,
+            "status": "confirmed",
+            "ordered_on": date(2026, 11, 2),
+            "currency": "EUR",
+            "total": Decimal(total),
+            "lines": [{"id": f"{number}-1", "product": "P-100", "quantity": Decimal(2), "unit_price": Decimal("50")}],
+        }
         [outcome] = apply.many("order", [(SourceRecord(number, order), order)])
         assert not isinstance(outcome, Exception), outcome
 
@@ -64,9 +79,14 @@ def _dispatch(dispatcher: Dispatcher) -> dict[str, Any]:
 
 def _deliveries(url: str) -> list[tuple[str, str, str]]:
     with session_scope(url) as session:
-        return [tuple(r) for r in session.execute(  # type: ignore[misc]
-            select(OutboxDelivery.target, OutboxDelivery.entity_type, OutboxDelivery.status).order_by(OutboxDelivery.id)
-        )]
+        return [
+            tuple(r)
+            for r in session.execute(  # type: ignore[misc]
+                select(OutboxDelivery.target, OutboxDelivery.entity_type, OutboxDelivery.status).order_by(
+                    OutboxDelivery.id
+                )
+            )
+        ]
 
 
 def test_an_order_entered_in_the_crm_reaches_the_erp_once_with_its_customer(
@@ -88,7 +108,9 @@ def test_an_order_entered_in_the_crm_reaches_the_erp_once_with_its_customer(
     assert told["external_id"] == "CRM-1" and told["data"]["refs"]["erp"] == "SO2"
     assert erp.bad_signatures == crm.bad_signatures == 0
     with session_scope(database_url) as session:
-        links = set(session.execute(select(Link.system, Link.entity_type, Link.external_id).where(Link.system == "erp")))
+        links = set(
+            session.execute(select(Link.system, Link.entity_type, Link.external_id).where(Link.system == "erp"))
+        )
     assert links == {("erp", "customer", "SO1"), ("erp", "order", "SO2")}
 
 
@@ -207,10 +229,17 @@ def test_a_write_the_hub_cannot_link_sets_aside_that_delivery_only(
     report = _dispatch(dispatcher)["erp"]  # no IntegrityError escapes: the batch is settled
     assert (report.sent, report.dead, report.retrying) == (2, 1, 0), report
     with session_scope(database_url) as session:
-        rows = {d.hub_id: d for d in session.scalars(select(OutboxDelivery).where(
-            OutboxDelivery.target == "erp", OutboxDelivery.entity_type == "order"))}
-        linked = dict(session.execute(select(Link.hub_id, Link.external_id).where(
-            Link.system == "erp", Link.entity_type == "order")).all())
+        rows = {
+            d.hub_id: d
+            for d in session.scalars(
+                select(OutboxDelivery).where(OutboxDelivery.target == "erp", OutboxDelivery.entity_type == "order")
+            )
+        }
+        linked = dict(
+            session.execute(
+                select(Link.hub_id, Link.external_id).where(Link.system == "erp", Link.entity_type == "order")
+            ).all()
+        )
     assert (rows[first].status, rows[third].status) == ("sent", "sent")
     assert rows[second].status == "dead"
     error = rows[second].last_error or ""
@@ -222,8 +251,12 @@ def test_a_write_the_hub_cannot_link_sets_aside_that_delivery_only(
     assert dispatcher.replay(ids=[rows[second].id]) == 1
     assert _dispatch(dispatcher)["erp"].sent == 1
     with session_scope(database_url) as session:
-        assert session.scalar(select(Link.external_id).where(
-            Link.system == "erp", Link.entity_type == "order", Link.hub_id == second)) == "SO-PO-1-B"
+        assert (
+            session.scalar(
+                select(Link.external_id).where(Link.system == "erp", Link.entity_type == "order", Link.hub_id == second)
+            )
+            == "SO-PO-1-B"
+        )
         assert session.get(OutboxDelivery, rows[second].id).status == "sent"  # type: ignore[union-attr]
 
 
@@ -252,9 +285,14 @@ def test_a_record_the_connector_fails_on_is_set_aside_and_the_batch_goes_on(
         _first, second, _third = session.scalars(select(Order.id).order_by(Order.id))
     with webhook_sink(prefix="SO") as erp:
         with session_scope(database_url) as session:
-            add_connection(session, name="erp", kind="webhook-buggy", secret_key=KEY,
-                           settings={"url": erp.url, "bug_on": [f"concord:order:{second}"]},
-                           secrets={"signing_secret": erp.secret})
+            add_connection(
+                session,
+                name="erp",
+                kind="webhook-buggy",
+                secret_key=KEY,
+                settings={"url": erp.url, "bug_on": [f"concord:order:{second}"]},
+                secrets={"signing_secret": erp.secret},
+            )
         dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
         report = _dispatch(dispatcher)["erp"]  # nothing escapes: the batch is settled
         assert (report.sent, report.retrying, report.dead) == (2, 1, 0), report

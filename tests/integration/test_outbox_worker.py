@@ -38,24 +38,48 @@ def _broker(name: str) -> str:
 def erp(postgres_url: str) -> Iterator[Sink]:
     with webhook_sink(prefix="SO") as sink:
         with session_scope(postgres_url) as session:
-            add_connection(session, name="erp", kind="webhook", settings={"url": sink.url, "lanes": 2},
-                           secrets={"signing_secret": sink.secret}, secret_key=KEY)
+            add_connection(
+                session,
+                name="erp",
+                kind="webhook",
+                settings={"url": sink.url, "lanes": 2},
+                secrets={"signing_secret": sink.secret},
+                secret_key=KEY,
+            )
         yield sink
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
-def test_a_worker_delivers_orders_once_through_the_broker(broker: str, postgres_url: str, mappings_dir: Path, erp: Sink) -> None:
+def test_a_worker_delivers_orders_once_through_the_broker(
+    broker: str, postgres_url: str, mappings_dir: Path, erp: Sink
+) -> None:
     (mappings_dir / "routes.yaml").write_text(
-        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders}]\n")
-    env = {"HUB_BROKER_URL": _broker(broker), "HUB_DATABASE_URL": postgres_url, "HUB_MAPPINGS_DIR": str(mappings_dir),
-           "HUB_TASK_QUEUE": f"hub-outbox-{os.getpid()}-{broker}", "HUB_SECRET_KEY": KEY}
+        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders}]\n"
+    )
+    env = {
+        "HUB_BROKER_URL": _broker(broker),
+        "HUB_DATABASE_URL": postgres_url,
+        "HUB_MAPPINGS_DIR": str(mappings_dir),
+        "HUB_TASK_QUEUE": f"hub-outbox-{os.getpid()}-{broker}",
+        "HUB_SECRET_KEY": KEY,
+    }
     with session_scope(postgres_url) as session:
         apply = Applier(session, mappings_dir, "crm")
         customer = {"name": "Rossi S.r.l.", "country": "IT", "email": "info@rossi.example"}
         apply.many("customer", [(SourceRecord("C1", customer), customer)])
-        orders = [{"number": f"CRM-{i}", "customer": "C1", "status": "confirmed", "ordered_on": date(2026, 11, 3),
-                   "currency": "EUR", "total": Decimal(10), "lines": []} for i in range(20)]
+        orders = [
+            {
+                "number": f"CRM-{i}",
+                "customer": "C1",
+                "status": "confirmed",
+                "ordered_on": date(2026, 11, 3),
+                "currency": "EUR",
+                "total": Decimal(10),
+                "lines": [],
+            }
+            for i in range(20)
+        ]
         apply.many("order", [(SourceRecord(o["number"], o), o) for o in orders])
 
     with celery_worker(env) as worker:
@@ -63,7 +87,12 @@ def test_a_worker_delivers_orders_once_through_the_broker(broker: str, postgres_
 
         def all_sent() -> bool:
             with session_scope(postgres_url) as session:
-                return session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == "sent")) == 20
+                return (
+                    session.scalar(
+                        select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == "sent")
+                    )
+                    == 20
+                )
 
         wait_for(all_sent, worker)
         # the beat's next tick finds nothing more to send
@@ -83,18 +112,49 @@ def test_two_workers_on_two_lanes_create_each_new_customer_in_the_target_once(
     both workers need the same new customers while the other's batch is still open: each is
     POSTed once, and nothing fails."""
     (mappings_dir / "routes.yaml").write_text(
-        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders}]\n")
-    env = {"HUB_BROKER_URL": servers.redis_server_url(), "HUB_DATABASE_URL": postgres_url,
-           "HUB_MAPPINGS_DIR": str(mappings_dir), "HUB_TASK_QUEUE": f"hub-lanes-{os.getpid()}", "HUB_SECRET_KEY": KEY}
+        "routes:\n  order:\n    entered_in: [crm]\n    send_to: [{connection: erp, stream: orders}]\n"
+    )
+    env = {
+        "HUB_BROKER_URL": servers.redis_server_url(),
+        "HUB_DATABASE_URL": postgres_url,
+        "HUB_MAPPINGS_DIR": str(mappings_dir),
+        "HUB_TASK_QUEUE": f"hub-lanes-{os.getpid()}",
+        "HUB_SECRET_KEY": KEY,
+    }
     with session_scope(postgres_url) as session:
         apply = Applier(session, mappings_dir, "crm")
-        names = ["Adler", "Birke", "Condor", "Delphin", "Eiche", "Falke", "Gemse", "Hirsch", "Igel", "Jaguar",
-                 "Kranich", "Luchs", "Marder"]
-        people = [{"name": f"{name} Maschinenbau GmbH", "country": "DE", "email": f"info@{name.lower()}.example"}
-                  for name in names]
+        names = [
+            "Adler",
+            "Birke",
+            "Condor",
+            "Delphin",
+            "Eiche",
+            "Falke",
+            "Gemse",
+            "Hirsch",
+            "Igel",
+            "Jaguar",
+            "Kranich",
+            "Luchs",
+            "Marder",
+        ]
+        people = [
+            {"name": f"{name} Maschinenbau GmbH", "country": "DE", "email": f"info@{name.lower()}.example"}
+            for name in names
+        ]
         apply.many("customer", [(SourceRecord(f"C{i}", p), p) for i, p in enumerate(people)])
-        orders = [{"number": f"CRM-{i}", "customer": f"C{i % 13}", "status": "confirmed", "ordered_on": date(2026, 11, 3),
-                   "currency": "EUR", "total": Decimal(10), "lines": []} for i in range(96)]
+        orders = [
+            {
+                "number": f"CRM-{i}",
+                "customer": f"C{i % 13}",
+                "status": "confirmed",
+                "ordered_on": date(2026, 11, 3),
+                "currency": "EUR",
+                "total": Decimal(10),
+                "lines": [],
+            }
+            for i in range(96)
+        ]
         apply.many("order", [(SourceRecord(o["number"], o), o) for o in orders])
 
     erp.delay = 0.02
@@ -103,7 +163,12 @@ def test_two_workers_on_two_lanes_create_each_new_customer_in_the_target_once(
 
         def all_sent() -> bool:
             with session_scope(postgres_url) as session:
-                return session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == "sent")) == 96
+                return (
+                    session.scalar(
+                        select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == "sent")
+                    )
+                    == 96
+                )
 
         wait_for(all_sent, first)
         assert second.poll() is None

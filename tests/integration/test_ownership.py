@@ -28,7 +28,9 @@ PAYMENT_FIELDS = ("paid", "next_instalment", "overdue")
 @pytest.fixture
 def golden_id(database_url: str, mappings_dir: Path) -> int:
     with session_scope(database_url) as session:
-        return CustomerMaster(session, mappings_dir).ingest("crm", "A1", {"name": "Okafor Ltd", "country": "GB"}).golden_id
+        return (
+            CustomerMaster(session, mappings_dir).ingest("crm", "A1", {"name": "Okafor Ltd", "country": "GB"}).golden_id
+        )
 
 
 def _named(database_url: str, role: Role, name: str) -> tuple[str, dict[str, str]]:
@@ -38,17 +40,26 @@ def _named(database_url: str, role: Role, name: str) -> tuple[str, dict[str, str
 
 
 def _order(golden: int, price: str = "100.00", owner: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"number": "WEB-1", "customer_id": golden,
-                            "lines": [{"product": "P-1", "quantity": "2", "unit_price": price}]}
+    body: dict[str, Any] = {
+        "number": "WEB-1",
+        "customer_id": golden,
+        "lines": [{"product": "P-1", "quantity": "2", "unit_price": price}],
+    }
     return body | ({"owner": owner} if owner else {})
 
 
 def _invoiced(database_url: str, order_id: int) -> None:
     """The ERP invoiced 200, 50 paid, the rest due yesterday."""
     with session_scope(database_url) as session:
-        invoice = Invoice(number="INV-1", order_id=order_id, status="open", issued_on=date.today(),
-                          total=Decimal(200), amount_due=Decimal(150),
-                          due_dates=[{"date": (date.today() - timedelta(days=1)).isoformat(), "amount": "150"}])
+        invoice = Invoice(
+            number="INV-1",
+            order_id=order_id,
+            status="open",
+            issued_on=date.today(),
+            total=Decimal(200),
+            amount_due=Decimal(150),
+            due_dates=[{"date": (date.today() - timedelta(days=1)).isoformat(), "amount": "150"}],
+        )
         session.add(invoice)
         session.flush()
         session.add(Payment(invoice_id=invoice.id, amount=Decimal(50), paid_on=date.today()))
@@ -60,7 +71,9 @@ def _state(database_url: str) -> tuple[str | None, Decimal | None, int]:
         return order.owner, order.total, session.scalar(select(func.count()).select_from(OutboxEvent)) or 0
 
 
-def test_another_salesperson_cannot_rewrite_or_take_over_an_order(client: Any, database_url: str, golden_id: int) -> None:
+def test_another_salesperson_cannot_rewrite_or_take_over_an_order(
+    client: Any, database_url: str, golden_id: int
+) -> None:
     _a, anna = _named(database_url, Role.sales, "anna")
     _b, bert = _named(database_url, Role.sales, "bert")
     created = client.post("/api/v1/orders", json=_order(golden_id), headers=anna)
@@ -79,13 +92,17 @@ def test_another_salesperson_cannot_rewrite_or_take_over_an_order(client: Any, d
 
     assert client.post("/api/v1/orders", json=_order(golden_id, price="90"), headers=anna).json()["change"] == "updated"
     _i, it = _named(database_url, Role.it, "it desk")
-    assert client.post("/api/v1/orders", json=_order(golden_id, price="90", owner="bert"), headers=it).status_code == 200
+    assert (
+        client.post("/api/v1/orders", json=_order(golden_id, price="90", owner="bert"), headers=it).status_code == 200
+    )
     assert _state(database_url)[0] == "bert"  # IT may reassign
     assert client.post("/api/v1/orders", json=_order(golden_id, price="80"), headers=it).json()["change"] == "updated"
     assert _state(database_url)[0] == "bert"  # an update naming no owner keeps the owner
 
 
-def test_only_the_owner_and_finance_see_the_payment_side_of_an_order(client: Any, database_url: str, golden_id: int) -> None:
+def test_only_the_owner_and_finance_see_the_payment_side_of_an_order(
+    client: Any, database_url: str, golden_id: int
+) -> None:
     _a, anna = _named(database_url, Role.sales, "anna")
     _b, bert = _named(database_url, Role.sales, "bert")
     _f, finance = _named(database_url, Role.finance, "fiona")
@@ -101,7 +118,9 @@ def test_only_the_owner_and_finance_see_the_payment_side_of_an_order(client: Any
     other = client.get(url, headers=bert).json()
     assert other["payment_details"] == "not your order"
     assert not any(field in other for field in PAYMENT_FIELDS)
-    assert other["invoices"] == [{"id": other["invoices"][0]["id"], "number": "INV-1", "issued_on": date.today().isoformat()}]
+    assert other["invoices"] == [
+        {"id": other["invoices"][0]["id"], "number": "INV-1", "issued_on": date.today().isoformat()}
+    ]
     assert other["number"] == "WEB-1" and other["lines"][0]["ordered"] == "2"  # where it is: still shown
     assert "150" not in str(other["timeline"]) and "50.00" not in str(other)
 

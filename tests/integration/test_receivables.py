@@ -38,8 +38,10 @@ def instalments(url: str) -> dict[str, Instalment]:
 
 def alert_rows(url: str) -> list[tuple[str, int, str]]:
     with session_scope(url) as session:
-        return [(ref, a.level, a.status) for a, ref in session.execute(
-            select(Alert, Instalment.reference).join(Instalment).order_by(Alert.id))]
+        return [
+            (ref, a.level, a.status)
+            for a, ref in session.execute(select(Alert, Instalment.reference).join(Instalment).order_by(Alert.id))
+        ]
 
 
 def deliveries(url: str) -> list[tuple[str, str, str]]:
@@ -50,10 +52,30 @@ def deliveries(url: str) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def sold(database_url: str) -> str:
     """A confirmed order of 10,000 EUR whose CRM deal (its reference) was won on 2 January."""
-    put(database_url, "opportunity", "OPP-7", number="OPP-7", name="Press line", stage="won",
-        amount=Decimal(10000), currency="EUR", expected_close=D("2026-01-02"), owner="ann@sales.example")
-    put(database_url, "order", "1", number="SO-1", reference="OPP-7", status="confirmed",
-        ordered_on=D("2026-01-05"), currency="EUR", total=Decimal("10000.00"), lines=[])
+    put(
+        database_url,
+        "opportunity",
+        "OPP-7",
+        number="OPP-7",
+        name="Press line",
+        stage="won",
+        amount=Decimal(10000),
+        currency="EUR",
+        expected_close=D("2026-01-02"),
+        owner="ann@sales.example",
+    )
+    put(
+        database_url,
+        "order",
+        "1",
+        number="SO-1",
+        reference="OPP-7",
+        status="confirmed",
+        ordered_on=D("2026-01-05"),
+        currency="EUR",
+        total=Decimal("10000.00"),
+        lines=[],
+    )
     return database_url
 
 
@@ -62,10 +84,17 @@ def test_a_confirmed_order_gets_its_30_60_10_plan_and_the_won_deal_reaches_signi
     assert (result.enrolled, result.stages_reached) == (1, 1)
     plan = instalments(sold)
     assert {s: i.amount for s, i in plan.items()} == {
-        "signing": Decimal("3000.00"), "delivery": Decimal("6000.00"), "acceptance": Decimal("1000.00")}
+        "signing": Decimal("3000.00"),
+        "delivery": Decimal("6000.00"),
+        "acceptance": Decimal("1000.00"),
+    }
     signing = plan["signing"]
     # the deal's close date, not the order date: the first trigger listed for the stage
-    assert (signing.trigger_date, signing.due_date, signing.overdue_from) == (D("2026-01-02"), D("2026-01-16"), D("2026-01-19"))
+    assert (signing.trigger_date, signing.due_date, signing.overdue_from) == (
+        D("2026-01-02"),
+        D("2026-01-16"),
+        D("2026-01-19"),
+    )
     assert (signing.status, plan["delivery"].status) == ("due", "pending")
     with session_scope(sold) as session:
         head = session.get(ReceivableOrder, signing.order_id)
@@ -75,12 +104,32 @@ def test_a_confirmed_order_gets_its_30_60_10_plan_and_the_won_deal_reaches_signi
 def test_delivery_by_shipment_allocation_by_reference_and_alerts_once_per_level(sold, mappings_dir):
     scan(sold, mappings_dir, D("2026-01-10"), send=False)
     put(sold, "shipment", "S1", number="SH-1", order="1", status="shipped", shipped_on=D("2026-02-01"), lines=[])
-    put(sold, "invoice", "I1", number="INV-1", order="1", status="open", issued_on=D("2026-01-03"),
-        currency="EUR", total=Decimal(3000), amount_due=Decimal(0))
+    put(
+        sold,
+        "invoice",
+        "I1",
+        number="INV-1",
+        order="1",
+        status="open",
+        issued_on=D("2026-01-03"),
+        currency="EUR",
+        total=Decimal(3000),
+        amount_due=Decimal(0),
+    )
     put(sold, "payment", "P1", reference="BANK-1", invoice="I1", amount=Decimal(3000), paid_on=D("2026-01-12"))
     # no order on this one: its reference names the instalment
-    put(sold, "invoice", "I2", number="INV-2", status="open", issued_on=D("2026-02-02"), currency="EUR",
-        total=Decimal(6000), amount_due=Decimal(6000), reference="SO-1/delivery")
+    put(
+        sold,
+        "invoice",
+        "I2",
+        number="INV-2",
+        status="open",
+        issued_on=D("2026-02-02"),
+        currency="EUR",
+        total=Decimal(6000),
+        amount_due=Decimal(6000),
+        reference="SO-1/delivery",
+    )
     scan(sold, mappings_dir, D("2026-03-08"), send=False)
     plan = instalments(sold)
     assert (plan["signing"].status, plan["signing"].paid) == ("paid", Decimal(3000))
@@ -119,14 +168,34 @@ def test_delivery_by_shipment_allocation_by_reference_and_alerts_once_per_level(
 def test_oldest_due_first_and_a_credit_note_takes_back_what_was_invoiced(sold, mappings_dir):
     scan(sold, mappings_dir, D("2026-01-10"), send=False)
     put(sold, "shipment", "S1", number="SH-1", order="1", status="shipped", shipped_on=D("2026-02-01"), lines=[])
-    put(sold, "invoice", "I1", number="INV-1", order="1", status="open", issued_on=D("2026-02-02"),
-        currency="EUR", total=Decimal(5000), amount_due=Decimal(5000))
+    put(
+        sold,
+        "invoice",
+        "I1",
+        number="INV-1",
+        order="1",
+        status="open",
+        issued_on=D("2026-02-02"),
+        currency="EUR",
+        total=Decimal(5000),
+        amount_due=Decimal(5000),
+    )
     scan(sold, mappings_dir, D("2026-02-03"), send=False)
     plan = instalments(sold)
     assert [plan[s].invoiced for s in ("signing", "delivery", "acceptance")] == [Decimal(3000), Decimal(2000), 0]
     assert (plan["signing"].status, plan["delivery"].status) == ("overdue", "due")  # signing was due 16 Jan
-    put(sold, "invoice", "C1", number="CN-1", order="1", status="open", issued_on=D("2026-02-04"),
-        currency="EUR", total=Decimal(-500), amount_due=Decimal(-500))
+    put(
+        sold,
+        "invoice",
+        "C1",
+        number="CN-1",
+        order="1",
+        status="open",
+        issued_on=D("2026-02-04"),
+        currency="EUR",
+        total=Decimal(-500),
+        amount_due=Decimal(-500),
+    )
     scan(sold, mappings_dir, D("2026-02-05"), send=False)
     plan = instalments(sold)
     assert [plan[s].invoiced for s in ("signing", "delivery")] == [Decimal(3000), Decimal(1500)]
@@ -162,14 +231,28 @@ def test_acceptance_recorded_snooze_and_block(sold, mappings_dir):
 def test_an_edited_pipeline_is_a_new_version_and_open_orders_move_only_when_asked(sold, mappings_dir: Path):
     scan(sold, mappings_dir, D("2026-01-10"), send=False)
     path = mappings_dir / "pipelines" / "default.yaml"
-    path.write_text(path.read_text().replace("{stage: signing, percent: 30", "{stage: signing, percent: 40")
-                    .replace("{stage: delivery, percent: 60", "{stage: delivery, percent: 50"))
-    put(sold, "order", "2", number="SO-2", status="confirmed", ordered_on=D("2026-01-11"), currency="EUR",
-        total=Decimal(1000), lines=[])
+    path.write_text(
+        path.read_text()
+        .replace("{stage: signing, percent: 30", "{stage: signing, percent: 40")
+        .replace("{stage: delivery, percent: 60", "{stage: delivery, percent: 50")
+    )
+    put(
+        sold,
+        "order",
+        "2",
+        number="SO-2",
+        status="confirmed",
+        ordered_on=D("2026-01-11"),
+        currency="EUR",
+        total=Decimal(1000),
+        lines=[],
+    )
     scan(sold, mappings_dir, D("2026-01-12"), send=False)
     with session_scope(sold) as session:
-        versions = {o: v for o, v in session.execute(
-            select(ReceivableOrder.order_id, PipelineVersion.version).join(PipelineVersion))}
+        versions = {
+            o: v
+            for o, v in session.execute(select(ReceivableOrder.order_id, PipelineVersion.version).join(PipelineVersion))
+        }
         assert sorted(versions.values()) == [1, 2]
         first = min(versions)
         assert service.order_detail(session, first)["instalments"][0]["amount"] == Decimal(3000)
@@ -198,7 +281,10 @@ def test_the_order_status_shows_the_stage_reached_and_the_whole_schedule(sold, m
     assert status["stage"] == "signing"
     assert [s["stage"] for s in status["stages_reached"]] == ["signing"]
     assert [(i["stage"], i["amount"]) for i in status["instalments"]] == [
-        ("signing", "3000.00"), ("delivery", "6000.00"), ("acceptance", "1000.00")]
+        ("signing", "3000.00"),
+        ("delivery", "6000.00"),
+        ("acceptance", "1000.00"),
+    ]
     assert status["next_instalment"]["stage"] == "signing"
     sign_in_client(client, finance["Authorization"].split()[1])
     page = client.get(f"/orders/{order_id}").text

@@ -44,11 +44,13 @@ FIRST_DUE = TODAY - dt.timedelta(days=20)  # the payment term date: "30 % now"
 SECOND_DUE = FIRST_DUE + dt.timedelta(days=30)  # "70 % in 30 days": in 10 days
 
 
-def _sale(client: tryton.TrytonClient, setup: dict[str, Any], reference: str, payment_term: int,
-          pumps: float) -> dict[str, Any]:
+def _sale(
+    client: tryton.TrytonClient, setup: dict[str, Any], reference: str, payment_term: int, pumps: float
+) -> dict[str, Any]:
     """A confirmed sale of pumps for Müller, invoiced on order (the invoice exists, draft)."""
-    values = _sale_values(setup["customers"]["mueller"], [(setup["products"]["P-100"], pumps)], setup,
-                          reference=reference, today=TODAY)
+    values = _sale_values(
+        setup["customers"]["mueller"], [(setup["products"]["P-100"], pumps)], setup, reference=reference, today=TODAY
+    )
     values.update(payment_term=payment_term, invoice_method="order")
     [sale_id] = client.create("sale.sale", [values])
     client.button("sale.sale", "quote", [sale_id])
@@ -64,35 +66,74 @@ def erp(tryton_server: tryton.TrytonServer) -> Iterator[tuple[tryton.TrytonServe
         setup = server.seed
         with server.client() as client:
             _skip_vat_warnings(client)  # the credit note's post asks about Müller's unchecked VAT number
-            [split_term] = client.create("account.invoice.payment_term", [{
-                "name": "30 % now, 70 % in 30 days",
-                "lines": _one2many([
-                    {"type": "percent", "ratio": Decimal("0.3"), "divisor": Decimal("3.33333333"),
-                     "relativedeltas": _one2many([])},
-                    {"type": "remainder", "relativedeltas": _one2many([{"days": 30}])}])}])
+            [split_term] = client.create(
+                "account.invoice.payment_term",
+                [
+                    {
+                        "name": "30 % now, 70 % in 30 days",
+                        "lines": _one2many(
+                            [
+                                {
+                                    "type": "percent",
+                                    "ratio": Decimal("0.3"),
+                                    "divisor": Decimal("3.33333333"),
+                                    "relativedeltas": _one2many([]),
+                                },
+                                {"type": "remainder", "relativedeltas": _one2many([{"days": 30}])},
+                            ]
+                        ),
+                    }
+                ],
+            )
             split = _sale(client, setup, "PRJ-ERP-SPLIT", split_term, 8.0)
             [invoice_id] = split["invoices"]
             client.write("account.invoice", [invoice_id], {"payment_term_date": FIRST_DUE})
             client.button("account.invoice", "post", [invoice_id], skip_warnings=True)
-            client.wizard("account.invoice.pay", [
-                ("choice", {"payment_method": setup["payment_method"]["id"], "date": TODAY,
-                            "description": "Bank transfer", "amount": Decimal(1000)}),
-                ("pay", {"type": "partial"})], active_model="account.invoice", active_ids=[invoice_id])
-            [split_invoice] = client.read("account.invoice", [invoice_id],
-                                          ["state", "amount_to_pay", "amount_to_pay_today", "total_amount"])
+            client.wizard(
+                "account.invoice.pay",
+                [
+                    (
+                        "choice",
+                        {
+                            "payment_method": setup["payment_method"]["id"],
+                            "date": TODAY,
+                            "description": "Bank transfer",
+                            "amount": Decimal(1000),
+                        },
+                    ),
+                    ("pay", {"type": "partial"}),
+                ],
+                active_model="account.invoice",
+                active_ids=[invoice_id],
+            )
+            [split_invoice] = client.read(
+                "account.invoice", [invoice_id], ["state", "amount_to_pay", "amount_to_pay_today", "total_amount"]
+            )
 
             credited = _sale(client, setup, "PRJ-ERP-CREDIT", setup["payment_term"]["id"], 2.0)
             _ship(client, credited["shipments"])
             [credited_invoice] = credited["invoices"]
             client.button("account.invoice", "post", [credited_invoice], skip_warnings=True)
-            client.wizard("account.invoice.credit", [("credit", {"with_refund": True})],
-                          active_model="account.invoice", active_ids=[credited_invoice])
-            [credited_sale] = client.read("sale.sale", [client.search("sale.sale", [("number", "=", credited["number"])])[0]],
-                                          ["state", "invoice_state"])
+            client.wizard(
+                "account.invoice.credit",
+                [("credit", {"with_refund": True})],
+                active_model="account.invoice",
+                active_ids=[credited_invoice],
+            )
+            [credited_sale] = client.read(
+                "sale.sale",
+                [client.search("sale.sale", [("number", "=", credited["number"])])[0]],
+                ["state", "invoice_state"],
+            )
             [cancelled] = client.read("account.invoice", [credited_invoice], ["state"])
-        facts = {"split": split["number"], "split_invoice": split_invoice, "credited": credited["number"],
-                 "credited_sale": credited_sale, "credited_invoice": cancelled,
-                 "paid": setup["sales"]["paid"]["number"]}
+        facts = {
+            "split": split["number"],
+            "split_invoice": split_invoice,
+            "credited": credited["number"],
+            "credited_sale": credited_sale,
+            "credited_invoice": cancelled,
+            "paid": setup["sales"]["paid"]["number"],
+        }
         yield server, facts
 
 
@@ -101,9 +142,14 @@ def synced(erp, database_url: str, mappings_dir) -> tuple[str, dict[str, Any]]:
     """One sync of everything from the ERP into the hub; no receivables scan."""
     server, facts = erp
     with session_scope(database_url) as session:
-        add_connection(session, name="erp", kind="tryton", secret_key=KEY,
-                       settings={"url": server.url, "database": server.database, "login": server.login},
-                       secrets={"password": server.password})
+        add_connection(
+            session,
+            name="erp",
+            kind="tryton",
+            secret_key=KEY,
+            settings={"url": server.url, "database": server.database, "login": server.login},
+            secrets={"password": server.password},
+        )
     assert all(r.status == "done" for r in SyncEngine(database_url, mappings_dir, KEY).sync("erp"))
     return database_url, facts
 
@@ -127,12 +173,16 @@ def test_an_invoiced_order_is_due_at_its_invoice_maturities_and_overdue_at_the_f
         # the ERP's payment terms, not the plan's 14 days after signing: 3,000 twenty days ago,
         # of which 1,000 paid; the rest in ten days
         assert {s: (i.due_date, i.outstanding) for s, i in plan.items()} == {
-            "signing": (FIRST_DUE, Decimal(2000)), "delivery": (SECOND_DUE, Decimal(6000)),
-            "acceptance": (SECOND_DUE, Decimal(1000))}
+            "signing": (FIRST_DUE, Decimal(2000)),
+            "delivery": (SECOND_DUE, Decimal(6000)),
+            "acceptance": (SECOND_DUE, Decimal(1000)),
+        }
         status = order_status(session, order.id, TODAY)
         assert status["overdue"] is True
         assert (status["next_instalment"]["due_date"], status["next_instalment"]["outstanding"]) == (
-            FIRST_DUE.isoformat(), "2000.00")  # what Tryton calls amount to pay today
+            FIRST_DUE.isoformat(),
+            "2000.00",
+        )  # what Tryton calls amount to pay today
         report = ageing(session, TODAY)
     # past due: only the 2,000 still open at the first maturity (the other orders are due later)
     late = {(r["stage"], bucket): r[bucket] for r in report["rows"] for bucket in report["buckets"][1:] if r[bucket]}
@@ -148,7 +198,10 @@ def test_an_invoice_cancelled_by_a_credit_note_leaves_nothing_due_on_its_order(s
         notes = session.scalars(select(Invoice).where(Invoice.order_id == order.id, Invoice.total < 0)).all()
         assert len(notes) == 1  # the credit note is the order's
         assert {s: i.outstanding for s, i in _plan(session, order).items()} == {
-            "signing": 0, "delivery": 0, "acceptance": 0}
+            "signing": 0,
+            "delivery": 0,
+            "acceptance": 0,
+        }
         status = order_status(session, order.id, TODAY)
         assert (status["next_instalment"], status["overdue"]) == (None, False)
 
@@ -169,11 +222,34 @@ def _ordered_and_invoiced(url: str, amount_due: Decimal, due_dates: list[dict[st
 
     with session_scope(url) as session:
         store = DocumentStore(session)
-        store.apply("erp", "order", "1", {"number": "SO-1", "status": "confirmed", "ordered_on": TODAY,
-                                          "currency": "EUR", "total": Decimal(10000), "lines": []})
-        store.apply("erp", "invoice", "I1", {
-            "number": "INV-1", "order": "1", "status": "open", "issued_on": TODAY - dt.timedelta(days=40),
-            "currency": "EUR", "total": Decimal(5000), "amount_due": amount_due, "due_dates": due_dates})
+        store.apply(
+            "erp",
+            "order",
+            "1",
+            {
+                "number": "SO-1",
+                "status": "confirmed",
+                "ordered_on": TODAY,
+                "currency": "EUR",
+                "total": Decimal(10000),
+                "lines": [],
+            },
+        )
+        store.apply(
+            "erp",
+            "invoice",
+            "I1",
+            {
+                "number": "INV-1",
+                "order": "1",
+                "status": "open",
+                "issued_on": TODAY - dt.timedelta(days=40),
+                "currency": "EUR",
+                "total": Decimal(5000),
+                "amount_due": amount_due,
+                "due_dates": due_dates,
+            },
+        )
 
 
 def test_an_instalment_across_two_maturities_ages_each_part_at_its_own_date(database_url, mappings_dir):
@@ -182,8 +258,9 @@ def test_an_instalment_across_two_maturities_ages_each_part_at_its_own_date(data
     from hub.receivables.scan import scan
 
     past, later = TODAY - dt.timedelta(days=40), TODAY + dt.timedelta(days=20)
-    _ordered_and_invoiced(database_url, Decimal(5000),
-                          [{"date": past, "amount": Decimal(1000)}, {"date": later, "amount": Decimal(4000)}])
+    _ordered_and_invoiced(
+        database_url, Decimal(5000), [{"date": past, "amount": Decimal(1000)}, {"date": later, "amount": Decimal(4000)}]
+    )
     scan(database_url, mappings_dir, TODAY, send=False)
     with session_scope(database_url) as session:
         order = _order(session, "SO-1")
@@ -201,11 +278,15 @@ def test_what_the_erp_says_is_open_is_what_is_left_to_pay(database_url, mappings
     read): 4,000 is paid, from the earliest due first."""
     from hub.receivables.scan import scan
 
-    _ordered_and_invoiced(database_url, Decimal(1000), [{"date": TODAY - dt.timedelta(days=40), "amount": Decimal(5000)}])
+    _ordered_and_invoiced(
+        database_url, Decimal(1000), [{"date": TODAY - dt.timedelta(days=40), "amount": Decimal(5000)}]
+    )
     scan(database_url, mappings_dir, TODAY, send=False)
     with session_scope(database_url) as session:
         plan = _plan(session, _order(session, "SO-1"))
         assert {s: (i.paid, i.status) for s, i in plan.items()} == {
-            "signing": (Decimal(3000), "paid"), "delivery": (Decimal(1000), "overdue"),
-            "acceptance": (Decimal(0), "pending")}
+            "signing": (Decimal(3000), "paid"),
+            "delivery": (Decimal(1000), "overdue"),
+            "acceptance": (Decimal(0), "pending"),
+        }
         assert plan["delivery"].outstanding == Decimal(5000)  # 1,000 invoiced and open, 4,000 still to invoice

@@ -39,8 +39,17 @@ def dialect(url: str) -> str:
 def three_overdue_orders(url: str) -> None:
     """SO-1, SO-2 and SO-3, each with its signing payment (300 EUR) overdue from 19 January."""
     two_overdue_orders(url)
-    put(url, "order", "3", number="SO-3", status="confirmed", ordered_on=D("2026-01-02"), currency="EUR",
-        total=Decimal(1000), lines=[])
+    put(
+        url,
+        "order",
+        "3",
+        number="SO-3",
+        status="confirmed",
+        ordered_on=D("2026-01-02"),
+        currency="EUR",
+        total=Decimal(1000),
+        lines=[],
+    )
 
 
 def corrupt_order(url: str) -> str:
@@ -68,18 +77,23 @@ def set_aside_labels(client: Any, headers: dict[str, str]) -> list[tuple[str | N
 
 def views_answer(client: Any, headers: dict[str, str], as_of: str) -> dict[str, Any]:
     """Every receivables view finance uses; each must answer 200."""
-    paths = [f"/api/v1/receivables/overdue?as_of={as_of}", f"/api/v1/receivables/ageing?as_of={as_of}",
-             f"/api/v1/receivables/ageing?as_of={as_of}&by=customer", "/api/v1/receivables/funnel",
-             f"/api/v1/receivables/export/overdue.csv?as_of={as_of}",
-             f"/api/v1/receivables/export/overdue.xlsx?as_of={as_of}",
-             f"/api/v1/receivables/export/ageing.xlsx?as_of={as_of}"]
+    paths = [
+        f"/api/v1/receivables/overdue?as_of={as_of}",
+        f"/api/v1/receivables/ageing?as_of={as_of}",
+        f"/api/v1/receivables/ageing?as_of={as_of}&by=customer",
+        "/api/v1/receivables/funnel",
+        f"/api/v1/receivables/export/overdue.csv?as_of={as_of}",
+        f"/api/v1/receivables/export/overdue.xlsx?as_of={as_of}",
+        f"/api/v1/receivables/export/ageing.xlsx?as_of={as_of}",
+    ]
     answers = {path: client.get(path, headers=headers) for path in paths}
     assert {p: a.status_code for p, a in answers.items()} == dict.fromkeys(paths, 200)
     return {p: a for p, a in answers.items()}
 
 
 def test_an_order_that_cannot_be_enrolled_is_set_aside_and_the_others_are_alerted(
-        client, token_for, database_url, mappings_dir):
+    client, token_for, database_url, mappings_dir
+):
     three_overdue_orders(database_url)
     reason = corrupt_order(database_url)
     finance = token_for(Role.finance)
@@ -133,14 +147,20 @@ def corrupt_instalment(url: str) -> tuple[set[str], str]:
     if dialect(url) == "sqlite":
         sql(url, "UPDATE instalments SET due_date = 'garbage' WHERE reference = 'SO-2/signing'")
         return {"deliver", "report"}, "garbage"
-    sql(url, "UPDATE instalments SET amount = 99999999999999, paid = -99999999999999, dirty = true "
-             "WHERE reference = 'SO-2/signing'")
+    sql(
+        url,
+        "UPDATE instalments SET amount = 99999999999999, paid = -99999999999999, dirty = true "
+        "WHERE reference = 'SO-2/signing'",
+    )
     return {"evaluate"}, "overflow"
 
 
 def repair_instalment(url: str) -> None:
-    sql(url, "UPDATE instalments SET due_date = :due, amount = 300, paid = 0 WHERE reference = 'SO-2/signing'",
-        due=D("2026-01-16"))
+    sql(
+        url,
+        "UPDATE instalments SET due_date = :due, amount = 300, paid = 0 WHERE reference = 'SO-2/signing'",
+        due=D("2026-01-16"),
+    )
 
 
 def test_a_corrupt_instalment_is_set_aside_while_scans_and_lists_go_on(client, token_for, database_url):
@@ -180,8 +200,17 @@ FORMULAS = ['=HYPERLINK("http://x","y")', "+1-2", "@SUM(A1)", "-2+3"]
 
 def test_exports_never_turn_a_customer_name_into_a_formula(client, token_for, database_url, mappings_dir):
     for n, name in enumerate(FORMULAS, start=1):
-        put(database_url, "order", str(n), number=f"SO-{n}", status="confirmed", ordered_on=D("2026-01-02"),
-            currency="EUR", total=Decimal(1000 * n), lines=[])
+        put(
+            database_url,
+            "order",
+            str(n),
+            number=f"SO-{n}",
+            status="confirmed",
+            ordered_on=D("2026-01-02"),
+            currency="EUR",
+            total=Decimal(1000 * n),
+            lines=[],
+        )
         with session_scope(database_url) as session:
             customer = GoldenCustomer(name=name)
             session.add(customer)
@@ -220,7 +249,8 @@ def test_an_instalment_figure_beyond_numeric_18_4_is_set_aside_on_sqlite(client,
 
     scanned = client.post(SCAN, json={"as_of": "2026-01-20"}, headers=finance).json()
     assert scanned["alerts_raised"] == 2 and [(a["label"], a["step"]) for a in scanned["set_aside"]] == [
-        ("SO-2", "evaluate")]
+        ("SO-2", "evaluate")
+    ]
     assert "SO-2/signing: an amount that is not a number or beyond" in scanned["set_aside"][0]["reason"]
     views = views_answer(client, finance, "2026-01-20")
     assert views["/api/v1/receivables/ageing?as_of=2026-01-20"].json()["rows"][0]["total"] == 600.0

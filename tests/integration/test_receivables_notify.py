@@ -110,10 +110,27 @@ def notify_to(mappings_dir: Path, webhook_url: str) -> None:
 
 def two_overdue_orders(url: str) -> None:
     for n in (1, 2):
-        put(url, "opportunity", f"OPP-{n}", number=f"OPP-{n}", stage="won", expected_close=D("2026-01-02"),
-            owner="ann@sales.example")
-        put(url, "order", str(n), number=f"SO-{n}", reference=f"OPP-{n}", status="confirmed",
-            ordered_on=D("2026-01-05"), currency="EUR", total=Decimal(1000), lines=[])
+        put(
+            url,
+            "opportunity",
+            f"OPP-{n}",
+            number=f"OPP-{n}",
+            stage="won",
+            expected_close=D("2026-01-02"),
+            owner="ann@sales.example",
+        )
+        put(
+            url,
+            "order",
+            str(n),
+            number=f"SO-{n}",
+            reference=f"OPP-{n}",
+            status="confirmed",
+            ordered_on=D("2026-01-05"),
+            currency="EUR",
+            total=Decimal(1000),
+            lines=[],
+        )
 
 
 def test_one_digest_per_recipient_per_scan_by_mail_and_signed_webhook(database_url, mappings_dir, smtp, webhook):
@@ -176,7 +193,10 @@ def test_finance_api_roles_views_and_exports(client, token_for, database_url, ma
     assert scanned.status_code == 200 and scanned.json()["alerts_raised"] == 2
 
     overdue = client.get("/api/v1/receivables/overdue?as_of=2026-01-20", headers=finance).json()
-    assert [(r["reference"], r["days_overdue"], r["level"]) for r in overdue] == [("SO-1/signing", 1, 1), ("SO-2/signing", 1, 1)]
+    assert [(r["reference"], r["days_overdue"], r["level"]) for r in overdue] == [
+        ("SO-1/signing", 1, 1),
+        ("SO-2/signing", 1, 1),
+    ]
     order_id = overdue[0]["order_id"]
     # sales reads only the orders it owns: the token's name must be the sales owner
     assert client.get(f"/api/v1/receivables/orders/{order_id}", headers=sales).status_code == 403
@@ -191,23 +211,35 @@ def test_finance_api_roles_views_and_exports(client, token_for, database_url, ma
 
     funnel = client.get("/api/v1/receivables/funnel", headers=finance).json()
     assert [(s["stage"], s["orders"], s["conversion"]) for s in funnel["stages"]] == [
-        ("signing", 2, 1.0), ("delivery", 0, 0.0), ("acceptance", 0, None)]
+        ("signing", 2, 1.0),
+        ("delivery", 0, 0.0),
+        ("acceptance", 0, None),
+    ]
 
-    accepted = client.post(f"/api/v1/receivables/orders/{order_id}/stages/acceptance", json={"date": "2026-02-01"},
-                           headers=finance)
+    accepted = client.post(
+        f"/api/v1/receivables/orders/{order_id}/stages/acceptance", json={"date": "2026-02-01"}, headers=finance
+    )
     assert accepted.status_code == 200 and accepted.json()["source"] == "recorded"
-    wrong = client.post(f"/api/v1/receivables/orders/{order_id}/stages/nope", json={"date": "2026-02-01"}, headers=finance)
+    wrong = client.post(
+        f"/api/v1/receivables/orders/{order_id}/stages/nope", json={"date": "2026-02-01"}, headers=finance
+    )
     assert wrong.status_code == 422 and "stage 'nope' is not in pipeline" in wrong.json()["detail"]
 
     alert_id = overdue[0]["alert"]["id"]
     assert client.post(f"/api/v1/receivables/alerts/{alert_id}/acknowledge", headers=finance).status_code == 204
     assert client.get("/api/v1/receivables/alerts?status=acknowledged", headers=finance).json()[0]["id"] == alert_id
 
-    bad = client.put("/api/v1/receivables/pipelines/default", headers={**finance, "Content-Type": "application/yaml"},
-                     content=(mappings_dir / "pipelines" / "default.yaml").read_text().replace("percent: 30", "percent: 50"))
+    bad = client.put(
+        "/api/v1/receivables/pipelines/default",
+        headers={**finance, "Content-Type": "application/yaml"},
+        content=(mappings_dir / "pipelines" / "default.yaml").read_text().replace("percent: 30", "percent: 50"),
+    )
     assert bad.status_code == 422 and "percentages add up to" in bad.json()["detail"] and "api:" in bad.json()["detail"]
-    good = client.put("/api/v1/receivables/pipelines/default", headers={**finance, "Content-Type": "application/yaml"},
-                      content=(mappings_dir / "pipelines" / "default.yaml").read_text().replace("grace_days: 3", "grace_days: 4"))
+    good = client.put(
+        "/api/v1/receivables/pipelines/default",
+        headers={**finance, "Content-Type": "application/yaml"},
+        content=(mappings_dir / "pipelines" / "default.yaml").read_text().replace("grace_days: 3", "grace_days: 4"),
+    )
     assert good.status_code == 200 and good.json()["version"] == 2
 
     csv = client.get("/api/v1/receivables/export/overdue.csv?as_of=2026-01-20", headers=finance)

@@ -34,9 +34,12 @@ def test_finance_sees_overdue_payments_and_the_ageing_chart(browser: Any, settin
         first = rows.nth(0).inner_text()
         # 32 days past due + grace (19 Jan): level 3, credit hold recommended
         assert ["SO-1/signing", "2026-01-16", "32", "300.00 EUR", "3", "credit hold", "ann@sales.example"] == [
-            cell for cell in first.split("\n") if cell != "—" and cell != "signing"]
-        bars = {b.get_attribute("data-bucket"): float(b.get_attribute("data-value"))
-                for b in page.locator("#ageing-chart g.bucket").all()}
+            cell for cell in first.split("\n") if cell != "—" and cell != "signing"
+        ]
+        bars = {
+            b.get_attribute("data-bucket"): float(b.get_attribute("data-value"))
+            for b in page.locator("#ageing-chart g.bucket").all()
+        }
         assert bars == {"current": 0.0, "1-30": 0.0, "31-60": 600.0, "61-90": 0.0, "90+": 0.0}
         assert page.locator("#ageing-chart rect").nth(2).bounding_box()["width"] > 50  # the bar is drawn
         assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -23,8 +23,7 @@ from tests.integration.test_receivables_notify import notify_to, smtp, webhook  
 from tests.support import tryton
 from tests.support.finance import KEY, connect, finance_server
 
-pytestmark = [pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON),
-              pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.skipif(not tryton.trytond_available(), reason=tryton.SKIP_REASON), pytest.mark.timeout(600)]
 
 
 @pytest.fixture
@@ -49,40 +48,86 @@ def _shipped_sale(server: tryton.TrytonServer) -> str:
 
 
 def _finance_invoice(books, contact_id: str, number: str, reference: str, amount: Decimal, due: dt.date) -> str:
-    [invoice] = books.save("Invoices", [{
-        "Type": "ACCREC", "Contact": {"ContactID": contact_id}, "InvoiceNumber": number, "Status": "AUTHORISED",
-        "Reference": reference, "Date": dt.date.today().isoformat(), "DueDate": due.isoformat(), "CurrencyCode": "EUR",
-        "LineItems": [{"Description": reference, "Quantity": 1, "UnitAmount": str(amount), "AccountCode": "200",
-                       "TaxType": "NONE"}]}])
+    [invoice] = books.save(
+        "Invoices",
+        [
+            {
+                "Type": "ACCREC",
+                "Contact": {"ContactID": contact_id},
+                "InvoiceNumber": number,
+                "Status": "AUTHORISED",
+                "Reference": reference,
+                "Date": dt.date.today().isoformat(),
+                "DueDate": due.isoformat(),
+                "CurrencyCode": "EUR",
+                "LineItems": [
+                    {
+                        "Description": reference,
+                        "Quantity": 1,
+                        "UnitAmount": str(amount),
+                        "AccountCode": "200",
+                        "TaxType": "NONE",
+                    }
+                ],
+            }
+        ],
+    )
     return invoice["InvoiceID"]
 
 
 def _pay(books, invoice_id: str, amount: Decimal, reference: str) -> None:
-    books.save("Payments", [{"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"},
-                             "Date": dt.date.today().isoformat(), "Amount": str(amount), "Reference": reference}])
+    books.save(
+        "Payments",
+        [
+            {
+                "Invoice": {"InvoiceID": invoice_id},
+                "Account": {"Code": "090"},
+                "Date": dt.date.today().isoformat(),
+                "Amount": str(amount),
+                "Reference": reference,
+            }
+        ],
+    )
 
 
 def test_a_late_delivery_payment_is_caught_at_its_stage_and_resolved_by_finance(
-    server, database_url, mappings_dir, smtp, webhook  # noqa: F811 - fixtures
+    server,
+    database_url,
+    mappings_dir,
+    smtp,  # noqa: F811 - fixtures
+    webhook,  # noqa: F811 - fixtures
 ):
     server.reset_database()
     today = dt.date.today()
     notify_to(mappings_dir, webhook.url)
     pipeline = mappings_dir / "pipelines" / "default.yaml"  # projects only, not the seed's stock sales
-    pipeline.write_text(pipeline.read_text().replace(
-        "  order_status: [confirmed, processing, done]\n", "  order_status: [confirmed, processing, done]\n  reference_prefix: [PRJ-]\n", 1))
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "  order_status: [confirmed, processing, done]\n",
+            "  order_status: [confirmed, processing, done]\n  reference_prefix: [PRJ-]\n",
+            1,
+        )
+    )
     # The finance system's invoice reference names the instalment it bills (a column the
     # bundled accounting map should carry: see the report).
     accounting = mappings_dir / "connectors" / "accounting.yaml"
     if "number: InvoiceNumber\n      reference: Reference" not in accounting.read_text():
-        accounting.write_text(accounting.read_text().replace(
-            "      number: InvoiceNumber\n", "      number: InvoiceNumber\n      reference: Reference\n"))
+        accounting.write_text(
+            accounting.read_text().replace(
+                "      number: InvoiceNumber\n", "      number: InvoiceNumber\n      reference: Reference\n"
+            )
+        )
     number = _shipped_sale(server)
 
     with session_scope(database_url) as session:
-        add_connection(session, name="erp", kind="tryton", secret_key=KEY,
-                       settings={"url": server.url, "database": server.database, "login": server.login},
-                       secrets={"password": server.password})
+        add_connection(
+            session,
+            name="erp",
+            kind="tryton",
+            secret_key=KEY,
+            settings={"url": server.url, "database": server.database, "login": server.login},
+            secrets={"password": server.password},
+        )
     engine = SyncEngine(database_url, mappings_dir, KEY)
     assert all(r.status == "done" for r in engine.sync("erp"))
     scan(database_url, mappings_dir, today)
@@ -91,7 +136,10 @@ def test_a_late_delivery_payment_is_caught_at_its_stage_and_resolved_by_finance(
         plan = {i.stage: i for i in session.scalars(select(Instalment).where(Instalment.order_id == order.id))}
     assert order.total == Decimal(10000)  # 8 pumps at 1,250
     assert {s: i.amount for s, i in plan.items()} == {
-        "signing": Decimal(3000), "delivery": Decimal(6000), "acceptance": Decimal(1000)}
+        "signing": Decimal(3000),
+        "delivery": Decimal(6000),
+        "acceptance": Decimal(1000),
+    }
     delivery = plan["delivery"]
     assert (delivery.trigger_date, delivery.due_date) == (today, today + dt.timedelta(days=30))  # the shipment
 
@@ -100,8 +148,9 @@ def test_a_late_delivery_payment_is_caught_at_its_stage_and_resolved_by_finance(
         mueller = books_server.seed["contacts"]["mueller"]["ContactID"]
         signing = _finance_invoice(books, mueller, "INV-3001", f"{number}/signing", Decimal(3000), today)
         _pay(books, signing, Decimal(3000), "BANK-3001")
-        billed = _finance_invoice(books, mueller, "INV-3002", f"{number}/delivery", Decimal(6000),
-                                  today + dt.timedelta(days=30))
+        billed = _finance_invoice(
+            books, mueller, "INV-3002", f"{number}/delivery", Decimal(6000), today + dt.timedelta(days=30)
+        )
         connect(database_url, books_server, overlap_seconds=0)
         assert all(r.status == "done" for r in engine.sync("finance"))
 
@@ -112,7 +161,11 @@ def test_a_late_delivery_payment_is_caught_at_its_stage_and_resolved_by_finance(
             [alert] = session.scalars(select(Alert)).all()
             instalment = session.get(Instalment, alert.instalment_id)
             assert (instalment.reference, instalment.invoiced, instalment.paid, alert.level) == (
-                f"{number}/delivery", Decimal(6000), 0, 1)
+                f"{number}/delivery",
+                Decimal(6000),
+                0,
+                1,
+            )
         [(to, mail)] = smtp.messages
         assert to == ["finance@concord.example"] and f"{number}/delivery" in mail.get_payload()
         [hook] = webhook.received  # the receiver checked the signature

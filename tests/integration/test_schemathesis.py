@@ -34,9 +34,14 @@ from hub.settings import Settings
 
 #: Examples per operation and role (and per operation without a token).
 EXAMPLES = 8
-FUZZ = hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                           phases=[Phase.explicit, Phase.generate],  # no shrinking: report, fast
-                           suppress_health_check=list(HealthCheck))
+FUZZ = hypothesis_settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: report, fast
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @pytest.fixture
@@ -46,8 +51,7 @@ def fuzz_settings(tmp_path: Path, mappings_dir: Path) -> Iterator[Settings]:
     hundreds of wrong tokens from one address)."""
     url = f"sqlite:///{tmp_path / 'fuzz.db'}"
     upgrade(url)
-    settings = Settings(database_url=url, mappings_dir=mappings_dir, broker_url=None,
-                        auth_failures_max=10**9)
+    settings = Settings(database_url=url, mappings_dir=mappings_dir, broker_url=None, auth_failures_max=10**9)
     with session_scope(url) as session:
         CustomerMaster(session, mappings_dir).ingest("crm", "C1", {"name": "Acme GmbH", "country": "DE"})
     yield settings

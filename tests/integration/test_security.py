@@ -109,8 +109,16 @@ ROLES: dict[str, set[str]] = {
     "POST /it/pairs/{pair_id}/decision": IT,
 }
 #: Open to anyone, by design.
-PUBLIC = {"GET /openapi.json", "GET /docs", "GET /docs/oauth2-redirect", "GET /redoc", "GET /healthz",
-          "GET /login", "POST /login", "POST /logout"}
+PUBLIC = {
+    "GET /openapi.json",
+    "GET /docs",
+    "GET /docs/oauth2-redirect",
+    "GET /redoc",
+    "GET /healthz",
+    "GET /login",
+    "POST /login",
+    "POST /logout",
+}
 PAGES = {r for r in ROLES if not r.split(" ", 1)[1].startswith(("/api/", "/metrics"))}
 SAMPLE = {"report": "ageing", "fmt": "csv", "field": "status", "code": "delivery", "name": "standard"}
 
@@ -174,8 +182,10 @@ def test_each_route_admits_exactly_its_roles(client: TestClient, tokens: dict[st
             if status >= 500:
                 wrong.append(f"{route} as {role}: server error {status}: {body[:200]}")
             elif (role in ROLES[route]) == _refused(status, body) or status == 401:
-                wrong.append(f"{route} as {role}: {status} {body[:120]!r}, expected "
-                             f"{'admitted' if role in ROLES[route] else 'refused (403)'}")
+                wrong.append(
+                    f"{route} as {role}: {status} {body[:120]!r}, expected "
+                    f"{'admitted' if role in ROLES[route] else 'refused (403)'}"
+                )
     assert wrong == []
 
 
@@ -193,7 +203,9 @@ def test_every_page_sends_a_stranger_to_login(client: TestClient) -> None:
 # In tests/integration/test_schemathesis.py: every operation, every check, every role and none.
 
 
-def test_an_id_beyond_the_databases_integer_range_is_a_client_error(settings: Settings, token_for: Callable[[Role], dict[str, str]]) -> None:
+def test_an_id_beyond_the_databases_integer_range_is_a_client_error(
+    settings: Settings, token_for: Callable[[Role], dict[str, str]]
+) -> None:
     client = TestClient(create_app(settings), raise_server_exceptions=False)
     admin = token_for(Role.admin)
     for big in (2**40, 2**63):
@@ -201,7 +213,9 @@ def test_an_id_beyond_the_databases_integer_range_is_a_client_error(settings: Se
         assert client.post("/api/v1/dead-letters/replay", json={"ids": [big]}, headers=admin).status_code < 500
 
 
-def test_an_ageing_date_at_the_calendar_edge_is_a_client_error(settings: Settings, token_for: Callable[[Role], dict[str, str]]) -> None:
+def test_an_ageing_date_at_the_calendar_edge_is_a_client_error(
+    settings: Settings, token_for: Callable[[Role], dict[str, str]]
+) -> None:
     client = TestClient(create_app(settings), raise_server_exceptions=False)
     admin = token_for(Role.admin)
     for params in ({"as_of": "0001-01-01"}, {"buckets": [30, 10**10]}):
@@ -210,8 +224,11 @@ def test_an_ageing_date_at_the_calendar_edge_is_a_client_error(settings: Setting
 
 # --- connection secrets at rest --------------------------------------------------------------
 
+
 def _hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub", *args], check=False, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _stored(url: str) -> dict[str, str]:
@@ -225,19 +242,41 @@ def test_secrets_are_ciphertext_at_rest_and_the_rotation_command_moves_them_to_a
 ) -> None:
     clear = {"password": "Pa55-w0rd-ERP!", "client_secret": "cs_live_9f8e7d", "signing_secret": "whsec_42"}
     with session_scope(database_url) as session:
-        add_connection(session, name="finance", kind="accounting", settings={"url": "http://127.0.0.1:1"},
-                       secrets={"client_id": "hub", "client_secret": clear["client_secret"]}, secret_key="old-key")
-        add_connection(session, name="erp", kind="tryton", settings={"url": "http://127.0.0.1:1", "database": "d"},
-                       secrets={"password": clear["password"]}, secret_key="old-key")
-        add_connection(session, name="hook", kind="webhook", settings={"url": "http://127.0.0.1:1"},
-                       secrets={"signing_secret": clear["signing_secret"]}, secret_key="old-key")
+        add_connection(
+            session,
+            name="finance",
+            kind="accounting",
+            settings={"url": "http://127.0.0.1:1"},
+            secrets={"client_id": "hub", "client_secret": clear["client_secret"]},
+            secret_key="old-key",
+        )
+        add_connection(
+            session,
+            name="erp",
+            kind="tryton",
+            settings={"url": "http://127.0.0.1:1", "database": "d"},
+            secrets={"password": clear["password"]},
+            secret_key="old-key",
+        )
+        add_connection(
+            session,
+            name="hook",
+            kind="webhook",
+            settings={"url": "http://127.0.0.1:1"},
+            secrets={"signing_secret": clear["signing_secret"]},
+            secret_key="old-key",
+        )
     before = _stored(database_url)
     for token in before.values():
         assert not any(secret in token for secret in clear.values())
         assert "password" not in token and "secret" not in token  # not even the names
 
-    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir),
-           "HUB_SECRET_KEY": "new-key"}
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_MAPPINGS_DIR": str(mappings_dir),
+        "HUB_SECRET_KEY": "new-key",
+    }
     wrong = _hub(env, "secrets", "rotate", "--old-key", "not-the-key")
     assert wrong.returncode != 0
     assert "--old-key is not the key connection" in wrong.stdout + wrong.stderr

@@ -75,8 +75,11 @@ def test_an_expired_session_is_refused(client: TestClient, database_url: str, ho
     sign_in_client(client, _token(database_url, Role.sales)[1])
     assert _signed_in(client)
     now = utcnow()
-    change = ({"last_seen_at": now - timedelta(minutes=61)} if how == "idle"  # default idle: 60 minutes
-              else {"expires_at": now - timedelta(seconds=1), "last_seen_at": now})
+    change = (
+        {"last_seen_at": now - timedelta(minutes=61)}
+        if how == "idle"  # default idle: 60 minutes
+        else {"expires_at": now - timedelta(seconds=1), "last_seen_at": now}
+    )
     with session_scope(database_url) as session:
         session.execute(update(PageSession).values(**change))
     assert not _signed_in(client)
@@ -85,8 +88,9 @@ def test_an_expired_session_is_refused(client: TestClient, database_url: str, ho
 def test_cross_site_posts_are_refused(client: TestClient, database_url: str) -> None:
     _id, token = _token(database_url, Role.it)
     form = client.get("/login")
-    login = client.post("/login", data={"token": token, "csrf": csrf_of(form.text)}, headers={"Origin": FOREIGN},
-                        follow_redirects=False)
+    login = client.post(
+        "/login", data={"token": token, "csrf": csrf_of(form.text)}, headers={"Origin": FOREIGN}, follow_redirects=False
+    )
     assert login.status_code == 403 and COOKIE not in client.cookies
 
     csrf = sign_in_client(client, token)
@@ -95,8 +99,9 @@ def test_cross_site_posts_are_refused(client: TestClient, database_url: str) -> 
             answer = client.post(path, data={"csrf": csrf}, headers=header, follow_redirects=False)
             assert answer.status_code == 403, (path, header, answer.status_code)
     assert _signed_in(client)  # the forged logout did not end the session
-    same = client.post("/it/dead-letters/replay", data={"csrf": csrf}, headers={"Origin": "http://testserver"},
-                       follow_redirects=False)
+    same = client.post(
+        "/it/dead-letters/replay", data={"csrf": csrf}, headers={"Origin": "http://testserver"}, follow_redirects=False
+    )
     assert same.status_code == 303  # the hub's own form still works
 
 
@@ -109,8 +114,11 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(client: TestClient, d
     assert forged.status_code == 403  # the field alone, without the form's cookie
 
     csrf = sign_in_client(client, token)
-    posts = sorted(r.path for r in iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]
-                   if "POST" in (getattr(r, "methods", None) or ()) and not r.path.startswith(("/api/", "/login")))
+    posts = sorted(
+        r.path
+        for r in iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]
+        if "POST" in (getattr(r, "methods", None) or ()) and not r.path.startswith(("/api/", "/login"))
+    )
     assert {"/logout", "/it/dead-letters/replay", "/it/pairs/{pair_id}/decision"} <= set(posts)
     forged_csrf = ("y" if csrf[0] == "x" else "x") + csrf[1:]  # differs from the session's in one character
     for path in posts:
@@ -139,12 +147,19 @@ def test_every_answer_carries_the_security_headers(client: TestClient, database_
         assert headers["referrer-policy"] in ("same-origin", "no-referrer"), path
         assert headers["cache-control"] == "no-store", path
     style = client.get("/static/hub.css")
-    assert style.headers["x-content-type-options"] == "nosniff" and "no-store" not in style.headers.get("cache-control", "")
+    assert style.headers["x-content-type-options"] == "nosniff" and "no-store" not in style.headers.get(
+        "cache-control", ""
+    )
 
 
 def test_failed_tokens_from_one_client_are_throttled(database_url: str, mappings_dir: Path) -> None:
-    settings = Settings(database_url=database_url, mappings_dir=mappings_dir, broker_url=None,
-                        auth_failures_max=3, auth_failures_window_seconds=60)
+    settings = Settings(
+        database_url=database_url,
+        mappings_dir=mappings_dir,
+        broker_url=None,
+        auth_failures_max=3,
+        auth_failures_window_seconds=60,
+    )
     _id, token = _token(database_url, Role.it)
     app = create_app(settings)
     guesser = TestClient(app, client=("10.0.0.7", 40000))
@@ -179,6 +194,7 @@ def test_a_signed_in_page_session_opens_the_api_links_it_shows(client: TestClien
 
 # --- in a real browser ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def framing_site(tmp_path: Path) -> Iterator[Any]:
     """Another origin (a port of the same host) serving a page that frames the hub's /it."""
@@ -193,8 +209,9 @@ def framing_site(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.mark.browser
-def test_another_origin_cannot_frame_the_it_page(browser: Any, settings: Settings, database_url: str,
-                                                 framing_site: tuple[Path, str]) -> None:
+def test_another_origin_cannot_frame_the_it_page(
+    browser: Any, settings: Settings, database_url: str, framing_site: tuple[Path, str]
+) -> None:
     folder, site = framing_site
     with live_hub(settings) as url:
         (folder / "frame.html").write_text(f'<!doctype html><iframe id="hub" src="{url}/it"></iframe>')

@@ -49,23 +49,29 @@ def _ship_part(erp: tryton.TrytonServer, reference: str, ship: dict[str, float])
             client.button("stock.shipment.out", step, [shipment_id], skip_warnings=True)
         [done] = client.read("stock.shipment.out", [shipment_id], ["number", "state", "effective_date"])
         [sale] = client.read("sale.sale", client.search("sale.sale", [("reference", "=", reference)]), ["shipments"])
-        [backorder] = client.read("stock.shipment.out", [s for s in sale["shipments"] if s != shipment_id],
-                                  ["number", "state"])
+        [backorder] = client.read(
+            "stock.shipment.out", [s for s in sale["shipments"] if s != shipment_id], ["number", "state"]
+        )
     return {"done": done, "backorder": backorder}
 
 
 def _crm_shipments(systems: Systems) -> dict[str, dict[str, Any]]:
     """The CRM's Shipments records by their number, lines as (order line, product, quantity)."""
     return {
-        row["name"]: {**row, "lines": sorted((l["order_line"], l["product"], Decimal(l["quantity"])) for l in row["lines"])}
+        row["name"]: {
+            **row,
+            "lines": sorted((l["order_line"], l["product"], Decimal(l["quantity"])) for l in row["lines"]),
+        }
         for row in systems.crm.store.select("shipments")
     }
 
 
 def _outbox(url: str) -> tuple[int, int]:
     with session_scope(url) as session:
-        return (session.scalar(select(func.count()).select_from(OutboxEvent)) or 0,
-                session.scalar(select(func.count()).select_from(OutboxDelivery)) or 0)
+        return (
+            session.scalar(select(func.count()).select_from(OutboxEvent)) or 0,
+            session.scalar(select(func.count()).select_from(OutboxDelivery)) or 0,
+        )
 
 
 def test_a_partial_shipment_in_tryton_shows_in_the_crm_on_its_order_and_nothing_comes_back(
@@ -87,7 +93,9 @@ def test_a_partial_shipment_in_tryton_shows_in_the_crm_on_its_order_and_nothing_
     assert [(r.target, r.sent, r.dead, r.retrying) for r in reports] == [("crm", 2, 0, 0)], reports
     # the seed's three belong to orders the CRM never had: `when_linked: order` keeps them out
     with session_scope(database_url) as session:
-        assert session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status != "sent")) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status != "sent")) == 0
+        )
 
     # The CRM: both deliveries on its own order, lines on its own order lines
     line = {code: f"{order['order_number']}-{i}" for i, code in enumerate(("P-100", "P-200"), 1)}
@@ -99,14 +107,19 @@ def test_a_partial_shipment_in_tryton_shows_in_the_crm_on_its_order_and_nothing_
     waiting = crm[backorder["number"]]
     assert (waiting["order_id"], waiting["status"], waiting.get("shipped_date")) == (order["id"], "planned", None)
     assert waiting["lines"] == [(line["P-100"], "P-100", 1)]
-    assert link(database_url, "crm", "shipment", external_id=sent["id"]).hub_id == \
-        link(database_url, "erp", "shipment", external_id=str(done["id"])).hub_id
+    assert (
+        link(database_url, "crm", "shipment", external_id=sent["id"]).hub_id
+        == link(database_url, "erp", "shipment", external_id=str(done["id"])).hub_id
+    )
 
     # The hub's order status: one of two pumps shipped, the valve in full
     with session_scope(database_url) as session:
         status = order_status(session, link(database_url, "crm", "order", external_id=order["id"]).hub_id)
     assert status is not None
-    assert [(x["product"], x["ordered"], x["shipped"]) for x in status["lines"]] == [("P-100", "2", "1"), ("P-200", "1", "1")]
+    assert [(x["product"], x["ordered"], x["shipped"]) for x in status["lines"]] == [
+        ("P-100", "2", "1"),
+        ("P-200", "1", "1"),
+    ]
     assert status["fully_shipped"] is False
 
     # Nothing is sent twice; the CRM's copies read back change no hub field (the ERP owns

@@ -31,8 +31,14 @@ LATER = "2026-11-02T00:00:00+00:00"
 
 def _connection(url: str, name: str, kind: str = "memory", **settings: Any) -> None:
     with session_scope(url) as session:
-        add_connection(session, name=name, kind=kind, secret_key=KEY, secrets={},
-                       settings={"store": name, "page_size": 2, "mapping": "memory", **settings})
+        add_connection(
+            session,
+            name=name,
+            kind=kind,
+            secret_key=KEY,
+            secrets={},
+            settings={"store": name, "page_size": 2, "mapping": "memory", **settings},
+        )
 
 
 def _store(name: str, *records: dict[str, Any]) -> None:
@@ -56,7 +62,9 @@ def _missing(url: str) -> int:
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_page_read_twice_fails_the_run_naming_ids_and_pages_and_keeps_the_cursor(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _store("crm", *(customer(i) for i in range(1, 5)))
     _connection(database_url, "crm")
@@ -80,7 +88,9 @@ def test_a_page_read_twice_fails_the_run_naming_ids_and_pages_and_keeps_the_curs
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_full_read_much_shorter_than_the_last_flags_nothing_missing_without_force(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _store("crm", *(customer(i) for i in range(1, 7)))
     _connection(database_url, "crm")
@@ -99,19 +109,23 @@ def test_a_full_read_much_shorter_than_the_last_flags_nothing_missing_without_fo
     empty = hub_cli(monkeypatch, database_url, mappings_dir, KEY, "sync", "crm", "--stream", "customers", "--full")
     assert empty.exit_code == 1
     assert "the full read found no records, while the hub holds 6 of its customer record(s)" in " ".join(
-        empty.stderr.split())
+        empty.stderr.split()
+    )
     assert _missing(database_url) == 0 and [s for s, _e in _runs(database_url)] == ["done", "failed", "failed"]
 
     _store("crm", customer(1), customer(2))  # the system really lost them: the operator says so
-    forced = hub_cli(monkeypatch, database_url, mappings_dir, KEY, "sync", "crm", "--stream", "customers",
-                     "--full", "--force")
+    forced = hub_cli(
+        monkeypatch, database_url, mappings_dir, KEY, "sync", "crm", "--stream", "customers", "--full", "--force"
+    )
     assert forced.exit_code == 0 and "customers: done" in forced.stdout and "flagged missing 4" in forced.stdout
     assert _missing(database_url) == 4
 
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_bad_record_read_again_keeps_one_open_dead_letter(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _store("crm", customer(1), customer(2, name="", email="", phone=""))  # identifies nothing
     _connection(database_url, "crm")
@@ -125,15 +139,23 @@ def test_a_bad_record_read_again_keeps_one_open_dead_letter(
 
 # --- writes -----------------------------------------------------------------------------------
 
+
 def _order_entered_in_crm(url: str, mappings_dir: Path) -> None:
     """What a CRM sync does: the customer, then its order (as tests/integration/test_outbox.py)."""
     with session_scope(url) as session:
         apply = Applier(session, mappings_dir, "crm")
         fields: dict[str, Any] = {"name": "Müller Maschinenbau GmbH", "country": "DE", "email": "info@mueller.example"}
         apply.many("customer", [(SourceRecord("A1", fields), fields)])
-        order = {"number": "CRM-1", "reference": "PO-4711", "customer": "A1", "status": "confirmed",
-                 "ordered_on": date(2026, 11, 2), "currency": "EUR", "total": Decimal("100"),
-                 "lines": [{"id": "CRM-1-1", "product": "P-100", "quantity": Decimal(2), "unit_price": Decimal(50)}]}
+        order = {
+            "number": "CRM-1",
+            "reference": "PO-4711",
+            "customer": "A1",
+            "status": "confirmed",
+            "ordered_on": date(2026, 11, 2),
+            "currency": "EUR",
+            "total": Decimal("100"),
+            "lines": [{"id": "CRM-1-1", "product": "P-100", "quantity": Decimal(2), "unit_price": Decimal(50)}],
+        }
         [outcome] = apply.many("order", [(SourceRecord("CRM-1", order), order)])
         assert not isinstance(outcome, Exception), outcome
 
@@ -147,7 +169,9 @@ def _delivery(url: str) -> OutboxDelivery:
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_write_the_target_did_not_store_is_a_dead_delivery_naming_the_field(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _connection(database_url, "crm", kind="memory-blind")
     _connection(database_url, "erp", drops=["reference"])  # answers ok, keeps the reference empty
@@ -164,7 +188,9 @@ def test_a_write_the_target_did_not_store_is_a_dead_delivery_naming_the_field(
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_write_read_back_equal_is_sent_and_one_that_cannot_be_read_back_says_so(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _connection(database_url, "crm", kind="memory-blind")
     _connection(database_url, "erp")
@@ -174,8 +200,10 @@ def test_a_write_read_back_equal_is_sent_and_one_that_cannot_be_read_back_says_s
     # the CRM learns the ERP's number back; it cannot be read back, and the outcome says so
     told = hub_cli(monkeypatch, database_url, mappings_dir, KEY, "outbox", "dispatch", "--target", "crm")
     assert told.exit_code == 0, told.stdout
-    assert ("crm: sent 1, retrying 0, dead 0, not verified 1 (not verified: the memory-blind connector "
-            "cannot read a record back)") in " ".join(told.stdout.split())
+    assert (
+        "crm: sent 1, retrying 0, dead 0, not verified 1 (not verified: the memory-blind connector "
+        "cannot read a record back)"
+    ) in " ".join(told.stdout.split())
     with session_scope(database_url) as session:
         crm = session.scalars(select(OutboxDelivery).where(OutboxDelivery.target == "crm")).one()
         assert crm.status == "sent" and (crm.verified or "").startswith("not verified")
@@ -184,7 +212,9 @@ def test_a_write_read_back_equal_is_sent_and_one_that_cannot_be_read_back_says_s
 
 @pytest.mark.usefixtures("memory_hub")
 def test_a_published_value_the_system_did_not_store_is_a_failed_write_naming_the_field(
-    database_url: str, mappings_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    mappings_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from hub.master.models import GoldenCustomer
 
@@ -196,4 +226,5 @@ def test_a_published_value_the_system_did_not_store_is_a_failed_write_naming_the
     published = hub_cli(monkeypatch, database_url, mappings_dir, KEY, "publish", "crm")
     assert published.exit_code == 1 and "written 0, unchanged 0, failed 1" in published.stdout, published.stdout
     assert "crm C1: the write to customers C1 did not take effect: phone: sent '+49 30 1234567', read back None" in (
-        " ".join(published.stderr.split()))
+        " ".join(published.stderr.split())
+    )

@@ -106,7 +106,7 @@ def test_writing_a_customer_creates_then_updates_it_in_the_crm(hub, crm, shape):
     row = crm.store.get("accounts", created.external_id)
     assert (row["name"], row["phone_office"]) == ("Neue Kunde GmbH", "+49 30 1234567")
     writes = {"sugar": ["set_entry", "set_entry"], "nav": ["Create", "Read", "Update"]}[shape]
-    assert [c for c in crm.store.calls if c not in ("login",)][-len(writes):] == writes
+    assert [c for c in crm.store.calls if c not in ("login",)][-len(writes) :] == writes
     connector.close()
 
 
@@ -122,12 +122,15 @@ def test_a_fault_on_write_is_a_record_error_with_the_fault_text(hub, crm, shape)
     connector.close()
 
 
-@pytest.mark.parametrize("kind, refused", [
-    ("malformed", "not well-formed"),
-    ("truncated", "not well-formed"),
-    ("xxe", "carries a DOCTYPE"),
-    ("bomb", "entity amplification|carries a DOCTYPE"),  # libxml2 stops it first, zeep otherwise
-])
+@pytest.mark.parametrize(
+    "kind, refused",
+    [
+        ("malformed", "not well-formed"),
+        ("truncated", "not well-formed"),
+        ("xxe", "carries a DOCTYPE"),
+        ("bomb", "entity amplification|carries a DOCTYPE"),  # libxml2 stops it first, zeep otherwise
+    ],
+)
 def test_a_broken_or_hostile_answer_fails_the_run_and_moves_no_cursor(
     hub, crm, shape, database_url, kind, refused, tmp_path
 ):
@@ -219,10 +222,14 @@ def test_crm_accounts_join_the_erp_parties_of_the_same_companies(tryton_server, 
 
     tryton_server.reset_database()
     with session_scope(database_url) as session:
-        add_connection(session, name="erp", kind="tryton", secret_key=KEY,
-                       settings={"url": tryton_server.url, "database": tryton_server.database,
-                                 "login": tryton_server.login},
-                       secrets={"password": tryton_server.password})
+        add_connection(
+            session,
+            name="erp",
+            kind="tryton",
+            secret_key=KEY,
+            settings={"url": tryton_server.url, "database": tryton_server.database, "login": tryton_server.login},
+            secrets={"password": tryton_server.password},
+        )
     store = CrmStore(users={USER: PASSWORD})
     store.seed(accounts=tryton_companies())
     with serve(store) as crm:
@@ -236,14 +243,18 @@ def test_crm_accounts_join_the_erp_parties_of_the_same_companies(tryton_server, 
             erp = search.by_external_id(session, "erp", str(party["id"]))
             crm_golden = search.by_external_id(session, "crm", f"CRM-{key}")
             assert erp is not None and crm_golden is not None and erp.id == crm_golden.id, key
-        assert session.scalar(select(func.count()).select_from(GoldenCustomer)) == 5  # the company's own party is no customer
+        assert (
+            session.scalar(select(func.count()).select_from(GoldenCustomer)) == 5
+        )  # the company's own party is no customer
 
 
 def test_a_records_path_that_finds_nothing_fails_the_run_naming_the_path(crm, shape, database_url, mappings_dir):
     service = mappings_dir / "soap" / f"{shape}.yaml"
     # Sugar: the document/literal path on an rpc/encoded answer (an encoded array has no `item`)
-    wrong = {"sugar": ("records: entry_list\n", "records: entry_list.item\n", "item"),
-             "nav": ('records: ""', "records: Customer", "Customer")}[shape]
+    wrong = {
+        "sugar": ("records: entry_list\n", "records: entry_list.item\n", "item"),
+        "nav": ('records: ""', "records: Customer", "Customer"),
+    }[shape]
     service.write_text(service.read_text().replace(wrong[0], wrong[1]))
     add_crm_connection(database_url, "crm", shape, crm, mappings_dir, page_size=4)
     [result] = SyncEngine(database_url, mappings_dir, KEY).sync("crm", ["customers"])
@@ -261,8 +272,7 @@ def test_the_connection_check_names_an_operation_the_wsdl_does_not_have(hub, crm
     assert f"the WSDL has no operation {operation + 's'!r}" in health.detail and operation in health.detail
 
 
-def test_a_qualified_order_by_that_sugar_drops_fails_the_run_instead_of_losing_records(crm, database_url,
-                                                                                     mappings_dir):
+def test_a_qualified_order_by_that_sugar_drops_fails_the_run_instead_of_losing_records(crm, database_url, mappings_dir):
     # SuiteCRM drops `accounts.id` silently; offset pages then come in the database's own order
     service = mappings_dir / "soap" / "sugar.yaml"
     service.write_text(service.read_text().replace("order_by: id\n", "order_by: accounts.id\n", 1))

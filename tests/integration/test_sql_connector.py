@@ -42,68 +42,195 @@ from tests.support import servers
 KEY = "test-secret-key"
 crm = MetaData()
 accounts = Table(
-    "crm_accounts", crm,
+    "crm_accounts",
+    crm,
     Column("account_id", Integer, primary_key=True, autoincrement=True),
-    Column("account_no", String(20)), Column("name", String(200), nullable=False),
-    Column("vat_no", String(30)), Column("email", String(200)), Column("phone", String(50)),
-    Column("street", String(200)), Column("city", String(100)), Column("zip", String(20)),
-    Column("country_code", String(2)), Column("modified_at", DateTime),  # naive, Berlin time
+    Column("account_no", String(20)),
+    Column("name", String(200), nullable=False),
+    Column("vat_no", String(30)),
+    Column("email", String(200)),
+    Column("phone", String(50)),
+    Column("street", String(200)),
+    Column("city", String(100)),
+    Column("zip", String(20)),
+    Column("country_code", String(2)),
+    Column("modified_at", DateTime),  # naive, Berlin time
 )
 opportunities = Table(
-    "crm_opportunities", crm,
-    Column("opp_id", Integer, primary_key=True), Column("opp_no", String(20)),
-    Column("account_id", Integer), Column("title", String(200)), Column("stage_code", String(4)),
-    Column("amount", Numeric(12, 2)), Column("currency", String(3)), Column("close_date", Date),
-    Column("owner_login", String(50)), Column("loss_code", String(4)), Column("modified_at", DateTime),
+    "crm_opportunities",
+    crm,
+    Column("opp_id", Integer, primary_key=True),
+    Column("opp_no", String(20)),
+    Column("account_id", Integer),
+    Column("title", String(200)),
+    Column("stage_code", String(4)),
+    Column("amount", Numeric(12, 2)),
+    Column("currency", String(3)),
+    Column("close_date", Date),
+    Column("owner_login", String(50)),
+    Column("loss_code", String(4)),
+    Column("modified_at", DateTime),
 )
 orders = Table(
-    "crm_orders", crm,
-    Column("order_id", Integer, primary_key=True), Column("order_no", String(20)),
-    Column("account_id", Integer), Column("po_number", String(40)), Column("status_code", String(2)),
-    Column("order_date", Date), Column("currency", String(3)), Column("total", Numeric(12, 2)),
+    "crm_orders",
+    crm,
+    Column("order_id", Integer, primary_key=True),
+    Column("order_no", String(20)),
+    Column("account_id", Integer),
+    Column("po_number", String(40)),
+    Column("status_code", String(2)),
+    Column("order_date", Date),
+    Column("currency", String(3)),
+    Column("total", Numeric(12, 2)),
     Column("modified_at", DateTime),
 )
 items = Table(
-    "crm_order_items", crm,
+    "crm_order_items",
+    crm,
     Column("item_id", Integer, primary_key=True),
-    Column("order_id", Integer, ForeignKey("crm_orders.order_id")), Column("line_no", Integer),
-    Column("sku", String(40)), Column("item_text", String(200)), Column("qty", Numeric(12, 3)),
+    Column("order_id", Integer, ForeignKey("crm_orders.order_id")),
+    Column("line_no", Integer),
+    Column("sku", String(40)),
+    Column("item_text", String(200)),
+    Column("qty", Numeric(12, 3)),
     Column("price", Numeric(12, 2)),
 )
 cases = Table(
-    "crm_cases", crm,
-    Column("case_id", Integer, primary_key=True), Column("case_no", String(20)),
-    Column("account_id", Integer), Column("subject", String(200)), Column("status", String(3)),
-    Column("priority", String(1)), Column("opened_on", Date), Column("closed_on", Date),
+    "crm_cases",
+    crm,
+    Column("case_id", Integer, primary_key=True),
+    Column("case_no", String(20)),
+    Column("account_id", Integer),
+    Column("subject", String(200)),
+    Column("status", String(3)),
+    Column("priority", String(1)),
+    Column("opened_on", Date),
+    Column("closed_on", Date),
 )
 
 SAME_SECOND = datetime(2026, 11, 20, 10, 0, 0)  # local (Europe/Berlin, CET): 09:00 UTC
 ACCOUNTS = [
-    {"account_id": 1, "account_no": "K-1001", "name": "Müller Bau GmbH", "vat_no": "DE136695976",
-         "email": "info@mueller-bau.de", "phone": "+49 30 1234567", "city": "Berlin", "zip": "10115",
-         "country_code": "de", "modified_at": datetime(2026, 11, 19, 8, 0)},
-    {"account_id": 2, "account_no": "K-1002", "name": "上海明华电子科技有限公司", "email": "contact@minghua.example.cn",
-         "city": "上海", "country_code": "CN", "modified_at": SAME_SECOND},
-    {"account_id": 3, "account_no": "K-1003", "name": "トヨタ自動車株式会社", "email": "info@toyota.example.jp",
-         "city": "東京", "country_code": "JP", "modified_at": SAME_SECOND},
-    {"account_id": 4, "account_no": "K-1004", "name": "Weber Elektro KG", "email": "weber@weber-elektro.de",
-         "city": "Stuttgart", "country_code": "DE", "modified_at": SAME_SECOND},
-    {"account_id": 5, "account_no": "K-1005", "name": "Legacy Without Date AG", "email": "old@legacy.example",
-         "city": "Bonn", "country_code": "DE", "modified_at": None},
+    {
+        "account_id": 1,
+        "account_no": "K-1001",
+        "name": "Müller Bau GmbH",
+        "vat_no": "DE136695976",
+        "email": "info@mueller-bau.de",
+        "phone": "+49 30 1234567",
+        "city": "Berlin",
+        "zip": "10115",
+        "country_code": "de",
+        "modified_at": datetime(2026, 11, 19, 8, 0),
+    },
+    {
+        "account_id": 2,
+        "account_no": "K-1002",
+        "name": "上海明华电子科技有限公司",
+        "email": "contact@minghua.example.cn",
+        "city": "上海",
+        "country_code": "CN",
+        "modified_at": SAME_SECOND,
+    },
+    {
+        "account_id": 3,
+        "account_no": "K-1003",
+        "name": "トヨタ自動車株式会社",
+        "email": "info@toyota.example.jp",
+        "city": "東京",
+        "country_code": "JP",
+        "modified_at": SAME_SECOND,
+    },
+    {
+        "account_id": 4,
+        "account_no": "K-1004",
+        "name": "Weber Elektro KG",
+        "email": "weber@weber-elektro.de",
+        "city": "Stuttgart",
+        "country_code": "DE",
+        "modified_at": SAME_SECOND,
+    },
+    {
+        "account_id": 5,
+        "account_no": "K-1005",
+        "name": "Legacy Without Date AG",
+        "email": "old@legacy.example",
+        "city": "Bonn",
+        "country_code": "DE",
+        "modified_at": None,
+    },
 ]
 ORDERS = [
-    {"order_id": 10, "order_no": "SO-10", "account_id": 1, "po_number": "PO-1", "status_code": "C",
-         "order_date": date(2026, 11, 2), "currency": "EUR", "total": Decimal("150.00"), "modified_at": SAME_SECOND},
-    {"order_id": 11, "order_no": "SO-11", "account_id": 2, "po_number": None, "status_code": "ZZ",  # unknown code
-         "order_date": date(2026, 11, 3), "currency": "CNY", "total": Decimal("99.00"), "modified_at": SAME_SECOND},
-    {"order_id": 12, "order_no": "SO-12", "account_id": 3, "po_number": "PO-3", "status_code": "S",
-         "order_date": date(2026, 11, 4), "currency": "JPY", "total": Decimal("5000.00"), "modified_at": SAME_SECOND},
+    {
+        "order_id": 10,
+        "order_no": "SO-10",
+        "account_id": 1,
+        "po_number": "PO-1",
+        "status_code": "C",
+        "order_date": date(2026, 11, 2),
+        "currency": "EUR",
+        "total": Decimal("150.00"),
+        "modified_at": SAME_SECOND,
+    },
+    {
+        "order_id": 11,
+        "order_no": "SO-11",
+        "account_id": 2,
+        "po_number": None,
+        "status_code": "ZZ",  # unknown code
+        "order_date": date(2026, 11, 3),
+        "currency": "CNY",
+        "total": Decimal("99.00"),
+        "modified_at": SAME_SECOND,
+    },
+    {
+        "order_id": 12,
+        "order_no": "SO-12",
+        "account_id": 3,
+        "po_number": "PO-3",
+        "status_code": "S",
+        "order_date": date(2026, 11, 4),
+        "currency": "JPY",
+        "total": Decimal("5000.00"),
+        "modified_at": SAME_SECOND,
+    },
 ]
 ITEMS = [
-    {"item_id": 100, "order_id": 10, "line_no": 1, "sku": "P-A", "item_text": "Pump", "qty": Decimal(2), "price": Decimal("50.00")},
-    {"item_id": 101, "order_id": 10, "line_no": 2, "sku": "P-B", "item_text": "Valve", "qty": Decimal(1), "price": Decimal("50.00")},
-    {"item_id": 102, "order_id": 11, "line_no": 1, "sku": "P-A", "item_text": "Pump", "qty": Decimal(1), "price": Decimal("99.00")},
-    {"item_id": 103, "order_id": 12, "line_no": 1, "sku": "P-C", "item_text": "Motor", "qty": Decimal(1), "price": Decimal("5000.00")},
+    {
+        "item_id": 100,
+        "order_id": 10,
+        "line_no": 1,
+        "sku": "P-A",
+        "item_text": "Pump",
+        "qty": Decimal(2),
+        "price": Decimal("50.00"),
+    },
+    {
+        "item_id": 101,
+        "order_id": 10,
+        "line_no": 2,
+        "sku": "P-B",
+        "item_text": "Valve",
+        "qty": Decimal(1),
+        "price": Decimal("50.00"),
+    },
+    {
+        "item_id": 102,
+        "order_id": 11,
+        "line_no": 1,
+        "sku": "P-A",
+        "item_text": "Pump",
+        "qty": Decimal(1),
+        "price": Decimal("99.00"),
+    },
+    {
+        "item_id": 103,
+        "order_id": 12,
+        "line_no": 1,
+        "sku": "P-C",
+        "item_text": "Motor",
+        "qty": Decimal(1),
+        "price": Decimal("5000.00"),
+    },
 ]
 
 
@@ -138,9 +265,21 @@ class Legacy:
 
     def add(self, name: str = "crm", **settings: object) -> None:
         with session_scope(self.hub_url) as session:
-            add_connection(session, name=name, kind="sql", secret_key=KEY, secrets={}, settings={
-                "url": self.url, "tables": "legacy_crm", "mapping": "legacy_sql",
-                "timezone": "Europe/Berlin", "page_size": 2, **settings})
+            add_connection(
+                session,
+                name=name,
+                kind="sql",
+                secret_key=KEY,
+                secrets={},
+                settings={
+                    "url": self.url,
+                    "tables": "legacy_crm",
+                    "mapping": "legacy_sql",
+                    "timezone": "Europe/Berlin",
+                    "page_size": 2,
+                    **settings,
+                },
+            )
 
 
 @pytest.fixture
@@ -179,7 +318,9 @@ def test_a_full_sync_reads_every_row_and_orders_with_their_lines(legacy):
         order = session.scalar(select(Order).where(Order.number == "SO-10"))
         assert order.status == "confirmed" and order.total == Decimal("150.00")
         assert order.customer_id == search.by_external_id(session, "crm", "1").id
-        lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.product)).all()
+        lines = session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.product)
+        ).all()
         assert [(l.product, l.quantity) for l in lines] == [("P-A", Decimal(2)), ("P-B", Decimal(1))]
     again = {r.stream: r for r in legacy.engine.sync("crm", ["customers", "orders"])}
     assert all(r.created == 0 and r.updated == 0 for r in again.values()), again
@@ -217,7 +358,9 @@ def test_an_increasing_key_stream_reads_only_new_rows(legacy, tmp_path):
     legacy.add("crm-keyed", tables=str(tables))
     [first] = legacy.engine.sync("crm-keyed", ["customers"])
     assert first.created == 5 and _cursor(legacy.hub_url, "customers") == "5"
-    legacy.execute(accounts.insert().values(account_id=6, name="Neu GmbH", email="hallo@neu.example", country_code="DE"))
+    legacy.execute(
+        accounts.insert().values(account_id=6, name="Neu GmbH", email="hallo@neu.example", country_code="DE")
+    )
     [second] = legacy.engine.sync("crm-keyed", ["customers"])
     assert (second.read, second.created) == (1, 1)
 
@@ -231,7 +374,10 @@ def test_a_column_the_database_lacks_is_a_clear_error(legacy, tmp_path):
     legacy.add("crm-typo", tables=str(tables))
     [result] = legacy.engine.sync("crm-typo", ["customers"])
     assert result.status == "failed"
-    assert f"{tables}:7: streams.customers.columns.1: stream 'customers': column 'emial' is not in table 'crm_accounts'" in result.error
+    assert (
+        f"{tables}:7: streams.customers.columns.1: stream 'customers': column 'emial' is not in table 'crm_accounts'"
+        in result.error
+    )
     with session_scope(legacy.hub_url) as session:
         connection = session.scalar(select(Connection).where(Connection.name == "crm-typo"))
         assert not legacy.engine.connector(connection).check().ok
@@ -240,8 +386,11 @@ def test_a_column_the_database_lacks_is_a_clear_error(legacy, tmp_path):
 def test_a_database_that_is_down_fails_the_run_and_keeps_the_cursor(legacy, tmp_path):
     legacy.engine.sync("crm", ["customers"])
     before = _cursor(legacy.hub_url, "customers")
-    down = ("sqlite:///" + str(tmp_path / "no-such-dir" / "crm.db") if legacy.url.startswith("sqlite")
-            else legacy.url.replace(legacy.url.split("@", 1)[1].split("/", 1)[0], "127.0.0.1:9"))
+    down = (
+        "sqlite:///" + str(tmp_path / "no-such-dir" / "crm.db")
+        if legacy.url.startswith("sqlite")
+        else legacy.url.replace(legacy.url.split("@", 1)[1].split("/", 1)[0], "127.0.0.1:9")
+    )
     with session_scope(legacy.hub_url) as session:
         connection = session.scalar(select(Connection).where(Connection.name == "crm"))
         connection.settings = {**connection.settings, "url": down}
@@ -264,8 +413,13 @@ def test_a_customer_is_written_back_inserted_once_and_updated(legacy):
     legacy.engine.sync("crm", ["customers"])
     with session_scope(legacy.hub_url) as session:
         connector = legacy.engine.connector(session.scalar(select(Connection).where(Connection.name == "crm")))
-    new = {"name": "Schmidt Logistik GmbH", "tax_id": "DE129273398", "email": "info@schmidt-log.de",
-           "city": "Hamburg", "country": "DE"}
+    new = {
+        "name": "Schmidt Logistik GmbH",
+        "tax_id": "DE129273398",
+        "email": "info@schmidt-log.de",
+        "city": "Hamburg",
+        "country": "DE",
+    }
     created = connector.write("customers", new, None)
     retried = connector.write("customers", new, None)  # e.g. after a lost reply
     assert created.created and not retried.created and retried.external_id == created.external_id
@@ -284,16 +438,45 @@ def test_a_customer_is_written_back_inserted_once_and_updated(legacy):
 
 
 def test_opportunities_and_cases_arrive_with_the_crm_codes_mapped(legacy):
-    legacy.execute(opportunities.insert().values(
-        opp_id=7, opp_no="OP-7", account_id=1, title="Pumps 2027", stage_code="80", amount=Decimal("12000.50"),
-        currency="EUR", close_date=date(2026, 12, 1), owner_login="a.meier", modified_at=SAME_SECOND))
-    legacy.execute(cases.insert().values(case_id=1, case_no="C-1", account_id=3, subject="Pump leaks",
-                                         status="OPN", priority="1", opened_on=date(2026, 11, 18)))
+    legacy.execute(
+        opportunities.insert().values(
+            opp_id=7,
+            opp_no="OP-7",
+            account_id=1,
+            title="Pumps 2027",
+            stage_code="80",
+            amount=Decimal("12000.50"),
+            currency="EUR",
+            close_date=date(2026, 12, 1),
+            owner_login="a.meier",
+            modified_at=SAME_SECOND,
+        )
+    )
+    legacy.execute(
+        cases.insert().values(
+            case_id=1,
+            case_no="C-1",
+            account_id=3,
+            subject="Pump leaks",
+            status="OPN",
+            priority="1",
+            opened_on=date(2026, 11, 18),
+        )
+    )
     results = {r.stream: r for r in legacy.engine.sync("crm", ["customers", "opportunities", "cases"])}
     assert all((r.status, r.failed) == ("done", 0) for r in results.values()), results
-    legacy.execute(cases.insert().values(case_id=2, case_no="C-2", account_id=1, subject="Invoice copy",
-                                         status="CLS", priority="4", opened_on=date(2026, 11, 19),
-                                         closed_on=date(2026, 11, 20)))
+    legacy.execute(
+        cases.insert().values(
+            case_id=2,
+            case_no="C-2",
+            account_id=1,
+            subject="Invoice copy",
+            status="CLS",
+            priority="4",
+            opened_on=date(2026, 11, 19),
+            closed_on=date(2026, 11, 20),
+        )
+    )
     [cases_again] = legacy.engine.sync("crm", ["cases"])
     assert (cases_again.read, cases_again.created) == (1, 1)  # increasing key: only the new case
     with session_scope(legacy.hub_url) as session:

@@ -43,13 +43,27 @@ Line = tuple[str, str, str]  # product code, quantity, unit price as a sales rep
 
 def _enter(systems: Systems, n: int, po: str, lines: list[Line]) -> dict[str, Any]:
     """An order typed into the CRM with the customer's PO number ``po`` (the CRM's ``name``)."""
-    return systems.crm.store.save("orders", {
-        "order_number": f"CRM-SO-{8000 + n}", "name": po, "account_id": systems.account,
-        "status": "Confirmed", "order_date": "2026-11-20", "currency_id": "EUR",
-        "lines": [{"id": f"CRM-SO-{8000 + n}-{i}", "product_code": code, "name": f"Item {code}",
-                   "product_qty": qty, "product_unit_price": price}
-                  for i, (code, qty, price) in enumerate(lines, 1)],
-    })
+    return systems.crm.store.save(
+        "orders",
+        {
+            "order_number": f"CRM-SO-{8000 + n}",
+            "name": po,
+            "account_id": systems.account,
+            "status": "Confirmed",
+            "order_date": "2026-11-20",
+            "currency_id": "EUR",
+            "lines": [
+                {
+                    "id": f"CRM-SO-{8000 + n}-{i}",
+                    "product_code": code,
+                    "name": f"Item {code}",
+                    "product_qty": qty,
+                    "product_unit_price": price,
+                }
+                for i, (code, qty, price) in enumerate(lines, 1)
+            ],
+        },
+    )
 
 
 def _as_sale_lines(lines: list[Line]) -> list[tuple[str, Decimal, Decimal]]:
@@ -59,8 +73,11 @@ def _as_sale_lines(lines: list[Line]) -> list[tuple[str, Decimal, Decimal]]:
 def _sale_links(url: str) -> dict[int, str]:
     """hub order id → the Tryton sale id it is linked to."""
     with session_scope(url) as session:
-        return dict(session.execute(select(Link.hub_id, Link.external_id).where(
-            Link.system == "erp", Link.entity_type == "order")).all())
+        return dict(
+            session.execute(
+                select(Link.hub_id, Link.external_id).where(Link.system == "erp", Link.entity_type == "order")
+            ).all()
+        )
 
 
 def _hub_orders(url: str) -> dict[str, int]:
@@ -83,9 +100,15 @@ def _read_back(systems: Systems, url: str, order_of_sale: dict[int, int]) -> Non
     back = _sync(systems.hub, "erp", ["customers", "orders"])
     assert (back["customers"].failed, back["orders"].failed) == (0, 0)
     with session_scope(url) as session:
-        linked = dict(session.execute(select(Link.external_id, Link.hub_id).where(
-            Link.system == "erp", Link.entity_type == "order",
-            Link.external_id.in_([str(sale) for sale in order_of_sale]))).all())
+        linked = dict(
+            session.execute(
+                select(Link.external_id, Link.hub_id).where(
+                    Link.system == "erp",
+                    Link.entity_type == "order",
+                    Link.external_id.in_([str(sale) for sale in order_of_sale]),
+                )
+            ).all()
+        )
     assert {int(sale): order for sale, order in linked.items()} == order_of_sale
 
 
@@ -120,8 +143,11 @@ def test_two_orders_with_one_po_number_become_two_sales_each_with_its_own_lines(
     with systems.erp.client() as client:
         stamps = {s["id"]: s["write_date"] for s in client.read("sale.sale", list(by_sale), ["write_date"])}
     with session_scope(database_url) as session:
-        session.execute(update(OutboxDelivery).where(OutboxDelivery.target == "erp").values(
-            status="pending", next_attempt_at=utcnow()))
+        session.execute(
+            update(OutboxDelivery)
+            .where(OutboxDelivery.target == "erp")
+            .values(status="pending", next_attempt_at=utcnow())
+        )
     again = _dispatch(systems.dispatcher)
     assert [(r.sent, r.dead, r.retrying) for r in again if r.target == "erp"] == [(2, 0, 0)]
     assert _sales_with_lines(systems, ["ACME-RFQ-1"]) == {s["id"]: s["lines"] for s in sales}
@@ -133,16 +159,23 @@ def test_two_orders_with_one_po_number_become_two_sales_each_with_its_own_lines(
     # Reading Tryton back finds both sales linked to their hub orders: no third order appears.
     _read_back(systems, database_url, {int(v): k for k, v in links.items()})
     with session_scope(database_url) as session:
-        assert list(session.scalars(select(Order.id).where(Order.reference == "ACME-RFQ-1").order_by(Order.id))) == \
-            sorted(orders.values())
+        assert list(
+            session.scalars(select(Order.id).where(Order.reference == "ACME-RFQ-1").order_by(Order.id))
+        ) == sorted(orders.values())
 
 
 def _dying_dispatch(database_url: str, mappings_dir: Path, hub_ref: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") or k.startswith("HUB_TEST_")}
     env |= {"HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir), "HUB_SECRET_KEY": KEY}
-    return subprocess.run([sys.executable, "-m", "tests.support.dying_dispatch", hub_ref, "2"], check=False, cwd=ROOT,
-                          env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tests.support.dying_dispatch", hub_ref, "2"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # The scale-out path, where workers get killed: on PostgreSQL only (a minute of kills is enough
@@ -156,14 +189,18 @@ def test_two_orders_per_po_number_survive_twenty_kills_between_tryton_answering_
     wanted: dict[str, list[Line]] = {}  # CRM order number → its lines
     pos = [f"ACME-RFQ-{k}" for k in range(1, pairs + 1)]
     for k, po in enumerate(pos, 1):
-        for half, lines in enumerate(([("P-100", str(k), "1250.00")],
-                                      [("P-200", str(k + 1), "89.00"), ("P-300", "1", "12.50")])):
+        for half, lines in enumerate(
+            ([("P-100", str(k), "1250.00")], [("P-200", str(k + 1), "89.00"), ("P-300", "1", "12.50")])
+        ):
             wanted[_enter(systems, 2 * k + half, po, lines)["order_number"]] = lines
     _sync(systems.hub, "crm", ["customers", "orders"])
     systems.dispatcher.route()
     with session_scope(database_url) as session:
-        queue = list(session.scalars(select(OutboxDelivery.hub_id).where(OutboxDelivery.target == "erp")
-                                     .order_by(OutboxDelivery.id)))
+        queue = list(
+            session.scalars(
+                select(OutboxDelivery.hub_id).where(OutboxDelivery.target == "erp").order_by(OutboxDelivery.id)
+            )
+        )
     assert len(queue) == 2 * pairs
 
     started = time.monotonic()
@@ -175,10 +212,10 @@ def test_two_orders_per_po_number_survive_twenty_kills_between_tryton_answering_
         assert died.returncode == -9, (died.returncode, died.stdout, died.stderr)  # it did die there
         assert victim not in _sale_links(database_url)  # Tryton has the sale, the hub did not commit it
         with session_scope(database_url) as session:  # what the dead process's leases running out does
-            session.execute(update(OutboxDelivery).where(OutboxDelivery.status == "pending")
-                            .values(next_attempt_at=utcnow()))
-            session.execute(update(SyncCursor).where(SyncCursor.stream.like("~outbox%"))
-                            .values(locked_until=utcnow()))
+            session.execute(
+                update(OutboxDelivery).where(OutboxDelivery.status == "pending").values(next_attempt_at=utcnow())
+            )
+            session.execute(update(SyncCursor).where(SyncCursor.stream.like("~outbox%")).values(locked_until=utcnow()))
     killing = time.monotonic() - started
 
     reports = _dispatch(systems.dispatcher)  # a clean dispatch after the last kill
@@ -199,7 +236,9 @@ def test_two_orders_per_po_number_survive_twenty_kills_between_tryton_answering_
     with session_scope(database_url) as session:
         mine = select(Order.id).where(Order.reference.like("ACME-RFQ-%"))
         assert session.scalar(select(func.count()).select_from(mine.subquery())) == 2 * pairs
-        assert session.scalar(select(func.count()).select_from(OrderLine).where(OrderLine.order_id.in_(mine))) == 3 * pairs
+        assert (
+            session.scalar(select(func.count()).select_from(OrderLine).where(OrderLine.order_id.in_(mine))) == 3 * pairs
+        )
     print(f"20 kills in {killing:.1f} s")
 
 
@@ -223,10 +262,10 @@ def test_a_sync_between_a_lost_answer_and_its_retry_links_the_sale_to_its_order(
     assert back["orders"].failed == 0
     assert _sale_links(database_url).get(order_id) == str(sale["id"])
     with session_scope(database_url) as session:
-        assert session.scalar(select(func.count()).select_from(Order).where(
-            Order.reference == "ACME-RFQ-90")) == 1
-        session.execute(update(OutboxDelivery).where(OutboxDelivery.status == "pending")
-                        .values(next_attempt_at=utcnow()))
+        assert session.scalar(select(func.count()).select_from(Order).where(Order.reference == "ACME-RFQ-90")) == 1
+        session.execute(
+            update(OutboxDelivery).where(OutboxDelivery.status == "pending").values(next_attempt_at=utcnow())
+        )
         session.execute(update(SyncCursor).where(SyncCursor.stream.like("~outbox%")).values(locked_until=utcnow()))
     _dispatch(systems.dispatcher)
     assert len(_tryton_sales(systems.erp, "ACME-RFQ-90")) == 1

@@ -63,34 +63,24 @@ def test_login_and_context(client: tryton.TrytonClient, server: tryton.TrytonSer
 def test_customers(client: tryton.TrytonClient, server: tryton.TrytonServer) -> None:
     seeded = server.seed["customers"]
     ids = [c["id"] for c in seeded.values()]
-    parties = client.read(
-        "party.party", ids, ["name", "code", "addresses", "contact_mechanisms", "identifiers"]
-    )
+    parties = client.read("party.party", ids, ["name", "code", "addresses", "contact_mechanisms", "identifiers"])
     for data, party in zip(seeded.values(), parties, strict=True):
         assert party["name"] == data["name"]
         assert party["code"] == data["code"]
-        [address] = client.read(
-            "party.address", party["addresses"], ["street", "postal_code", "city", "country"]
-        )
+        [address] = client.read("party.address", party["addresses"], ["street", "postal_code", "city", "country"])
         assert address["id"] == data["address_id"] and address["city"]
-        mechanisms = client.read(
-            "party.contact_mechanism", party["contact_mechanisms"], ["type", "value"]
-        )
+        mechanisms = client.read("party.contact_mechanism", party["contact_mechanisms"], ["type", "value"])
         assert {"type": "email", "value": data["email"]} in [
             {"type": m["type"], "value": m["value"]} for m in mechanisms
         ]
         identifiers = client.read("party.identifier", party["identifiers"], ["type", "code"])
         if data["tax_identifier"]:
-            assert [(i["type"], i["code"]) for i in identifiers] == [
-                ("eu_vat", data["tax_identifier"])
-            ]
+            assert [(i["type"], i["code"]) for i in identifiers] == [("eu_vat", data["tax_identifier"])]
         else:
             assert identifiers == []
 
 
-def test_partial_shipment_with_backorder(
-    client: tryton.TrytonClient, server: tryton.TrytonServer
-) -> None:
+def test_partial_shipment_with_backorder(client: tryton.TrytonClient, server: tryton.TrytonServer) -> None:
     seed = server.seed
     partial = seed["sales"]["partial"]
     [sale] = client.read(
@@ -101,9 +91,7 @@ def test_partial_shipment_with_backorder(
     assert sale["number"] == partial["number"]
     assert sale["state"] == "processing"
     assert sale["shipment_state"] == "partially shipped"
-    assert sorted(sale["shipments"]) == sorted(
-        [partial["shipment"]["id"], partial["backorder"]["id"]]
-    )
+    assert sorted(sale["shipments"]) == sorted([partial["shipment"]["id"], partial["backorder"]["id"]])
 
     done, backorder = client.read(
         "stock.shipment.out",
@@ -125,9 +113,7 @@ def test_partial_shipment_with_backorder(
     assert invoice["state"] == "posted"
     assert invoice["number"] == partial["invoice"]["number"]
     # invoiced on fulfilment: what was shipped (6 pumps, 4 valves), no taxes
-    assert invoice["total_amount"] == Decimal(6) * Decimal("1250.00") + Decimal(4) * Decimal(
-        "89.50"
-    )
+    assert invoice["total_amount"] == Decimal(6) * Decimal("1250.00") + Decimal(4) * Decimal("89.50")
     assert invoice["amount_to_pay"] == invoice["total_amount"]
     [line] = client.read("account.move.line", invoice["lines_to_pay"], ["maturity_date"])
     assert isinstance(invoice["invoice_date"], dt.date)
@@ -147,9 +133,7 @@ def test_paid_invoice(client: tryton.TrytonClient, server: tryton.TrytonServer) 
     assert invoice["state"] == "paid"
     assert invoice["amount_to_pay"] == Decimal(0)
     assert invoice["reconciled"]
-    payments = client.read(
-        "account.move.line", invoice["payment_lines"], ["credit", "debit", "account", "party"]
-    )
+    payments = client.read("account.move.line", invoice["payment_lines"], ["credit", "debit", "account", "party"])
     assert sum(p["credit"] - p["debit"] for p in payments) == invoice["total_amount"]
     assert {p["account"] for p in payments} == {server.seed["accounts"]["receivable_id"]}
     assert str(invoice["total_amount"]) == paid["payment"]["amount"]
@@ -162,9 +146,7 @@ def test_draft_sale(client: tryton.TrytonClient, server: tryton.TrytonServer) ->
     assert sale["shipments"] == [] and len(sale["lines"]) == 1
 
 
-def test_changes_since_a_timestamp(
-    client: tryton.TrytonClient, server: tryton.TrytonServer
-) -> None:
+def test_changes_since_a_timestamp(client: tryton.TrytonClient, server: tryton.TrytonServer) -> None:
     """The connector's incremental read: create_date / write_date after a server time."""
     rows = client.search_read("party.party", [], ["create_date", "write_date"])
     since = max(max(r["create_date"], r["write_date"] or r["create_date"]) for r in rows)
@@ -238,8 +220,7 @@ def test_reset_database(server: tryton.TrytonServer) -> None:
 
 @pytest.mark.parametrize(
     ("model", "code_list"),
-    [("sale.sale", "sale_state"), ("stock.shipment.out", "shipment_state"),
-     ("account.invoice", "invoice_state")],
+    [("sale.sale", "sale_state"), ("stock.shipment.out", "shipment_state"), ("account.invoice", "invoice_state")],
 )
 def test_every_state_the_real_tryton_has_is_in_the_code_list(
     client: tryton.TrytonClient, model: str, code_list: str

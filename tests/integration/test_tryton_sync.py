@@ -37,9 +37,11 @@ def erp(server, database_url, mappings_dir) -> SyncEngine:
     server.reset_database()
     with session_scope(database_url) as session:
         add_connection(
-            session, name="erp", kind="tryton", secret_key=KEY,
-            settings={"url": server.url, "database": server.database, "login": server.login,
-                      "page_size": 2},
+            session,
+            name="erp",
+            kind="tryton",
+            secret_key=KEY,
+            settings={"url": server.url, "database": server.database, "login": server.login, "page_size": 2},
             secrets={"password": server.password},
         )
     return SyncEngine(database_url, mappings_dir, KEY)
@@ -69,7 +71,9 @@ def test_a_full_sync_brings_everything_in_and_a_second_changes_nothing(erp, serv
         order = session.scalar(select(Order).where(Order.number == partial["number"]))
         assert order.customer_id == golden.id
         assert order.status == "processing" and order.total == Decimal(partial["total_amount"])
-        ordered = {l.product: l.quantity for l in session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))}
+        ordered = {
+            l.product: l.quantity for l in session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
+        }
         shipped: dict[str, Decimal] = {}
         for shipment in session.scalars(select(Shipment).where(Shipment.order_id == order.id)):
             if shipment.status == "shipped":
@@ -104,8 +108,9 @@ def test_a_change_in_tryton_arrives_with_the_next_incremental_sync(erp, server, 
     assert results["orders"].updated == 1 and results["orders"].created == 0
     assert results["customers"].updated == 0
     with session_scope(database_url) as session:
-        link = session.scalar(select(Link).where(Link.system == "erp", Link.entity_type == "order",
-                                                 Link.external_id == str(sale_id)))
+        link = session.scalar(
+            select(Link).where(Link.system == "erp", Link.entity_type == "order", Link.external_id == str(sale_id))
+        )
         assert session.get(Order, link.hub_id).reference == "PO-CHANGED-1"
 
 
@@ -223,11 +228,25 @@ def test_the_cli_adds_tests_and_syncs_a_connection(server, database_url, mapping
 
     if not server.running:
         server.start()
-    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir),
-           "HUB_SECRET_KEY": KEY}
-    hub(env, "connections", "add", "erp", "--kind", "tryton", "-s", f"url={server.url}",
-        "-s", f"database={server.database}", "-s", f"login={server.login}",
-        "--secret", f"password={server.password}", "--interval", "600")
+    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_MAPPINGS_DIR": str(mappings_dir), "HUB_SECRET_KEY": KEY}
+    hub(
+        env,
+        "connections",
+        "add",
+        "erp",
+        "--kind",
+        "tryton",
+        "-s",
+        f"url={server.url}",
+        "-s",
+        f"database={server.database}",
+        "-s",
+        f"login={server.login}",
+        "--secret",
+        f"password={server.password}",
+        "--interval",
+        "600",
+    )
     assert "erp: OK" in hub(env, "connections", "test", "erp").stdout
     first = hub(env, "sync", "erp", "--stream", "customers").stdout
     assert "customers: done" in first and "failed 0" in first
@@ -256,7 +275,11 @@ def test_scheduled_syncs_run_per_stream_on_a_real_worker(server, postgres_url, m
     env = worker_env(postgres_url, mappings_dir)
     with session_scope(postgres_url) as session:
         add_connection(
-            session, name="erp", kind="tryton", secret_key=env["HUB_SECRET_KEY"], interval_seconds=60,
+            session,
+            name="erp",
+            kind="tryton",
+            secret_key=env["HUB_SECRET_KEY"],
+            interval_seconds=60,
             settings={"url": server.url, "database": server.database, "login": server.login},
             secrets={"password": server.password},
         )
@@ -282,8 +305,20 @@ def test_golden_values_are_published_back_to_the_party_once(erp, server, databas
     erp.sync("erp", ["customers"])
     mueller = server.seed["customers"]["mueller"]
     # The CRM knows a newer e-mail for the same company (same tax id): survivorship takes it.
-    write_crm(tmp_path, [("A900", "Müller Maschinenbau", mueller["tax_identifier"],
-                          "buchhaltung@mueller-maschinenbau.example", "", "Berlin", "DE")])
+    write_crm(
+        tmp_path,
+        [
+            (
+                "A900",
+                "Müller Maschinenbau",
+                mueller["tax_identifier"],
+                "buchhaltung@mueller-maschinenbau.example",
+                "",
+                "Berlin",
+                "DE",
+            )
+        ],
+    )
     import_customers(database_url, mappings_dir, "crm", tmp_path / "crm_accounts.csv")
     with session_scope(database_url) as session:
         golden = search.by_external_id(session, "erp", str(mueller["id"]))
@@ -301,7 +336,10 @@ def test_golden_values_are_published_back_to_the_party_once(erp, server, databas
     [result] = erp.sync("erp", ["customers"])
     assert result.updated == 1
     with session_scope(database_url) as session:
-        assert search.by_external_id(session, "erp", str(mueller["id"])).email == "buchhaltung@mueller-maschinenbau.example"
+        assert (
+            search.by_external_id(session, "erp", str(mueller["id"])).email
+            == "buchhaltung@mueller-maschinenbau.example"
+        )
     again = publish_customers(erp, "erp")
     assert again.written == 0 and again.unchanged == first.written + first.unchanged
 
@@ -310,8 +348,11 @@ def _mueller_phone_mechanism(server) -> tuple[int, str]:
     mueller = server.seed["customers"]["mueller"]
     with server.client() as client:
         [party] = client.read("party.party", [mueller["id"]], ["contact_mechanisms"])
-        [phone] = [m for m in client.read("party.contact_mechanism", party["contact_mechanisms"], ["type", "value"])
-                   if m["type"] == "phone"]
+        [phone] = [
+            m
+            for m in client.read("party.contact_mechanism", party["contact_mechanisms"], ["type", "value"])
+            if m["type"] == "phone"
+        ]
     return phone["id"], phone["value"]
 
 
@@ -346,11 +387,20 @@ def test_publish_keeps_the_systems_newer_edit_and_writes_one_party_per_customer(
     mueller = server.seed["customers"]["mueller"]
     _mechanism, old_phone = _mueller_phone_mechanism(server)
     with server.client() as client:  # the same company entered twice in Tryton
-        [dup] = client.create("party.party", [{
-            "name": "Müller Maschinenbau Werk Zwei",
-            "contact_mechanisms": [["create", [{"type": "email", "value": mueller["email"]},
-                                               {"type": "phone", "value": old_phone}]]],
-        }])
+        [dup] = client.create(
+            "party.party",
+            [
+                {
+                    "name": "Müller Maschinenbau Werk Zwei",
+                    "contact_mechanisms": [
+                        [
+                            "create",
+                            [{"type": "email", "value": mueller["email"]}, {"type": "phone", "value": old_phone}],
+                        ]
+                    ],
+                }
+            ],
+        )
     erp.sync("erp", ["customers"])
     write_crm(tmp_path, [("A900", "Müller Maschinenbau", "", "", old_phone, "Stuttgart", "DE")])
     import_customers(database_url, mappings_dir, "crm", tmp_path / "crm_accounts.csv")
@@ -381,6 +431,7 @@ def test_the_companys_own_party_is_not_a_customer(erp, server, database_url):
     company_party = str(server.seed["company"]["party_id"])
     with session_scope(database_url) as session:
         assert search.by_external_id(session, "erp", company_party) is None
-        linked = session.scalar(select(func.count()).select_from(Link).where(
-            Link.system == "erp", Link.entity_type == "customer"))
+        linked = session.scalar(
+            select(func.count()).select_from(Link).where(Link.system == "erp", Link.entity_type == "customer")
+        )
     assert linked == len(server.seed["customers"])

@@ -46,7 +46,10 @@ def erp(server: tryton.TrytonServer, database_url: str, mappings_dir: Path) -> S
     server.reset_database()
     with session_scope(database_url) as session:
         add_connection(
-            session, name="erp", kind="tryton", secret_key=KEY,
+            session,
+            name="erp",
+            kind="tryton",
+            secret_key=KEY,
             settings={"url": server.url, "database": server.database, "login": server.login},
             secrets={"password": server.password},
         )
@@ -84,8 +87,11 @@ def _tryton_shipment(server: tryton.TrytonServer, shipment_id: int) -> dict[str,
 
 def _hub_shipment(url: str, shipment_id: int) -> Shipment:
     with session_scope(url) as session:
-        link = session.scalar(select(Link).where(Link.system == "erp", Link.entity_type == "shipment",
-                                                 Link.external_id == str(shipment_id)))
+        link = session.scalar(
+            select(Link).where(
+                Link.system == "erp", Link.entity_type == "shipment", Link.external_id == str(shipment_id)
+            )
+        )
         assert link is not None
         shipment = session.get(Shipment, link.hub_id)
         assert shipment is not None
@@ -155,14 +161,17 @@ def test_a_dead_letter_of_a_record_gone_from_tryton_stays_open_saying_so(erp, se
     assert letter.status == "open" and letter.attempts == 2
     assert letter.error.startswith("no longer in erp")
     with session_scope(database_url) as session:
-        assert session.scalar(select(Link).where(Link.entity_type == "order", Link.external_id == str(draft_id))) is None
+        assert (
+            session.scalar(select(Link).where(Link.entity_type == "order", Link.external_id == str(draft_id))) is None
+        )
 
 
 def test_read_one_reads_each_stream_as_a_sync_does_and_none_for_what_tryton_lacks(server):
     if not server.running:
         server.start()
-    connector = TrytonConnector({"url": server.url, "database": server.database, "login": server.login},
-                                {"password": server.password})
+    connector = TrytonConnector(
+        {"url": server.url, "database": server.database, "login": server.login}, {"password": server.password}
+    )
     try:
         for stream in connector.streams:
             records = [r for page in connector.read(stream.name, None) for r in page]
@@ -180,31 +189,75 @@ def _taxed_products(client: tryton.TrytonClient, seed: dict[str, Any]) -> tuple[
     """A 19 % VAT, and two products under it: goods (a pump) and a service (its installation)."""
     company = seed["company"]["id"]
     revenue, expense = seed["accounts"]["revenue_id"], seed["accounts"]["expense_id"]
-    [vat_account] = client.search("account.account", [  # a balance sheet account, as Tryton wants
-        ("company", "=", company), ("type.statement", "=", "balance"), ("closed", "!=", True),
-        ("type.receivable", "=", False), ("type.payable", "=", False),
-    ], limit=1, order=[["code", "DESC"]])
-    [tax] = client.create("account.tax", [{
-        "name": "VAT 19%", "description": "VAT 19%", "company": company, "type": "percentage",
-        "rate": Decimal("0.19"), "invoice_account": vat_account, "credit_note_account": vat_account,
-    }])
-    [category] = client.create("product.category", [{
-        "name": "Taxed", "accounting": True, "account_revenue": revenue, "account_expense": expense,
-        "customer_taxes": [["add", [tax]]],
-    }])
+    [vat_account] = client.search(
+        "account.account",
+        [  # a balance sheet account, as Tryton wants
+            ("company", "=", company),
+            ("type.statement", "=", "balance"),
+            ("closed", "!=", True),
+            ("type.receivable", "=", False),
+            ("type.payable", "=", False),
+        ],
+        limit=1,
+        order=[["code", "DESC"]],
+    )
+    [tax] = client.create(
+        "account.tax",
+        [
+            {
+                "name": "VAT 19%",
+                "description": "VAT 19%",
+                "company": company,
+                "type": "percentage",
+                "rate": Decimal("0.19"),
+                "invoice_account": vat_account,
+                "credit_note_account": vat_account,
+            }
+        ],
+    )
+    [category] = client.create(
+        "product.category",
+        [
+            {
+                "name": "Taxed",
+                "accounting": True,
+                "account_revenue": revenue,
+                "account_expense": expense,
+                "customer_taxes": [["add", [tax]]],
+            }
+        ],
+    )
     products = {}
     for code, kind, price in (("P-900", "goods", Decimal("500.00")), ("S-100", "service", Decimal("120.00"))):
-        [template] = client.create("product.template", [{
-            "name": code, "code": code, "type": kind, "default_uom": seed["unit_id"], "list_price": price,
-            "salable": True, "sale_uom": seed["unit_id"], "account_category": category,
-            "products": _one2many([{"cost_price": price / 2}]),
-        }])
+        [template] = client.create(
+            "product.template",
+            [
+                {
+                    "name": code,
+                    "code": code,
+                    "type": kind,
+                    "default_uom": seed["unit_id"],
+                    "list_price": price,
+                    "salable": True,
+                    "sale_uom": seed["unit_id"],
+                    "account_category": category,
+                    "products": _one2many([{"cost_price": price / 2}]),
+                }
+            ],
+        )
         [row] = client.read("product.template", [template], ["products"])
         products[code] = {"product_id": row["products"][0], "list_price": str(price), "name": code}
-    [inventory] = client.create("stock.inventory", [{  # goods need stock to ship
-        "location": seed["storage_location_id"], "company": company, "date": dt.date.today(),
-        "lines": _one2many([{"product": products["P-900"]["product_id"], "quantity": 100.0}]),
-    }])
+    [inventory] = client.create(
+        "stock.inventory",
+        [
+            {  # goods need stock to ship
+                "location": seed["storage_location_id"],
+                "company": company,
+                "date": dt.date.today(),
+                "lines": _one2many([{"product": products["P-900"]["product_id"], "quantity": 100.0}]),
+            }
+        ],
+    )
     client.button("stock.inventory", "confirm", [inventory])
     return tax, products
 
@@ -214,10 +267,18 @@ def _shipped_sale_with_service(server: tryton.TrytonServer) -> dict[str, Any]:
     seed = server.seed
     with server.client() as client:
         tax, products = _taxed_products(client, seed)
-        [sale_id] = client.create("sale.sale", [_sale_values(
-            seed["customers"]["mueller"], [(products["P-900"], 2.0), (products["S-100"], 1.0)], seed,
-            reference="PO-MUE-SVC", today=dt.date.today(),
-        )])
+        [sale_id] = client.create(
+            "sale.sale",
+            [
+                _sale_values(
+                    seed["customers"]["mueller"],
+                    [(products["P-900"], 2.0), (products["S-100"], 1.0)],
+                    seed,
+                    reference="PO-MUE-SVC",
+                    today=dt.date.today(),
+                )
+            ],
+        )
         [sale] = client.read("sale.sale", [sale_id], ["lines"])
         # a line's taxes come from its product in the client's on_change, not over RPC
         client.write("sale.line", sale["lines"], {"taxes": [["add", [tax]]]})
@@ -225,8 +286,11 @@ def _shipped_sale_with_service(server: tryton.TrytonServer) -> dict[str, Any]:
         client.button("sale.sale", "confirm", [sale_id])
         [sale] = client.read("sale.sale", [sale_id], ["shipments"])
         _ship(client, sale["shipments"])
-        [sale] = client.read("sale.sale", [sale_id], [
-            "number", "shipment_state", "untaxed_amount", "tax_amount", "total_amount", "invoices"])
+        [sale] = client.read(
+            "sale.sale",
+            [sale_id],
+            ["number", "shipment_state", "untaxed_amount", "tax_amount", "total_amount", "invoices"],
+        )
         invoices = client.read("account.invoice", sale["invoices"], ["number", "untaxed_amount", "total_amount"])
     assert sale["shipment_state"] == "sent" and sale["tax_amount"] > 0
     return {**sale, "invoices": invoices}
@@ -261,9 +325,12 @@ def test_an_orders_and_its_invoices_taxed_and_untaxed_totals_equal_trytons(erp, 
     assert sale["invoices"], "shipping the pumps invoices them"
     with session_scope(database_url) as session:
         for tryton_invoice in sale["invoices"]:
-            link = session.scalar(select(Link).where(Link.entity_type == "invoice",
-                                                     Link.external_id == str(tryton_invoice["id"])))
+            link = session.scalar(
+                select(Link).where(Link.entity_type == "invoice", Link.external_id == str(tryton_invoice["id"]))
+            )
             invoice = session.get(Invoice, link.hub_id)
             assert invoice.order_id == order.id
             assert (invoice.total, invoice.untaxed_total) == (
-                Decimal(tryton_invoice["total_amount"]), Decimal(tryton_invoice["untaxed_amount"]))
+                Decimal(tryton_invoice["total_amount"]),
+                Decimal(tryton_invoice["untaxed_amount"]),
+            )

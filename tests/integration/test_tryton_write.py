@@ -58,22 +58,37 @@ def _read(erp: TrytonConnector, mapping: ConnectorMap, stream: str, external_id:
 def _customer(**extra: Any) -> dict[str, Any]:
     n = next(_serial)
     return {
-        "hub_ref": f"concord:customer:test-{n}", "name": f"Nordwind Handel {n} GmbH",
-        "email": f"einkauf{n}@nordwind.example", "phone": "+49 40 3001234",
-        "street": "Hafenstraße 5", "city": "Hamburg", "postcode": "20457", "country": "DE",
-        "tax_id": None, **extra,
+        "hub_ref": f"concord:customer:test-{n}",
+        "name": f"Nordwind Handel {n} GmbH",
+        "email": f"einkauf{n}@nordwind.example",
+        "phone": "+49 40 3001234",
+        "street": "Hafenstraße 5",
+        "city": "Hamburg",
+        "postcode": "20457",
+        "country": "DE",
+        "tax_id": None,
+        **extra,
     }
 
 
 def _order(customer_id: str, status: str = "confirmed", **extra: Any) -> dict[str, Any]:
     n = next(_serial)
     return {
-        "hub_ref": f"concord:order:test-{n}", "reference": f"CRM-PO-{n}", "customer": customer_id,
-        "status": status, "ordered_on": "2026-11-20", "currency": "EUR", "description": "Spring refit",
+        "hub_ref": f"concord:order:test-{n}",
+        "reference": f"CRM-PO-{n}",
+        "customer": customer_id,
+        "status": status,
+        "ordered_on": "2026-11-20",
+        "currency": "EUR",
+        "description": "Spring refit",
         "lines": [
             {"product": "P-100", "quantity": Decimal(2), "unit_price": Decimal("1199.00")},
-            {"product": "P-300", "quantity": Decimal(25), "unit_price": Decimal("12.50"),
-             "description": "Seals, assorted"},
+            {
+                "product": "P-300",
+                "quantity": Decimal(25),
+                "unit_price": Decimal("12.50"),
+                "description": "Seals, assorted",
+            },
         ],
         **extra,
     }
@@ -107,7 +122,9 @@ def test_a_national_tax_number_is_written_as_tryton_checks_it(erp, server, mappi
     assert created.created
     with server.client() as client:
         [party] = client.read("party.party", [int(created.external_id)], ["identifiers"])
-        codes = {i["code"] for i in client.read("party.identifier", party["identifiers"], ["code", "type"]) if i["type"]}
+        codes = {
+            i["code"] for i in client.read("party.identifier", party["identifiers"], ["code", "type"]) if i["type"]
+        }
     compact = {"".join(ch for ch in code if ch.isalnum()) for code in codes}  # Tryton formats it
     assert compact == {tax_id[2:]}
     from hub.master.normalise import normalise_tax_id
@@ -146,12 +163,17 @@ def test_a_lost_answer_to_the_create_does_not_make_a_second_party(erp, server):
 
 def test_updating_a_customer_changes_contact_and_address(erp, mapping):
     created = erp.write("customers", _customer(), None)
-    result = erp.write("customers", {"email": "neu@nordwind.example", "city": "Lübeck", "postcode": "23552"},
-                       created.external_id)
+    result = erp.write(
+        "customers", {"email": "neu@nordwind.example", "city": "Lübeck", "postcode": "23552"}, created.external_id
+    )
     assert (result.external_id, result.created) == (created.external_id, False)
     read = _read(erp, mapping, "customers", created.external_id)
     assert (read["email"], read["city"], read["postcode"], read["street"]) == (
-        "neu@nordwind.example", "Lübeck", "23552", "Hafenstraße 5")
+        "neu@nordwind.example",
+        "Lübeck",
+        "23552",
+        "Hafenstraße 5",
+    )
 
 
 def test_tryton_refusing_a_customer_is_a_record_error_with_its_message(erp, server):
@@ -176,7 +198,9 @@ def test_a_confirmed_order_is_entered_once_and_reads_back(erp, server, mapping):
     assert (read["customer"], read["reference"], read["currency"]) == (int(customer), data["reference"], "EUR")
     assert str(read["ordered_on"]) == "2026-11-20"
     assert [(l["product"], l["quantity"], l["unit_price"]) for l in read["lines"]] == [
-        ("P-100", Decimal(2), Decimal("1199.00")), ("P-300", Decimal(25), Decimal("12.50"))]
+        ("P-100", Decimal(2), Decimal("1199.00")),
+        ("P-300", Decimal(25), Decimal("12.50")),
+    ]
     assert read["lines"][1]["description"] == "Seals, assorted"
     assert read["total"] == Decimal("2710.50")
     with server.client() as client:  # Tryton made the delivery for it: a real confirmed sale
@@ -211,8 +235,12 @@ def test_an_order_is_keyed_by_the_hub_ref_in_the_sale_comment_never_by_its_refer
 def test_two_orders_with_one_customer_reference_are_two_sales(erp, server, mapping):
     customer = erp.write("customers", _customer(), None).external_id
     first = _order(customer, status="draft", reference="ACME-RFQ-1")
-    second = _order(customer, status="draft", reference="ACME-RFQ-1",
-                    lines=[{"product": "P-200", "quantity": Decimal(4), "unit_price": Decimal("89.50")}])
+    second = _order(
+        customer,
+        status="draft",
+        reference="ACME-RFQ-1",
+        lines=[{"product": "P-200", "quantity": Decimal(4), "unit_price": Decimal("89.50")}],
+    )
     one, two = erp.write("orders", first, None), erp.write("orders", second, None)
     assert one.created and two.created and one.external_id != two.external_id
     assert [l["product"] for l in _read(erp, mapping, "orders", one.external_id)["lines"]] == ["P-100", "P-300"]
@@ -233,20 +261,28 @@ def test_a_draft_order_takes_changed_added_and_removed_lines(erp, mapping):
     customer = erp.write("customers", _customer(), None).external_id
     data = _order(customer, status="draft")
     created = erp.write("orders", data, None)
-    changed = {**data, "description": "Spring refit, revised", "lines": [
-        {"product": "P-100", "quantity": Decimal(3), "unit_price": Decimal("1199.00")},
-        {"product": "P-200", "quantity": Decimal(4), "unit_price": None},  # Tryton's list price
-    ]}
+    changed = {
+        **data,
+        "description": "Spring refit, revised",
+        "lines": [
+            {"product": "P-100", "quantity": Decimal(3), "unit_price": Decimal("1199.00")},
+            {"product": "P-200", "quantity": Decimal(4), "unit_price": None},  # Tryton's list price
+        ],
+    }
     result = erp.write("orders", changed, created.external_id)
     assert (result.external_id, result.created) == (created.external_id, False)
     read = _read(erp, mapping, "orders", created.external_id)
     assert read["status"] == "draft"
     assert [(l["product"], l["quantity"], l["unit_price"]) for l in read["lines"]] == [
-        ("P-100", Decimal(3), Decimal("1199.00")), ("P-200", Decimal(4), Decimal("89.50"))]
+        ("P-100", Decimal(3), Decimal("1199.00")),
+        ("P-200", Decimal(4), Decimal("89.50")),
+    ]
 
     confirmed = erp.write("orders", {**changed, "status": "confirmed"}, created.external_id)
     assert confirmed.version and _read(erp, mapping, "orders", created.external_id)["status"] in (
-        "confirmed", "processing")
+        "confirmed",
+        "processing",
+    )
 
 
 def test_a_confirmed_order_refuses_a_quantity_change_and_stays_as_it_was(erp, mapping):

@@ -18,9 +18,13 @@ from tests.support.workers import celery_worker, wait_for
 
 
 def worker_env(database_url: str, mappings_dir: Path) -> dict[str, str]:
-    return {"HUB_BROKER_URL": servers.redis_server_url(), "HUB_DATABASE_URL": database_url,
-            "HUB_MAPPINGS_DIR": str(mappings_dir), "HUB_TASK_QUEUE": f"hub-test-{os.getpid()}",
-            "HUB_SECRET_KEY": "worker-test-key"}
+    return {
+        "HUB_BROKER_URL": servers.redis_server_url(),
+        "HUB_DATABASE_URL": database_url,
+        "HUB_MAPPINGS_DIR": str(mappings_dir),
+        "HUB_TASK_QUEUE": f"hub-test-{os.getpid()}",
+        "HUB_SECRET_KEY": "worker-test-key",
+    }
 
 
 @pytest.mark.postgres

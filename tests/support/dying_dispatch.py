@@ -31,7 +31,9 @@ def main(hub_ref: str, batch: int) -> None:
 
     write = TrytonConnector.write
 
-    def write_then_die(self: TrytonConnector, stream: str, data: Mapping[str, Any], external_id: str | None) -> WriteResult:
+    def write_then_die(
+        self: TrytonConnector, stream: str, data: Mapping[str, Any], external_id: str | None
+    ) -> WriteResult:
         result = write(self, stream, data, external_id)
         if data.get("hub_ref") == hub_ref:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -45,13 +45,27 @@ class Systems:
     def enter_order(self, *lines: tuple[str, str, str]) -> dict[str, Any]:
         """What a sales rep types into the CRM: an order with (product code, quantity, price) lines."""
         n = next(_serial)
-        return self.crm.store.save("orders", {
-            "order_number": f"CRM-SO-{7000 + n}", "name": f"PO-KRANICH-{n}", "account_id": self.account,
-            "status": "Confirmed", "order_date": "2026-11-20", "currency_id": "EUR",
-            "lines": [{"id": f"CRM-SO-{7000 + n}-{i}", "product_code": code, "name": f"Item {code}",
-                       "product_qty": qty, "product_unit_price": price}
-                      for i, (code, qty, price) in enumerate(lines, 1)],
-        })
+        return self.crm.store.save(
+            "orders",
+            {
+                "order_number": f"CRM-SO-{7000 + n}",
+                "name": f"PO-KRANICH-{n}",
+                "account_id": self.account,
+                "status": "Confirmed",
+                "order_date": "2026-11-20",
+                "currency_id": "EUR",
+                "lines": [
+                    {
+                        "id": f"CRM-SO-{7000 + n}-{i}",
+                        "product_code": code,
+                        "name": f"Item {code}",
+                        "product_qty": qty,
+                        "product_unit_price": price,
+                    }
+                    for i, (code, qty, price) in enumerate(lines, 1)
+                ],
+            },
+        )
 
 
 @pytest.fixture(name="systems")
@@ -60,18 +74,31 @@ def systems_fixture(tryton_server: tryton.TrytonServer, database_url: str, mappi
     # record 1 of an earlier test carries the same hub_ref as this test's golden record 1.
     tryton_server.reset_database()
     store = CrmStore(users={USER: PASSWORD})
-    store.seed(accounts=[{
-        "id": "CRM-ACC-1", "name": "Kranich Feinmechanik GmbH", "email1": "einkauf@kranich-feinmechanik.example",
-        "phone_office": "+49 561 7003 0", "billing_address_street": "Lindenweg 4",
-        "billing_address_city": "Kassel", "billing_address_postalcode": "34117", "billing_address_country": "de",
-    }])
+    store.seed(
+        accounts=[
+            {
+                "id": "CRM-ACC-1",
+                "name": "Kranich Feinmechanik GmbH",
+                "email1": "einkauf@kranich-feinmechanik.example",
+                "phone_office": "+49 561 7003 0",
+                "billing_address_street": "Lindenweg 4",
+                "billing_address_city": "Kassel",
+                "billing_address_postalcode": "34117",
+                "billing_address_country": "de",
+            }
+        ]
+    )
     with serve(store) as crm:
         add_crm_connection(database_url, "crm", "sugar", crm, mappings_dir)
         with session_scope(database_url) as session:
-            add_connection(session, name="erp", kind="tryton", secret_key=KEY,
-                           settings={"url": tryton_server.url, "database": tryton_server.database,
-                                     "login": tryton_server.login},
-                           secrets={"password": tryton_server.password})
+            add_connection(
+                session,
+                name="erp",
+                kind="tryton",
+                secret_key=KEY,
+                settings={"url": tryton_server.url, "database": tryton_server.database, "login": tryton_server.login},
+                secrets={"password": tryton_server.password},
+            )
         hub = SyncEngine(database_url, mappings_dir, KEY)
         yield Systems(crm, tryton_server, hub, Dispatcher(hub), "CRM-ACC-1")
 
@@ -97,9 +124,14 @@ def dispatch(dispatcher: Dispatcher) -> list[DeliveryReport]:
 
 def deliveries(url: str) -> list[tuple[str, str, str, str | None]]:
     with session_scope(url) as session:
-        return [tuple(r) for r in session.execute(  # type: ignore[misc]
-            select(OutboxDelivery.target, OutboxDelivery.entity_type, OutboxDelivery.status, OutboxDelivery.last_error)
-            .order_by(OutboxDelivery.id))]
+        return [
+            tuple(r)
+            for r in session.execute(  # type: ignore[misc]
+                select(
+                    OutboxDelivery.target, OutboxDelivery.entity_type, OutboxDelivery.status, OutboxDelivery.last_error
+                ).order_by(OutboxDelivery.id)
+            )
+        ]
 
 
 def link(url: str, system: str, entity: str, *, hub_id: int | None = None, external_id: str | None = None) -> Link:
@@ -117,13 +149,19 @@ def link(url: str, system: str, entity: str, *, hub_id: int | None = None, exter
 def tryton_sales(erp: tryton.TrytonServer, reference: str) -> list[dict[str, Any]]:
     """The sales with this reference, as Tryton's own RPC reads them, lines by product code."""
     with erp.client() as client:
-        sales = client.read("sale.sale", client.search("sale.sale", [("reference", "=", reference)]),
-                            ["number", "state", "party", "lines"])
+        sales = client.read(
+            "sale.sale",
+            client.search("sale.sale", [("reference", "=", reference)]),
+            ["number", "state", "party", "lines"],
+        )
         for sale in sales:
             lines = client.read("sale.line", sale["lines"], ["product", "quantity", "unit_price"])
-            codes = {p["id"]: p["code"] for p in client.read("product.product", [l["product"] for l in lines], ["code"])}
-            sale["lines"] = sorted((codes[l["product"]], Decimal(str(l["quantity"])), Decimal(str(l["unit_price"])))
-                                  for l in lines)
+            codes = {
+                p["id"]: p["code"] for p in client.read("product.product", [l["product"] for l in lines], ["code"])
+            }
+            sale["lines"] = sorted(
+                (codes[l["product"]], Decimal(str(l["quantity"])), Decimal(str(l["unit_price"]))) for l in lines
+            )
     return sales
 
 

@@ -38,11 +38,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def crash_prone_worker(env: dict[str, str], lease_seconds: float, visibility_seconds: float) -> Iterator[subprocess.Popen[str]]:
+def crash_prone_worker(
+    env: dict[str, str], lease_seconds: float, visibility_seconds: float
+) -> Iterator[subprocess.Popen[str]]:
     """A worker process; killed (not terminated) on exit, as it may be killed already."""
     worker = subprocess.Popen(
         [sys.executable, "-m", "tests.support.faults", str(lease_seconds), str(visibility_seconds)],
-        env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         yield worker
@@ -102,10 +108,20 @@ def _run_worker(lease_seconds: float, visibility_seconds: float) -> None:
     engine.LEASE = timedelta(seconds=lease_seconds)  # read at each take_lease / renew_lease
     celery_app.conf.broker_transport_options = {
         "visibility_timeout": visibility_seconds,  # a killed worker's task comes back after this
-        "unacked_restore_interval": 1, "unacked_restore_throttle": 1,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
     }
-    celery_app.worker_main(["worker", "--pool=solo", "--concurrency=1", "--without-heartbeat",
-                            "--without-gossip", "--without-mingle", "--loglevel=WARNING"])
+    celery_app.worker_main(
+        [
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,7 @@ def finance_server(**kwargs: Any) -> Iterator[FinanceServer]:
 
 
 def settings_for(server: FinanceServer, **overrides: Any) -> dict[str, Any]:
-    return {"url": server.url, "tenant_id": server.tenant_id, "page_size": 2, "retry_attempts": 3,
-            **overrides}
+    return {"url": server.url, "tenant_id": server.tenant_id, "page_size": 2, "retry_attempts": 3, **overrides}
 
 
 def secrets_for(server: FinanceServer) -> dict[str, str]:
@@ -37,5 +36,11 @@ def secrets_for(server: FinanceServer) -> dict[str, str]:
 
 def connect(database_url: str, server: FinanceServer, name: str = "finance", **settings: Any) -> None:
     with session_scope(database_url) as session:
-        add_connection(session, name=name, kind="accounting", secret_key=KEY,
-                       settings=settings_for(server, **settings), secrets=secrets_for(server))
+        add_connection(
+            session,
+            name=name,
+            kind="accounting",
+            secret_key=KEY,
+            settings=settings_for(server, **settings),
+            secrets=secrets_for(server),
+        )

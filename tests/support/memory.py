@@ -66,7 +66,7 @@ class BlindMemoryConnector(Connector):
         rows = sorted(self.store.get(stream, {}).values(), key=lambda r: (r.get("updated", ""), r["id"]))
         rows = [r for r in rows if since is None or r.get("updated", "") > since]
         size = int(self.settings.get("page_size", 2))
-        pages = [rows[i:i + size] for i in range(0, len(rows), size)]
+        pages = [rows[i : i + size] for i in range(0, len(rows), size)]
         if self.settings.get("unstable") and len(pages) > 1:
             pages[1] = pages[0]
         for page in pages:
@@ -92,8 +92,14 @@ class MemoryConnector(BlindMemoryConnector):
 
 def customer(number: int, updated: str = "2026-11-01T00:00:00+00:00", **fields: Any) -> dict[str, Any]:
     """A customer record as the memory system holds it."""
-    return {"id": f"C{number}", "name": f"Kunde {number} GmbH", "email": f"info@kunde{number}.example",
-            "country": "DE", "updated": updated, **fields}
+    return {
+        "id": f"C{number}",
+        "name": f"Kunde {number} GmbH",
+        "email": f"info@kunde{number}.example",
+        "country": "DE",
+        "updated": updated,
+        **fields,
+    }
 
 
 @pytest.fixture
@@ -106,8 +112,7 @@ def memory_hub(monkeypatch: pytest.MonkeyPatch, database_url: str, mappings_dir:
     STORES.clear()
 
 
-def hub_cli(monkeypatch: pytest.MonkeyPatch, database_url: str, mappings_dir: Path, key: str,
-            *args: str) -> Any:
+def hub_cli(monkeypatch: pytest.MonkeyPatch, database_url: str, mappings_dir: Path, key: str, *args: str) -> Any:
     """``hub ARGS`` in this process (so the test's connector kinds exist), as a user runs it:
     the result has ``exit_code``, ``stdout`` and ``stderr``."""
     from hub.cli import app

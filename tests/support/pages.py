@@ -19,8 +19,9 @@ def csrf_of(html: str) -> str:
 def post_login(client: Any, token: str, next_url: str = "/") -> Any:
     """The sign-in form posted with ``token``; returns the answer (303 on success)."""
     form = client.get("/login")
-    return client.post("/login", data={"token": token, "next": next_url, "csrf": csrf_of(form.text)},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"token": token, "next": next_url, "csrf": csrf_of(form.text)}, follow_redirects=False
+    )
 
 
 def sign_in_client(client: Any, token: str) -> str:

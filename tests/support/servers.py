@@ -193,8 +193,7 @@ class _EmbeddedPostgres:
         )
         if result.returncode != 0:
             raise RuntimeError(
-                f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n"
-                f"--- {self.log} ---\n{_tail(self.log)}"
+                f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n--- {self.log} ---\n{_tail(self.log)}"
             )
 
     def _initdb(self) -> None:
@@ -381,9 +380,7 @@ class _EmbeddedRedis:
             finally:
                 client.close()
             if self.proc.poll() is None:
-                raise RuntimeError(
-                    f"redis-server did not answer in {_START_TIMEOUT}s:\n{_tail(self.log)}"
-                )
+                raise RuntimeError(f"redis-server did not answer in {_START_TIMEOUT}s:\n{_tail(self.log)}")
             if "Address already in use" not in _tail(self.log, 10):
                 break
         raise RuntimeError(f"redis-server exited ({self.proc.returncode}):\n{_tail(self.log)}")
@@ -518,10 +515,7 @@ def drop_database(url: str) -> None:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
             else:
                 ids = conn.execute(
-                    text(
-                        "SELECT id FROM information_schema.processlist"
-                        " WHERE db = :name AND id <> CONNECTION_ID()"
-                    ),
+                    text("SELECT id FROM information_schema.processlist WHERE db = :name AND id <> CONNECTION_ID()"),
                     {"name": name},
                 ).scalars()
                 for conn_id in list(ids):

@@ -42,6 +42,7 @@ def webhook_sink(secret: str = "sink-secret", prefix: str = "X") -> Iterator[Sin
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver behind a proxy
         disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
+
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 

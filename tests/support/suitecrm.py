@@ -77,9 +77,16 @@ def start_or_install() -> str | None:
 
 
 def _database() -> pymysql.connections.Connection:
-    return pymysql.connect(host="127.0.0.1", port=DB_PORT, user="suitecrm", password="suitecrm_pw",
-                           database="suitecrm", autocommit=True, charset="utf8mb4",
-                           cursorclass=pymysql.cursors.DictCursor)
+    return pymysql.connect(
+        host="127.0.0.1",
+        port=DB_PORT,
+        user="suitecrm",
+        password="suitecrm_pw",
+        database="suitecrm",
+        autocommit=True,
+        charset="utf8mb4",
+        cursorclass=pymysql.cursors.DictCursor,
+    )
 
 
 def add_custom_fields() -> None:
@@ -88,14 +95,16 @@ def add_custom_fields() -> None:
     of a module that gained a field is dropped, so SuiteCRM sees the field at the next call."""
     with _database() as db, db.cursor() as cur:
         for module, table, name, sql_type, meta_type, length in CUSTOM_FIELDS:
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {table}_cstm (id_c char(36) NOT NULL PRIMARY KEY) "
-                        "CHARACTER SET utf8mb4")
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {table}_cstm (id_c char(36) NOT NULL PRIMARY KEY) CHARACTER SET utf8mb4"
+            )
             cur.execute(f"ALTER TABLE {table}_cstm ADD COLUMN IF NOT EXISTS {name} {sql_type} NULL")
             added = cur.execute(
                 "INSERT IGNORE INTO fields_meta_data (id, name, vname, custom_module, type, len, required, "
                 "date_modified, deleted, audited, massupdate, duplicate_merge, reportable, importable) "
                 "VALUES (%s, %s, %s, %s, %s, %s, 0, NOW(), 0, 0, 0, 0, 1, 'true')",
-                (f"{module}{name}", name, f"LBL_{name.upper()}", module, meta_type, length))
+                (f"{module}{name}", name, f"LBL_{name.upper()}", module, meta_type, length),
+            )
             if added:
                 for cached in (BASE / "www" / "cache" / "modules" / module).glob("*vardefs.php"):
                     cached.unlink()
@@ -107,8 +116,10 @@ def _value(value: Any) -> str:
 
 def _pairs(record: dict[str, Any]) -> str:
     items = "".join(f"<item><name>{escape(k)}</name><value>{_value(v)}</value></item>" for k, v in record.items())
-    return f'<name_value_list SOAP-ENC:arrayType="tns:name_value[{len(record)}]" xsi:type="tns:name_value_list">' \
-           f"{items}</name_value_list>"
+    return (
+        f'<name_value_list SOAP-ENC:arrayType="tns:name_value[{len(record)}]" xsi:type="tns:name_value_list">'
+        f"{items}</name_value_list>"
+    )
 
 
 @dataclass
@@ -125,9 +136,14 @@ class SuiteCrm:
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
             f'xmlns:tns="{NS}"><SOAP-ENV:Body><tns:{operation} '
             'SOAP-ENV:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">'
-            f"{body}</tns:{operation}></SOAP-ENV:Body></SOAP-ENV:Envelope>")
-        answer = self.http.post(URL, data=envelope.encode(), timeout=60, headers={
-            "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f"{URL}/{operation}"})
+            f"{body}</tns:{operation}></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+        )
+        answer = self.http.post(
+            URL,
+            data=envelope.encode(),
+            timeout=60,
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f"{URL}/{operation}"},
+        )
         root = etree.fromstring(answer.content, etree.XMLParser(resolve_entities=False, no_network=True))
         fault = root.find(".//faultstring")
         if fault is not None:
@@ -136,10 +152,13 @@ class SuiteCrm:
 
     def login(self) -> str:
         md5 = hashlib.md5(PASSWORD.encode()).hexdigest()
-        root = self.soap("login", f"<user_auth><user_name>{USER}</user_name><password>{md5}</password></user_auth>"
-                                  "<application_name>tests</application_name>"
-                                  '<name_value_list SOAP-ENC:arrayType="tns:name_value[0]" '
-                                  'xsi:type="tns:name_value_list"/>')
+        root = self.soap(
+            "login",
+            f"<user_auth><user_name>{USER}</user_name><password>{md5}</password></user_auth>"
+            "<application_name>tests</application_name>"
+            '<name_value_list SOAP-ENC:arrayType="tns:name_value[0]" '
+            'xsi:type="tns:name_value_list"/>',
+        )
         self.session = root.findtext(".//return/id") or ""
         assert self.session, "SuiteCRM login answered without a session"
         return self.session
@@ -151,16 +170,18 @@ class SuiteCrm:
     def create(self, module: str, records: list[dict[str, Any]]) -> list[str]:
         """``set_entries``: the new ids in order."""
         lists = "".join(_pairs(r) for r in records)
-        root = self.soap("set_entries", f"<session>{self.session}</session><module_name>{module}</module_name>"
-                         f'<name_value_lists SOAP-ENC:arrayType="tns:name_value_list[{len(records)}]" '
-                         f'xsi:type="tns:name_value_lists">{lists}</name_value_lists>')
+        root = self.soap(
+            "set_entries",
+            f"<session>{self.session}</session><module_name>{module}</module_name>"
+            f'<name_value_lists SOAP-ENC:arrayType="tns:name_value_list[{len(records)}]" '
+            f'xsi:type="tns:name_value_lists">{lists}</name_value_lists>',
+        )
         ids = [node.text or "" for node in root.iter("item") if node.getparent().tag == "ids"]
         assert len(ids) == len(records) and all(ids), f"set_entries {module}: {ids}"
         return ids
 
     def update(self, module: str, record: dict[str, Any]) -> None:
-        self.soap("set_entry", f"<session>{self.session}</session><module_name>{module}</module_name>"
-                               f"{_pairs(record)}")
+        self.soap("set_entry", f"<session>{self.session}</session><module_name>{module}</module_name>{_pairs(record)}")
 
     # --- reading back, from the database itself -------------------------------------------
     def row(self, table: str, record_id: str) -> dict[str, Any]:
@@ -171,9 +192,12 @@ class SuiteCrm:
             cur.execute(f"SELECT * FROM {table} t{join} WHERE t.id = %s", (record_id,))
             row = cur.fetchone() or {}
             if table == "accounts" and row:
-                cur.execute("SELECT e.email_address FROM email_addr_bean_rel r JOIN email_addresses e "
-                            "ON e.id = r.email_address_id WHERE r.bean_id = %s AND r.deleted = 0 "
-                            "AND r.primary_address = 1", (record_id,))
+                cur.execute(
+                    "SELECT e.email_address FROM email_addr_bean_rel r JOIN email_addresses e "
+                    "ON e.id = r.email_address_id WHERE r.bean_id = %s AND r.deleted = 0 "
+                    "AND r.primary_address = 1",
+                    (record_id,),
+                )
                 email = cur.fetchone()
                 row["email1"] = email["email_address"] if email else None
             return row
@@ -186,8 +210,17 @@ class SuiteCrm:
     def wipe(self) -> None:
         """Every record of the modules the tests use, so a run starts from a known SuiteCRM."""
         with _database() as db, db.cursor() as cur:
-            for table in ("accounts", "accounts_cstm", "opportunities", "accounts_opportunities", "cases",
-                          "aos_quotes", "aos_quotes_cstm", "email_addr_bean_rel", "email_addresses"):
+            for table in (
+                "accounts",
+                "accounts_cstm",
+                "opportunities",
+                "accounts_opportunities",
+                "cases",
+                "aos_quotes",
+                "aos_quotes_cstm",
+                "email_addr_bean_rel",
+                "email_addresses",
+            ):
                 cur.execute(f"DELETE FROM {table}")
 
 

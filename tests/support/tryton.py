@@ -70,8 +70,7 @@ def build_cache(parties: int | None = None, sales: int | None = None, *, force: 
     return erp.build(default_cache_root(), Scale(parties or 0, sales or 0), force=force)[0]
 
 
-def start_tryton(workdir: Path | None = None, *, parties: int | None = None,
-                 sales: int | None = None) -> TrytonServer:
+def start_tryton(workdir: Path | None = None, *, parties: int | None = None, sales: int | None = None) -> TrytonServer:
     """A running server on a fresh copy of the cached database (built first if missing);
     a context manager that stops it (and removes a temporary ``workdir``)."""
     if not trytond_available():
@@ -87,4 +86,3 @@ def tryton_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         pytest.skip(SKIP_REASON)
     with start_tryton(tmp_path_factory.mktemp("tryton")) as server:
         yield server
-

@@ -20,10 +20,24 @@ def celery_worker(env: dict[str, str], drain: bool = True) -> Iterator[subproces
     logs more than a pipe holds would otherwise block on its next write. ``drain=False`` leaves
     ``worker.stdout`` to the caller, who must then read it."""
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hub.tasks", "worker", "--pool=solo",
-         "--concurrency=1", "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel=WARNING"],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hub.tasks",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     if drain:
         tail: deque[str] = deque(maxlen=300)

@@ -125,8 +125,9 @@ def _owner(module: str, known: set[str]) -> str:
 
 
 def test_nobody_but_the_binder_selects_from_or_writes_to_links() -> None:
-    found = [hit for path, module, tree in _sources() if path not in LINK_OWNERS
-             for hit in _link_uses(path, module, tree)]
+    found = [
+        hit for path, module, tree in _sources() if path not in LINK_OWNERS for hit in _link_uses(path, module, tree)
+    ]
     assert not found, "links is read and written only through hub.sync.links (the Binder):\n" + "\n".join(found)
 
 
@@ -149,8 +150,14 @@ def test_the_checks_see_what_they_look_for() -> None:
         "connections._engine\n"
         "q = 'UPDATE links SET hub_id = 1'\n"
     )
-    known = {"hub.sync.models", "hub.models", "hub.api.routers.connections", "hub.api.routers",
-             "hub.api.routers.__init__", "hub.web.it"}
+    known = {
+        "hub.sync.models",
+        "hub.models",
+        "hub.api.routers.connections",
+        "hub.api.routers",
+        "hub.api.routers.__init__",
+        "hub.web.it",
+    }
     assert len(_link_uses("hub/web/it.py", "hub.web.it", bad)) == 3
     assert len(_private_imports("hub/web/it.py", "hub.web.it", bad, known)) == 2
     same_package = ast.parse("from hub.api.routers.connections import _engine\n")

@@ -51,9 +51,7 @@ def test_matches_brute_force():
 
 def test_score_output_treats_missing_rows_as_singletons(tmp_path):
     truth = tmp_path / "truth.csv"
-    truth.write_text(
-        "source_system,source_id,entity_id\nerp,1,E1\ncrm,1,E1\nfinance,1,E1\ncrm,2,E2\n"
-    )
+    truth.write_text("source_system,source_id,entity_id\nerp,1,E1\ncrm,1,E1\nfinance,1,E1\ncrm,2,E2\n")
     out = tmp_path / "out.csv"
     out.write_text("source_system,source_id,golden_id\nerp,1,G1\ncrm,1,G1\ncrm,2,G2\n")
     s, diag = metrics.score_output(str(out), str(truth))

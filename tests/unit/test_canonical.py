@@ -29,13 +29,9 @@ def test_the_document_store_keeps_every_column_of_a_canonical_record_and_nothing
         table = kind.model.__table__  # type: ignore[attr-defined]
         marked = canonical.refs(record)
         assert {r.field: r.column for r in kind.refs} == {f: m.column for f, m in marked.items()}
-        assert set(table.c.keys()) - BOOKKEEPING == set(kind.columns) | {
-            m.column for m in marked.values()
-        }
+        assert set(table.c.keys()) - BOOKKEEPING == set(kind.columns) | {m.column for m in marked.values()}
         assert set(kind.columns) <= set(record.model_fields)
-    assert KINDS["invoice"].defaults == {"due_dates": []} and KINDS["payment"].defaults == {
-        "amount": Decimal(0)
-    }
+    assert KINDS["invoice"].defaults == {"due_dates": []} and KINDS["payment"].defaults == {"amount": Decimal(0)}
 
 
 def test_the_customer_field_list_is_the_canonical_customers():
@@ -73,9 +69,7 @@ def test_pipeline_triggers_take_exactly_the_canonical_codes():
     with pytest.raises(ValidationError) as caught:
         Trigger(shipment_status=["delivered"])
     assert "'planned', 'picking', 'packed', 'shipped' or 'cancelled'" in str(caught.value)
-    assert (
-        type(Trigger(order_status=[OrderStatus.done]).order_status[0]) is str
-    )  # plain text in SQL
+    assert type(Trigger(order_status=[OrderStatus.done]).order_status[0]) is str  # plain text in SQL
 
 
 def test_the_status_page_counts_as_shipped_what_the_code_list_says_left():
@@ -136,9 +130,6 @@ def test_a_record_outside_its_model_is_refused_naming_the_field():
 
 
 def test_every_code_list_is_described_with_its_codes():
-    assert (
-        canonical.describe(ShipmentStatus)
-        == "shipment status (planned, picking, packed, shipped, cancelled)"
-    )
+    assert canonical.describe(ShipmentStatus) == "shipment status (planned, picking, packed, shipped, cancelled)"
     for codes in canonical.CODE_LISTS.values():
         assert all(member.value == member.name for member in codes)  # the stored text is the name

@@ -37,9 +37,7 @@ def test_no_module_under_connectors_imports_the_hub() -> None:
 
 def test_the_checker_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     module = tmp_path / "probe.py"
-    module.write_text(
-        "import hubris\ndef f():\n    from hub.settings import get_settings\n    import hub\n"
-    )
+    module.write_text("import hubris\ndef f():\n    from hub.settings import get_settings\n    import hub\n")
     assert _hub_imports(module, tmp_path) == [
         "probe.py:3: imports hub.settings",
         "probe.py:4: imports hub",

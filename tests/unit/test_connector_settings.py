@@ -49,9 +49,7 @@ def test_a_typo_a_missing_setting_and_a_missing_secret_are_named_together() -> N
     assert _problems(AccountingConnector, {"url": "http://x"}, {"client_secret": "s"}) == [
         "secrets: client_id and client_secret (or access_token) required"
     ]
-    assert _problems(
-        SqlConnector, {"url": "not a url", "tables": "t", "timezone": "Mars/Olympus"}, {}
-    ) == [
+    assert _problems(SqlConnector, {"url": "not a url", "tables": "t", "timezone": "Mars/Olympus"}, {}) == [
         "url: not an SQLAlchemy URL (dialect+driver://user@host/database)",
         "timezone: unknown time zone 'Mars/Olympus' (an IANA name such as Europe/Berlin)",
     ]
@@ -80,24 +78,16 @@ def test_command_line_text_is_parsed_and_stored_under_todays_names() -> None:
 
 
 def test_a_secret_given_as_a_setting_is_taken_as_that_secret() -> None:
-    checked = validate_connection(
-        TrytonConnector, {"base_url": "http://erp/", "database": "d", "password": "pw"}, {}
-    )
-    assert "password" not in checked.stored_settings() and checked.secret_values == {
-        "password": "pw"
-    }
+    checked = validate_connection(TrytonConnector, {"base_url": "http://erp/", "database": "d", "password": "pw"}, {})
+    assert "password" not in checked.stored_settings() and checked.secret_values == {"password": "pw"}
     assert checked.notes == ["password: a secret of tryton, stored encrypted with the secrets"]
 
 
 @pytest.mark.parametrize(
     ("old", "value", "retries"), [("attempts", 4, 3), ("retry_attempts", "2", 1), ("retries", 0, 0)]
 )
-def test_stored_connections_with_the_old_names_keep_working(
-    old: str, value: object, retries: int
-) -> None:
-    tryton = TrytonConnector(
-        {"url": "http://erp/", "database": "d", old: value}, {"password": "pw"}
-    )
+def test_stored_connections_with_the_old_names_keep_working(old: str, value: object, retries: int) -> None:
+    tryton = TrytonConnector({"url": "http://erp/", "database": "d", old: value}, {"password": "pw"})
     assert tryton.options.base_url == "http://erp/" and tryton.options.retries == retries
     assert tryton.rpc._attempts == retries + 1
     finance = AccountingConnector({"url": "http://fin", old: value}, {"access_token": "t"})
@@ -107,12 +97,8 @@ def test_stored_connections_with_the_old_names_keep_working(
 
 
 def test_a_stale_setting_of_a_stored_connection_is_left_out_but_a_bad_value_is_not() -> None:
-    hook = WebhookConnector(
-        {"url": "http://hook/", "dropped_long_ago": "x"}, {"signing_secret": "s"}
-    )
-    assert (
-        hook.url == "http://hook/" and hook.settings["dropped_long_ago"] == "x"
-    )  # the raw mapping stays
+    hook = WebhookConnector({"url": "http://hook/", "dropped_long_ago": "x"}, {"signing_secret": "s"})
+    assert hook.url == "http://hook/" and hook.settings["dropped_long_ago"] == "x"  # the raw mapping stays
     hook.close()
     with pytest.raises(SettingsError, match="timeout: not a number"):
         WebhookConnector({"url": "http://hook/", "timeout": "soon"}, {"signing_secret": "s"})
@@ -142,9 +128,7 @@ def test_help_kind_lists_every_setting_and_secret_with_type_default_and_meaning(
     tryton = describe_kind(TrytonConnector).splitlines()
     assert any(r.split()[:4] == ["page_size", "integer", "default", "200"] for r in tryton)
     assert any(r.split()[:3] == ["password", "text", "required"] for r in tryton)
-    assert any(
-        "(old names: attempts, retry_attempts)" in r for r in tryton if r.split()[:1] == ["retries"]
-    )
+    assert any("(old names: attempts, retry_attempts)" in r for r in tryton if r.split()[:1] == ["retries"])
 
 
 def test_the_cli_refuses_a_bad_setting_and_stores_a_good_one_under_todays_names(

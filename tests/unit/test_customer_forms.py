@@ -59,8 +59,7 @@ def test_tax_ids_as_real_exports_write_them(raw, country, canonical):
 
 @pytest.mark.parametrize(
     "placeholder",
-    ["N/A", "n.a.", "NA", "TBD", "tba", "-", "--", "000000000", "0000", "999999999", "123456789",
-     "unknown", "none"],
+    ["N/A", "n.a.", "NA", "TBD", "tba", "-", "--", "000000000", "0000", "999999999", "123456789", "unknown", "none"],
 )
 def test_placeholder_tax_ids_are_absent_not_bad(placeholder):
     assert normalise_tax_id(placeholder, "DE") is None
@@ -71,8 +70,7 @@ def test_placeholder_tax_ids_are_absent_not_bad(placeholder):
 
 def test_a_placeholder_in_any_field_is_no_value_and_no_finding():
     norm = normalise_customer(
-        {"name": "Acme GmbH", "phone": "N/A", "email": "n.a.", "postcode": "-", "city": "TBD",
-         "country": "DE"}
+        {"name": "Acme GmbH", "phone": "N/A", "email": "n.a.", "postcode": "-", "city": "TBD", "country": "DE"}
     )
     assert (norm.phone, norm.email, norm.postcode, norm.city) == (None, None, None, None)
     assert norm.problems == ()
@@ -81,11 +79,23 @@ def test_a_placeholder_in_any_field_is_no_value_and_no_finding():
 @pytest.mark.parametrize(
     ("written", "iso"),
     [
-        ("GER", "DE"), ("Deutschland", "DE"), ("U.K.", "GB"), ("P.R. China", "CN"),
-        ("China (PRC)", "CN"), ("PR China", "CN"), ("United States of America", "US"),
-        ("中国", "CN"), ("中华人民共和国", "CN"), ("日本", "JP"), ("Federal Republic of Germany", "DE"),
-        ("Viet Nam", "VN"), ("Republic of Korea", "KR"), ("SUI", "CH"), ("NED", "NL"),
-        ("Kingdom of the Netherlands", "NL"), ("Swiss Confederation", "CH"),
+        ("GER", "DE"),
+        ("Deutschland", "DE"),
+        ("U.K.", "GB"),
+        ("P.R. China", "CN"),
+        ("China (PRC)", "CN"),
+        ("PR China", "CN"),
+        ("United States of America", "US"),
+        ("中国", "CN"),
+        ("中华人民共和国", "CN"),
+        ("日本", "JP"),
+        ("Federal Republic of Germany", "DE"),
+        ("Viet Nam", "VN"),
+        ("Republic of Korea", "KR"),
+        ("SUI", "CH"),
+        ("NED", "NL"),
+        ("Kingdom of the Netherlands", "NL"),
+        ("Swiss Confederation", "CH"),
     ],
 )
 def test_countries_as_people_write_them(written, iso):
@@ -95,9 +105,7 @@ def test_countries_as_people_write_them(written, iso):
 def test_an_invalid_tax_id_is_a_finding_kept_as_weak_evidence():
     norm = normalise_customer({"name": "Acme GmbH", "tax_id": "DE136695977", "country": "DE"})
     assert is_weak(norm.tax_id) and norm.tax_id.endswith("DE136695977")
-    assert [(p.field, p.reason) for p in norm.problems] == [
-        ("tax_id", "check digit does not match for DE VAT number")
-    ]
+    assert [(p.field, p.reason) for p in norm.problems] == [("tax_id", "check digit does not match for DE VAT number")]
 
 
 def test_an_invalid_phone_is_a_finding_kept_as_digits():
@@ -111,8 +119,7 @@ def test_an_invalid_phone_is_a_finding_kept_as_digits():
 def test_tax_relation_compares_the_legal_entity_and_never_kinds_apart():
     abn = normalise_tax_id("ABN 51 824 753 556", "AU")
     assert tax_relation(abn, normalise_tax_id("51824753556", "AU")) == "same"
-    assert tax_relation(normalise_tax_id("812345676", "CA"),
-                        normalise_tax_id("812345676RT0001", "CA")) == "same"
+    assert tax_relation(normalise_tax_id("812345676", "CA"), normalise_tax_id("812345676RT0001", "CA")) == "same"
     usc = normalise_tax_id("91350100M000100Y43", "CN")
     reg = normalise_tax_id("110108000000016", "CN")
     assert tax_relation(usc, reg) is None  # two kinds of identifier: no evidence, no veto
@@ -137,10 +144,14 @@ def _decide(matcher: Matcher, a: dict, b: dict) -> str:
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        ({"name": "Koala Freight Pty Ltd", "tax_id": "ABN 51 824 753 556", "country": "AU"},
-         {"name": "Koala Freight", "tax_id": "51824753556", "country": "Australia"}),
-        ({"name": "Maple Parts Inc.", "tax_id": "812345676", "country": "CA"},
-         {"name": "Maple Parts", "tax_id": "812345676RT0001", "country": "Canada"}),
+        (
+            {"name": "Koala Freight Pty Ltd", "tax_id": "ABN 51 824 753 556", "country": "AU"},
+            {"name": "Koala Freight", "tax_id": "51824753556", "country": "Australia"},
+        ),
+        (
+            {"name": "Maple Parts Inc.", "tax_id": "812345676", "country": "CA"},
+            {"name": "Maple Parts", "tax_id": "812345676RT0001", "country": "Canada"},
+        ),
     ],
 )
 def test_one_company_written_two_ways_links(matcher, a, b):
@@ -148,16 +159,29 @@ def test_one_company_written_two_ways_links(matcher, a, b):
 
 
 def test_a_failed_check_digit_does_not_veto_an_otherwise_clear_match(matcher):
-    a = {"name": "Nordlicht Maschinenbau GmbH", "tax_id": "DE136695976", "country": "DE",
-         "email": "info@nordlicht-mb.de", "city": "Kiel"}
-    b = {"name": "Nordlicht Maschinenbau GmbH", "tax_id": "DE136695977", "country": "GER",
-         "email": "info@nordlicht-mb.de", "city": "Kiel"}
+    a = {
+        "name": "Nordlicht Maschinenbau GmbH",
+        "tax_id": "DE136695976",
+        "country": "DE",
+        "email": "info@nordlicht-mb.de",
+        "city": "Kiel",
+    }
+    b = {
+        "name": "Nordlicht Maschinenbau GmbH",
+        "tax_id": "DE136695977",
+        "country": "GER",
+        "email": "info@nordlicht-mb.de",
+        "city": "Kiel",
+    }
     assert _decide(matcher, a, b) == "linked"
 
 
 def test_a_usc_code_and_a_registration_number_are_not_a_veto(matcher):
-    a = {"name": "厦门明华电子科技有限公司", "tax_id": "91350100M000100Y43", "country": "CN",
-         "phone": "+86 592 512 3456"}
-    b = {"name": "厦门明华电子科技有限公司", "tax_id": "110108000000016", "country": "中国",
-         "phone": "0592 512 3456"}
+    a = {
+        "name": "厦门明华电子科技有限公司",
+        "tax_id": "91350100M000100Y43",
+        "country": "CN",
+        "phone": "+86 592 512 3456",
+    }
+    b = {"name": "厦门明华电子科技有限公司", "tax_id": "110108000000016", "country": "中国", "phone": "0592 512 3456"}
     assert _decide(matcher, a, b) == "linked"

@@ -17,15 +17,27 @@ DANGEROUS = ['=HYPERLINK("http://x","y")', "+1-2", "@SUM(A1)", "-2+3", "\tx", "\
 def test_csv_text_that_a_spreadsheet_would_run_gets_an_apostrophe_and_numbers_do_not():
     assert [safe_csv_value(v) for v in DANGEROUS] == ["'" + v for v in DANGEROUS]
     assert [safe_csv_value(v) for v in ("ACME", "", "a=b", -600.0, Decimal("-2"), 3, None)] == [
-        "ACME", "", "a=b", -600.0, Decimal("-2"), 3, None]
-    rows = list(csv.reader(io.StringIO(csv_bytes(["customer", "amount"], [[v, -1.5] for v in DANGEROUS]).decode("utf-8-sig"))))
+        "ACME",
+        "",
+        "a=b",
+        -600.0,
+        Decimal("-2"),
+        3,
+        None,
+    ]
+    rows = list(
+        csv.reader(io.StringIO(csv_bytes(["customer", "amount"], [[v, -1.5] for v in DANGEROUS]).decode("utf-8-sig")))
+    )
     assert rows[0] == ["customer", "amount"]
     assert all(r[0].startswith("'") and r[1] == "-1.5" for r in rows[1:])
 
 
 def test_xlsx_text_is_a_string_cell_kept_exactly_and_numbers_and_dates_stay_typed():
-    book = load_workbook(io.BytesIO(xlsx_bytes(["customer", "amount", "due"],
-                                               [[v, -2.5, date(2026, 1, 16)] for v in DANGEROUS], "=evil")))
+    book = load_workbook(
+        io.BytesIO(
+            xlsx_bytes(["customer", "amount", "due"], [[v, -2.5, date(2026, 1, 16)] for v in DANGEROUS], "=evil")
+        )
+    )
     sheet = book.active
     names = [sheet.cell(row=r, column=1) for r in range(2, len(DANGEROUS) + 2)]
     assert [c.value for c in names] == DANGEROUS and {c.data_type for c in names} == {"s"}
@@ -36,8 +48,10 @@ def test_xlsx_text_is_a_string_cell_kept_exactly_and_numbers_and_dates_stay_type
 
 def test_report_rows_with_nested_values_become_dotted_columns():
     rows = [{"order": "SO-1", "alert": None}, {"order": "=SO-2", "alert": {"id": 7, "level": 2}}]
-    assert flatten(rows) == (["order", "alert", "alert.id", "alert.level"],
-                             [["SO-1", None, None, None], ["=SO-2", None, 7, 2]])
+    assert flatten(rows) == (
+        ["order", "alert", "alert.id", "alert.level"],
+        [["SO-1", None, None, None], ["=SO-2", None, 7, 2]],
+    )
     text = table_bytes(rows, "csv").decode("utf-8-sig").splitlines()
     assert text == ["order,alert,alert.id,alert.level", "SO-1,,,", "'=SO-2,,7,2"]
 
@@ -54,7 +68,9 @@ def test_exports_are_typed_dates_as_dates_amounts_with_two_decimals():
     sheet = openpyxl.load_workbook(io.BytesIO(table_bytes(rows, "xlsx"))).active
     stage, due, outstanding, orders = sheet[2]
     assert due.is_date and due.value.date().isoformat() == "2026-10-20" and due.number_format == "yyyy-mm-dd"
-    assert outstanding.data_type == "n" and float(outstanding.value) == 126.1 and outstanding.number_format == "#,##0.00"
+    assert (
+        outstanding.data_type == "n" and float(outstanding.value) == 126.1 and outstanding.number_format == "#,##0.00"
+    )
     assert orders.value == 3 and stage.data_type == "s"
     text = table_bytes(rows, "csv").decode("utf-8-sig")
     assert text.splitlines()[1] == "delivery,2026-10-20,126.10,3"

@@ -61,22 +61,27 @@ def test_a_header_further_down_and_a_sheet_by_name(tmp_path: Path):
 
 # --- bad rows are set aside one by one; only what concerns the whole file refuses it ----------
 
+
 def _csv_bytes(lines: list[bytes]) -> bytes:
     return b"\r\n".join(lines) + b"\r\n"
 
 
 def test_long_short_undecodable_nul_and_overlong_rows_are_row_faults_and_the_rest_are_read(tmp_path: Path):
     path = tmp_path / "a.csv"
-    path.write_bytes(_csv_bytes([
-        b"id,name,city",
-        "1,Müller GmbH,Köln".encode(),                # good (UTF-8)
-        b"2,Alpha,Berlin,surplus",                    # row 3: an extra field
-        b"3,Beta",                                    # row 4: short: never padded
-        b"4,M\xfcller Bau,Essen",                     # row 5: CP1252 bytes in a UTF-8 file
-        b"5,Nul\x00Name,Bonn",                        # row 6: a NUL byte
-        b"6," + b"x" * 40_000 + b",Ulm",              # row 7: over the cell limit
-        "7,Ørsted,Aarhus".encode(),                   # good
-    ]))
+    path.write_bytes(
+        _csv_bytes(
+            [
+                b"id,name,city",
+                "1,Müller GmbH,Köln".encode(),  # good (UTF-8)
+                b"2,Alpha,Berlin,surplus",  # row 3: an extra field
+                b"3,Beta",  # row 4: short: never padded
+                b"4,M\xfcller Bau,Essen",  # row 5: CP1252 bytes in a UTF-8 file
+                b"5,Nul\x00Name,Bonn",  # row 6: a NUL byte
+                b"6," + b"x" * 40_000 + b",Ulm",  # row 7: over the cell limit
+                "7,Ørsted,Aarhus".encode(),  # good
+            ]
+        )
+    )
     table = open_table(path, TableFormat())
     assert table.encoding == "utf-8-sig"  # a few mis-encoded rows do not make the file CP1252
     rows = {r.number: r for r in table.rows}

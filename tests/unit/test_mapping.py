@@ -38,22 +38,34 @@ def cmap(tmp_path: Path) -> ConnectorMap:
 
 
 def test_a_record_maps_to_canonical_fields(cmap):
-    out = cmap.apply("orders", {
-        "number": "SO-1", "address": {"city": "Köln"}, "state": "quote", "total_amount": "12.50",
-        "sale_date": "2026-11-02", "lines": [{"product": {"code": "P1"}, "quantity": "2"}],
-    })
+    out = cmap.apply(
+        "orders",
+        {
+            "number": "SO-1",
+            "address": {"city": "Köln"},
+            "state": "quote",
+            "total_amount": "12.50",
+            "sale_date": "2026-11-02",
+            "lines": [{"product": {"code": "P1"}, "quantity": "2"}],
+        },
+    )
     assert out["status"] == "quotation" and out["total"] == Decimal("12.50")
     assert str(out["ordered_on"]) == "2026-11-02" and out["reference"] == "Köln"
     assert out["lines"] == [{"product": "P1", "quantity": Decimal("2")}]
 
 
-@pytest.mark.parametrize("record, message", [
-    ({"state": "lost", "total_amount": "1"}, "orders: status: 'lost' is not in code list 'sale_state'"),
-    ({"state": "draft"}, "orders: total is required but 'total_amount' is empty"),
-    ({"state": "draft", "total_amount": "abc"}, "orders: total: 'abc' is not a decimal number"),
-    ({"state": "draft", "total_amount": "1", "lines": [{"quantity": "x"}]},
-     "orders.lines[0]: quantity: 'x' is not a decimal number"),
-])
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"state": "lost", "total_amount": "1"}, "orders: status: 'lost' is not in code list 'sale_state'"),
+        ({"state": "draft"}, "orders: total is required but 'total_amount' is empty"),
+        ({"state": "draft", "total_amount": "abc"}, "orders: total: 'abc' is not a decimal number"),
+        (
+            {"state": "draft", "total_amount": "1", "lines": [{"quantity": "x"}]},
+            "orders.lines[0]: quantity: 'x' is not a decimal number",
+        ),
+    ],
+)
 def test_a_bad_record_names_stream_field_and_value(cmap, record, message):
     with pytest.raises(MappingError) as caught:
         cmap.apply("orders", record)

@@ -151,9 +151,7 @@ BROKEN = [
 def test_a_broken_mapping_names_file_line_and_field(mappings, file, old, new, field, message):
     path, line = _break(mappings, file, old, new)
     problems = check_all(mappings)
-    assert any(p.startswith(f"{path}:{line}: {field}: ") and message in p for p in problems), (
-        problems
-    )
+    assert any(p.startswith(f"{path}:{line}: {field}: ") and message in p for p in problems), problems
 
 
 def test_a_route_to_a_connection_that_does_not_exist_or_lacks_the_stream(mappings):
@@ -168,13 +166,9 @@ def test_a_route_to_a_connection_that_does_not_exist_or_lacks_the_stream(mapping
         f"{path}:{shipments}: routes.shipment.send_to.0.stream: connection 'crm' (soap) has no writable "
         "shipment stream 'shipments' (its writable shipment streams: none)" in problems
     )
+    assert any(p.startswith(f"{path}:{report}: routes.order.send_to.0.report_back: connection 'crm'") for p in problems)
     assert any(
-        p.startswith(f"{path}:{report}: routes.order.send_to.0.report_back: connection 'crm'")
-        for p in problems
-    )
-    assert any(
-        p.startswith(f"{path}:{finance}: routes.invoice.entered_in.1: no connection 'finance'")
-        for p in problems
+        p.startswith(f"{path}:{finance}: routes.invoice.entered_in.1: no connection 'finance'") for p in problems
     )
 
 
@@ -189,9 +183,7 @@ def test_a_sync_refuses_a_broken_field_map_too(mappings):
     )
     with pytest.raises(ConfigError) as caught:
         load_connector_map(mappings, "tryton")
-    assert f"{path}:{line}: streams.orders.fields.totl: order has no field 'totl'" in str(
-        caught.value
-    )
+    assert f"{path}:{line}: streams.orders.fields.totl: order has no field 'totl'" in str(caught.value)
 
 
 def test_the_command_exits_non_zero_naming_file_and_line(mappings, tmp_path):
@@ -212,9 +204,7 @@ def test_the_command_exits_non_zero_naming_file_and_line(mappings, tmp_path):
     assert result.returncode == 1
     err = result.stderr.replace("\n", "")
     assert f"{path}:{line}: codes.shipment_state.values.done: 'delivered'" in err
-    assert (
-        "not checked against the connections: no database at" in err
-    )  # said, not silently skipped
+    assert "not checked against the connections: no database at" in err  # said, not silently skipped
     assert not (tmp_path / "none.db").exists()  # a check creates no database
 
 
@@ -252,13 +242,8 @@ def test_the_hubs_own_connections_are_what_a_route_may_name(mappings, tmp_path):
         f"{path}:{shipments}: routes.shipment.send_to.0.stream: connection 'crm' (webhook) has no writable shipment stream "
         "'shipments' (its writable shipment streams: none)" in problems
     )
-    assert (
-        f"{path}:{finance}: routes.payment.entered_in.0: no connection 'finance' (connections: crm, erp;"
-        in problems
-    )
-    assert (
-        "report_back" not in problems
-    )  # the web hook takes orders: the CRM learns the ERP's number
+    assert f"{path}:{finance}: routes.payment.entered_in.0: no connection 'finance' (connections: crm, erp;" in problems
+    assert "report_back" not in problems  # the web hook takes orders: the CRM learns the ERP's number
 
 
 def test_a_connections_field_map_must_map_every_stream_its_connector_offers(mappings):
@@ -266,13 +251,10 @@ def test_a_connections_field_map_must_map_every_stream_its_connector_offers(mapp
     has none, every shipment would become a dead letter. A stream renamed in the map (a typo)
     is named too: no connection reading with that map offers it."""
     nav = mappings / "connectors" / "nav.yaml"
-    problems = check_all(
-        mappings, {**DEMO, "crm": ("soap", {"service": "sugar", "mapping": "nav"})}
-    )
+    problems = check_all(mappings, {**DEMO, "crm": ("soap", {"service": "sugar", "mapping": "nav"})})
     assert any(
         p.startswith(f"{nav}:")
-        and "connection 'crm' (soap service sugar) offers stream 'shipments' (shipment), which this map "
-        "does not map"
+        and "connection 'crm' (soap service sugar) offers stream 'shipments' (shipment), which this map does not map"
         in p
         for p in problems
     ), problems

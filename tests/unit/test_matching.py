@@ -28,15 +28,27 @@ def decide(matcher: Matcher, new, *existing):
 
 
 def test_same_company_typed_differently_links(matcher):
-    erp = rec(name="Müller Bau GmbH", tax_id="DE136695976", phone="+49 30 1234567",
-              city="Berlin", postcode="10115", country="DE", email="info@mueller-bau.de")
-    crm = rec(name="MULLER BAU", phone="030 1234567", city="Berlin", country="DE",
-              email="k.schulz@mueller-bau.de")
+    erp = rec(
+        name="Müller Bau GmbH",
+        tax_id="DE136695976",
+        phone="+49 30 1234567",
+        city="Berlin",
+        postcode="10115",
+        country="DE",
+        email="info@mueller-bau.de",
+    )
+    crm = rec(name="MULLER BAU", phone="030 1234567", city="Berlin", country="DE", email="k.schulz@mueller-bau.de")
     decision = decide(matcher, crm, erp)
     assert decision.outcome == "linked" and decision.golden_id == 100
     levels = {e.field: e.level for e in decision.best[0].evidence}
-    assert levels == {"name": "exact", "phone": "agree", "city": "agree", "country": "agree",
-                      "email_domain": "agree", "email": "disagree"}
+    assert levels == {
+        "name": "exact",
+        "phone": "agree",
+        "city": "agree",
+        "country": "agree",
+        "email_domain": "agree",
+        "email": "disagree",
+    }
 
 
 def test_same_name_other_tax_id_never_links(matcher):
@@ -58,7 +70,9 @@ def test_free_mail_is_no_evidence_of_a_company(matcher):
     assert "email_domain" not in {e.field for e in evidence}
 
 
-@pytest.mark.parametrize("spelling", ["株式会社トヨタ自動車", "トヨタ自動車(株)", "トヨタ自動車㈱", "ﾄﾖﾀ自動車株式会社"])
+@pytest.mark.parametrize(
+    "spelling", ["株式会社トヨタ自動車", "トヨタ自動車(株)", "トヨタ自動車㈱", "ﾄﾖﾀ自動車株式会社"]
+)
 def test_japanese_legal_form_variants_share_keys_and_name(matcher, spelling):
     legal = rec(name="トヨタ自動車株式会社", phone="+81 3 1234 5678", country="JP")
     other = rec(name=spelling, phone="03-1234-5678", country="JP")
@@ -90,8 +104,9 @@ def test_batch_clusters_and_keeps_unusable_rows(tmp_path: Path):
     source = tmp_path / "in.csv"
     with source.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["source_system", "source_id", "name", "tax_id", "email", "phone", "street",
-                         "city", "postcode", "country"])
+        writer.writerow(
+            ["source_system", "source_id", "name", "tax_id", "email", "phone", "street", "city", "postcode", "country"]
+        )
         writer.writerows(rows)
     out = tmp_path / "out.csv"
     stats = match_file(source, out, BUNDLED_MAPPINGS)
@@ -103,8 +118,13 @@ def test_batch_clusters_and_keeps_unusable_rows(tmp_path: Path):
 
 
 def test_batch_and_live_engines_agree_on_labels(matcher):
-    records = [rec(name=n, city="Berlin", country="DE", phone=p) for n, p in [
-        ("Alpha Tech GmbH", "+49 30 111111"), ("ALPHA TECH", "030 111111"), ("Beta Bau AG", "+49 30 222222"),
-    ]]
+    records = [
+        rec(name=n, city="Berlin", country="DE", phone=p)
+        for n, p in [
+            ("Alpha Tech GmbH", "+49 30 111111"),
+            ("ALPHA TECH", "030 111111"),
+            ("Beta Bau AG", "+49 30 222222"),
+        ]
+    ]
     labels = match_batch(records, matcher.rules)
     assert labels[0] == labels[1] != labels[2]

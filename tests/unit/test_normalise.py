@@ -162,9 +162,7 @@ def test_name_that_is_only_a_legal_form_is_kept(raw, key):
     assert legal_form is None  # nothing was removed
 
 
-@pytest.mark.parametrize(
-    "raw", ["---", "n/a", "N/A", "?", "unknown", "Unknown", "test", "N.A.", "- / -", "xxx"]
-)
+@pytest.mark.parametrize("raw", ["---", "n/a", "N/A", "?", "unknown", "Unknown", "test", "N.A.", "- / -", "xxx"])
 def test_name_without_usable_content_raises(raw):
     with pytest.raises(NormalisationError) as err:
         normalise_name(raw)
@@ -249,23 +247,60 @@ def test_legal_form_typos_are_no_legal_forms_and_unambiguous():
 @pytest.mark.parametrize(
     ("raw", "iso2"),
     [
-        ("DE", "DE"), ("de", "DE"), ("DEU", "DE"), ("Germany", "DE"), ("Deutschland", "DE"),
-        ("ドイツ", "DE"), ("德国", "DE"),
-        ("United Kingdom", "GB"), ("UK", "GB"), ("Great Britain", "GB"), ("GBR", "GB"),
-        ("Vereinigtes Königreich", "GB"), ("英国", "GB"), ("イギリス", "GB"),
-        ("USA", "US"), ("U.S.A.", "US"), ("United States", "US"),
+        ("DE", "DE"),
+        ("de", "DE"),
+        ("DEU", "DE"),
+        ("Germany", "DE"),
+        ("Deutschland", "DE"),
+        ("ドイツ", "DE"),
+        ("德国", "DE"),
+        ("United Kingdom", "GB"),
+        ("UK", "GB"),
+        ("Great Britain", "GB"),
+        ("GBR", "GB"),
+        ("Vereinigtes Königreich", "GB"),
+        ("英国", "GB"),
+        ("イギリス", "GB"),
+        ("USA", "US"),
+        ("U.S.A.", "US"),
+        ("United States", "US"),
         ("United States of America", "US"),
-        ("アメリカ", "US"), ("美国", "US"),
-        ("China", "CN"), ("中国", "CN"), ("PRC", "CN"), ("中华人民共和国", "CN"), ("CHN", "CN"),
-        ("Japan", "JP"), ("日本", "JP"), ("JPN", "JP"),
-        ("France", "FR"), ("Frankreich", "FR"), ("Netherlands", "NL"), ("The Netherlands", "NL"),
-        ("Netherlands, The", "NL"), ("Niederlande", "NL"), ("Holland", "NL"),
-        ("Switzerland", "CH"), ("Schweiz", "CH"), ("CHE", "CH"),
-        ("Austria", "AT"), ("Österreich", "AT"), ("Osterreich", "AT"),
-        ("Italy", "IT"), ("Spain", "ES"), ("España", "ES"),
-        ("Korea", "KR"), ("South Korea", "KR"), ("韓国", "KR"), ("대한민국", "KR"),
-        ("Taiwan", "TW"), ("台湾", "TW"), ("Hong Kong", "HK"), ("香港", "HK"),
-        ("Singapore", "SG"), ("シンガポール", "SG"),
+        ("アメリカ", "US"),
+        ("美国", "US"),
+        ("China", "CN"),
+        ("中国", "CN"),
+        ("PRC", "CN"),
+        ("中华人民共和国", "CN"),
+        ("CHN", "CN"),
+        ("Japan", "JP"),
+        ("日本", "JP"),
+        ("JPN", "JP"),
+        ("France", "FR"),
+        ("Frankreich", "FR"),
+        ("Netherlands", "NL"),
+        ("The Netherlands", "NL"),
+        ("Netherlands, The", "NL"),
+        ("Niederlande", "NL"),
+        ("Holland", "NL"),
+        ("Switzerland", "CH"),
+        ("Schweiz", "CH"),
+        ("CHE", "CH"),
+        ("Austria", "AT"),
+        ("Österreich", "AT"),
+        ("Osterreich", "AT"),
+        ("Italy", "IT"),
+        ("Spain", "ES"),
+        ("España", "ES"),
+        ("Korea", "KR"),
+        ("South Korea", "KR"),
+        ("韓国", "KR"),
+        ("대한민국", "KR"),
+        ("Taiwan", "TW"),
+        ("台湾", "TW"),
+        ("Hong Kong", "HK"),
+        ("香港", "HK"),
+        ("Singapore", "SG"),
+        ("シンガポール", "SG"),
         ("Brasilien", "BR"),  # any other name: from phonenumbers' localised region names
         ("EL", "GR"),  # the EU's code for Greece
     ],
@@ -332,14 +367,30 @@ def test_phone_without_fast_path_gives_the_same(raw, country, e164, monkeypatch)
 @pytest.mark.parametrize(
     ("raw", "region"),
     [
-        ("+49301234567", None), ("+4930 1234567", None), ("0301234567", "DE"),
-        ("030 1234567", "DE"), ("2125550142", "US"), ("(212) 555-0142", "US"),
-        ("+12125550142", None), ("020 7946 0958", "GB"), ("010-12345678", "CN"),
-        ("(03) 1234-5678", "JP"), ("+390612345678", None), ("0612345678", "IT"),
-        ("+44 020 7946 0958", None), ("0800 123456", "DE"), ("0171 1234567", "DE"),
-        ("+43 1 234567", None), ("01 234567", "AT"), ("+7 495 123-45-67", None),
-        ("8 495 123-45-67", "RU"), ("011 49 30 1234567", "US"), ("4930 1234567", "DE"),
-        ("+800 1234 5678", None), ("15 1234 5678", "AR"), ("(11) 91234-5678", "BR"),
+        ("+49301234567", None),
+        ("+4930 1234567", None),
+        ("0301234567", "DE"),
+        ("030 1234567", "DE"),
+        ("2125550142", "US"),
+        ("(212) 555-0142", "US"),
+        ("+12125550142", None),
+        ("020 7946 0958", "GB"),
+        ("010-12345678", "CN"),
+        ("(03) 1234-5678", "JP"),
+        ("+390612345678", None),
+        ("0612345678", "IT"),
+        ("+44 020 7946 0958", None),
+        ("0800 123456", "DE"),
+        ("0171 1234567", "DE"),
+        ("+43 1 234567", None),
+        ("01 234567", "AT"),
+        ("+7 495 123-45-67", None),
+        ("8 495 123-45-67", "RU"),
+        ("011 49 30 1234567", "US"),
+        ("4930 1234567", "DE"),
+        ("+800 1234 5678", None),
+        ("15 1234 5678", "AR"),
+        ("(11) 91234-5678", "BR"),
     ],
 )
 def test_phone_fast_parse_equals_phonenumbers_parse(raw, region):
@@ -351,10 +402,18 @@ def test_phone_fast_parse_equals_phonenumbers_parse(raw, region):
 @pytest.mark.parametrize(
     ("raw", "region"),
     [
-        ("+49301234567", "DE"), ("+4930123", "DE"), ("+16045551234", "US"), ("+16046881234", "US"),
-        ("+12125550142", "US"), ("+442079460958", "GB"), ("+441534123456", "GB"),
-        ("+861012345678", "CN"), ("+81312345678", "JP"), ("+491711234567", "DE"),
-        ("+4900000000", "DE"), ("+80012345678", "001"),
+        ("+49301234567", "DE"),
+        ("+4930123", "DE"),
+        ("+16045551234", "US"),
+        ("+16046881234", "US"),
+        ("+12125550142", "US"),
+        ("+442079460958", "GB"),
+        ("+441534123456", "GB"),
+        ("+861012345678", "CN"),
+        ("+81312345678", "JP"),
+        ("+491711234567", "DE"),
+        ("+4900000000", "DE"),
+        ("+80012345678", "001"),
     ],
 )
 def test_phone_validity_shortcut_equals_is_valid_number(raw, region):
@@ -442,8 +501,17 @@ def test_tax_id(raw, country, canonical):
 
 @pytest.mark.parametrize(
     "canonical",
-    ["DE136695976", "GB980780684", "CN91110000802100433B", "JP5835678256246", "US041234567",
-     "CHE100155212", "GR094259216", "NO123456789MVA", "KR1168200276"],
+    [
+        "DE136695976",
+        "GB980780684",
+        "CN91110000802100433B",
+        "JP5835678256246",
+        "US041234567",
+        "CHE100155212",
+        "GR094259216",
+        "NO123456789MVA",
+        "KR1168200276",
+    ],
 )
 def test_tax_id_canonical_form_is_stable(canonical):
     assert normalise_tax_id(canonical) == canonical
@@ -496,8 +564,7 @@ def test_bad_tax_id_raises_naming_the_scheme(raw, country, reason):
         ("mailto:Jane@ACME.de", "jane@acme.de", "acme.de"),
         ("<jane@acme.de>", "jane@acme.de", "acme.de"),
         ("Jane Doe <jane@acme.de>", "jane@acme.de", "acme.de"),
-        ("first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk",
-         "sub.example.co.uk"),
+        ("first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk", "sub.example.co.uk"),
         ("yamada＠toyota.co.jp", "yamada@toyota.co.jp", "toyota.co.jp"),  # full-width ＠
         ("info@müller.de", "info@müller.de", "müller.de"),
         # free mail: the address is kept, the domain is no company evidence
@@ -520,8 +587,19 @@ def test_email(raw, email, domain):
 
 @pytest.mark.parametrize(
     "raw",
-    ["a@b@c.com", "no-at.example.com", "a@localhost", "a @b.com", "a@b.c", "a@b..com",
-     "a@b.com; c@d.com", "@acme.de", "jane@", "jane@.de", "mailto:"],
+    [
+        "a@b@c.com",
+        "no-at.example.com",
+        "a@localhost",
+        "a @b.com",
+        "a@b.c",
+        "a@b..com",
+        "a@b.com; c@d.com",
+        "@acme.de",
+        "jane@",
+        "jane@.de",
+        "mailto:",
+    ],
 )
 def test_malformed_email_raises(raw):
     with pytest.raises(NormalisationError) as err:
@@ -533,12 +611,26 @@ def test_malformed_email_raises(raw):
 @pytest.mark.parametrize(
     ("domain", "free"),
     [
-        ("gmail.com", True), ("googlemail.com", True), ("yahoo.de", True), ("yahoo.com", True),
-        ("hotmail.co.uk", True), ("live.de", True), ("outlook.jp", True), ("gmx.net", True),
-        ("icloud.com", True), ("aol.com", True), ("protonmail.com", True), ("mail.ru", True),
-        ("126.com", True), ("sina.com", True), ("GMAIL.COM", True),
-        ("acme.com", False), ("outlook.acme.com", False), ("huawei.com", False),
-        ("toyota.co.jp", False), ("gmail-consulting.de", False),
+        ("gmail.com", True),
+        ("googlemail.com", True),
+        ("yahoo.de", True),
+        ("yahoo.com", True),
+        ("hotmail.co.uk", True),
+        ("live.de", True),
+        ("outlook.jp", True),
+        ("gmx.net", True),
+        ("icloud.com", True),
+        ("aol.com", True),
+        ("protonmail.com", True),
+        ("mail.ru", True),
+        ("126.com", True),
+        ("sina.com", True),
+        ("GMAIL.COM", True),
+        ("acme.com", False),
+        ("outlook.acme.com", False),
+        ("huawei.com", False),
+        ("toyota.co.jp", False),
+        ("gmail-consulting.de", False),
     ],
 )
 def test_is_free_mail(domain, free):
@@ -583,8 +675,18 @@ def test_postcode(raw, country, postcode):
 
 @pytest.mark.parametrize(
     ("raw", "country"),
-    [("1011", "DE"), ("101155", "DE"), ("SW1A", "GB"), ("12345", "GB"), ("9021", "US"),
-     ("100-005", "JP"), ("10000", "CN"), ("0123 AB", "NL"), ("1012", "NL"), ("-", None)],
+    [
+        ("1011", "DE"),
+        ("101155", "DE"),
+        ("SW1A", "GB"),
+        ("12345", "GB"),
+        ("9021", "US"),
+        ("100-005", "JP"),
+        ("10000", "CN"),
+        ("0123 AB", "NL"),
+        ("1012", "NL"),
+        ("-", None),
+    ],
 )
 def test_bad_postcode_raises(raw, country):
     with pytest.raises(NormalisationError) as err:
@@ -624,9 +726,16 @@ def test_street(raw, street):
 
 @pytest.mark.parametrize(
     ("raw", "city"),
-    [("München", "munchen"), ("MÜNCHEN", "munchen"), ("Frankfurt am Main", "frankfurt am main"),
-     ("Zürich", "zurich"), ("São Paulo", "sao paulo"), ("東京", "東京"), ("北京 市", "北京市"),
-     ("ＴＯＫＹＯ", "tokyo")],
+    [
+        ("München", "munchen"),
+        ("MÜNCHEN", "munchen"),
+        ("Frankfurt am Main", "frankfurt am main"),
+        ("Zürich", "zurich"),
+        ("São Paulo", "sao paulo"),
+        ("東京", "東京"),
+        ("北京 市", "北京市"),
+        ("ＴＯＫＹＯ", "tokyo"),
+    ],
 )
 def test_city(raw, city):
     assert N.normalise_city(raw) == city
@@ -681,7 +790,12 @@ def test_customer_japanese_record():
         }
     )
     assert (rec.name_key, rec.legal_form, rec.tax_id, rec.phone, rec.postcode, rec.country) == (
-        "トヨタ自動車", "kk", "JP5835678256246", "+81312345678", "1000005", "JP",
+        "トヨタ自動車",
+        "kk",
+        "JP5835678256246",
+        "+81312345678",
+        "1000005",
+        "JP",
     )
     assert rec.street == "丸の内1 1 1"
     assert rec.problems == ()
@@ -689,11 +803,21 @@ def test_customer_japanese_record():
 
 def test_customer_chinese_record():
     rec = normalise_customer(
-        {"name": "北京华为技术有限公司", "tax_id": "91110000802100433B", "phone": "010-12345678",
-         "postcode": "100000", "email": "info@qq.com", "country": "中国"}
+        {
+            "name": "北京华为技术有限公司",
+            "tax_id": "91110000802100433B",
+            "phone": "010-12345678",
+            "postcode": "100000",
+            "email": "info@qq.com",
+            "country": "中国",
+        }
     )
     assert (rec.name_key, rec.legal_form, rec.tax_id, rec.phone, rec.email_domain) == (
-        "北京华为技术", "cn_ltd", "CN91110000802100433B", "+861012345678", None,
+        "北京华为技术",
+        "cn_ltd",
+        "CN91110000802100433B",
+        "+861012345678",
+        None,
     )
 
 
@@ -701,9 +825,7 @@ def test_customer_chinese_record():
 def test_customer_absent_values_are_none_without_problems(absent):
     keys = ["name", "tax_id", "email", "phone", "street", "city", "postcode", "country"]
     rec = normalise_customer({k: absent for k in keys})
-    assert rec == NormalisedCustomer(
-        None, None, (), None, None, None, None, None, None, None, None, None, ()
-    )
+    assert rec == NormalisedCustomer(None, None, (), None, None, None, None, None, None, None, None, None, ())
     assert normalise_customer({}) == rec
 
 
@@ -730,7 +852,11 @@ def test_customer_bad_values_become_problems_and_none_or_weak():
     assert (rec.name, rec.name_key, rec.name_tokens, rec.legal_form) == (None, None, (), None)
     # a failed tax id and phone stay as weak evidence ("?" + digits), the rest is gone
     assert (rec.tax_id, rec.email, rec.email_domain, rec.phone, rec.postcode) == (
-        "?DE136695978", None, None, "?493012", None,
+        "?DE136695978",
+        None,
+        None,
+        "?493012",
+        None,
     )
     # the good fields survive
     assert (rec.street, rec.city, rec.country) == ("hauptstrasse 5", "berlin", "DE")
@@ -742,7 +868,10 @@ def test_customer_default_country_interprets_but_is_not_copied():
         default_country="Germany",
     )
     assert (rec.phone, rec.tax_id, rec.postcode, rec.country) == (
-        "+49301234567", "DE136695976", "10115", None,
+        "+49301234567",
+        "DE136695976",
+        "10115",
+        None,
     )
 
 
@@ -786,8 +915,16 @@ def test_customer_result_is_frozen():
 @pytest.mark.parametrize(
     "raw",
     [
-        {"name": "\x00\x01", "email": "@@", "phone": "+", "tax_id": "???", "postcode": "!!!",
-         "street": "...", "city": "---", "country": "??"},
+        {
+            "name": "\x00\x01",
+            "email": "@@",
+            "phone": "+",
+            "tax_id": "???",
+            "postcode": "!!!",
+            "street": "...",
+            "city": "---",
+            "country": "??",
+        },
         {"name": "A" * 5000, "phone": "1" * 300, "email": "a" * 300 + "@x.com"},
         {"name": "ｰ", "phone": "(0)", "tax_id": "EL", "postcode": "〒", "country": "中"},
     ],
@@ -844,9 +981,16 @@ def test_every_error_names_field_and_value(call, field, value):
 
 @pytest.mark.parametrize(
     "fn",
-    [normalise_name, normalise_country, normalise_email, N.normalise_street, N.normalise_city,
-     lambda v: normalise_phone(v, "DE"), lambda v: normalise_tax_id(v, "DE"),
-     lambda v: normalise_postcode(v, "DE")],
+    [
+        normalise_name,
+        normalise_country,
+        normalise_email,
+        N.normalise_street,
+        N.normalise_city,
+        lambda v: normalise_phone(v, "DE"),
+        lambda v: normalise_tax_id(v, "DE"),
+        lambda v: normalise_postcode(v, "DE"),
+    ],
 )
 @pytest.mark.parametrize("empty", [None, "", "  \t "])
 def test_field_functions_return_none_for_empty_input(fn, empty):

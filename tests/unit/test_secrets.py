@@ -40,11 +40,21 @@ def test_embedded_key_file_is_created_once_and_private(tmp_path):
 def test_credentials_in_settings_move_to_the_secrets_and_come_back_as_written():
     from hub.sync.secrets import merge_credentials, split_credentials
 
-    given = {"url": "postgresql://crm:pa%40ss@db:5432/crm?token=T1&sslmode=require&password=P2",
-             "hooks": [{"target": "https://u:pw@h.example/x?api_key=K3&b=2"}], "password": "P4",
-             "tables": "legacy_crm", "page_size": 2, "plain": "https://h.example/?q=1"}
+    given = {
+        "url": "postgresql://crm:pa%40ss@db:5432/crm?token=T1&sslmode=require&password=P2",
+        "hooks": [{"target": "https://u:pw@h.example/x?api_key=K3&b=2"}],
+        "password": "P4",
+        "tables": "legacy_crm",
+        "page_size": 2,
+        "plain": "https://h.example/?q=1",
+    }
     clean, moved = split_credentials(given)
-    assert clean == {"url": "postgresql://crm@db:5432/crm?sslmode=require", "hooks": [{"target": "https://u@h.example/x?b=2"}],
-                     "tables": "legacy_crm", "page_size": 2, "plain": "https://h.example/?q=1"}
+    assert clean == {
+        "url": "postgresql://crm@db:5432/crm?sslmode=require",
+        "hooks": [{"target": "https://u@h.example/x?b=2"}],
+        "tables": "legacy_crm",
+        "page_size": 2,
+        "plain": "https://h.example/?q=1",
+    }
     assert not any(s in str(clean) for s in ("pa%40ss", "T1", "P2", "pw", "K3", "P4"))
     assert merge_credentials(clean, {**moved, "signing_secret": "S"}) == (given, {"signing_secret": "S"})

@@ -170,11 +170,7 @@ print(json.dumps({
 
 def test_embedded_servers_start_and_are_removed_at_exit():
     """With no HUB_TEST_* URLs, a process gets embedded servers and cleans them up."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("HUB_TEST_POSTGRES_URL", "HUB_TEST_REDIS_URL")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("HUB_TEST_POSTGRES_URL", "HUB_TEST_REDIS_URL")}
     result = subprocess.run(
         [sys.executable, "-c", _CHILD],
         check=False,

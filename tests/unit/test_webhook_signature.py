@@ -19,13 +19,16 @@ def test_the_signature_is_hmac_sha256_of_timestamp_dot_body_and_verifies():
     assert verify("s3cret", headers, BODY, now=1_800_000_030) == 1_800_000_000
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda h, b: (h, b + b" "), "does not match"),
-    (lambda h, b: ({**h, "X-Concord-Timestamp": "1800000001"}, b), "does not match"),
-    (lambda h, b: ({"X-Concord-Timestamp": h["X-Concord-Timestamp"]}, b), "missing"),
-    (lambda h, b: ({**h, "X-Concord-Signature": "md5=abc"}, b), "sha256=<hex>"),
-    (lambda h, b: ({**h, "X-Concord-Timestamp": "yesterday"}, b), "not unix seconds"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda h, b: (h, b + b" "), "does not match"),
+        (lambda h, b: ({**h, "X-Concord-Timestamp": "1800000001"}, b), "does not match"),
+        (lambda h, b: ({"X-Concord-Timestamp": h["X-Concord-Timestamp"]}, b), "missing"),
+        (lambda h, b: ({**h, "X-Concord-Signature": "md5=abc"}, b), "sha256=<hex>"),
+        (lambda h, b: ({**h, "X-Concord-Timestamp": "yesterday"}, b), "not unix seconds"),
+    ],
+)
 def test_an_altered_request_is_refused(change, message):
     headers, body = change(sign("s3cret", BODY, timestamp=1_800_000_000), BODY)
     with pytest.raises(SignatureError, match=message):

@@ -45,10 +45,14 @@ class ConnectionChange(Input):
 
 
 class SyncRequest(Input):
-    streams: list[text(80)] | None = Field(None, max_length=100, description="Default: all of the connection's streams.")  # type: ignore[valid-type]
+    streams: list[text(80)] | None = Field(  # type: ignore[valid-type]
+        None, max_length=100, description="Default: all of the connection's streams."
+    )
     full: bool = False
-    force: bool = Field(False, description="With full: flag vanished records even when the read is much shorter "
-                                          "than the last full read.")
+    force: bool = Field(
+        False,
+        description="With full: flag vanished records even when the read is much shorter than the last full read.",
+    )
 
 
 class ReplayRequest(Input):
@@ -88,8 +92,14 @@ def create_connection(
 ) -> dict[str, Any]:
     try:
         row = add_connection(
-            session, name=body.name, kind=body.kind, settings=body.settings, secrets=body.secrets,
-            secret_key=key_of(settings), interval_seconds=body.interval_seconds, mappings_dir=settings.mappings_dir,
+            session,
+            name=body.name,
+            kind=body.kind,
+            settings=body.settings,
+            secrets=body.secrets,
+            secret_key=key_of(settings),
+            interval_seconds=body.interval_seconds,
+            mappings_dir=settings.mappings_dir,
         )
     except ConnectionConfigError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -103,8 +113,14 @@ def change_connection(
     """Set settings or secrets of a connection (the others stay); its field map is checked again."""
     try:
         row, changed = update_connection(
-            session, name, settings=body.settings, secrets=body.secrets, unset=list(body.unset),
-            secret_key=key_of(settings), interval_seconds=body.interval_seconds, mappings_dir=settings.mappings_dir,
+            session,
+            name,
+            settings=body.settings,
+            secrets=body.secrets,
+            unset=list(body.unset),
+            secret_key=key_of(settings),
+            interval_seconds=body.interval_seconds,
+            mappings_dir=settings.mappings_dir,
         )
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
@@ -147,7 +163,11 @@ def reset_connection(name: str, session: SessionDep, _token: ItRole) -> dict[str
 
 @router.post("/connections/{name}/sync", status_code=202)
 def sync_connection(
-    name: str, body: SyncRequest, session: SessionDep, settings: SettingsDep, connections: ConnectionsDep,
+    name: str,
+    body: SyncRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    connections: ConnectionsDep,
     _token: ItRole,
 ) -> dict[str, Any]:
     """Queue a sync (runs at once, in-process, in the embedded mode)."""
@@ -172,17 +192,16 @@ def _check_streams(session: Any, connections: ConnectionService, name: str, stre
         known = [s.name for s in connector.streams]
     unknown = [s for s in streams if s not in known]
     if unknown:
-        raise HTTPException(422, f"connection {name!r} has no stream {', '.join(map(repr, unknown))} "
-                                 f"(streams: {', '.join(known)})")
+        raise HTTPException(
+            422, f"connection {name!r} has no stream {', '.join(map(repr, unknown))} (streams: {', '.join(known)})"
+        )
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterOut])
 def list_dead_letters(
     session: SessionDep, _token: ItRole, status: str = "open", limit: int = Query(100, ge=1, le=1000)
 ) -> list[Any]:
-    rows = session.scalars(
-        select(DeadLetter).where(DeadLetter.status == status).order_by(DeadLetter.id).limit(limit)
-    )
+    rows = session.scalars(select(DeadLetter).where(DeadLetter.status == status).order_by(DeadLetter.id).limit(limit))
     return [DeadLetterOut.model_validate(r, from_attributes=True) for r in rows]
 
 

@@ -67,14 +67,20 @@ def find_customers(
 ) -> list[dict[str, Any]]:
     try:
         hits = search.find(
-            session, name=q, tax_id=tax_id, phone=phone, email=email, system=system,
-            external_id=external_id, country=country, limit=limit,
+            session,
+            name=q,
+            tax_id=tax_id,
+            phone=phone,
+            email=email,
+            system=system,
+            external_id=external_id,
+            country=country,
+            limit=limit,
         )
     except ValueError as exc:  # NormalisationError is one: it names the field and value
         raise HTTPException(422, str(exc)) from None
     return [
-        {**customer_summary(h.golden), "score": round(h.score, 3), "matched_on": h.matched_on}
-        for h in hits[:limit]
+        {**customer_summary(h.golden), "score": round(h.score, 3), "matched_on": h.matched_on} for h in hits[:limit]
     ]
 
 
@@ -94,9 +100,7 @@ def customer_history(
 
 
 @router.post("/merge", response_model=MergeEventOut, status_code=201)
-def merge_customers(
-    body: MergeRequest, session: SessionDep, settings: SettingsDep, token: ItRole
-) -> MergeEventOut:
+def merge_customers(body: MergeRequest, session: SessionDep, settings: SettingsDep, token: ItRole) -> MergeEventOut:
     try:
         event = Steward(session, settings.mappings_dir).merge(
             body.survivor_id, body.absorbed_id, actor=f"token:{token.id}", reason=body.reason
@@ -107,9 +111,7 @@ def merge_customers(
 
 
 @router.post("/merges/{event_id}/undo", response_model=MergeEventOut, status_code=201)
-def unmerge_customers(
-    event_id: int, session: SessionDep, settings: SettingsDep, token: ItRole
-) -> MergeEventOut:
+def unmerge_customers(event_id: int, session: SessionDep, settings: SettingsDep, token: ItRole) -> MergeEventOut:
     try:
         event = Steward(session, settings.mappings_dir).unmerge(event_id, actor=f"token:{token.id}")
     except StewardError as exc:

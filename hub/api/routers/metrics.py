@@ -26,7 +26,10 @@ from hub.observability.metrics import exposition
 router = APIRouter(tags=["observability"])
 
 
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+)
 def metrics(settings: SettingsDep, _token: ItRole) -> Response:
     return Response(exposition(settings), media_type=CONTENT_TYPE_LATEST)

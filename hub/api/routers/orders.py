@@ -21,17 +21,21 @@ SalesRole = Annotated[ApiToken, Depends(require(Role.sales, Role.it))]
 
 
 @router.post("", status_code=201)
-def create_order(body: OrderIn, session: SessionDep, settings: SettingsDep, token: SalesRole,
-                 response: Response) -> dict[str, Any]:
+def create_order(
+    body: OrderIn, session: SessionDep, settings: SettingsDep, token: SalesRole, response: Response
+) -> dict[str, Any]:
     """Enter an order once; the routes send it on (e.g. to the ERP as a sale). Posting the same
     ``number`` again updates it (200), so a retry never makes a second order. At most
     ``HUB_MAX_ORDER_LINES`` lines (422 beyond)."""
     if len(body.lines) > settings.max_order_lines:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"an order has at most {settings.max_order_lines} "
-                            f"lines (HUB_MAX_ORDER_LINES), this one {len(body.lines)}")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"an order has at most {settings.max_order_lines} lines (HUB_MAX_ORDER_LINES), this one {len(body.lines)}",
+        )
     try:
-        order_id, change = enter_order(session, body, f"api:{token.name or token.id}",
-                                       load_routes(settings.mappings_dir), principal=token)
+        order_id, change = enter_order(
+            session, body, f"api:{token.name or token.id}", load_routes(settings.mappings_dir), principal=token
+        )
     except NotYourOrder as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except MappingError as exc:
@@ -43,7 +47,8 @@ def create_order(body: OrderIn, session: SessionDep, settings: SettingsDep, toke
 
 @router.get("")
 def search_orders(
-    session: SessionDep, _token: AnyRole,
+    session: SessionDep,
+    _token: AnyRole,
     ref: Annotated[str | None, Query(description="An order number in any system.")] = None,
     customer: Annotated[str | None, Query(description="Part of the customer's name.")] = None,
 ) -> list[dict[str, Any]]:

@@ -23,17 +23,28 @@ def outbox_counts(dispatcher: DispatcherDep, _token: ItRole) -> dict[str, dict[s
 
 @router.get("/deliveries")
 def list_deliveries(
-    session: SessionDep, _token: ItRole,
+    session: SessionDep,
+    _token: ItRole,
     status: Annotated[str, Query(pattern="^(pending|sent|dead)$")] = "dead",
-    target: Annotated[text(80) | None, Query()] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,  # type: ignore[valid-type]
+    target: Annotated[text(80) | None, Query()] = None,  # type: ignore[valid-type]
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     query = select(OutboxDelivery).where(OutboxDelivery.status == status)
     if target:
         query = query.where(OutboxDelivery.target == target)
     return [
-        {"id": d.id, "target": d.target, "stream": d.stream, "entity": d.entity_type, "hub_id": d.hub_id,
-         "status": d.status, "attempts": d.attempts, "error": d.last_error,
-         "next_attempt_at": d.next_attempt_at.isoformat(), "external_id": d.external_id}
+        {
+            "id": d.id,
+            "target": d.target,
+            "stream": d.stream,
+            "entity": d.entity_type,
+            "hub_id": d.hub_id,
+            "status": d.status,
+            "attempts": d.attempts,
+            "error": d.last_error,
+            "next_attempt_at": d.next_attempt_at.isoformat(),
+            "external_id": d.external_id,
+        }
         for d in session.scalars(query.order_by(OutboxDelivery.id.desc()).limit(limit))
     ]
 

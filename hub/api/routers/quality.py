@@ -19,7 +19,8 @@ router = APIRouter(prefix="/api/v1/master/quality", tags=["customers"])
 
 @router.get("", response_model=list[quality.FindingCount])
 def finding_counts(
-    session: SessionDep, _token: ItRole,
+    session: SessionDep,
+    _token: ItRole,
     system: Annotated[str | None, Query(max_length=80)] = None,
 ) -> list[quality.FindingCount]:
     """Open data-quality findings per system, field and reason (the records are in the
@@ -29,7 +30,8 @@ def finding_counts(
 
 @router.get("/findings", response_model=list[quality.FindingRow])
 def finding_list(
-    session: SessionDep, _token: ItRole,
+    session: SessionDep,
+    _token: ItRole,
     system: Annotated[str | None, Query(max_length=80)] = None,
     reason: Annotated[str | None, Query(max_length=200)] = None,
     field: Annotated[str | None, Query(max_length=40)] = None,
@@ -39,10 +41,14 @@ def finding_list(
     return quality.findings(session, system, reason, field, limit, offset)
 
 
-@router.get("/export.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}, "description": "The findings as CSV"}})
+@router.get(
+    "/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The findings as CSV"}},
+)
 def finding_export(
-    session: SessionDep, _token: ItRole,
+    session: SessionDep,
+    _token: ItRole,
     system: Annotated[str | None, Query(max_length=80)] = None,
 ) -> Response:
     """Every finding as CSV (spreadsheet-safe), for the owners of the source system to fix."""
@@ -52,5 +58,8 @@ def finding_export(
         writer.writerow([quality.safe_cell(v) for v in row])
     # a header is latin-1: any other character of the system's name (and quotes) become "_"
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"customer-findings-{system or 'all'}") + ".csv"
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -79,9 +79,7 @@ def replay(body: ReplayRequest, settings: SettingsDep, _token: ItRole) -> Replay
 
 
 @router.get("/sync-runs", response_model=list[RunOut])
-def list_runs(
-    session: SessionDep, _token: ItRole, limit: int = Query(50, ge=1, le=500)
-) -> list[Any]:
+def list_runs(session: SessionDep, _token: ItRole, limit: int = Query(50, ge=1, le=500)) -> list[Any]:
     mark_interrupted(session)  # a killed run is shown failed, not "running" for ever
     runs = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit))
     return [RunOut.model_validate(r, from_attributes=True) for r in runs]

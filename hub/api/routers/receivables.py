@@ -74,12 +74,15 @@ def pipelines(session: SessionDep, settings: SettingsDep, _t: Finance) -> list[d
 
 
 @router.put("/pipelines/{name}")
-def put_pipeline(name: str, session: SessionDep, token: Finance,
-                 text: Annotated[str, Body(media_type="application/yaml")]) -> dict[str, Any]:
+def put_pipeline(
+    name: str, session: SessionDep, token: Finance, text: Annotated[str, Body(media_type="application/yaml")]
+) -> dict[str, Any]:
     """Save a new version from YAML text; errors name the line and field."""
     info = _call(service.save_pipeline, session, text, token.name or f"token {token.id}")
     if info["pipeline"] != name:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"the YAML names pipeline {info['pipeline']!r}, not {name!r}")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"the YAML names pipeline {info['pipeline']!r}, not {name!r}"
+        )
     return info
 
 
@@ -121,7 +124,9 @@ def block(instalment_id: int, body: BlockIn, session: SessionDep, _t: Finance) -
 
 
 @router.get("/alerts")
-def alerts(session: SessionDep, _t: Finance, status_: Annotated[str | None, Query(alias="status")] = None) -> list[dict[str, Any]]:
+def alerts(
+    session: SessionDep, _t: Finance, status_: Annotated[str | None, Query(alias="status")] = None
+) -> list[dict[str, Any]]:
     return service.alerts(session, status_)
 
 
@@ -147,8 +152,9 @@ def run_scan(body: ScanIn, settings: SettingsDep, _t: Finance) -> dict[str, Any]
 
 
 @router.get("/set-aside")
-def set_aside(session: SessionDep, _t: FinanceOrIt,
-              limit: Annotated[int, Query(ge=1, le=10000)] = 1000) -> list[dict[str, Any]]:
+def set_aside(
+    session: SessionDep, _t: FinanceOrIt, limit: Annotated[int, Query(ge=1, le=10000)] = 1000
+) -> list[dict[str, Any]]:
     """Orders and invoices a receivables job could not process (an overflowing figure, a date
     out of range, corrupt data), with the reason; the next scan retries them."""
     return service.set_aside(session, limit)
@@ -161,10 +167,13 @@ def overdue(session: SessionDep, token: FinanceOrSales, as_of: date | None = Non
 
 
 @router.get("/ageing")
-def ageing(session: SessionDep, _t: Finance, as_of: date | None = None,
-           by: Literal["stage", "customer", "owner"] = "stage",
-           buckets: Annotated[list[int] | None, Query(description="bucket edges in days, e.g. 30,60,90")] = None,
-           ) -> dict[str, Any]:
+def ageing(
+    session: SessionDep,
+    _t: Finance,
+    as_of: date | None = None,
+    by: Literal["stage", "customer", "owner"] = "stage",
+    buckets: Annotated[list[int] | None, Query(description="bucket edges in days, e.g. 30,60,90")] = None,
+) -> dict[str, Any]:
     return reports.ageing(session, as_of or date.today(), by, buckets)
 
 
@@ -181,13 +190,25 @@ def counts(field: str, session: SessionDep, _t: Finance) -> list[dict[str, Any]]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/export/{report}.{fmt}", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, XLSX: {}}, "description": "The report as a file"}})
-def export(report: str, fmt: Literal["csv", "xlsx"], session: SessionDep, _t: Finance,
-           as_of: date | None = None, by: Literal["stage", "customer", "owner"] = "stage") -> Response:
+@router.get(
+    "/export/{report}.{fmt}",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}, "description": "The report as a file"}},
+)
+def export(
+    report: str,
+    fmt: Literal["csv", "xlsx"],
+    session: SessionDep,
+    _t: Finance,
+    as_of: date | None = None,
+    by: Literal["stage", "customer", "owner"] = "stage",
+) -> Response:
     """``ageing``, ``funnel``, ``overdue`` or ``counts:<field>`` as CSV or XLSX."""
     rows = _call(reports.report_rows, session, report, as_of or date.today(), by)
     media = "text/csv" if fmt == "csv" else XLSX
     filename = f"{report.replace(':', '-')}.{fmt}"
-    return Response(reports.export(rows, fmt, report.replace(":", "-")), media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        reports.export(rows, fmt, report.replace(":", "-")),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

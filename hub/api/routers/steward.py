@@ -45,9 +45,7 @@ def pending_pairs(
 
 
 @router.post("/pairs/{pair_id}/decision", response_model=PairOut)
-def decide_pair(
-    pair_id: int, body: Decision, session: SessionDep, settings: SettingsDep, token: ItRole
-) -> PairOut:
+def decide_pair(pair_id: int, body: Decision, session: SessionDep, settings: SettingsDep, token: ItRole) -> PairOut:
     try:
         pair = Steward(session, settings.mappings_dir).decide(
             pair_id, body.same, actor=f"token:{token.id}", note=body.note

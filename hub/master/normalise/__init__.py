@@ -96,14 +96,14 @@ def identifies_something(norm: NormalisedCustomer) -> bool:
     """A usable name or a checked identifier: enough for a record to enter the master, live or
     batch (a tax id or phone kept only as weak evidence does not say who the customer is)."""
     return bool(
-        norm.name_key or norm.email
-        or (norm.tax_id and not is_weak(norm.tax_id)) or (norm.phone and not is_weak(norm.phone))
+        norm.name_key
+        or norm.email
+        or (norm.tax_id and not is_weak(norm.tax_id))
+        or (norm.phone and not is_weak(norm.phone))
     )
 
 
-def normalise_customer(
-    raw: Mapping[str, str | None], default_country: str | None = None
-) -> NormalisedCustomer:
+def normalise_customer(raw: Mapping[str, str | None], default_country: str | None = None) -> NormalisedCustomer:
     """Normalise one raw customer record; bad values become ``problems``, never exceptions.
 
     ``default_country`` (any form :func:`normalise_country` accepts) interprets phone, tax id
@@ -159,13 +159,25 @@ def normalise_customer(
         problems.append(country_problem)
 
     return NormalisedCustomer(  # positional: measurably cheaper per record
-        name, name_key, name_tokens, legal_form, tax_id, email, email_domain, phone, street,
-        city, postcode, country, tuple(problems) if problems else (),
+        name,
+        name_key,
+        name_tokens,
+        legal_form,
+        tax_id,
+        email,
+        email_domain,
+        phone,
+        street,
+        city,
+        postcode,
+        country,
+        tuple(problems) if problems else (),
     )
 
 
-_WORD_PLACEHOLDERS = frozenset({"n/a", "n.a.", "n.a", "na", "tbd", "tba", "-", "--",
-                                 "none", "null", "nil", "unknown", "?", "x", "xx", "xxx"})
+_WORD_PLACEHOLDERS = frozenset(
+    {"n/a", "n.a.", "n.a", "na", "tbd", "tba", "-", "--", "none", "null", "nil", "unknown", "?", "x", "xx", "xxx"}
+)
 
 
 def _present(raw: Mapping[str, object]) -> dict[str, object]:
@@ -175,8 +187,7 @@ def _present(raw: Mapping[str, object]) -> dict[str, object]:
     for key, value in raw.items():
         text = text_of(value)
         if text is not None and (
-            text.casefold() in _WORD_PLACEHOLDERS
-            or (key in ("tax_id", "phone") and is_placeholder(text))
+            text.casefold() in _WORD_PLACEHOLDERS or (key in ("tax_id", "phone") and is_placeholder(text))
         ):
             value = None
         out[key] = value  # as given: a postcode of 1067.0 from a spreadsheet is read as such
@@ -190,7 +201,10 @@ def _weak_phone(text: str) -> str | None:
 
 
 def _field(
-    problems: list[Problem], fn: Callable[..., str | None], value: object, *args: object,
+    problems: list[Problem],
+    fn: Callable[..., str | None],
+    value: object,
+    *args: object,
     weak: Callable[[str], str | None] | None = None,
 ) -> str | None:
     text = text_of(value)

@@ -60,9 +60,7 @@ def postcode_of(raw: object, text: str, country: str | None) -> str:
     if rule is not None:
         m = rule[0].fullmatch("".join(s.split()))
         if m is None:
-            raise NormalisationError(
-                "postcode", text, f"not a {country} postcode (expected {rule[1]})"
-            )
+            raise NormalisationError("postcode", text, f"not a {country} postcode (expected {rule[1]})")
         return "".join(g for g in m.groups() if g)
     out = _POSTCODE_JUNK_RE.sub("", s)
     if not out:
@@ -77,8 +75,16 @@ def postcode_of(raw: object, text: str, country: str | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 _STREET_WORDS = {
-    "str": "strasse", "strase": "strasse", "rd": "road", "ave": "avenue", "av": "avenue",
-    "blvd": "boulevard", "ln": "lane", "hwy": "highway", "sq": "square", "pkwy": "parkway",
+    "str": "strasse",
+    "strase": "strasse",
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "blvd": "boulevard",
+    "ln": "lane",
+    "hwy": "highway",
+    "sq": "square",
+    "pkwy": "parkway",
 }
 
 
@@ -138,4 +144,3 @@ def city_of(text: str) -> str:
     if not tokens:
         raise NormalisationError("city", text, "no letters or digits")
     return join_tokens(tokens, s.isascii())
-

@@ -37,52 +37,121 @@ from hub.master.normalise.text import fold_tokens, join_tokens, nfkc, text_of
 # Removed only at the end of the name (repeatedly).
 _LEGAL_FORMS_END: dict[str, str] = {
     # English
-    "co": "co", "company": "co", "and co": "co", "and company": "co", "und co": "co",
-    "u co": "co", "and cie": "co", "cie": "co", "corporation": "corp",
-    "limited": "ltd", "co ltd": "ltd", "co limited": "ltd", "company limited": "ltd",
-    "company ltd": "ltd", "corp ltd": "ltd",
-    "incorporated": "inc", "co inc": "inc",
-    "limited liability company": "llc", "llp": "llp", "limited liability partnership": "llp",
-    "lp": "lp", "public limited company": "plc",
-    "pty ltd": "pty_ltd", "pty limited": "pty_ltd", "proprietary limited": "pty_ltd",
+    "co": "co",
+    "company": "co",
+    "and co": "co",
+    "and company": "co",
+    "und co": "co",
+    "u co": "co",
+    "and cie": "co",
+    "cie": "co",
+    "corporation": "corp",
+    "limited": "ltd",
+    "co ltd": "ltd",
+    "co limited": "ltd",
+    "company limited": "ltd",
+    "company ltd": "ltd",
+    "corp ltd": "ltd",
+    "incorporated": "inc",
+    "co inc": "inc",
+    "limited liability company": "llc",
+    "llp": "llp",
+    "limited liability partnership": "llp",
+    "lp": "lp",
+    "public limited company": "plc",
+    "pty ltd": "pty_ltd",
+    "pty limited": "pty_ltd",
+    "proprietary limited": "pty_ltd",
     # German
-    "ag": "ag", "aktiengesellschaft": "ag", "kg": "kg", "kommanditgesellschaft": "kg",
-    "co kg": "kg", "and co kg": "kg", "und co kg": "kg", "u co kg": "kg",
-    "ohg": "ohg", "offene handelsgesellschaft": "ohg", "gbr": "gbr", "ev": "ev",
-    "eingetragener verein": "ev", "eg": "eg", "ug": "ug", "ug haftungsbeschrankt": "ug",
-    "ug haftungsbeschrankt and co kg": "ug_co_kg", "ug and co kg": "ug_co_kg",
-    "gesellschaft mit beschrankter haftung": "gmbh", "gesellschaft mbh": "gmbh",
-    "se": "se", "societas europaea": "se",
+    "ag": "ag",
+    "aktiengesellschaft": "ag",
+    "kg": "kg",
+    "kommanditgesellschaft": "kg",
+    "co kg": "kg",
+    "and co kg": "kg",
+    "und co kg": "kg",
+    "u co kg": "kg",
+    "ohg": "ohg",
+    "offene handelsgesellschaft": "ohg",
+    "gbr": "gbr",
+    "ev": "ev",
+    "eingetragener verein": "ev",
+    "eg": "eg",
+    "ug": "ug",
+    "ug haftungsbeschrankt": "ug",
+    "ug haftungsbeschrankt and co kg": "ug_co_kg",
+    "ug and co kg": "ug_co_kg",
+    "gesellschaft mit beschrankter haftung": "gmbh",
+    "gesellschaft mbh": "gmbh",
+    "se": "se",
+    "societas europaea": "se",
     # French
-    "sa": "sa", "societe anonyme": "sa", "sas": "sas", "sasu": "sas",
-    "societe par actions simplifiee": "sas", "sa rl": "sarl",
-    "societe a responsabilite limitee": "sarl", "eurl": "eurl", "snc": "snc",
+    "sa": "sa",
+    "societe anonyme": "sa",
+    "sas": "sas",
+    "sasu": "sas",
+    "societe par actions simplifiee": "sas",
+    "sa rl": "sarl",
+    "societe a responsabilite limitee": "sarl",
+    "eurl": "eurl",
+    "snc": "snc",
     "sa de cv": "sa",
     # Dutch
-    "besloten vennootschap": "bv", "naamloze vennootschap": "nv", "vof": "vof", "cv": "cv",
+    "besloten vennootschap": "bv",
+    "naamloze vennootschap": "nv",
+    "vof": "vof",
+    "cv": "cv",
     # Japanese (romanised) and Chinese "公司" on its own
-    "kabushiki kaisha": "kk", "kabushiki gaisha": "kk", "yugen kaisha": "yk",
-    "godo kaisha": "gk", "公司": "co",
+    "kabushiki kaisha": "kk",
+    "kabushiki gaisha": "kk",
+    "yugen kaisha": "yk",
+    "godo kaisha": "gk",
+    "公司": "co",
 }
 # Unambiguous forms: removed at the end, at the start, and anywhere after the first word.
 _LEGAL_FORMS_ANY: dict[str, str] = {
-    "gmbh": "gmbh", "ggmbh": "gmbh", "mbh": "gmbh",
-    "gmbh and co kg": "gmbh_co_kg", "gmbh und co kg": "gmbh_co_kg", "gmbh u co kg": "gmbh_co_kg",
-    "gmbh co kg": "gmbh_co_kg", "gmbh and co kgaa": "gmbh_co_kgaa",
+    "gmbh": "gmbh",
+    "ggmbh": "gmbh",
+    "mbh": "gmbh",
+    "gmbh and co kg": "gmbh_co_kg",
+    "gmbh und co kg": "gmbh_co_kg",
+    "gmbh u co kg": "gmbh_co_kg",
+    "gmbh co kg": "gmbh_co_kg",
+    "gmbh and co kgaa": "gmbh_co_kgaa",
     "gmbh and co ohg": "gmbh_co_ohg",
-    "ag and co kg": "ag_co_kg", "ag and co kgaa": "ag_co_kgaa", "se and co kg": "se_co_kg",
+    "ag and co kg": "ag_co_kg",
+    "ag and co kgaa": "ag_co_kgaa",
+    "se and co kg": "se_co_kg",
     "kgaa": "kgaa",
-    "inc": "inc", "llc": "llc", "ltd": "ltd", "plc": "plc", "corp": "corp",
-    "bv": "bv", "nv": "nv", "sarl": "sarl", "kk": "kk",
+    "inc": "inc",
+    "llc": "llc",
+    "ltd": "ltd",
+    "plc": "plc",
+    "corp": "corp",
+    "bv": "bv",
+    "nv": "nv",
+    "sarl": "sarl",
+    "kk": "kk",
     # CJK forms arrive as separate tokens (see _CJK_FORM_RE)
-    "株式会社": "kk", "有限会社": "yk", "合同会社": "gk",
-    "有限公司": "cn_ltd", "有限责任公司": "cn_ltd", "有限責任公司": "cn_ltd",
+    "株式会社": "kk",
+    "有限会社": "yk",
+    "合同会社": "gk",
+    "有限公司": "cn_ltd",
+    "有限责任公司": "cn_ltd",
+    "有限責任公司": "cn_ltd",
     "股份有限公司": "cn_jsc",
-    "주식회사": "kr_jsc", "유한회사": "kr_ltd",
+    "주식회사": "kr_jsc",
+    "유한회사": "kr_ltd",
 }
 # Forms also used as a prefix ("SARL Dupont", "株式会社トヨタ") besides _LEGAL_FORMS_ANY.
-_LEGAL_FORMS_PREFIX: dict[str, str] = {"sa": "sa", "sas": "sas", "sasu": "sas", "sarl": "sarl",
-                                       "eurl": "eurl", "snc": "snc"}
+_LEGAL_FORMS_PREFIX: dict[str, str] = {
+    "sa": "sa",
+    "sas": "sas",
+    "sasu": "sas",
+    "sarl": "sarl",
+    "eurl": "eurl",
+    "snc": "snc",
+}
 # Removed at the end and after the first word ("Siemens AG Österreich") but never at the
 # start, where "AG" is more likely initials ("AG Barr plc").
 _LEGAL_FORMS_NOT_FIRST: dict[str, str] = {"ag": "ag"}
@@ -111,12 +180,12 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 def _one_edit(word: str) -> set[str]:
     """Lower-case ASCII words one insertion, deletion, substitution or adjacent transposition
     away from ``word``."""
-    out = {word[:i] + word[i + 1:] for i in range(len(word))}
-    out |= {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)}
+    out = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    out |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
     for i in range(len(word) + 1):
         out |= {word[:i] + c + word[i:] for c in _LETTERS}
         if i < len(word):
-            out |= {word[:i] + c + word[i + 1:] for c in _LETTERS}
+            out |= {word[:i] + c + word[i + 1 :] for c in _LETTERS}
     return out
 
 
@@ -136,9 +205,13 @@ def _typo_table() -> dict[str, str]:
         letters = sorted(form)
         vowels = [c for c in form if c in _VOWELS]
         for typo in _one_edit(form):
-            if (typo[0] != form[0] or len(typo) < 3 or typo in known
-                    or (len(typo) == 3 and sorted(typo) != letters)
-                    or [c for c in typo if c in _VOWELS] != vowels):
+            if (
+                typo[0] != form[0]
+                or len(typo) < 3
+                or typo in known
+                or (len(typo) == 3 and sorted(typo) != letters)
+                or [c for c in typo if c in _VOWELS] != vowels
+            ):
                 continue
             found[typo] = form if found.get(typo, form) == form else None  # None: ambiguous
     return {typo: form for typo, form in found.items() if form is not None}
@@ -148,8 +221,7 @@ _TYPO_FORMS = _typo_table()
 
 # CJK legal forms are affixes without word boundaries: cut them out as separate tokens before
 # punctuation is removed (so "(株)" is still recognisable). Longest alternatives first.
-_CJK_FORM_CANON = {"(株)": "株式会社", "(有)": "有限会社", "(同)": "合同会社",
-                   "(주)": "주식회사", "(유)": "유한회사"}
+_CJK_FORM_CANON = {"(株)": "株式会社", "(有)": "有限会社", "(同)": "合同会社", "(주)": "주식회사", "(유)": "유한회사"}
 _CJK_FORM_RE = re.compile(
     r"\(株\)|\(有\)|\(同\)|\(주\)|\(유\)|株式会社|有限会社|合同会社|股份有限公司|有限责任公司"
     r"|有限責任公司|有限公司|주식회사|유한회사|(?<![分总總限])公司(?=\W*$)"
@@ -162,11 +234,38 @@ def _cjk_form_repl(m: re.Match[str]) -> str:
 
 
 # Whole names that mean "no name" (compared after folding, before legal forms are removed).
-_PLACEHOLDER_NAMES = frozenset({
-    "na", "n a", "none", "null", "nil", "nan", "unknown", "unbekannt", "inconnu", "test", "tbd",
-    "tba", "x", "xx", "xxx", "xxxx", "dummy", "keine angabe", "k a", "not available",
-    "不明", "なし", "無し", "未定", "无", "未知", "テスト", "测试",
-})
+_PLACEHOLDER_NAMES = frozenset(
+    {
+        "na",
+        "n a",
+        "none",
+        "null",
+        "nil",
+        "nan",
+        "unknown",
+        "unbekannt",
+        "inconnu",
+        "test",
+        "tbd",
+        "tba",
+        "x",
+        "xx",
+        "xxx",
+        "xxxx",
+        "dummy",
+        "keine angabe",
+        "k a",
+        "not available",
+        "不明",
+        "なし",
+        "無し",
+        "未定",
+        "无",
+        "未知",
+        "テスト",
+        "测试",
+    }
+)
 _PLACEHOLDER_MAX_WORDS = max(len(p.split()) for p in _PLACEHOLDER_NAMES)
 
 
@@ -176,7 +275,7 @@ def _strip_legal_forms(tokens: list[str]) -> tuple[list[str], str | None]:
     # 1. end, repeatedly, longest phrase first
     while end > start and tokens[end - 1] in _SUFFIX_LAST:
         for n in range(min(_MAX_FORM_LEN, end - start), 0, -1):
-            code = _SUFFIX.get(tuple(tokens[end - n:end]))
+            code = _SUFFIX.get(tuple(tokens[end - n : end]))
             if code is not None:
                 break
         else:
@@ -190,7 +289,7 @@ def _strip_legal_forms(tokens: list[str]) -> tuple[list[str], str | None]:
     prefix_code: str | None = None
     while start < end and tokens[start] in _PREFIX_FIRST:
         for n in range(min(_MAX_FORM_LEN, end - start), 0, -1):
-            code = _PREFIX.get(tuple(tokens[start:start + n]))
+            code = _PREFIX.get(tuple(tokens[start : start + n]))
             if code is not None:
                 break
         else:
@@ -207,7 +306,7 @@ def _strip_legal_forms(tokens: list[str]) -> tuple[list[str], str | None]:
     while i < end:
         if tokens[i] in _ANYWHERE_FIRST:
             for n in range(min(_MAX_FORM_LEN, end - i), 0, -1):
-                code = _ANYWHERE.get(tuple(tokens[i:i + n]))
+                code = _ANYWHERE.get(tuple(tokens[i : i + n]))
                 if code is not None:
                     middle_code = code  # the last one found is nearest the end
                     i += n
@@ -242,9 +341,7 @@ def name_of(text: str) -> tuple[str, str, tuple[str, ...], str | None]:
     if not ascii_only:
         folded = _CJK_FORM_RE.sub(_cjk_form_repl, folded)
     tokens = fold_tokens(folded)
-    if not tokens or (
-        len(tokens) <= _PLACEHOLDER_MAX_WORDS and " ".join(tokens) in _PLACEHOLDER_NAMES
-    ):
+    if not tokens or (len(tokens) <= _PLACEHOLDER_MAX_WORDS and " ".join(tokens) in _PLACEHOLDER_NAMES):
         raise NormalisationError("name", text, "no usable name")
     form = _TYPO_FORMS.get(tokens[-1]) if len(tokens) > 1 else None
     if form is None:

@@ -54,8 +54,18 @@ except (ImportError, AttributeError):  # pragma: no cover - other phonenumbers i
 
 # Number types a valid number matches one of (phonenumbers' _number_type_helper checks the
 # same descriptors, in an order that is slower for the fixed lines and mobiles B2B data has).
-_PHONE_TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip",
-                "personal_number", "pager", "uan", "voicemail")
+_PHONE_TYPES = (
+    "fixed_line",
+    "mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+)
 
 
 @lru_cache(maxsize=512)
@@ -65,8 +75,13 @@ def _phone_region(region: str) -> tuple[Any, int, str, re.Pattern[str] | None, t
         return None
     idd = metadata.international_prefix
     descs = tuple(d for d in (getattr(metadata, t) for t in _PHONE_TYPES) if d is not None)
-    return (metadata, int(metadata.country_code or 0), str(metadata.country_code),
-            re.compile(idd) if idd else None, descs)
+    return (
+        metadata,
+        int(metadata.country_code or 0),
+        str(metadata.country_code),
+        re.compile(idd) if idd else None,
+        descs,
+    )
 
 
 def _phone_valid(number: phonenumbers.PhoneNumber, region: str | None) -> bool:
@@ -74,9 +89,7 @@ def _phone_valid(number: phonenumbers.PhoneNumber, region: str | None) -> bool:
     info = _phone_region(region) if _PHONE_FAST and region else None
     if info is not None and info[1] == number.country_code:
         nsn = phonenumbers.national_significant_number(number)
-        if _matches_desc(nsn, info[0].general_desc) and any(
-            _matches_desc(nsn, desc) for desc in info[4]
-        ):
+        if _matches_desc(nsn, info[0].general_desc) and any(_matches_desc(nsn, desc) for desc in info[4]):
             return True
     return phonenumbers.is_valid_number(number)
 
@@ -170,4 +183,3 @@ def _phone_reason(s: str, country: str | None, international: bool) -> str:
                 return f"not a valid phone number for {region}"
         return "not a valid phone number (unknown country code)"
     return f"not a valid phone number for {country}"
-

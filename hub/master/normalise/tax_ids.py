@@ -62,10 +62,33 @@ from hub.master.normalise.errors import WEAK, NormalisationError, is_weak
 from hub.master.normalise.text import nfkc, text_of
 
 _EU_VAT_PREFIX = {  # ISO code -> prefix used in EU VAT numbers
-    "AT": "AT", "BE": "BE", "BG": "BG", "CY": "CY", "CZ": "CZ", "DE": "DE", "DK": "DK",
-    "EE": "EE", "ES": "ES", "FI": "FI", "FR": "FR", "GR": "EL", "HR": "HR", "HU": "HU",
-    "IE": "IE", "IT": "IT", "LT": "LT", "LU": "LU", "LV": "LV", "MT": "MT", "NL": "NL",
-    "PL": "PL", "PT": "PT", "RO": "RO", "SE": "SE", "SI": "SI", "SK": "SK",
+    "AT": "AT",
+    "BE": "BE",
+    "BG": "BG",
+    "CY": "CY",
+    "CZ": "CZ",
+    "DE": "DE",
+    "DK": "DK",
+    "EE": "EE",
+    "ES": "ES",
+    "FI": "FI",
+    "FR": "FR",
+    "GR": "EL",
+    "HR": "HR",
+    "HU": "HU",
+    "IE": "IE",
+    "IT": "IT",
+    "LT": "LT",
+    "LU": "LU",
+    "LV": "LV",
+    "MT": "MT",
+    "NL": "NL",
+    "PL": "PL",
+    "PT": "PT",
+    "RO": "RO",
+    "SE": "SE",
+    "SI": "SI",
+    "SK": "SK",
 }
 # Letters a tax id may start with -> ISO country (VAT aliases EL/XI included)
 _TAX_PREFIX_ALIASES = {"EL": "GR", "XI": "GB"}
@@ -85,11 +108,38 @@ _SCHEME_WORD_RE = re.compile(
 #: Japanese invoice registration number: "T" + the 13-digit corporate number.
 _JP_INVOICE_RE = re.compile(r"T[0-9]{13}")
 #: Values that say "no tax id" (compared after removing all but letters and digits, lowercased)
-_PLACEHOLDERS = frozenset({
-    "", "na", "nv", "none", "nil", "null", "tbd", "tba", "tbc", "unknown", "unbekannt", "keine",
-    "x", "xx", "xxx", "n", "no", "0", "notapplicable", "notavailable", "pending", "missing",
-    "123456789", "1234567890", "12345678", "0123456789", "999999999", "987654321",
-})
+_PLACEHOLDERS = frozenset(
+    {
+        "",
+        "na",
+        "nv",
+        "none",
+        "nil",
+        "null",
+        "tbd",
+        "tba",
+        "tbc",
+        "unknown",
+        "unbekannt",
+        "keine",
+        "x",
+        "xx",
+        "xxx",
+        "n",
+        "no",
+        "0",
+        "notapplicable",
+        "notavailable",
+        "pending",
+        "missing",
+        "123456789",
+        "1234567890",
+        "12345678",
+        "0123456789",
+        "999999999",
+        "987654321",
+    }
+)
 
 
 def _eu(cc: str) -> Callable[[str], str]:
@@ -261,9 +311,7 @@ def tax_id_of(text: str, country: str | None) -> str | None:
         return _tax_checked(text, prefix_cc, compact[2:])
     if prefix_cc is not None:
         return _tax_checked(text, prefix_cc, compact[2:])
-    raise NormalisationError(
-        "tax_id", text, "cannot tell the country of tax id", weak=_weak(compact)
-    )
+    raise NormalisationError("tax_id", text, "cannot tell the country of tax id", weak=_weak(compact))
 
 
 def _tax_checked(text: str, cc: str, number: str) -> str:
@@ -271,9 +319,7 @@ def _tax_checked(text: str, cc: str, number: str) -> str:
         return _tax_in(cc, number)
     except ValidationError as exc:
         label = _TAX_SCHEMES[cc][0] if cc in _TAX_SCHEMES else f"{cc} tax id"
-        raise NormalisationError(
-            "tax_id", text, _tax_reason(exc, label), weak=_weak(cc + number)
-        ) from None
+        raise NormalisationError("tax_id", text, _tax_reason(exc, label), weak=_weak(cc + number)) from None
 
 
 def _weak(compact: str) -> str | None:
@@ -319,4 +365,3 @@ def tax_relation(a: str | None, b: str | None) -> TaxRelation | None:
             return "same" if abn[-9:] == acn[-9:] else None
         return None
     return "different"
-

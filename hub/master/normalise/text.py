@@ -47,8 +47,19 @@ def nfkc(text: str) -> str:
 
 # Latin letters whose accent folding is not a plain NFKD decomposition.
 _SPECIAL_FOLD = {
-    "æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ð": "d", "þ": "th", "ł": "l", "ı": "i",
-    "ħ": "h", "ŧ": "t", "ŋ": "n", "ß": "ss", "ſ": "s",
+    "æ": "ae",
+    "ø": "o",
+    "œ": "oe",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ł": "l",
+    "ı": "i",
+    "ħ": "h",
+    "ŧ": "t",
+    "ŋ": "n",
+    "ß": "ss",
+    "ſ": "s",
 }
 _APOSTROPHES = "'`´‘’ʼ′"
 
@@ -70,9 +81,7 @@ class _FoldTable(dict[int, str | None]):
             cat = unicodedata.category(ch)
             if cat[0] in "LN":
                 if cp < 0x2C00 and "LATIN" in unicodedata.name(ch, ""):
-                    out = "".join(
-                        c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
-                    ) or ch
+                    out = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)) or ch
                 else:
                     out = ch
             elif cat[0] == "M":

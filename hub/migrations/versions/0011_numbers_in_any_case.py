@@ -7,12 +7,12 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02 00:45:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0011'
-down_revision = '0010'
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -10,21 +10,21 @@ Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-02 04:50:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0014'
-down_revision = '0013'
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('dead_letters') as batch:
-        batch.add_column(sa.Column('seen_count', sa.Integer(), server_default='1', nullable=False))
-        batch.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
-    op.create_index('ix_dead_letters_record', 'dead_letters', ['connection_id', 'stream', 'external_id'], unique=False)
+    with op.batch_alter_table("dead_letters") as batch:
+        batch.add_column(sa.Column("seen_count", sa.Integer(), server_default="1", nullable=False))
+        batch.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_dead_letters_record", "dead_letters", ["connection_id", "stream", "external_id"], unique=False)
     # fold duplicated open letters into the newest of each record
     op.execute(
         "UPDATE dead_letters SET seen_count = (SELECT count(*) FROM dead_letters o "
@@ -41,18 +41,18 @@ def upgrade() -> None:
         "WHERE o.status = 'open' AND o.connection_id = dead_letters.connection_id "
         "AND o.stream = dead_letters.stream AND o.external_id = dead_letters.external_id)"
     )
-    with op.batch_alter_table('sync_runs') as batch:
-        batch.add_column(sa.Column('full', sa.Boolean(), server_default=sa.false(), nullable=False))
-    with op.batch_alter_table('outbox_deliveries') as batch:
-        batch.add_column(sa.Column('verified', sa.String(length=300), nullable=True))
+    with op.batch_alter_table("sync_runs") as batch:
+        batch.add_column(sa.Column("full", sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table("outbox_deliveries") as batch:
+        batch.add_column(sa.Column("verified", sa.String(length=300), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outbox_deliveries') as batch:
-        batch.drop_column('verified')
-    with op.batch_alter_table('sync_runs') as batch:
-        batch.drop_column('full')
-    op.drop_index('ix_dead_letters_record', table_name='dead_letters')
-    with op.batch_alter_table('dead_letters') as batch:
-        batch.drop_column('last_seen_at')
-        batch.drop_column('seen_count')
+    with op.batch_alter_table("outbox_deliveries") as batch:
+        batch.drop_column("verified")
+    with op.batch_alter_table("sync_runs") as batch:
+        batch.drop_column("full")
+    op.drop_index("ix_dead_letters_record", table_name="dead_letters")
+    with op.batch_alter_table("dead_letters") as batch:
+        batch.drop_column("last_seen_at")
+        batch.drop_column("seen_count")
