@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.master.index import rank_candidates
 from hub.master.matching import Candidate, Prepared, prepare
-from hub.master.store import StoredRecord
+from hub.master.store import stored
 
 
 class PageIndex:
@@ -75,24 +75,6 @@ class PageIndex:
         for key in keys:
             if key not in self.large:
                 self.blocks.setdefault(key, []).append(source_id)
-
-
-def stored(values: Sequence[Any]) -> StoredRecord:
-    """Match columns (name_key … country) as :mod:`hub.master.store` reads them back."""
-    name_key = values[0]
-    return StoredRecord(
-        name_key=name_key,
-        name_tokens=tuple(name_key.split()) if name_key else (),
-        tax_id=values[1],
-        email=values[2],
-        email_domain=values[3],
-        phone=values[4],
-        street=values[5],
-        city=values[6],
-        postcode=values[7],
-        country=values[8],
-        legal_form=values[9],
-    )
 
 
 MATCH_NAMES = (

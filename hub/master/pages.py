@@ -47,7 +47,8 @@ from hub.master.models import (
     ReviewPair,
 )
 from hub.master.normalise import NormalisedCustomer, normalise_customer
-from hub.master.page_index import MATCH_NAMES, PageIndex, store_blocks, stored
+from hub.master.page_index import MATCH_NAMES, PageIndex, store_blocks
+from hub.master.store import stored
 from hub.master.survivorship import survive
 from hub.sync.links import Binder, Change, NewLink, content_hash
 

@@ -47,20 +47,22 @@ _MATCH_COLUMNS = (
 )
 
 
-def _stored(row: Sequence[Any]) -> StoredRecord:
-    name_key: str | None = row[2]
+def stored(values: Sequence[Any]) -> StoredRecord:
+    """A record of the match columns (name_key … legal_form, in ``_MATCH_COLUMNS``' order after
+    the two ids), as the store and a page's index read them back."""
+    name_key: str | None = values[0]
     return StoredRecord(
         name_key=name_key,
         name_tokens=tuple(name_key.split()) if name_key else (),
-        tax_id=row[3],
-        email=row[4],
-        email_domain=row[5],
-        phone=row[6],
-        street=row[7],
-        city=row[8],
-        postcode=row[9],
-        country=row[10],
-        legal_form=row[11],
+        tax_id=values[1],
+        email=values[2],
+        email_domain=values[3],
+        phone=values[4],
+        street=values[5],
+        city=values[6],
+        postcode=values[7],
+        country=values[8],
+        legal_form=values[9],
     )
 
 
@@ -107,7 +109,7 @@ class SqlIndex:
         found = self.session.execute(select(*_MATCH_COLUMNS).where(CustomerSource.id.in_(wanted))).all()
         rank = {sid: position for position, sid in enumerate(wanted)}
         found = sorted(found, key=lambda row: rank[row[0]])
-        return [Candidate(row[0], row[1], prepare(_stored(row))) for row in found]
+        return [Candidate(row[0], row[1], prepare(stored(row[2:]))) for row in found]
 
     def _candidates_postgres(self, keys: list[str]) -> list[Candidate]:
         """The same selection in one round trip: most of the generic path's time is building
@@ -121,7 +123,7 @@ class SqlIndex:
                 "limit": self.max_candidates,
             },
         ).all()
-        return [Candidate(row[0], row[1], prepare(_stored(row))) for row in rows]
+        return [Candidate(row[0], row[1], prepare(stored(row[2:]))) for row in rows]
 
 
 # Keys in order; per key at most max_block + 1 index entries (a larger block is skipped);
