@@ -251,8 +251,90 @@ def connections_reset(name: str) -> None:
     console.print(f"{safe(name)}: circuit breaker " + ("closed" if was_open else "was not open; failures reset"))
 
 
+def _connection_rows(engine: SyncEngine) -> list[dict[str, object]]:
+    from sqlalchemy import select
+
+    from hub.db import session_scope
+    from hub.sync.connections import describe
+    from hub.sync.models import Connection
+
+    with session_scope(engine.database_url) as session:
+        return [describe(session, c) for c in session.scalars(select(Connection).order_by(Connection.name))]
+
+
+def _sync_errors() -> tuple[type[BaseException], ...]:
+    """What a sync of one connection may fail with: told in one line, never a traceback."""
+    from connectors.errors import ConnectorError
+    from hub.sync.connections import ConnectionConfigError
+    from hub.sync.leases import CircuitOpen, SyncBusy
+    from hub.sync.secrets import SecretsError
+
+    return (KeyError, ConnectorError, SecretsError, SyncBusy, CircuitOpen, ConnectionConfigError)
+
+
+def _list_for_sync(engine: SyncEngine, as_json: bool) -> None:
+    """``hub sync`` without a name: the connections one could sync, and how."""
+    from hub.cli import console, err
+
+    rows = _connection_rows(engine)
+    if as_json:
+        print(json_text(rows))
+        return
+    if not rows:
+        err.print("no connections yet: hub connections add NAME --kind KIND ... (hub connections add --help-kind KIND)")
+        return
+    table = Table("name", "kind", "interval", "failures", "circuit open until", title="connections")
+    for r in rows:
+        table.add_row(
+            safe(str(r["name"])),
+            safe(str(r["kind"])),
+            f"{r['interval_seconds']} s" if r["interval_seconds"] else "on demand",
+            str(r["consecutive_failures"]),
+            safe(str(r["circuit_open_until"] or "")),
+        )
+    console.print(table)
+    err.print("sync one: hub sync NAME; every one in turn: hub sync --all")
+
+
+def _sync_all(engine: SyncEngine, full: bool, force: bool) -> None:
+    """Every connection in turn, one line each; one that fails does not stop the others; exit 1
+    when any failed (its reason on its line)."""
+    from hub.cli import console, err
+    from hub.sync.engine import SyncStopped
+
+    rows = _connection_rows(engine)
+    if not rows:
+        err.print("[red]error:[/red] no connections to sync: hub connections add NAME --kind KIND ...")
+        raise typer.Exit(1)
+    failed: list[str] = []
+    for r in rows:
+        name = str(r["name"])
+        try:
+            results = engine.sync(name, None, full, None, force=force)
+        except (*_sync_errors(), SyncStopped) as exc:
+            failed.append(name)
+            reason = exc.args[0] if isinstance(exc, KeyError) else exc
+            err.print(f"{safe(name)}: [red]failed[/red]: {safe(str(reason))}")
+            continue
+        errors = [f"{x.stream}: {x.error}" for x in results if x.error]
+        totals = {k: sum(getattr(x, k) for x in results) for k in ("read", "created", "updated", "failed")}
+        line = (
+            f"{name}: {len(results)} stream(s), read {totals['read']}, created {totals['created']}, "
+            f"updated {totals['updated']}, failed {totals['failed']}"
+        )
+        if errors:
+            failed.append(name)
+            err.print(f"{safe(line)} - [red]failed[/red]: {safe('; '.join(errors))}")
+        else:
+            console.print(safe(line))
+    if failed:
+        err.print(f"{len(failed)} of {len(rows)} connection(s) failed: {safe(', '.join(failed))}")
+        raise typer.Exit(1)
+
+
 def sync_command(
-    name: str = typer.Argument(None, help="The connection (hub connections list); omit to see them."),
+    name: str = typer.Argument(None, help="The connection (hub connections list); omit to list them."),
+    all_connections: bool = typer.Option(False, "--all", help="Sync every connection in turn, one line each."),
     stream: list[str] = typer.Option([], "--stream", help="Only these streams (repeatable)."),
     full: bool = typer.Option(False, "--full", help="Read everything, not only changes; flags vanished records."),
     force: bool = typer.Option(
@@ -260,31 +342,24 @@ def sync_command(
         "--force",
         help="With --full: flag vanished records even when the full read is empty or much shorter than the last one.",
     ),
+    as_json: bool = typer.Option(False, "--json", help="Without a name: the connections as JSON."),
 ) -> None:
-    """Sync a connection now: incremental since the cursor, with a progress bar."""
-    from connectors.errors import ConnectorError
+    """Sync a connection now: incremental since the cursor, with a progress bar. Without a name,
+    list the connections; with --all, sync each of them."""
     from hub.cli import console, err, fail, progress_bar
-    from hub.sync.connections import ConnectionConfigError
     from hub.sync.engine import SyncStopped
-    from hub.sync.leases import CircuitOpen, SyncBusy
-    from hub.sync.secrets import SecretsError
 
     if force and not full:
         fail("--force only applies to a full read: hub sync NAME --full --force", code=2)
+    if all_connections and (name or stream):
+        fail("--all syncs every connection and all its streams: give either NAME or --all", code=2)
     engine = _engine()
+    if all_connections:
+        _sync_all(engine, full, force)
+        return
     if not name:
-        from sqlalchemy import select
-
-        from hub.db import session_scope
-        from hub.sync.models import Connection
-
-        with session_scope(engine.database_url) as session:
-            names = [f"{c.name} ({c.kind})" for c in session.scalars(select(Connection).order_by(Connection.name))]
-        fail(
-            "which connection? "
-            + (", ".join(names) if names else "there are none yet: hub connections add NAME --kind KIND ..."),
-            code=2,
-        )
+        _list_for_sync(engine, as_json)
+        return
     with progress_bar() as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -295,7 +370,7 @@ def sync_command(
 
         try:
             results = engine.sync(name, stream or None, full, advance, force=force)
-        except (KeyError, ConnectorError, SecretsError, SyncBusy, CircuitOpen, ConnectionConfigError) as exc:
+        except _sync_errors() as exc:
             fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
         except SyncStopped as exc:  # a bug, the connector's or the hub's: one line, the traceback at DEBUG
             import logging

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,26 +27,54 @@ def test_a_command_on_a_new_database_prints_no_migration_chatter(tmp_path: Path)
     assert "Running upgrade" in debug.stderr  # still there for whoever debugs a migration
 
 
-def test_hub_sync_without_a_name_lists_the_connections(tmp_path: Path) -> None:
+def _hub(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def _two_connections(tmp_path: Path) -> dict[str, str]:
+    """A file drop that syncs (its inbox exists, empty) and one whose inbox has gone."""
     from hub.db import session_scope
     from hub.migrate import upgrade
     from hub.sync.connections import add_connection
 
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     upgrade(url)
+    (tmp_path / "inbox").mkdir()
     with session_scope(url) as session:
-        add_connection(
-            session,
-            name="erp",
-            kind="webhook",
-            settings={"url": "http://127.0.0.1:9/x"},
-            secrets={"signing_secret": "s"},
-            secret_key="k",
-        )
-    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_SECRET_KEY": "k"}
-    result = subprocess.run([sys.executable, "-m", "hub", "sync"], env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    assert "erp (webhook)" in result.stderr and "Traceback" not in result.stderr
+        for name, inbox in (("crmfiles", tmp_path / "inbox"), ("oldfiles", tmp_path / "gone")):
+            add_connection(
+                session,
+                name=name,
+                kind="files",
+                settings={"inbox": str(inbox), "files": "crm", "mapping": "crm_files", "settle_seconds": 0},
+                secrets={},
+                secret_key="k",
+            )
+    return {**os.environ, "HUB_DATABASE_URL": url, "HUB_SECRET_KEY": "k", "COLUMNS": "200"}
+
+
+def test_hub_sync_without_a_name_lists_the_connections(tmp_path: Path) -> None:
+    env = _two_connections(tmp_path)
+    result = _hub(env, "sync")
+    assert result.returncode == 0, result.stderr
+    assert "crmfiles" in result.stdout and "oldfiles" in result.stdout and "files" in result.stdout
+    assert "hub sync --all" in result.stderr and "Traceback" not in result.stderr
+    listed = json.loads(_hub(env, "sync", "--json").stdout)
+    assert [r["name"] for r in listed] == ["crmfiles", "oldfiles"]
+
+
+def test_hub_sync_all_syncs_each_connection_and_fails_if_one_did(tmp_path: Path) -> None:
+    env = _two_connections(tmp_path)
+    result = _hub(env, "sync", "--all")
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    [ok] = [line for line in out.splitlines() if line.startswith("crmfiles:")]
+    [bad] = [line for line in out.splitlines() if line.startswith("oldfiles:")]
+    assert "failed" not in ok.replace("failed 0", "") and "read 0" in ok, out
+    assert "failed" in bad and "gone" in bad, out  # its reason names the missing folder
+    assert "1 of 2 connection(s) failed: oldfiles" in result.stderr and "Traceback" not in out
 
 
 def test_a_second_terminal_beside_the_demo_is_told_where_the_demo_is(tmp_path: Path) -> None:
