@@ -306,12 +306,13 @@ def _sync_all(engine: SyncEngine, full: bool, force: bool) -> None:
     if not rows:
         err.print("[red]error:[/red] no connections to sync: hub connections add NAME --kind KIND ...")
         raise typer.Exit(1)
+    caught: tuple[type[BaseException], ...] = (*_sync_errors(), SyncStopped)
     failed: list[str] = []
     for r in rows:
         name = str(r["name"])
         try:
             results = engine.sync(name, None, full, None, force=force)
-        except (*_sync_errors(), SyncStopped) as exc:
+        except caught as exc:
             failed.append(name)
             reason = exc.args[0] if isinstance(exc, KeyError) else exc
             err.print(f"{safe(name)}: [red]failed[/red]: {safe(str(reason))}")
