@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,6 +25,11 @@ from hub.sync.cli import (
     sync_command,
 )
 from hub.terminal import json_text, safe
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hub.master import search
 
 app = typer.Typer(help="Concord integration hub.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -295,10 +300,15 @@ def customers_search(
 
     with session_scope(db_url()) as session:
         try:
-            hits = search.find(session, name=name, tax_id=tax_id, phone=phone, email=email, country=country)
+            if phone and not tax_id and not country:
+                hits = _by_phone_somewhere(session, phone)
+            else:
+                hits = search.find(session, name=name, tax_id=tax_id, phone=phone, email=email, country=country)
         except ValueError as exc:
             fail(str(exc), 2)
         rows = [{**customer_summary(h.golden), "score": round(h.score, 3)} for h in hits]
+    if not rows:
+        err.print("no customer found" + (f" with phone {safe(phone)}" if phone else ""))
     if as_json:
         print(json_text(rows))
         return
@@ -308,6 +318,35 @@ def customers_search(
             str(r["id"]), safe(r["name"]), safe(r["tax_id"]), safe(r["city"]), safe(r["country"]), f"{r['score']:.2f}"
         )
     console.print(table)
+
+
+def _by_phone_somewhere(session: Session, phone: str) -> list[search.Hit]:
+    """A phone number without --country: international as given, a national one read in the
+    countries the hub's customers are in (hub.master.lookup.home_countries), the first that
+    finds someone; a number none of them can read fails with the --country hint."""
+    from hub.master import search
+    from hub.master.lookup import home_countries
+    from hub.master.normalise import NormalisationError
+
+    tried: list[str] = []
+    readable = False
+    for cc in [None, *home_countries(session)]:
+        try:
+            hits = search.by_phone(session, phone, cc)
+        except NormalisationError:
+            if cc:
+                tried.append(cc)
+            continue
+        readable = True
+        if hits:
+            return hits
+    if readable:
+        return []
+    where = f" (not a number in {', '.join(tried)}, the countries of the hub's customers)" if tried else ""
+    raise ValueError(
+        f"phone {phone!r} is a national number and its country cannot be inferred{where}: "
+        f"give it, e.g. --country DE, or write the number with its prefix, e.g. +49 …"
+    )
 
 
 @master_app.command("match")

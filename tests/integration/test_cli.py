@@ -71,3 +71,13 @@ def test_mappings_check_names_file_line_and_field(env, mappings_dir):
     result = hub(env, "mappings", "check", check=False)
     assert result.returncode == 1
     assert "matching.yaml:10: thresholds.link:" in result.stderr.replace("\n", "")
+
+
+def test_a_national_phone_is_read_in_the_hubs_countries_or_asks_for_country(env, tmp_path):
+    unknown = hub(env, "customers", "search", "--phone", "030 1234567", check=False)
+    assert unknown.returncode == 2 and "--country" in unknown.stderr, unknown.stderr  # nothing to infer it from
+    hub(env, "import", "customers", "--system", "erp", str(write_erp(tmp_path)))
+    found = json.loads(hub(env, "customers", "search", "--phone", "030 1234567", "--json").stdout)
+    assert [r["name"] for r in found] == ["Müller Bau GmbH"]  # read as German: most customers are
+    nobody = hub(env, "customers", "search", "--phone", "030 7654321")
+    assert "no customer found with phone 030 7654321" in nobody.stderr
