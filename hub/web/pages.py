@@ -14,9 +14,11 @@ from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.api.deps import SessionDep, SettingsDep
+from hub.auth.models import Role
 from hub.auth.sessions import end_session, resolve_session, start_session
 from hub.auth.throttle import client_address, failed_tokens
 from hub.auth.tokens import verify_token
+from hub.documents.worklist import my_orders
 from hub.settings import Settings
 from hub.web.app import render
 from hub.web.auth import COOKIE, CsrfRefused, PageUser, current_user
@@ -138,5 +140,13 @@ def logout(
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: Annotated[PageUser, Depends(current_user)]) -> HTMLResponse:
-    return render(request, "home.html", user)
+def home(request: Request, session: SessionDep, user: Annotated[PageUser, Depends(current_user)]) -> HTMLResponse:
+    """The pages the role may open and, for a salesperson, their own recent and overdue
+    orders: those whose owner is the signed-in name (``hub.documents.ownership.owns``).
+
+    Admin, IT and finance get no order lists here, neither all nor their own: the landing page
+    is a person's own work, and "all orders" would grow without bound; finance's overdue work
+    is the receivables page (every overdue instalment, with filters), IT's is the IT page, and
+    any order is one search away on /orders."""
+    mine = my_orders(session, user.name) if user.role == Role.sales else None
+    return render(request, "home.html", user, mine=mine)

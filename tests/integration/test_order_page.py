@@ -134,3 +134,66 @@ def test_an_order_goes_to_the_customers_first_record_in_a_system_that_has_it_twi
                 session.scalar(select(Link.external_id).where(Link.system == "erp", Link.entity_type == "order"))
                 is not None
             )
+
+
+# --- issue 16, item 6: stage, the whole plan, refusals with who fixes them, lists -------------
+
+
+def _sink_connection(database_url: str, mappings_dir: Path, sink: Any) -> tuple[int, str]:
+    """The ERP as a webhook sink; orders from the hub go there, and each gets one try."""
+    (mappings_dir / "routes.yaml").write_text(
+        "routes:\n  order:\n    entered_in: [crm, hub]\n"
+        "    send_to: [{connection: erp, stream: orders, max_attempts: 1}]\n"
+    )
+    with session_scope(database_url) as session:
+        add_connection(
+            session,
+            name="erp",
+            kind="webhook",
+            settings={"url": sink.url},
+            secrets={"signing_secret": sink.secret},
+            secret_key=KEY,
+        )
+        golden = (
+            CustomerMaster(session, mappings_dir)
+            .ingest("crm", "A1", {"name": "Suzuki Trading 株式会社", "country": "JP"})
+            .golden_id
+        )
+        token = create_token(session, Role.sales, "a.sales")[1]
+    return golden, token
+
+
+def _post_and_send(client: Any, database_url: str, mappings_dir: Path, token: str, golden: int, number: str) -> int:
+    posted = client.post(
+        "/api/v1/orders",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"number": number, "customer_id": golden, "lines": [{"product": "P", "quantity": "1", "unit_price": "5"}]},
+    )
+    assert posted.status_code == 201, posted.text
+    dispatcher = Dispatcher(SyncEngine(database_url, mappings_dir, KEY))
+    dispatcher.route()
+    dispatcher.deliver("erp")
+    return int(posted.json()["id"])
+
+
+def test_a_refused_order_says_why_and_who_can_fix_it(client: Any, database_url: str, mappings_dir: Path) -> None:
+    """A record the ERP refused is sales' to correct; an ERP that could not be reached is IT's."""
+    from tests.support.sink import webhook_sink
+
+    with webhook_sink(prefix="SO") as sink:
+        golden, token = _sink_connection(database_url, mappings_dir, sink)
+        sink.refuse = "customer has no tax id"
+        refused = _post_and_send(client, database_url, mappings_dir, token, golden, "WEB-1")
+        sink.refuse, sink.down = None, True
+        unreachable = _post_and_send(client, database_url, mappings_dir, token, golden, "WEB-2")
+    sign_in_client(client, token)
+
+    page = client.get(f"/orders/{refused}").text
+    warning = page[page.index('id="not-delivered"') : page.index('id="summary"')]
+    assert "never reached erp" in warning and "customer has no tax id" in warning
+    assert "sales: correct the order (erp refused it)" in warning
+    assert f'href="/customers/{golden}"' in page  # the customer page is one tap away
+
+    page = client.get(f"/orders/{unreachable}").text
+    warning = page[page.index('id="not-delivered"') : page.index('id="summary"')]
+    assert "never reached erp" in warning and "IT (connection erp)" in warning and "sales:" not in warning
