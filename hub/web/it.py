@@ -3,7 +3,10 @@ two hands-on jobs, replaying what failed once its cause is fixed and deciding th
 pairs the matcher was unsure about (the data steward's review, with its evidence).
 
 Everything goes through the services the API's IT routes use (``SyncEngine.replay``,
-``Dispatcher.replay``, ``Steward.decide``), so the page and ``/api/v1`` cannot disagree.
+``Dispatcher.replay``, ``Steward.decide``, the ``hub.sync`` task), so the page and ``/api/v1``
+cannot disagree. Every form answers 303 back to ``/it`` (POST-redirect-GET): a reload shows the
+page again and never repeats the action; what a check or a sync found rides along in a
+short-lived signed cookie (``hub.web.it_outcome``).
 
 Cross-site request forgery: every action is a POST form carrying the session's CSRF token
 (checked by the ``page_user`` guard), the session cookie is HttpOnly and SameSite=Strict, and
@@ -12,6 +15,8 @@ Cross-site request forgery: every action is a POST form carrying the session's C
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,21 +27,27 @@ from sqlalchemy.orm import Session
 
 from hub.api.deps import ConnectionsDep, DispatcherDep, EngineDep, SessionDep, SettingsDep
 from hub.auth.models import Role
+from hub.db import as_utc, utcnow
 from hub.master import quality
 from hub.master.steward import Steward, StewardError
 from hub.master.views import review_pair
-from hub.outbox.models import OutboxDelivery
+from hub.outbox.dispatch import Dispatcher
+from hub.outbox.models import OutboxDelivery, OutboxEvent
 from hub.settings import Settings
+from hub.sync import quarantine
 from hub.sync.connections import describe
-from hub.sync.models import Connection, DeadLetter, SyncRun
+from hub.sync.engine import SyncEngine
+from hub.sync.models import Connection, DeadLetter, QuarantinedRecord, SyncRun
 from hub.sync.runs import mark_interrupted
 from hub.web.app import render
 from hub.web.auth import PageNotFound, PageUser, page_user
+from hub.web.it_outcome import clip, recall, remember
 
 It = Annotated[PageUser, Depends(page_user(Role.it))]
 
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 
 def overview(session: Session, settings: Settings) -> dict[str, Any]:
@@ -69,30 +80,142 @@ def overview(session: Session, settings: Settings) -> dict[str, Any]:
     }
 
 
+#: how many of the oldest waiting items each backlog list shows
+OLDEST = 5
+
+
+def age(stamp: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, as a person reads it at a glance: "45 s", "12 min", "3 h", "2 d"."""
+    if stamp is None:
+        return "—"
+    seconds = max(0, int(((now or utcnow()) - as_utc(stamp)).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def backlog(session: Session) -> dict[str, Any]:
+    """What waits in the outbox and the quarantine: counts and the oldest few of each.
+
+    Unrouted events have no target yet (the dispatcher decides the targets when it routes);
+    a pending delivery has one, and may be waiting for its next attempt after a failure."""
+    unrouted = OutboxEvent.routed_at.is_(None)
+    pending = OutboxDelivery.status == "pending"
+    open_rows = QuarantinedRecord.resolved_at.is_(None)
+    per_target = session.execute(
+        select(OutboxDelivery.target, func.count())
+        .where(pending)
+        .group_by(OutboxDelivery.target)
+        .order_by(OutboxDelivery.target)
+    )
+    return {
+        "unrouted_count": session.scalar(select(func.count()).select_from(OutboxEvent).where(unrouted)) or 0,
+        "unrouted": list(session.scalars(select(OutboxEvent).where(unrouted).order_by(OutboxEvent.id).limit(OLDEST))),
+        "pending_count": session.scalar(select(func.count()).select_from(OutboxDelivery).where(pending)) or 0,
+        "pending_by_target": [(t, n) for t, n in per_target],
+        "pending": list(
+            session.scalars(select(OutboxDelivery).where(pending).order_by(OutboxDelivery.id).limit(OLDEST))
+        ),
+        "quarantine_count": session.scalar(select(func.count()).select_from(QuarantinedRecord).where(open_rows)) or 0,
+        "quarantined": quarantine.open_records(session, limit=OLDEST),
+        "finding_examples": quality.findings(session, limit=OLDEST),
+    }
+
+
 @router.get("/it", response_class=HTMLResponse)
 def it_page(request: Request, session: SessionDep, settings: SettingsDep, user: It) -> HTMLResponse:
     done = {k: v for k, v in request.query_params.items() if k in ("replayed", "still", "due_again", "decided")}
-    return render(request, "it.html", user, done=done, check=None, **overview(session, settings))
-
-
-@router.post("/it/connections/{name}/check", response_class=HTMLResponse)
-def check_connection(
-    request: Request, name: str, session: SessionDep, settings: SettingsDep, connections: ConnectionsDep, user: It
-) -> HTMLResponse:
-    """The connector's own health check, shown on the page it was asked from."""
-    connection = session.scalar(select(Connection).where(Connection.name == name))
-    if connection is None:
-        raise PageNotFound(f"no connection named {name!r}", user)
-    with connections.opened(connection) as connector:
-        health = connector.check()
+    kept = recall(request, user)
+    check, synced = kept.get("check"), kept.get("sync")
+    # shown only on the page the action's redirect led to, and only for the connection it named
+    check = check if check and check.get("name") == request.query_params.get("checked") else None
+    synced = synced if synced and synced.get("name") == request.query_params.get("synced") else None
     return render(
         request,
         "it.html",
         user,
-        done={},
-        check={"name": name, "ok": health.ok, "detail": health.detail, "latency_ms": health.latency_ms},
+        done=done,
+        check=check,
+        synced=synced,
+        age=age,
         **overview(session, settings),
+        **backlog(session),
     )
+
+
+def _connection(session: Session, name: str, user: PageUser) -> Connection:
+    connection = session.scalar(select(Connection).where(Connection.name == name))
+    if connection is None:
+        raise PageNotFound(f"no connection named {name!r}", user)
+    return connection
+
+
+@router.post("/it/connections/{name}/check")
+def check_connection(
+    request: Request, name: str, session: SessionDep, connections: ConnectionsDep, user: It
+) -> Response:
+    """The connector's own health check; its outcome is shown on the page the redirect leads to."""
+    with connections.opened(_connection(session, name, user)) as connector:
+        health = connector.check()
+    response = _back("connections", checked=name)
+    outcome = {"name": name, "ok": health.ok, "detail": clip(health.detail), "latency_ms": health.latency_ms}
+    remember(response, request, user, "check", outcome)
+    return response
+
+
+def sync_now(settings: Settings, engine: SyncEngine, dispatcher: Dispatcher, name: str) -> dict[str, Any]:
+    """Every stream of connection ``name`` read now, as the scheduler's due-sync would.
+
+    With a broker the sync is queued as the same Celery task beat queues (``hub.sync``; a
+    worker runs it, its runs appear under the recent runs). In the embedded default it runs
+    here, in-process, and what it changed is routed at once, so the page shows the deliveries
+    it caused as pending (the embedded scheduler, or ``hub outbox dispatch``, sends them).
+    A sync that cannot run (circuit open, another run holds the stream, the system refused)
+    is an outcome shown to the person who asked, not a 500."""
+    if settings.broker_url:
+        from hub.tasks import sync_task
+
+        return {"name": name, "queued": True, "task_id": sync_task.delay(name).id}
+    try:
+        results = engine.sync(name)
+    except Exception as exc:  # noqa: BLE001 - shown on the page and logged, whatever it was
+        log.exception("sync now of %s failed", name)
+        return {"name": name, "queued": False, "error": clip(f"{type(exc).__name__}: {exc}")}
+    routed = dispatcher.route() if any(r.created or r.updated for r in results) else 0
+    streams = [
+        {
+            "stream": r.stream,
+            "run_id": r.run_id,
+            "status": r.status,
+            "read": r.read,
+            "created": r.created,
+            "updated": r.updated,
+            "failed": r.failed,
+            "error": clip(r.error),
+        }
+        for r in results
+    ]
+    return {"name": name, "queued": False, "streams": streams, "routed": routed}
+
+
+@router.post("/it/connections/{name}/sync")
+def sync_connection_now(
+    request: Request,
+    name: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    engine: EngineDep,
+    dispatcher: DispatcherDep,
+    user: It,
+) -> Response:
+    """The "sync now" button: runs (or queues) the sync, then back to the page, which shows its outcome."""
+    _connection(session, name, user)
+    session.commit()  # the page's own transaction ends before the sync opens its own
+    outcome = sync_now(settings, engine, dispatcher, name)
+    response = _back("connections", synced=name)
+    remember(response, request, user, "sync", outcome)
+    return response
 
 
 def _back(anchor: str, **done: Any) -> RedirectResponse:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from hub.api.app import create_app
 from hub.auth.models import Role
@@ -243,3 +244,72 @@ def test_the_it_page_fits_a_phone(browser: Any, it_settings, database_url, mappi
         page.screenshot(path=str(mappings_dir.parent / "it-phone.png"), full_page=True)
         assert width <= PHONE["viewport"]["width"], f"the IT page is {width} px wide on a phone"
         page.close()
+
+
+def _backlog(database_url: str, mappings_dir: Path, tmp_path: Path) -> None:
+    """An import with a row without its id (quarantined) and a customer whose e-mail, phone and
+    VAT number are unusable (findings); an event nobody routed for 3 hours and a delivery to
+    the ERP pending for 2 days after a failed attempt."""
+    from datetime import timedelta
+
+    from hub.db import utcnow
+    from tests.integration.customer_files import ERP_ROWS
+
+    bad = [
+        ("", "Kein Nummer GmbH", "", "", "", "", "Kiel", "", "DE"),
+        ("P-9", "Bad Mail GmbH", "DE12", "nope", "12", "", "Kiel", "", "DE"),
+    ]
+    folder = tmp_path / "backlog"
+    folder.mkdir()
+    import_customers(database_url, mappings_dir, "erp", write_erp(folder, ERP_ROWS + bad))
+    with session_scope(database_url) as session:
+        session.execute(update(OutboxEvent).values(routed_at=utcnow()))  # the sync's events: routed
+        old = OutboxEvent(
+            entity_type="order",
+            hub_id=41,
+            action="created",
+            origin="api",
+            payload={},
+            created_at=utcnow() - timedelta(hours=3),
+        )
+        routed = OutboxEvent(
+            entity_type="customer", hub_id=5, action="updated", origin="erp", payload={}, routed_at=utcnow()
+        )
+        session.add_all([old, routed])
+        session.flush()
+        session.add(
+            OutboxDelivery(
+                event_id=routed.id,
+                target="erp",
+                stream="customers",
+                entity_type="customer",
+                hub_id=5,
+                status="pending",
+                attempts=1,
+                last_error="ConnectError: connection refused",
+                created_at=utcnow() - timedelta(days=2),
+            )
+        )
+
+
+def test_the_it_page_shows_what_waits_in_the_outbox_the_quarantine_and_the_findings(
+    it_settings, database_url, mappings_dir, tmp_path
+):
+    _backlog(database_url, mappings_dir, tmp_path)
+    with TestClient(create_app(it_settings)) as client:
+        sign_in_client(client, _token(database_url, Role.it))
+        page = client.get("/it")
+        assert page.status_code == 200
+        html = page.text
+    assert '<li id="unrouted-count"><strong>1</strong> unrouted</li>' in html
+    unrouted = html[html.index('id="unrouted"') : html.index("</table>", html.index('id="unrouted"'))]
+    assert "order 41" in unrouted and "api" in unrouted and "3 h" in unrouted and "not routed yet" in unrouted
+    assert "<strong>1</strong> pending" in html and "(erp 1)" in html  # the fixture's other delivery is dead
+    pending = html[html.index('id="pending"') : html.index("</table>", html.index('id="pending"'))]
+    assert "erp" in pending and "customer 5" in pending and "connection refused" in pending and "2 d" in pending
+    quarantined = html[html.index('id="quarantined"') : html.index("</table>", html.index('id="quarantined"'))]
+    assert "no value in id column" in quarantined and "erp_parties.csv, row 7" in quarantined
+    assert '<p id="quarantine-count"><strong>1</strong> open</p>' in html
+    examples = html[html.index('id="finding-examples"') : html.index("</table>", html.index('id="finding-examples"'))]
+    assert "P-9" in examples and "nope" in examples and "not a valid e-mail address" in examples
+    assert 'href="/api/v1/master/quality/export.csv?system=erp"' in html
