@@ -61,6 +61,41 @@ console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+#: Commands that decide the database themselves (and write the settings file).
+_WRITERS = {"serve", "demo"}
+
+
+@app.callback()
+def _use_settings_file(ctx: typer.Context) -> None:
+    """With HUB_DATABASE_URL unset, use the hub that `hub serve`/`hub demo` recorded in
+    var/hub.toml (its database, and its key's file when HUB_SECRET_KEY is unset too), saying so."""
+    import os
+
+    from hub.settings import SETTINGS_FILE, read_settings_file
+
+    if ctx.invoked_subcommand in _WRITERS or "HUB_DATABASE_URL" in os.environ:
+        return
+    try:
+        recorded = read_settings_file()
+    except ValueError as exc:
+        fail(str(exc))
+    if recorded is None:
+        return
+    os.environ["HUB_DATABASE_URL"] = recorded["database_url"]
+    key_note = ""
+    if "HUB_SECRET_KEY" not in os.environ:
+        key_file = Path(recorded["key_file"]) if "key_file" in recorded else None
+        if key_file is not None and key_file.exists():
+            os.environ["HUB_SECRET_KEY"] = key_file.read_text().strip()
+            key_note = f", key from {key_file}"
+        elif key_file is not None:
+            key_note = f"; its key file {key_file} is gone: set HUB_SECRET_KEY to the hub's key"
+        else:
+            key_note = "; that hub's key is in its HUB_SECRET_KEY: set HUB_SECRET_KEY here too"
+    get_settings.cache_clear()
+    err.print(f"note: the hub of {SETTINGS_FILE} (database {safe(recorded['database_url'])}{safe(key_note)})")
+
+
 def progress_bar(transient: bool = False) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -104,6 +139,11 @@ def _hint_demo(url: str) -> None:
             f"note: creating a new hub in var/hub.db; the demo's hub is {demo} "
             f"(export HUB_DATABASE_URL=sqlite:///{demo.resolve()})"
         )
+    elif "HUB_DATABASE_URL" not in os.environ and url.endswith("/var/hub.db") and not Path("var/hub.db").exists():
+        err.print(
+            "note: creating a new hub in var/hub.db (no var/hub.toml here, which `hub serve` and `hub demo` "
+            "write); to use another hub's database, set HUB_DATABASE_URL (and HUB_SECRET_KEY)"
+        )
 
 
 @app.command()
@@ -130,11 +170,16 @@ def serve(
     import uvicorn
 
     from hub.db import session_scope
+    from hub.settings import write_settings_file
     from hub.sync.runs import mark_interrupted
+    from hub.sync.secrets import key_file_for, key_of
 
     url = db_url()
     with session_scope(url) as session:
         mark_interrupted(session)  # runs of a process killed before this start
+    key_of(get_settings())  # the key file exists before it is recorded
+    recorded = write_settings_file(url, None if get_settings().secret_key else key_file_for(url), "hub serve")
+    err.print(f"recorded in {recorded} for `hub …` in another terminal")
     if scheduler and not get_settings().broker_url:
         os.environ["HUB_EMBEDDED_SCHEDULER"] = "1"  # read by each uvicorn worker's settings
         get_settings.cache_clear()  # this process's too: hub.api.main builds its app from them

@@ -133,3 +133,42 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+#: Written by ``hub serve`` and ``hub demo`` (relative to where they run): which database and
+#: key the running hub uses, so that ``hub …`` in a second terminal works on the same hub
+#: without exporting anything. Never the key itself: where it is.
+SETTINGS_FILE = Path("var/hub.toml")
+
+
+def write_settings_file(database_url: str, key_file: Path | None, written_by: str, path: Path = SETTINGS_FILE) -> Path:
+    """Record the running hub's database URL and key location in ``path`` (TOML).
+    ``key_file`` None: the key is in that process's ``HUB_SECRET_KEY``."""
+    import datetime as dt
+    import json
+
+    lines = [
+        f"# written by `{written_by}` at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC;",
+        "# `hub …` reads it when HUB_DATABASE_URL is unset (HUB_DATABASE_URL / HUB_SECRET_KEY override it)",
+        f"database_url = {json.dumps(database_url)}",  # a JSON string is a TOML basic string
+        f"key_file = {json.dumps(str(key_file.resolve()))}" if key_file else 'key_from = "HUB_SECRET_KEY"',
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_settings_file(path: Path = SETTINGS_FILE) -> dict[str, str] | None:
+    """The settings file's values, None when there is none; a file that does not parse or
+    lacks ``database_url`` is a ValueError naming it."""
+    import tomllib
+
+    if not path.exists():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML ({exc}): fix or delete it, or set HUB_DATABASE_URL") from exc
+    if not isinstance(data.get("database_url"), str):
+        raise ValueError(f"{path} has no database_url: delete it (hub serve writes it again) or set HUB_DATABASE_URL")
+    return {k: str(v) for k, v in data.items()}

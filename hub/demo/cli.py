@@ -21,7 +21,8 @@ def demo_command(
     """Start a real Tryton ERP, the SOAP legacy CRM and the finance system with a story in
     them; connect and sync the hub; serve its pages. Ctrl-C stops everything."""
     from hub.demo.run import run_demo
+    from hub.settings import SETTINGS_FILE
 
-    ready = run_demo(var, port=port, serve=serve, tryton_cache=cache)
+    ready = run_demo(var, port=port, serve=serve, tryton_cache=cache, settings_file=SETTINGS_FILE)
     if not serve and ready.problems:
         raise typer.Exit(1)

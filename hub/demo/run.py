@@ -53,6 +53,7 @@ class Ready:
     systems: dict[str, str] = field(default_factory=dict)  # name → URL
     timings: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    settings_file: Path | None = None  # where `hub …` in a second terminal finds this hub
 
 
 class Steps:
@@ -88,6 +89,7 @@ def run_demo(
     serve: bool = True,
     tryton_cache: Path | None = None,
     console: Console | None = None,
+    settings_file: Path | None = None,
 ) -> Ready:
     """Everything ``hub demo`` does; with ``serve=False`` it stops the systems once ready
     (the test's path) instead of serving until Ctrl-C."""
@@ -98,10 +100,15 @@ def run_demo(
     var_dir = var_dir.resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
     settings = _embedded_settings(var_dir)
+    if settings_file is not None:  # `hub …` in a second terminal finds this hub (hub.settings)
+        from hub.settings import write_settings_file
+
+        write_settings_file(settings.database_url, var_dir / "secret.key", "hub demo", settings_file)
     systems = Systems()
     try:
         ready = _set_up(steps, systems, var_dir, settings, tryton_cache or var_dir / "cache", port)
         ready.seconds = time.monotonic() - steps.began
+        ready.settings_file = settings_file
         _print_ready(console, ready)
         if serve:
             _serve(settings, port)
@@ -332,7 +339,10 @@ def _print_ready(console: Console, ready: Ready) -> None:
         console.print(f"    {role:<8} {token}")
     console.print("  systems: " + "   ".join(f"{name} {url}" for name, url in ready.systems.items()))
     # a second terminal's `hub …` sees this demo with its database (the key sits beside it)
-    console.print(f"  the CLI in another terminal: export HUB_DATABASE_URL={os.environ['HUB_DATABASE_URL']}")
+    if ready.settings_file:
+        console.print(f"  the CLI in another terminal (same folder) uses this hub: see {ready.settings_file}")
+    else:
+        console.print(f"  the CLI in another terminal: export HUB_DATABASE_URL={os.environ['HUB_DATABASE_URL']}")
     console.print("  three things to look at:")
     if ready.showcase_order:
         order, numbers = ready.showcase_order, ready.showcase_order["numbers"]

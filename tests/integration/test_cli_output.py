@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -91,3 +92,48 @@ def test_a_second_terminal_beside_the_demo_is_told_where_the_demo_is(tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     assert "var/demo/hub.db" in result.stderr and "export HUB_DATABASE_URL=" in result.stderr
+
+
+def test_the_cli_uses_the_hub_that_serve_recorded_with_its_key(tmp_path: Path) -> None:
+    """`hub serve` records its database and key file in var/hub.toml; `hub …` in a second
+    terminal (no HUB_ variables) works on that hub, decrypting its secrets, and says so."""
+    from tests.support.servers import _free_port
+
+    hub_dir = tmp_path / "elsewhere"
+    hub_dir.mkdir()
+    url = f"sqlite:///{hub_dir / 'hub.db'}"
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "hub", "serve", "--port", str(_free_port()), "--no-scheduler"],
+        env={**bare, "HUB_DATABASE_URL": url},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "var" / "hub.toml").exists():
+            assert time.monotonic() < deadline and serve.poll() is None, "hub serve wrote no var/hub.toml"
+            time.sleep(0.1)
+    finally:
+        serve.terminate()
+        serve.wait(30)
+    recorded = (tmp_path / "var" / "hub.toml").read_text()
+    key = (hub_dir / "secret.key").read_text().strip()
+    assert url in recorded and str(hub_dir / "secret.key") in recorded and key not in recorded
+
+    added = _hub(
+        bare, "connections", "add", "erp", "--kind", "webhook", "-s", "url=http://127.0.0.1:9/x",
+        "--secret", "signing_secret=s", cwd=tmp_path,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "var/hub.toml" in added.stderr and str(hub_dir / "hub.db") in added.stderr
+    assert not (tmp_path / "var" / "hub.db").exists()  # no second, empty hub
+
+    from hub.db import session_scope
+    from hub.sync.connections import get_connection
+    from hub.sync.secrets import decrypt
+
+    with session_scope(url) as session:
+        row = get_connection(session, "erp")
+        assert decrypt(row.secrets_encrypted, key, "erp")  # stored with the served hub's key
