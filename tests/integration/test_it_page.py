@@ -313,3 +313,47 @@ def test_the_it_page_shows_what_waits_in_the_outbox_the_quarantine_and_the_findi
     examples = html[html.index('id="finding-examples"') : html.index("</table>", html.index('id="finding-examples"'))]
     assert "P-9" in examples and "nope" in examples and "not a valid e-mail address" in examples
     assert 'href="/api/v1/master/quality/export.csv?system=erp"' in html
+
+
+def _runs(database_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from hub.sync.models import SyncRun
+
+    with session_scope(database_url) as session:
+        return session.scalar(select(func.count()).select_from(SyncRun)) or 0
+
+
+def test_sync_now_and_check_redirect_and_a_reload_repeats_nothing(it_settings, database_url, tmp_path):
+    """Issue 16: the check rendered the page from its POST (a reload checked again), and there
+    was no way to sync a connection from the page."""
+    write(tmp_path / "inbox" / "accounts_2.csv", [ACCOUNTS, ["A202", "Gamma Tools", "", "", "", "", "Kiel", "", "DE"]])
+    with TestClient(create_app(it_settings)) as client:
+        csrf = sign_in_client(client, _token(database_url, Role.it))
+        before = _runs(database_url)
+        answer = client.post("/it/connections/crmfiles/sync", data={"csrf": csrf}, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/it?synced=crmfiles#connections"
+        assert _runs(database_url) == before + 2  # customers and orders, read now
+        shown = client.get("/it?synced=crmfiles").text
+        outcome = shown[shown.index('id="synced"') : shown.index("</div>", shown.index('id="synced"'))]
+        assert "synced now" in outcome and 'data-stream="customers"' in outcome
+        assert "read 1, created 1, updated 0, failed 0" in outcome  # the account dropped since
+        assert client.get("/it?synced=crmfiles").status_code == 200  # the reload
+        assert _runs(database_url) == before + 2
+        assert 'id="synced"' not in client.get("/it").text  # only where the redirect led
+
+        answer = client.post("/it/connections/crmfiles/check", data={"csrf": csrf}, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/it?checked=crmfiles#connections"
+        checked = client.get("/it?checked=crmfiles").text
+        assert 'id="check"' in checked and "healthy" in checked[checked.index('id="check"') :][:400]
+        assert 'id="synced"' not in checked
+
+        other = TestClient(create_app(it_settings))  # another person's session: not their outcome
+        with other:
+            sign_in_client(other, _token(database_url, Role.it))
+            other.cookies.set("hub_it_outcome", client.cookies.get("hub_it_outcome") or "", path="/it")
+            assert 'id="check"' not in other.get("/it?checked=crmfiles").text
+
+        missing = client.post("/it/connections/nope/sync", data={"csrf": csrf}, follow_redirects=False)
+        assert missing.status_code == 404 and "no connection named" in missing.text
+        assert _runs(database_url) == before + 2
