@@ -132,6 +132,7 @@ def test_it_replays_a_fixed_dead_letter_and_decides_a_review_pair(
         orders_run = row.locator(".last-run[data-stream=orders]").inner_text()
         assert "done" in orders_run and "read 1, failed 1" in orders_run
         row.locator("text=Check").click()
+        assert page.url == f"{url}/it?checked=crmfiles#connections"  # a reload shows, never checks again
         assert "crmfiles" in page.inner_text("#check") and "healthy" in page.inner_text("#check")
         runs = [r.split("\t")[1:3] for r in page.locator("#runs tbody tr").all_inner_texts()]
         assert runs == [["crmfiles", "orders"], ["crmfiles", "customers"], ["erp", "customer"]], runs
@@ -212,10 +213,16 @@ def test_it_actions_refuse_another_origin_and_other_roles(it_settings, database_
         assert client.post("/it/pairs/1/decision", data={"same": "true", "csrf": csrf}).status_code == 403
 
 
-def test_the_it_page_fits_a_phone(browser: Any, it_settings, database_url, mappings_dir):
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_the_it_page_fits_a_phone_and_the_desktop(
+    browser: Any, it_settings, database_url, mappings_dir, tmp_path, size
+):
     """Issue 16: the IT page was 525 px wide on a 390 px phone (tables of runs, dead letters
     and review evidence wider than the screen)."""
     from tests.support.browser import PHONE
+
+    screen = PHONE if size == "phone" else {"viewport": {"width": 1366, "height": 900}}
+    _backlog(database_url, mappings_dir, tmp_path)  # every list of the page has rows
 
     with session_scope(database_url) as session:  # errors as real systems write them: unbroken
         event = OutboxEvent(entity_type="order", hub_id=7, action="created", origin="hub", payload={})
@@ -236,13 +243,19 @@ def test_the_it_page_fits_a_phone(browser: Any, it_settings, database_url, mappi
         )
     it_token = _token(database_url, Role.it)
     with live_hub(it_settings) as url:
-        page = browser.new_page(**PHONE)
+        page = browser.new_page(**screen)
         sign_in(page, url, it_token)
         page.goto(f"{url}/it")
         assert page.locator("#dead-letters tbody tr").count() == 1
+        for table in ("unrouted", "pending", "quarantined", "finding-examples"):
+            assert page.locator(f"#{table} tbody tr").count() >= 1, table
+        page.locator("#connections tr[data-connection=crmfiles] >> text=Sync now").click()
+        page.wait_for_url(f"{url}/it?synced=crmfiles#connections")
+        assert "synced now" in page.inner_text("#synced")
+        assert page.locator("#synced").is_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
-        page.screenshot(path=str(mappings_dir.parent / "it-phone.png"), full_page=True)
-        assert width <= PHONE["viewport"]["width"], f"the IT page is {width} px wide on a phone"
+        page.screenshot(path=str(mappings_dir.parent / f"it-{size}.png"), full_page=True)
+        assert width <= screen["viewport"]["width"], f"the IT page is {width} px wide on a {size}"
         page.close()
 
 
