@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hub.documents.models import Invoice, Order
 from hub.documents.status import _iso, _money
 from hub.master.models import GoldenCustomer
-from hub.receivables.models import Instalment
+from hub.receivables.models import Instalment, OrderStage
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
@@ -73,6 +73,17 @@ def overdue_since(
     return found
 
 
+def stages_reached(session: Session, order_ids: Collection[int]) -> dict[int, str]:
+    """Order id → the last stage receivables saw it reach: a list's stage where the CRM names
+    none (the order page's rule, ``hub.documents.status._stage``)."""
+    query = (
+        select(OrderStage.order_id, OrderStage.stage)
+        .where(OrderStage.order_id.in_(list(order_ids) or [-1]))
+        .order_by(OrderStage.reached_on, OrderStage.id)
+    )
+    return {order_id: stage for order_id, stage in session.execute(query)}  # the last one wins
+
+
 def order_rows(session: Session, order_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     """Order id → what a list shows of it: number, customer (with id, for its page), owner,
     stage, state, total."""
@@ -81,6 +92,8 @@ def order_rows(session: Session, order_ids: Collection[int]) -> dict[int, dict[s
         .outerjoin(GoldenCustomer, GoldenCustomer.id == Order.customer_id)
         .where(Order.id.in_(list(order_ids) or [-1]))
     )
+    rows = session.execute(query).all()
+    reached = stages_reached(session, [order.id for order, _id, _name in rows])
     return {
         order.id: {
             "id": order.id,
@@ -88,13 +101,13 @@ def order_rows(session: Session, order_ids: Collection[int]) -> dict[int, dict[s
             "customer_id": customer_id,
             "customer": name,
             "owner": order.owner,
-            "stage": order.stage,
+            "stage": order.stage or reached.get(order.id),
             "status": order.status,
             "ordered_on": _iso(order.ordered_on),
             "total": _money(order.total),
             "currency": order.currency,
         }
-        for order, customer_id, name in session.execute(query)
+        for order, customer_id, name in rows
     }
 
 

@@ -80,6 +80,7 @@ def orders_page(request: Request, session: SessionDep, user: Viewer, q: str = ""
         listed.append(
             {
                 **o,
+                "stage": row.get("stage", o["stage"]),  # the CRM's, else the last reached
                 "customer_id": row.get("customer_id"),
                 "overdue": shown and o["id"] in late,
                 "overdue_since": late.get(o["id"]) if shown else None,

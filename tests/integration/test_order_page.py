@@ -3,16 +3,22 @@ a draft order has a title, an unknown order is a page, not raw JSON."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from hub.auth.models import Role
 from hub.auth.tokens import create_token
 from hub.db import session_scope
 from hub.master.ingest import CustomerMaster
 from hub.outbox.dispatch import Dispatcher
+from hub.receivables.scan import scan
 from hub.sync.connections import add_connection
 from hub.sync.engine import SyncEngine
+from tests.integration.test_customer_page import _apply, _seed
+from tests.support.browser import PHONE, live_hub, sign_in
 from tests.support.pages import sign_in_client
 
 KEY = "order-page-key"
@@ -197,3 +203,71 @@ def test_a_refused_order_says_why_and_who_can_fix_it(client: Any, database_url: 
     page = client.get(f"/orders/{unreachable}").text
     warning = page[page.index('id="not-delivered"') : page.index('id="summary"')]
     assert "never reached erp" in warning and "IT (connection erp)" in warning and "sales:" not in warning
+
+
+#: A common desktop: 1366 × 900 CSS pixels.
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+
+
+@pytest.mark.browser
+def test_a_salesperson_finds_their_overdue_order_and_its_whole_plan(
+    browser: Any, settings: Any, database_url: str, mappings_dir: Path
+) -> None:
+    """Signed in, a salesperson sees their own recent and overdue orders; the list flags the
+    overdue one; its page shows the stage reached, the 30/60/10 plan with each stage's amount,
+    due date and state, and leads to the customer — on a phone and on a desktop."""
+    _seed(database_url)  # SO00012 of Müller, a.sales's, confirmed 60 days ago, 1000 EUR
+    _apply(database_url, "erp", "order", [("13", {"number": "SO00013", "customer": "8", "owner": "b.sales"})])
+    scan(database_url, mappings_dir, date.today(), send=False)
+    with session_scope(database_url) as session:
+        token = create_token(session, Role.sales, "a.sales")[1]
+    with live_hub(settings) as url:
+        for name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+            width = size["viewport"]["width"]
+            page = browser.new_page(**size)
+            sign_in(page, url, token)  # lands on the home page
+            late = str(date.today() - timedelta(days=10))  # RE-44's due date
+            assert f"SO00012 overdue since {late}" in " ".join(page.locator("#my-overdue").inner_text().split())
+            recent = page.locator("#my-recent").inner_text()
+            assert "SO00012" in recent and "SO00013" not in recent  # b.sales's order is not listed
+
+            page.goto(f"{url}/orders?q=SO000")
+            rows = {r.inner_text().split()[0]: r.inner_text() for r in page.locator("#results tbody tr").all()}
+            assert "overdue" in rows["SO00012"] and "overdue" not in rows["SO00013"]
+            assert "signing" in rows["SO00012"]  # the stage reached, not "—"
+
+            page.click("#results >> text=SO00012")
+            assert page.locator("#stage").inner_text() == "signing"
+            plan = [r.inner_text().split() for r in page.locator("#schedule tbody tr").all()]
+            # the whole 30/60/10 plan: stage, amount, due date, open, state (here by RE-44's maturity)
+            assert [(p[0], p[1], p[2], p[-1]) for p in plan] == [
+                ("signing", "300.00", late, "paid"),
+                ("delivery", "600.00", late, "overdue"),
+                ("acceptance", "100.00", late, "overdue"),
+            ]
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"wider than a {name}"
+            page.screenshot(path=str(mappings_dir.parent / f"order-{name}.png"), full_page=True)
+
+            page.click("#customer")
+            page.wait_for_url(lambda u: "/customers/" in u)
+            assert page.locator("#name").inner_text().startswith("Müller Maschinenbau GmbH")
+            page.close()
+
+
+def test_lists_show_payments_only_to_whom_they_belong(client: Any, database_url: str, mappings_dir: Path) -> None:
+    """Another salesperson's search does not flag SO00012 overdue (the order page hides its
+    payments too); finance's landing page lists no orders (its overdue work is the finance page)."""
+    _seed(database_url)
+    scan(database_url, mappings_dir, date.today(), send=False)
+    with session_scope(database_url) as session:
+        other = create_token(session, Role.sales, "b.sales")[1]
+        finance = create_token(session, Role.finance, "f.clerk")[1]
+    sign_in_client(client, other)
+    found = client.get("/orders", params={"q": "SO00012"}).text
+    assert "SO00012" in found and "overdue" not in found
+    home = client.get("/").text
+    assert 'id="no-recent"' in home and 'id="no-overdue"' in home and "SO00012" not in home
+    sign_in_client(client, finance)
+    assert "overdue since" in client.get("/orders", params={"q": "SO00012"}).text
+    home = client.get("/").text
+    assert "Your recent orders" not in home and "SO00012" not in home
