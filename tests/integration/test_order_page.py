@@ -271,3 +271,20 @@ def test_lists_show_payments_only_to_whom_they_belong(client: Any, database_url:
     assert "overdue since" in client.get("/orders", params={"q": "SO00012"}).text
     home = client.get("/").text
     assert "Your recent orders" not in home and "SO00012" not in home
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "fixer"),
+    [
+        ("dead", "erp orders: HTTP 400: customer has no tax id", "sales: correct the order (erp refused it)"),
+        ("dead", "gave up after 8 attempts: TransientError: erp: connection refused", "IT (connection erp)"),
+        ("pending", "httpx.ConnectTimeout: timed out", "IT (connection erp)"),
+        ("dead", "AuthError: erp: login refused", "IT (credentials of connection erp)"),
+        ("dead", "gave up after 8 attempts: customer 4 is not in erp yet", "IT (sync with erp: a record"),
+        ("pending", None, "no one yet: the hub is still sending it to erp"),
+    ],
+)
+def test_who_can_fix_a_delivery_follows_the_stored_error(status: str, error: str | None, fixer: str) -> None:
+    from hub.web.orders import who_fixes
+
+    assert who_fixes("erp", status, error).startswith(fixer)
