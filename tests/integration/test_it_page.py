@@ -361,10 +361,16 @@ def test_sync_now_and_check_redirect_and_a_reload_repeats_nothing(it_settings, d
         assert 'id="check"' in checked and "healthy" in checked[checked.index('id="check"') :][:400]
         assert 'id="synced"' not in checked
 
+        kept = client.cookies.get("hub_it_outcome")
+        assert kept
+        client.cookies.delete("hub_it_outcome")
+        assert 'id="check"' not in client.get("/it?checked=crmfiles").text  # gone with its cookie
+        client.cookies.set("hub_it_outcome", kept)
+        assert 'id="check"' in client.get("/it?checked=crmfiles").text
         other = TestClient(create_app(it_settings))  # another person's session: not their outcome
         with other:
             sign_in_client(other, _token(database_url, Role.it))
-            other.cookies.set("hub_it_outcome", client.cookies.get("hub_it_outcome") or "", path="/it")
+            other.cookies.set("hub_it_outcome", kept)
             assert 'id="check"' not in other.get("/it?checked=crmfiles").text
 
         missing = client.post("/it/connections/nope/sync", data={"csrf": csrf}, follow_redirects=False)
