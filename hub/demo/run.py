@@ -54,6 +54,7 @@ class Ready:
     timings: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     settings_file: Path | None = None  # where `hub …` in a second terminal finds this hub
+    planted: list[str] = field(default_factory=list)  # seeded on purpose: a review pair, a finding, a dead letter
 
 
 class Steps:
@@ -205,9 +206,15 @@ def _set_up(steps: Steps, systems: Systems, var_dir: Path, settings: Settings, c
             "sync erp, crm (read back what the hub wrote)", lambda: _sync(engine, "erp") + _sync(engine, "crm")
         )
     steps.run("receivables scan", lambda: _scan(url, settings.mappings_dir))
+    dead, planted_dead = _dead_letters(url)
+    planted = _planted(url) + planted_dead
+    problems += dead + [p for p in planted if p.startswith("MISSING")]
+    if not planted_dead:
+        problems.append(f"MISSING: no dead letter for crm {story.DEAD_LETTER}")
     with steps.step("tokens, one per role"), session_scope(url) as session:
         tokens = {role.value: create_token(session, role, name=f"demo-{role.value}")[1] for role in Role}
     ready = Ready(f"http://127.0.0.1:{port}", url, tokens, erp_numbers, problems=problems, notes=notes)
+    ready.planted = [p for p in planted if not p.startswith("MISSING")]
     _look(ready, erp_numbers.get("project"))
     ready.timings = steps.timings
     ready.systems = {
@@ -245,11 +252,66 @@ def _start_erp(steps: Steps, systems: Systems, cache: Path, workdir: Path) -> di
 
 
 def _sync(engine: Any, name: str) -> list[str]:
-    return [
-        f"sync {name}/{r.stream}: {r.error or r.status}" + (f", {r.failed} dead letters" if r.failed else "")
-        for r in engine.sync(name)
-        if r.status != "done" or r.failed
-    ]
+    """Problems of one sync: a stream that did not finish; dead letters are told by
+    :func:`_dead_letters` (the CRM's planted one is expected, any other is a problem)."""
+    return [f"sync {name}/{r.stream}: {r.error or r.status}" for r in engine.sync(name) if r.status != "done"]
+
+
+def _dead_letters(url: str) -> tuple[list[str], list[str]]:
+    """(problems, planted): the open dead letters, those the story did not plant first."""
+    from hub.sync.models import Connection, DeadLetter
+
+    problems: list[str] = []
+    planted: list[str] = []
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(Connection.name, DeadLetter.stream, DeadLetter.external_id, DeadLetter.error)
+            .join(Connection, Connection.id == DeadLetter.connection_id)
+            .where(DeadLetter.status == "open")
+            .order_by(DeadLetter.id)
+        ).all()
+    for connection, stream, external_id, error in rows:
+        line = f"dead letter {connection}/{stream} {external_id}: {error}"
+        if (connection, external_id) == ("crm", story.DEAD_LETTER):
+            planted.append(line)
+        else:
+            problems.append(line)
+    return problems, planted
+
+
+def _planted(url: str) -> list[str]:
+    """What the story seeded on purpose, as the hub took it in: the review pair and the data-
+    quality finding (the dead letter comes from :func:`_dead_letters`). One missing is a
+    problem of the demo, said as such."""
+    from hub.master.models import CustomerFinding, CustomerSource, ReviewPair
+
+    found: list[str] = []
+    with session_scope(url) as session:
+        ids = dict(
+            session.execute(
+                select(CustomerSource.external_id, CustomerSource.id).where(
+                    CustomerSource.system == "crm",
+                    CustomerSource.external_id.in_([*story.REVIEW_PAIR, story.BAD_TAX_ID[0]]),
+                )
+            ).all()
+        )
+        pair = {ids.get(story.REVIEW_PAIR[0]), ids.get(story.REVIEW_PAIR[1])}
+        pending = session.scalars(select(ReviewPair).where(ReviewPair.status == "pending")).all()
+        review = [r for r in pending if {r.source_id, r.candidate_source_id} == pair]
+        found.append(
+            f"review pair crm {' / '.join(story.REVIEW_PAIR)} (Krause Hydraulik), score {review[0].score:.1f}"
+            if review
+            else f"MISSING: no review pair for crm {' / '.join(story.REVIEW_PAIR)}"
+        )
+        finding = session.scalars(
+            select(CustomerFinding).where(CustomerFinding.source_id == ids.get(story.BAD_TAX_ID[0]))
+        ).first()
+        found.append(
+            f"data-quality finding crm {story.BAD_TAX_ID[0]}: {finding.field} {finding.value} ({finding.reason})"
+            if finding
+            else f"MISSING: no data-quality finding for crm {story.BAD_TAX_ID[0]}"
+        )
+    return found
 
 
 def _dispatch(dispatcher: Any) -> list[str]:
@@ -363,6 +425,10 @@ def _print_ready(console: Console, ready: Ready) -> None:
             f"    3. late {late['stage']} payment {late['reference']}: {late['amount']:,.2f} due "
             f"{late['due']} → {url}/finance/receivables"
         )
+    if ready.planted:
+        console.print(f"  seeded on purpose, so the steward's and IT's screens have work ({url}/it):")
+        for item in ready.planted:
+            console.print(f"    - {item}")
     for note in ready.notes:
         console.print(f"  [dim]{note}[/dim]")
     for problem in ready.problems:

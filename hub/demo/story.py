@@ -248,10 +248,54 @@ def _pay(rpc: Rpc, invoice: int, method: int, on: dt.date) -> None:
 # --------------------------------------------------------------------------- CRM
 
 
+#: CRM accounts planted on purpose, so that each screen has something to show: a pair the
+#: matching engine asks a steward about (same name and city, postcodes and streets differ:
+#: score 5.0, between review 4.0 and link 7.0), a tax id failing its check digit (a data-
+#: quality finding; the record is taken in and flagged) and an account without any usable
+#: name or identifier (a dead letter of the CRM sync).
+REVIEW_PAIR = ("C09001", "C09002")
+BAD_TAX_ID = ("C09003", "DE123456789")
+DEAD_LETTER = "C09004"
+_PLANTED_ACCOUNTS: list[dict[str, Any]] = [
+    {
+        "id": REVIEW_PAIR[0],
+        "name": "Krause Hydraulik GmbH",
+        "email1": "info@krause-hydraulik.example",
+        "phone_office": "+49 40 3280 100",
+        "billing_address_street": "Spaldingstraße 64",
+        "billing_address_city": "Hamburg",
+        "billing_address_postalcode": "20097",
+        "billing_address_country": "DE",
+    },
+    {
+        "id": REVIEW_PAIR[1],
+        "name": "Krause Hydraulik",
+        "billing_address_street": "Billstraße 12",
+        "billing_address_city": "Hamburg",
+        "billing_address_postalcode": "20539",
+        "billing_address_country": "DE",
+    },
+    {
+        "id": BAD_TAX_ID[0],
+        "name": "Brandt Feinmechanik GmbH",
+        "vat_id_c": BAD_TAX_ID[1],
+        "email1": "service@brandt-feinmechanik.example",
+        "phone_office": "+49 711 400 2200",
+        "billing_address_street": "Motorstraße 8",
+        "billing_address_city": "Stuttgart",
+        "billing_address_postalcode": "70499",
+        "billing_address_country": "DE",
+    },
+    {"id": DEAD_LETTER, "name": "???"},
+]
+
+
 def crm_store(user: str, password: str, today: dt.date | None = None) -> CrmStore:
-    """The CRM's built-in demo data, with its first orders dated this week."""
+    """The CRM's built-in demo data, with its first orders dated this week, and the accounts
+    planted on purpose (:data:`_PLANTED_ACCOUNTS`)."""
     today = today or dt.date.today()
     data = demo_seed()
+    data["accounts"] = [*data["accounts"], *(dict(a) for a in _PLANTED_ACCOUNTS)]
     data["orders"] = data["orders"][:CRM_ORDERS]
     for n, order in enumerate(data["orders"]):
         order["order_date"] = (today - dt.timedelta(days=2 + 2 * n)).isoformat()

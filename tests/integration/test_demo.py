@@ -9,6 +9,7 @@ it (~40 s), later runs start from it and from the day's seeded story.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -118,6 +119,26 @@ def test_the_demo_serves_the_story_and_ctrl_c_stops_every_system(tmp_path: Path)
             [row] = [r for r in overdue.json() if r["reference"] == late[1]]
             assert row["stage"] == "delivery" and row["due_date"] == late[2] and row["days_overdue"] > 0, row
             assert hub.get("/api/v1/me", headers={"Authorization": "Bearer hub_wrong"}).status_code == 401
+
+        # 4. seeded on purpose, and said so: a review pair, a data-quality finding, a dead letter
+        assert re.search(r"- review pair crm C09001 / C09002 \(Krause Hydraulik\), score [4-6]\.\d", out), out
+        assert "- data-quality finding crm C09003: tax_id DE123456789" in out, out
+        assert re.search(r"- dead letter crm/\w+ C09004: .*usable name", out), out
+
+        # 5. a second terminal in the same folder, no HUB_ variables: the CLI works on the demo's
+        # hub (var/hub.toml), its key included, and says which file it used
+        listed = subprocess.run(
+            [sys.executable, "-m", "hub", "dead-letters", "list", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "var/hub.toml" in listed.stderr and str(var / "hub.db") in listed.stderr, listed.stderr
+        assert [(d["connection"], d["external_id"]) for d in json.loads(listed.stdout)] == [("crm", "C09004")]
+        assert (var / "secret.key").read_text().strip() not in (tmp_path / "var" / "hub.toml").read_text()
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
         code = proc.wait(60)
