@@ -28,7 +28,7 @@ class Order(Base):
     status: Mapped[str | None] = mapped_column(String(30))
     #: The sales stage (a hub code; the CRM owns it), and who sells it (alerts go to them).
     stage: Mapped[str | None] = mapped_column(String(30))
-    owner: Mapped[str | None] = mapped_column(String(120))
+    owner: Mapped[str | None] = mapped_column(String(120), index=True)  # a salesperson's orders
     ordered_on: Mapped[date | None]
     currency: Mapped[str | None] = mapped_column(String(3))
     #: With tax, as the ERP shows it (Tryton's ``total_amount``); ``untaxed_total`` without.
