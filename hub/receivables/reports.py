@@ -173,15 +173,80 @@ def code_counts(session: Session, field: str) -> list[dict[str, Any]]:
     return [{"value": value, "count": n} for value, n in rows]
 
 
+def _overdue_where(
+    session: Session, owner: str | None = None, stage: str | None = None, customer_id: int | None = None
+) -> list[Any]:
+    """The overdue rows, narrowed by the finance page's filters (the query joins ReceivableOrder)."""
+    where = [Instalment.status == "overdue", not_set_aside(session, Instalment.order_id)]
+    if owner is not None:
+        where.append(ReceivableOrder.owner == owner)
+    if stage is not None:
+        where.append(Instalment.stage == stage)
+    if customer_id is not None:
+        where.append(Instalment.order_id.in_(select(Order.id).where(Order.customer_id == customer_id)))
+    return where
+
+
+def overdue_totals(
+    session: Session, owner: str | None = None, stage: str | None = None, customer_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Outstanding money past due date + grace, per currency, over every overdue row (not a page)."""
+    query = (
+        select(Instalment.currency, func.sum(Instalment.outstanding), func.count())
+        .join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
+        .where(*_overdue_where(session, owner, stage, customer_id))
+        .group_by(Instalment.currency)
+        .order_by(func.sum(Instalment.outstanding).desc())
+    )
+    return [{"currency": c, "outstanding": float(t or 0), "instalments": n} for c, t, n in session.execute(query)]
+
+
+def overdue_choices(session: Session, limit: int = 200) -> dict[str, list[Any]]:
+    """What the finance page's filters offer: the stages, sales owners and customers that have
+    overdue rows (bounded: the most frequent first)."""
+    where = _overdue_where(session)
+    base = select(Instalment.id).join(ReceivableOrder, ReceivableOrder.order_id == Instalment.order_id)
+    ids = base.where(*where).subquery()
+    stages = session.scalars(
+        select(Instalment.stage)
+        .where(Instalment.id.in_(select(ids.c.id)))
+        .group_by(Instalment.stage)
+        .order_by(Instalment.stage)
+    )
+    owners = session.scalars(
+        select(ReceivableOrder.owner)
+        .join(Instalment, Instalment.order_id == ReceivableOrder.order_id)
+        .where(*where, ReceivableOrder.owner.is_not(None))
+        .group_by(ReceivableOrder.owner)
+        .order_by(ReceivableOrder.owner)
+        .limit(limit)
+    )
+    customers = session.execute(
+        select(GoldenCustomer.id, GoldenCustomer.name)
+        .join(Order, Order.customer_id == GoldenCustomer.id)
+        .join(Instalment, Instalment.order_id == Order.id)
+        .join(ReceivableOrder, ReceivableOrder.order_id == Order.id)
+        .where(*where)
+        .group_by(GoldenCustomer.id, GoldenCustomer.name)
+        .order_by(GoldenCustomer.name, GoldenCustomer.id)
+        .limit(limit)
+    )
+    return {"stages": list(stages), "owners": list(owners), "customers": [(i, n) for i, n in customers]}
+
+
 def overdue(
-    session: Session, as_of: date, owner: str | None = None, limit: int = 500, log: SetAsideLog | None = None
+    session: Session,
+    as_of: date,
+    owner: str | None = None,
+    limit: int = 500,
+    log: SetAsideLog | None = None,
+    stage: str | None = None,
+    customer_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Overdue instalments, worst first, with their open alert. Orders whose rows cannot be
     read are set aside (in ``log``, else recorded for the next scan to re-check) and left out."""
     log = log if log is not None else SetAsideLog()
-    where = [Instalment.status == "overdue", not_set_aside(session, Instalment.order_id)]
-    if owner is not None:
-        where.append(ReceivableOrder.owner == owner)
+    where = _overdue_where(session, owner, stage, customer_id)
     order_by = (Instalment.alert_level.desc(), Instalment.overdue_from, Instalment.id)
 
     def candidates() -> list[int]:  # the orders of the list, read as ids only
@@ -265,7 +330,8 @@ def _overdue_rows(
                 "stage": inst.stage,
                 "reference": inst.reference,
                 "due_date": inst.due_date.isoformat() if inst.due_date else None,
-                "days_overdue": (as_of - inst.overdue_from).days if inst.overdue_from else None,
+                "days_overdue": (as_of - inst.overdue_from).days if inst.overdue_from else None,  # past grace
+                "days_past_due": (as_of - inst.due_date).days if inst.due_date else None,
                 "amount": float(inst.amount),
                 "invoiced": float(inst.invoiced),
                 "paid": float(inst.paid),
@@ -281,6 +347,7 @@ def _overdue_rows(
                     "level": alert.level,
                     "status": alert.status,
                     "snoozed_until": alert.snoozed_until.isoformat() if alert.snoozed_until else None,
+                    "acknowledged_by": alert.acknowledged_by,
                 },
                 "_key": (-inst.alert_level, inst.overdue_from or date.max, inst.id, position),
             }

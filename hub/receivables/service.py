@@ -190,16 +190,26 @@ def alerts(session: Session, status: str | None = None, limit: int = 500) -> lis
     ]
 
 
-def acknowledge(session: Session, alert_id: int, by: str) -> None:
-    alert = _alert(session, alert_id)
-    if alert.status != "resolved":
-        alert.status, alert.acknowledged_by = "acknowledged", by
+def acknowledge(session: Session, alert_id: int, by: str) -> Alert:
+    """Finance has seen the alert; a higher level still raises its own. A resolved alert (paid)
+    is refused rather than silently left as it is."""
+    alert = _open_alert(session, alert_id)
+    alert.status, alert.acknowledged_by = "acknowledged", by
+    return alert
 
 
-def snooze(session: Session, alert_id: int, until: date, by: str) -> None:
+def snooze(session: Session, alert_id: int, until: date, by: str) -> Alert:
+    """No further alert for the instalment until ``until`` (the scan holds its next level back)."""
+    alert = _open_alert(session, alert_id)
+    alert.status, alert.snoozed_until, alert.acknowledged_by = "snoozed", until, by
+    return alert
+
+
+def _open_alert(session: Session, alert_id: int) -> Alert:
     alert = _alert(session, alert_id)
-    if alert.status != "resolved":
-        alert.status, alert.snoozed_until, alert.acknowledged_by = "snoozed", until, by
+    if alert.status == "resolved":
+        raise ValueError(f"alert {alert_id} was resolved on {alert.resolved_on} (paid): nothing to acknowledge")
+    return alert
 
 
 def _alert(session: Session, alert_id: int) -> Alert:

@@ -102,6 +102,8 @@ ROLES: dict[str, set[str]] = {
     "GET /orders": ANY,
     "GET /orders/{order_id}": ANY,
     "GET /finance/receivables": FINANCE,
+    "POST /finance/receivables/alerts/{alert_id}/acknowledge": FINANCE,
+    "POST /finance/receivables/alerts/{alert_id}/snooze": FINANCE,
     "GET /it": IT,
     "POST /it/connections/{name}/check": IT,
     "POST /it/dead-letters/replay": IT,
