@@ -206,24 +206,40 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list() -> None:
+def token_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List tokens (never their values)."""
     from sqlalchemy import select
 
     from hub.auth.models import ApiToken
     from hub.db import session_scope
 
-    table = Table("id", "name", "role", "created", "last used", "revoked")
     with session_scope(db_url()) as session:
-        for t in session.scalars(select(ApiToken).order_by(ApiToken.id)):
-            table.add_row(
-                str(t.id),
-                safe(t.name),
-                t.role.value,
-                str(t.created_at),
-                str(t.last_used_at or ""),
-                str(t.revoked_at or ""),
-            )
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "role": t.role.value,
+                "created": t.created_at.isoformat() if t.created_at else None,
+                "last_used": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t in session.scalars(select(ApiToken).order_by(ApiToken.id))
+        ]
+    if as_json:
+        print(json_text(rows))
+        return
+    if not rows:
+        err.print("no tokens yet: hub token create --role admin")
+    table = Table("id", "name", "role", "created", "last used", "revoked")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            safe(r["name"]),
+            str(r["role"]),
+            str(r["created"] or ""),
+            str(r["last_used"] or ""),
+            str(r["revoked"] or ""),
+        )
     console.print(table)
 
 
@@ -424,6 +440,7 @@ def master_match(
 def master_quality(
     system: Annotated[str | None, typer.Option(help="Only this system's findings.")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every finding to this CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The counts as JSON.")] = False,
 ) -> None:
     """Data-quality findings of the customer master: counts per system, field and reason.
 
@@ -441,10 +458,14 @@ def master_quality(
         table = Table("system", "field", "reason", "records", title="Customer data-quality findings")
         for row in rows:
             table.add_row(safe(row.system), safe(row.field), safe(row.reason), str(row.count))
-        if rows:
-            console.print(table)
-        else:
+        if not rows:
             err.print("no open findings" + (f" for system {safe(system)}" if system else ""))
+        if as_json:
+            print(
+                json_text([{"system": r.system, "field": r.field, "reason": r.reason, "count": r.count} for r in rows])
+            )
+        elif rows:
+            console.print(table)
         if csv_out is not None:
             with csv_out.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv_module.writer(handle)

@@ -81,3 +81,14 @@ def test_a_national_phone_is_read_in_the_hubs_countries_or_asks_for_country(env,
     assert [r["name"] for r in found] == ["Müller Bau GmbH"]  # read as German: most customers are
     nobody = hub(env, "customers", "search", "--phone", "030 7654321")
     assert "no customer found with phone 030 7654321" in nobody.stderr
+
+
+def test_table_commands_answer_json_for_machines(env, tmp_path):
+    hub(env, "token", "create", "--role", "finance")
+    [token] = json.loads(hub(env, "token", "list", "--json").stdout)
+    assert token["role"] == "finance" and token["revoked"] is None and token["created"]
+    bad_vat = ("P-9", "Brandt Feinmechanik GmbH", "DE123456789", "", "", "", "Stuttgart", "70499", "DE")
+    hub(env, "import", "customers", "--system", "erp", str(write_erp(tmp_path, [bad_vat])))
+    counts = json.loads(hub(env, "master", "quality", "--json").stdout)
+    assert counts == [{"system": "erp", "field": "tax_id", "reason": counts[0]["reason"], "count": 1}]
+    assert "check digit" in counts[0]["reason"]
