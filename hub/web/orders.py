@@ -33,6 +33,10 @@ _PREFIXES = re.compile(r"^(?:gave up after \d+ attempts: |not attempted: |batch 
 _RAISED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Refused|Failure)): ")
 #: ``hub.outbox.dispatch``'s NotYet: a record the order refers to is not in the target.
 _NOT_YET = re.compile(r" is not in \S+ yet$")
+#: The target's answer is linked to another hub record (``hub.outbox.dispatch``), or reading
+#: the write back showed it did not take effect (``hub.outbox.verify``): the order is not at fault.
+_LINKED_ELSEWHERE = "which the hub links to"
+_NOT_TAKEN = "did not take effect"
 
 
 def who_fixes(target: str, status: str, error: str | None) -> str:
@@ -40,7 +44,8 @@ def who_fixes(target: str, status: str, error: str | None) -> str:
 
     Only what the text shows is claimed: an exception class (the connector's TransientError,
     AuthError, an OS error) means the system or its connection failed — IT; a referred record
-    missing from the target is a sync matter — IT; a plain message on a dead delivery is the
+    missing from the target, an answer linked to another hub record, a write that read back
+    different are the hub's or the connection's matter — IT; a plain message on a dead delivery is the
     target refusing this record (``RecordError``: its data) — sales corrects the order, and it
     is sent again on the next change."""
     text = _PREFIXES.sub("", error or "")
@@ -50,6 +55,10 @@ def who_fixes(target: str, status: str, error: str | None) -> str:
         if name == "AuthError":
             return f"IT (credentials of connection {target})"
         return f"IT (connection {target})"
+    if _LINKED_ELSEWHERE in text:
+        return f"IT (links: compare both records in {target}, then replay)"
+    if _NOT_TAKEN in text:
+        return f"IT (connection {target}: the write did not take effect)"
     if _NOT_YET.search(text):
         return f"IT (sync with {target}: a record the order refers to is not there yet)"
     if status == "dead" and text:

@@ -281,6 +281,8 @@ def test_lists_show_payments_only_to_whom_they_belong(client: Any, database_url:
         ("pending", "httpx.ConnectTimeout: timed out", "IT (connection erp)"),
         ("dead", "AuthError: erp: login refused", "IT (credentials of connection erp)"),
         ("dead", "gave up after 8 attempts: customer 4 is not in erp yet", "IT (sync with erp: a record"),
+        ("dead", "erp answered the write of order 3 with its record 9, which the hub links to order 2", "IT (links"),
+        ("dead", "the write to orders 9 did not take effect: total 5 → 0", "IT (connection erp: the write"),
         ("pending", None, "no one yet: the hub is still sending it to erp"),
     ],
 )
