@@ -176,7 +176,11 @@ def sync_now(settings: Settings, engine: SyncEngine, dispatcher: Dispatcher, nam
     if settings.broker_url:
         from hub.tasks import sync_task
 
-        return {"name": name, "queued": True, "task_id": sync_task.delay(name).id}
+        try:
+            return {"name": name, "queued": True, "task_id": sync_task.delay(name).id}
+        except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the page
+            log.exception("sync now of %s could not be queued", name)
+            return {"name": name, "queued": False, "error": clip(f"could not queue the sync: {exc}")}
     try:
         results = engine.sync(name)
     except Exception as exc:  # noqa: BLE001 - shown on the page and logged, whatever it was
