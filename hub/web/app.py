@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, set[str]]] = [
     ("/customers", "Customers", {"sales", "it", "finance"}),
     ("/orders", "Orders", {"sales", "it", "finance"}),
     ("/finance/receivables", "Receivables", {"finance"}),
+    ("/finance/pipelines", "Pipelines", {"finance"}),
     ("/it", "IT", {"it"}),
 ]
 
@@ -43,13 +44,14 @@ def render(
 
 
 def mount_pages(app: FastAPI) -> None:
-    from hub.web import customers, it, orders, pages, receivables
+    from hub.web import customers, it, orders, pages, pipelines, receivables
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(customers.router)
     app.include_router(orders.router)
     app.include_router(receivables.router)
+    app.include_router(pipelines.router)
     app.include_router(it.router)
 
     @app.exception_handler(LoginRequired)
