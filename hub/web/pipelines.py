@@ -116,6 +116,21 @@ def _page(
         if name
         else []
     )
+    behind = 0  # open orders on an older version than the newest: finance may move them
+    if history:
+        ids = open_orders_of(session, history[0].pipeline)
+        behind = (
+            (
+                session.scalar(
+                    select(func.count())
+                    .select_from(ReceivableOrder)
+                    .where(ReceivableOrder.order_id.in_(ids), ReceivableOrder.pipeline_version_id != history[0].id)
+                )
+                or 0
+            )
+            if ids
+            else 0
+        )
     shown = next((v for v in history if v.version == version), None) if version else (history[0] if history else None)
     if version and shown is None:
         raise PageNotFound(f"pipeline {name!r} has no version {version}", user)
@@ -126,6 +141,7 @@ def _page(
         status_code=status_code,
         pipelines=pipelines,
         pipeline_name=name,
+        behind=behind,
         history=history,
         shown=shown,
         text=text if text is not None else (shown.source if shown else ""),
@@ -142,9 +158,10 @@ def pipelines_page(
     name: Annotated[str | None, Query(max_length=80)] = None,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     saved: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    moved: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
 ) -> HTMLResponse:
     sync_files(session, settings.mappings_dir)  # an edited file shows as a new version, as on the API
-    return _page(request, session, user, name, version=version, saved=saved)
+    return _page(request, session, user, name, version=version, saved=saved, moved=moved)
 
 
 @router.post(PAGE + "/preview", response_class=HTMLResponse)
@@ -178,4 +195,15 @@ def save(request: Request, session: SessionDep, user: Finance, text: Text) -> Re
     except ConfigError as exc:
         return _page(request, session, user, None, text, status_code=422, problems=exc.problems)
     query = urlencode({"name": info["pipeline"], "saved": info["version"]})
+    return RedirectResponse(f"{PAGE}?{query}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post(PAGE + "/move")
+def move(session: SessionDep, user: Finance, name: Annotated[str, Form(max_length=80)]) -> RedirectResponse:
+    """Open orders of the pipeline onto its newest version (their plans laid out again)."""
+    try:
+        result = service.move_to_latest(session, name, None)
+    except service.NotFound as exc:
+        raise PageNotFound(str(exc), user) from None
+    query = urlencode({"name": name, "moved": result["moved"]})
     return RedirectResponse(f"{PAGE}?{query}", status.HTTP_303_SEE_OTHER)

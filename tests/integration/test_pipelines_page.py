@@ -9,9 +9,11 @@ from typing import Any
 
 import lxml.html
 import pytest
+from sqlalchemy import select
 
 from hub.auth.models import Role
 from hub.db import session_scope
+from hub.receivables.models import Instalment
 from hub.receivables.pipeline import latest
 from tests.integration.test_receivables_page import DESKTOP, _token, _two_customers_overdue
 from tests.support.browser import PHONE, live_hub, sign_in
@@ -64,6 +66,15 @@ def test_finance_previews_and_saves_a_pipeline_change(client, database_url, mapp
     old = _doc(client.get("/finance/pipelines?name=default&version=1"))
     assert "grace_days: 3" in old.xpath('//textarea[@id="yaml"]')[0].text_content()
     assert client.post("/finance/pipelines/save", data={"text": edited}).status_code == 403  # no CSRF token
+
+    assert "2 open orders of default still run on an older version" in _text(after, "move")
+    moved = client.post("/finance/pipelines/move", data={"csrf": csrf, "name": "default"}, follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == "/finance/pipelines?name=default&moved=2"
+    done = _doc(client.get(moved.headers["location"]))
+    assert "2 open orders of default now on version 2" in _text(done, "moved") and not done.xpath('//*[@id="move"]')
+    with session_scope(database_url) as session:
+        grace = session.scalars(select(Instalment.grace_days).where(Instalment.stage == "signing")).all()
+    assert grace == [7, 7]  # the orders' signing payments now have the new grace
 
 
 @pytest.mark.browser

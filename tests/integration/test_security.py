@@ -107,6 +107,7 @@ ROLES: dict[str, set[str]] = {
     "GET /finance/pipelines": FINANCE,
     "POST /finance/pipelines/preview": FINANCE,
     "POST /finance/pipelines/save": FINANCE,
+    "POST /finance/pipelines/move": FINANCE,
     "GET /it": IT,
     "POST /it/connections/{name}/check": IT,
     "POST /it/connections/{name}/sync": IT,
