@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,11 +25,6 @@ from hub.sync.cli import (
     sync_command,
 )
 from hub.terminal import json_text, safe
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from hub.master import search
 
 app = typer.Typer(help="Concord integration hub.", no_args_is_help=True, add_completion=False)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -71,29 +66,17 @@ def _use_settings_file(ctx: typer.Context) -> None:
     var/hub.toml (its database, and its key's file when HUB_SECRET_KEY is unset too), saying so."""
     import os
 
-    from hub.settings import SETTINGS_FILE, read_settings_file
+    from hub.settings import use_settings_file
 
     if ctx.invoked_subcommand in _WRITERS or "HUB_DATABASE_URL" in os.environ:
         return
     try:
-        recorded = read_settings_file()
+        note = use_settings_file()
     except ValueError as exc:
         fail(str(exc))
-    if recorded is None:
-        return
-    os.environ["HUB_DATABASE_URL"] = recorded["database_url"]
-    key_note = ""
-    if "HUB_SECRET_KEY" not in os.environ:
-        key_file = Path(recorded["key_file"]) if "key_file" in recorded else None
-        if key_file is not None and key_file.exists():
-            os.environ["HUB_SECRET_KEY"] = key_file.read_text().strip()
-            key_note = f", key from {key_file}"
-        elif key_file is not None:
-            key_note = f"; its key file {key_file} is gone: set HUB_SECRET_KEY to the hub's key"
-        else:
-            key_note = "; that hub's key is in its HUB_SECRET_KEY: set HUB_SECRET_KEY here too"
-    get_settings.cache_clear()
-    err.print(f"note: the hub of {SETTINGS_FILE} (database {safe(recorded['database_url'])}{safe(key_note)})")
+    if note:
+        get_settings.cache_clear()
+        err.print(f"note: {safe(note)}")
 
 
 def progress_bar(transient: bool = False) -> Progress:
@@ -356,13 +339,13 @@ def customers_search(
 ) -> None:
     """Find golden customers by name, tax id, phone or e-mail."""
     from hub.db import session_scope
-    from hub.master import search
+    from hub.master import lookup, search
     from hub.master.views import customer_summary
 
     with session_scope(db_url()) as session:
         try:
             if phone and not tax_id and not country:
-                hits = _by_phone_somewhere(session, phone)
+                hits = lookup.by_phone_anywhere(session, phone)
             else:
                 hits = search.find(session, name=name, tax_id=tax_id, phone=phone, email=email, country=country)
         except ValueError as exc:
@@ -379,35 +362,6 @@ def customers_search(
             str(r["id"]), safe(r["name"]), safe(r["tax_id"]), safe(r["city"]), safe(r["country"]), f"{r['score']:.2f}"
         )
     console.print(table)
-
-
-def _by_phone_somewhere(session: Session, phone: str) -> list[search.Hit]:
-    """A phone number without --country: international as given, a national one read in the
-    countries the hub's customers are in (hub.master.lookup.home_countries), the first that
-    finds someone; a number none of them can read fails with the --country hint."""
-    from hub.master import search
-    from hub.master.lookup import home_countries
-    from hub.master.normalise import NormalisationError
-
-    tried: list[str] = []
-    readable = False
-    for cc in [None, *home_countries(session)]:
-        try:
-            hits = search.by_phone(session, phone, cc)
-        except NormalisationError:
-            if cc:
-                tried.append(cc)
-            continue
-        readable = True
-        if hits:
-            return hits
-    if readable:
-        return []
-    where = f" (not a number in {', '.join(tried)}, the countries of the hub's customers)" if tried else ""
-    raise ValueError(
-        f"phone {phone!r} is a national number and its country cannot be inferred{where}: "
-        f"give it, e.g. --country DE, or write the number with its prefix, e.g. +49 …"
-    )
 
 
 @master_app.command("match")

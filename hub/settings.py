@@ -172,3 +172,26 @@ def read_settings_file(path: Path = SETTINGS_FILE) -> dict[str, str] | None:
     if not isinstance(data.get("database_url"), str):
         raise ValueError(f"{path} has no database_url: delete it (hub serve writes it again) or set HUB_DATABASE_URL")
     return {k: str(v) for k, v in data.items()}
+
+
+def use_settings_file(path: Path = SETTINGS_FILE) -> str | None:
+    """Point this process at the hub recorded in ``path`` (``HUB_DATABASE_URL``, and
+    ``HUB_SECRET_KEY`` from its key file when that is unset too); the line to tell the person,
+    None when there is no file. The caller clears :func:`get_settings`' cache."""
+    import os
+
+    recorded = read_settings_file(path)
+    if recorded is None:
+        return None
+    os.environ["HUB_DATABASE_URL"] = recorded["database_url"]
+    key_note = ""
+    if "HUB_SECRET_KEY" not in os.environ:
+        key_file = Path(recorded["key_file"]) if "key_file" in recorded else None
+        if key_file is not None and key_file.exists():
+            os.environ["HUB_SECRET_KEY"] = key_file.read_text().strip()
+            key_note = f", key from {key_file}"
+        elif key_file is not None:
+            key_note = f"; its key file {key_file} is gone: set HUB_SECRET_KEY to the hub's key"
+        else:
+            key_note = "; that hub's key is in its HUB_SECRET_KEY: set HUB_SECRET_KEY here too"
+    return f"the hub of {path} (database {recorded['database_url']}{key_note})"

@@ -91,3 +91,28 @@ def _by_any_number(session: Session, query: str) -> list[Found]:
             ids = [i for i in session.scalars(select(Order.customer_id).where(Order.id.in_(order_ids))) if i]
             matched = "order, delivery or invoice number"
     return [Found(g, matched) for g in search.live_customers(session, ids)]
+
+
+def by_phone_anywhere(session: Session, phone: str) -> list[search.Hit]:
+    """A phone number without --country: international as given, a national one read in the
+    countries the hub's customers are in (hub.master.lookup.home_countries), the first that
+    finds someone; a number none of them can read fails with the --country hint."""
+    tried: list[str] = []
+    readable = False
+    for cc in [None, *home_countries(session)]:
+        try:
+            hits = search.by_phone(session, phone, cc)
+        except NormalisationError:
+            if cc:
+                tried.append(cc)
+            continue
+        readable = True
+        if hits:
+            return hits
+    if readable:
+        return []
+    where = f" (not a number in {', '.join(tried)}, the countries of the hub's customers)" if tried else ""
+    raise ValueError(
+        f"phone {phone!r} is a national number and its country cannot be inferred{where}: "
+        f"give it, e.g. --country DE, or write the number with its prefix, e.g. +49 …"
+    )
