@@ -107,6 +107,7 @@ def test_finance_reads_what_levels_and_days_late_mean_and_the_total(client, data
     cells = {td.get("data-label"): td.text_content().strip() for td in first.xpath("td")}
     assert (cells["Due"], cells["Past due date"], cells["Days late"]) == ("2026-01-16", "35", "32")
     assert cells["Customer"] == "Müller GmbH" and cells["Order"] == "SO-1"
+    assert re.sub(r"\s+", " ", cells["Level"]) == "3 credit hold" and cells["Sales owner"] == "ann@sales.example"
     assert first.xpath('.//a[text()="SO-1"]/@href') == [f"/orders/{ids['SO-1']}"]
 
 
