@@ -34,9 +34,11 @@ def _free_port() -> int:
 
 
 def _serve(env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[str]:
+    # in the database's folder: `hub serve` writes var/hub.toml where it runs, never into the checkout
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "serve", "--port", str(port), *extra],
         env=env,
+        cwd=Path(env["HUB_DATABASE_URL"].removeprefix("sqlite:///")).parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
