@@ -128,26 +128,38 @@ def test_a_lookup_that_finds_nothing_says_so(database_url):
         assert lookup(session, "   ") == []
 
 
+#: A common laptop screen, the call centre's desk.
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+
+
 @pytest.mark.browser
-def test_the_customer_page_on_a_phone(browser, settings, database_url):
+def test_the_customer_page_on_a_phone_and_a_desktop(browser, settings, database_url, tmp_path):
+    """The same customer page reads whole at 390x844 and at 1366x900: the golden record, the open
+    orders and what is due, with nothing wider than the screen; a screenshot of each is kept."""
     _seed(database_url)
     with session_scope(database_url) as session:
         finance = create_token(session, Role.finance, "f.clerk")[1]
         sales = create_token(session, Role.sales, "b.sales")[1]
     with live_hub(settings) as url:
-        page = browser.new_page(**PHONE)
-        sign_in(page, url, finance)
-        page.goto(f"{url}/customers?q=030%201234567")
-        assert page.locator("#name").inner_text().startswith("Müller Maschinenbau GmbH")
-        assert page.locator("#overdue").is_visible()
-        assert "SO00012" in page.locator("#orders").inner_text()
-        assert "overdue" in page.locator("#orders").inner_text()
-        assert "RE-44" in page.locator("#invoices").inner_text()
-        assert "Spindle noise" in page.locator("#cases").inner_text()
-        assert {"erp", "crm"} <= set(page.locator("#sources").inner_text().split())
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["viewport"]["width"], f"the page is {width} px wide on a phone"
-        page.close()
+        for name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+            page = browser.new_page(**size)
+            sign_in(page, url, finance)
+            page.goto(f"{url}/customers?q=030%201234567")
+            assert page.locator("#name").inner_text().startswith("Müller Maschinenbau GmbH"), name
+            assert page.locator("#name").is_visible(), name
+            assert page.locator("#overdue").is_visible(), name
+            assert page.locator("#orders").is_visible(), name
+            assert "SO00012" in page.locator("#orders").inner_text()
+            assert "overdue" in page.locator("#orders").inner_text()
+            assert page.locator("#invoices").is_visible(), name
+            assert "RE-44" in page.locator("#invoices").inner_text()
+            assert "400" in page.locator("#invoices").inner_text()  # what is still due
+            assert "Spindle noise" in page.locator("#cases").inner_text()
+            assert {"erp", "crm"} <= set(page.locator("#sources").inner_text().split())
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= size["viewport"]["width"], f"the page is {width} px wide on a {name}"
+            page.screenshot(path=str(tmp_path / f"customer-{name}.png"), full_page=True)
+            page.close()
 
         other = browser.new_page(**PHONE)  # a salesperson who does not own the order
         sign_in(other, url, sales)
