@@ -387,6 +387,67 @@ def test_a_read_back_never_clears_or_overwrites_what_the_system_does_not_own(
         assert session.get(Order, hub_id).owner == "c.sales"
 
 
+def test_a_crm_read_back_never_clears_or_overwrites_what_the_erp_entered(database_url: str) -> None:
+    """The other direction of the read-back rule: an order typed into the ERP (origin erp),
+    then read back from the CRM that received it. Owner and reference are the origin's — here
+    the ERP's — and status is the ERP's; the CRM sending nothing or something else for them
+    changes nothing and leaves no audit entry. The stage is the CRM's in every case
+    (``stage: crm``), so the CRM's stage is taken: that half of "never overwrites" does not
+    apply to it, and the test checks the rule as it stands instead."""
+    from hub.outbox.routes import load_routes
+
+    ownership = load_routes(BUNDLED_MAPPINGS).ownership
+    _customers(database_url, "C1")
+    with session_scope(database_url) as session:
+        _customers_in(session, "erp", "E1", "C1")
+    entered = {
+        **_order("SO00009", "E1", [("L1", "P1", "1")]),
+        "status": "processing",
+        "owner": "a.sales",
+        "reference": "PO-88",
+    }
+    with session_scope(database_url) as session:
+        DocumentStore(session, ownership).apply("erp", "order", "9", entered)
+        hub_id = session.scalar(select(Order.id))
+        session.add(Link(entity_type="order", hub_id=hub_id, system=SYSTEM, external_id="O9", content_hash="-"))
+    for crm_copy, stage in (
+        ({**_order("SO00009", "C1", [("L1", "P1", "1")]), "status": None}, None),  # holds none of them
+        (
+            {
+                **_order("SO00009", "C1", [("L1", "P1", "1")]),
+                "status": "draft",
+                "owner": "crm-admin",
+                "stage": "negotiation",
+                "reference": "CRM-SO-9",
+            },
+            "negotiation",
+        ),  # says otherwise; its stage is its own
+    ):
+        with session_scope(database_url) as session:
+            DocumentStore(session, ownership).apply(SYSTEM, "order", "O9", crm_copy)
+        with session_scope(database_url) as session:
+            order = session.get(Order, hub_id)
+            assert (order.owner, order.reference, order.status, order.stage) == (
+                "a.sales",
+                "PO-88",
+                "processing",
+                stage,
+            )
+            touched = session.scalars(
+                select(AuditEntry.field).where(
+                    AuditEntry.entity_type == "order",
+                    AuditEntry.actor == SYSTEM,
+                    AuditEntry.field.in_(["owner", "reference", "status"]),
+                )
+            ).all()
+            assert touched == []
+    # the origin itself may change them
+    with session_scope(database_url) as session:
+        DocumentStore(session, ownership).apply("erp", "order", "9", {**entered, "owner": "c.sales"})
+    with session_scope(database_url) as session:
+        assert session.get(Order, hub_id).owner == "c.sales"
+
+
 def test_an_orders_total_is_the_erps_with_tax_once_the_erp_has_it(database_url: str) -> None:
     """Issue 12: totals were untaxed in the hub and taxed in Tryton. The origin's total stands
     until the ERP holds the order; then the ERP's total with tax is the order's, its untaxed
