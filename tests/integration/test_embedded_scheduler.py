@@ -1,8 +1,8 @@
 """The embedded default delivers on its own (issue 16): `hub serve` with no broker runs beat's
 schedule in-process, so an order posted once reaches the ERP in seconds without a command.
 
-A real `hub serve` process on SQLite, a real web-hook target and the real Tryton; nothing here calls the
-dispatcher."""
+A real `hub serve` process on SQLite, a real web-hook target and the real Tryton; nothing here
+calls the dispatcher."""
 
 from __future__ import annotations
 
