@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import logging
+import time
 from datetime import date
 from pathlib import Path
 from uuid import uuid4
@@ -138,7 +139,15 @@ def test_queue_depth_is_read_from_the_broker(broker: str) -> None:
     try:
         for n in range(3):  # real Celery task messages, waiting with no worker on the queue
             sender.send_task("hub.sync", args=[f"crm-{n}"], queue=queue)
-        got = {m.name: m.samples for m in broker_gauges(url, queue)}
+        # RabbitMQ counts a published message a moment after the publish returns (no publisher
+        # confirms): read the gauge until the broker has all three, as a scrape a moment later would
+        deadline = time.monotonic() + 10
+        while True:
+            got = {m.name: m.samples for m in broker_gauges(url, queue)}
+            depth = got.get("hub_celery_queue_depth", [None])[0]
+            if (depth is not None and depth.value == 3) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert got["hub_broker_up"][0].value == 1
         [depth] = got["hub_celery_queue_depth"]
         assert (depth.labels, depth.value) == ({"queue": queue}, 3)
