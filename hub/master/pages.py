@@ -462,24 +462,27 @@ def _survive(
 
 
 def _update_golden(session: Any, updates: list[dict[str, Any]], now: datetime) -> None:
-    """The golden records' new values: on PostgreSQL one statement over arrays (an
-    executemany runs one UPDATE per record), elsewhere an executemany."""
+    """The golden records' new values: on PostgreSQL one statement over one JSON document
+    (``json_to_recordset``; an executemany runs one UPDATE per record, and arrays of text
+    parameters cost psycopg a regular-expression escape per element: a fifth of a first
+    load), elsewhere an executemany."""
     if session.get_bind().dialect.name == "postgresql":
-        columns = {"id": "integer", **{f: "varchar" for f in GOLDEN_FIELDS}, "provenance": "varchar"}
-        arrays = {
-            name: [
-                json.dumps(u["v_provenance"], default=str) if name == "provenance" else u[f"v_{name}"] for u in updates
-            ]
-            for name in columns
-        }
-        unnest = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns.items())
+        rows = json.dumps(
+            [
+                {"id": u["v_id"], **{f: u[f"v_{f}"] for f in GOLDEN_FIELDS}, "provenance": u["v_provenance"]}
+                for u in updates
+            ],
+            default=str,
+            ensure_ascii=False,
+        )
+        kinds = ", ".join(["id integer", *(f"{f} varchar" for f in GOLDEN_FIELDS), "provenance json"])
         sets = ", ".join(f"{f} = v.{f}" for f in GOLDEN_FIELDS)
         session.execute(
             text(
-                f"UPDATE golden_customers AS g SET {sets}, provenance = CAST(v.provenance AS json), "
-                f"updated_at = :now FROM unnest({unnest}) AS v({', '.join(columns)}) WHERE g.id = v.id"
+                f"UPDATE golden_customers AS g SET {sets}, provenance = v.provenance, updated_at = :now "
+                f"FROM json_to_recordset(CAST(:rows AS json)) AS v({kinds}) WHERE g.id = v.id"
             ),
-            {**arrays, "now": now},
+            {"rows": rows, "now": now},
         )
         return
     table = cast(Table, GoldenCustomer.__table__)
