@@ -7,6 +7,7 @@ as one-by-one ingest would; :class:`~hub.master.index.MemoryIndex` is the batch 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -100,7 +101,8 @@ def store_blocks(session: Session, keys: list[str], max_block_size: int) -> list
     scan = max_block_size + 1
     params = {"scan": scan, "max_block": scan - 1}
     if session.get_bind().dialect.name == "postgresql":
-        return list(session.execute(_PG_BLOCKS, {**params, "keys": keys}))
+        # one JSON text, not a text array: psycopg escapes an array element by element
+        return list(session.execute(_PG_BLOCKS, {**params, "keys": json.dumps(keys, ensure_ascii=False)}))
     rows: list[Sequence[Any]] = []
     for start in range(0, len(keys), 500):  # SQLite's bound on one statement's parameters
         rows += session.execute(_GENERIC_BLOCKS, {**params, "keys": keys[start : start + 500]}).all()
@@ -124,7 +126,7 @@ _PG_BLOCKS = text(
     f"""
     WITH hits AS (
         SELECT k.key, m.source_id, count(*) OVER (PARTITION BY k.key) AS block
-        FROM unnest(CAST(:keys AS varchar[])) AS k(key) CROSS JOIN LATERAL (
+        FROM json_array_elements_text(CAST(:keys AS json)) AS k(key) CROSS JOIN LATERAL (
             SELECT source_id FROM match_keys WHERE match_keys.key = k.key
             ORDER BY source_id LIMIT :scan
         ) AS m

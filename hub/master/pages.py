@@ -137,17 +137,10 @@ def _one(master: CustomerMaster, system: str, item: PageItem) -> IngestOutcome:
 
 
 def _page(master: CustomerMaster, system: str, items: Sequence[PageItem], chunk: list[int], results: list[Any]) -> None:
-    from hub.master.ingest import (
-        CUSTOMER_FIELDS,
-        IngestOutcome,
-        RejectedRecord,
-        _clean,
-        check_storable,
-        check_usable,
-    )
+    from hub.master.ingest import IngestOutcome, RejectedRecord, check_storable, check_usable, cleaned
 
     session = master.session
-    data = {p: {k: _clean(items[p].fields.get(k)) for k in CUSTOMER_FIELDS} for p in chunk}
+    data = {p: cleaned(items[p].fields) for p in chunk}
     digests = {p: content_hash(data[p]) for p in chunk}
     # one query for the page's links, each with its source record
     links = Binder(session).states(system, ENTITY, [items[p].external_id for p in chunk], joined=CustomerSource)
