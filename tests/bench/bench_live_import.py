@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import tempfile
 import time
@@ -63,8 +64,34 @@ def write_files(frame, folder: Path) -> list[tuple[str, Path]]:
     return files
 
 
+def _server_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench database (read
+    from /proc: the server runs on this machine), so a run reports the server's share too."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            ).scalars()
+            out = {}
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return out
+    finally:
+        engine.dispose()
+
+
 def run(url: str, files: list[tuple[str, Path]], mapping: Path, label: str) -> float:
+    """Import the files; prints records/s beside the CPU seconds of this process and of the
+    bench database's PostgreSQL backends, and the machine's load (shared machines vary)."""
     records = 0
+    load_before = os.getloadavg()[0]
+    server_before = _server_cpu(url)
+    cpu_before = time.process_time()
     started = time.perf_counter()
     for system, path in files:
         summary = import_customers(url, BUNDLED_MAPPINGS, system, path, mapping_path=mapping, full=False)
@@ -75,8 +102,14 @@ def run(url: str, files: list[tuple[str, Path]], mapping: Path, label: str) -> f
             f"quarantined {summary.quarantined}, decisions {dict(summary.decisions)}"
         )
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
+    server = sum(v - server_before.get(pid, 0.0) for pid, v in _server_cpu(url).items())
     rate = records / seconds
-    print(f"{label}: {records} records in {seconds:.1f} s = {rate:,.0f} records/s")
+    print(
+        f"{label}: {records} records in {seconds:.1f} s = {rate:,.0f} records/s "
+        f"(CPU: hub {cpu:.1f} s, PostgreSQL backends {server:.1f} s; "
+        f"load {load_before:.2f} before, {os.getloadavg()[0]:.2f} after)"
+    )
     return rate
 
 
