@@ -11,14 +11,16 @@ import csv
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from hub.canonical import CUSTOMER_FIELDS
-from hub.master.index import MemoryIndex
-from hub.master.matching import Candidate, Matcher, MatchRecord, blocking_keys, prepare
+from hub.master.index import rank_candidates
+from hub.master.matching import Matcher, MatchRecord, Prepared, Tally, blocking_keys, prepare
 from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
 from hub.master.rules import MatchRules, match_rules
 
@@ -110,14 +112,42 @@ def match_batch(
     records: Iterable[MatchRecord | None],
     rules: MatchRules,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> list[int]:
     """Golden id (0-based cluster label) per record; ``None`` records stand alone.
+
+    Records are decided one after another against what came before, as they would arrive
+    live, but the expensive part runs on every core: which earlier records are a record's
+    candidates, and each pair's score, depend on the two records alone, so worker processes
+    compute them for chunks of records ahead (:func:`_facts_chunk`) while this process makes
+    the decisions in order with the same :class:`~hub.master.matching.Tally` as the live path.
+    The labels are the same whatever ``workers`` is (a test holds it to that); ``workers``
+    defaults to the machine's cores, and 1 computes everything in this process.
 
     Pairs in the review band stay apart: without a steward, the batch answer is the one the
     live hub gives before anyone has looked.
     """
     matcher = Matcher(rules)
-    index = MemoryIndex(rules.blocking.max_block_size, rules.blocking.max_candidates)
+    prepared: list[Prepared] = []
+    keys_of: list[list[str]] = []
+    sid_at: list[int] = []  # record position -> its index in ``prepared``, -1 when it stands alone
+    blocks: dict[str, list[int]] = {}
+    for rec in records:
+        if rec is None:
+            sid_at.append(-1)
+            continue
+        sid = len(prepared)
+        sid_at.append(sid)
+        ready = prepare(rec)
+        keys = blocking_keys(ready)
+        prepared.append(ready)
+        keys_of.append(keys)
+        for key in keys:
+            blocks.setdefault(key, []).append(sid)
+    facts = _pair_facts(matcher, prepared, keys_of, blocks, workers)
+
+    tax_of = [r.tax_id for r in prepared]
+    golden_of = [0] * len(prepared)
     labels: list[int] = []
     merged_into: list[int] = []  # golden id -> the golden id it was merged into (itself if alive)
 
@@ -127,26 +157,94 @@ def match_batch(
             golden = merged_into[golden]
         return golden
 
-    for position, rec in enumerate(records):
-        if rec is None:
+    link = rules.thresholds.link
+    chunk = iter(())  # type: Iterator[tuple[int, int]]
+    cands: Sequence[int] = ()
+    flags: Sequence[int] = ()
+    scores: Sequence[float] = ()
+    for position, sid in enumerate(sid_at):
+        golden = -1
+        if sid >= 0:
+            span = next(chunk, None)
+            if span is None:
+                ends, cands, flags, scores = next(facts)
+                chunk = zip([0, *ends[:-1]], ends)
+                span = next(chunk)
+            tally = Tally(link)
+            for j in range(*span):
+                other = cands[j]
+                theirs = golden_of[other]
+                if merged_into[theirs] != theirs:
+                    theirs = alive(theirs)
+                tally.add(theirs, other, tax_of[other], flags[j], scores[j], None)
+            decision = matcher.settle(tally)
+            if decision.golden_id is not None:
+                golden = decision.golden_id
+                for bridged in decision.bridged:  # the live path merges these the same way
+                    merged_into[alive(bridged)] = golden
+        if golden < 0:
             golden = len(merged_into)
             merged_into.append(golden)
-        else:
-            rec = prepare(rec)
-            keys = blocking_keys(rec)
-            candidates = [Candidate(c.source_id, alive(c.golden_id), c.record) for c in index.candidates(keys)]
-            decision = matcher.decide(rec, candidates)
-            if decision.golden_id is None:
-                golden = len(merged_into)
-                merged_into.append(golden)
-            else:
-                golden = decision.golden_id
-                for other in decision.bridged:  # the live path merges these the same way
-                    merged_into[alive(other)] = golden
-            index.add(rec, golden, keys)
+        if sid >= 0:
+            golden_of[sid] = golden
         labels.append(golden)
         if progress is not None and position % 1000 == 999:
             progress(1000)
     if progress is not None:
         progress(len(labels) % 1000)
     return [alive(label) for label in labels]
+
+
+#: (chunk ends, candidate ids, flags, scores): the facts of a run of consecutive records; the
+#: candidates of record k of the run are ``cands[ends[k-1]:ends[k]]``
+_Facts = tuple[array, array, array, array]
+_CHUNK = 2_000
+#: what a forked worker reads (set before the fork: copy-on-write, never pickled)
+_SHARED: tuple[Matcher, list[Prepared], list[list[str]], dict[str, list[int]]] | None = None
+
+
+def _pair_facts(
+    matcher: Matcher,
+    prepared: list[Prepared],
+    keys_of: list[list[str]],
+    blocks: dict[str, list[int]],
+    workers: int | None,
+) -> Iterator[_Facts]:
+    """The facts of every record, chunk after chunk in order, from ``workers`` processes."""
+    global _SHARED
+    _SHARED = (matcher, prepared, keys_of, blocks)
+    bounds = [(start, min(start + _CHUNK, len(prepared))) for start in range(0, len(prepared), _CHUNK)]
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(prepared) < 2 * _CHUNK or "fork" not in mp.get_all_start_methods():
+        yield from map(_facts_chunk, bounds)
+        return
+    with mp.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_facts_chunk, bounds)
+
+
+def _facts_chunk(bounds: tuple[int, int]) -> _Facts:
+    """Candidates and pair facts of records ``bounds[0]`` to ``bounds[1] - 1``.
+
+    A record's candidates are the earlier records sharing its blocking keys, ranked as the
+    live index ranks them (:func:`~hub.master.index.rank_candidates` over each block as it was
+    when the record arrived: the block's ids before the record's own).
+    """
+    assert _SHARED is not None
+    matcher, prepared, keys_of, blocks = _SHARED
+    cap, limit = matcher.rules.blocking.max_block_size, matcher.rules.blocking.max_candidates
+    ends, cands, flags, scores = array("l"), array("l"), array("b"), array("d")
+    for sid in range(*bounds):
+        rec = prepared[sid]
+        earlier: list[Sequence[int]] = []
+        for key in keys_of[sid]:
+            ids = blocks[key]
+            before = bisect_left(ids, sid)
+            # a block already over the cap is skipped unread: its length is all that counts
+            earlier.append(ids[:before] if before <= cap else range(before))
+        for other in rank_candidates(earlier, cap, limit):
+            flag, score = matcher.candidate_facts(rec, prepared[other])
+            cands.append(other)
+            flags.append(flag)
+            scores.append(score)
+        ends.append(len(cands))
+    return ends, cands, flags, scores

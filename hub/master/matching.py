@@ -421,6 +421,30 @@ class Matcher:
         return total, [Evidence(*f) for f in fields]
 
     # --- decisions ---------------------------------------------------------------------------
+    def candidate_facts(self, rec: Prepared, other: Prepared) -> tuple[int, float]:
+        """What a decision needs of one candidate that depends on the pair alone: ``VETO``
+        (a checked tax id names another entity), ``CONFLICT`` (another registered name of a
+        group, see :meth:`decide`) and, with ``SCORED``, the pair's score (the pre-check let
+        it through). The batch path computes these for many records in parallel; the
+        decision itself (:class:`Tally`) needs the golden ids, which only the sequential pass
+        knows."""
+        if _vetoes(rec, other):
+            return VETO, 0.0
+        flags = CONFLICT if self._conflicts(rec, other) else 0
+        if self._precheck and not _may_match(rec, other):
+            return flags, 0.0
+        return flags | SCORED, self.score(rec, other)
+
+    def _conflicts(self, rec: Prepared, other: Prepared) -> bool:
+        return bool(
+            rec.legal_form
+            and other.legal_form
+            and other.name_key != rec.name_key
+            and other.cjk == rec.cjk
+            and _legal_names_differ(rec, other)
+            and not self._same_site_entity(rec, other)
+        )
+
     def decide(self, record: MatchRecord | Prepared, candidates: Iterable[Candidate], keep: int = 3) -> Decision:
         """Best golden record for ``rec`` among the candidates' golden records.
 
@@ -432,63 +456,54 @@ class Matcher:
         it scores ("HUNTER HOLDINGS" on the group's switchboard): it scores at most a review.
         """
         rec = prepare(record)
-        per_golden: dict[int, tuple[float, int, Prepared]] = {}
-        vetoed: set[int] = set()
-        conflicted: dict[int, str] = {}  # golden -> its registered name that differs from ours
-        tax_ids: dict[int, set[str]] = {}
-        link = self.rules.thresholds.link
+        tally = Tally(self.rules.thresholds.link)
         for cand in candidates:
-            golden = cand.golden_id
-            theirs = cand.record.tax_id
-            if theirs and not is_weak(theirs):
-                tax_ids.setdefault(golden, set()).add(theirs)
-                if tax_relation(rec.tax_id, theirs) == "different":
-                    vetoed.add(golden)
-                    continue
             other = prepare(cand.record)
-            if (
-                rec.legal_form
-                and other.legal_form
-                and golden not in conflicted
-                and other.name_key != rec.name_key
-                and other.cjk == rec.cjk
-                and _legal_names_differ(rec, other)
-                and not self._same_site_entity(rec, other)
-            ):
-                conflicted[golden] = other.name_key or ""
-            best = per_golden.get(golden)
-            if best is not None and best[0] >= link:
-                continue  # already linked through another of its records
-            if self._precheck and not _may_match(rec, other):
+            golden = cand.golden_id
+            if _vetoes(rec, other):
+                tally.add(golden, cand.source_id, other.tax_id, VETO, 0.0, other)
                 continue
-            score = self.score(rec, other)
-            if best is None or score > best[0]:
-                per_golden[golden] = (score, cand.source_id, other)
+            flags = CONFLICT if golden not in tally.conflicted and self._conflicts(rec, other) else 0
+            score = 0.0
+            if tally.wants(golden) and not (self._precheck and not _may_match(rec, other)):
+                flags |= SCORED
+                score = self.score(rec, other)
+            tally.add(golden, cand.source_id, other.tax_id, flags, score, other)
+        return self.settle(tally, rec, keep)
+
+    def settle(self, tally: Tally, rec: Prepared | None = None, keep: int = 3) -> Decision:
+        """The decision from a tally: link, review or new. With ``rec`` the best golden
+        records carry each field's evidence for a steward; the batch path passes none (its
+        answer is the labels) and saves three full comparisons per record."""
         cap = self._conflict_cap
         top = sorted(
             (
-                (min(score, cap) if golden in conflicted else score, golden, sid, other)
-                for golden, (score, sid, other) in per_golden.items()
-                if golden not in vetoed
+                (min(score, cap) if golden in tally.conflicted else score, golden, sid, other)
+                for golden, (score, sid, other) in tally.per_golden.items()
+                if golden not in tally.vetoed
             ),
             key=lambda item: item[0],
             reverse=True,
         )[:keep]
         ranked = []
         for score, golden, sid, other in top:
-            evidence = self.compare(rec, other)[1]
-            pair_score = sum(e.weight for e in evidence)
-            if score < pair_score:  # capped by another of the golden record's names
-                evidence.append(
-                    Evidence("name_conflict", "capped", score - pair_score, rec.name_key, conflicted.get(golden))
-                )
+            evidence: list[Evidence] = []
+            if rec is not None and other is not None:
+                evidence = self.compare(rec, other)[1]
+                pair_score = sum(e.weight for e in evidence)
+                if score < pair_score:  # capped by another of the golden record's names
+                    evidence.append(
+                        Evidence(
+                            "name_conflict", "capped", score - pair_score, rec.name_key, tally.conflicted.get(golden)
+                        )
+                    )
             ranked.append(GoldenScore(golden, score, sid, evidence))
         thresholds = self.rules.thresholds
         if ranked and ranked[0].score >= thresholds.link:
-            known = set(tax_ids.get(ranked[0].golden_id, ()))
+            known = set(tally.tax_ids.get(ranked[0].golden_id, ()))
             bridged = []
             for runner_up in ranked[1:]:
-                their_ids = tax_ids.get(runner_up.golden_id, set())
+                their_ids = tally.tax_ids.get(runner_up.golden_id, set())
                 if runner_up.score >= thresholds.link and not _disagree(known, their_ids):
                     bridged.append(runner_up.golden_id)
                     known |= their_ids
@@ -496,6 +511,56 @@ class Matcher:
         if ranked and ranked[0].score >= thresholds.review:
             return Decision("review", ranked)
         return Decision("new", ranked)
+
+
+#: :meth:`Matcher.candidate_facts` flags
+VETO, CONFLICT, SCORED = 1, 2, 4
+
+
+class Tally:
+    """One record's candidates, golden record by golden record, in the order they come.
+
+    The live path fills it as it scores (:meth:`Matcher.decide`); the batch path from pair
+    facts computed ahead in other processes (:mod:`hub.master.batch`). One class for both is
+    what makes their decisions the same.
+    """
+
+    __slots__ = ("link", "per_golden", "vetoed", "conflicted", "tax_ids")
+
+    def __init__(self, link: float):
+        self.link = link
+        self.per_golden: dict[int, tuple[float, int, Prepared | None]] = {}
+        self.vetoed: set[int] = set()
+        self.conflicted: dict[int, str] = {}  # golden -> its registered name that differs from ours
+        self.tax_ids: dict[int, set[str]] = {}
+
+    def wants(self, golden: int) -> bool:
+        """False once the golden record links through one of its records: the rest of its
+        records need no scoring."""
+        best = self.per_golden.get(golden)
+        return best is None or best[0] < self.link
+
+    def add(
+        self, golden: int, source_id: int, tax_id: str | None, flags: int, score: float, other: Prepared | None
+    ) -> None:
+        if tax_id and not is_weak(tax_id):
+            self.tax_ids.setdefault(golden, set()).add(tax_id)
+        if flags & VETO:
+            self.vetoed.add(golden)
+            return
+        if flags & CONFLICT and golden not in self.conflicted:
+            self.conflicted[golden] = (other.name_key if other is not None else None) or ""
+        if not flags & SCORED or not self.wants(golden):
+            return
+        best = self.per_golden.get(golden)
+        if best is None or score > best[0]:
+            self.per_golden[golden] = (score, source_id, other)
+
+
+def _vetoes(rec: Prepared, other: Prepared) -> bool:
+    """The other record's checked tax id names another legal entity than ours."""
+    theirs = other.tax_id
+    return bool(theirs) and not is_weak(theirs or "") and tax_relation(rec.tax_id, theirs) == "different"
 
 
 def _disagree(ours: set[str], theirs: set[str]) -> bool:
