@@ -2,7 +2,8 @@
 
 One engine serves both paths. Live ingest looks candidates up in the ``match_keys`` table
 (:class:`hub.master.store.SqlIndex`); the batch contract ``hub master match`` keeps the same
-index in memory (:class:`hub.master.index.MemoryIndex`, :func:`hub.master.batch.match_batch`).
+candidates and pair facts in worker processes (:func:`hub.master.batch.match_batch`), decided
+in order with the same :class:`Tally`.
 Records are matched one after another against what came before, exactly as they would arrive
 live, so the batch figures describe the live behaviour.
 
