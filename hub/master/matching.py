@@ -1,7 +1,7 @@
 """The matching engine: blocking keys, pair scoring, and the link / review / new decision.
 
 One engine serves both paths. Live ingest looks candidates up in the ``match_keys`` table
-(:class:`hub.master.store.SqlIndex`); the batch contract ``hub master match`` keeps the same
+(:class:`hub.master.store.SqlIndex`); the batch contract ``hub master match`` computes the same
 candidates and pair facts in worker processes (:func:`hub.master.batch.match_batch`), decided
 in order with the same :class:`Tally`.
 Records are matched one after another against what came before, exactly as they would arrive
