@@ -20,7 +20,8 @@ from typing import Any
 
 from hub.canonical import CUSTOMER_FIELDS
 from hub.master.index import rank_candidates
-from hub.master.matching import Matcher, MatchRecord, Prepared, Tally, blocking_keys, prepare
+from hub.master.keys import MatchRecord, Prepared, blocking_keys, prepare
+from hub.master.matching import Matcher, Tally
 from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
 from hub.master.rules import MatchRules, match_rules
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 
-from hub.master.matching import Candidate, MatchRecord, Prepared, prepare
+from hub.master.keys import MatchRecord, Prepared, prepare
+from hub.master.matching import Candidate
 
 
 def rank_candidates(blocks: Iterable[Sequence[int]], max_block_size: int, limit: int) -> list[int]:

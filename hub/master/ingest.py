@@ -21,7 +21,8 @@ from hub.audit.models import AuditEntry
 from hub.bounds import row_problems
 from hub.db import utcnow
 from hub.master import merges, pages
-from hub.master.matching import Decision, Matcher, blocking_keys
+from hub.master.keys import blocking_keys
+from hub.master.matching import Decision, Matcher
 from hub.master.models import (
     ENTITY,
     CustomerFinding,

@@ -15,7 +15,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from hub.master.index import rank_candidates
-from hub.master.matching import Candidate, Prepared, prepare
+from hub.master.keys import Prepared, prepare
+from hub.master.matching import Candidate
 from hub.master.store import stored
 
 

@@ -35,7 +35,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 from hub.audit.models import AuditEntry
 from hub.bulk import any_of, insert_rows
 from hub.db import utcnow
-from hub.master.matching import Decision, blocking_keys, prepare
+from hub.master.keys import blocking_keys, prepare
+from hub.master.matching import Decision
 from hub.master.models import (
     ENTITY,
     GOLDEN_FIELDS,

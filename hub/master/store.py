@@ -10,7 +10,8 @@ from sqlalchemy import delete, func, insert, select, text, union_all
 from sqlalchemy.orm import Session
 
 from hub.master.index import rank_candidates
-from hub.master.matching import Candidate, prepare
+from hub.master.keys import prepare
+from hub.master.matching import Candidate
 from hub.master.models import CustomerSource, MatchKey
 
 

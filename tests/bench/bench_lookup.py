@@ -57,7 +57,8 @@ from sqlalchemy.orm import Session
 
 from hub.db import get_engine, get_sessionmaker
 from hub.master.ingest import CUSTOMER_FIELDS, CustomerMaster, RejectedRecord, _clean, check_usable
-from hub.master.matching import Matcher, blocking_keys
+from hub.master.keys import blocking_keys
+from hub.master.matching import Matcher
 from hub.master.normalise import normalise_customer
 from hub.master.rules import match_rules, survivorship_rules
 from hub.master.store import SqlIndex

@@ -190,7 +190,7 @@ def test_an_xlsx_export_imports_like_its_csv(database_url, mappings_dir, folder)
 
 @pytest.mark.postgres
 def test_the_one_statement_candidate_query_selects_what_the_generic_one_does(postgres_url, mappings_dir, folder):
-    from hub.master.matching import blocking_keys
+    from hub.master.keys import blocking_keys
     from hub.master.normalise import normalise_customer
     from hub.master.store import SqlIndex
 

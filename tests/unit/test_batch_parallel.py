@@ -15,7 +15,8 @@ import pytest
 
 from hub.master.batch import match_batch
 from hub.master.index import MemoryIndex
-from hub.master.matching import Candidate, Matcher, blocking_keys, prepare
+from hub.master.keys import blocking_keys, prepare
+from hub.master.matching import Candidate, Matcher
 from hub.master.normalise import normalise_customer
 from hub.master.rules import match_rules
 from hub.settings import BUNDLED_MAPPINGS

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.master.matching import Matcher, blocking_keys
+from hub.master.keys import blocking_keys
+from hub.master.matching import Matcher
 from hub.master.normalise import (
     NormalisationError,
     is_weak,

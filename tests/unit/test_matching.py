@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from hub.master.batch import match_batch, match_file
-from hub.master.matching import Candidate, Matcher, blocking_keys
+from hub.master.keys import blocking_keys
+from hub.master.matching import Candidate, Matcher
 from hub.master.normalise import normalise_customer
 from hub.master.rules import match_rules
 from hub.settings import BUNDLED_MAPPINGS
