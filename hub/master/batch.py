@@ -42,13 +42,13 @@ _NORM_FIELDS = tuple(f.name for f in fields(NormalisedCustomer))
 
 
 def _normalised(values: list[tuple[str | None, ...]]) -> Iterator[NormalisedCustomer]:
-    """Normalise in a second process, a few chunks ahead of matching, which stays one
-    sequential pass (records are matched one after another, as they arrive live)."""
-    if len(values) < 20_000 or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+    """Normalise on every core, in order (each record's normal form is its own business)."""
+    cores = os.cpu_count() or 1
+    if len(values) < 20_000 or cores < 2 or "fork" not in mp.get_all_start_methods():
         yield from map(_normalise, values)
         return
     chunks = [values[i : i + 5_000] for i in range(0, len(values), 5_000)]
-    with mp.get_context("fork").Pool(1) as pool:
+    with mp.get_context("fork").Pool(cores) as pool:
         for chunk in pool.imap(_normalise_chunk, chunks):
             for row in chunk:
                 yield NormalisedCustomer(*row)
@@ -159,7 +159,7 @@ def match_batch(
         return golden
 
     link = rules.thresholds.link
-    chunk = iter(())  # type: Iterator[tuple[int, int]]
+    chunk: Iterator[tuple[int, int]] = iter(())
     cands: Sequence[int] = ()
     flags: Sequence[int] = ()
     scores: Sequence[float] = ()
