@@ -73,6 +73,8 @@ def match_file(
         if missing:
             raise ValueError(f"{input_csv}: missing column(s) {missing}; expected {list(INPUT_COLUMNS)}")
         rows = list(reader)
+    if not rows:  # an empty read is an error, never 0 golden customers reported as done
+        raise ValueError(f"{input_csv}: no customer records below the header")
     total = len(rows)
     values = [tuple(row.get(f) for f in FIELDS) for row in rows]
     unusable = [0]

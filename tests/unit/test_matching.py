@@ -118,6 +118,14 @@ def test_batch_clusters_and_keeps_unusable_rows(tmp_path: Path):
     assert len({result[("erp", "1")], result[("crm", "b")], result[("crm", "c")]}) == 3
 
 
+def test_a_batch_file_with_no_records_is_an_error_not_zero_customers(tmp_path):
+    source = tmp_path / "empty.csv"
+    source.write_text("source_system,source_id,name,tax_id,email,phone,street,city,postcode,country\n")
+    with pytest.raises(ValueError, match="no customer records"):
+        match_file(source, tmp_path / "out.csv", BUNDLED_MAPPINGS)
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_batch_and_live_engines_agree_on_labels(matcher):
     records = [
         rec(name=n, city="Berlin", country="DE", phone=p)
