@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -388,6 +389,8 @@ def master_match(
         f"{stats['records']} records -> {stats['golden']} golden customers "
         f"({stats['unusable']} without usable fields) in {stats['seconds']:.1f} s"
     )
+    global _exit_without_teardown
+    _exit_without_teardown = True
 
 
 @master_app.command("quality")
@@ -505,6 +508,13 @@ def mappings_check(
     console.print("mappings OK")
 
 
+#: Set by a command that ends holding millions of objects it no longer needs (``hub master
+#: match``): the process then ends at once, its memory going back to the system whole, instead
+#: of freeing object after object (2 s at 200k records, more than 10 s at 1M). Only the
+#: ``hub`` executable acts on it; a command run in-process (tests) returns as usual.
+_exit_without_teardown = False
+
+
 def main() -> None:
     from hub.observability.logs import configure_logging
     from hub.sync.secrets import SecretsError
@@ -512,6 +522,12 @@ def main() -> None:
     configure_logging()  # HUB_LOG_FORMAT=json for log shippers; text by default
     try:
         app()
+    except SystemExit as exc:
+        if _exit_without_teardown and exc.code in (0, None):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        raise
     except KeyboardInterrupt:
         sys.exit(130)
     except SecretsError as exc:  # a wrong HUB_SECRET_KEY, from any command: the fix, no traceback

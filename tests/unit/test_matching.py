@@ -126,6 +126,33 @@ def test_a_batch_file_with_no_records_is_an_error_not_zero_customers(tmp_path):
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_batch_file_is_read_by_its_header_not_by_column_positions(tmp_path):
+    """Exports put columns in their own order, leave some out, end rows early, carry blank
+    lines and a byte-order mark: each row is still its record."""
+    source = tmp_path / "export.csv"
+    source.write_text(
+        "\ufeffcountry,name,source_id,tax_id,source_system,extra\n"
+        "DE,Müller Bau GmbH,1,DE136695976,erp,x\n"
+        "\n"
+        "DE,Mueller Bau GmbH,x,DE 136 695 976,fin\n"
+        "DE,Schmidt Logistik GmbH,b\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    stats = match_file(source, out, BUNDLED_MAPPINGS)
+    with out.open() as handle:
+        result = {(r["source_system"], r["source_id"]): r["golden_id"] for r in csv.DictReader(handle)}
+    assert stats["records"] == 3 and set(result) == {("erp", "1"), ("fin", "x"), ("", "b")}
+    assert result[("erp", "1")] == result[("fin", "x")] != result[("", "b")]
+
+
+def test_a_batch_file_without_source_columns_is_refused_by_name(tmp_path):
+    source = tmp_path / "export.csv"
+    source.write_text("name,tax_id\nMüller Bau GmbH,DE136695976\n")
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['source_system', 'source_id'\]"):
+        match_file(source, tmp_path / "out.csv", BUNDLED_MAPPINGS)
+
+
 def test_batch_and_live_engines_agree_on_labels(matcher):
     records = [
         rec(name=n, city="Berlin", country="DE", phone=p)
