@@ -24,7 +24,8 @@ Inputs are pre-cleaned the way a careful user would (see ``prepare``): Unicode
 NFKC, lower case, German transliteration and accent folding, punctuation
 stripped, legal-form words removed from the name, compact tax ids, national
 phone numbers as digits, free-mail domains dropped from the domain column,
-ZIP+4 cut to ZIP5. ``--describe`` prints the exact settings.
+ZIP+4 cut to ZIP5, placeholder identifiers ("N/A", "000000000") and identifiers held by
+more than 20 records left out. ``--describe`` prints the exact settings.
 """
 
 from __future__ import annotations
@@ -137,17 +138,38 @@ def clean_postcode(s: str, country: str) -> str:
     return s
 
 
+#: Placeholders exports put in identifier columns (seen in value counts, as Splink's
+#: ``profile_columns`` shows them): no value, not a shared one.
+PLACEHOLDERS = {"na", "n/a", "na.", "n.a.", "tbd", "tba", "-", "--", "none", "null", "unknown", "123456789"}
+#: An identifier held by more records than this is no identifier (a placeholder nobody listed,
+#: a switchboard): left out, as a careful user would after looking at its value counts.
+MAX_IDENTIFIER_SHARE = 20
+
+
+def _placeholder(value: str) -> bool:
+    text = value.strip().lower()
+    digits = re.sub(r"\D", "", text)
+    return text in PLACEHOLDERS or (len(digits) >= 6 and len(set(digits)) == 1 and len(digits) == len(text))
+
+
+def _drop_shared(values: list[str]) -> list[str]:
+    counts = pd.Series(values).value_counts()
+    shared = set(counts[counts > MAX_IDENTIFIER_SHARE].index) - {""}
+    return ["" if v in shared else v for v in values]
+
+
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
-    """The cleaned columns Splink compares. Empty strings become NULL."""
+    """The cleaned columns Splink compares. Empty strings become NULL; placeholders and
+    identifiers shared by implausibly many records too."""
     out = pd.DataFrame({"unique_id": range(len(df)), "country": df["country"]})
     c = df["country"].tolist()
     out["name_core"] = [name_core(v) for v in df["name"]]
-    out["tax_id"] = [clean_tax_id(v, k) for v, k in zip(df["tax_id"], c)]
-    email = [unicodedata.normalize("NFKC", v).strip().lower() for v in df["email"]]
+    out["tax_id"] = _drop_shared(["" if _placeholder(v) else clean_tax_id(v, k) for v, k in zip(df["tax_id"], c)])
+    email = _drop_shared([unicodedata.normalize("NFKC", v).strip().lower() for v in df["email"]])
     out["email"] = email
     domains = [e.rsplit("@", 1)[1] if "@" in e else "" for e in email]
     out["email_domain"] = ["" if d in FREEMAIL_DOMAINS else d for d in domains]
-    out["phone"] = [clean_phone(v, k) for v, k in zip(df["phone"], c)]
+    out["phone"] = _drop_shared(["" if _placeholder(v) else clean_phone(v, k) for v, k in zip(df["phone"], c)])
     out["postcode"] = [clean_postcode(v, k) for v, k in zip(df["postcode"], c)]
     out["city"] = [clean_text(v) for v in df["city"]]
     out["street"] = [clean_text(v) for v in df["street"]]
