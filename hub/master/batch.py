@@ -262,6 +262,7 @@ def _facts_chunk(bounds: tuple[int, int]) -> _Facts:
     assert _SHARED is not None
     matcher, prepared, keys_of, blocks = _SHARED
     cap, limit = matcher.rules.blocking.max_block_size, matcher.rules.blocking.max_candidates
+    link = matcher.rules.thresholds.link  # below it a pair changes no label: not scored exactly
     ends, cands, flags, scores = array("l"), array("l"), array("b"), array("d")
     for sid in range(*bounds):
         rec = prepared[sid]
@@ -272,7 +273,7 @@ def _facts_chunk(bounds: tuple[int, int]) -> _Facts:
             # a block already over the cap is skipped unread: its length is all that counts
             earlier.append(ids[:before] if before <= cap else range(before))
         for other in rank_candidates(earlier, cap, limit):
-            flag, score = matcher.candidate_facts(rec, prepared[other])
+            flag, score = matcher.candidate_facts(rec, prepared[other], floor=link)
             cands.append(other)
             flags.append(flag)
             scores.append(score)

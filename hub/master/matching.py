@@ -108,6 +108,9 @@ class Matcher:
         self._precheck = address_only < rules.thresholds.review
         #: the most a pair whose names conflict can score (see _cap_conflict): a review
         self._conflict_cap = rules.thresholds.review
+        #: the most a name and a street can add to a pair's score (score_reaching)
+        self._name_most = max(w.name.model_dump().values())
+        self._street_most = max(w.street.agree, w.street.disagree)
         self._exact_fields = (
             ("email", w.email),
             ("phone", w.phone),
@@ -166,15 +169,12 @@ class Matcher:
         """The pair's score; with ``out``, also each field's (field, level, weight, ours,
         theirs, similarity). One function for both, so evidence never disagrees with scores;
         the hot path passes None and builds nothing."""
+        return self._names_and_street(a, b, self._identifiers(a, b, out), out)
+
+    def _identifiers(self, a: Prepared, b: Prepared, out: list[_Field] | None) -> float:
+        """The cheap part of the score: tax id, e-mail, phone, postcode, country, domain, city."""
         w = self.rules.weights
         total = 0.0
-        name = self._name(a, b)
-        conflict = False
-        if name is not None:
-            total += name[2]
-            conflict = name[1] == "differs" or (name[1] == "disagree" and _share_a_word(a, b))
-            if out is not None:
-                out.append(name)
         ca, cb = a.city, b.city
         postcodes_agree = bool(a.postcode and a.postcode == b.postcode)
         if ca and cb and not (postcodes_agree and ca != cb):  # "Munich" / "München": the postcode says
@@ -195,6 +195,19 @@ class Matcher:
         da, db = a.email_domain, b.email_domain
         if da and db and not (a.email and a.email == b.email):
             total += self._agreement("email_domain", da == db, w.email_domain, da, db, out)
+        return total
+
+    def _names_and_street(self, a: Prepared, b: Prepared, total: float, out: list[_Field] | None) -> float:
+        """``total`` (the identifiers' part) plus the names and the street, capped when the
+        names conflict."""
+        w = self.rules.weights
+        name = self._name(a, b)
+        conflict = False
+        if name is not None:
+            total += name[2]
+            conflict = name[1] == "differs" or (name[1] == "disagree" and _share_a_word(a, b))
+            if out is not None:
+                out.insert(0, name)  # the name first: what a steward reads first
         sa, sb = a.street, b.street
         if sa and sb:
             sim = fuzz.token_sort_ratio(sa, sb) / 100.0
@@ -272,6 +285,24 @@ class Matcher:
         """Score of the pair alone (the hot path: no evidence objects)."""
         return self._fields(a, b, None)
 
+    def score_reaching(self, a: Prepared, b: Prepared, floor: float) -> float:
+        """The pair's score when it can reach ``floor``; otherwise some value below ``floor``.
+
+        For a caller to whom only scores at or above ``floor`` matter (the batch path: below
+        the link threshold a pair changes no label). When the identifiers and address parts
+        (cheap exact comparisons) with the most a name and a street could add stay below
+        ``floor``, the names (the costly part: up to four string measures) are never compared.
+        """
+        total = self._identifiers(a, b, None)
+        bound = total
+        if a.name_key and b.name_key and a.cjk == b.cjk:
+            bound += self._name_most
+        if a.street and b.street:
+            bound += self._street_most
+        if bound < floor:
+            return bound
+        return self._names_and_street(a, b, total, None)
+
     def compare(self, a: MatchRecord | Prepared, b: MatchRecord | Prepared) -> tuple[float, list[Evidence]]:
         """Score of the pair and the evidence of every field both records have."""
         fields: list[_Field] = []
@@ -279,19 +310,24 @@ class Matcher:
         return total, [Evidence(*f) for f in fields]
 
     # --- decisions ---------------------------------------------------------------------------
-    def candidate_facts(self, rec: Prepared, other: Prepared, scored: bool = True) -> tuple[int, float]:
+    def candidate_facts(
+        self, rec: Prepared, other: Prepared, scored: bool = True, floor: float | None = None
+    ) -> tuple[int, float]:
         """What a decision needs of one candidate that depends on the pair alone: ``VETO``
         (a checked tax id names another entity), ``CONFLICT`` (another registered name of a
         group, see :meth:`decide`) and, with ``SCORED``, the pair's score (the pre-check let
         it through). The batch path computes these for many records in parallel; the
         decision itself (:class:`Tally`) needs the golden ids, which only the sequential pass
         knows. ``scored=False`` leaves out the score: the live path's golden record already
-        links through another of its records."""
+        links through another of its records. With ``floor``, a score below it may be any
+        value below it (:meth:`score_reaching`)."""
         if _vetoes(rec, other):
             return VETO, 0.0
         flags = CONFLICT if self._conflicts(rec, other) else 0
         if not scored or (self._precheck and not _may_match(rec, other)):
             return flags, 0.0
+        if floor is not None:
+            return flags | SCORED, self.score_reaching(rec, other, floor)
         return flags | SCORED, self.score(rec, other)
 
     def _conflicts(self, rec: Prepared, other: Prepared) -> bool:

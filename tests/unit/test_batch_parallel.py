@@ -69,3 +69,28 @@ def test_parallel_batch_labels_equal_one_by_one_decisions(generated):
     assert len(set(reference)) < 0.8 * len(reference)  # the set has duplicates to find
     assert in_process == reference
     assert on_two_cores == reference
+
+
+def test_a_score_that_can_reach_the_link_threshold_is_the_exact_score(generated):
+    """The batch workers skip the name comparison of pairs that cannot reach the link
+    threshold (``Matcher.score_reaching``): every pair's answer is its exact score when that
+    reaches the threshold, and below the threshold when it does not."""
+    rules = match_rules(BUNDLED_MAPPINGS)
+    matcher = Matcher(rules)
+    link = rules.thresholds.link
+    prepared = [prepare(r) for r in generated]
+    index = MemoryIndex(rules.blocking.max_block_size, rules.blocking.max_candidates)
+    reaching = skipped = 0
+    for sid, rec in enumerate(prepared):
+        keys = blocking_keys(rec)
+        for cand in index.candidates(keys):
+            exact = matcher.score(rec, cand.record)
+            answer = matcher.score_reaching(rec, cand.record, link)
+            if exact >= link:
+                assert answer == exact
+                reaching += 1
+            else:
+                assert answer < link
+                skipped += answer != exact
+        index.add(rec, sid, keys)
+    assert reaching > 1_000 and skipped > 1_000  # both kinds of pair are in the set
