@@ -16,9 +16,10 @@ decision, survivorship…); a first load of 200,000 customers took an hour. A pa
    written set-wise (``hub.bulk.insert_rows``: COPY on PostgreSQL), and survivorship runs once
    per touched golden record, its sources read in one query.
 
-A record that bridges two golden records (a merge) is rare: the page is written up to it, it
-goes one by one, and the page goes on with the merge applied to its index. Should the database
-refuse the page, it is retried record by record in savepoints so only the culprit is refused.
+A record that bridges two golden records links to the best; the others merge into it. The
+page's index takes the merge at once, so later records are decided after it as one by one; the
+merges run once the page is written (``hub.master.merges``). Should the database refuse the
+page, it is retried record by record in savepoints so only the culprit is refused.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from hub.audit.models import AuditEntry
 from hub.bulk import any_of, insert_rows
 from hub.db import utcnow
+from hub.master import merges
 from hub.master.keys import blocking_keys, prepare
 from hub.master.matching import Decision
 from hub.master.models import (
@@ -166,55 +168,47 @@ def _page(master: CustomerMaster, system: str, items: Sequence[PageItem], chunk:
                 results[position] = _one(master, system, items[position])
             except RejectedRecord as exc:
                 results[position] = exc
-    while new:
-        done = _new_records(master, system, new, results)
-        new = new[done:]
+    if new:
+        _new_records(master, system, new, results)
 
 
-def _new_records(master: CustomerMaster, system: str, new: list[_New], results: list[Any]) -> int:
-    """Decide and write the new records in order; returns how many were handled (all, unless
-    a record that bridged golden records was not decided one by one as the page expected).
+def _new_records(master: CustomerMaster, system: str, new: list[_New], results: list[Any]) -> None:
+    """Decide the new records in page order, write them, then carry out the merges of those
+    that bridged golden records.
 
-    A bridging record is the rare one that goes one by one: the records before it are written
-    first (so it meets them in the store), then its merge is applied to the page's index, and
-    the page goes on with the same index."""
-    from hub.master.ingest import RejectedRecord
-
+    A bridging record links to the best golden record; the others it bridges merge into that
+    one. The page's index takes the merge at once (its records of the absorbed golden records
+    now name the survivor), so the records after it are decided as they would be one by one,
+    after the merge; the merges themselves run once the page is written, in page order, which
+    is the order one by one would run them in."""
     index = PageIndex(master.rules.blocking.max_block_size, master.rules.blocking.max_candidates)
     index.load(
         store_blocks(master.session, sorted({k for rec in new for k in rec.keys}), master.rules.blocking.max_block_size)
     )
-    golden_ids: dict[int, int] = {}  # virtual → real, over all writes of this page
-    source_ids: dict[int, int] = {}
-    decided: list[_New] = []
+    bridges: list[_New] = []
     for number, rec in enumerate(new, start=1):
-        decision = master.matcher.decide(rec.norm, index.candidates(rec.keys))
-        record = prepare(stored([getattr(rec.norm, name) for name in MATCH_NAMES]))
-        if decision.bridged:
-            _write(master, system, decided, results, golden_ids, source_ids)
-            decided = []
-            index.regolden(golden_ids)
-            survivor = golden_ids.get(decision.best[0].golden_id, decision.best[0].golden_id)
-            try:
-                outcome = results[rec.position] = _one(master, system, rec.item)
-            except RejectedRecord as exc:
-                results[rec.position] = exc
-                continue
-            if outcome.golden_id != survivor:  # not what the page foresaw: read the store again
-                return number
-            index.regolden({golden_ids.get(g, g): survivor for g in decision.bridged})
-            index.add(outcome.source_id, survivor, record, rec.keys)
-            continue
-        rec.decision = decision
+        decision = rec.decision = master.matcher.decide(rec.norm, index.candidates(rec.keys))
         rec.source_vid = -number
         if decision.golden_id is None:
             rec.golden_vid, rec.fresh = -number, True
         else:
             rec.golden_vid = decision.golden_id
-        index.add(rec.source_vid, rec.golden_vid, record, rec.keys)
-        decided.append(rec)
-    _write(master, system, decided, results, golden_ids, source_ids)
-    return len(new)
+        if decision.bridged:
+            index.regolden({other: rec.golden_vid for other in decision.bridged})
+            bridges.append(rec)
+        index.add(rec.source_vid, rec.golden_vid, prepare(stored([getattr(rec.norm, n) for n in MATCH_NAMES])), rec.keys)
+    golden_ids: dict[int, int] = {}  # virtual → real
+    _write(master, system, new, results, golden_ids)
+    for rec in bridges:
+        assert rec.decision is not None
+        for other in rec.decision.bridged:
+            merges.merge(
+                master,
+                golden_ids.get(rec.golden_vid, rec.golden_vid),
+                golden_ids.get(other, other),
+                actor="engine",
+                reason=f"{system} {rec.item.external_id} links to both (score {rec.decision.score:.1f})",
+            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -228,10 +222,9 @@ def _write(
     recs: list[_New],
     results: list[Any],
     golden_ids: dict[int, int],
-    sources: dict[int, int],
 ) -> None:
-    """Write the decided records set-wise; ``golden_ids`` and ``sources`` map the page's
-    virtual ids to real ones (earlier writes of the page filled them; this one adds its own)."""
+    """Write the decided records set-wise; fills ``golden_ids`` (the page's virtual golden
+    ids → real ones)."""
     from hub.master.ingest import SOURCE_ENTITY, IngestOutcome, source_row
 
     if not recs:
@@ -272,7 +265,7 @@ def _write(
             for rec, link_id in zip(recs, link_ids, strict=True)
         ],
     )
-    sources.update((rec.source_vid, sid) for rec, sid in zip(recs, source_ids, strict=True))
+    sources = {rec.source_vid: sid for rec, sid in zip(recs, source_ids, strict=True)}
 
     def source(vid: int) -> int:
         return sources[vid] if vid < 0 else vid
@@ -324,8 +317,8 @@ def _write(
                 "status": "pending",
                 "created_at": now,
             }
-            for g in best
-            if g.golden_id != gid and g.score >= review
+            for g, was in zip(best, rec.decision.best)
+            if g.golden_id != gid and g.score >= review and was.golden_id not in rec.decision.bridged
         ]
     insert_rows(session, MatchDecision, decisions)
     insert_rows(session, ReviewPair, reviews)

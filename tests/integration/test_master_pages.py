@@ -22,6 +22,7 @@ from hub.master.models import (
     CustomerSource,
     GoldenCustomer,
     MatchDecision,
+    MergeEvent,
     ReviewPair,
 )
 from hub.master.pages import PageItem
@@ -133,6 +134,7 @@ def _state(url: str) -> dict[str, Any]:
             "reviews": reviews,
             "findings": findings,
             "created": audit,
+            "merges": len(session.scalars(select(MergeEvent)).all()),
         }
 
 
@@ -154,6 +156,7 @@ def test_pages_make_the_same_groups_and_decisions_as_one_by_one(database_url, ma
     paged = _state(database_url)
 
     outcomes = [d[0] for d in one_by_one["decisions"].values()]
+    assert one_by_one["merges"] >= 3 and paged["merges"] == one_by_one["merges"]  # bridging records
     assert outcomes.count("linked") > 300 and outcomes.count("review") > 20  # a set worth comparing
     assert len(one_by_one["findings"]) > 10
     for part in ("groups", "decisions", "reviews", "findings", "created", "golden"):
