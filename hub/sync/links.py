@@ -227,7 +227,9 @@ class Binder:
                 any_of(self.session, Link.external_id, list(external_ids)),
             )
         )
-        return {r[0]: LinkState(r[1], r[2], r[3], r[4] is not None, r[5] if joined is not None else None) for r in rows}
+        if joined is None:
+            return {ext: LinkState(i, hub, digest, gone is not None) for ext, i, hub, digest, gone in rows.tuples()}
+        return {ext: LinkState(i, hub, dg, gone is not None, j) for ext, i, hub, dg, gone, j in rows.tuples()}
 
     def copies(self, entity: str, hub_ids: Collection[int]) -> dict[int, dict[str, Copy]]:
         """hub id → system → its copy there, systems in the order they were linked (the first

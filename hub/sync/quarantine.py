@@ -74,24 +74,29 @@ def resolve_taken_in(
     session: Session, entity_type: str, system: str, external_ids: Collection[str], run_id: int
 ) -> int:
     """Close the open entries of records that went in during run ``run_id`` (a corrected row),
-    except those this run found bad again (a second row with the same id); how many."""
-    closed = 0
-    ids = list(external_ids)
+    except those this run found bad again (a second row with the same id); how many.
+
+    The open entries are few (the bad rows not yet corrected) and a run's records many: the
+    open ones are read (``ix_quarantine_open``) and matched here, so an import of 20,000 clean
+    rows costs one query, not forty 500-id updates."""
+    open_entries = session.execute(
+        select(QuarantinedRecord.id, QuarantinedRecord.external_id).where(
+            QuarantinedRecord.entity_type == entity_type,
+            QuarantinedRecord.resolved_at.is_(None),
+            QuarantinedRecord.system == system,
+            or_(QuarantinedRecord.run_id.is_(None), QuarantinedRecord.run_id != run_id),
+        )
+    ).all()
+    taken = set(external_ids)
+    ids = [entry_id for entry_id, external_id in open_entries if external_id in taken]
     for start in range(0, len(ids), 500):
-        result = session.execute(
+        session.execute(
             update(QuarantinedRecord)
-            .where(
-                QuarantinedRecord.entity_type == entity_type,
-                QuarantinedRecord.system == system,
-                QuarantinedRecord.external_id.in_(ids[start : start + 500]),
-                QuarantinedRecord.resolved_at.is_(None),
-                or_(QuarantinedRecord.run_id.is_(None), QuarantinedRecord.run_id != run_id),
-            )
+            .where(QuarantinedRecord.id.in_(ids[start : start + 500]))
             .values(resolved_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        closed += int(cast(CursorResult[Any], result).rowcount)
-    return closed
+    return len(ids)
 
 
 def open_records(
