@@ -196,7 +196,9 @@ def _new_records(master: CustomerMaster, system: str, new: list[_New], results: 
         if decision.bridged:
             index.regolden({other: rec.golden_vid for other in decision.bridged})
             bridges.append(rec)
-        index.add(rec.source_vid, rec.golden_vid, prepare(stored([getattr(rec.norm, n) for n in MATCH_NAMES])), rec.keys)
+        index.add(
+            rec.source_vid, rec.golden_vid, prepare(stored([getattr(rec.norm, n) for n in MATCH_NAMES])), rec.keys
+        )
     golden_ids: dict[int, int] = {}  # virtual → real
     _write(master, system, new, results, golden_ids)
     for rec in bridges:

@@ -220,7 +220,7 @@ class Binder:
         query = select(*columns, joined.id) if joined is not None else select(*columns)
         if joined is not None:
             query = query.outerjoin(joined, joined.link_id == Link.id)
-        rows = self.session.execute(
+        rows: Any = self.session.execute(
             query.where(
                 Link.system == system,
                 Link.entity_type == entity,
@@ -228,8 +228,8 @@ class Binder:
             )
         )
         if joined is None:
-            return {ext: LinkState(i, hub, digest, gone is not None) for ext, i, hub, digest, gone in rows.tuples()}
-        return {ext: LinkState(i, hub, dg, gone is not None, j) for ext, i, hub, dg, gone, j in rows.tuples()}
+            return {ext: LinkState(i, hub, digest, gone is not None) for ext, i, hub, digest, gone in rows}
+        return {ext: LinkState(i, hub, dg, gone is not None, j) for ext, i, hub, dg, gone, j in rows}
 
     def copies(self, entity: str, hub_ids: Collection[int]) -> dict[int, dict[str, Copy]]:
         """hub id → system → its copy there, systems in the order they were linked (the first
