@@ -32,35 +32,28 @@ def value_of(source: CustomerSource, field: str) -> str | None:
     return None if is_weak(match_form) else match_form
 
 
-def _comparable(source: CustomerSource, field: str) -> str | None:
-    """The form in which two sources' values count as the same value."""
-    return getattr(source, field)
-
-
 def _recency(source: CustomerSource) -> tuple[float, int]:
     return (source.source_updated_at.timestamp(), source.id or 0)
 
 
-def _pick(sources: Sequence[CustomerSource], field: str, rule: FieldRule) -> CustomerSource | None:
-    having = [s for s in sources if value_of(s, field)]
-    if not having:
-        return None
+def _pick(
+    having: list[tuple[CustomerSource, str]], field: str, rule: FieldRule
+) -> tuple[CustomerSource, str] | None:
+    """The winning (source, value) among the sources that have a value for ``field``."""
+    if len(having) < 2:  # every rule picks the only one (most golden records have one source)
+        return having[0] if having else None
     if rule.rule == "source_priority":
         rank = {system: position for position, system in enumerate(rule.priority)}
         unlisted = len(rank)
-        return min(
-            having,
-            key=lambda s: (rank.get(s.system, unlisted), tuple(-x for x in _recency(s))),
-        )
+        return min(having, key=lambda sv: (rank.get(sv[0].system, unlisted), tuple(-x for x in _recency(sv[0]))))
     if rule.rule == "most_recent":
-        return max(having, key=_recency)
+        return max(having, key=lambda sv: _recency(sv[0]))
     if rule.rule == "most_complete":
-        return max(having, key=lambda s: (len(value_of(s, field) or ""), _recency(s)))
-    counts = Counter(_comparable(s, field) or value_of(s, field) for s in having)
-    return max(
-        having,
-        key=lambda s: (counts[_comparable(s, field) or value_of(s, field)], _recency(s)),
-    )
+        return max(having, key=lambda sv: (len(sv[1]), _recency(sv[0])))
+    # most_frequent: two values are the same value when their match forms are
+    same = [getattr(s, field) or v for s, v in having]
+    counts = Counter(same)
+    return max(zip(having, same), key=lambda hs: (counts[hs[1]], _recency(hs[0][0])))[0]
 
 
 def survive(
@@ -69,16 +62,23 @@ def survive(
     """Golden values and their provenance from the source records of one customer."""
     values: dict[str, str | None] = {}
     provenance: dict[str, dict[str, Any]] = {}
+    written: dict[int, str] = {}  # id(source) → its time as text, once per source
     for field in GOLDEN_FIELDS:
         rule = rules.for_field(field)
-        winner = _pick(sources, field, rule)
-        values[field] = value_of(winner, field) if winner else None
-        if winner is not None:
-            provenance[field] = {
-                "system": winner.system,
-                "external_id": winner.external_id,
-                "source_id": winner.id,
-                "at": winner.source_updated_at.isoformat(),
-                "rule": rule.rule,
-            }
+        having = [(s, v) for s in sources if (v := value_of(s, field))]
+        won = _pick(having, field, rule)
+        if won is None:
+            values[field] = None
+            continue
+        winner, values[field] = won
+        at = written.get(id(winner))
+        if at is None:
+            at = written[id(winner)] = winner.source_updated_at.isoformat()
+        provenance[field] = {
+            "system": winner.system,
+            "external_id": winner.external_id,
+            "source_id": winner.id,
+            "at": at,
+            "rule": rule.rule,
+        }
     return values, provenance
