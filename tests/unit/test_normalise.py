@@ -303,13 +303,28 @@ def test_legal_form_typos_are_no_legal_forms_and_unambiguous():
         ("シンガポール", "SG"),
         ("Brasilien", "BR"),  # any other name: from phonenumbers' localised region names
         ("EL", "GR"),  # the EU's code for Greece
+        # a code or a second name beside the name, a subdivision code
+        ("Japan (JP)", "JP"),
+        ("Deutschland (DE)", "DE"),
+        ("CN - China", "CN"),
+        ("DE-BY", "DE"),
+        ("US-CA", "US"),
+        # own names from mappings/countries.yaml (NO quoted there: YAML reads a bare NO as false)
+        ("Polska", "PL"),
+        ("Norge", "NO"),
+        ("Éire", "IE"),
+        ("Korea (North)", "KP"),
     ],
 )
 def test_country(raw, iso2):
     assert normalise_country(raw) == iso2
 
 
-@pytest.mark.parametrize("raw", ["Narnia", "XX", "ZZZ", "Europe"])
+@pytest.mark.parametrize(
+    "raw",
+    # a part beside a known name that is no country, or names another, is not that country
+    ["Narnia", "XX", "ZZZ", "Europe", "Korea (Narnia)", "Germany / Austria", "Germany (Berlin)", "XX-YY"],
+)
 def test_unknown_country_raises(raw):
     with pytest.raises(NormalisationError) as err:
         normalise_country(raw)

@@ -11,6 +11,7 @@ names. The last three are loaded only when first needed because building them is
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -235,6 +236,8 @@ def _library_country_names() -> dict[str, str]:
         for path in _synonym_files():
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             for written, code in (loaded.get("synonyms") or {}).items():
+                if isinstance(code, bool):  # YAML 1.1 reads a bare NO (Norway) as false
+                    raise ValueError(f"{path}: synonym {written!r}: write the code in quotes (YAML reads it as {code})")
                 code = str(code).upper()
                 if code not in ISO2:
                     raise ValueError(f"{path}: synonym {written!r}: {code!r} is no ISO 3166 code")
@@ -300,7 +303,29 @@ def country_of(text: str) -> str | None:
         found = library.get(key) or library.get(key.replace(" ", ""))
     if found is None:
         found = _localised_country_names().get(key)
+    if found is None:
+        found = _from_parts(text)
     return found
+
+
+#: An ISO 3166-2 subdivision code ("DE-BY", "US-CA", "CN-11"): its country is the first part.
+_SUBDIVISION = re.compile(r"([A-Za-z]{2})-[A-Za-z0-9]{1,3}")
+_PARTS = re.compile(r"[()\[\]/,;|]+|\s+-\s+")
+
+
+def _from_parts(text: str) -> str | None:
+    """A country written with its code or a second name beside it ("Japan (JP)", "Deutschland
+    / Germany", "CN - China"), or a subdivision code ("DE-BY"): the country every part names;
+    None when a part is unknown ("Korea (North)" is not Korea) or names another country."""
+    whole = _SUBDIVISION.fullmatch(text.strip())
+    if whole:
+        upper = whole.group(1).upper()
+        return upper if upper in ISO2 else None
+    parts = [p.strip() for p in _PARTS.split(text) if p.strip()]
+    if len(parts) < 2:
+        return None
+    named = {country_of(p) for p in parts}
+    return named.pop() if len(named) == 1 else None
 
 
 def normalise_country(value: str | None) -> str | None:
