@@ -492,6 +492,12 @@ def test_phone_accepts_country_names():
         ("23334175221", "FR", "FR23334175221"),
         ("FR 61 954 506 077", None, "FR61954506077"),
         ("K7399859412", "FR", "FRK7399859412"),
+        # a French company's SIREN, or the SIRET of one of its establishments, is its VAT id
+        ("SIREN 303 265 045", "FR", "FR40303265045"),
+        ("303265045", "FR", "FR40303265045"),
+        ("SIRET 303 265 045 00011", "FR", "FR40303265045"),
+        ("P.IVA 00743110157", "IT", "IT00743110157"),  # Partita IVA
+        ("Partita IVA: 00743110157", "IT", "IT00743110157"),
         ("004495445B01", "NL", "NL004495445B01"),
         ("NL4495445B01", None, "NL004495445B01"),
         ("AT U13585627", None, "ATU13585627"),

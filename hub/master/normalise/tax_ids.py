@@ -16,7 +16,8 @@ Decisions
 * Placeholders ("N/A", "TBD", "-", all zeros, all nines, "123456789") are an absent tax id, not
   a malformed one (:func:`is_placeholder`).
 * One id per *legal entity*: a Canadian BN15 ("812345676RT0001") is its BN9 (the RT0001 is an
-  account of the entity), a Japanese "T" + corporate number is the corporate number.
+  account of the entity), a Japanese "T" + corporate number is the corporate number, a French
+  SIREN or SIRET (an establishment of the SIREN's company) is the company's VAT number.
 * Some countries have a second kind of identifier beside their main one: written
   ``CC-KIND-number`` (the dashes cannot come from input, which is compacted): an Australian
   ACN ``AU-ACN-…`` beside the ABN, a Chinese pre-2015 15-digit registration number
@@ -49,6 +50,8 @@ from stdnum.exceptions import (
     InvalidLength,
     ValidationError,
 )
+from stdnum.fr import siren as _fr_siren
+from stdnum.fr import siret as _fr_siret
 from stdnum.fr import tva as _fr_tva
 from stdnum.gb import vat as _gb_vat
 from stdnum.iso7064 import mod_11_10 as _mod_11_10
@@ -100,7 +103,7 @@ _NON_ALNUM_RE = re.compile(r"[^0-9A-Za-z]+")
 _SCHEME_WORD_RE = re.compile(
     r"^\s*(?:(?:ust|mwst)[\s.\-]*id[\s.\-]*(?:nr|no)?|vat(?:[\s.\-]*reg(?:istration)?)?"
     r"(?:[\s.\-]*(?:no|nr|number|id))?|uid(?:[\s.\-]*(?:nr|no))?|mwst|tva|btw|iva|nif|cif|abn|acn"
-    r"|gst(?:\s*/\s*hst)?|hst|bn|ein|tin"
+    r"|p[\s.]*iva|partita[\s.]*iva|siren|siret|gstin|gst(?:\s*/\s*hst)?|hst|bn|ein|tin"
     r"|uen|法人番号|登録番号|统一社会信用代码|統一社會信用代碼|注册号|註冊號)"
     r"(?![A-Za-z])(?:[\s.\-]*(?:no|nr|number)(?![A-Za-z]))?[\s.:#\-]*",
     re.IGNORECASE,
@@ -122,6 +125,7 @@ _PLACEHOLDERS = frozenset(
         "unknown",
         "unbekannt",
         "keine",
+        "ka",  # "k.A.", keine Angabe
         "x",
         "xx",
         "xxx",
@@ -212,6 +216,16 @@ def _ca(number: str) -> str:
     return _ca_bn.validate(number)[:9]
 
 
+def _fr(number: str) -> str:
+    """The VAT number of a French company. Its SIREN (9 digits: the legal entity) or SIRET (the
+    SIREN + a 5-digit establishment number), written instead, is the same id: the VAT number's
+    two-digit key is computed from the SIREN."""
+    if number.isdigit() and len(number) in (9, 14):
+        siren = _fr_siret.to_siren(_fr_siret.validate(number)) if len(number) == 14 else _fr_siren.validate(number)
+        return str(_fr_siren.to_tva(siren))
+    return str(_fr_tva.validate(number))
+
+
 def _cn(number: str) -> str:
     """The 18-character USCC, or a pre-2015 15-digit registration number (its own kind,
     checked with ISO 7064 MOD 11,10 as GB/T 17710 prescribes)."""
@@ -224,7 +238,7 @@ def _cn(number: str) -> str:
 _TAX_SCHEMES: dict[str, tuple[str, Callable[[str], str]]] = {
     **{cc: (f"{cc} VAT number", _eu(cc)) for cc in _EU_VAT_PREFIX},
     "DE": ("DE VAT number", _de),
-    "FR": ("FR VAT number", _fr_tva.validate),
+    "FR": ("FR VAT number", _fr),
     "NL": ("NL VAT number", _nl_btw.validate),
     "AT": ("AT VAT number", _at_uid.validate),
     "GB": ("GB VAT number", _gb_vat.validate),
