@@ -149,8 +149,28 @@ def _parse_phone(s: str, country: str | None) -> phonenumbers.PhoneNumber:
     return phonenumbers.parse(s, None if s.startswith("+") else country)
 
 
+#: Between two numbers in one field ("030 1234567 / 030 7654321", "…; …", "… oder …"); a bare
+#: "/" is not one: "030/1234567" is one German number.
+_PHONE_LIST_RE = re.compile(r"\s+/\s+|[;,|\n]|\s+(?:or|oder|ou|und|and|&)\s+", re.IGNORECASE)
+
+
 def phone_of(text: str, country: str | None) -> str:
-    """:func:`normalise_phone` of present text, ``country`` already an ISO2 code or None."""
+    """:func:`normalise_phone` of present text, ``country`` already an ISO2 code or None. A
+    field holding several numbers gives its first valid one (the error names the whole field
+    when none is valid)."""
+    try:
+        return _one_phone(text, country)
+    except NormalisationError:
+        parts = [part for part in _PHONE_LIST_RE.split(text) if part.strip()]
+        for part in parts if len(parts) > 1 else ():
+            try:
+                return _one_phone(part, country)
+            except NormalisationError:
+                continue
+        raise
+
+
+def _one_phone(text: str, country: str | None) -> str:
     s = nfkc(text)
     if not s.isascii() or s.lower() != s.upper():  # letters: maybe "Durchwahl 12", "内線 12"
         s = _PHONE_EXT_RE.sub("", s)
