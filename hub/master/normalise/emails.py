@@ -155,8 +155,17 @@ def normalise_email(value: str | None) -> tuple[str, str | None] | None:
     return email_of(text)
 
 
+#: What people wrap an address in or put beside it: quotes, a trailing full stop, a comment
+#: in brackets ("info@acme.de (accounts)"), spaces around the @, "[at]" for the @.
+_AT_RE = re.compile(r"\s*(?:\[at\]|\(at\)|@)\s*", re.IGNORECASE)
+_COMMENT_RE = re.compile(r"\s*\([^()@]*\)\s*$")
+#: Between two addresses in one field.
+_EMAIL_LIST_RE = re.compile(r"[;,\s]+")
+
+
 def email_of(text: str) -> tuple[str, str | None]:
-    """:func:`normalise_email` of present text."""
+    """:func:`normalise_email` of present text. A field holding several addresses gives its
+    first valid one (the error names the whole field when none is valid)."""
     s = nfkc(text)  # full-width "＠" in Japanese data
     m = _ANGLE_RE.search(s)  # "Jane Doe <jane@x.com>", "<jane@x.com>"
     if m:
@@ -165,6 +174,15 @@ def email_of(text: str) -> tuple[str, str | None]:
     if s.startswith("mailto:"):
         s = s[7:].strip()
     m = _EMAIL_RE.fullmatch(s) if len(s) <= 254 else None
+    if m is None:
+        s = _AT_RE.sub("@", _COMMENT_RE.sub("", s)).strip("\"' .")
+        m = _EMAIL_RE.fullmatch(s) if len(s) <= 254 else None
+        if m is None:
+            for part in _EMAIL_LIST_RE.split(s):
+                m = _EMAIL_RE.fullmatch(part) if "@" in part and len(part) <= 254 else None
+                if m is not None:
+                    s = part
+                    break
     if m is None:
         raise NormalisationError("email", text, "not a valid e-mail address")
     domain = m.group(1)
