@@ -52,7 +52,8 @@ The cases of issue 17 (rates in the constants after ``DUP_P``; ``entities.csv``
 lists each entity's ``traits``):
 
 * Tax ids behind scheme words and labels: "USt-IdNr.: DE…", "UID-Nr. DE…",
-  "VAT Reg No GB …", "TVA FR …", "BTW-nr: NL…", "EIN 12-3456789",
+  "VAT Reg No GB …", "TVA FR …", a French company's "SIREN 303 265 045" or an
+  establishment's "SIRET 303 265 045 00011", "BTW-nr: NL…", "EIN 12-3456789",
   "统一社会信用代码：…", "法人番号 …", "登録番号 T…", "ABN 51 824 753 556",
   "BN 812345676 RT 0001", "GST/HST …" (crm/finance 12 %, erp 3 % of present
   ids); the country prefix set off by a space or a dash, "DE-136695976",
@@ -65,11 +66,16 @@ lists each entity's ``traits``):
   the 15-digit registration number (注册号) instead of the USCC in 60 % of the
   ids present — two kinds of identifier of one company.
 * Placeholders for an absent tax id ("N/A", "n.a.", "TBD", "-", "000000000",
-  "999999999", "123456789"): 15 % (erp), 5 % (crm), 10 % (finance) of the
+  "999999999", "123456789", "k.A.", "none"): 15 % (erp), 5 % (crm), 10 % (finance) of the
   records without one.
 * Country spellings instead of the ISO code ("GER", "Deutschland", "U.K.",
   "P.R. China", "China (PRC)", "中国", "中华人民共和国", "日本", "United States of
-  America", "Holland", ...): crm 10 %, finance 5 %, erp 1 % of records.
+  America", "Holland", "Japan (JP)", "CN - China", ...): crm 10 %, finance 5 %,
+  erp 1 % of records.
+* Fields holding more than one value: 4 % of crm phones give the main number
+  and a mobile ("030 1234567 / 0171 …"); 5 % of crm addresses on the company's
+  domain come with a name ("Jane Doe <…>"), a comment ("… (accounts)"), a
+  second address ("…; info@…"), quotes or a trailing full stop.
 * Phones that fail validation: 1.5 % of companies have a number two digits
   short at the source (wrong in every system, same digits), 2 % of rendered
   phones lose one digit.
@@ -1170,6 +1176,8 @@ CROSS_SCRIPT_P = 0.12  # per CN/JP base entity: one system holds the English leg
 CROSS_SCRIPT_SHARED_MAIL_P = 0.4  # ...with the billing address the finance system has too
 BAD_PHONE_ENTITY_P = 0.015  # the company's number is wrong at the source (fails validation everywhere)
 BAD_PHONE_RECORD_P = 0.02  # one digit lost in one record's phone
+TWO_PHONES_P = 0.04  # a crm phone field holding the main number and a mobile ("… / …")
+EMAIL_DRESSED_P = 0.05  # a crm address with a name, a comment, a second address or quotes around it
 TAX_PLACEHOLDER_P = {"erp": 0.15, "crm": 0.05, "finance": 0.10}  # of the records without a tax id
 TAX_STYLE_P = {  # how a present tax id is written, per system
     "erp": (("canonical", 0.94), ("labelled", 0.03), ("prefixed", 0.03)),
@@ -1179,13 +1187,13 @@ TAX_STYLE_P = {  # how a present tax id is written, per system
 AU_ACN_P = 0.4  # an AU crm/finance record giving the ACN instead of the ABN
 COUNTRY_SPELLING_P = {"erp": 0.01, "crm": 0.10, "finance": 0.05}
 COUNTRY_SPELLINGS = {
-    "DE": ["GER", "Germany", "Deutschland", "DEU", "BRD"],
+    "DE": ["GER", "Germany", "Deutschland", "DEU", "BRD", "Deutschland (DE)"],
     "GB": ["U.K.", "UK", "United Kingdom", "Great Britain", "GBR", "England"],
     "US": ["USA", "U.S.A.", "United States of America", "United States", "U.S."],
     "FR": ["France", "FRA", "Frankreich"],
     "NL": ["Netherlands", "Holland", "Nederland", "NLD", "The Netherlands"],
-    "CN": ["P.R. China", "China (PRC)", "中国", "中华人民共和国", "CHN", "PRC", "China"],
-    "JP": ["日本", "Japan", "JPN", "日本国"],
+    "CN": ["P.R. China", "China (PRC)", "中国", "中华人民共和国", "CHN", "PRC", "China", "CN - China"],
+    "JP": ["日本", "Japan", "JPN", "日本国", "Japan (JP)"],
     "AU": ["Australia", "AUS", "Australien"],
     "CA": ["Canada", "CAN", "Kanada"],
 }
@@ -1524,7 +1532,7 @@ def format_tax_id(country: str, tax: str, style: str, rng: random.Random) -> str
 TAX_LABELS = {
     "DE": ["USt-IdNr.: {t}", "USt-IdNr. {s}", "VAT No. {t}", "UID-Nr. {t}", "UID: {t}"],
     "GB": ["VAT Reg No {s}", "VAT: {t}", "VAT No. {s}"],
-    "FR": ["TVA {s}", "TVA: {t}", "VAT {t}"],
+    "FR": ["TVA {s}", "TVA: {t}", "VAT {t}", "SIREN {siren}", "SIRET {siret}"],
     "NL": ["BTW {t}", "BTW-nr: {t}", "VAT No. {t}"],
     "US": ["EIN {t}", "EIN: {b}", "Tax ID: {t}"],
     "CN": ["统一社会信用代码：{t}", "USCC: {t}"],
@@ -1538,7 +1546,14 @@ def labelled_tax_id(country: str, tax: str, rng: random.Random) -> str:
     """The id behind a scheme word ("ABN 51 824 753 556", "USt-IdNr.: DE…", "T" + 法人番号)."""
     spaced = format_tax_id(country, tax, "spaced", rng)
     bare = format_tax_id(country, tax, "bare", rng) if country in ("DE", "GB", "FR", "NL", "US") else tax
-    return rng.choice(TAX_LABELS[country]).format(t=tax, s=spaced, b=bare)
+    label = rng.choice(TAX_LABELS[country])
+    siren = siret = ""
+    if country == "FR":  # the company's SIREN (the VAT id's last 9 digits), an establishment's SIRET
+        siren = tax[4:]
+        nic = "%04d" % rng.randint(1, 9999)
+        siret = f"{siren[:3]} {siren[3:6]} {siren[6:]} {nic}{luhn.calc_check_digit(siren + nic)}"
+        siren = f"{siren[:3]} {siren[3:6]} {siren[6:]}"
+    return label.format(t=tax, s=spaced, b=bare, siren=siren, siret=siret)
 
 
 def prefixed_tax_id(country: str, tax: str, rng: random.Random) -> str:
@@ -1550,7 +1565,7 @@ def prefixed_tax_id(country: str, tax: str, rng: random.Random) -> str:
 
 
 #: Values that stand for "no tax id" in real exports (issue 17)
-TAX_PLACEHOLDERS = ["N/A", "n.a.", "TBD", "-", "000000000", "999999999", "123456789"]
+TAX_PLACEHOLDERS = ["N/A", "n.a.", "TBD", "-", "000000000", "999999999", "123456789", "k.A.", "none"]
 
 
 # ---------------------------------------------------------------------------
@@ -2463,6 +2478,8 @@ def _phone_for(e: Entity, system: str, rng: random.Random) -> str:
             s += rng.choice(["-", " - ", " ext. "]) + str(rng.randint(10, 299))  # direct dial
         if c == "JP" and rng.random() < 0.5:
             s = fullwidth(s)
+        if rng.random() < TWO_PHONES_P:
+            s += rng.choice([" / ", "; ", ", "]) + _mobile(c, rng)
         return s
     # finance
     if rng.random() >= 0.6:
@@ -2495,7 +2512,18 @@ def _email_for(e: Entity, system: str, rng: random.Random) -> str:
             "firstl": f"{first}{last[0]}",
             "last": last,
         }[pattern]
-        return f"{user}@{e.domain}"
+        address = f"{user}@{e.domain}"
+        if rng.random() < EMAIL_DRESSED_P:
+            address = rng.choice(
+                [
+                    f"{first.title()} {last.title()} <{address}>",
+                    f"{address} (accounts)",
+                    f"{address}; {e.generic_mailbox}@{e.domain}",
+                    f'"{address}"',
+                    f"{address}.",
+                ]
+            )
+        return address
     if freemail == "qq.com":
         return f"{rng.randint(10000, 999999999)}@qq.com"
     return f"{first}{rng.choice(['.', '', '_'])}{last}{rng.choice(['', '', str(rng.randint(1, 99))])}@{freemail}"
