@@ -91,7 +91,7 @@ def _state(url: str) -> dict[str, Any]:
                 {f: (p["system"], p["external_id"], p["rule"]) for f, p in g.provenance.items()},
             )
             for g in session.scalars(select(GoldenCustomer))
-            if g.id in group
+            if g.id in group and g.merged_into_id is None  # a merged-away record's values are history
         }
         decisions = {
             name[d.source_id]: (
