@@ -66,7 +66,8 @@ class PageIndex:
         return found
 
     def regolden(self, moved: Mapping[int, int]) -> None:
-        """Records of golden records that now have another id (written, or merged away)."""
+        """Records of golden records merged into another (a bridging record of the page): they
+        now name the survivor."""
         for table in (self.records, self.stored):
             for sid, (golden_id, record) in table.items():
                 if golden_id in moved:
