@@ -48,7 +48,7 @@ from hub.master.normalise import (
         ("Apple Corp.", "apple", "corp"),
         ("McDonald's Corporation", "mcdonalds", "corp"),
         ("Procter & Gamble Co.", "procter and gamble", "co"),
-        ("The Coca-Cola Company", "the coca cola", "co"),
+        ("The Coca-Cola Company", "coca cola", "co"),
         ("Smith & Sons Ltd", "smith and sons", "ltd"),
         ("Huawei Technologies Co., Ltd.", "huawei technologies", "ltd"),
         ("HUAWEI TECHNOLOGIES CO.,LTD.", "huawei technologies", "ltd"),
@@ -65,6 +65,10 @@ from hub.master.normalise import (
         ("Allianz SE", "allianz", "se"),
         # "AG" at the start is initials, not a legal form
         ("AG Barr plc", "ag barr", "plc"),
+        # a leading English article is no part of the name
+        ("The Acme Company", "acme", "co"),
+        ("THE BOEING COMPANY", "boeing", "co"),
+        ("The Hague Trading B.V.", "hague trading", "bv"),
         # French and Dutch
         ("Société Générale S.A.", "societe generale", "sa"),
         ("SARL Dupont", "dupont", "sarl"),

@@ -9,7 +9,9 @@ Decisions (see also the comments on the tables below)
 -----------------------------------------------------
 * German transliterations are NOT rewritten: ``"Mueller"`` keeps its ``ue`` and therefore
   differs from ``"Müller"`` (-> ``"muller"``); the fuzzy scorer, not the key, bridges that gap.
-* ``&`` becomes ``and``; ``und`` / ``et`` are left alone.
+* ``&`` becomes ``and``; ``und`` / ``et`` are left alone. A leading English ``the`` is
+  dropped ("The Acme Company" is "Acme Co."; with it, the extra word made them a group's two
+  companies).
 * Legal forms (tables ``_LEGAL_FORMS_*``) are removed from the end of the name repeatedly, from
   the start when the form is used as a prefix (French ``SARL X``, ``株式会社X``), and, for forms
   that are unambiguous, anywhere after the first word (``"Siemens AG Österreich"``). Short or
@@ -350,6 +352,8 @@ def name_of(text: str) -> tuple[str, str, tuple[str, ...], str | None]:
         kept, legal = _strip_legal_forms([*tokens[:-1], form])
         if legal is None:  # nothing but legal forms: keep the name as typed
             kept = tokens
+    if len(kept) > 1 and kept[0] == "the":  # "The Acme Company" is "Acme Co."
+        kept = kept[1:]
     if ascii_only:  # no CJK gaps to close: the kept tokens are the key's words
         return display, " ".join(kept), tuple(kept), legal
     key = join_tokens(kept, ascii_only)
