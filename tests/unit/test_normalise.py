@@ -107,6 +107,40 @@ def test_name_key_and_legal_form(raw, key, legal_form):
 
 
 @pytest.mark.parametrize(
+    ("annotated", "plain"),
+    [
+        ("Acme Ltd (in liquidation)", "Acme Ltd"),
+        ("Acme GmbH i.L.", "Acme GmbH"),
+        ("ACME LTD (DO NOT USE)", "Acme Ltd"),
+        ("Müller GmbH (gelöscht)", "Müller GmbH"),
+        ("Acme Ltd c/o Baker & Co", "Acme Ltd"),
+        ("Acme GmbH z. Hd. Herrn Meier", "Acme GmbH"),
+        ("Acme Corp Attn: Accounts Payable", "Acme Corp"),
+        ("Acme Inc. dba Widget World", "Acme Inc."),
+        ("Acme Ltd t/a Quick Print", "Acme Ltd"),
+        ("Acme SARL - Comptabilité", "Acme SARL"),
+        ("Acme Ltd - Accounts Payable", "Acme Ltd"),
+    ],
+)
+def test_what_exports_write_beside_a_name_is_no_part_of_it(annotated, plain):
+    # the extra words would otherwise read as a group's other company (level "differs")
+    assert normalise_name(annotated)[1:] == normalise_name(plain)[1:]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Old Mill Ltd", "old mill"),
+        ("Alt Bau GmbH", "alt bau"),
+        ("Accounts Ltd", "accounts"),
+        ("Trading As Ltd", "trading as"),
+    ],
+)
+def test_annotation_words_that_are_the_name_stay(raw, key):
+    assert normalise_name(raw)[1] == key
+
+
+@pytest.mark.parametrize(
     "variants",
     [
         ["ACME, Inc.", "Acme Incorporated", "ACME INC", "acme inc.", "ＡＣＭＥ　Ｉｎｃ．"],
