@@ -72,6 +72,9 @@ lists each entity's ``traits``):
   "P.R. China", "China (PRC)", "中国", "中华人民共和国", "日本", "United States of
   America", "Holland", "Japan (JP)", "CN - China", ...): crm 10 %, finance 5 %,
   erp 1 % of records.
+* Names with what exports write beside them (crm 2 %, finance 3 %, not CN/JP):
+  "… - Accounts Payable", "… z. Hd. Buchhaltung", "… (inactive)", "… c/o
+  Finance Dept".
 * Fields holding more than one value: 4 % of crm phones give the main number
   and a mobile ("030 1234567 / 0171 …"); 5 % of crm addresses on the company's
   domain come with a name ("Jane Doe <…>"), a comment ("… (accounts)"), a
@@ -1176,6 +1179,14 @@ CROSS_SCRIPT_P = 0.12  # per CN/JP base entity: one system holds the English leg
 CROSS_SCRIPT_SHARED_MAIL_P = 0.4  # ...with the billing address the finance system has too
 BAD_PHONE_ENTITY_P = 0.015  # the company's number is wrong at the source (fails validation everywhere)
 BAD_PHONE_RECORD_P = 0.02  # one digit lost in one record's phone
+ANNOTATED_NAME_P = {"erp": 0.0, "crm": 0.02, "finance": 0.03}  # "… - Accounts Payable", "… (inactive)"
+#: what exports write beside a name, by the language of the company's country
+NAME_ANNOTATIONS = {
+    "DE": [" z. Hd. Buchhaltung", " - Buchhaltung", " (alt)", " (inaktiv)"],
+    "FR": [" - Comptabilité", " (inactif)"],
+    "NL": [" - Accounts Payable", " (inactive)"],
+    "*": [" - Accounts Payable", " (inactive)", " Attn: Accounts", " c/o Finance Dept", " (do not use)"],
+}
 TWO_PHONES_P = 0.04  # a crm phone field holding the main number and a mobile ("… / …")
 EMAIL_DRESSED_P = 0.05  # a crm address with a name, a comment, a second address or quotes around it
 TAX_PLACEHOLDER_P = {"erp": 0.15, "crm": 0.05, "finance": 0.10}  # of the records without a tax id
@@ -2629,6 +2640,8 @@ def _postcode_for(e: Entity, system: str, rng: random.Random) -> str:
 
 def _render(e: Entity, system: str, rng: random.Random) -> dict:
     name = _name_for(e, system, rng)
+    if e.country not in ("CN", "JP") and rng.random() < ANNOTATED_NAME_P[system]:
+        name += rng.choice(NAME_ANNOTATIONS.get(e.country, NAME_ANNOTATIONS["*"]))
     upper = system == "crm" and name.isupper()
     phone = _phone_for(e, system, rng)
     if phone and rng.random() < BAD_PHONE_RECORD_P:

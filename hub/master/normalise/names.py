@@ -242,7 +242,7 @@ def _cjk_form_repl(m: re.Match[str]) -> str:
 # words read as another company of the same group (level ``differs``).
 _STATES = (
     r"in liquidation|in liq|in administration|in receivership|in insolvenz|in liquidatie"
-    r"|en liquidation|dormant|inactive|inaktiv|do not use|dont use|nicht verwenden|closed"
+    r"|en liquidation|dormant|inactive|inaktiv|inactif|do not use|dont use|nicht verwenden|closed"
     r"|geschlossen|deleted|gel(?:ö|o|oe)scht|duplicate|dublette|old|alt"
 )
 _DEPARTMENTS = (
