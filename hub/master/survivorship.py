@@ -36,9 +36,7 @@ def _recency(source: CustomerSource) -> tuple[float, int]:
     return (source.source_updated_at.timestamp(), source.id or 0)
 
 
-def _pick(
-    having: list[tuple[CustomerSource, str]], field: str, rule: FieldRule
-) -> tuple[CustomerSource, str] | None:
+def _pick(having: list[tuple[CustomerSource, str]], field: str, rule: FieldRule) -> tuple[CustomerSource, str] | None:
     """The winning (source, value) among the sources that have a value for ``field``."""
     if len(having) < 2:  # every rule picks the only one (most golden records have one source)
         return having[0] if having else None

@@ -60,7 +60,22 @@ def test_tax_ids_as_real_exports_write_them(raw, country, canonical):
 
 @pytest.mark.parametrize(
     "placeholder",
-    ["N/A", "n.a.", "NA", "TBD", "tba", "-", "--", "000000000", "0000", "999999999", "123456789", "unknown", "none", "k.A."],
+    [
+        "N/A",
+        "n.a.",
+        "NA",
+        "TBD",
+        "tba",
+        "-",
+        "--",
+        "000000000",
+        "0000",
+        "999999999",
+        "123456789",
+        "unknown",
+        "none",
+        "k.A.",
+    ],
 )
 def test_placeholder_tax_ids_are_absent_not_bad(placeholder):
     assert normalise_tax_id(placeholder, "DE") is None

@@ -259,7 +259,6 @@ _ANNOTATION_RE = re.compile(
 )
 
 
-
 def _may_be_annotated(folded: str) -> bool:
     """Whether ``folded`` holds a string every annotation holds: most names hold none, and
     the expression costs more than the rest of the name's normalisation (an ``or`` of
