@@ -50,8 +50,8 @@ from hub.master.normalise import (
         ("Procter & Gamble Co.", "procter and gamble", "co"),
         ("The Coca-Cola Company", "coca cola", "co"),
         ("Smith & Sons Ltd", "smith and sons", "ltd"),
-        ("Huawei Technologies Co., Ltd.", "huawei technologies", "ltd"),
-        ("HUAWEI TECHNOLOGIES CO.,LTD.", "huawei technologies", "ltd"),
+        ("Huawei Technologies Co., Ltd.", "huawei technology", "ltd"),
+        ("HUAWEI TECHNOLOGIES CO.,LTD.", "huawei technology", "ltd"),
         ("Toyota Motor Co Ltd", "toyota motor", "ltd"),
         # German
         ("Müller Bau GmbH", "muller bau", "gmbh"),
@@ -130,6 +130,7 @@ def test_what_exports_write_beside_a_name_is_no_part_of_it(annotated, plain):
 @pytest.mark.parametrize(
     ("raw", "key"),
     [
+        ("Tech GmbH", "tech"),  # a one-word name keeps its word
         ("Old Mill Ltd", "old mill"),
         ("Alt Bau GmbH", "alt bau"),
         ("Accounts Ltd", "accounts"),
@@ -158,6 +159,11 @@ def test_annotation_words_that_are_the_name_stay(raw, key):
         ],
         ["Müller Bau GmbH", "MÜLLER BAU GMBH", "Müller  Bau  G.m.b.H."],
         ["Café Crème SARL", "CAFE CREME S.A.R.L.", "Cafe Creme"],
+        # abbreviated and inflected words of business names
+        ["Acme International Manufacturing Inc", "ACME INTL MFG INC", "Acme Int'l Mfg. Inc."],
+        ["Northside Industries Ltd", "Northside Ind. Ltd", "Northside Industrial Ltd"],
+        ["Baker Brothers Holdings Ltd", "Baker Bros. Hldgs Ltd"],
+        ["Delta Technology Services GmbH", "Delta Tech. Svcs GmbH", "Delta Technologies Service GmbH"],
     ],
 )
 def test_name_variants_share_one_key(variants):
@@ -233,7 +239,7 @@ def test_name_keeps_digits_and_names_with_placeholder_words():
         ("Acme Llcc", "acme", "llc"),
         ("Rolls-Royce Plcc", "rolls royce", "plc"),
         # the corrected form joins the forms before it, as if typed right
-        ("Huawei Technologies Co., Ltdd.", "huawei technologies", "ltd"),
+        ("Huawei Technologies Co., Ltdd.", "huawei technology", "ltd"),
     ],
 )
 def test_name_typo_in_trailing_legal_form_counts_as_that_form(raw, key, legal_form):
@@ -251,7 +257,7 @@ def test_name_typo_in_trailing_legal_form_counts_as_that_form(raw, key, legal_fo
         ("Sarlat Bois", "sarlat bois", None),  # two edits from sarl, and not the last word
         ("Ink Inc", "ink", "inc"),
         ("Gbmh", "gbmh", None),  # the only word is never taken for a legal form
-        ("GmbHH Holding", "gmbhh holding", None),  # only the last word
+        ("GmbHH Holding", "gmbhh holdings", None),  # only the last word
         ("Co., Ltdd.", "co ltdd", None),  # nothing but legal forms: kept as typed
         # words and acronyms one edit from a form
         ("Osram LED", "osram led", None),

@@ -258,6 +258,37 @@ _ANNOTATION_RE = re.compile(
     re.IGNORECASE,
 )
 
+#: The words of business names people abbreviate or inflect, each with its abbreviations, as
+#: one form ("Acme Intl Mfg" is "Acme International Manufacturing"): only words whose
+#: abbreviations stand for nothing else in a company name. A one-word name keeps its word.
+_WORD_FORMS: dict[str, str] = {
+    form: canonical
+    for canonical, forms in {
+        "international": ("intl", "internat", "int'l"),
+        "manufacturing": ("mfg", "manuf", "manufact"),
+        "industries": ("ind", "inds", "indus", "industry", "industrial"),
+        "technology": ("tech", "techn", "technologies", "technol"),
+        "engineering": ("eng", "engg", "engr", "engin"),
+        "systems": ("sys", "syst", "system"),
+        "services": ("svcs", "svc", "srvcs", "serv", "servs", "service"),
+        "distribution": ("dist", "distr", "distrib", "distributors", "distributor"),
+        "brothers": ("bros",),
+        "holdings": ("hldgs", "hldg", "holding"),
+        "electronics": ("electr", "electronic"),
+        "logistics": ("logist", "logistic"),
+        "equipment": ("equip", "eqpt"),
+        "construction": ("constr", "const"),
+        "precision": ("prec",),
+        "automation": ("autom",),
+        "associates": ("assoc", "assocs"),
+        "management": ("mgmt", "mgt"),
+        "national": ("natl",),
+        "products": ("prods",),
+        "elektrotechnik": ("elektrotech",),
+    }.items()
+    for form in (canonical, *forms)
+}
+
 
 def _may_be_annotated(folded: str) -> bool:
     """Whether ``folded`` holds a string every annotation holds: most names hold none, and
@@ -399,6 +430,8 @@ def name_of(text: str) -> tuple[str, str, tuple[str, ...], str | None]:
             kept = tokens
     if len(kept) > 1 and kept[0] == "the":  # "The Acme Company" is "Acme Co."
         kept = kept[1:]
+    if len(kept) > 1:
+        kept = [_WORD_FORMS.get(t, t) for t in kept]
     if ascii_only:  # no CJK gaps to close: the kept tokens are the key's words
         return display, " ".join(kept), tuple(kept), legal
     key = join_tokens(kept, ascii_only)
