@@ -264,7 +264,7 @@ _ANNOTATION_RE = re.compile(
 _WORD_FORMS: dict[str, str] = {
     form: canonical
     for canonical, forms in {
-        "international": ("intl", "internat", "int'l"),
+        "international": ("intl", "internat"),  # "Int'l" folds to "intl"
         "manufacturing": ("mfg", "manuf", "manufact"),
         "industries": ("ind", "inds", "indus", "industry", "industrial"),
         "technology": ("tech", "techn", "technologies", "technol"),
