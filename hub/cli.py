@@ -433,6 +433,55 @@ def master_quality(
             err.print(f"{written} findings written to {csv_out}")
 
 
+@master_app.command("renormalise")
+def master_renormalise(
+    system: Annotated[str | None, typer.Option(help="Only this system's records.")] = None,
+    rematch: Annotated[
+        str,
+        typer.Option(
+            help="Records whose form changed and now reach another golden record: "
+            "review (queue for a steward), merge (merge above the link threshold, queue the rest), none."
+        ),
+    ] = "review",
+    as_json: Annotated[bool, typer.Option("--json", help="The summary as JSON.")] = False,
+) -> None:
+    """Bring every stored source record's match form up to the normaliser as it is now.
+
+    Run it after an upgrade that changes normalisation: stored records keep the form of the
+    release that read them until their system sends them again. Columns, blocking keys,
+    findings and golden values are rewritten; the changed records are matched again."""
+    import dataclasses
+
+    from hub.master.renormalise import renormalise
+    from hub.sync.imports import system_default_country
+
+    if rematch not in ("review", "merge", "none"):
+        fail(f"--rematch must be review, merge or none, not {safe(rematch)}", 2)
+    settings = get_settings()
+    summary = renormalise(
+        db_url(),
+        settings.mappings_dir,
+        system_default_country(settings.mappings_dir),
+        system=system,
+        rematch=rematch,  # type: ignore[arg-type]
+    )
+    if as_json:
+        print(json_text(dataclasses.asdict(summary)))
+    else:
+        err.print(
+            f"{summary.read} source records read, {summary.changed} rewritten "
+            f"({summary.keys_changed} with new keys); findings +{summary.findings_added} "
+            f"-{summary.findings_cleared}; {summary.golden_refreshed} golden records refreshed; "
+            f"{summary.merged} merged, {summary.queued} queued for review"
+        )
+        for sys_name, external_id, reason in summary.refused:
+            err.print(f"not rewritten: {safe(sys_name)} {safe(external_id)}: {safe(reason)}")
+        for sys_name, external_id in summary.identifies_nothing:
+            err.print(f"now identifies nothing (kept): {safe(sys_name)} {safe(external_id)}")
+    if summary.read == 0:
+        fail("no source records to re-normalise" + (f" for system {safe(system)}" if system else ""))
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     system: str | None = typer.Option(None),

@@ -78,14 +78,15 @@ def check_storable(norm: NormalisedCustomer, data: Mapping[str, Any], external_i
     unchecked and PostgreSQL refuse them mid-page; here both refuse this one record."""
     if _fits(norm, data, external_id):
         return
-    stored = {column: getattr(norm, column) for column in _STORED_FIELDS}
+    stored = {column: getattr(norm, column) for column in STORED_FIELDS}
     problems = row_problems(CustomerSource.__table__, {**stored, "external_id": external_id}, check_text=False)
     problems += row_problems(CustomerSource.__table__, {"data": data})
     if problems:
         raise RejectedRecord("does not fit the hub: " + "; ".join(problems))
 
 
-_STORED_FIELDS = (
+#: The match-form columns of a source record (what the normaliser makes of its data).
+STORED_FIELDS = (
     "name",
     "name_key",
     "legal_form",
@@ -104,7 +105,7 @@ def _lengths() -> dict[str, int]:
     """``CustomerSource``'s bounded text columns among those a record fills, with their bound."""
     columns = CustomerSource.__table__.columns
     out = {}
-    for name in (*_STORED_FIELDS, "external_id"):
+    for name in (*STORED_FIELDS, "external_id"):
         length = getattr(columns[name].type, "length", None)
         if length:
             out[name] = length
@@ -408,7 +409,7 @@ def source_row(data: dict[str, Any], norm: NormalisedCustomer, when: datetime, r
     """A source record's content columns: the record as mapped and its match form."""
     return {
         "data": data,
-        **{column: getattr(norm, column) for column in _STORED_FIELDS},
+        **{column: getattr(norm, column) for column in STORED_FIELDS},
         "source_updated_at": when,
         "received_at": received,
     }

@@ -71,6 +71,20 @@ def mapping_file(mappings_dir: Path, system: str) -> Path:
     return specific if specific.exists() else folder / "default.yaml"
 
 
+def system_default_country(mappings_dir: Path) -> Callable[[str], str | None]:
+    """``system -> default_country`` of its import mapping as it is now, each read once: the
+    country a system's records are read in when they name none (replays, re-normalising)."""
+    current: dict[str, str | None] = {}
+
+    def of(system: str) -> str | None:
+        if system not in current:
+            path = mapping_file(mappings_dir, system)
+            current[system] = load_model(path, ImportMapping).default_country if path.exists() else None
+        return current[system]
+
+    return of
+
+
 def check_columns(path: Path, mapping: ImportMapping, columns: list[str], data_file: Path) -> None:
     """Every mapped column must exist in the file: one wrong header would empty a field."""
     _data, positions = read_yaml(path)
@@ -330,14 +344,11 @@ def _apply_batch(
 def replay_quarantined(database_url: str, mappings_dir: Path, record_ids: list[int] | None = None) -> tuple[int, int]:
     """Replay quarantined customer records (all open ones, or the given ids): (in, still out)."""
     ok = still = 0
-    current: dict[str, str | None] = {}
+    mapped_country = system_default_country(mappings_dir)
 
     def default_country(rec: QuarantinedRecord) -> str | None:
         """The system's mapping as it is now: replaying is how a fixed mapping takes effect."""
-        if rec.system not in current:
-            path = mapping_file(mappings_dir, rec.system)
-            current[rec.system] = load_model(path, ImportMapping).default_country if path.exists() else None
-        return current[rec.system] or rec.payload.get("default_country")
+        return mapped_country(rec.system) or rec.payload.get("default_country")
 
     with session_scope(database_url) as session:
         master = CustomerMaster(session, mappings_dir)

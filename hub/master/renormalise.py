@@ -1,0 +1,272 @@
+"""Re-normalising the master: stored match forms brought up to the normaliser as it is now.
+
+Each source record keeps what its system said (``CustomerSource.data``) beside the match form
+the normaliser made of it when it arrived: the match columns, the blocking keys
+(``match_keys``) and the findings. A release that reads a value better (a scheme word, a
+country spelling, a name's annotation) changes the form of records arriving from then on,
+but the stored ones keep the old form until their system sends them again, so two copies of
+one company written by the old and the new code compare as strangers. :func:`renormalise`
+reads every source record again, page by page in id order, and rewrites what changed: the
+columns, the keys, the findings (a finding the new code no longer makes is cleared) and the
+golden values built from them, each change of a golden value an audit entry.
+
+Then the records whose form changed are matched again, because a new form may now find the
+golden record of another system's copy. The engine never undoes a steward: a pair a steward
+has already seen, or two golden records a steward has unmerged, are left as they are. By
+default a record that now reaches another golden record is queued for a steward
+(``rematch="review"``); ``"merge"`` merges above the link threshold as live ingest would
+merge a bridging record, and queues the review band; ``"none"`` only rewrites the forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hub.db import session_scope
+from hub.master import merges
+from hub.master.ingest import (
+    STORED_FIELDS,
+    CustomerMaster,
+    RejectedRecord,
+    check_storable,
+    replace_findings,
+)
+from hub.master.keys import blocking_keys
+from hub.master.models import CustomerFinding, CustomerSource, MatchKey, MergeEvent, ReviewPair
+from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
+from hub.master.store import replace_keys
+
+Rematch = Literal["review", "merge", "none"]
+#: who the audit entries, merges and review pairs of a re-normalisation name
+ACTOR = "renormalise"
+
+
+@dataclass
+class RenormaliseSummary:
+    """What a re-normalisation read and changed; ``refused`` and ``identifies_nothing`` name
+    records (system, external id, why) that a user has to look at."""
+
+    read: int = 0
+    changed: int = 0
+    keys_changed: int = 0
+    findings_added: int = 0
+    findings_cleared: int = 0
+    golden_refreshed: int = 0
+    merged: int = 0
+    queued: int = 0
+    #: records the new form does not fit (left as they were, with the reason)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)
+    #: records whose new form identifies nothing; kept in the master, as a user must decide
+    identifies_nothing: list[tuple[str, str]] = field(default_factory=list)
+
+
+def renormalise(
+    database_url: str,
+    mappings_dir: Path,
+    default_country: Callable[[str], str | None],
+    *,
+    system: str | None = None,
+    rematch: Rematch = "review",
+    page_size: int = 500,
+) -> RenormaliseSummary:
+    """Re-normalise every source record (or one system's), then match the changed ones again.
+
+    ``default_country(system)`` is the country a system's records are read in when they name
+    none (its import mapping's ``default_country``, as a replay uses). Each page is its own
+    transaction, so a run over millions of records holds no more than a page in memory and a
+    run stopped half-way leaves every page it finished done; running it again reads the rest
+    as unchanged.
+    """
+    summary = RenormaliseSummary()
+    moved: list[int] = []  # source ids whose blocking keys changed: matched again below
+    after = 0
+    while True:
+        with session_scope(database_url) as session:
+            master = CustomerMaster(session, mappings_dir)
+            sources = _page(session, after, page_size, system)
+            if not sources:
+                break
+            after = sources[-1].id
+            moved += _rewrite(master, sources, default_country, summary)
+    if rematch != "none":
+        for start in range(0, len(moved), page_size):
+            with session_scope(database_url) as session:
+                master = CustomerMaster(session, mappings_dir)
+                for source_id in moved[start : start + page_size]:
+                    _rematch(master, source_id, rematch, summary)
+    return summary
+
+
+def _page(session: Session, after: int, size: int, system: str | None) -> list[CustomerSource]:
+    """The next page in id order: keyset paging never reads a record twice or skips one,
+    whatever the rewrite of the page before did to the table."""
+    query = select(CustomerSource).where(CustomerSource.id > after)
+    if system is not None:
+        query = query.where(CustomerSource.system == system)
+    return list(session.scalars(query.order_by(CustomerSource.id).limit(size)))
+
+
+def _rewrite(
+    master: CustomerMaster,
+    sources: list[CustomerSource],
+    default_country: Callable[[str], str | None],
+    summary: RenormaliseSummary,
+) -> list[int]:
+    """Rewrite the page's changed records; the ids of those whose keys changed."""
+    session = master.session
+    ids = [s.id for s in sources]
+    keys_of = _grouped(session.execute(select(MatchKey.source_id, MatchKey.key).where(MatchKey.source_id.in_(ids))))
+    findings_of = _grouped(
+        session.execute(
+            select(
+                CustomerFinding.source_id, CustomerFinding.field, CustomerFinding.value, CustomerFinding.reason
+            ).where(CustomerFinding.source_id.in_(ids))
+        )
+    )
+    moved: list[int] = []
+    touched: set[int] = set()
+    for source in sources:
+        summary.read += 1
+        data = source.data or {}
+        norm = normalise_customer(data, default_country=default_country(source.system))
+        keys = sorted(set(blocking_keys(norm)))
+        found = sorted((p.field, p.value[:300], p.reason[:200]) for p in norm.problems)
+        stale_keys = keys != sorted(keys_of.get(source.id, ()))
+        had = sorted(findings_of.get(source.id, ()))
+        columns = {c: getattr(norm, c) for c in STORED_FIELDS}
+        stale_columns = any(getattr(source, c) != v for c, v in columns.items())
+        if not (stale_columns or stale_keys or found != had):
+            continue
+        try:
+            check_storable(norm, data, source.external_id)
+        except RejectedRecord as exc:
+            summary.refused.append((source.system, source.external_id, exc.reason))
+            continue
+        if not identifies_something(norm):
+            summary.identifies_nothing.append((source.system, source.external_id))
+        summary.changed += 1
+        for column, value in columns.items():
+            setattr(source, column, value)
+        if stale_keys:
+            replace_keys(session, source.id, keys)
+            summary.keys_changed += 1
+            moved.append(source.id)
+        if found != had:
+            replace_findings(session, source, norm)
+            summary.findings_added += len(set(found) - set(had))
+            summary.findings_cleared += len(set(had) - set(found))
+        touched.add(source.golden_id)
+    session.flush()
+    for golden_id in sorted(touched):
+        master.refresh_golden(golden_id, actor=ACTOR)
+    summary.golden_refreshed += len(touched)
+    return moved
+
+
+def _grouped(rows: Iterable[Sequence[Any]]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for source_id, *rest in rows:
+        out.setdefault(source_id, []).append(rest[0] if len(rest) == 1 else tuple(rest))
+    return out
+
+
+def _rematch(master: CustomerMaster, source_id: int, rematch: Rematch, summary: RenormaliseSummary) -> None:
+    """Match one re-normalised record against the other golden records, as live ingest
+    would match it arriving now; never against its own golden record."""
+    session = master.session
+    source = session.get(CustomerSource, source_id)
+    assert source is not None, f"source record {source_id} vanished"
+    own = source.golden_id
+    keys = list(session.scalars(select(MatchKey.key).where(MatchKey.source_id == source_id)))
+    candidates = [c for c in master.index.candidates(keys) if c.golden_id != own]
+    if not candidates:
+        return
+    decision = master.matcher.decide(_as_record(source), candidates)
+    thresholds = master.rules.thresholds
+    for rank, best in enumerate(decision.best):
+        if best.score < thresholds.review or _seen_by_steward(session, source_id, own, best.golden_id):
+            continue
+        if rematch == "merge" and rank == 0 and decision.outcome == "linked":
+            survivor, absorbed = sorted((own, best.golden_id))
+            merges.merge(
+                master,
+                survivor,
+                absorbed,
+                actor=ACTOR,
+                reason=f"{source.system} {source.external_id} re-normalised links to both (score {best.score:.1f})",
+            )
+            summary.merged += 1
+            own = survivor
+            continue
+        session.add(
+            ReviewPair(
+                source_id=source_id,
+                candidate_golden_id=best.golden_id,
+                candidate_source_id=best.source_id,
+                score=best.score,
+                evidence=[e.as_dict() for e in best.evidence],
+            )
+        )
+        summary.queued += 1
+    session.flush()
+
+
+def _as_record(source: CustomerSource) -> NormalisedCustomer:
+    """The stored match form as the matcher reads a record (just rewritten from the data)."""
+    name_key = source.name_key
+    return NormalisedCustomer(
+        source.name,
+        name_key,
+        tuple(name_key.split()) if name_key else (),
+        source.legal_form,
+        source.tax_id,
+        source.email,
+        source.email_domain,
+        source.phone,
+        source.street,
+        source.city,
+        source.postcode,
+        source.country,
+        (),
+    )
+
+
+def _seen_by_steward(session: Session, source_id: int, own: int, other: int) -> bool:
+    """This record's pair with ``other`` already queued or decided, a steward's "different"
+    between any records of the two golden records, or the two pulled apart by an unmerge."""
+    mine = select(CustomerSource.id).where(CustomerSource.golden_id == own)
+    theirs = select(CustomerSource.id).where(CustomerSource.golden_id == other)
+    pair = session.scalar(
+        select(ReviewPair.id)
+        .where(
+            or_(
+                (ReviewPair.source_id == source_id) & (ReviewPair.candidate_golden_id == other),
+                (ReviewPair.status == "different")
+                & or_(
+                    ReviewPair.source_id.in_(mine) & (ReviewPair.candidate_golden_id == other),
+                    ReviewPair.source_id.in_(theirs) & (ReviewPair.candidate_golden_id == own),
+                ),
+            )
+        )
+        .limit(1)
+    )
+    if pair is not None:
+        return True
+    apart = session.scalar(
+        select(MergeEvent.id)
+        .where(
+            MergeEvent.kind == "unmerge",
+            or_(
+                (MergeEvent.survivor_id == own) & (MergeEvent.absorbed_id == other),
+                (MergeEvent.survivor_id == other) & (MergeEvent.absorbed_id == own),
+            ),
+        )
+        .limit(1)
+    )
+    return apart is not None
