@@ -395,6 +395,26 @@ _SURVIVOR_COLUMNS = (
 )
 
 
+def refresh_goldens(master: CustomerMaster, actor: str, sources: Sequence[CustomerSource]) -> int:
+    """Survivorship once per golden record of ``sources`` (rewritten in this session, not yet
+    flushed or flushed), set-wise as a page does it, each changed value an audit entry naming
+    ``actor``; the number of golden records refreshed."""
+    now = utcnow()
+    page = {
+        s.id: (
+            s.golden_id,
+            _Source(
+                s.id, s.system, s.external_id, s.data, s.source_updated_at, *(getattr(s, f) for f in GOLDEN_FIELDS)
+            ),
+        )
+        for s in sources
+    }
+    if not page:
+        return 0
+    insert_rows(master.session, AuditEntry, _survive(master, actor, page, set(), now), analyze=False)
+    return len({gid for gid, _ in page.values()})
+
+
 def _survive(
     master: CustomerMaster,
     actor: str,

@@ -25,22 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from hub.db import session_scope
+from hub.bulk import insert_rows
+from hub.db import session_scope, utcnow
 from hub.master import merges
-from hub.master.ingest import (
-    STORED_FIELDS,
-    CustomerMaster,
-    RejectedRecord,
-    check_storable,
-    replace_findings,
-)
+from hub.master.ingest import STORED_FIELDS, CustomerMaster, RejectedRecord, check_storable
 from hub.master.keys import blocking_keys
 from hub.master.models import CustomerFinding, CustomerSource, MatchKey, MergeEvent, ReviewPair
 from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
-from hub.master.store import replace_keys
+from hub.master.pages import refresh_goldens
 
 Rematch = Literal["review", "merge", "none"]
 #: who the audit entries, merges and review pairs of a re-normalisation name
@@ -120,6 +115,7 @@ def _rewrite(
 ) -> list[int]:
     """Rewrite the page's changed records; the ids of those whose keys changed."""
     session = master.session
+    now = utcnow()
     ids = [s.id for s in sources]
     keys_of = _grouped(session.execute(select(MatchKey.source_id, MatchKey.key).where(MatchKey.source_id.in_(ids))))
     findings_of = _grouped(
@@ -129,8 +125,11 @@ def _rewrite(
             ).where(CustomerFinding.source_id.in_(ids))
         )
     )
-    moved: list[int] = []
-    touched: set[int] = set()
+    moved: list[int] = []  # keys changed
+    rewritten: list[CustomerSource] = []
+    new_keys: list[dict[str, Any]] = []
+    new_findings: list[dict[str, Any]] = []
+    refound: list[int] = []  # findings changed
     for source in sources:
         summary.read += 1
         data = source.data or {}
@@ -151,21 +150,37 @@ def _rewrite(
         if not identifies_something(norm):
             summary.identifies_nothing.append((source.system, source.external_id))
         summary.changed += 1
+        rewritten.append(source)
         for column, value in columns.items():
             setattr(source, column, value)
         if stale_keys:
-            replace_keys(session, source.id, keys)
-            summary.keys_changed += 1
             moved.append(source.id)
+            new_keys += ({"key": key, "source_id": source.id} for key in keys)
         if found != had:
-            replace_findings(session, source, norm)
+            refound.append(source.id)
+            new_findings += (
+                {
+                    "source_id": source.id,
+                    "system": source.system,
+                    "external_id": source.external_id,
+                    "field": f,
+                    "value": v,
+                    "reason": r,
+                    "created_at": now,
+                }
+                for f, v, r in found
+            )
             summary.findings_added += len(set(found) - set(had))
             summary.findings_cleared += len(set(had) - set(found))
-        touched.add(source.golden_id)
+    summary.keys_changed += len(moved)
+    if moved:
+        session.execute(delete(MatchKey).where(MatchKey.source_id.in_(moved)))
+        insert_rows(session, MatchKey, new_keys)
+    if refound:
+        session.execute(delete(CustomerFinding).where(CustomerFinding.source_id.in_(refound)))
+        insert_rows(session, CustomerFinding, new_findings)
     session.flush()
-    for golden_id in sorted(touched):
-        master.refresh_golden(golden_id, actor=ACTOR)
-    summary.golden_refreshed += len(touched)
+    summary.golden_refreshed += refresh_goldens(master, ACTOR, rewritten)
     return moved
 
 
@@ -190,7 +205,7 @@ def _rematch(master: CustomerMaster, source_id: int, rematch: Rematch, summary: 
     decision = master.matcher.decide(_as_record(source), candidates)
     thresholds = master.rules.thresholds
     for rank, best in enumerate(decision.best):
-        if best.score < thresholds.review or _seen_by_steward(session, source_id, own, best.golden_id):
+        if best.score < thresholds.review or _seen_by_steward(session, own, best.golden_id):
             continue
         if rematch == "merge" and rank == 0 and decision.outcome == "linked":
             survivor, absorbed = sorted((own, best.golden_id))
@@ -237,21 +252,18 @@ def _as_record(source: CustomerSource) -> NormalisedCustomer:
     )
 
 
-def _seen_by_steward(session: Session, source_id: int, own: int, other: int) -> bool:
-    """This record's pair with ``other`` already queued or decided, a steward's "different"
-    between any records of the two golden records, or the two pulled apart by an unmerge."""
+def _seen_by_steward(session: Session, own: int, other: int) -> bool:
+    """A pair between the two golden records already queued or decided, either way round (the
+    record that arrived later asked about the earlier one's golden record), or the two pulled
+    apart by an unmerge."""
     mine = select(CustomerSource.id).where(CustomerSource.golden_id == own)
     theirs = select(CustomerSource.id).where(CustomerSource.golden_id == other)
     pair = session.scalar(
         select(ReviewPair.id)
         .where(
             or_(
-                (ReviewPair.source_id == source_id) & (ReviewPair.candidate_golden_id == other),
-                (ReviewPair.status == "different")
-                & or_(
-                    ReviewPair.source_id.in_(mine) & (ReviewPair.candidate_golden_id == other),
-                    ReviewPair.source_id.in_(theirs) & (ReviewPair.candidate_golden_id == own),
-                ),
+                ReviewPair.source_id.in_(mine) & (ReviewPair.candidate_golden_id == other),
+                ReviewPair.source_id.in_(theirs) & (ReviewPair.candidate_golden_id == own),
             )
         )
         .limit(1)
