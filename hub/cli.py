@@ -480,6 +480,8 @@ def master_renormalise(
             err.print(f"now identifies nothing (kept): {safe(sys_name)} {safe(external_id)}")
     if summary.read == 0:
         fail("no source records to re-normalise" + (f" for system {safe(system)}" if system else ""))
+    if summary.refused:  # the rest is done; these keep their old form until fixed
+        fail(f"{len(summary.refused)} source records could not take their new form")
 
 
 @quarantine_app.command("list")

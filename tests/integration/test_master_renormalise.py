@@ -20,9 +20,10 @@ from sqlalchemy import delete, select
 
 from hub.db import session_scope
 from hub.master import ingest, pages, search
-from hub.master.models import CustomerFinding, CustomerSource, MatchKey, ReviewPair
+from hub.master.models import CustomerFinding, CustomerSource, MatchKey, MergeEvent, ReviewPair
 from hub.master.normalise import NormalisedCustomer, Problem, normalise_customer
 from hub.master.renormalise import renormalise
+from hub.master.steward import Steward
 from hub.sync.imports import import_customers, system_default_country
 from tests.integration.customer_files import write_erp
 
@@ -114,10 +115,7 @@ def test_by_default_a_steward_decides_and_is_asked_once(database_url, mappings_d
         assert search.by_external_id(session, "erp", "E-1").tax_id == "AU51824753556"  # golden value refreshed
         [pair] = session.scalars(select(ReviewPair)).all()
         assert (pair.status, pair.candidate_golden_id) == ("pending", golden["C-1"])
-        # the stale form again (a second run after a half-done upgrade): the pair is not asked twice
-        source = session.scalars(select(CustomerSource).where(CustomerSource.external_id == "E-1")).one()
-        source.tax_id = "AUABN51824753556"
-        session.execute(delete(MatchKey).where(MatchKey.source_id == source.id))
+    _stale_again(database_url)  # a second run: the pair is not asked twice
     summary2 = renormalise(database_url, mappings_dir, system_default_country(mappings_dir))
     assert (summary2.changed, summary2.keys_changed, summary2.queued) == (1, 1, 0)
     with session_scope(database_url) as session:
@@ -131,3 +129,39 @@ def test_renormalising_an_empty_master_is_an_error(database_url, mappings_dir):
     )
     assert result.returncode == 1
     assert "no source records to re-normalise" in result.stderr
+
+
+def _stale_again(database_url: str) -> None:
+    """E-1 in the older release's form once more (a second upgrade run, say)."""
+    with session_scope(database_url) as session:
+        source = session.scalars(select(CustomerSource).where(CustomerSource.external_id == "E-1")).one()
+        source.tax_id = "AUABN51824753556"
+        session.execute(delete(MatchKey).where(MatchKey.source_id == source.id))
+
+
+def test_a_stewards_different_or_unmerge_is_never_undone(database_url, mappings_dir, tmp_path, monkeypatch):
+    _load_with_the_older_release(database_url, mappings_dir, tmp_path, monkeypatch)
+    countries = system_default_country(mappings_dir)
+    assert renormalise(database_url, mappings_dir, countries).queued == 1
+    with session_scope(database_url) as session:
+        [pair] = session.scalars(select(ReviewPair)).all()
+        Steward(session, mappings_dir).decide(pair.id, same=False, actor="steward")
+    _stale_again(database_url)
+    summary = renormalise(database_url, mappings_dir, countries, rematch="merge")
+    assert (summary.keys_changed, summary.merged, summary.queued) == (1, 0, 0)
+    golden = _golden_ids(database_url)
+    assert golden["E-1"] != golden["C-1"]
+
+    # merged by the engine, pulled apart by a steward: the next run leaves them apart
+    with session_scope(database_url) as session:
+        session.execute(delete(ReviewPair))
+    _stale_again(database_url)
+    assert renormalise(database_url, mappings_dir, countries, rematch="merge").merged == 1
+    with session_scope(database_url) as session:
+        event = session.scalars(select(MergeEvent).where(MergeEvent.kind == "merge")).one()
+        Steward(session, mappings_dir).unmerge(event.id, actor="steward")
+    _stale_again(database_url)
+    again = renormalise(database_url, mappings_dir, countries, rematch="merge")
+    assert (again.keys_changed, again.merged, again.queued) == (1, 0, 0)
+    golden = _golden_ids(database_url)
+    assert golden["E-1"] != golden["C-1"]
