@@ -24,19 +24,18 @@ page, it is retried record by record in savepoints so only the culprit is refuse
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.audit.models import AuditEntry
-from hub.bulk import any_of, insert_rows
+from hub.bulk import insert_rows
 from hub.db import utcnow
 from hub.master import merges
+from hub.master.golden_values import SurvivorSource, survive_touched
 from hub.master.keys import blocking_keys, prepare
 from hub.master.matching import Decision
 from hub.master.models import (
@@ -52,7 +51,6 @@ from hub.master.models import (
 from hub.master.normalise import NormalisedCustomer, normalise_customer
 from hub.master.page_index import MATCH_NAMES, PageIndex, store_blocks
 from hub.master.store import stored
-from hub.master.survivorship import survive
 from hub.sync.links import Binder, Change, NewLink, content_hash
 
 if TYPE_CHECKING:
@@ -333,7 +331,7 @@ def _write(
     page = {
         sid: (
             golden(rec.golden_vid),
-            _Source(
+            SurvivorSource(
                 sid,
                 system,
                 rec.item.external_id,
@@ -344,7 +342,7 @@ def _write(
         )
         for rec, sid in zip(recs, source_ids)
     }
-    audit += _survive(master, system, page, set(new_golden), now)
+    audit += survive_touched(master, system, page, set(new_golden), now)
     insert_rows(session, AuditEntry, audit, analyze=False)
     for rec, sid in zip(recs, source_ids):
         assert rec.decision is not None
@@ -363,144 +361,6 @@ def audit_row(
         "actor": actor[:120],
         "changed_at": when,
     }
-
-
-@dataclass(slots=True)
-class _Source:
-    """What survivorship reads of a source record (``CustomerSource``'s attributes), without
-    loading ORM objects: a page's own sources come from memory, the others in one query."""
-
-    id: int
-    system: str
-    external_id: str
-    data: dict[str, Any]
-    source_updated_at: datetime
-    name: str | None
-    tax_id: str | None
-    email: str | None
-    phone: str | None
-    street: str | None
-    city: str | None
-    postcode: str | None
-    country: str | None
-
-
-_SURVIVOR_COLUMNS = (
-    CustomerSource.id,
-    CustomerSource.system,
-    CustomerSource.external_id,
-    CustomerSource.data,
-    CustomerSource.source_updated_at,
-    *(getattr(CustomerSource, f) for f in GOLDEN_FIELDS),
-)
-
-
-def refresh_goldens(master: CustomerMaster, actor: str, sources: Sequence[CustomerSource]) -> int:
-    """Survivorship once per golden record of ``sources`` (rewritten in this session, not yet
-    flushed or flushed), set-wise as a page does it, each changed value an audit entry naming
-    ``actor``; the number of golden records refreshed."""
-    now = utcnow()
-    page = {
-        s.id: (
-            s.golden_id,
-            _Source(
-                s.id, s.system, s.external_id, s.data, s.source_updated_at, *(getattr(s, f) for f in GOLDEN_FIELDS)
-            ),
-        )
-        for s in sources
-    }
-    if not page:
-        return 0
-    insert_rows(master.session, AuditEntry, _survive(master, actor, page, set(), now), analyze=False)
-    return len({gid for gid, _ in page.values()})
-
-
-def _survive(
-    master: CustomerMaster,
-    actor: str,
-    page: dict[int, tuple[int, _Source]],
-    fresh: set[int],
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Survivorship once per golden record the page touched (``page``: source id → (golden id,
-    source)); the audit rows of its values that changed. A golden record created in this page
-    counts as it was with its first source (as one by one, where later sources of the page
-    change it); the others' sources and values are read in one query each."""
-    from hub.master.ingest import audit_rows
-
-    session = master.session
-    by_golden: dict[int, list[Any]] = {}
-    for sid in sorted(page):
-        gid, src = page[sid]
-        by_golden.setdefault(gid, []).append(src)
-    known = sorted(set(by_golden) - fresh)
-    before: dict[int, dict[str, Any]] = {}
-    if known:
-        for gid in known:
-            by_golden[gid] = []
-        for row in session.execute(
-            select(CustomerSource.golden_id, *_SURVIVOR_COLUMNS)
-            .where(any_of(session, CustomerSource.golden_id, known))
-            .order_by(CustomerSource.id)
-        ):
-            by_golden[row[0]].append(page[row[1]][1] if row[1] in page else _Source(*row[1:]))
-        before = {
-            row[0]: dict(zip(GOLDEN_FIELDS, row[1:]))
-            for row in session.execute(
-                select(GoldenCustomer.id, *(getattr(GoldenCustomer, f) for f in GOLDEN_FIELDS)).where(
-                    any_of(session, GoldenCustomer.id, known)
-                )
-            )
-        }
-    updates, audit = [], []
-    for gid, sources in by_golden.items():
-        values, provenance = survive(sources, master.survivorship)
-        if gid in fresh:
-            was = survive(sources[:1], master.survivorship)[0] if len(sources) > 1 else values
-        else:
-            was = before[gid]
-        audit += audit_rows(ENTITY, gid, was, values, actor, now)
-        updates.append(
-            {"v_id": gid, **{f"v_{f}": v for f, v in values.items()}, "v_provenance": provenance, "v_updated_at": now}
-        )
-    _update_golden(session, updates, now)
-    for obj in list(session.identity_map.values()):  # loaded before the page: now stale
-        if isinstance(obj, GoldenCustomer) and obj.id in by_golden:
-            session.expire(obj)
-    return audit
-
-
-def _update_golden(session: Any, updates: list[dict[str, Any]], now: datetime) -> None:
-    """The golden records' new values: on PostgreSQL one statement over one JSON document
-    (``json_to_recordset``; an executemany runs one UPDATE per record, and arrays of text
-    parameters cost psycopg a regular-expression escape per element: a fifth of a first
-    load), elsewhere an executemany."""
-    if session.get_bind().dialect.name == "postgresql":
-        rows = json.dumps(
-            [
-                {"id": u["v_id"], **{f: u[f"v_{f}"] for f in GOLDEN_FIELDS}, "provenance": u["v_provenance"]}
-                for u in updates
-            ],
-            default=str,
-            ensure_ascii=False,
-        )
-        kinds = ", ".join(["id integer", *(f"{f} varchar" for f in GOLDEN_FIELDS), "provenance json"])
-        sets = ", ".join(f"{f} = v.{f}" for f in GOLDEN_FIELDS)
-        session.execute(
-            text(
-                f"UPDATE golden_customers AS g SET {sets}, provenance = v.provenance, updated_at = :now "
-                f"FROM json_to_recordset(CAST(:rows AS json)) AS v({kinds}) WHERE g.id = v.id"
-            ),
-            {"rows": rows, "now": now},
-        )
-        return
-    table = cast(Table, GoldenCustomer.__table__)
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("v_id"))
-        .values({f: bindparam(f"v_{f}") for f in (*GOLDEN_FIELDS, "provenance", "updated_at")}),
-        updates,
-    )
 
 
 def _without_repeats(items: Sequence[PageItem]) -> list[list[int]]:

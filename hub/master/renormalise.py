@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session
 from hub.bulk import insert_rows
 from hub.db import session_scope, utcnow
 from hub.master import merges
+from hub.master.golden_values import refresh_goldens
 from hub.master.ingest import STORED_FIELDS, CustomerMaster, RejectedRecord, check_storable
 from hub.master.keys import blocking_keys
 from hub.master.models import CustomerFinding, CustomerSource, MatchKey, MergeEvent, ReviewPair
 from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
-from hub.master.pages import refresh_goldens
 
 Rematch = Literal["review", "merge", "none"]
 #: who the audit entries, merges and review pairs of a re-normalisation name
