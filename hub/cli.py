@@ -478,6 +478,11 @@ def master_renormalise(
             err.print(f"not rewritten: {safe(sys_name)} {safe(external_id)}: {safe(reason)}")
         for sys_name, external_id in summary.identifies_nothing:
             err.print(f"now identifies nothing (kept): {safe(sys_name)} {safe(external_id)}")
+        for sys_name, external_id, golden_id in summary.split:
+            err.print(
+                f"now names another legal entity than a record of golden customer {golden_id}: "
+                f"{safe(sys_name)} {safe(external_id)} (a steward may unmerge)"
+            )
     if summary.read == 0:
         fail("no source records to re-normalise" + (f" for system {safe(system)}" if system else ""))
     if summary.refused:  # the rest is done; these keep their old form until fixed

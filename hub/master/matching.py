@@ -321,7 +321,7 @@ class Matcher:
         knows. ``scored=False`` leaves out the score: the live path's golden record already
         links through another of its records. With ``floor``, a score below it may be any
         value below it (:meth:`score_reaching`)."""
-        if _vetoes(rec, other):
+        if vetoes(rec, other):
             return VETO, 0.0
         flags = CONFLICT if self._conflicts(rec, other) else 0
         if not scored or (self._precheck and not _may_match(rec, other)):
@@ -444,7 +444,7 @@ class Tally:
             self.per_golden[golden] = (score, source_id, other)
 
 
-def _vetoes(rec: Prepared, other: Prepared) -> bool:
+def vetoes(rec: Prepared, other: Prepared) -> bool:
     """The other record's checked tax id names another legal entity than ours."""
     theirs = other.tax_id
     return bool(theirs) and not is_weak(theirs or "") and tax_relation(rec.tax_id, theirs) == "different"

@@ -33,9 +33,11 @@ from hub.db import session_scope, utcnow
 from hub.master import merges
 from hub.master.golden_values import refresh_goldens
 from hub.master.ingest import STORED_FIELDS, CustomerMaster, RejectedRecord, check_storable
-from hub.master.keys import blocking_keys
+from hub.master.keys import blocking_keys, prepare
+from hub.master.matching import vetoes
 from hub.master.models import CustomerFinding, CustomerSource, MatchKey, MergeEvent, ReviewPair
 from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
+from hub.master.store import sources_of
 
 Rematch = Literal["review", "merge", "none"]
 #: who the audit entries, merges and review pairs of a re-normalisation name
@@ -59,6 +61,9 @@ class RenormaliseSummary:
     refused: list[tuple[str, str, str]] = field(default_factory=list)
     #: records whose new form identifies nothing; kept in the master, as a user must decide
     identifies_nothing: list[tuple[str, str]] = field(default_factory=list)
+    #: (system, external id, golden id): records whose new tax id names another legal entity
+    #: than a record of their own golden record; a steward decides whether to unmerge
+    split: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def renormalise(
@@ -193,16 +198,23 @@ def _grouped(rows: Iterable[Sequence[Any]]) -> dict[int, list[Any]]:
 
 def _rematch(master: CustomerMaster, source_id: int, rematch: Rematch, summary: RenormaliseSummary) -> None:
     """Match one re-normalised record against the other golden records, as live ingest
-    would match it arriving now; never against its own golden record."""
+    would match it arriving now; never against its own golden record, whose records it is
+    only checked against: a new tax id form may now name another legal entity than one of them
+    (``summary.split``)."""
     session = master.session
     source = session.get(CustomerSource, source_id)
     assert source is not None, f"source record {source_id} vanished"
     own = source.golden_id
+    record = prepare(_as_record(source))
+    for sibling in sources_of(session, own):
+        if sibling.id != source_id and vetoes(record, prepare(_as_record(sibling))):
+            summary.split.append((source.system, source.external_id, own))
+            break
     keys = list(session.scalars(select(MatchKey.key).where(MatchKey.source_id == source_id)))
     candidates = [c for c in master.index.candidates(keys) if c.golden_id != own]
     if not candidates:
         return
-    decision = master.matcher.decide(_as_record(source), candidates)
+    decision = master.matcher.decide(record, candidates)
     thresholds = master.rules.thresholds
     for rank, best in enumerate(decision.best):
         if best.score < thresholds.review or _seen_by_steward(session, own, best.golden_id):

@@ -165,3 +165,32 @@ def test_a_stewards_different_or_unmerge_is_never_undone(database_url, mappings_
     assert (again.keys_changed, again.merged, again.queued) == (1, 0, 0)
     golden = _golden_ids(database_url)
     assert golden["E-1"] != golden["C-1"]
+
+
+def test_a_record_whose_new_form_names_another_entity_of_its_golden_record_is_named(
+    database_url, mappings_dir, tmp_path, monkeypatch
+):
+    """The older release kept "ABN 51 824 753 556" only as weak digits, so it joined a
+    namesake with another ABN; read right, the two are different legal entities."""
+
+    def weak_abn(raw, default_country=None):  # type: ignore[no-untyped-def]
+        norm = normalise_customer(raw, default_country)
+        tax = raw.get("tax_id") or ""
+        return dataclasses.replace(norm, tax_id="?" + "".join(c for c in tax if c.isdigit())) if "ABN" in tax else norm
+
+    monkeypatch.setattr(pages, "normalise_customer", weak_abn)
+    monkeypatch.setattr(ingest, "normalise_customer", weak_abn)
+    erp = [("E-1", "Koala Freight Pty Ltd", "ABN 51 824 753 556", "", "", "", "Sydney", "", "AU")]
+    shop = [("C-1", "Koala Freight Pty Ltd", "53004085616", "", "", "", "Sydney", "", "AU")]
+    mapping = mappings_dir / "imports" / "customers"
+    (mapping / "shop.yaml").write_text((mapping / "erp.yaml").read_text())
+    import_customers(database_url, mappings_dir, "shop", write_erp(tmp_path, shop))
+    (tmp_path / "erp").mkdir()
+    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path / "erp", erp))
+    monkeypatch.undo()
+    with session_scope(database_url) as session:
+        joined = search.by_external_id(session, "erp", "E-1").id
+        assert joined == search.by_external_id(session, "shop", "C-1").id
+    summary = renormalise(database_url, mappings_dir, system_default_country(mappings_dir), rematch="merge")
+    assert summary.split == [("erp", "E-1", joined)]
+    assert (summary.merged, summary.queued) == (0, 0)
