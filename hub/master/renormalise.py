@@ -36,8 +36,8 @@ from hub.master.ingest import STORED_FIELDS, CustomerMaster, RejectedRecord, che
 from hub.master.keys import blocking_keys, prepare
 from hub.master.matching import vetoes
 from hub.master.models import CustomerFinding, CustomerSource, MatchKey, MergeEvent, ReviewPair
-from hub.master.normalise import NormalisedCustomer, identifies_something, normalise_customer
-from hub.master.store import sources_of
+from hub.master.normalise import identifies_something, normalise_customer
+from hub.master.store import sources_of, stored_of
 
 Rematch = Literal["review", "merge", "none"]
 #: who the audit entries, merges and review pairs of a re-normalisation name
@@ -205,9 +205,9 @@ def _rematch(master: CustomerMaster, source_id: int, rematch: Rematch, summary: 
     source = session.get(CustomerSource, source_id)
     assert source is not None, f"source record {source_id} vanished"
     own = source.golden_id
-    record = prepare(_as_record(source))
+    record = prepare(stored_of(source))
     for sibling in sources_of(session, own):
-        if sibling.id != source_id and vetoes(record, prepare(_as_record(sibling))):
+        if sibling.id != source_id and vetoes(record, prepare(stored_of(sibling))):
             summary.split.append((source.system, source.external_id, own))
             break
     keys = list(session.scalars(select(MatchKey.key).where(MatchKey.source_id == source_id)))
@@ -242,26 +242,6 @@ def _rematch(master: CustomerMaster, source_id: int, rematch: Rematch, summary: 
         )
         summary.queued += 1
     session.flush()
-
-
-def _as_record(source: CustomerSource) -> NormalisedCustomer:
-    """The stored match form as the matcher reads a record (just rewritten from the data)."""
-    name_key = source.name_key
-    return NormalisedCustomer(
-        source.name,
-        name_key,
-        tuple(name_key.split()) if name_key else (),
-        source.legal_form,
-        source.tax_id,
-        source.email,
-        source.email_domain,
-        source.phone,
-        source.street,
-        source.city,
-        source.postcode,
-        source.country,
-        (),
-    )
 
 
 def _seen_by_steward(session: Session, own: int, other: int) -> bool:

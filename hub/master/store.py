@@ -67,6 +67,11 @@ def stored(values: Sequence[Any]) -> StoredRecord:
     )
 
 
+def stored_of(source: CustomerSource) -> StoredRecord:
+    """A loaded source record's match form, as :func:`stored` reads it from a row."""
+    return stored([getattr(source, column.key) for column in _MATCH_COLUMNS[2:]])
+
+
 class SqlIndex:
     """Candidate lookup over ``match_keys``: one statement on PostgreSQL, two elsewhere.
 
