@@ -33,11 +33,12 @@ from hub.db import session_scope, utcnow
 from hub.master import merges
 from hub.master.golden_values import refresh_goldens
 from hub.master.ingest import STORED_FIELDS, CustomerMaster, RejectedRecord, check_storable
-from hub.master.keys import blocking_keys, prepare
+from hub.master.keys import Prepared, blocking_keys, prepare
 from hub.master.matching import vetoes
 from hub.master.models import CustomerFinding, CustomerSource, MatchKey, MergeEvent, ReviewPair
 from hub.master.normalise import identifies_something, normalise_customer
-from hub.master.store import sources_of, stored_of
+from hub.master.page_index import PageIndex, store_blocks
+from hub.master.store import stored_of
 
 Rematch = Literal["review", "merge", "none"]
 #: who the audit entries, merges and review pairs of a re-normalisation name
@@ -97,9 +98,7 @@ def renormalise(
     if rematch != "none":
         for start in range(0, len(moved), page_size):
             with session_scope(database_url) as session:
-                master = CustomerMaster(session, mappings_dir)
-                for source_id in moved[start : start + page_size]:
-                    _rematch(master, source_id, rematch, summary)
+                _rematch_page(CustomerMaster(session, mappings_dir), moved[start : start + page_size], rematch, summary)
     return summary
 
 
@@ -196,52 +195,88 @@ def _grouped(rows: Iterable[Sequence[Any]]) -> dict[int, list[Any]]:
     return out
 
 
-def _rematch(master: CustomerMaster, source_id: int, rematch: Rematch, summary: RenormaliseSummary) -> None:
-    """Match one re-normalised record against the other golden records, as live ingest
-    would match it arriving now; never against its own golden record, whose records it is
-    only checked against: a new tax id form may now name another legal entity than one of them
-    (``summary.split``)."""
+def _rematch_page(master: CustomerMaster, source_ids: list[int], rematch: Rematch, summary: RenormaliseSummary) -> None:
+    """Match a page of re-normalised records against the other golden records, in id order,
+    as live ingest would match each arriving now; never against its own golden record, whose
+    records it is only checked against: a new tax id form may now name another legal entity
+    than one of them (``summary.split``).
+
+    Set-wise, as a page of new customers (:mod:`hub.master.pages`): the records, their keys,
+    their golden records' other records and the store's blocks of all their keys are read in
+    one statement each, and every record is decided against that one index (it gives
+    :class:`~hub.master.store.SqlIndex`'s candidates in its order). A merge (``"merge"``)
+    re-points the index at once, so the records after it are decided as after the merge."""
     session = master.session
-    source = session.get(CustomerSource, source_id)
-    assert source is not None, f"source record {source_id} vanished"
-    own = source.golden_id
-    record = prepare(stored_of(source))
-    for sibling in sources_of(session, own):
-        if sibling.id != source_id and vetoes(record, prepare(stored_of(sibling))):
-            summary.split.append((source.system, source.external_id, own))
-            break
-    keys = list(session.scalars(select(MatchKey.key).where(MatchKey.source_id == source_id)))
-    candidates = [c for c in master.index.candidates(keys) if c.golden_id != own]
-    if not candidates:
-        return
-    decision = master.matcher.decide(record, candidates)
-    thresholds = master.rules.thresholds
-    for rank, best in enumerate(decision.best):
-        if best.score < thresholds.review or _seen_by_steward(session, own, best.golden_id):
-            continue
-        if rematch == "merge" and rank == 0 and decision.outcome == "linked":
-            survivor, absorbed = sorted((own, best.golden_id))
-            merges.merge(
-                master,
-                survivor,
-                absorbed,
-                actor=ACTOR,
-                reason=f"{source.system} {source.external_id} re-normalised links to both (score {best.score:.1f})",
-            )
-            summary.merged += 1
-            own = survivor
-            continue
-        session.add(
-            ReviewPair(
-                source_id=source_id,
-                candidate_golden_id=best.golden_id,
-                candidate_source_id=best.source_id,
-                score=best.score,
-                evidence=[e.as_dict() for e in best.evidence],
-            )
+    sources = {s.id: s for s in session.scalars(select(CustomerSource).where(CustomerSource.id.in_(source_ids)))}
+    missing = sorted(set(source_ids) - set(sources))
+    assert not missing, f"source records {missing} vanished"
+    keys_of = _grouped(
+        session.execute(
+            select(MatchKey.source_id, MatchKey.key)
+            .where(MatchKey.source_id.in_(source_ids))
+            .order_by(MatchKey.source_id, MatchKey.key)
         )
-        summary.queued += 1
-    session.flush()
+    )
+    siblings = _records_of(session, {s.golden_id for s in sources.values()})
+    blocking = master.rules.blocking
+    index = PageIndex(blocking.max_block_size, blocking.max_candidates)
+    index.load(store_blocks(session, sorted({k for keys in keys_of.values() for k in keys}), blocking.max_block_size))
+    merged_into: dict[int, int] = {}  # golden records merged in this page -> their survivor
+
+    def alive(golden_id: int) -> int:
+        while golden_id in merged_into:
+            golden_id = merged_into[golden_id]
+        return golden_id
+
+    thresholds = master.rules.thresholds
+    for source_id in source_ids:
+        source = sources[source_id]
+        own = alive(source.golden_id)
+        record = prepare(stored_of(source))
+        if any(sid != source_id and vetoes(record, other) for sid, other in siblings.get(own, ())):
+            summary.split.append((source.system, source.external_id, own))
+        candidates = [c for c in index.candidates(keys_of.get(source_id, [])) if c.golden_id != own]
+        if not candidates:
+            continue
+        decision = master.matcher.decide(record, candidates)
+        for rank, best in enumerate(decision.best):
+            if best.score < thresholds.review or _seen_by_steward(session, own, best.golden_id):
+                continue
+            if rematch == "merge" and rank == 0 and decision.outcome == "linked":
+                survivor, absorbed = sorted((own, best.golden_id))
+                merges.merge(
+                    master,
+                    survivor,
+                    absorbed,
+                    actor=ACTOR,
+                    reason=f"{source.system} {source.external_id} re-normalised links to both (score {best.score:.1f})",
+                )
+                summary.merged += 1
+                merged_into[absorbed] = survivor
+                index.regolden({absorbed: survivor})
+                siblings.update(_records_of(session, {survivor}))
+                own = survivor
+                continue
+            session.add(
+                ReviewPair(
+                    source_id=source_id,
+                    candidate_golden_id=best.golden_id,
+                    candidate_source_id=best.source_id,
+                    score=best.score,
+                    evidence=[e.as_dict() for e in best.evidence],
+                )
+            )
+            summary.queued += 1
+
+
+def _records_of(session: Session, golden_ids: set[int]) -> dict[int, list[tuple[int, Prepared]]]:
+    """Each golden record's source records (id, match form), in one statement."""
+    out: dict[int, list[tuple[int, Prepared]]] = {gid: [] for gid in golden_ids}
+    for source in session.scalars(
+        select(CustomerSource).where(CustomerSource.golden_id.in_(sorted(golden_ids))).order_by(CustomerSource.id)
+    ):
+        out[source.golden_id].append((source.id, prepare(stored_of(source))))
+    return out
 
 
 def _seen_by_steward(session: Session, own: int, other: int) -> bool:

@@ -48,11 +48,11 @@ def _older_release(raw, default_country=None) -> NormalisedCustomer:  # type: ig
 
 
 def _load_with_the_older_release(
-    database_url: str, mappings_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, mappings_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, erp: list = ERP
 ) -> None:
     monkeypatch.setattr(pages, "normalise_customer", _older_release)
     monkeypatch.setattr(ingest, "normalise_customer", _older_release)
-    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, ERP))
+    import_customers(database_url, mappings_dir, "erp", write_erp(tmp_path, erp))
     (tmp_path / "shop").mkdir()
     mapping = mappings_dir / "imports" / "customers"
     (mapping / "shop.yaml").write_text((mapping / "erp.yaml").read_text())
@@ -120,6 +120,30 @@ def test_by_default_a_steward_decides_and_is_asked_once(database_url, mappings_d
     assert (summary2.changed, summary2.keys_changed, summary2.queued) == (1, 1, 0)
     with session_scope(database_url) as session:
         assert len(session.scalars(select(ReviewPair)).all()) == 1
+
+
+@pytest.mark.parametrize("rematch", ["merge", "review"])
+def test_a_page_of_stale_records_is_matched_as_one_by_one(database_url, mappings_dir, tmp_path, monkeypatch, rematch):
+    """Two stale ERP records of one golden record both reach the shop's copy: matched in one
+    page, the second is decided after the first's merge (nothing to merge twice) or after its
+    queued pair (the steward is asked once)."""
+    second = ("E-3", "Koala Freight Pty Ltd", "ABN 51 824 753 556", "", "", "", "Sydney", "", "Australia")
+    _load_with_the_older_release(database_url, mappings_dir, tmp_path, monkeypatch, erp=[*ERP, second])
+    before = _golden_ids(database_url)
+    summary = renormalise(database_url, mappings_dir, system_default_country(mappings_dir), rematch=rematch)
+    assert (summary.read, summary.changed, summary.keys_changed) == (5, 2, 2)
+    golden = _golden_ids(database_url)
+    with session_scope(database_url) as session:
+        e3 = search.by_external_id(session, "erp", "E-3").id
+        pairs = session.scalars(select(ReviewPair)).all()
+    if rematch == "merge":
+        assert (summary.merged, summary.queued) == (1, 0)
+        assert golden["E-1"] == golden["C-1"] == e3 == min(before["E-1"], before["C-1"])
+        assert pairs == []
+    else:
+        assert (summary.merged, summary.queued) == (0, 1)
+        assert golden == before and e3 == golden["E-1"]
+        assert [(p.candidate_golden_id, p.status) for p in pairs] == [(golden["C-1"], "pending")]
 
 
 def test_renormalising_an_empty_master_is_an_error(database_url, mappings_dir):
