@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from hub.bulk import insert_rows
 from hub.db import session_scope, utcnow
+from hub.heap import settled_heap
 from hub.master import merges
 from hub.master.golden_values import refresh_goldens
 from hub.master.ingest import STORED_FIELDS, CustomerMaster, RejectedRecord, check_storable
@@ -67,6 +68,7 @@ class RenormaliseSummary:
     split: list[tuple[str, str, int]] = field(default_factory=list)
 
 
+@settled_heap()
 def renormalise(
     database_url: str,
     mappings_dir: Path,

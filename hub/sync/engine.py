@@ -37,6 +37,7 @@ from connectors.base import Connector, SourceRecord, Stream
 from connectors.errors import ConnectorError, RecordError
 from hub.db import as_utc, session_scope, utcnow
 from hub.documents.ingest import DocumentStore
+from hub.heap import settled_heap
 from hub.jsonable import jsonable
 from hub.master.ingest import CustomerMaster, RejectedRecord
 from hub.master.pages import PageItem
@@ -157,6 +158,7 @@ class SyncEngine:
         return self.connections.field_map(connection)
 
     # --- runs ------------------------------------------------------------------------------
+    @settled_heap()
     def sync(
         self,
         name: str,

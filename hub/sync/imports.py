@@ -32,6 +32,7 @@ from connectors.files import FileFormatError, Row, TableFormat, open_table
 from connectors.files.limits import Limits
 from hub.config.loader import ConfigError, line_of, load_model, read_yaml
 from hub.db import session_scope, utcnow
+from hub.heap import settled_heap
 from hub.master.ingest import CUSTOMER_FIELDS, ENTITY, CustomerMaster, RejectedRecord
 from hub.master.pages import PageItem
 from hub.settings import get_settings
@@ -141,6 +142,7 @@ def _table_format(data_file: Path, mapping: ImportMapping) -> TableFormat:
     return TableFormat(encoding=mapping.encoding or "detect", delimiter=delimiter, sheet=mapping.sheet)
 
 
+@settled_heap()
 def import_customers(
     database_url: str,
     mappings_dir: Path,
