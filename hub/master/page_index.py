@@ -7,13 +7,13 @@ as one-by-one ingest would; :class:`~hub.master.index.MemoryIndex` is the batch 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from hub.bulk import json_text
 from hub.master.index import rank_candidates
 from hub.master.keys import Prepared, prepare
 from hub.master.matching import Candidate
@@ -104,7 +104,7 @@ def store_blocks(session: Session, keys: list[str], max_block_size: int) -> list
     params = {"scan": scan, "max_block": scan - 1}
     if session.get_bind().dialect.name == "postgresql":
         # one JSON text, not a text array: psycopg escapes an array element by element
-        return list(session.execute(_PG_BLOCKS, {**params, "keys": json.dumps(keys, ensure_ascii=False)}))
+        return list(session.execute(_PG_BLOCKS, {**params, "keys": json_text(keys)}))
     rows: list[Sequence[Any]] = []
     for start in range(0, len(keys), 500):  # SQLite's bound on one statement's parameters
         rows += session.execute(_GENERIC_BLOCKS, {**params, "keys": keys[start : start + 500]}).all()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DataError, IntegrityError
 
 from hub.audit.models import AuditEntry
-from hub.bulk import insert_rows
+from hub.bulk import insert_rows, reserve_ids
 from hub.db import utcnow
 from hub.master import merges
 from hub.master.golden_values import SurvivorSource, survive_touched
@@ -232,16 +232,34 @@ def _write(
     session = master.session
     now = utcnow()
     fresh = [rec for rec in recs if rec.fresh]
-    new_golden = insert_rows(
-        session,
-        GoldenCustomer,
-        ids=True,
-        rows=[{"provenance": {}, "status": "active", "created_at": now, "updated_at": now} for _ in fresh],
-    )
+    new_golden = reserve_ids(session, GoldenCustomer, len(fresh))
     golden_ids.update(zip((rec.golden_vid for rec in fresh), new_golden, strict=True))
+    source_ids = reserve_ids(session, CustomerSource, len(recs))
 
     def golden(vid: int) -> int:
         return golden_ids[vid] if vid < 0 else vid
+
+    # survivorship first, so each new golden record is written once, with its values
+    page = {
+        sid: (
+            golden(rec.golden_vid),
+            SurvivorSource(
+                sid,
+                system,
+                rec.item.external_id,
+                rec.data,
+                rec.item.source_updated_at or now,
+                *(getattr(rec.norm, f) for f in GOLDEN_FIELDS),
+            ),
+        )
+        for rec, sid in zip(recs, source_ids, strict=True)
+    }
+    survived, created = survive_touched(master, system, page, set(new_golden), now)
+    insert_rows(
+        session,
+        GoldenCustomer,
+        [{"id": gid, **created[gid], "status": "active", "created_at": now, "updated_at": now} for gid in new_golden],
+    )
 
     link_ids = Binder(session).bind_many(
         system,
@@ -250,19 +268,19 @@ def _write(
         ids=True,
         now=now,
     )
-    source_ids = insert_rows(
+    insert_rows(
         session,
         CustomerSource,
-        ids=True,
-        rows=[
+        [
             {
+                "id": sid,
                 **source_row(rec.data, rec.norm, rec.item.source_updated_at or now, now),
                 "link_id": link_id,
                 "golden_id": golden(rec.golden_vid),
                 "system": system,
                 "external_id": rec.item.external_id,
             }
-            for rec, link_id in zip(recs, link_ids, strict=True)
+            for rec, sid, link_id in zip(recs, source_ids, link_ids, strict=True)
         ],
     )
     sources = {rec.source_vid: sid for rec, sid in zip(recs, source_ids, strict=True)}
@@ -320,30 +338,15 @@ def _write(
             for g, was in zip(best, rec.decision.best)
             if g.golden_id != gid and g.score >= review and was.golden_id not in rec.decision.bridged
         ]
-    insert_rows(session, MatchDecision, decisions)
+    insert_rows(session, MatchDecision, decisions, analyze=False)  # nothing looks them up while a sync runs
     insert_rows(session, ReviewPair, reviews)
-    audit = []
+    audit = []  # "created" first, then the golden values the page changed
     for rec, sid in zip(recs, source_ids):
-        created = f"{system} {rec.item.external_id}"
-        audit.append(audit_row(SOURCE_ENTITY, sid, "*", None, created, system, now))
+        created_by = f"{system} {rec.item.external_id}"
+        audit.append(audit_row(SOURCE_ENTITY, sid, "*", None, created_by, system, now))
         if rec.fresh:
-            audit.append(audit_row(ENTITY, golden(rec.golden_vid), "*", None, created, system, now))
-    page = {
-        sid: (
-            golden(rec.golden_vid),
-            SurvivorSource(
-                sid,
-                system,
-                rec.item.external_id,
-                rec.data,
-                rec.item.source_updated_at or now,
-                *(getattr(rec.norm, f) for f in GOLDEN_FIELDS),
-            ),
-        )
-        for rec, sid in zip(recs, source_ids)
-    }
-    audit += survive_touched(master, system, page, set(new_golden), now)
-    insert_rows(session, AuditEntry, audit, analyze=False)
+            audit.append(audit_row(ENTITY, golden(rec.golden_vid), "*", None, created_by, system, now))
+    insert_rows(session, AuditEntry, audit + survived, analyze=False)
     for rec, sid in zip(recs, source_ids):
         assert rec.decision is not None
         results[rec.position] = IngestOutcome(Change.created, golden(rec.golden_vid), sid, rec.decision.outcome)
