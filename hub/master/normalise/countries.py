@@ -288,7 +288,7 @@ def _phonenumbers_locale_data() -> dict[str, dict[str, str]]:
         return {}
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # its one import is phonenumbers.util, already loaded
-    return module.LOCALE_DATA  # type: ignore[no-any-return]
+    return module.LOCALE_DATA
 
 
 @lru_cache(maxsize=4096)
