@@ -14,8 +14,9 @@ parse than the index lookups it asks for.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -126,12 +127,32 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> Non
     statement = f'COPY "{table.name}" ({columns}) FROM STDIN'
     try:
         with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([json_text(row.get(n)) if n in as_json else row.get(n) for n in names])
+            for values in _values(rows, names, as_json):
+                copy.write_row(values)
     except psycopg.DataError as exc:  # as SQLAlchemy reports it for every other statement
         raise DataError(statement, None, exc) from exc
     except psycopg.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from exc
+
+
+def _values(rows: Sequence[dict[str, Any]], names: list[str], as_json: set[str]) -> Iterator[Sequence[Any]]:
+    """Each row's values in ``names`` order, JSON columns as text. Rows of one page mostly
+    have every column: one ``itemgetter`` call each (a first load copies 250,000 rows; a
+    lookup per column in Python was a tenth of its writing)."""
+    take = itemgetter(*names)
+    single = len(names) == 1
+    positions = [i for i, name in enumerate(names) if name in as_json]
+    values: Sequence[Any]
+    for row in rows:
+        try:
+            values = (take(row),) if single else take(row)
+        except KeyError:  # a row without some column: None there, as COPY leaves it NULL
+            values = tuple(row.get(name) for name in names)
+        if positions:
+            values = list(values)
+            for i in positions:
+                values[i] = json_text(values[i])
+        yield values
 
 
 #: orjson as ``json.dumps(default=str)`` reads: dates, times and dataclasses through ``str``,
