@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import select
 
 from hub.audit.models import AuditEntry
-from hub.bulk import any_of, insert_rows, json_text
+from hub.bulk import any_of, insert_rows, update_rows
 from hub.db import utcnow
 from hub.master.models import ENTITY, GOLDEN_FIELDS, CustomerSource, GoldenCustomer
 from hub.master.survivorship import survive
@@ -45,7 +45,7 @@ class SurvivorSource:
     country: str | None
 
 
-_SURVIVOR_COLUMNS = (
+SURVIVOR_COLUMNS = (
     CustomerSource.id,
     CustomerSource.system,
     CustomerSource.external_id,
@@ -104,7 +104,7 @@ def survive_touched(
     before: dict[int, dict[str, Any]] = {}
     if known:
         for row in session.execute(
-            select(CustomerSource.golden_id, *_SURVIVOR_COLUMNS).where(any_of(session, CustomerSource.golden_id, known))
+            select(CustomerSource.golden_id, *SURVIVOR_COLUMNS).where(any_of(session, CustomerSource.golden_id, known))
         ):
             if row[1] not in page:  # the page's version of a source is the one that counts
                 by_golden[row[0]].append(SurvivorSource(*row[1:]))
@@ -144,31 +144,17 @@ def survive_touched(
 
 
 def update_golden(session: Any, updates: list[dict[str, Any]], now: datetime) -> None:
-    """The golden records' new values: on PostgreSQL one statement over one JSON document
-    (``json_to_recordset``; an executemany runs one UPDATE per record, and arrays of text
-    parameters cost psycopg a regular-expression escape per element: a fifth of a first
-    load), elsewhere an executemany."""
-    if session.get_bind().dialect.name == "postgresql":
-        rows = json_text(
-            [
-                {"id": u["v_id"], **{f: u[f"v_{f}"] for f in GOLDEN_FIELDS}, "provenance": u["v_provenance"]}
-                for u in updates
-            ]
-        )
-        kinds = ", ".join(["id integer", *(f"{f} varchar" for f in GOLDEN_FIELDS), "provenance json"])
-        sets = ", ".join(f"{f} = v.{f}" for f in GOLDEN_FIELDS)
-        session.execute(
-            text(
-                f"UPDATE golden_customers AS g SET {sets}, provenance = v.provenance, updated_at = :now "
-                f"FROM json_to_recordset(CAST(:rows AS json)) AS v({kinds}) WHERE g.id = v.id"
-            ),
-            {"rows": rows, "now": now},
-        )
-        return
-    table = cast(Table, GoldenCustomer.__table__)
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("v_id"))
-        .values({f: bindparam(f"v_{f}") for f in (*GOLDEN_FIELDS, "provenance", "updated_at")}),
-        updates,
+    """The golden records' new values (``v_``-prefixed, as :func:`survive_touched` makes them)."""
+    update_rows(
+        session,
+        GoldenCustomer,
+        [
+            {
+                "id": u["v_id"],
+                **{f: u[f"v_{f}"] for f in GOLDEN_FIELDS},
+                "provenance": u["v_provenance"],
+                "updated_at": now,
+            }
+            for u in updates
+        ],
     )

@@ -18,7 +18,8 @@ decision, survivorship…); a first load of 200,000 customers took an hour. A pa
 
 A record that bridges two golden records links to the best; the others merge into it. The
 page's index takes the merge at once, so later records are decided after it as one by one; the
-merges run once the page is written (``hub.master.merges``). Should the database refuse the
+merges run once the page is written, set-wise and in page order (``merges.merge_many``: the
+outcome of one ``merge`` per step, in a fixed number of statements). Should the database refuse the
 page, it is retried record by record in savepoints so only the culprit is refused.
 """
 
@@ -178,7 +179,7 @@ def _new_records(master: CustomerMaster, system: str, new: list[_New], results: 
     one. The page's index takes the merge at once (its records of the absorbed golden records
     now name the survivor), so the records after it are decided as they would be one by one,
     after the merge; the merges themselves run once the page is written, in page order, which
-    is the order one by one would run them in."""
+    is the order one by one would run them in (:func:`~hub.master.merges.merge_many`)."""
     index = PageIndex(master.rules.blocking.max_block_size, master.rules.blocking.max_candidates)
     index.load(
         store_blocks(master.session, sorted({k for rec in new for k in rec.keys}), master.rules.blocking.max_block_size)
@@ -199,16 +200,13 @@ def _new_records(master: CustomerMaster, system: str, new: list[_New], results: 
         )
     golden_ids: dict[int, int] = {}  # virtual → real
     _write(master, system, new, results, golden_ids)
+    steps = []
     for rec in bridges:
         assert rec.decision is not None
-        for other in rec.decision.bridged:
-            merges.merge(
-                master,
-                golden_ids.get(rec.golden_vid, rec.golden_vid),
-                golden_ids.get(other, other),
-                actor="engine",
-                reason=f"{system} {rec.item.external_id} links to both (score {rec.decision.score:.1f})",
-            )
+        reason = f"{system} {rec.item.external_id} links to both (score {rec.decision.score:.1f})"
+        survivor = golden_ids.get(rec.golden_vid, rec.golden_vid)
+        steps += [merges.MergeStep(survivor, golden_ids.get(other, other), reason) for other in rec.decision.bridged]
+    merges.merge_many(master, steps, actor="engine")
 
 
 # ------------------------------------------------------------------------------------------

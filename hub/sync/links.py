@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hub.bounds import row_problems
-from hub.bulk import any_of, insert_rows
+from hub.bulk import any_of, insert_rows, update_rows
 from hub.db import utcnow
 from hub.sync.models import Link
 
@@ -350,6 +350,14 @@ class Binder:
         """The number the system gave its copy (a write's answer)."""
         self.session.execute(
             update(Link).where(Link.id == link_id).values(external_ref=external_ref, updated_at=utcnow())
+        )
+
+    def rebind_many(self, moves: Mapping[int, int], now: datetime) -> None:
+        """Point each link (id → hub id) at its hub record, in one statement: a page's merges."""
+        update_rows(
+            self.session,
+            Link,
+            [{"id": lid, "hub_id": hub_id, "updated_at": now} for lid, hub_id in sorted(moves.items())],
         )
 
     def rebind(self, entity: str, link_ids: Any, hub_id: int) -> None:

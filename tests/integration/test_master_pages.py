@@ -17,6 +17,7 @@ from sqlalchemy import event, select, text
 from hub.audit.models import AuditEntry
 from hub.db import get_engine, session_scope
 from hub.master.ingest import SOURCE_ENTITY, CustomerMaster
+from hub.master.models import ENTITY
 from hub.master.models import (
     CustomerFinding,
     CustomerSource,
@@ -103,7 +104,7 @@ def _state(url: str) -> dict[str, Any]:
             for d in session.scalars(select(MatchDecision))
         }
         reviews = sorted(
-            (name[r.source_id], name[r.candidate_source_id], group[r.candidate_golden_id], round(r.score, 6))
+            (name[r.source_id], name[r.candidate_source_id], group[r.candidate_golden_id], round(r.score, 6), r.status)
             for r in session.scalars(select(ReviewPair))
         )
         findings = sorted(
@@ -127,6 +128,22 @@ def _state(url: str) -> dict[str, Any]:
             )
             for a in session.scalars(select(AuditEntry).where(AuditEntry.field == "*"))
         )
+        changed = sorted(  # each golden value a page or a merge changed, and who changed it
+            (group[a.hub_id], a.field, a.before or "", a.after or "", a.actor)
+            for a in session.scalars(
+                select(AuditEntry).where(AuditEntry.entity_type == ENTITY, AuditEntry.field != "*")
+            )
+        )
+        merge_events = sorted(
+            (
+                group[m.survivor_id],
+                group[m.absorbed_id],
+                tuple(sorted(name[sid] for sid in m.moved_source_ids)),
+                m.actor,
+                m.reason or "",
+            )
+            for m in session.scalars(select(MergeEvent))
+        )
         return {
             "groups": sorted(set(group.values())),
             "golden": golden_values,
@@ -134,7 +151,9 @@ def _state(url: str) -> dict[str, Any]:
             "reviews": reviews,
             "findings": findings,
             "created": audit,
-            "merges": len(session.scalars(select(MergeEvent)).all()),
+            "changed": changed,
+            "merge_events": merge_events,
+            "merges": len(merge_events),
         }
 
 
@@ -159,7 +178,8 @@ def test_pages_make_the_same_groups_and_decisions_as_one_by_one(database_url, ma
     assert one_by_one["merges"] >= 3 and paged["merges"] == one_by_one["merges"]  # bridging records
     assert outcomes.count("linked") > 300 and outcomes.count("review") > 20  # a set worth comparing
     assert len(one_by_one["findings"]) > 10
-    for part in ("groups", "decisions", "reviews", "findings", "created", "golden"):
+    assert any(status == "same" for *_, status in one_by_one["reviews"])  # pairs a merge settled
+    for part in ("groups", "decisions", "reviews", "findings", "created", "changed", "merge_events", "golden"):
         if isinstance(paged[part], list):
             extra = [x for x in paged[part] if x not in one_by_one[part]]
             lost = [x for x in one_by_one[part] if x not in paged[part]]
