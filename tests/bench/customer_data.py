@@ -62,6 +62,10 @@ lists each entity's ``traits``):
   ("ACN 004 085 616") in 40 % of crm/finance ids. CA: the BN15
   "812345676RT0001" in the ERP, the BN9 "812345676" or "812345676 RT 0001"
   elsewhere.
+* GB and NL: 15 % of crm/finance records give the company's registry number
+  instead of its VAT number ("Company No. 05678123", "CRN 5678123", "SC123456",
+  "KvK 56781234", "KvK-nummer: …", bare) — another kind of identifier of one
+  company.
 * CN companies registered before 2015 (30 %): their crm/finance records carry
   the 15-digit registration number (注册号) instead of the USCC in 60 % of the
   ids present — two kinds of identifier of one company.
@@ -106,6 +110,7 @@ import random
 import sys
 import time
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -1196,6 +1201,10 @@ TAX_STYLE_P = {  # how a present tax id is written, per system
     "finance": (("canonical", 0.30), ("spaced", 0.25), ("bare", 0.25), ("labelled", 0.12), ("prefixed", 0.08)),
 }
 AU_ACN_P = 0.4  # an AU crm/finance record giving the ACN instead of the ABN
+#: a GB/NL crm/finance record giving the company's registry number (Companies House CRN,
+#: KvK) instead of its VAT number; drawn from a generator of its own, so that every other
+#: record is the one earlier versions of this module made
+REGISTRY_NO_P = 0.15
 COUNTRY_SPELLING_P = {"erp": 0.01, "crm": 0.10, "finance": 0.05}
 COUNTRY_SPELLINGS = {
     "DE": ["GER", "Germany", "Deutschland", "DEU", "BRD", "Deutschland (DE)"],
@@ -2377,7 +2386,26 @@ def _tax_for(e: Entity, system: str, rng: random.Random) -> str:
         out = format_tax_id(c, tax, style, rng)
     if system == "crm" and rng.random() < 0.2:
         out = out.lower()
+    if c in ("GB", "NL") and system != "erp":  # drawn after the rest: the main stream stays as it was
+        own = random.Random(zlib.crc32(f"registry/{e.entity_id}/{system}".encode()))
+        if own.random() < REGISTRY_NO_P:
+            return registry_number(e, own)
     return out
+
+
+def registry_number(e: Entity, rng: random.Random) -> str:
+    """The entity's Companies House or KvK number (one per legal entity), as an export writes
+    it: behind the register's name, bare, or a numeric CRN without its leading zero."""
+    number = random.Random(zlib.crc32(f"registry/{e.entity_id}".encode()))
+    if e.country == "GB":
+        crn = ("SC" + _digits(number, 6)) if number.random() < 0.15 else ("0" + _digits(number, 7))
+        forms = [f"Company No. {crn}", f"CRN {crn}", crn, f"Companies House: {crn}"]
+        if crn[0] == "0":
+            forms.append(f"CRN {crn[1:]}")
+    else:
+        kvk = str(number.randint(10_000_000, 99_999_999))
+        forms = [f"KvK {kvk}", f"KvK-nummer: {kvk}", kvk, f"Chamber of Commerce {kvk}"]
+    return rng.choice(forms)
 
 
 def _group(s: str, sizes) -> str:

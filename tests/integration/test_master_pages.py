@@ -17,8 +17,8 @@ from sqlalchemy import event, select, text
 from hub.audit.models import AuditEntry
 from hub.db import get_engine, session_scope
 from hub.master.ingest import SOURCE_ENTITY, CustomerMaster
-from hub.master.models import ENTITY
 from hub.master.models import (
+    ENTITY,
     CustomerFinding,
     CustomerSource,
     GoldenCustomer,

@@ -48,6 +48,20 @@ MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
         ("T7000012050002", "JP", "JP7000012050002"),
         ("91350100M000100Y43", "CN", "CN91350100M000100Y43"),
         ("110108000000016", "CN", "CN-REG-110108000000016"),
+        # company registry numbers in the tax id column: their own kind beside the VAT number
+        ("Company No. 05678123", "GB", "GB-CRN-05678123"),
+        ("Company No. SC123456", None, "GB-CRN-SC123456"),
+        ("CRN 5678123", "GB", "GB-CRN-05678123"),  # the leading zero a spreadsheet dropped
+        ("Companies House: 05678123", None, "GB-CRN-05678123"),
+        ("SC123456", "GB", "GB-CRN-SC123456"),
+        ("05678123", "GB", "GB-CRN-05678123"),
+        ("980780684", "GB", "GB980780684"),  # nine digits: still the VAT number
+        ("KvK 56781234", "NL", "NL-KVK-56781234"),
+        ("KvK-nummer: 01234567", None, "NL-KVK-01234567"),
+        ("Chamber of Commerce 56781234", "NL", "NL-KVK-56781234"),
+        ("56781234", "NL", "NL-KVK-56781234"),
+        ("004495445B01", "NL", "NL004495445B01"),
+        ("KvK 123", "NL", None),  # no KvK number: a finding
     ],
 )
 def test_tax_ids_as_real_exports_write_them(raw, country, canonical):
@@ -201,3 +215,21 @@ def test_a_usc_code_and_a_registration_number_are_not_a_veto(matcher):
     }
     b = {"name": "厦门明华电子科技有限公司", "tax_id": "110108000000016", "country": "中国", "phone": "0592 512 3456"}
     assert _decide(matcher, a, b) == "linked"
+
+
+def test_a_registry_number_links_its_own_kind_and_vetoes_only_its_own_kind():
+    """A KvK or Companies House number is the legal entity's, like its VAT number, but never
+    compared with one: a record with the VAT number and another with the KvK number are no
+    evidence either way; two different KvK numbers are two companies (sister companies of
+    one group share a domain and an address, never a registry number)."""
+    kvk = normalise_tax_id("KvK 56781234", "NL")
+    assert tax_relation(kvk, normalise_tax_id("56781234", "NL")) == "same"
+    assert tax_relation(kvk, normalise_tax_id("KvK 56781235", "NL")) == "different"
+    assert tax_relation(kvk, normalise_tax_id("004495445B01", "NL")) is None
+    crn = normalise_tax_id("Company No. 05678123", "GB")
+    assert tax_relation(crn, normalise_tax_id("CRN 5678123", "GB")) == "same"
+    assert tax_relation(crn, normalise_tax_id("Company No. SC123456", "GB")) == "different"
+    assert tax_relation(crn, normalise_tax_id("GB 980 7806 84", None)) is None
+    bad = normalise_customer({"name": "Acme B.V.", "tax_id": "KvK 123", "country": "NL"})
+    assert bad.tax_id is None
+    assert [(p.field, p.reason) for p in bad.problems] == [("tax_id", "not a valid NL KvK number (8 digits)")]

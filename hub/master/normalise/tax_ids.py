@@ -21,8 +21,11 @@ Decisions
 * Some countries have a second kind of identifier beside their main one: written
   ``CC-KIND-number`` (the dashes cannot come from input, which is compacted): an Australian
   ACN ``AU-ACN-…`` beside the ABN, a Chinese pre-2015 15-digit registration number
-  ``CN-REG-…`` beside the 18-character USCC. Different kinds are never compared as one
-  (:func:`tax_relation`).
+  ``CN-REG-…`` beside the 18-character USCC, a UK company registration number (Companies
+  House) ``GB-CRN-…`` beside the VAT number, a Dutch Chamber of Commerce number ``NL-KVK-…``
+  beside the btw number. Different kinds are never compared as one (:func:`tax_relation`).
+  A registry number has no check digit: it is one when its register is named ("Company No.",
+  "CRN", "KvK-nummer") or when it has the register's shape and is no VAT number of the country.
 * A number that fails its check is kept as weak evidence, ``?`` + its compact form
   (``NormalisationError.weak``): it neither links nor vetoes, but agrees weakly with the same
   digits elsewhere.
@@ -198,6 +201,54 @@ def _us(number: str) -> str:
     return number
 
 
+#: A UK company registration number: 8 digits, or 2 letters (SC, NI, OC, …) and 6 digits.
+_GB_CRN_RE = re.compile(r"[0-9]{8}|[A-Z]{2}[0-9]{6}")
+#: The register named before a number: (country, kind) it belongs to.
+_REGISTRY_WORD_RE = re.compile(
+    r"^\s*(?:(?P<gb>companies\s*house(?:\s*(?:no|nr|number))?|crn|company\s*(?:reg(?:istration)?\.?\s*)?"
+    r"(?:no|nr|number))|(?P<nl>kvk(?:[\s\-]*(?:nr|nummer|no|number))?|kamer\s*van\s*koophandel"
+    r"|chamber\s*of\s*commerce(?:\s*(?:no|nr|number))?))(?![A-Za-z])[\s.:#\-]*",
+    re.IGNORECASE,
+)
+
+
+def _gb_crn(number: str) -> str:
+    """A UK company registration number; a numeric one that lost its leading zeros (a
+    spreadsheet's doing) gets them back."""
+    if number.isdigit() and 5 <= len(number) < 8:
+        number = number.zfill(8)
+    if not _GB_CRN_RE.fullmatch(number):
+        raise InvalidFormat()
+    return "-CRN-" + number
+
+
+def _nl_kvk(number: str) -> str:
+    """A Dutch Chamber of Commerce (KvK) number: 8 digits, leading zeros restored."""
+    if not number.isdigit() or not 7 <= len(number) <= 8:
+        raise InvalidFormat()
+    return "-KVK-" + number.zfill(8)
+
+
+def _gb(number: str) -> str:
+    """The GB VAT number, or a company registration number written in its place."""
+    try:
+        return str(_gb_vat.validate(number))
+    except ValidationError:
+        if _GB_CRN_RE.fullmatch(number) and not number.startswith(("GD", "HA")):
+            return _gb_crn(number)
+        raise
+
+
+def _nl(number: str) -> str:
+    """The btw number, or a KvK number (8 digits) written in its place."""
+    try:
+        return str(_nl_btw.validate(number))
+    except ValidationError:
+        if number.isdigit() and len(number) == 8:
+            return _nl_kvk(number)
+        raise
+
+
 def _jp(number: str) -> str:
     if len(number) == 14 and number[0] == "T":  # invoice registration number: "T" + 法人番号
         number = number[1:]
@@ -239,9 +290,9 @@ _TAX_SCHEMES: dict[str, tuple[str, Callable[[str], str]]] = {
     **{cc: (f"{cc} VAT number", _eu(cc)) for cc in _EU_VAT_PREFIX},
     "DE": ("DE VAT number", _de),
     "FR": ("FR VAT number", _fr),
-    "NL": ("NL VAT number", _nl_btw.validate),
+    "NL": ("NL VAT number", _nl),
     "AT": ("AT VAT number", _at_uid.validate),
-    "GB": ("GB VAT number", _gb_vat.validate),
+    "GB": ("GB VAT number", _gb),
     "CH": ("CH UID", _ch),
     "US": ("US EIN", _us),
     "AU": ("AU ABN/ACN", _au),
@@ -299,6 +350,11 @@ def tax_id_of(text: str, country: str | None) -> str | None:
     if is_placeholder(text):
         return None
     folded = nfkc(text)
+    registry = _REGISTRY_WORD_RE.match(folded)
+    if registry is not None:
+        cc = "GB" if registry.group("gb") else "NL"
+        if country in (None, cc):
+            return _registry_number(text, cc, folded[registry.end() :])
     compact = _NON_ALNUM_RE.sub("", _SCHEME_WORD_RE.sub("", _TAX_LABEL_RE.sub("", folded))).upper()
     if not compact or is_placeholder(compact):
         return None
@@ -328,6 +384,25 @@ def tax_id_of(text: str, country: str | None) -> str | None:
     raise NormalisationError("tax_id", text, "cannot tell the country of tax id", weak=_weak(compact))
 
 
+#: country → (register for messages, validator of its number)
+_REGISTRIES: dict[str, tuple[str, Callable[[str], str]]] = {
+    "GB": ("GB company registration number (8 characters)", _gb_crn),
+    "NL": ("NL KvK number (8 digits)", _nl_kvk),
+}
+
+
+def _registry_number(text: str, cc: str, rest: str) -> str:
+    """A number after the name of its register ("Company No. SC123456", "KvK 12345678")."""
+    number = _NON_ALNUM_RE.sub("", rest).upper()
+    if number.startswith(cc) and not number[2:3].isalpha():
+        number = number[2:]  # "KvK NL12345678": the country written once more
+    label, check = _REGISTRIES[cc]
+    try:
+        return cc + check(number)
+    except ValidationError:
+        raise NormalisationError("tax_id", text, f"not a valid {label}", weak=_weak(cc + number)) from None
+
+
 def _tax_checked(text: str, cc: str, number: str) -> str:
     try:
         return _tax_in(cc, number)
@@ -344,7 +419,8 @@ def _weak(compact: str) -> str | None:
 
 
 def _kind(tax_id: str) -> str:
-    """``ACN`` of "AU-ACN-…", ``REG`` of "CN-REG-…", "" for a country's main scheme."""
+    """``ACN`` of "AU-ACN-…", ``REG`` of "CN-REG-…", ``CRN`` / ``KVK`` of a UK / Dutch
+    registry number, "" for a country's main scheme."""
     return tax_id.split("-", 2)[1] if "-" in tax_id else ""
 
 
