@@ -230,6 +230,7 @@ def test_a_registry_number_links_its_own_kind_and_vetoes_only_its_own_kind():
     assert tax_relation(crn, normalise_tax_id("CRN 5678123", "GB")) == "same"
     assert tax_relation(crn, normalise_tax_id("Company No. SC123456", "GB")) == "different"
     assert tax_relation(crn, normalise_tax_id("GB 980 7806 84", None)) is None
+    assert normalise_tax_id("CRN: n/a", "GB") is None  # a placeholder behind the register's name
     bad = normalise_customer({"name": "Acme B.V.", "tax_id": "KvK 123", "country": "NL"})
     assert bad.tax_id is None
     assert [(p.field, p.reason) for p in bad.problems] == [("tax_id", "not a valid NL KvK number (8 digits)")]

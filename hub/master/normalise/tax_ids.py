@@ -391,8 +391,11 @@ _REGISTRIES: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 
-def _registry_number(text: str, cc: str, rest: str) -> str:
-    """A number after the name of its register ("Company No. SC123456", "KvK 12345678")."""
+def _registry_number(text: str, cc: str, rest: str) -> str | None:
+    """A number after the name of its register ("Company No. SC123456", "KvK 12345678");
+    None for a placeholder ("CRN: n/a")."""
+    if is_placeholder(rest):
+        return None
     number = _NON_ALNUM_RE.sub("", rest).upper()
     if number.startswith(cc) and not number[2:3].isalpha():
         number = number[2:]  # "KvK NL12345678": the country written once more
