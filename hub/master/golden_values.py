@@ -126,35 +126,10 @@ def survive_touched(
             created[gid] = {**values, "provenance": provenance}
         else:
             was = before[gid]
-            updates.append(
-                {
-                    "v_id": gid,
-                    **{f"v_{f}": v for f, v in values.items()},
-                    "v_provenance": provenance,
-                    "v_updated_at": now,
-                }
-            )
+            updates.append({"id": gid, **values, "provenance": provenance, "updated_at": now})
         audit += audit_rows(ENTITY, gid, was, values, actor, now)
-    if updates:
-        update_golden(session, updates, now)
+    update_rows(session, GoldenCustomer, updates)
     for obj in list(session.identity_map.values()):  # loaded before the page: now stale
         if isinstance(obj, GoldenCustomer) and obj.id in by_golden:
             session.expire(obj)
     return audit, created
-
-
-def update_golden(session: Any, updates: list[dict[str, Any]], now: datetime) -> None:
-    """The golden records' new values (``v_``-prefixed, as :func:`survive_touched` makes them)."""
-    update_rows(
-        session,
-        GoldenCustomer,
-        [
-            {
-                "id": u["v_id"],
-                **{f: u[f"v_{f}"] for f in GOLDEN_FIELDS},
-                "provenance": u["v_provenance"],
-                "updated_at": now,
-            }
-            for u in updates
-        ],
-    )
